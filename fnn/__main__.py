@@ -1,0 +1,7 @@
+"""``python -m fnn`` runs the ``fnn`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""Read-only arrays, their short descriptions and equality: the leaves that fnn's records hold."""
+
+import numpy as np
+
+from .errors import Described, bad_argument
+
+__all__ = ["readonly", "freeze_new", "arrays_equal", "shape_str", "describe", "as_float_dtype"]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def readonly(value, dtype=None):
+    """Return ``value`` as a read-only ndarray, copying only when it is not one already.
+
+    An array that is already read-only (and of ``dtype``, if given) comes back as is, so rebuilding a record with
+    ``attrs.evolve`` costs nothing; anything writable is copied, so the caller's array stays theirs.
+
+    >>> a = readonly([1.0, 2.0])
+    >>> a.flags.writeable, readonly(a) is a
+    (False, True)
+    """
+    if isinstance(value, np.ndarray) and not value.flags.writeable and (dtype is None or value.dtype == dtype):
+        return value
+    array = np.array(value, dtype=dtype, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+def freeze_new(array):
+    """Mark an array this process just created (and nobody else holds) read-only, without a copy."""
+    array.flags.writeable = False
+    return array
+
+
+def arrays_equal(a, b):
+    """Exact equality of two arrays: same shape, same dtype, same values (NaN equal to NaN)."""
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def shape_str(array):
+    """``float32[784,256]``: dtype and shape, the way a record shows an array.
+
+    >>> shape_str(np.zeros((2, 3), np.float32))
+    'float32[2,3]'
+    """
+    return f"{array.dtype}[{','.join(map(str, array.shape))}]"
+
+
+def describe(value):
+    """Say what a value is, for an error message: shape and dtype for arrays, the type otherwise."""
+    if isinstance(value, np.ndarray):
+        return Described(f"an array of dtype {value.dtype} and shape {value.shape}")
+    return Described(f"a {type(value).__name__}")
+
+
+def as_float_dtype(dtype, function="init_params", name="dtype"):
+    """Normalise a dtype argument to float32 or float64, the two fnn computes in."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise bad_argument(function, name, "float32 or float64", dtype) from None
+    if resolved not in FLOAT_DTYPES:
+        raise bad_argument(function, name, "float32 or float64", dtype)
+    return resolved

@@ -1,0 +1,53 @@
+"""Mini-batches of an epoch, and the seeds every random draw of a run derives from.
+
+A run's randomness is a pure function of its seed. Each use has its own stream of ``numpy.random.SeedSequence``:
+
+========================  ==============================================
+what                      generator
+========================  ==============================================
+layer ``i``'s init        ``default_rng([seed, 0, i])``
+shuffle of epoch ``e``    ``default_rng([seed, 1, e])``
+dropout of step ``s``     ``default_rng([seed, 2, e, s])``
+validation split          ``default_rng([seed, 3])``
+========================  ==============================================
+
+so any epoch can be re-created alone, and a resumed run draws exactly what an uninterrupted one would.
+
+>>> x = np.arange(10.0).reshape(5, 2); y = np.arange(5)
+>>> [yb.tolist() for _, yb in minibatches(x, y, batch_size=2, seed=0, epoch=0)]
+[[1, 4], [0, 3], [2]]
+"""
+
+import numpy as np
+
+from .errors import bad_argument
+
+__all__ = ["SHUFFLE_STREAM", "DROPOUT_STREAM", "SPLIT_STREAM", "epoch_permutation", "minibatches", "batch_count"]
+
+SHUFFLE_STREAM, DROPOUT_STREAM, SPLIT_STREAM = 1, 2, 3
+
+
+def epoch_permutation(n, seed, epoch):
+    """The order in which epoch ``epoch`` visits ``n`` samples: a pure function of ``(seed, epoch)``."""
+    return np.random.default_rng([seed, SHUFFLE_STREAM, epoch]).permutation(n)
+
+
+def batch_count(n, batch_size):
+    """How many mini-batches an epoch of ``n`` samples has (the last one may be smaller)."""
+    return -(-n // batch_size)
+
+
+def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
+    """Yield the ``(x_batch, y_batch)`` pairs of one epoch, lazily.
+
+    Each batch is gathered from ``x`` and ``y`` by index when it is needed, so the data set is never copied whole
+    (and a memory-mapped ``x`` is read batch by batch). The last batch holds the remainder.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise bad_argument("minibatches", "batch_size", "a positive int", batch_size)
+    n = len(x)
+    order = epoch_permutation(n, seed, epoch) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        # Sorted within the batch: the same samples, read in file order (kinder to a memory map and the cache).
+        index = np.sort(order[start : start + batch_size])
+        yield np.take(x, index, axis=0), np.take(y, index, axis=0)

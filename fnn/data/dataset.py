@@ -1,0 +1,74 @@
+"""The :class:`Dataset` record: what travels through the pipeline, explicit.
+
+>>> d = Dataset(np.zeros((3, 2), np.float32), np.array([0, 1, 1]), ("no", "yes"), "toy")
+>>> d
+Dataset('toy', features=float32[3,2], labels=int64[3], classes=('no', 'yes'))
+>>> len(d), d.n_features
+(3, 2)
+"""
+
+import numpy as np
+from attrs import cmp_using, field, frozen
+
+from ..arrays import arrays_equal, readonly, shape_str
+from ..errors import FnnInputError
+
+__all__ = ["Dataset"]
+
+
+def _keep_readonly(value):
+    # A read-only array (a memory map opened read-only included) is kept as is, never copied.
+    if isinstance(value, np.ndarray) and not value.flags.writeable:
+        return value
+    return readonly(value)
+
+
+@frozen(hash=False, repr=False)
+class Dataset:
+    """``features`` (n, d) with samples in rows, ``labels`` (n,) integer classes or (n, k) float targets,
+    ``class_names`` (empty for regression) and a ``name``. Arrays are read-only."""
+
+    features: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=arrays_equal))
+    labels: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=arrays_equal))
+    class_names: tuple = field(default=(), converter=tuple)
+    name: str = "data"
+
+    def __attrs_post_init__(self):
+        if self.features.ndim != 2:
+            raise FnnInputError(f"Dataset {self.name!r}: features must be 2-D (samples in rows), got {shape_str(self.features)}.")
+        if len(self.labels) != len(self.features):
+            raise FnnInputError(
+                f"Dataset {self.name!r}: {len(self.features)} feature rows but {len(self.labels)} labels."
+            )
+        if self.class_names and self.labels.dtype.kind in "iu" and len(self.labels):
+            low, high = int(self.labels.min()), int(self.labels.max())
+            if low < 0 or high >= len(self.class_names):
+                raise FnnInputError(
+                    f"Dataset {self.name!r}: labels must be in 0..{len(self.class_names) - 1} "
+                    f"({len(self.class_names)} classes); got labels in {low}..{high}."
+                )
+
+    def __len__(self):
+        return len(self.features)
+
+    def __repr__(self):
+        return (
+            f"Dataset({self.name!r}, features={shape_str(self.features)}, labels={shape_str(self.labels)}, "
+            f"classes={self.class_names})"
+        )
+
+    @property
+    def n_features(self):
+        return self.features.shape[1]
+
+    @property
+    def n_classes(self):
+        return len(self.class_names)
+
+    def as_tuple(self):
+        """``(features, labels)``, the batch form the pure functions take."""
+        return self.features, self.labels
+
+    def subset(self, index, name=None):
+        """The rows at ``index`` (a new Dataset)."""
+        return Dataset(self.features[index], self.labels[index], self.class_names, name or self.name)

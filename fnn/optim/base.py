@@ -1,0 +1,132 @@
+"""The optimiser contract: a pair of pure functions, in the manner of optax.
+
+``init(params) -> state`` and ``update(grads, state, params) -> (updates, new_state)``. Updates are ``Params``
+shaped like the parameters, added by :func:`apply_updates`, the one place where new parameters appear. States are
+frozen attrs records whose arrays are read-only. Transformations compose with :func:`chain`:
+
+>>> opt = fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), fnn.optim.adam(1e-3))
+>>> params = fnn.init_params(fnn.network([2, 3, 2]), seed=0)
+>>> state = opt.init(params)
+>>> grads = fnn.grad(params, (np.ones((4, 2), np.float32), np.array([0, 1, 1, 0])))
+>>> updates, state = opt.update(grads, state, params)
+>>> params = fnn.optim.apply_updates(params, updates)
+"""
+
+import numpy as np
+from attrs import field, frozen
+
+from ..arrays import freeze_new
+from ..errors import FnnInputError, bad_argument
+from ..params import Layer, Params, check_same_structure, map_arrays
+
+__all__ = [
+    "Optimizer",
+    "EmptyState",
+    "ChainState",
+    "chain",
+    "apply_updates",
+    "check_hyperparameter",
+    "check_state_fits",
+    "zeros_like_params",
+]
+
+
+@frozen
+class Optimizer:
+    """``init(params) -> state``, ``update(grads, state, params) -> (updates, state)``.
+
+    ``learning_rate(state)`` gives the rate the next update will use (for the history), ``penalty(params)`` the
+    term a transform adds to the loss (an L2 penalty), and ``name`` says what it is.
+    """
+
+    init: object = field(repr=False)
+    update: object = field(repr=False)
+    name: str = "optimizer"
+    learning_rate: object = field(default=None, repr=False)
+    penalty: object = field(default=None, repr=False)
+
+
+@frozen
+class EmptyState:
+    """The state of a stateless transformation."""
+
+
+@frozen(hash=False)
+class ChainState:
+    """The states of a chain's transformations, in order."""
+
+    states: tuple = field(converter=tuple)
+
+
+def chain(*optimizers):
+    """Apply ``optimizers`` in order, each transforming the updates of the one before.
+
+    ``chain(clip_by_global_norm(1.0), sgd(0.1))`` clips the gradient and then takes an SGD step.
+    """
+    if not optimizers or not all(isinstance(o, Optimizer) for o in optimizers):
+        raise bad_argument("optim.chain", "optimizers", "one or more fnn.optim.Optimizer", optimizers)
+
+    def init(params):
+        return ChainState(tuple(o.init(params) for o in optimizers))
+
+    def update(updates, state, params):
+        if not isinstance(state, ChainState) or len(state.states) != len(optimizers):
+            raise FnnInputError(
+                f"The state given to a chain of {len(optimizers)} optimizers does not belong to it "
+                f"(got {type(state).__name__}); build it with the chain's own init."
+            )
+        new_states = []
+        for optimizer, inner in zip(optimizers, state.states):
+            updates, inner = optimizer.update(updates, inner, params)
+            new_states.append(inner)
+        return updates, ChainState(tuple(new_states))
+
+    def learning_rate(state):
+        for optimizer, inner in zip(optimizers, state.states):
+            if optimizer.learning_rate is not None:
+                return optimizer.learning_rate(inner)
+        return None
+
+    penalties = [o.penalty for o in optimizers if o.penalty is not None]
+
+    def penalty(params):
+        return sum(p(params) for p in penalties)
+
+    return Optimizer(
+        init,
+        update,
+        "chain(" + ", ".join(o.name for o in optimizers) + ")",
+        learning_rate,
+        penalty if penalties else None,
+    )
+
+
+def apply_updates(params, updates):
+    """``params + updates``, as new read-only ``Params``."""
+    check_same_structure("optim.apply_updates", "updates", updates, params)
+    return Params(
+        params.spec,
+        [Layer(freeze_new(p.w + u.w), freeze_new(p.b + u.b)) for p, u in zip(params.layers, updates.layers)],
+    )
+
+
+def check_hyperparameter(function, name, value, *, positive=False, at_most=None):
+    """Refuse a hyper-parameter that is not a finite number, negative (or zero, if ``positive``) or too large."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise bad_argument(function, name, "a finite number", value)
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (positive and value == 0) or (at_most is not None and value > at_most):
+        bounds = "positive" if positive else "non-negative"
+        limit = f" and at most {at_most}" if at_most is not None else ""
+        raise bad_argument(function, name, f"a finite {bounds} number{limit}", value)
+    return value
+
+
+def check_state_fits(function, moments, grads):
+    """Refuse a state built for another network, naming both sets of shapes."""
+    check_same_structure(function, "state", moments, grads)
+
+
+def zeros_like_params(params):
+    """Params of zeros shaped like ``params`` (the starting optimiser moments)."""
+    return map_arrays(np.zeros_like, params)

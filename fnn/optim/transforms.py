@@ -1,0 +1,76 @@
+"""Gradient transformations that chain before any optimiser: clipping, an L2 penalty, freezing layers.
+
+>>> opt = fnn.optim.chain(fnn.optim.add_l2(1e-4), fnn.optim.clip_by_global_norm(5.0), fnn.optim.sgd(0.1))
+"""
+
+import numpy as np
+
+from ..arrays import freeze_new
+from ..errors import bad_argument
+from ..params import Layer, Params, map_arrays
+from .base import EmptyState, Optimizer, check_hyperparameter
+
+__all__ = ["clip_by_global_norm", "add_l2", "freeze", "global_norm"]
+
+
+def _stateless(name, transform, penalty=None):
+    def update(updates, state, params):
+        return transform(updates, params), state
+
+    return Optimizer(lambda params: EmptyState(), update, name, penalty=penalty)
+
+
+def global_norm(tree):
+    """The Euclidean norm of all arrays of ``tree`` together."""
+    return float(np.sqrt(sum(float(np.vdot(a, a)) for a in tree.arrays())))
+
+
+def clip_by_global_norm(max_norm):
+    """Scale the gradient down so that its global norm is at most ``max_norm`` (unchanged if it already is)."""
+    max_norm = check_hyperparameter("optim.clip_by_global_norm", "max_norm", max_norm, positive=True)
+
+    def transform(updates, params):
+        norm = global_norm(updates)
+        if norm <= max_norm:
+            return updates
+        scale = max_norm / norm
+        return map_arrays(lambda u: u * scale, updates)
+
+    return _stateless(f"clip_by_global_norm({max_norm})", transform)
+
+
+def add_l2(l2):
+    """An L2 penalty ``l2/2 * sum(w**2)`` on the weights (not the biases): adds ``l2 * w`` to the gradient, and
+    the penalty itself to the loss that training reports."""
+    l2 = check_hyperparameter("optim.add_l2", "l2", l2)
+
+    def transform(updates, params):
+        if not l2:
+            return updates
+        layers = [Layer(freeze_new(u.w + l2 * p.w), u.b) for u, p in zip(updates.layers, params.layers)]
+        return Params(updates.spec, layers)
+
+    def penalty(params):
+        return 0.5 * l2 * sum(float(np.vdot(layer.w, layer.w)) for layer in params.layers)
+
+    return _stateless(f"add_l2({l2})", transform, penalty)
+
+
+def freeze(layers):
+    """Zero the updates of the given layer indices, so those layers keep their values (e.g. fine-tuning)."""
+    frozen_layers = tuple(layers)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in frozen_layers):
+        raise bad_argument("optim.freeze", "layers", "a list of layer indices", layers)
+
+    def transform(updates, params):
+        count = len(updates.layers)
+        if any(not -count <= i < count for i in frozen_layers):
+            raise bad_argument("optim.freeze", "layers", f"layer indices below {count}", list(frozen_layers))
+        chosen = {i % count for i in frozen_layers}
+        layers = [
+            Layer(np.zeros_like(layer.w), np.zeros_like(layer.b)) if i in chosen else layer
+            for i, layer in enumerate(updates.layers)
+        ]
+        return Params(updates.spec, layers)
+
+    return _stateless(f"freeze({list(frozen_layers)})", transform)

@@ -1,0 +1,180 @@
+"""Parameters: frozen records of read-only arrays, and the structure-wise maps over them.
+
+``Params(layers, spec)`` keeps the arrays (one :class:`Layer` of ``w`` and ``b`` per dense layer) apart from the
+static :class:`~fnn.spec.NetworkSpec`. Gradients and optimiser moments are ``Params`` too, so an update is a map:
+
+>>> params = fnn.init_params(fnn.network([2, 3, 1]), seed=0)
+>>> params
+Params(NetworkSpec(2-3-1, relu/sigmoid, loss=binary_cross_entropy), Layer(w=float32[2,3], b=float32[3]), Layer(w=float32[3,1], b=float32[1]))
+>>> halved = fnn.map_arrays(lambda a: a / 2, params)
+>>> bool(halved.layers[0].w[0, 0] == params.layers[0].w[0, 0] / 2)
+True
+>>> params.layers[0].w[0, 0] = 1.0
+Traceback (most recent call last):
+ValueError: assignment destination is read-only
+"""
+
+import numpy as np
+from attrs import cmp_using, evolve, field, frozen
+
+from .arrays import arrays_equal, as_float_dtype, freeze_new, readonly, shape_str
+from .errors import FnnInputError, bad_argument
+from .spec import NetworkSpec
+
+__all__ = [
+    "Layer",
+    "Params",
+    "init_params",
+    "map_arrays",
+    "map_arrays_n",
+    "replace_layer",
+    "flatten_params",
+    "unflatten_params",
+    "check_same_structure",
+]
+
+
+def _array_field():
+    return field(converter=readonly, eq=cmp_using(eq=arrays_equal))
+
+
+# Arrays are unhashable, so records holding them are too (hash=False); equality compares values exactly.
+@frozen(hash=False, repr=False)
+class Layer:
+    """The weight matrix ``w`` (inputs x outputs, since samples are rows: ``x @ w + b``) and bias ``b``."""
+
+    w: np.ndarray = _array_field()
+    b: np.ndarray = _array_field()
+
+    def __attrs_post_init__(self):
+        if self.w.ndim != 2 or self.b.shape != (self.w.shape[1],) or self.w.dtype != self.b.dtype:
+            raise FnnInputError(
+                f"A Layer needs a 2-D w and a 1-D b of w's column count and dtype; got w {shape_str(self.w)} "
+                f"and b {shape_str(self.b)}."
+            )
+
+    def __repr__(self):
+        return f"Layer(w={shape_str(self.w)}, b={shape_str(self.b)})"
+
+
+@frozen(hash=False, repr=False)
+class Params:
+    """All layers of a network with its spec. Also the shape of gradients and optimiser moments."""
+
+    spec: NetworkSpec
+    layers: tuple = field(converter=tuple)
+
+    def __attrs_post_init__(self):
+        expected = [(layer.input_dim, layer.output_dim) for layer in self.spec.layers]
+        got = [layer.w.shape for layer in self.layers]
+        if expected != got:
+            raise FnnInputError(f"Params do not fit their spec: the spec needs weight shapes {expected}, got {got}.")
+
+    @property
+    def dtype(self):
+        return self.layers[0].w.dtype
+
+    def __repr__(self):
+        return f"Params({self.spec!r}, {', '.join(map(repr, self.layers))})"
+
+    def arrays(self):
+        """Every array, in layer order, ``w`` before ``b``."""
+        return [array for layer in self.layers for array in (layer.w, layer.b)]
+
+
+def _layer_rng(seed, index):
+    # Stream 0 of the seed is for initialisation (see fnn.batches for the others); each layer has its own, so
+    # re-initialising one layer leaves the others' values alone.
+    return np.random.default_rng([seed, 0, index])
+
+
+def init_params(spec, seed, dtype=np.float32):
+    """Draw the parameters of ``spec`` from ``seed``: each layer's ``w`` from its ``init``, ``b`` from its
+    ``bias_init`` (zeros by default).
+
+    >>> fnn.init_params(fnn.network([4, 6, 3], activation="relu"), seed=1, dtype="float64").layers[1]
+    Layer(w=float64[6,3], b=float64[3])
+    """
+    if not isinstance(spec, NetworkSpec):
+        raise bad_argument("init_params", "spec", "a NetworkSpec (from fnn.network)", spec)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise bad_argument("init_params", "seed", "a non-negative int", seed)
+    dtype = as_float_dtype(dtype)
+    layers = []
+    for index, layer in enumerate(spec.layers):
+        rng = _layer_rng(int(seed), index)
+        shape = (layer.input_dim, layer.output_dim)
+        w = layer.init.draw(rng, shape, dtype)
+        b = layer.bias_init.draw(rng, (layer.output_dim,), dtype, fan_in=layer.input_dim, fan_out=layer.output_dim)
+        layers.append(Layer(freeze_new(w), freeze_new(b)))
+    return Params(spec, layers)
+
+
+def map_arrays(function, params, *others):
+    """Apply ``function`` to matching arrays of ``params`` and ``others``, giving new ``Params`` of the results.
+
+    The results are marked read-only in place (they are new arrays that nobody else holds).
+    """
+    layers = tuple(
+        Layer(
+            freeze_new(np.asarray(function(layer.w, *(other.layers[i].w for other in others)))),
+            freeze_new(np.asarray(function(layer.b, *(other.layers[i].b for other in others)))),
+        )
+        for i, layer in enumerate(params.layers)
+    )
+    return Params(params.spec, layers)
+
+
+def map_arrays_n(function, count, params, *others):
+    """Like :func:`map_arrays` for a ``function`` returning ``count`` arrays: gives ``count`` new ``Params``.
+
+    An optimiser uses it to compute an update and its new moments in one pass over each array.
+    """
+    results = [[] for _ in range(count)]
+    for i, layer in enumerate(params.layers):
+        ws = function(layer.w, *(other.layers[i].w for other in others))
+        bs = function(layer.b, *(other.layers[i].b for other in others))
+        for k in range(count):
+            results[k].append(Layer(freeze_new(ws[k]), freeze_new(bs[k])))
+    return tuple(Params(params.spec, layers) for layers in results)
+
+
+def replace_layer(params, index, w=None, b=None):
+    """New params with layer ``index``'s ``w`` and/or ``b`` replaced (e.g. a custom init for one layer)."""
+    if not -len(params.layers) <= index < len(params.layers):
+        raise bad_argument("replace_layer", "index", f"a layer index below {len(params.layers)}", index)
+    layer = params.layers[index]
+    changes = {key: readonly(value, layer.w.dtype) for key, value in (("w", w), ("b", b)) if value is not None}
+    layers = list(params.layers)
+    layers[index] = evolve(layer, **changes)
+    return evolve(params, layers=layers)
+
+
+def flatten_params(params):
+    """All parameters as one 1-D vector (layer order, ``w`` then ``b``); :func:`unflatten_params` inverts it."""
+    return np.concatenate([array.ravel() for array in params.arrays()])
+
+
+def unflatten_params(vector, like):
+    """Params shaped like ``like`` whose values come from the 1-D ``vector``."""
+    vector = np.asarray(vector)
+    sizes = [array.size for array in like.arrays()]
+    if vector.shape != (sum(sizes),):
+        raise bad_argument("unflatten_params", "vector", f"a 1-D array of {sum(sizes)} values", vector.shape)
+    pieces = np.split(vector, np.cumsum(sizes)[:-1])
+    layers = [
+        Layer(pieces[2 * i].reshape(layer.w.shape), pieces[2 * i + 1].reshape(layer.b.shape))
+        for i, layer in enumerate(like.layers)
+    ]
+    return Params(like.spec, layers)
+
+
+def check_same_structure(function, name, got, expected):
+    """Refuse ``got`` unless its array shapes equal ``expected``'s, naming both."""
+    got_shapes = [a.shape for a in got.arrays()] if isinstance(got, Params) else None
+    expected_shapes = [a.shape for a in expected.arrays()]
+    if got_shapes != expected_shapes:
+        raise FnnInputError(
+            f"The {name!r} argument of fnn.{function} must match the network's parameter shapes "
+            f"{expected_shapes}; got {got_shapes if got_shapes is not None else type(got).__name__}."
+        )

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fnn
+from fnn.activations import ACTIVATIONS
+
+NAMES = sorted(ACTIVATIONS)
+EXPECTED = {
+    "identity": lambda z: z,
+    "linear": lambda z: z,
+    "binary_step": lambda z: (z >= 0).astype(float),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "logistic": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "arctan": np.arctan,
+    "relu": lambda z: np.maximum(z, 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "prelu": lambda z: np.where(z > 0, z, 0.25 * z),
+    "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1),
+    "softplus": lambda z: np.log(1 + np.exp(z)),
+    "silu": lambda z: z / (1 + np.exp(-z)),
+    "swish": lambda z: z / (1 + np.exp(-z)),
+    "gelu": lambda z: 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3))),
+    "softmax": lambda z: np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True),
+}
+
+
+def test_every_registered_activation_has_a_reference():
+    assert set(EXPECTED) == set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_values_match_textbook_formula_on_moderate_inputs(name):
+    z = np.linspace(-4, 4, 24).reshape(3, 8)
+    np.testing.assert_allclose(fnn.get_activation(name)(z), EXPECTED[name](z), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=25, deadline=None)
+@given(z=hnp.arrays(np.float64, (3, 4), elements=st.floats(-5, 5)))
+def test_derivative_matches_finite_differences(name, z):
+    z = np.where(np.abs(z) < 1e-3, 0.5, z)  # keep away from the kinks of relu, leaky relu, elu, binary step
+    result = fnn.check_activation(name, z)
+    assert result.ok, result
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_at_extreme_inputs(name, dtype):
+    big = np.finfo(dtype).max / 10
+    z = np.array([[-big, -1e4, -80.0, 0.0, 80.0, 1e4, big]], dtype=dtype)
+    act = fnn.get_activation(name)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        a = act(z)
+        g = act.backward(z, a, np.ones_like(z))
+    assert a.dtype == dtype and g.dtype == dtype
+    assert np.isfinite(a).all() and np.isfinite(g).all()
+
+
+def test_sigmoid_saturates_exactly_without_overflow():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        a = fnn.get_activation("sigmoid")(np.array([-1000.0, 1000.0]))
+    assert a.tolist() == [0.0, 1.0]
+
+
+def test_softmax_rows_sum_to_one_for_huge_logits():
+    a = fnn.get_activation("softmax")(np.array([[1e30, 1e30, -1e30]], dtype=np.float32))
+    np.testing.assert_allclose(a, [[0.5, 0.5, 0.0]])
+
+
+def test_leaky_relu_slope_is_configurable_by_name_and_argument():
+    z = np.array([-2.0, 3.0])
+    assert fnn.get_activation("leaky_relu:0.2")(z).tolist() == [-0.4, 3.0]
+    assert fnn.activations.leaky_relu(0.3)(z).tolist() == [-0.6, 3.0]
+    assert fnn.get_activation("leaky_relu:0.2").name == "leaky_relu:0.2"
+    assert fnn.get_activation("leaky_relu").name == "leaky_relu"
+
+
+def test_custom_activation_object_is_accepted_without_touching_the_registry():
+    cube = fnn.Activation("cube", lambda z: z**3, lambda z, a: 3 * z**2)
+    spec = fnn.network([2, 3, 1], activation=cube, output="sigmoid")
+    assert spec.layers[0].activation is cube
+    assert "cube" not in fnn.ACTIVATIONS
+    assert fnn.check_activation(cube).ok
+    wrong = fnn.Activation("bad_cube", lambda z: z**3, lambda z, a: 2 * z**2)
+    assert not fnn.check_activation(wrong).ok
+
+
+def test_registry_is_read_only():
+    with pytest.raises(TypeError):
+        fnn.ACTIVATIONS["mine"] = lambda: None
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(fnn.FnnInputError, match="Known activations: .*relu.*tanh"):
+        fnn.get_activation("rleu")
+
+
+def test_bad_argument_in_name_is_reported():
+    with pytest.raises(fnn.FnnInputError, match="leaky_relu:abc"):
+        fnn.get_activation("leaky_relu:abc")

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+import fnn
+
+
+def test_an_epoch_visits_every_sample_once_in_batches():
+    x = np.arange(23, dtype=np.float32).reshape(-1, 1)
+    y = np.arange(23)
+    batches = list(fnn.minibatches(x, y, batch_size=5, seed=1, epoch=0))
+    assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]
+    assert sorted(np.concatenate([b[1] for b in batches]).tolist()) == list(range(23))
+    assert all((bx[:, 0] == by).all() for bx, by in batches)
+    assert fnn.batch_count(23, 5) == 5
+
+
+def test_order_is_a_pure_function_of_seed_and_epoch():
+    assert np.array_equal(fnn.epoch_permutation(100, 3, 7), fnn.epoch_permutation(100, 3, 7))
+    assert not np.array_equal(fnn.epoch_permutation(100, 3, 7), fnn.epoch_permutation(100, 3, 8))
+    assert not np.array_equal(fnn.epoch_permutation(100, 3, 7), fnn.epoch_permutation(100, 4, 7))
+
+
+def test_batches_are_lazy_and_copy_only_the_batch():
+    x = np.zeros((1000, 4), np.float32)
+    x.flags.writeable = False
+    gen = fnn.minibatches(x, np.zeros(1000, np.int64), batch_size=10, seed=0, epoch=0)
+    first_x, _ = next(gen)
+    assert first_x.shape == (10, 4) and not np.shares_memory(first_x, x)
+
+
+def test_unshuffled_batches_keep_the_order():
+    y = np.arange(6)
+    assert [b.tolist() for _, b in fnn.minibatches(y.reshape(-1, 1), y, 4, 0, 0, shuffle=False)] == [[0, 1, 2, 3], [4, 5]]
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.5, True])
+def test_bad_batch_size(size):
+    with pytest.raises(fnn.FnnInputError, match="'batch_size'"):
+        next(fnn.minibatches(np.zeros((4, 1)), np.zeros(4), size, 0, 0))

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+from attrs import evolve, exceptions
+
+import fnn
+
+
+@pytest.fixture
+def params():
+    return fnn.init_params(fnn.network([4, 5, 3]), seed=0)
+
+
+def test_arrays_are_read_only(params):
+    with pytest.raises(ValueError, match="read-only"):
+        params.layers[0].w[0, 0] = 1.0
+    w = params.layers[0].w
+    with pytest.raises(ValueError, match="read-only"):
+        w -= 1.0
+    with pytest.raises(exceptions.FrozenInstanceError):
+        params.layers = ()
+
+
+def test_writable_input_is_copied_not_aliased():
+    w = np.ones((2, 3), np.float32)
+    layer = fnn.Layer(w, np.zeros(3, np.float32))
+    w[0, 0] = 5
+    assert layer.w[0, 0] == 1 and not layer.w.flags.writeable
+
+
+def test_evolve_keeps_read_only_arrays_without_copying(params):
+    layer = params.layers[0]
+    again = evolve(layer)
+    assert again.w is layer.w and again == layer
+
+
+def test_repr_shows_shapes_not_numbers(params):
+    text = repr(params)
+    assert "Layer(w=float32[4,5], b=float32[5])" in text and len(text) < 300
+
+
+def test_value_equality_and_no_hash(params):
+    assert params == fnn.init_params(params.spec, seed=0)
+    assert params != fnn.init_params(params.spec, seed=1)
+    with pytest.raises(TypeError):
+        hash(params)
+    assert hash(params.spec) == hash(fnn.network([4, 5, 3]))
+
+
+def test_layer_shape_mismatch_is_refused():
+    with pytest.raises(fnn.FnnInputError, match=r"float32\[2,3\].*float32\[4\]"):
+        fnn.Layer(np.zeros((2, 3), np.float32), np.zeros(4, np.float32))
+    with pytest.raises(fnn.FnnInputError, match="weight shapes"):
+        fnn.Params(fnn.network([4, 5, 3]), [fnn.Layer(np.zeros((4, 5)), np.zeros(5))])
+
+
+def test_map_arrays_and_flatten_round_trip(params):
+    doubled = fnn.map_arrays(lambda a: 2 * a, params)
+    assert np.array_equal(doubled.layers[1].w, 2 * params.layers[1].w)
+    vector = fnn.flatten_params(params)
+    assert vector.shape == (4 * 5 + 5 + 5 * 3 + 3,)
+    assert fnn.unflatten_params(vector, params) == params
+
+
+def test_replace_layer_changes_only_that_layer(params):
+    new = fnn.replace_layer(params, 1, w=np.zeros((5, 3)))
+    assert (new.layers[1].w == 0).all() and new.layers[1].w.dtype == np.float32
+    assert new.layers[0] == params.layers[0] and params.layers[1].w.any()
+
+
+def test_init_params_rejects_bad_arguments():
+    with pytest.raises(fnn.FnnInputError, match="'seed'"):
+        fnn.init_params(fnn.network([2, 2]), seed=-1)
+    with pytest.raises(fnn.FnnInputError, match="float32 or float64"):
+        fnn.init_params(fnn.network([2, 2]), seed=0, dtype="int32")
+    with pytest.raises(fnn.FnnInputError, match="NetworkSpec"):
+        fnn.init_params([2, 2], seed=0)
