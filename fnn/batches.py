@@ -41,7 +41,7 @@ def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
     """Yield the ``(x_batch, y_batch)`` pairs of one epoch, lazily.
 
     Each batch is gathered from ``x`` and ``y`` by index when it is needed, so the data set is never copied whole
-    (and a memory-mapped ``x`` is read batch by batch). The last batch holds the remainder.
+    (and a memory-mapped or :class:`~fnn.data.lazy.ScaledRows` ``x`` is read batch by batch). The last batch holds the remainder.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument("minibatches", "batch_size", "a positive int", batch_size)
@@ -50,4 +50,4 @@ def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
     for start in range(0, n, batch_size):
         # Sorted within the batch: the same samples, read in file order (kinder to a memory map and the cache).
         index = np.sort(order[start : start + batch_size])
-        yield np.take(x, index, axis=0), np.take(y, index, axis=0)
+        yield x[index], y[index]

@@ -21,6 +21,7 @@ from attrs import frozen
 from toolz import take
 
 from .data.dataset import Dataset
+from .data.lazy import ScaledRows
 from .data.sources import load_train_test
 from .data.transforms import fit_standardizer, standardize
 from .errors import FnnInputError
@@ -209,6 +210,8 @@ class Prepared:
 
 
 def _needs_standardizing(config, features):
+    if isinstance(features, ScaledRows):  # images scaled to [0, 1] batch by batch
+        return bool(config["standardize"] is True)
     if isinstance(config["standardize"], bool):
         return config["standardize"]
     if config["standardize"] != "auto":

@@ -22,6 +22,7 @@ from toolz import last, reduce, take
 
 from .batches import minibatches
 from .data.dataset import Dataset
+from .data.lazy import take_rows
 from .data.transforms import stratified_split_indices
 from .dropout import dropout_masks, dropout_rates
 from .errors import FnnInputError, TrainingDiverged, bad_argument
@@ -140,7 +141,7 @@ def _validation_data(params, validation, train, seed, function):
     if isinstance(validation, float):
         x, y = train
         train_index, val_index = stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, validation, seed)
-        return (x[train_index], y[train_index]), (x[val_index], y[val_index])
+        return (take_rows(x, train_index), y[train_index]), (take_rows(x, val_index), y[val_index])
     return train, prepare_data(params, validation, function, "validation")
 
 

@@ -6,6 +6,7 @@ Run once per call of a public function (or once per data set in ``fit``), never 
 import numpy as np
 
 from .arrays import describe
+from .data.lazy import ScaledRows
 from .errors import Described, bad_argument
 from .params import Params
 
@@ -21,7 +22,7 @@ def check_params(params, function):
 def check_features(params, x, function, name="x", check_finite=True):
     """``x`` must be a 2-D array of the params' float dtype with one column per network input."""
     n_inputs = params.spec.sizes[0]
-    if not isinstance(x, np.ndarray):
+    if not isinstance(x, (np.ndarray, ScaledRows)):
         raise bad_argument(function, name, f"a 2-D numpy array of shape (n, {n_inputs})", describe(x))
     if x.ndim != 2 or x.shape[1] != n_inputs:
         raise bad_argument(function, name, f"a 2-D array of shape (n, {n_inputs}) (samples in rows)", describe(x))
@@ -33,7 +34,7 @@ def check_features(params, x, function, name="x", check_finite=True):
             f"init the params with dtype={str(x.dtype)!r} if it is a float)",
             describe(x),
         )
-    if check_finite and not np.isfinite(x).all():
+    if check_finite and isinstance(x, np.ndarray) and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         raise bad_argument(function, name, "finite values", Described(f"{x[tuple(bad)]} at index {tuple(bad)}"))
     return x

@@ -1,6 +1,5 @@
 """Optimisers against their published update rules, computed independently here, and against torch.optim."""
 
-import math
 
 import numpy as np
 import pytest

@@ -1,7 +1,13 @@
 """Data: the :class:`Dataset` record, bundled and generated data sets, loaders and pure transforms."""
 
 from .bundled import BUNDLED, attribution, digits, iris
+from .csv import load_csv, load_kaggle_mnist_csv
 from .dataset import Dataset
+from .idx import read_idx, write_idx
+from .lazy import ScaledRows
+from .mnist import find_mnist_folder, load_mnist
+from .pickled import load_mnist_pickle
+from .sources import load_train_test
 from .synthetic import blobs, circles, moons, noisy_sine, spirals
 from .transforms import (
     Standardizer,
@@ -16,6 +22,15 @@ from .transforms import (
 
 __all__ = [
     "Dataset",
+    "ScaledRows",
+    "read_idx",
+    "write_idx",
+    "load_mnist",
+    "find_mnist_folder",
+    "load_csv",
+    "load_kaggle_mnist_csv",
+    "load_mnist_pickle",
+    "load_train_test",
     "BUNDLED",
     "attribution",
     "iris",

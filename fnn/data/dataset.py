@@ -12,15 +12,26 @@ from attrs import cmp_using, field, frozen
 
 from ..arrays import arrays_equal, readonly, shape_str
 from ..errors import FnnInputError
+from .lazy import ScaledRows, take_rows
 
 __all__ = ["Dataset"]
 
 
 def _keep_readonly(value):
-    # A read-only array (a memory map opened read-only included) is kept as is, never copied.
-    if isinstance(value, np.ndarray) and not value.flags.writeable:
+    # A read-only array (a memory map opened read-only included) or lazily scaled rows are kept as they are.
+    if isinstance(value, ScaledRows) or (isinstance(value, np.ndarray) and not value.flags.writeable):
         return value
     return readonly(value)
+
+
+def _features_equal(a, b):
+    if isinstance(a, ScaledRows) or isinstance(b, ScaledRows):
+        return a is b or arrays_equal(np.asarray(a), np.asarray(b))
+    return arrays_equal(a, b)
+
+
+def _describe(array):
+    return repr(array) if isinstance(array, ScaledRows) else shape_str(array)
 
 
 @frozen(hash=False, repr=False)
@@ -28,14 +39,14 @@ class Dataset:
     """``features`` (n, d) with samples in rows, ``labels`` (n,) integer classes or (n, k) float targets,
     ``class_names`` (empty for regression) and a ``name``. Arrays are read-only."""
 
-    features: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=arrays_equal))
+    features: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=_features_equal))
     labels: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=arrays_equal))
     class_names: tuple = field(default=(), converter=tuple)
     name: str = "data"
 
     def __attrs_post_init__(self):
         if self.features.ndim != 2:
-            raise FnnInputError(f"Dataset {self.name!r}: features must be 2-D (samples in rows), got {shape_str(self.features)}.")
+            raise FnnInputError(f"Dataset {self.name!r}: features must be 2-D (samples in rows), got {_describe(self.features)}.")
         if len(self.labels) != len(self.features):
             raise FnnInputError(
                 f"Dataset {self.name!r}: {len(self.features)} feature rows but {len(self.labels)} labels."
@@ -53,7 +64,7 @@ class Dataset:
 
     def __repr__(self):
         return (
-            f"Dataset({self.name!r}, features={shape_str(self.features)}, labels={shape_str(self.labels)}, "
+            f"Dataset({self.name!r}, features={_describe(self.features)}, labels={shape_str(self.labels)}, "
             f"classes={self.class_names})"
         )
 
@@ -71,4 +82,4 @@ class Dataset:
 
     def subset(self, index, name=None):
         """The rows at ``index`` (a new Dataset)."""
-        return Dataset(self.features[index], self.labels[index], self.class_names, name or self.name)
+        return Dataset(take_rows(self.features, index), self.labels[index], self.class_names, name or self.name)
