@@ -1,6 +1,6 @@
 """The ``fnn`` command: the only module that prints. Everything it does is a library call.
 
-Errors from user input are one line on stderr and exit code 2; a diverged run exits with 3.
+User mistakes are one line on stderr and exit code 2; a diverged run exits with 3.
 """
 
 import argparse
@@ -9,9 +9,14 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from . import __version__
+from .data.sources import load_train_test
 from .errors import FnnInputError, TrainingDiverged
 from .experiment import DEFAULTS, check_config, epoch_states, finish_experiment, prepare_experiment
+from .metrics import evaluate, predict
+from .run_folder import load_model, read_record, save_run_checkpoint, write_plots, write_record
 from .training import early_stopping
 
 __all__ = ["main"]
@@ -19,33 +24,26 @@ __all__ = ["main"]
 TRAIN_EXAMPLES = """examples:
   fnn train                                     # bundled 8x8 digits, [64, 64, 10] ReLU net, a few seconds
   fnn train --data iris --hidden 6 --epochs 200 --lr 0.05 --batch-size 16
-  fnn train --data moons --hidden 25,50,50,25 --optimizer adam --lr 0.005 --epochs 100
-  fnn train --data fashion-mnist --hidden 256,128,64 --optimizer adam --lr 0.001 --epochs 10 --batch-size 128
+  fnn train --data moons --hidden 25,50,50,25 --optimizer adam --lr 0.005 --epochs 100 --plots
+  fnn train --data fashion-mnist --hidden 256,128,64 --optimizer adam --lr 0.001 --batch-size 128 --epochs 10
   fnn train --config experiment.toml --seed 3   # a TOML file of the same keys; flags override it
+  fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # continue bit-identically
   fnn train --json --quiet | jq .val_accuracy   # one JSON object per epoch for other programs
 """
 
 
-def _float_or_int(text):
-    return float(text)
-
-
 def _hidden(text):
     try:
-        return [int(part) for part in text.split(",") if part.strip()] if text.strip() else []
+        return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 256,128,64; got {text!r}") from None
 
 
 def _bool_or_auto(text):
-    lowered = text.lower()
-    if lowered in ("auto",):
-        return "auto"
-    if lowered in ("true", "yes", "1", "on"):
-        return True
-    if lowered in ("false", "no", "0", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected auto, true or false; got {text!r}")
+    choices = {"auto": "auto", "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+    if text.lower() not in choices:
+        raise argparse.ArgumentTypeError(f"expected auto, true or false; got {text!r}")
+    return choices[text.lower()]
 
 
 _TRAIN_FLAGS = {
@@ -65,7 +63,7 @@ _TRAIN_FLAGS = {
     "schedule": (str, "learning-rate schedule: constant, cosine, step_decay:EVERY,FACTOR, exponential:RATE"),
     "clip_norm": (float, "clip gradients to this global norm (0: off)"),
     "l2": (float, "L2 penalty on the weights (0: off)"),
-    "epochs": (int, "number of epochs"),
+    "epochs": (int, "number of epochs (with --resume: the total to reach)"),
     "batch_size": (int, "mini-batch size"),
     "validation": (float, "fraction of the training part held out for validation (0: none)"),
     "drop_rate": (float, "dropout probability on hidden layers (0: off)"),
@@ -85,24 +83,42 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"fnn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = commands.add_parser(
-        "train",
-        help="train a network and write its record",
-        description="Train a multilayer perceptron. Defaults train on the bundled digits in seconds.",
-        epilog=TRAIN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    def command(name, help, epilog):
+        return commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    train = command("train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
     train.add_argument("--config", metavar="TOML", help="experiment file with the same keys as these flags")
     for key, (kind, text) in _TRAIN_FLAGS.items():
         default = DEFAULTS[key]
         shown = ",".join(map(str, default)) if isinstance(default, list) else default
         train.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=None, help=f"{text} (default: {shown})")
-    train.add_argument("--out", metavar="DIR", help="folder for the run record (default: runs/DATE-TIME-DATA)")
+    train.add_argument("--out", metavar="DIR", help="run folder (default: runs/DATE-TIME-DATA)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     train.add_argument("--no-record", action="store_true", help="write nothing to disk")
+    train.add_argument("--plots", action="store_true", help="also draw PNG plots into the run folder (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.add_argument("--json", action="store_true", help="print one JSON object per epoch on stdout")
 
-    commands.add_parser("datasets", help="list the data sets fnn knows and which are found on this machine")
+    evaluate_cmd = command("evaluate", "evaluate a saved model on a data set: accuracy, loss, confusion matrix",
+                           "examples:\n  fnn evaluate runs/a                 # on the test part of the data it was trained on\n"
+                           "  fnn evaluate runs/a --data mnist:/data/mnist --json")
+    evaluate_cmd.add_argument("model", help="run folder or checkpoint .npz")
+    evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
+    evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+
+    predict_cmd = command("predict", "predict classes (or values) for new inputs with a saved model",
+                          "examples:\n  fnn predict runs/a inputs.csv --out predictions.csv\n"
+                          "  fnn predict runs/fm t10k-images-idx3-ubyte.gz --out classes.npy   # IDX images are scaled by 1/255\n"
+                          "  fnn predict runs/a batch.npy --scale 16")
+    predict_cmd.add_argument("model", help="run folder or checkpoint .npz")
+    predict_cmd.add_argument("input", help="a .csv (numeric columns; a 'label' column is ignored), .npy, or IDX file")
+    predict_cmd.add_argument("--out", default="predictions.csv", help="a .csv (index, prediction, name, outputs) or .npy file")
+    predict_cmd.add_argument("--scale", type=float, default=None, help="divide inputs by this first (default: 255 for IDX, 1 otherwise)")
+
+    command("datasets", "list the data sets fnn knows and which are found on this machine", "example:\n  fnn datasets")
+    plot_cmd = command("plot", "redraw the plots of a finished run folder", "example:\n  fnn plot runs/a")
+    plot_cmd.add_argument("folder", help="run folder")
     return parser
 
 
@@ -120,12 +136,6 @@ def _load_toml(path):
         raise FnnInputError(f"Experiment file {path!r} is not valid TOML: {error}") from None
 
 
-def _train_config(args):
-    config = _load_toml(args.config) if args.config else {}
-    config.update({key: getattr(args, key) for key in _TRAIN_FLAGS if getattr(args, key) is not None})
-    return check_config(config)
-
-
 def _format_epoch(record, epochs):
     parts = [f"epoch {record.epoch:>3}/{epochs}", f"loss {record.loss:.4f}"]
     for name in ("accuracy", "r2", "val_loss", "val_accuracy", "val_r2"):
@@ -135,74 +145,262 @@ def _format_epoch(record, epochs):
     return "  ".join(parts)
 
 
-def _write_json(path, document):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as handle:
-        json.dump(document, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+class _Progress:
+    """Where progress goes: a tqdm bar on a terminal, plain lines otherwise, nothing with --quiet."""
+
+    def __init__(self, args, epochs, steps_per_epoch, start_epoch):
+        self.quiet, self.json = args.quiet, args.json
+        self.stream = sys.stderr if args.json else sys.stdout
+        self.bar = self.batch_bar = None
+        if not self.quiet and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=epochs, initial=start_epoch, desc="epochs", unit="epoch", file=self.stream, leave=True)
+            if steps_per_epoch >= 500:  # long epochs get a bar of their own
+                self.batch_bar = tqdm(total=steps_per_epoch, desc="batches", unit="batch", file=self.stream, leave=False)
+        self.epochs = epochs
+
+    def say(self, text):
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def on_batch(self, index):
+        if self.batch_bar is not None:
+            if index == 0:
+                self.batch_bar.reset()
+            self.batch_bar.update()
+
+    def on_epoch(self, state):
+        record = state.history[-1]
+        if self.json:
+            print(json.dumps(record.to_dict()), flush=True)
+        if self.bar is not None:
+            self.bar.update()
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in ("loss", "accuracy", "val_accuracy", "val_r2") and v is not None})
+        elif not self.quiet:
+            self.say(_format_epoch(record, self.epochs))
+        return state
+
+    def close(self):
+        for bar in (self.batch_bar, self.bar):
+            if bar is not None:
+                bar.close()
+
+
+def _train_config(args):
+    if args.resume:
+        given = [key for key in _TRAIN_FLAGS if getattr(args, key) is not None and key != "epochs"]
+        if given or args.config:
+            raise FnnInputError(f"--resume continues a run with its own configuration; only --epochs may change (got {given or ['--config']}).")
+        model = load_model(args.resume)
+        config = dict(model.config)
+        if args.epochs is not None:
+            config["epochs"] = args.epochs
+        return check_config(config), model.state
+    config = _load_toml(args.config) if args.config else {}
+    config.update({key: getattr(args, key) for key in _TRAIN_FLAGS if getattr(args, key) is not None})
+    return check_config(config), None
+
+
+def _run_folder(args, config):
+    if args.no_record:
+        return None
+    folder = args.resume or args.out or os.path.join(
+        "runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config["data"].replace(":", "_").replace("/", "_")
+    )
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def _train(args):
-    config = _train_config(args)
+    config, start = _train_config(args)
     started = time.perf_counter()
     prepared = prepare_experiment(config)
-    states = epoch_states(prepared)
-    say = (lambda text: print(text, file=sys.stderr if args.json else sys.stdout)) if not args.quiet else (lambda text: None)
-    say(f"fnn {__version__}: {prepared.params.spec!r} on {config['data']} ({len(prepared.train)} train, {len(prepared.test)} test)")
+    if start is not None and start.params.spec != prepared.params.spec:
+        raise FnnInputError(f"{args.resume}: the checkpoint's network {start.params.spec!r} does not match its configuration.")
+    folder = _run_folder(args, config)
+    steps = -(-len(prepared.train) // config["batch_size"])
+    progress = _Progress(args, config["epochs"], steps, start.epoch if start else 0)
+    progress.say(
+        f"fnn {__version__}: {prepared.params.spec!r} on {config['data']} ({len(prepared.train)} train, "
+        f"{len(prepared.test)} test)" + (f", resuming after epoch {start.epoch}" if start else "")
+    )
 
-    def report(state):
-        record = state.history[-1]
-        if args.json:
-            print(json.dumps(record.to_dict()), flush=True)
-        say(_format_epoch(record, config["epochs"]))
+    def observe(state):
+        progress.on_epoch(state)
+        if folder is not None:
+            save_run_checkpoint(folder, state, config, prepared.standardizer, prepared.train.class_names)
         return state
 
-    states = map(report, states)
-    if config["patience"]:
-        final = early_stopping(states, config["patience"], config["monitor"])[0]
-        say(f"early stopping: best epoch {final.epoch} by {config['monitor']}")
-    else:
-        final = None
-        for final in states:
-            pass
-    run = finish_experiment(prepared, final, time.perf_counter() - started)
-    metrics = run["final_metrics"]
+    try:
+        states = map(observe, epoch_states(prepared, start, on_batch=progress.on_batch))
+        if config["patience"]:
+            final, last = early_stopping(states, config["patience"], config["monitor"])
+            if folder is not None and last is not final:
+                save_run_checkpoint(folder, final, config, prepared.standardizer, prepared.train.class_names)
+            progress.say(f"early stopping at epoch {last.epoch}: best epoch {final.epoch} by {config['monitor']}")
+        else:
+            final = start
+            for final in states:
+                pass
+    finally:
+        progress.close()
+    if final is None:
+        raise FnnInputError(f"Nothing to train: the run already has {start.epoch if start else 0} epochs; raise --epochs.")
+    record = finish_experiment(prepared, final, time.perf_counter() - started)
+    if start is not None:
+        record["resumed_from_epoch"] = start.epoch
+    metrics = record["final_metrics"]
     score = f"test accuracy {metrics['accuracy']:.4f}" if "accuracy" in metrics else f"test R^2 {metrics['r2']:.4f}"
-    say(f"{score}  test loss {metrics['loss']:.4f}  ({run['wall_seconds']:.1f} s)")
-    if not args.no_record:
-        out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config["data"].replace(":", "_").replace("/", "_"))
-        os.makedirs(out, exist_ok=True)
-        _write_json(os.path.join(out, "record.json"), run)
-        say(f"record: {os.path.join(out, 'record.json')}  params sha256 {run['params_sha256'][:16]}...")
+    progress.say(f"{score}  test loss {metrics['loss']:.4f}  ({record['wall_seconds']:.1f} s)")
+    if folder is not None:
+        path = write_record(folder, record)
+        progress.say(f"run folder: {folder}  (record {os.path.basename(path)}, params sha256 {record['params_sha256'][:16]}...)")
+        if args.plots:
+            for written in write_plots(folder, final, prepared.test, metrics.get("confusion_matrix")):
+                progress.say(f"plot: {written}")
+    return 0
+
+
+def _model_data(model, name):
+    config = model.config
+    data = name or config.get("data")
+    if not data:
+        raise FnnInputError("This checkpoint does not say what data it was trained on; pass --data.")
+    _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype)
+    return test
+
+
+def _evaluate(args):
+    model = load_model(args.model)
+    test = _model_data(model, args.data)
+    features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
+    metrics = evaluate(model.params, features, test.labels)
+    if model.params.spec.is_classifier:
+        from .metrics import confusion_matrix, predict_classes
+
+        predicted = predict_classes(model.params, features)
+        metrics["confusion_matrix"] = confusion_matrix(test.labels, predicted, max(test.n_classes, 2)).tolist()
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    print(f"{test.name}: {len(test)} samples")
+    for key in ("accuracy", "r2", "loss"):
+        if key in metrics:
+            print(f"{key:>9}: {metrics[key]:.4f}")
+    if "confusion_matrix" in metrics:
+        names = test.class_names or tuple(str(i) for i in range(len(metrics["confusion_matrix"])))
+        width = max(5, max(len(str(v)) for row in metrics["confusion_matrix"] for v in row) + 1)
+        print("confusion matrix (rows: true, columns: predicted):")
+        for name, row in zip(names, metrics["confusion_matrix"]):
+            print(f"  {name[:12]:>12} " + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def _read_inputs(path, n_features):
+    """Inputs as rows of floats, and the default divisor for their format."""
+    from .data.csv import read_table
+    from .data.idx import read_idx
+
+    lowered = path.lower()
+    if lowered.endswith(".npy"):
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise FnnInputError(f"{path}: not a readable .npy file ({error}).") from None
+        return array.reshape(len(array), -1), 1.0
+    if lowered.endswith((".csv", ".csv.gz")):
+        header, features, _, _ = read_table(path)
+        lowered_header = [name.lower() for name in header]
+        if features.shape[1] == n_features + 1 and "label" in lowered_header:
+            features = np.delete(features, lowered_header.index("label"), axis=1)
+        return features, 1.0
+    array = read_idx(path)
+    return np.asarray(array).reshape(len(array), -1), 255.0
+
+
+def _predict(args):
+    model = load_model(args.model)
+    n_features = model.params.spec.sizes[0]
+    features, divisor = _read_inputs(args.input, n_features)
+    if features.shape[1] != n_features:
+        raise FnnInputError(f"{args.input}: {features.shape[1]} input columns, but the model takes {n_features}.")
+    features = features / (args.scale if args.scale is not None else divisor)
+    outputs = predict(model.params, model.prepare_features(features))
+    classifier = model.params.spec.is_classifier
+    from .metrics import classes_from_outputs
+
+    predictions = classes_from_outputs(outputs) if classifier else outputs[:, 0]
+    if args.out.endswith(".npy"):
+        np.save(args.out, predictions)
+    else:
+        names = list(model.class_names)
+        lines = ["index,prediction,name," + ",".join(f"output{j}" for j in range(outputs.shape[1]))]
+        for i, (prediction, row) in enumerate(zip(predictions, outputs)):
+            name = names[prediction] if classifier and prediction < len(names) else ""
+            lines.append(f"{i},{prediction},{name}," + ",".join(f"{v:.6g}" for v in row))
+        with open(args.out, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+    print(f"{len(predictions)} predictions written to {args.out}")
     return 0
 
 
 def _datasets(args):
     from .data.bundled import BUNDLED
+    from .data.mnist import find_mnist_folder
     from .data.sources import GENERATED
 
     for name, load in BUNDLED.items():
         print(f"bundled    {name:<14} {load()!r}")
     for name in GENERATED:
         print(f"generated  {name}")
+    for label, fashion in (("fashion-mnist", True), ("mnist", False)):
+        try:
+            print(f"found      {label:<14} {find_mnist_folder(None, fashion=fashion)}")
+        except FnnInputError as error:
+            print(f"missing    {label:<14} {str(error).splitlines()[0]}")
+    return 0
+
+
+def _plot(args):
+    model = load_model(args.folder)
+    record = read_record(args.folder)
+    test = _model_data(model, None)
+    if model.standardizer is not None:
+        from .data.dataset import Dataset
+
+        test = Dataset(model.prepare_features(np.asarray(test.features)), test.labels, test.class_names, test.name)
+    for written in write_plots(args.folder, model.state, test, record["final_metrics"].get("confusion_matrix")):
+        print(f"plot: {written}")
     return 0
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        _parser().print_help()
+        parser.print_help()
         return 2
     try:
-        return {"train": _train, "datasets": _datasets}[args.command](args)
+        return {"train": _train, "evaluate": _evaluate, "predict": _predict, "datasets": _datasets, "plot": _plot}[
+            args.command
+        ](args)
     except FnnInputError as error:
         print(f"fnn {args.command}: error: {error}", file=sys.stderr)
         return 2
     except TrainingDiverged as error:
         print(f"fnn {args.command}: {error}", file=sys.stderr)
         return 3
+    except ModuleNotFoundError as error:
+        print(f"fnn {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"fnn {args.command}: error: {error.filename}: no such file", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
         return 0

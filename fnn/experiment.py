@@ -235,7 +235,7 @@ def prepare_experiment(config, data=None):
     return Prepared(config, train, test, build_optimizer(config, int(steps)), params, stats)
 
 
-def epoch_states(prepared, start=None):
+def epoch_states(prepared, start=None, on_batch=None):
     """The lazy training states of the run, up to its configured number of epochs (fewer left when resuming
     from ``start``)."""
     config = prepared.config
@@ -247,6 +247,7 @@ def epoch_states(prepared, start=None):
         seed=None if start is not None else config["seed"],
         validation=config["validation"] or None,
         drop_rate=config["drop_rate"],
+        on_batch=on_batch,
     )
     done = start.epoch if start is not None else 0
     return take(max(config["epochs"] - done, 0), states)

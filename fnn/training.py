@@ -116,11 +116,20 @@ def _add_metrics(sums, value, outputs, y, params):
     return loss_sum + value * n, count + n, hits, sq_err, y_sum, y_sq
 
 
-def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True):
+def _observed(batches, on_batch):
+    for index, batch in enumerate(batches):
+        on_batch(index)
+        yield batch
+
+
+def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None):
     """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
-    epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`)."""
+    epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
+    ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar)."""
     step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
     batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
+    if on_batch is not None:
+        batches = _observed(batches, on_batch)
     start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0))
     params, opt_state, step_number, sums = reduce(step, batches, start)
     loss_sum, count, hits, sq_err, y_sum, y_sq = sums
@@ -156,6 +165,7 @@ def iterate_epochs(
     validation=None,
     drop_rate=0.0,
     shuffle=True,
+    on_batch=None,
     function="iterate_epochs",
 ):
     """The lazy, endless sequence of training states after each epoch.
@@ -163,6 +173,7 @@ def iterate_epochs(
     ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``;
     ``validation`` a ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out (stratified, from the seed).
     Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
+    ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument(function, "batch_size", "a positive int", batch_size)
@@ -176,7 +187,7 @@ def iterate_epochs(
     def epochs():
         current = state
         while True:
-            current, metrics = run_epoch(current, *train, optimizer, int(batch_size), drop_rates, shuffle)
+            current, metrics = run_epoch(current, *train, optimizer, int(batch_size), drop_rates, shuffle, on_batch)
             if val is not None:
                 metrics.update({f"val_{k}": v for k, v in evaluate(current.params, *val).items()})
             lr_now = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
