@@ -1,0 +1,444 @@
+"""Train one network on Fashion-MNIST in fnn and in its peers, side by side, and print one table.
+
+Workload (the same for every system): 784-256-128-64-10, ReLU hidden layers, softmax cross-entropy, batch 128,
+reshuffled every epoch, float32, plain SGD (lr 0.1) and Adam (lr 1e-3), 10 epochs. Systems: fnn; a plain mutable
+NumPy loop written here (in-place updates, batch-major: the best a careful tutorial author would write); PyTorch
+eager; scikit-learn's MLPClassifier (alpha=0, same batch size and solver); JAX with a jit-compiled step and optax.
+A peer that is not installed is reported as skipped.
+
+Every run is its own subprocess, pinned to N cores with the BLAS thread count fixed to N (threadpoolctl) and
+reported, so peak RSS is per system; the runs are interleaved (system after system, for each optimiser and thread
+count), once at 1 thread and once at 2. The script also measures the machine's float32 GEMM speed on this network's
+batch-128 products and on a large square product, the network's training FLOPs per epoch, and fnn's epoch time
+as a multiple of the GEMM-bound ideal; and fnn's scaling in samples and width.
+
+    python scripts/bench_vs_peers.py                  # the full run (about 15 minutes on 2 cores)
+    python scripts/bench_vs_peers.py --subset 2000 --epochs 2 --threads 1 --no-scaling   # a smoke run
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SIZES = [784, 256, 128, 64, 10]
+SYSTEMS = ["fnn", "numpy", "torch", "sklearn", "jax"]
+LEARNING_RATES = {"sgd": 0.1, "adam": 1e-3}
+
+
+# ----------------------------------------------------------------------------------------------- worker side
+
+
+def pin(threads):
+    """Pin this process to ``threads`` cores and every BLAS/OpenMP pool to ``threads`` threads."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} intra_op_parallelism_threads={threads}"
+    try:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:threads]))
+    except (AttributeError, OSError):
+        pass
+
+
+def blas_report(threads):
+    import numpy  # noqa: F401  (load the BLAS first, so threadpoolctl sees and limits it)
+
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ModuleNotFoundError:
+        return None, "threadpoolctl not installed"
+    limiter = threadpool_limits(limits=threads)
+    info = [f"{p.get('internal_api')} {p.get('version')} {p.get('num_threads')} thr ({p.get('architecture', '?')})" for p in threadpool_info()]
+    return limiter, "; ".join(info)
+
+
+def load_data(subset, hidden_scale=1.0):
+    import numpy as np
+
+    import fnn
+
+    train, test = fnn.data.load_mnist(fashion=True)
+    n = subset or len(train)
+    x_train = np.asarray(train.features.rows(np.arange(n)))
+    x_test = np.asarray(test.features)
+    return x_train, train.labels[:n].copy(), x_test, test.labels.copy()
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_fnn(data, optimizer, epochs, seed, sizes):
+    import fnn
+
+    x, y, x_test, y_test = data
+    params = fnn.init_params(fnn.network(sizes, activation="relu", init="he_uniform"), seed=seed)
+    opt = fnn.optim.sgd(LEARNING_RATES["sgd"]) if optimizer == "sgd" else fnn.optim.adam(LEARNING_RATES["adam"])
+    times, rss = [], []
+    start = time.perf_counter()
+    for state in fnn.iterate_epochs(params, (x, y), optimizer=opt, batch_size=128, seed=seed):
+        now = time.perf_counter()
+        times.append(now - start)
+        rss.append(peak_rss_mib())
+        if len(times) == epochs:
+            break
+        start = time.perf_counter()
+    return times, rss, fnn.accuracy(state.params, x_test, y_test)
+
+
+def run_numpy(data, optimizer, epochs, seed, sizes):
+    """The mutable reference: what a careful tutorial author writes, updating arrays in place."""
+    import numpy as np
+
+    x, y, x_test, y_test = data
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-np.sqrt(6 / i), np.sqrt(6 / i), (i, o)).astype(np.float32) for i, o in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(o, np.float32) for o in sizes[1:]]
+    moments = [[np.zeros_like(p), np.zeros_like(p)] for p in weights + biases]
+    lr, b1, b2, eps, t = LEARNING_RATES[optimizer], 0.9, 0.999, 1e-8, 0
+    times, rss = [], []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = rng.permutation(len(x))
+        for first in range(0, len(x), 128):
+            index = order[first : first + 128]
+            xb, yb = x[index], y[index]
+            activations = [xb]
+            for w, b in zip(weights[:-1], biases[:-1]):
+                h = activations[-1] @ w
+                h += b
+                np.maximum(h, 0, out=h)
+                activations.append(h)
+            logits = activations[-1] @ weights[-1]
+            logits += biases[-1]
+            logits -= logits.max(axis=1, keepdims=True)
+            np.exp(logits, out=logits)
+            logits /= logits.sum(axis=1, keepdims=True)
+            delta = logits
+            delta[np.arange(len(yb)), yb] -= 1
+            delta /= len(yb)
+            grads_w, grads_b = [None] * len(weights), [None] * len(weights)
+            for layer in range(len(weights) - 1, -1, -1):
+                grads_w[layer] = activations[layer].T @ delta
+                grads_b[layer] = delta.sum(axis=0)
+                if layer:
+                    delta = delta @ weights[layer].T
+                    delta *= activations[layer] > 0
+            t += 1
+            for param, grad, moment in zip(weights + biases, grads_w + grads_b, moments):
+                if optimizer == "sgd":
+                    grad *= lr
+                    param -= grad
+                else:
+                    m, v = moment
+                    m *= b1
+                    m += (1 - b1) * grad
+                    v *= b2
+                    v += (1 - b2) * grad * grad
+                    step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+                    param -= step * m / (np.sqrt(v) + eps)
+        times.append(time.perf_counter() - start)
+        rss.append(peak_rss_mib())
+    hidden = x_test
+    for w, b in zip(weights[:-1], biases[:-1]):
+        hidden = np.maximum(hidden @ w + b, 0)
+    accuracy = float(np.mean((hidden @ weights[-1] + biases[-1]).argmax(axis=1) == y_test))
+    return times, rss, accuracy
+
+
+def run_torch(data, optimizer, epochs, seed, sizes):
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.manual_seed(seed)
+    x, y, x_test, y_test = (torch.from_numpy(a) for a in data)
+    layers = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(i, o), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    lr = LEARNING_RATES[optimizer]
+    opt = torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(seed)
+    times, rss = [], []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(x), generator=generator)
+        for first in range(0, len(x), 128):
+            index = order[first : first + 128]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[index]), y[index])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+        rss.append(peak_rss_mib())
+    with torch.no_grad():
+        accuracy = float((model(x_test).argmax(dim=1) == y_test).float().mean())
+    return times, rss, accuracy
+
+
+def run_sklearn(data, optimizer, epochs, seed, sizes):
+    import warnings
+
+    import numpy as np
+    from sklearn.neural_network import MLPClassifier
+
+    x, y, x_test, y_test = data
+    model = MLPClassifier(
+        hidden_layer_sizes=tuple(sizes[1:-1]), activation="relu", solver=optimizer, alpha=0.0, batch_size=128,
+        learning_rate_init=LEARNING_RATES[optimizer], momentum=0.0, nesterovs_momentum=False, shuffle=True,
+        random_state=seed,
+    )
+    classes = np.arange(sizes[-1])
+    times, rss = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            model.partial_fit(x, y, classes=classes)  # one epoch, reshuffled
+            times.append(time.perf_counter() - start)
+            rss.append(peak_rss_mib())
+    return times, rss, float(model.score(x_test, y_test))
+
+
+def run_jax(data, optimizer, epochs, seed, sizes):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    x, y, x_test, y_test = data
+    key = jax.random.PRNGKey(seed)
+    params = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        key, sub = jax.random.split(key)
+        limit = np.sqrt(6 / i)
+        params.append((jax.random.uniform(sub, (i, o), jnp.float32, -limit, limit), jnp.zeros(o, jnp.float32)))
+    tx = optax.sgd(LEARNING_RATES["sgd"]) if optimizer == "sgd" else optax.adam(LEARNING_RATES["adam"])
+    opt_state = tx.init(params)
+    x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
+
+    def logits(params, xb):
+        for w, b in params[:-1]:
+            xb = jax.nn.relu(xb @ w + b)
+        w, b = params[-1]
+        return xb @ w + b
+
+    def loss(params, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(logits(params, xb), yb).mean()
+
+    @jax.jit
+    def step(params, opt_state, index):
+        grads = jax.grad(loss)(params, x_dev[index], y_dev[index])
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    rng = np.random.default_rng(seed)
+    times, rss = [], []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = rng.permutation(len(x))
+        for first in range(0, len(x), 128):
+            params, opt_state = step(params, opt_state, jnp.asarray(order[first : first + 128]))
+        jax.block_until_ready(params)
+        times.append(time.perf_counter() - start)
+        rss.append(peak_rss_mib())
+    accuracy = float(jnp.mean(logits(params, jnp.asarray(x_test)).argmax(axis=1) == jnp.asarray(y_test)))
+    return times, rss, accuracy
+
+
+RUNNERS = {"fnn": run_fnn, "numpy": run_numpy, "torch": run_torch, "sklearn": run_sklearn, "jax": run_jax}
+MODULES = {"torch": "torch", "sklearn": "sklearn", "jax": "optax"}
+
+
+def gemm_limits(threads, sizes, n_train, repeats=30):
+    """GFLOP/s of the batch-128 products of one training step, of a large square product, and the GEMM-bound
+    time of an epoch (every product of every batch at the measured speed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def matrix(rows, columns):
+        return rng.standard_normal((rows, columns), dtype=np.float32)
+
+    operands = []  # the products of one step, with the memory layout they have in training
+    for layer, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
+        inputs, delta, weights = matrix(128, i), matrix(128, o), matrix(i, o)
+        operands.append((inputs, weights))  # forward: a_prev @ w
+        operands.append((inputs.T, delta))  # weight gradient: a_prev.T @ delta
+        if layer:
+            operands.append((delta, weights.T))  # input gradient: delta @ w.T
+    step_seconds, step_flops = 0.0, 0
+    for a, b in operands:
+        for _ in range(5):
+            a @ b
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        step_seconds += (time.perf_counter() - start) / repeats
+        step_flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    big = rng.standard_normal((2048, 2048), dtype=np.float32)
+    big @ big
+    start = time.perf_counter()
+    for _ in range(3):
+        big @ big
+    square = 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
+    steps = -(-n_train // 128)
+    return {
+        "threads": threads,
+        "network_gemm_gflops": step_flops / step_seconds / 1e9,
+        "square_2048_gflops": square,
+        "train_gflop_per_epoch": step_flops * n_train / 128 / 1e9,
+        "gemm_bound_epoch_seconds": step_seconds * n_train / 128,
+        "steps_per_epoch": steps,
+    }
+
+
+def worker(args):
+    pin(args.threads)
+    limiter, blas = blas_report(args.threads)
+    sizes = [SIZES[0]] + [max(1, int(h * args.width)) for h in SIZES[1:-1]] + [SIZES[-1]]
+    data = load_data(args.subset)
+    args.system = args.worker
+    if args.system == "gemm":
+        result = gemm_limits(args.threads, sizes, len(data[0]))
+    else:
+        times, rss, accuracy = RUNNERS[args.system](data, args.optimizer, args.epochs, args.seed, sizes)
+        result = {"epoch_seconds": times, "rss_mib_after_epoch": rss, "test_accuracy": accuracy}
+    result.update({"system": args.system, "optimizer": args.optimizer, "threads": args.threads, "blas": blas,
+                   "peak_rss_mib": peak_rss_mib(), "n_train": len(data[0]), "sizes": sizes})
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ----------------------------------------------------------------------------------------------- driver side
+
+
+def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None):
+    command = [sys.executable, os.path.abspath(__file__), "--worker", system, "--optimizer", optimizer,
+               "--threads", str(threads), "--epochs", str(epochs or args.epochs), "--seed", str(args.seed),
+               "--width", str(width)]
+    if subset or args.subset:
+        command += ["--subset", str(subset or args.subset)]
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    return {"system": system, "optimizer": optimizer, "threads": threads, "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
+
+
+def installed(system):
+    if system not in MODULES:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec(MODULES[system]) is not None and (system != "jax" or importlib.util.find_spec("jax") is not None)
+
+
+def typical(times):
+    """Median of epochs 2-4 (the first includes warm-up and compilation), and their min-max."""
+    window = times[1:4] or times
+    return statistics.median(window), min(window), max(window)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=SYSTEMS + ["gemm"], help=argparse.SUPPRESS)
+    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"], help=argparse.SUPPRESS)
+    parser.add_argument("--width", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", default="1,2", help="thread counts to run at, comma-separated")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--subset", type=int, default=None, help="train on the first N images only (smoke runs)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling runs of fnn")
+    parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
+    args = parser.parse_args()
+    if args.worker:
+        args.threads = int(args.threads)
+        return worker(args)
+
+    systems = args.systems.split(",")
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    results, skipped = [], [s for s in systems if not installed(s)]
+    print(f"fnn benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.processor() or ''} "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    if skipped:
+        print(f"skipped (not installed): {', '.join(skipped)}")
+    for threads in thread_counts:
+        results.append(spawn("gemm", "sgd", threads, args))
+        for optimizer in ("sgd", "adam"):
+            for system in systems:
+                if system not in skipped:
+                    results.append(spawn(system, optimizer, threads, args))
+    print_table(results, thread_counts, systems, skipped)
+    if not args.no_scaling:
+        scaling = scaling_runs(args)
+        results += scaling
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+
+
+def print_table(results, thread_counts, systems, skipped):
+    gemm = {r["threads"]: r for r in results if r.get("system") == "gemm" and "error" not in r}
+    for threads in thread_counts:
+        limit = gemm.get(threads)
+        print(f"\n== {threads} thread(s) ==")
+        if limit:
+            print(f"BLAS: {limit['blas']}")
+            print(f"float32 GEMM: {limit['network_gemm_gflops']:.1f} GFLOP/s on this network's batch-128 products, "
+                  f"{limit['square_2048_gflops']:.1f} GFLOP/s on 2048x2048; training = {limit['train_gflop_per_epoch']:.1f} "
+                  f"GFLOP/epoch; GEMM-bound ideal epoch {limit['gemm_bound_epoch_seconds']:.3f} s")
+        print(f"{'optimizer':<9} {'system':<8} {'s/epoch':>8} {'(min-max)':>15} {'test acc':>9} {'peak MiB':>9} {'fnn/peer':>9} {'x ideal':>8}")
+        for optimizer in ("sgd", "adam"):
+            rows = {r["system"]: r for r in results if r.get("threads") == threads and r.get("optimizer") == optimizer and r.get("system") in systems}
+            fnn_row = rows.get("fnn")
+            fnn_time = typical(fnn_row["epoch_seconds"])[0] if fnn_row and "error" not in fnn_row else None
+            for system in systems:
+                row = rows.get(system)
+                if system in skipped or row is None:
+                    print(f"{optimizer:<9} {system:<8} {'skipped (not installed)':>34}")
+                    continue
+                if "error" in row:
+                    print(f"{optimizer:<9} {system:<8} error: {row['error'][:80]}")
+                    continue
+                median, low, high = typical(row["epoch_seconds"])
+                ratio = f"{fnn_time / median:.2f}" if fnn_time and system != "fnn" else "-"
+                ideal = f"{median / limit['gemm_bound_epoch_seconds']:.2f}" if limit else "-"
+                print(f"{optimizer:<9} {system:<8} {median:>8.3f} {f'({low:.3f}-{high:.3f})':>15} {row['test_accuracy']:>9.4f} "
+                      f"{row['peak_rss_mib']:>9.0f} {ratio:>9} {ideal:>8}")
+    fnn_rows = [r for r in results if r.get("system") == "fnn" and "rss_mib_after_epoch" in r]
+    for row in fnn_rows:
+        rss = row["rss_mib_after_epoch"]
+        print(f"fnn {row['optimizer']} {row['threads']} thr: peak RSS after each epoch {rss[0]:.0f} ... {rss[-1]:.0f} MiB")
+
+
+def scaling_runs(args):
+    print("\n== fnn scaling, SGD, 1 thread, median of epochs 2-3 ==")
+    full = args.subset or 60000
+    out = []
+    base = None
+    for label, subset, width in [("1/4 data", full // 4, 1.0), ("1/2 data", full // 2, 1.0), ("all data", full, 1.0),
+                                 ("half width", full, 0.5), ("double width", full, 2.0)]:
+        gemm = spawn("gemm", "sgd", 1, args, width=width, subset=subset)
+        run = spawn("fnn", "sgd", 1, args, width=width, subset=subset, epochs=3)
+        if "error" in run or "error" in gemm:
+            print(f"{label:<13} error: {run.get('error') or gemm.get('error')}")
+            continue
+        seconds = statistics.median(run["epoch_seconds"][1:3])
+        base = base or (seconds / subset)
+        print(f"{label:<13} n={subset:<6} sizes={run['sizes']}  {seconds:.3f} s/epoch  "
+              f"{gemm['train_gflop_per_epoch']:.1f} GFLOP  {seconds / gemm['gemm_bound_epoch_seconds']:.2f} x ideal  "
+              f"per-sample cost vs 1/4 data {seconds / subset / base:.2f}")
+        out.append({"label": label, **run, "gemm": gemm})
+    return out
+
+
+if __name__ == "__main__":
+    main()

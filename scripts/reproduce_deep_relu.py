@@ -1,0 +1,42 @@
+"""The [784, 10, 10] and [784, 256, 128, 64, 10] ReLU/softmax networks trained by full-batch gradient descent,
+from "Building a deep neural network from scratch using NumPy".
+
+The tutorial reports about 88% (MNIST) for [784, 10, 10] after 1000 iterations and 97% for [784, 256, 128, 64, 10]
+after 500. Every iteration here is one gradient step on the whole training set, as there.
+"""
+
+from _classic import Timer, image_arguments, load_images, report
+
+import fnn
+
+
+def run(train, test, sizes, iterations, lr, seed):
+    spec = fnn.network(sizes, activation="relu", init="he_uniform")
+    params = fnn.init_params(spec, seed=seed)
+    with Timer() as timer:
+        state = fnn.fit(params, train, epochs=iterations, lr=lr, batch_size=len(train), seed=seed, shuffle=False)
+    return fnn.accuracy(state.params, *test.as_tuple()), timer.seconds
+
+
+def main():
+    parser = image_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--small-iterations", type=int, default=1000)
+    parser.add_argument("--deep-iterations", type=int, default=500)
+    parser.add_argument("--lr", type=float, default=0.5)
+    args = parser.parse_args()
+    train, test, name = load_images(args.mnist)
+    small, small_s = run(train, test, [784, 10, 10], args.small_iterations, args.lr, args.seed)
+    deep, deep_s = run(train, test, [784, 256, 128, 64, 10], args.deep_iterations, args.lr, args.seed)
+    report(
+        f"ReLU/softmax nets, full-batch gradient descent (lr {args.lr}), on {name}",
+        [
+            (f"[784, 10, 10], {args.small_iterations} iterations", "~0.88 (MNIST)", f"{small:.3f}", f"{small_s:.0f} s"),
+            (f"[784, 256, 128, 64, 10], {args.deep_iterations} it.", "0.97 (MNIST)", f"{deep:.3f}", f"{deep_s:.0f} s"),
+        ],
+    )
+    if name != "MNIST":
+        print("  Fashion-MNIST is harder than MNIST; pass --mnist DIR to compare on the tutorial's data")
+
+
+if __name__ == "__main__":
+    main()
