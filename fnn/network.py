@@ -11,7 +11,7 @@ from attrs import frozen
 from .arrays import freeze_new
 from .params import Layer, Params
 
-__all__ = ["Trace", "forward_unchecked", "forward_trace", "backward", "output_gradient", "loss_value"]
+__all__ = ["Trace", "forward_unchecked", "forward_trace", "backward", "backward_pairs", "output_gradient", "loss_value"]
 
 
 @frozen
@@ -61,17 +61,23 @@ def backward(params, trace, grad_logits):
 
     ``grad_logits`` is overwritten along the way; pass a scratch array.
     """
+    pairs = backward_pairs(params, trace, grad_logits)
+    return Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in pairs])
+
+
+def backward_pairs(params, trace, grad_logits):
+    """The gradients as a list of new, writable ``[w, b]`` arrays per layer: scratch for a fused optimiser step."""
     grads = [None] * len(params.layers)
     delta = grad_logits
     for index in range(len(params.layers) - 1, -1, -1):
-        grads[index] = Layer(freeze_new(trace.inputs[index].T @ delta), freeze_new(delta.sum(axis=0)))
+        grads[index] = [trace.inputs[index].T @ delta, delta.sum(axis=0)]
         if index == 0:
             break
         g = delta @ params.layers[index].w.T
         if trace.masks and trace.masks[index - 1] is not None:
             g *= trace.masks[index - 1]
         delta = params.spec.layers[index - 1].activation.backward(trace.pre[index - 1], trace.post[index - 1], g)
-    return Params(params.spec, grads)
+    return grads
 
 
 def output_gradient(params, trace, y):

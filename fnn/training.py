@@ -26,9 +26,10 @@ from .data.lazy import take_rows
 from .data.transforms import stratified_split_indices
 from .dropout import dropout_masks, dropout_rates
 from .errors import FnnInputError, TrainingDiverged, bad_argument
-from .gradients import loss_and_grad_unchecked
+from .gradients import loss_and_grad_pairs
 from .metrics import classes_from_outputs, evaluate
-from .optim import Optimizer, apply_updates, get_optimizer, sgd
+from .optim import Optimizer, get_optimizer, sgd
+from .optim.base import apply_gradients
 from .params import Params
 from .state import EpochRecord, History, TrainState
 from .validate import check_features, class_labels_of, prepare_targets
@@ -85,7 +86,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
         params, opt_state, step_number, sums = carry
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        value, grads, outputs = loss_and_grad_unchecked(params, x, y, masks)
+        value, grad_pairs, outputs = loss_and_grad_pairs(params, x, y, masks)
         if penalty is not None:
             value += penalty(params)
         if not math.isfinite(value):
@@ -98,8 +99,8 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return apply_updates(params, updates), opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
+        new_params, opt_state = apply_gradients(optimizer, grad_pairs, opt_state, params)
+        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
 
     return step
 

@@ -18,10 +18,10 @@ import math
 import numpy as np
 from attrs import frozen
 
-from ..params import Params, map_arrays_n
-from .base import Optimizer, check_hyperparameter, check_state_fits, zeros_like_params
+from ..params import Params
+from .base import check_hyperparameter
+from .elementwise import elementwise_optimizer
 from .schedules import as_schedule
-from .sgd import _check_state
 
 __all__ = ["AccumulatorState", "AdamState", "adagrad", "rmsprop", "adam", "adamw"]
 
@@ -43,49 +43,37 @@ class AdamState:
     nu: Params
 
 
-def _accumulating(name, lr, eps, decay):
+def _accumulating(name, label, lr, eps, decay):
     """Adagrad (``decay=None``: a running sum) or RMSProp (a running mean with weight ``decay``)."""
     schedule = as_schedule(lr, name)
 
-    def init(params):
-        return AccumulatorState(0, zeros_like_params(params))
-
-    def step(g, acc, rate):
+    def kernel(g, moments, p, rate):
         square = g * g
         if decay is None:
-            square += acc
+            square += moments[0]
         else:
             square *= 1 - decay
-            square += decay * acc
+            square += decay * moments[0]
         denominator = np.sqrt(square)
         denominator += eps
-        update = g / denominator
-        update *= -rate
-        return update, square
+        g /= denominator
+        g *= -rate
+        return g, [square]
 
-    def update(grads, state, params):
-        _check_state(state, AccumulatorState, name)
-        check_state_fits(f"optim.{name}", state.accumulator, grads)
-        rate = schedule(state.count)
-        updates, accumulator = map_arrays_n(lambda g, a: step(g, a, rate), 2, grads, state.accumulator)
-        return updates, AccumulatorState(state.count + 1, accumulator)
-
-    return init, update, lambda state: schedule(state.count), schedule
+    return elementwise_optimizer(label.format(schedule=schedule.name), AccumulatorState, kernel, schedule, schedule)
 
 
 def adagrad(lr=0.01, eps=1e-10):
     """Adagrad with ``torch.optim.Adagrad``'s defaults."""
     eps = check_hyperparameter("optim.adagrad", "eps", eps)
-    init, update, rate, schedule = _accumulating("adagrad", lr, eps, None)
-    return Optimizer(init, update, f"adagrad(lr={schedule.name})", rate)
+    return _accumulating("adagrad", "adagrad(lr={schedule})", lr, eps, None)
 
 
 def rmsprop(lr=0.01, alpha=0.99, eps=1e-8):
     """RMSProp with ``torch.optim.RMSprop``'s defaults (not centred, no momentum)."""
     alpha = check_hyperparameter("optim.rmsprop", "alpha", alpha, at_most=1.0)
     eps = check_hyperparameter("optim.rmsprop", "eps", eps)
-    init, update, rate, schedule = _accumulating("rmsprop", lr, eps, alpha)
-    return Optimizer(init, update, f"rmsprop(lr={schedule.name}, alpha={alpha})", rate)
+    return _accumulating("rmsprop", f"rmsprop(lr={{schedule}}, alpha={alpha})", lr, eps, alpha)
 
 
 def _adam(name, lr, b1, b2, eps, weight_decay):
@@ -96,41 +84,33 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
     eps = check_hyperparameter(function, "eps", eps)
     weight_decay = check_hyperparameter(function, "weight_decay", weight_decay)
 
-    def init(params):
-        zeros = zeros_like_params(params)
-        return AdamState(0, zeros, zeros)
+    def constants(count):
+        t = count + 1
+        rate = schedule(count)
+        return rate, rate / (1 - b1**t), math.sqrt(1 - b2**t)
 
-    def step(g, m, v, p, rate, step_size, root_correction2):
+    def kernel(g, moments, p, step):
+        m, v = moments
+        rate, step_size, root_correction2 = step
         # m + (1 - b1)(g - m) is b1 m + (1 - b1) g with one temporary (torch's lerp).
         m_new = g - m
         m_new *= 1 - b1
         m_new += m
-        v_new = g * g
+        v_new = g  # the scratch gradient becomes the second moment: g*g, then the running mean
+        v_new *= g
         v_new *= 1 - b2
         v_new += b2 * v
-        denominator = np.sqrt(v_new)
-        denominator /= root_correction2
-        denominator += eps
-        update = m_new / denominator
+        update = np.sqrt(v_new)
+        update /= root_correction2
+        update += eps
+        np.divide(m_new, update, out=update)
         update *= -step_size
         if weight_decay:
             update -= (rate * weight_decay) * p
-        return update, m_new, v_new
-
-    def update(grads, state, params):
-        _check_state(state, AdamState, name)
-        check_state_fits(function, state.mu, grads)
-        t = state.count + 1
-        rate = schedule(state.count)
-        step_size = rate / (1 - b1**t)
-        root_correction2 = math.sqrt(1 - b2**t)
-        updates, mu, nu = map_arrays_n(
-            lambda g, m, v, p: step(g, m, v, p, rate, step_size, root_correction2), 3, grads, state.mu, state.nu, params
-        )
-        return updates, AdamState(t, mu, nu)
+        return update, [m_new, v_new]
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
-    return Optimizer(init, update, label, lambda state: schedule(state.count))
+    return elementwise_optimizer(label, AdamState, kernel, constants, schedule)
 
 
 def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):

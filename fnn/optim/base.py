@@ -25,6 +25,7 @@ __all__ = [
     "ChainState",
     "chain",
     "apply_updates",
+    "apply_gradients",
     "check_hyperparameter",
     "check_state_fits",
     "zeros_like_params",
@@ -36,7 +37,10 @@ class Optimizer:
     """``init(params) -> state``, ``update(grads, state, params) -> (updates, state)``.
 
     ``learning_rate(state)`` gives the rate the next update will use (for the history), ``penalty(params)`` the
-    term a transform adds to the loss (an L2 penalty), and ``name`` says what it is.
+    term a transform adds to the loss (an L2 penalty), and ``name`` says what it is. ``update_and_apply``, where
+    present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as a
+    list of ``[w, b]`` scratch arrays it may overwrite and returns ``(new_params, new_state)``; see
+    :func:`apply_gradients`.
     """
 
     init: object = field(repr=False)
@@ -44,6 +48,7 @@ class Optimizer:
     name: str = "optimizer"
     learning_rate: object = field(default=None, repr=False)
     penalty: object = field(default=None, repr=False)
+    update_and_apply: object = field(default=None, repr=False)
 
 
 @frozen
@@ -69,12 +74,15 @@ def chain(*optimizers):
     def init(params):
         return ChainState(tuple(o.init(params) for o in optimizers))
 
-    def update(updates, state, params):
+    def check(state):
         if not isinstance(state, ChainState) or len(state.states) != len(optimizers):
             raise FnnInputError(
                 f"The state given to a chain of {len(optimizers)} optimizers does not belong to it "
                 f"(got {type(state).__name__}); build it with the chain's own init."
             )
+
+    def update(updates, state, params):
+        check(state)
         new_states = []
         for optimizer, inner in zip(optimizers, state.states):
             updates, inner = optimizer.update(updates, inner, params)
@@ -92,12 +100,26 @@ def chain(*optimizers):
     def penalty(params):
         return sum(p(params) for p in penalties)
 
+    *transforms, final = optimizers
+
+    def update_and_apply(grad_pairs, state, params):
+        check(state)
+        grads = Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in grad_pairs])
+        new_states = []
+        for optimizer, inner in zip(transforms, state.states):
+            grads, inner = optimizer.update(grads, inner, params)
+            new_states.append(inner)
+        scratch = [[layer.w.copy(), layer.b.copy()] for layer in grads.layers]
+        new_params, inner = final.update_and_apply(scratch, state.states[-1], params)
+        return new_params, ChainState(tuple(new_states) + (inner,))
+
     return Optimizer(
         init,
         update,
         "chain(" + ", ".join(o.name for o in optimizers) + ")",
         learning_rate,
         penalty if penalties else None,
+        update_and_apply if final.update_and_apply is not None else None,
     )
 
 
@@ -108,6 +130,19 @@ def apply_updates(params, updates):
         params.spec,
         [Layer(freeze_new(p.w + u.w), freeze_new(p.b + u.b)) for p, u in zip(params.layers, updates.layers)],
     )
+
+
+def apply_gradients(optimizer, grad_pairs, state, params):
+    """New ``(params, state)`` from gradients given as a list of ``[w, b]`` scratch arrays (overwritten).
+
+    Uses the optimiser's fused ``update_and_apply`` when it has one, else ``update`` then :func:`apply_updates`;
+    both give the same numbers.
+    """
+    if optimizer.update_and_apply is not None:
+        return optimizer.update_and_apply(grad_pairs, state, params)
+    grads = Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in grad_pairs])
+    updates, state = optimizer.update(grads, state, params)
+    return apply_updates(params, updates), state
 
 
 def check_hyperparameter(function, name, value, *, positive=False, at_most=None):

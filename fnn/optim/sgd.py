@@ -8,9 +8,10 @@ with :math:`b_0 = 0`; plain SGD is :math:`u_t = -\\eta_t g_t`.
 
 from attrs import frozen
 
-from ..errors import FnnInputError, bad_argument
-from ..params import Params, map_arrays, map_arrays_n
-from .base import Optimizer, check_hyperparameter, check_state_fits, zeros_like_params
+from ..errors import bad_argument
+from ..params import Params
+from .base import check_hyperparameter
+from .elementwise import elementwise_optimizer
 from .schedules import as_schedule
 
 __all__ = ["SgdState", "MomentumState", "sgd", "momentum", "nesterov"]
@@ -31,14 +32,6 @@ class MomentumState:
     velocity: Params
 
 
-def _check_state(state, state_type, function):
-    if not isinstance(state, state_type):
-        raise FnnInputError(
-            f"fnn.optim.{function} was given a {type(state).__name__} state; it needs the {state_type.__name__} "
-            f"from its own init."
-        )
-
-
 def sgd(lr=0.01, momentum=0.0, nesterov=False):
     """SGD with learning rate ``lr`` (a number, schedule or schedule name) and optional ``momentum``."""
     schedule = as_schedule(lr, "sgd")
@@ -47,35 +40,23 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
         raise bad_argument("optim.sgd", "momentum", "a positive number when nesterov=True", momentum)
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
-    if mu == 0:
+    def plain(g, moments, p, rate):
+        g *= -rate
+        return g, []
 
-        def init(params):
-            return SgdState(0)
-
-        def update(grads, state, params):
-            _check_state(state, SgdState, "sgd")
-            rate = schedule(state.count)
-            return map_arrays(lambda g: g * -rate, grads), SgdState(state.count + 1)
-
-        return Optimizer(init, update, name, lambda state: schedule(state.count))
-
-    def init(params):
-        return MomentumState(0, zeros_like_params(params))
-
-    def step(g, buffer, rate):
-        velocity = buffer * mu
+    def heavy_ball(g, moments, p, rate):
+        velocity = moments[0] * mu
         velocity += g
-        direction = g + mu * velocity if nesterov else velocity
-        return direction * -rate, velocity
+        if nesterov:
+            g += mu * velocity
+            g *= -rate
+        else:
+            g = velocity * -rate
+        return g, [velocity]
 
-    def update(grads, state, params):
-        _check_state(state, MomentumState, "sgd")
-        check_state_fits("optim.sgd", state.velocity, grads)
-        rate = schedule(state.count)
-        updates, velocity = map_arrays_n(lambda g, b: step(g, b, rate), 2, grads, state.velocity)
-        return updates, MomentumState(state.count + 1, velocity)
-
-    return Optimizer(init, update, name, lambda state: schedule(state.count))
+    if mu == 0:
+        return elementwise_optimizer(name, SgdState, plain, schedule, schedule)
+    return elementwise_optimizer(name, MomentumState, heavy_ball, schedule, schedule)
 
 
 def momentum(lr=0.01, beta=0.9):
