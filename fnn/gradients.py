@@ -17,11 +17,11 @@ import numpy as np
 
 from .arrays import freeze_new
 from .errors import bad_argument
-from .network import backward, backward_pairs, forward_trace, forward_unchecked, loss_value, output_gradient
+from .network import backward, backward_flat, forward_trace, forward_unchecked, loss_value, output_gradient
 from .params import Layer, Params
 from .validate import check_batch, check_features, check_params
 
-__all__ = ["forward", "loss", "grad", "loss_and_grad", "sgd_step", "loss_and_grad_unchecked", "loss_and_grad_pairs", "sgd_update"]
+__all__ = ["forward", "loss", "grad", "loss_and_grad", "sgd_step", "loss_and_grad_unchecked", "loss_and_grad_flat", "sgd_update"]
 
 
 def forward(params, x):
@@ -57,12 +57,12 @@ def loss_and_grad_unchecked(params, x, y, masks=None):
     return loss_value(params, trace, y), grads, trace.post[-1]
 
 
-def loss_and_grad_pairs(params, x, y, masks=None):
-    """Like :func:`loss_and_grad_unchecked`, with the gradients as writable ``[w, b]`` scratch arrays for a fused
-    optimiser step (see :func:`fnn.optim.apply_gradients`)."""
+def loss_and_grad_flat(params, x, y, masks=None):
+    """Like :func:`loss_and_grad_unchecked`, with the gradients as one writable 1-D scratch array for a fused
+    optimiser step (see :func:`fnn.optim.base.apply_gradients`)."""
     trace = forward_trace(params, x, masks)
-    pairs = backward_pairs(params, trace, output_gradient(params, trace, y))
-    return loss_value(params, trace, y), pairs, trace.post[-1]
+    flat = backward_flat(params, trace, output_gradient(params, trace, y))
+    return loss_value(params, trace, y), flat, trace.post[-1]
 
 
 def sgd_update(params, grads, lr):

@@ -8,10 +8,9 @@ pays for validation once per data set, not once per step.
 import numpy as np
 from attrs import frozen
 
-from .arrays import freeze_new
-from .params import Layer, Params
+from .params import flat_layout, params_from_flat
 
-__all__ = ["Trace", "forward_unchecked", "forward_trace", "backward", "backward_pairs", "output_gradient", "loss_value"]
+__all__ = ["Trace", "forward_unchecked", "forward_trace", "backward", "backward_flat", "output_gradient", "loss_value"]
 
 
 @frozen
@@ -61,23 +60,31 @@ def backward(params, trace, grad_logits):
 
     ``grad_logits`` is overwritten along the way; pass a scratch array.
     """
-    pairs = backward_pairs(params, trace, grad_logits)
-    return Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in pairs])
+    return params_from_flat(params.spec, backward_flat(params, trace, grad_logits))
 
 
-def backward_pairs(params, trace, grad_logits):
-    """The gradients as a list of new, writable ``[w, b]`` arrays per layer: scratch for a fused optimiser step."""
-    grads = [None] * len(params.layers)
+def backward_flat(params, trace, grad_logits):
+    """The gradients as one new, writable 1-D array in :func:`~fnn.params.flat_layout` order.
+
+    Each product writes straight into its place in the vector, and the bias gradients are products with a vector
+    of ones (a BLAS matrix-vector product, not a separate pass), so a fused optimiser step can then treat all
+    gradients as one array.
+    """
+    layout, total = flat_layout(params.spec)
+    flat = np.empty(total, params.dtype)
     delta = grad_logits
+    ones = np.ones(len(delta), params.dtype)
     for index in range(len(params.layers) - 1, -1, -1):
-        grads[index] = [trace.inputs[index].T @ delta, delta.sum(axis=0)]
+        (w_start, w_shape), (b_start, b_shape) = layout[index]
+        np.matmul(trace.inputs[index].T, delta, out=flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape))
+        np.matmul(ones, delta, out=flat[b_start : b_start + b_shape[0]])
         if index == 0:
             break
         g = delta @ params.layers[index].w.T
         if trace.masks and trace.masks[index - 1] is not None:
             g *= trace.masks[index - 1]
         delta = params.spec.layers[index - 1].activation.backward(trace.pre[index - 1], trace.post[index - 1], g)
-    return grads
+    return flat
 
 
 def output_gradient(params, trace, y):

@@ -14,6 +14,8 @@ Traceback (most recent call last):
 ValueError: assignment destination is read-only
 """
 
+from functools import lru_cache
+
 import numpy as np
 from attrs import cmp_using, evolve, field, frozen
 
@@ -31,6 +33,9 @@ __all__ = [
     "flatten_params",
     "unflatten_params",
     "check_same_structure",
+    "flat_layout",
+    "params_from_flat",
+    "flat_view",
 ]
 
 
@@ -100,14 +105,56 @@ def init_params(spec, seed, dtype=np.float32):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise bad_argument("init_params", "seed", "a non-negative int", seed)
     dtype = as_float_dtype(dtype)
-    layers = []
-    for index, layer in enumerate(spec.layers):
+    layout, total = flat_layout(spec)
+    flat = np.empty(total, dtype)
+    for index, (layer, ((w_start, w_shape), (b_start, b_shape))) in enumerate(zip(spec.layers, layout)):
         rng = _layer_rng(int(seed), index)
-        shape = (layer.input_dim, layer.output_dim)
-        w = layer.init.draw(rng, shape, dtype)
-        b = layer.bias_init.draw(rng, (layer.output_dim,), dtype, fan_in=layer.input_dim, fan_out=layer.output_dim)
-        layers.append(Layer(freeze_new(w), freeze_new(b)))
+        flat[w_start : w_start + layer.input_dim * layer.output_dim] = layer.init.draw(rng, w_shape, dtype).ravel()
+        flat[b_start : b_start + layer.output_dim] = layer.bias_init.draw(
+            rng, b_shape, dtype, fan_in=layer.input_dim, fan_out=layer.output_dim
+        )
+    return params_from_flat(spec, flat)
+
+
+@lru_cache(maxsize=64)
+def flat_layout(spec):
+    """Where each array of ``spec``'s params sits in one flat vector: ``(((w_start, w_shape), (b_start, b_shape))
+    per layer, total)``, layer by layer, ``w`` before ``b`` (the order of :func:`flatten_params`)."""
+    layout, start = [], 0
+    for layer in spec.layers:
+        w_size = layer.input_dim * layer.output_dim
+        layout.append(((start, (layer.input_dim, layer.output_dim)), (start + w_size, (layer.output_dim,))))
+        start += w_size + layer.output_dim
+    return tuple(layout), start
+
+
+def params_from_flat(spec, flat):
+    """``Params`` whose arrays are read-only views of the new 1-D array ``flat`` (made read-only in place).
+
+    Params made this way let an optimiser work on all parameters with one array operation instead of one per
+    array; see :func:`flat_view`.
+    """
+    freeze_new(flat)
+    layout, _ = flat_layout(spec)
+    layers = [
+        Layer(flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), flat[b_start : b_start + b_shape[0]])
+        for (w_start, w_shape), (b_start, b_shape) in layout
+    ]
     return Params(spec, layers)
+
+
+def flat_view(params):
+    """The read-only 1-D array that all of ``params``' arrays are views of, in :func:`flat_layout` order, or None."""
+    base = params.layers[0].w.base
+    layout, total = flat_layout(params.spec)
+    if base is None or base.ndim != 1 or base.size != total or base.flags.writeable:
+        return None
+    address, itemsize = base.__array_interface__["data"][0], base.itemsize
+    for layer, ((w_start, _), (b_start, _)) in zip(params.layers, layout):
+        for array, start in ((layer.w, w_start), (layer.b, b_start)):
+            if array.base is not base or array.__array_interface__["data"][0] != address + start * itemsize:
+                return None
+    return base
 
 
 def map_arrays(function, params, *others):

@@ -26,7 +26,7 @@ from .data.lazy import take_rows
 from .data.transforms import stratified_split_indices
 from .dropout import dropout_masks, dropout_rates
 from .errors import FnnInputError, TrainingDiverged, bad_argument
-from .gradients import loss_and_grad_pairs
+from .gradients import loss_and_grad_flat
 from .metrics import classes_from_outputs, evaluate
 from .optim import Optimizer, get_optimizer, sgd
 from .optim.base import apply_gradients
@@ -86,7 +86,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
         params, opt_state, step_number, sums = carry
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        value, grad_pairs, outputs = loss_and_grad_pairs(params, x, y, masks)
+        value, grad_flat, outputs = loss_and_grad_flat(params, x, y, masks)
         if penalty is not None:
             value += penalty(params)
         if not math.isfinite(value):
@@ -99,7 +99,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        new_params, opt_state = apply_gradients(optimizer, grad_pairs, opt_state, params)
+        new_params, opt_state = apply_gradients(optimizer, grad_flat, opt_state, params)
         return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
 
     return step

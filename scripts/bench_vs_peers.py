@@ -62,11 +62,9 @@ def load_data(subset, hidden_scale=1.0):
 
     import fnn
 
-    train, test = fnn.data.load_mnist(fashion=True)
+    train, test = fnn.data.load_mnist(fashion=True, lazy=False)  # float32 rows, streamed from the .gz files
     n = subset or len(train)
-    x_train = np.asarray(train.features.rows(np.arange(n)))
-    x_test = np.asarray(test.features)
-    return x_train, train.labels[:n].copy(), x_test, test.labels.copy()
+    return train.features[:n], train.labels[:n], test.features, test.labels
 
 
 def peak_rss_mib():

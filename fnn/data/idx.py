@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import FnnInputError
 
-__all__ = ["read_idx", "write_idx", "IDX_TYPES"]
+__all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES"]
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
@@ -82,6 +82,45 @@ def read_idx(path, mmap=True):
     array = array.astype(dtype.newbyteorder("="), copy=False)
     array.flags.writeable = False
     return array
+
+
+def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
+    """The array in an IDX file as flat float rows ``values / divisor``, converted a few MB at a time, so the
+    integers are never all in memory beside the floats (a gzip file is decompressed as a stream)."""
+    path = os.fspath(path)
+    dtype = np.dtype(dtype)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(4 + 4 * 255)
+            source, dims, header_size = _parse_header(head, path)
+            rows, width = dims[0], int(np.prod(dims[1:], dtype=np.int64))
+            out = np.empty((rows, width), dtype)
+            flat = out.reshape(-1)
+            pending = head[header_size:]
+            filled = 0
+            step = max(chunk_bytes // source.itemsize, 1) * source.itemsize
+            while filled < flat.size:
+                block = pending + handle.read(step)
+                pending = b""
+                usable = len(block) - len(block) % source.itemsize
+                if usable == 0:
+                    break
+                values = np.frombuffer(block[:usable], dtype=source)
+                count = min(len(values), flat.size - filled)
+                flat[filled : filled + count] = values[:count]
+                filled += count
+                pending = block[usable:]
+            if filled != flat.size or handle.read(1):
+                raise FnnInputError(
+                    f"{path}: the IDX header says {'x'.join(map(str, dims))} values of {source.name} but the file "
+                    f"holds {'fewer' if filled != flat.size else 'more'}; it is truncated or not what its header claims."
+                )
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise FnnInputError(f"{path}: cannot be decompressed ({error}); the download is probably truncated.") from None
+    out /= dtype.type(divisor)
+    out.flags.writeable = False
+    return out
 
 
 def write_idx(path, array):

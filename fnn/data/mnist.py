@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import FnnInputError
 from .dataset import Dataset
-from .idx import read_idx
+from .idx import read_idx, read_idx_scaled
 from .lazy import ScaledRows
 
 __all__ = ["load_mnist", "find_mnist_folder", "MNIST_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_MNIST"]
@@ -74,21 +74,26 @@ def find_mnist_folder(folder=None, fashion=False):
     )
 
 
-def _read_pair(folder, images_stem, labels_stem, name, class_names, dtype):
+def _read_pair(folder, images_stem, labels_stem, name, class_names, dtype, lazy):
     images_path, labels_path = _file_in(folder, images_stem), _file_in(folder, labels_stem)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or labels.ndim != 1:
+    images = read_idx(images_path) if lazy else read_idx_scaled(images_path, 255, dtype)
+    labels = read_idx(labels_path)
+    if (lazy and images.ndim != 3) or labels.ndim != 1:
         raise FnnInputError(f"{images_path}: expected 3-D images and 1-D labels; got {images.shape} and {labels.shape}.")
     if len(images) != len(labels):
         raise FnnInputError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels.")
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) and labels.max() >= len(class_names):
         raise FnnInputError(f"{labels_path}: labels must be in 0..{len(class_names) - 1}; found {labels.max()}.")
-    return Dataset(ScaledRows(images, 255, dtype), labels, class_names, name)
+    return Dataset(ScaledRows(images, 255, dtype) if lazy else images, labels, class_names, name)
 
 
-def load_mnist(folder=None, dtype=np.float32, fashion=None):
+def load_mnist(folder=None, dtype=np.float32, fashion=None, lazy=True):
     """``(train, test)`` Datasets of 60,000 and 10,000 images as scaled rows of 784.
+
+    ``lazy=True`` keeps the images as uint8 (memory-mapped for raw files) and scales each mini-batch when it is
+    gathered; ``lazy=False`` converts them once into in-memory float rows, streaming from the file so the integers
+    are never all held beside the floats.
 
     ``fashion=None`` accepts either data set (class names are taken from where the files were found: the Debian
     Fashion-MNIST folder or a ``fashion`` folder name means Fashion-MNIST's names, otherwise digits).
@@ -97,6 +102,6 @@ def load_mnist(folder=None, dtype=np.float32, fashion=None):
     is_fashion = fashion if fashion is not None else "fashion" in os.path.abspath(place).lower()
     classes = FASHION_CLASSES if is_fashion else tuple(str(i) for i in range(10))
     name = "fashion-mnist" if is_fashion else "mnist"
-    train = _read_pair(place, MNIST_FILES["train_images"], MNIST_FILES["train_labels"], f"{name}[train]", classes, dtype)
-    test = _read_pair(place, MNIST_FILES["test_images"], MNIST_FILES["test_labels"], f"{name}[test]", classes, dtype)
+    train = _read_pair(place, MNIST_FILES["train_images"], MNIST_FILES["train_labels"], f"{name}[train]", classes, dtype, lazy)
+    test = _read_pair(place, MNIST_FILES["test_images"], MNIST_FILES["test_labels"], f"{name}[test]", classes, dtype, lazy)
     return train, test

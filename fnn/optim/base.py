@@ -17,7 +17,7 @@ from attrs import field, frozen
 
 from ..arrays import freeze_new
 from ..errors import FnnInputError, bad_argument
-from ..params import Layer, Params, check_same_structure, map_arrays
+from ..params import Layer, Params, check_same_structure, flat_layout, flatten_params, params_from_flat
 
 __all__ = [
     "Optimizer",
@@ -38,9 +38,9 @@ class Optimizer:
 
     ``learning_rate(state)`` gives the rate the next update will use (for the history), ``penalty(params)`` the
     term a transform adds to the loss (an L2 penalty), and ``name`` says what it is. ``update_and_apply``, where
-    present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as a
-    list of ``[w, b]`` scratch arrays it may overwrite and returns ``(new_params, new_state)``; see
-    :func:`apply_gradients`.
+    present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as one
+    1-D scratch array in :func:`~fnn.params.flat_layout` order, which it may overwrite, and returns
+    ``(new_params, new_state)``; see :func:`apply_gradients`.
     """
 
     init: object = field(repr=False)
@@ -102,15 +102,14 @@ def chain(*optimizers):
 
     *transforms, final = optimizers
 
-    def update_and_apply(grad_pairs, state, params):
+    def update_and_apply(grad_flat, state, params):
         check(state)
-        grads = Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in grad_pairs])
+        grads = params_from_flat(params.spec, grad_flat)
         new_states = []
         for optimizer, inner in zip(transforms, state.states):
             grads, inner = optimizer.update(grads, inner, params)
             new_states.append(inner)
-        scratch = [[layer.w.copy(), layer.b.copy()] for layer in grads.layers]
-        new_params, inner = final.update_and_apply(scratch, state.states[-1], params)
+        new_params, inner = final.update_and_apply(flatten_params(grads), state.states[-1], params)
         return new_params, ChainState(tuple(new_states) + (inner,))
 
     return Optimizer(
@@ -132,15 +131,16 @@ def apply_updates(params, updates):
     )
 
 
-def apply_gradients(optimizer, grad_pairs, state, params):
-    """New ``(params, state)`` from gradients given as a list of ``[w, b]`` scratch arrays (overwritten).
+def apply_gradients(optimizer, grad_flat, state, params):
+    """New ``(params, state)`` from gradients given as one 1-D scratch array (overwritten) in
+    :func:`~fnn.params.flat_layout` order.
 
     Uses the optimiser's fused ``update_and_apply`` when it has one, else ``update`` then :func:`apply_updates`;
     both give the same numbers.
     """
     if optimizer.update_and_apply is not None:
-        return optimizer.update_and_apply(grad_pairs, state, params)
-    grads = Params(params.spec, [Layer(freeze_new(w), freeze_new(b)) for w, b in grad_pairs])
+        return optimizer.update_and_apply(grad_flat, state, params)
+    grads = params_from_flat(params.spec, grad_flat)
     updates, state = optimizer.update(grads, state, params)
     return apply_updates(params, updates), state
 
@@ -163,5 +163,5 @@ def check_state_fits(function, moments, grads):
 
 
 def zeros_like_params(params):
-    """Params of zeros shaped like ``params`` (the starting optimiser moments)."""
-    return map_arrays(np.zeros_like, params)
+    """Params of zeros shaped like ``params`` (the starting optimiser moments), backed by one flat array."""
+    return params_from_flat(params.spec, np.zeros(flat_layout(params.spec)[1], params.dtype))
