@@ -31,6 +31,9 @@ class Activation:
     fn: object = field(eq=False, repr=False)
     derivative: object = field(default=None, eq=False, repr=False)
     vjp: object = field(default=None, eq=False, repr=False)
+    # fn computed in place of z (z is then the output too); only for activations whose derivative reads z and a
+    # in a way that stays right when z is overwritten by a (relu: z > 0 is a > 0; tanh: 1 - a**2).
+    fn_inplace: object = field(default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self):
         if not callable(self.fn) or (self.derivative is None and self.vjp is None):
@@ -126,9 +129,15 @@ def elu(alpha=1.0):
 IDENTITY = Activation("identity", lambda z: z, vjp=lambda z, a, g: g)
 BINARY_STEP = Activation("binary_step", lambda z: (z >= 0).astype(z.dtype), lambda z, a: np.zeros_like(z))
 SIGMOID = Activation("sigmoid", _sigmoid, lambda z, a: a * (1 - a))
-TANH = Activation("tanh", np.tanh, lambda z, a: 1 - a * a)
+TANH = Activation("tanh", np.tanh, lambda z, a: 1 - a * a, fn_inplace=lambda z: np.tanh(z, out=z))
 ARCTAN = Activation("arctan", np.arctan, _arctan_derivative)
-RELU = Activation("relu", lambda z: np.maximum(z, 0), lambda z, a: (z > 0).astype(z.dtype), _relu_vjp)
+RELU = Activation(
+    "relu",
+    lambda z: np.maximum(z, 0),
+    lambda z, a: (z > 0).astype(z.dtype),
+    _relu_vjp,
+    fn_inplace=lambda z: np.multiply(z, z > 0, out=z),
+)
 SOFTPLUS = Activation("softplus", lambda z: np.logaddexp(0, z), lambda z, a: _sigmoid(z))
 SILU = Activation("silu", lambda z: z * _sigmoid(z), _silu_derivative)
 GELU = Activation("gelu", _gelu_tanh, _gelu_tanh_derivative)

@@ -50,4 +50,6 @@ def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
     for start in range(0, n, batch_size):
         # Sorted within the batch: the same samples, read in file order (kinder to a memory map and the cache).
         index = np.sort(order[start : start + batch_size])
+        if index[-1] - index[0] == len(index) - 1:  # consecutive rows (unshuffled, or a full batch): a view
+            index = slice(int(index[0]), int(index[-1]) + 1)
         yield x[index], y[index]

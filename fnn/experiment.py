@@ -22,7 +22,7 @@ from toolz import take
 
 from .data.dataset import Dataset
 from .data.lazy import ScaledRows
-from .data.sources import load_train_test
+from .data.sources import load_train_test, split_source
 from .data.transforms import fit_standardizer, standardize
 from .errors import FnnInputError
 from .metrics import confusion_matrix, evaluate, predict_classes
@@ -219,10 +219,16 @@ def _needs_standardizing(config, features):
     return bool(features.min() < 0 or features.max() > 1)
 
 
-def prepare_experiment(config, data=None):
-    """Resolve a configuration: load (or take ``data = (train, test)``), standardise, build network and optimiser."""
+def prepare_experiment(config, data=None, source=None):
+    """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
+    or take ``data = (train, test)``), standardise, build network and optimiser."""
     config = check_config(config)
-    train, test = data if data is not None else load_train_test(config["data"], config["seed"], config["test_fraction"], config["dtype"])
+    if data is not None:
+        train, test = data
+    elif source is not None:
+        train, test = split_source(source, config["data"], config["seed"], config["test_fraction"], config["dtype"])
+    else:
+        train, test = load_train_test(config["data"], config["seed"], config["test_fraction"], config["dtype"])
     stats = None
     if _needs_standardizing(config, train.features):
         stats = fit_standardizer(train.features)
@@ -263,13 +269,13 @@ def finish_experiment(prepared, state, seconds):
     return run_record(prepared.config, state, metrics, seconds)
 
 
-def run_experiment(config, data=None, on_epoch=None):
+def run_experiment(config, data=None, on_epoch=None, source=None):
     """Run a configuration from start to end: ``(final_state, record)``. ``on_epoch(state)`` sees each epoch.
 
     With ``patience`` > 0 the run stops early and the best epoch's state is the final one.
     """
     started = time.perf_counter()
-    prepared = prepare_experiment(config, data)
+    prepared = prepare_experiment(config, data, source)
     states = epoch_states(prepared)
     if on_epoch is not None:
         states = (on_epoch(s) or s for s in states)

@@ -18,7 +18,8 @@ class Trace:
     """What the backward pass needs from the forward pass.
 
     ``inputs[l]`` is what layer ``l`` multiplied (the data for ``l = 0``, after dropout for hidden layers),
-    ``pre[l]`` its pre-activation ``z`` and ``post[l]`` its activation before dropout. ``masks[l]`` scales the
+    ``pre[l]`` its pre-activation ``z`` and ``post[l]`` its activation before dropout (the same array as ``pre[l]``
+    for an activation computed in place, whose derivative does not need ``z``). ``masks[l]`` scales the
     activation of hidden layer ``l`` (already divided by the keep probability), or is None.
     """
 
@@ -47,7 +48,8 @@ def forward_trace(params, x, masks=None):
         inputs.append(a)
         z = a @ layer.w
         z += layer.b
-        a = layer_spec.activation.fn(z)
+        activation = layer_spec.activation
+        a = activation.fn_inplace(z) if activation.fn_inplace is not None else activation.fn(z)
         pre.append(z)
         post.append(a)
         if masks is not None and index < last and masks[index] is not None:

@@ -68,6 +68,8 @@ class Params:
 
     spec: NetworkSpec
     layers: tuple = field(converter=tuple)
+    # The flat vector the arrays are views of, when params_from_flat made them (private; see flat_view).
+    _flat: object = field(default=None, eq=False, repr=False, alias="_flat")
 
     def __attrs_post_init__(self):
         expected = [(layer.input_dim, layer.output_dim) for layer in self.spec.layers]
@@ -140,11 +142,14 @@ def params_from_flat(spec, flat):
         Layer(flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), flat[b_start : b_start + b_shape[0]])
         for (w_start, w_shape), (b_start, b_shape) in layout
     ]
-    return Params(spec, layers)
+    return Params(spec, layers, _flat=flat)
 
 
 def flat_view(params):
     """The read-only 1-D array that all of ``params``' arrays are views of, in :func:`flat_layout` order, or None."""
+    recorded = params._flat
+    if recorded is not None and all(array.base is recorded for array in params.arrays()):
+        return recorded  # made by params_from_flat (evolve may have swapped a layer: then the check above fails)
     base = params.layers[0].w.base
     layout, total = flat_layout(params.spec)
     if base is None or base.ndim != 1 or base.size != total or base.flags.writeable:

@@ -40,7 +40,7 @@ class LayerSpec:
     bias_init: Initializer
 
 
-@frozen
+@frozen(cache_hash=True)  # hashed on every flat-layout lookup in the training loop
 class NetworkSpec:
     """A checked, immutable network description; build it with :func:`network` or :func:`network_from_layers`."""
 

@@ -37,3 +37,11 @@ def test_unshuffled_batches_keep_the_order():
 def test_bad_batch_size(size):
     with pytest.raises(fnn.FnnInputError, match="'batch_size'"):
         next(fnn.minibatches(np.zeros((4, 1)), np.zeros(4), size, 0, 0))
+
+
+def test_consecutive_batches_are_views_not_copies():
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    batches = list(fnn.minibatches(x, np.arange(10), batch_size=4, seed=0, epoch=0, shuffle=False))
+    assert all(np.shares_memory(bx, x) for bx, _ in batches)
+    full = next(fnn.minibatches(x, np.arange(10), batch_size=10, seed=3, epoch=2))  # a shuffled full batch
+    assert np.shares_memory(full[0], x) and np.array_equal(full[0], x)

@@ -6,7 +6,8 @@ import re
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_python_examples_run():
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples that write run folders write them here
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 4
     namespace = {}
@@ -17,3 +18,4 @@ def test_readme_python_examples_run():
     assert namespace["more"].epoch == 25
     assert namespace["best"].epoch <= namespace["stopped"].epoch
     assert namespace["params_after_5"].spec == namespace["params"].spec
+    assert len(namespace["result"].records) == 6 and (tmp_path / "runs" / "sweep" / "summary.json").exists()

@@ -15,7 +15,7 @@ from . import synthetic
 from .bundled import digits, iris
 from .transforms import stratified_split
 
-__all__ = ["GENERATED", "load_train_test", "known_names"]
+__all__ = ["GENERATED", "load_source", "split_source", "load_train_test", "known_names"]
 
 GENERATED = {
     "moons": lambda seed, dtype: synthetic.moons(1000, noise=0.2, seed=seed, dtype=dtype),
@@ -32,14 +32,18 @@ def known_names():
     return sorted(_BUNDLED) + sorted(GENERATED) + ["fashion-mnist", "mnist[:DIR]", "idx:DIR", "csv:PATH"]
 
 
-def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32):
-    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``."""
+def load_source(name, dtype=np.float32):
+    """What ``name`` reads from disk or the package, before any seeded split: a whole ``Dataset`` to be split,
+    a fixed ``(train, test)`` pair (MNIST-style files), or None for generated data (made from the seed).
+
+    A sweep loads each source once and sends it to every worker; :func:`split_source` does the per-run rest.
+    """
     kind, _, argument = name.partition(":")
     kind = kind.strip().lower()
     if kind in _BUNDLED:
-        return stratified_split(_BUNDLED[kind](dtype=dtype), test_fraction, seed)
+        return _BUNDLED[kind](dtype=dtype)
     if kind in GENERATED:
-        return stratified_split(GENERATED[kind](seed, dtype), test_fraction, seed)
+        return None
     if kind in ("mnist", "fashion-mnist", "idx"):
         from .mnist import load_mnist
 
@@ -47,5 +51,21 @@ def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32):
     if kind == "csv":
         from .csv import load_csv
 
-        return stratified_split(load_csv(argument, dtype=dtype), test_fraction, seed)
+        return load_csv(argument, dtype=dtype)
     raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")
+
+
+def split_source(source, name, seed=0, test_fraction=0.2, dtype=np.float32):
+    """``(train, test)`` from :func:`load_source`'s result: generated from ``seed``, split by class from ``seed``,
+    or the fixed pair as it is."""
+    if source is None:
+        kind = name.partition(":")[0].strip().lower()
+        return stratified_split(GENERATED[kind](seed, dtype), test_fraction, seed)
+    if isinstance(source, tuple):
+        return source
+    return stratified_split(source, test_fraction, seed)
+
+
+def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32):
+    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``."""
+    return split_source(load_source(name, dtype), name, seed, test_fraction, dtype)

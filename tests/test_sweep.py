@@ -1,0 +1,144 @@
+"""Seeded sweeps: grid expansion and checks, the summary, resume, and Dask runs bit-identical to sequential ones."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from fnn.errors import FnnInputError
+from fnn.sweep import expand_grid, run_id, summarize, sweep
+
+BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
+GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
+SEEDS = [0, 1, 2]  # 2 x 2 x 3 = 12 runs
+
+
+def test_expand_grid_covers_every_combination_with_checked_configs():
+    configs = expand_grid(BASE, GRID, SEEDS)
+    assert len(configs) == 12 and len({run_id(c) for c in configs}) == 12
+    assert {(c["lr"], c["activation"], c["seed"]) for c in configs} == {
+        (lr, act, seed) for lr in GRID["lr"] for act in GRID["activation"] for seed in SEEDS
+    }
+    assert all(c["optimizer"] == "sgd" and c["hidden"] == [16] for c in configs)  # defaults filled in
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, message",
+    [
+        ({}, [0], "grid is empty"),
+        ({"lr": []}, [0], "non-empty list"),
+        ({"lr": 0.1}, [0], "non-empty list"),
+        ({"learning_rate": [0.1]}, [0], r"Unknown configuration key\(s\) \['learning_rate'\]"),
+        ({"epochs": ["ten"]}, [0], "'epochs' must be an int"),
+        ({"hidden": [16]}, [0], "'hidden' must be a list"),
+        ({"lr": [0.1]}, [], "non-empty list of non-negative int seeds"),
+        ({"seed": [1, 2]}, [0], "not as a grid key"),
+    ],
+)
+def test_bad_grids_are_refused_before_any_run(grid, seeds, message):
+    with pytest.raises(FnnInputError, match=message):
+        sweep(BASE, grid, seeds, engine="sequential")
+
+
+def test_unreachable_scheduler_fails_fast_and_names_the_address():
+    started = time.perf_counter()
+    with pytest.raises(FnnInputError, match="tcp://127.0.0.1:9"):
+        sweep(BASE, {"lr": [0.1]}, [0], scheduler="tcp://127.0.0.1:9")
+    assert time.perf_counter() - started < 5
+
+
+def test_summary_mean_and_std_match_a_hand_computation():
+    records = [
+        {"config": {"lr": 0.1, "seed": s}, "seed": s, "final_metrics": {"accuracy": a, "loss": l}}
+        for s, a, l in [(0, 0.9, 0.3), (1, 0.8, 0.5), (2, 0.7, 0.4)]
+    ] + [{"config": {"lr": 0.5, "seed": s}, "seed": s, "final_metrics": {"accuracy": a, "loss": 1.0}} for s, a in [(0, 0.95), (1, 0.93)]]
+    best, second = summarize(records, varying=["lr"])
+    assert best["config"] == {"lr": 0.5} and best["runs"] == 2
+    assert best["accuracy_mean"] == pytest.approx(0.94) and best["accuracy_std"] == pytest.approx(0.0141421356, rel=1e-6)
+    assert second["accuracy_mean"] == pytest.approx(0.8) and second["accuracy_std"] == pytest.approx(0.1)
+    assert second["loss_mean"] == pytest.approx(0.4) and second["loss_std"] == pytest.approx(0.1)
+
+
+def sequential_hashes_at_one_thread(base):
+    """The reference: the same runs, one after another in a fresh process at one BLAS thread."""
+    code = (
+        "import json, fnn.sweep as s; "
+        f"r = s.sweep({base!r}, {GRID!r}, {SEEDS!r}, engine='sequential'); "
+        "print(json.dumps({x['run_id']: x['params_sha256'] for x in r.records}))"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=600)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+SLOW = {**BASE, "epochs": 12}  # runs long enough to kill a worker in the middle of them
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return sequential_hashes_at_one_thread(BASE)
+
+
+def test_dask_sweep_is_bit_identical_to_sequential_runs(tmp_path, reference):
+    pytest.importorskip("distributed")
+    result = sweep(BASE, GRID, SEEDS, workers=2, out=tmp_path / "dask")
+    assert result.engine.startswith("dask LocalCluster")
+    assert {r["run_id"]: r["params_sha256"] for r in result.records} == reference
+    assert len(os.listdir(tmp_path / "dask" / "runs")) == 12
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())["summary"]
+    assert len(summary) == 4 and summary[0]["accuracy_mean"] >= summary[-1]["accuracy_mean"]
+
+
+def test_a_killed_worker_costs_only_its_runs(tmp_path):
+    pytest.importorskip("distributed")
+    import psutil
+
+    killed = []
+
+    def kill_a_worker(record, done, total):
+        if killed:
+            return
+        workers = [p for p in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        if workers:
+            os.kill(workers[0].pid, signal.SIGKILL)
+            killed.append(workers[0].pid)
+
+    result = sweep(SLOW, GRID, SEEDS, workers=2, on_result=kill_a_worker)
+    assert killed, "no worker process was found to kill"
+    assert not psutil.pid_exists(killed[0]) or psutil.Process(killed[0]).status() == psutil.STATUS_ZOMBIE
+    assert {r["run_id"]: r["params_sha256"] for r in result.records} == sequential_hashes_at_one_thread(SLOW)
+
+
+def test_resume_runs_only_what_is_missing(tmp_path):
+    out = tmp_path / "sweep"
+    seen = []
+
+    def interrupt_after_three(record, done, total):
+        seen.append(record["run_id"])
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(BASE, GRID, SEEDS, engine="sequential", out=out, on_result=interrupt_after_three)
+    assert len(os.listdir(out / "runs")) == 3
+    ran = []
+    result = sweep(BASE, GRID, SEEDS, engine="sequential", out=out, resume=True, on_result=lambda r, d, t: ran.append(r["run_id"]))
+    assert result.skipped == 3 and len(ran) == 9 and not set(ran) & set(seen)
+    assert len(result.records) == 12 and len(os.listdir(out / "runs")) == 12
+
+
+def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
+    (tmp_path / "sweep.toml").write_text('data = "iris"\nhidden = [6]\nepochs = 20\nbatch_size = 16\n[grid]\nlr = [0.1, 0.01]\nseeds = [0, 1]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "fnn", "sweep", "--config", tmp_path / "sweep.toml", "--sequential", "--out", tmp_path / "out", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "engine: sequential" in done.stdout and "+-" in done.stdout
+    assert len(os.listdir(tmp_path / "out" / "runs")) == 4
+    bad = subprocess.run([sys.executable, "-m", "fnn", "sweep", "--grid", "lrate=[0.1]"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "Unknown configuration key" in bad.stderr and "Traceback" not in bad.stderr
