@@ -58,7 +58,6 @@ def blas_report(threads):
 
 
 def load_data(subset, hidden_scale=1.0):
-    import numpy as np
 
     import fnn
 

@@ -140,3 +140,23 @@ def test_fashion_mnist_real_mlp_reaches_85_percent():
     spec = fnn.network([784, 256, 128, 64, 10], activation="relu", init="he_uniform")
     state = fnn.fit(fnn.init_params(spec, seed=0), train, epochs=4, optimizer=fnn.optim.adam(1e-3), batch_size=128, seed=0)
     assert fnn.accuracy(state.params, *test.as_tuple()) >= 0.85
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_eager_loading_streams_to_the_same_floats(mnist_folder, gz):
+    folder, arrays = mnist_folder
+    write_folder(folder, arrays, gz)
+    lazy, _ = load_mnist(folder)
+    eager, _ = load_mnist(folder, lazy=False)
+    assert isinstance(eager.features, np.ndarray) and not eager.features.flags.writeable
+    assert np.array_equal(eager.features, np.asarray(lazy.features))
+    small = fnn.data.idx.read_idx_scaled(folder / ("train-images-idx3-ubyte" + (".gz" if gz else "")), chunk_bytes=1000)
+    assert np.array_equal(small, eager.features)
+
+
+def test_eager_loading_refuses_a_truncated_file(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    write_idx(path, np.zeros((10, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(fnn.FnnInputError, match="truncated"):
+        fnn.data.idx.read_idx_scaled(path)

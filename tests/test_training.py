@@ -123,3 +123,16 @@ def test_fit_refuses_bad_arguments(kwargs, message, digits_split):
 def test_fit_refuses_data_of_the_wrong_shape():
     with pytest.raises(fnn.FnnInputError, match=r"'data features'.*shape \(n, 64\)"):
         fnn.fit(small_params(), (np.zeros((5, 3), np.float32), np.zeros(5, np.int64)), epochs=1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+def test_float32_is_kept_end_to_end(digits_split, optimizer):
+    train, test = digits_split
+    state = fnn.fit(small_params(), train, epochs=1, optimizer=optimizer, seed=0, drop_rate=0.2, validation=test)
+    arrays = state.params.arrays() + [a for value in vars_of(state.opt_state) for a in value.arrays()]
+    assert all(a.dtype == np.float32 for a in arrays)
+    assert all(isinstance(v, float) for v in (state.history[-1].loss, state.history[-1].val_loss))
+
+
+def vars_of(opt_state):
+    return [getattr(opt_state, f) for f in ("velocity", "accumulator", "mu", "nu") if hasattr(opt_state, f)]

@@ -1,0 +1,45 @@
+"""The scripts under scripts/ keep working: each runs on a small slice and prints its table."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+SCRIPTS = pathlib.Path(__file__).resolve().parent.parent / "scripts"
+FASHION = "/usr/share/datasets/fashion-mnist"
+needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION), reason="needs Debian's dataset-fashion-mnist (.ci/run installs it)")
+
+
+def run(script, *args):
+    done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_reproduce_iris():
+    out = run("reproduce_iris.py")
+    assert "tutorial" in out and "standardised, SGD 200 epochs" in out
+    assert float(out.split("stratified")[0].split()[-1]) >= 0.9
+
+
+def test_reproduce_moons_short():
+    out = run("reproduce_moons.py", "--epochs", "50")
+    assert "~0.95" in out
+
+
+@needs_fashion
+def test_benchmark_smoke_on_a_tiny_slice():
+    out = run("bench_vs_peers.py", "--subset", "600", "--epochs", "2", "--threads", "1", "--no-scaling", "--systems", "fnn,numpy")
+    rows = [line.split() for line in out.splitlines() if line.startswith(("sgd ", "adam "))]
+    assert {(r[0], r[1]) for r in rows} == {("sgd", "fnn"), ("sgd", "numpy"), ("adam", "fnn"), ("adam", "numpy")}
+    assert all(float(r[2]) > 0 and 0 <= float(r[4]) <= 1 for r in rows)
+    assert "GEMM-bound ideal epoch" in out
+
+
+@needs_fashion
+def test_reproduce_tanh_softmax_one_epoch():
+    out = run("reproduce_tanh_softmax.py", "--epochs", "1")
+    accuracy = float(out.split("after 1 epochs SGD")[1].split()[2])
+    assert accuracy >= 0.75
