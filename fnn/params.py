@@ -28,7 +28,6 @@ __all__ = [
     "Params",
     "init_params",
     "map_arrays",
-    "map_arrays_n",
     "replace_layer",
     "flatten_params",
     "unflatten_params",
@@ -175,20 +174,6 @@ def map_arrays(function, params, *others):
         for i, layer in enumerate(params.layers)
     )
     return Params(params.spec, layers)
-
-
-def map_arrays_n(function, count, params, *others):
-    """Like :func:`map_arrays` for a ``function`` returning ``count`` arrays: gives ``count`` new ``Params``.
-
-    An optimiser uses it to compute an update and its new moments in one pass over each array.
-    """
-    results = [[] for _ in range(count)]
-    for i, layer in enumerate(params.layers):
-        ws = function(layer.w, *(other.layers[i].w for other in others))
-        bs = function(layer.b, *(other.layers[i].b for other in others))
-        for k in range(count):
-            results[k].append(Layer(freeze_new(ws[k]), freeze_new(bs[k])))
-    return tuple(Params(params.spec, layers) for layers in results)
 
 
 def replace_layer(params, index, w=None, b=None):

@@ -10,7 +10,7 @@ whole set is ever made.
 
 import numpy as np
 
-__all__ = ["ScaledRows", "take_rows", "materialize"]
+__all__ = ["ScaledRows", "take_rows"]
 
 
 class ScaledRows:
@@ -66,8 +66,3 @@ class ScaledRows:
 def take_rows(x, index):
     """Rows of ``x`` at ``index``: a lazy view for :class:`ScaledRows`, an ordinary gather for arrays."""
     return x.rows(index) if isinstance(x, ScaledRows) else x[index]
-
-
-def materialize(x):
-    """``x`` as an ndarray (scaling every row of a :class:`ScaledRows`)."""
-    return np.asarray(x)
