@@ -27,6 +27,8 @@ class Loss:
 
     A fused loss also has ``value_from_logits(z, y)`` and ``grad_logits(z, a, y)`` and names the output activation
     it is fused with in ``output``; fnn then uses those instead of going through the activation's derivative.
+    ``value_from_both(z, a, y)``, if given, is the same value computed more cheaply from the outputs ``a`` the
+    forward pass already has, falling back to the logits where that would lose accuracy.
     ``class_labels`` says that integer class labels are accepted as targets (one-hot rows are accepted too).
     """
 
@@ -37,6 +39,7 @@ class Loss:
     value_from_logits: object = field(default=None, eq=False, repr=False)
     grad_logits: object = field(default=None, eq=False, repr=False)
     class_labels: bool = False
+    value_from_both: object = field(default=None, eq=False, repr=False)
 
     @property
     def fused(self):
@@ -71,6 +74,16 @@ def _cross_entropy_from_logits(z, y):
     else:
         picked = np.sum(y * z, axis=-1)
     return np.mean(log_norm - picked)
+
+
+def _cross_entropy_from_both(z, a, y):
+    # -log of the softmax probability of the true class: one log per sample instead of a log-sum-exp per row.
+    # Where a probability is within 1e8 of underflow, its log would lose digits, so the logits decide.
+    if _is_class_indices(y):
+        picked = a[np.arange(len(a)), y]
+        if picked.min() > np.finfo(a.dtype).tiny * 1e8:
+            return -np.mean(np.log(picked))
+    return _cross_entropy_from_logits(z, y)
 
 
 def _cross_entropy_grad(z, a, y):
@@ -118,6 +131,7 @@ CROSS_ENTROPY = Loss(
     value_from_logits=_cross_entropy_from_logits,
     grad_logits=_cross_entropy_grad,
     class_labels=True,
+    value_from_both=_cross_entropy_from_both,
 )
 BINARY_CROSS_ENTROPY = Loss(
     "binary_cross_entropy",

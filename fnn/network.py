@@ -103,6 +103,8 @@ def output_gradient(params, trace, y):
 def loss_value(params, trace, y):
     """The batch's mean loss, from the logits where the loss is fused (finite even for saturated outputs)."""
     loss = params.spec.loss
+    if loss.value_from_both is not None:
+        return float(loss.value_from_both(trace.pre[-1], trace.post[-1], y))
     if loss.fused:
         return float(loss.value_from_logits(trace.pre[-1], y))
     return float(loss.value(trace.post[-1], y))

@@ -111,3 +111,15 @@ def test_custom_loss_object_trains_a_network():
     before = fnn.loss(params, (x, y))
     after = fnn.fit(params, (x, y), epochs=50, lr=0.05, batch_size=8, seed=0).params
     assert fnn.loss(after, (x, y)) < before / 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_from_outputs_equals_the_logits_formula_and_falls_back_when_saturated(dtype, rng):
+    ce = fnn.get_loss("cross_entropy")
+    z = (3 * rng.standard_normal((50, 7))).astype(dtype)
+    y = rng.integers(0, 7, 50)
+    a = fnn.get_activation("softmax")(z)
+    assert ce.value_from_both(z, a, y) == pytest.approx(ce.value_from_logits(z, y), rel=1e-5 if dtype == np.float32 else 1e-12)
+    saturated = np.array([[200.0, -200.0]], dtype)  # the true class's probability underflows to 0
+    value = ce.value_from_both(saturated, fnn.get_activation("softmax")(saturated), np.array([1]))
+    assert np.isfinite(value) and value == pytest.approx(400.0)

@@ -100,11 +100,11 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         v_new *= g
         v_new *= 1 - b2
         v_new += b2 * v
+        # -step * m / (sqrt(v) / c2 + eps) written as -(step * c2) * m / (sqrt(v) + eps * c2): one pass fewer.
         update = np.sqrt(v_new)
-        update /= root_correction2
-        update += eps
+        update += eps * root_correction2
         np.divide(m_new, update, out=update)
-        update *= -step_size
+        update *= -(step_size * root_correction2)
         if weight_decay:
             update -= (rate * weight_decay) * p
         return update, [m_new, v_new]
