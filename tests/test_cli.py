@@ -21,7 +21,7 @@ def fnn_cli(*args, cwd=None, check=True):
 def test_default_train_on_bundled_digits(tmp_path):
     result = fnn_cli("train", "--out", tmp_path / "run")
     lines = result.stdout.splitlines()
-    assert sum(line.startswith("epoch") for line in lines) == 20
+    assert not any(line.startswith("epoch") for line in lines)  # not a terminal: no per-epoch progress
     accuracy = float(next(line for line in lines if line.startswith("test accuracy")).split()[2])
     assert accuracy >= 0.95
     record = json.loads((tmp_path / "run" / "record.json").read_text())
@@ -30,6 +30,33 @@ def test_default_train_on_bundled_digits(tmp_path):
         assert key in record
     assert set(record["environment"]) >= {"python", "numpy", "fnn", "blas"}
     assert len(record["history"]) == 20 and len(record["params_sha256"]) == 64
+
+
+def test_progress_on_a_terminal_shows_a_bar_and_every_epoch(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
+    child = subprocess.Popen([sys.executable, "-m", "fnn", "train", "--data", "iris", "--epochs", "3", "--no-record"],
+                             stdout=follower, stderr=follower, cwd=tmp_path)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    child.wait(timeout=60)
+    text = output.decode(errors="replace")
+    assert child.returncode == 0
+    assert "epochs: 100%" in text and all(f"epoch   {i}/3" in text for i in (1, 2, 3))
+    assert "test accuracy" in text
 
 
 def test_resumed_run_has_the_hash_of_an_uninterrupted_one(tmp_path):

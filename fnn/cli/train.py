@@ -93,7 +93,9 @@ def _format_epoch(record, epochs):
 
 
 class _Progress:
-    """Where progress goes: a tqdm bar on a terminal, plain lines otherwise, nothing with --quiet."""
+    """Where progress goes: on a terminal, a tqdm bar over epochs (and one over batches for long epochs) with a
+    line per finished epoch above it; otherwise (a pipe, a log file) or with --quiet no per-epoch progress, only the
+    opening and closing lines. --json prints one JSON object per epoch on stdout in any case."""
 
     def __init__(self, args, epochs, steps_per_epoch, start_epoch):
         self.quiet, self.json = args.quiet, args.json
@@ -128,7 +130,6 @@ class _Progress:
         if self.bar is not None:
             self.bar.update()
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in ("loss", "accuracy", "val_accuracy", "val_r2") and v is not None})
-        elif not self.quiet:
             self.say(_format_epoch(record, self.epochs))
         return state
 
