@@ -91,7 +91,8 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
             value += penalty(params)
         if not math.isfinite(value):
             raise TrainingDiverged(
-                f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1}. "
+                f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1} "
+                f"(batch {step_number - epoch_start.step + 1} of the epoch). "
                 f"Lower the learning rate, scale the inputs, or clip gradients; the last finite params are in "
                 f"the error's .last_good and the state at the start of the epoch in .epoch_start.",
                 epoch=epoch + 1,
