@@ -1,10 +1,17 @@
 """Shared fixtures and hypothesis strategies: small networks of random depth, width, activations and loss."""
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import fnn
+
+# In CI the examples are derived from the test names, so a run is repeatable; locally they are drawn afresh.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 # Activations smooth enough for finite differences everywhere they are sampled (kinks are avoided separately).
 SMOOTH_HIDDEN = ["sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "elu", "identity", "leaky_relu:0.1", "relu"]
