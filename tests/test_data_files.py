@@ -162,3 +162,14 @@ def test_truncated_pickle_gzip(tmp_path):
     path.write_bytes(gzip.compress(pickle.dumps(mnist_parts()))[:200])
     with pytest.raises(fnn.FnnInputError, match="mnist.pkl.gz: cannot be decompressed"):
         load_mnist_pickle(path)
+
+
+def test_nan_in_pickled_images_is_refused(tmp_path):
+    parts = list(mnist_parts())
+    images = parts[1][0].copy()
+    images[3, 7] = np.nan
+    parts[1] = (images, parts[1][1])
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(pickle.dumps(tuple(parts))))
+    with pytest.raises(fnn.FnnInputError, match=r"validation images.*finite; found nan at row 3, column 7"):
+        load_mnist_pickle(path)

@@ -160,3 +160,13 @@ def test_eager_loading_refuses_a_truncated_file(tmp_path):
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(fnn.FnnInputError, match="truncated"):
         fnn.data.idx.read_idx_scaled(path)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_non_finite_float_data_is_refused_with_the_file_and_index(tmp_path, gz):
+    path = tmp_path / ("f-idx2" + (".gz" if gz else ""))
+    data = np.zeros((3, 4), np.float32)
+    data[2, 1] = np.inf
+    write_idx(path, data)
+    with pytest.raises(fnn.FnnInputError, match=r"f-idx2.*must be finite; found inf at index \(2, 1\)"):
+        read_idx(path)

@@ -52,9 +52,17 @@ def _check_size(path, dtype, dims, header_size, total):
         )
 
 
+def _finite(array, path):
+    """Float data must be finite; integers always are."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise FnnInputError(f"{path}: values must be finite; found {array[where]} at index {where}.")
+    return array
+
+
 def read_idx(path, mmap=True):
     """The array in an IDX file. A raw file is memory-mapped read-only (unless ``mmap=False``); a ``.gz`` file is
-    decompressed into memory. Multi-byte types are converted to native byte order."""
+    decompressed into memory. Multi-byte types are converted to native byte order; float data must be finite."""
     path = os.fspath(path)
     if path.endswith(".gz"):
         try:
@@ -69,7 +77,7 @@ def read_idx(path, mmap=True):
         array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(dims)
         array = array.astype(dtype.newbyteorder("="), copy=False)
         array.flags.writeable = False
-        return array
+        return _finite(array, path)
     with open(path, "rb") as handle:
         head = handle.read(4 + 4 * 255)
     dtype, dims, header_size = _parse_header(head, path)
@@ -81,7 +89,7 @@ def read_idx(path, mmap=True):
         array = np.fromfile(handle, dtype=dtype).reshape(dims)
     array = array.astype(dtype.newbyteorder("="), copy=False)
     array.flags.writeable = False
-    return array
+    return _finite(array, path)
 
 
 def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
@@ -120,7 +128,7 @@ def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
         raise FnnInputError(f"{path}: cannot be decompressed ({error}); the download is probably truncated.") from None
     out /= dtype.type(divisor)
     out.flags.writeable = False
-    return out
+    return _finite(out, path)
 
 
 def write_idx(path, array):

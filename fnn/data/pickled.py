@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import FnnInputError
 from .dataset import Dataset
+from .transforms import check_finite_features
 
 __all__ = ["load_mnist_pickle", "safe_unpickle", "ALLOWED_GLOBALS"]
 
@@ -92,5 +93,6 @@ def load_mnist_pickle(path, dtype=np.float32):
     out = []
     for part, pair in zip(("train", "validation", "test"), parts):
         images, labels = _pair(pair, part, path)
+        check_finite_features(images, f"{path} ({part} images)")
         out.append(Dataset(images.astype(dtype), labels.astype(np.int64), classes, f"mnist-pkl[{part}]"))
     return tuple(out)
