@@ -173,3 +173,13 @@ def test_nan_in_pickled_images_is_refused(tmp_path):
     path.write_bytes(gzip.compress(pickle.dumps(tuple(parts))))
     with pytest.raises(fnn.FnnInputError, match=r"validation images.*finite; found nan at row 3, column 7"):
         load_mnist_pickle(path)
+
+
+def test_fast_and_scanning_csv_parsers_agree(tmp_path):
+    from fnn.data.csv import _parse_fast, _parse_scanning
+
+    path = tmp_path / "t.csv"
+    path.write_text('a,b,kind\n1.5,-2e-3,"cat"\n3,0.1, dog\n\n5,6,cat\n')
+    fast = _parse_fast(path, 3, True, 2)
+    slow = _parse_scanning(path, ["a", "b", "kind"], True, 2)
+    assert fast[0].tobytes() == slow[0].tobytes() and fast[1] == slow[1] == ["cat", "dog", "cat"]

@@ -16,6 +16,7 @@ import csv as _csv
 import gzip
 import io
 import os
+import warnings
 
 import numpy as np
 
@@ -62,20 +63,43 @@ def _first_row(path):
 
 def read_table(path, label_column=None):
     """``(header, features, labels_text, first_data_line)``: the numeric columns as float64 and the label column's
-    cells as strings (``None`` when ``label_column`` is None). ``label_column`` is an index into the header."""
+    cells as strings (``None`` when ``label_column`` is None). ``label_column`` is an index into the header.
+
+    Well-formed files are parsed by numpy's C reader; when it objects, a cell-by-cell scan finds the line and
+    column to report.
+    """
     path = os.fspath(path)
+    first = _first_row(path)
+    has_header = _is_header(first)
+    header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(len(first))]
+    first_line = 2 if has_header else 1
+    try:
+        features, labels = _parse_fast(path, len(header), has_header, label_column)
+    except ValueError:
+        features, labels = _parse_scanning(path, header, has_header, label_column)
+    if features.size == 0:
+        raise FnnInputError(f"{path}: no data rows.")
+    return header, features, labels, first_line
+
+
+def _parse_fast(path, width, has_header, label_column):
+    columns = [i for i in range(width) if i != label_column]
+    options = {"delimiter": ",", "skiprows": int(has_header), "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below, by name
+        features = np.loadtxt(path, usecols=columns, dtype=np.float64, **options)
+        if features.shape[1] != len(columns):
+            raise ValueError("column count")
+        if label_column is None:
+            return features, None
+        labels = np.loadtxt(path, usecols=[label_column], dtype=str, **options)[:, 0]
+    return features, [cell.strip() for cell in labels.tolist()]
+
+
+def _parse_scanning(path, header, has_header, label_column):
     try:
         with _open_text(path) as handle:
-            rows = _csv.reader(handle)
-            first = next(rows, None)
-            if first is None:
-                raise FnnInputError(f"{path}: the file is empty.")
-            has_header = _is_header(first)
-            header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(len(first))]
-            records = [] if has_header else [first]
-            records.extend(rows)
-    except FileNotFoundError:
-        raise FnnInputError(f"{path}: no such file.") from None
+            records = list(_csv.reader(handle))[int(has_header) :]
     except (UnicodeDecodeError, _csv.Error, EOFError, OSError) as error:
         raise FnnInputError(f"{path}: cannot be read as CSV text ({error}).") from None
     first_line = 2 if has_header else 1
@@ -99,9 +123,9 @@ def read_table(path, label_column=None):
                     f"{path}, line {line}, column {column + 1} ({header[column]!r}): {cell!r} is not a number."
                 ) from None
         features.append(values)
-    if not features:
-        raise FnnInputError(f"{path}: no data rows.")
-    return header, np.array(features), (labels if label_column is not None else None), first_line
+    return np.array(features, dtype=np.float64).reshape(len(features), width - (label_column is not None)), (
+        labels if label_column is not None else None
+    )
 
 
 def _label_index(header, label, path):
