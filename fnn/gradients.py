@@ -15,13 +15,14 @@ True
 
 import numpy as np
 
-from .arrays import freeze_new
 from .errors import bad_argument
-from .network import backward, backward_flat, forward_trace, forward_unchecked, loss_value, output_gradient
-from .params import Layer, Params
+from .network import backward_flat, forward_trace, forward_unchecked, loss_value, output_gradient
+from .optim import sgd
+from .optim.base import apply_gradients
+from .params import params_from_flat
 from .validate import check_batch, check_features, check_params
 
-__all__ = ["forward", "loss", "grad", "loss_and_grad", "sgd_step", "loss_and_grad_unchecked", "loss_and_grad_flat", "sgd_update"]
+__all__ = ["forward", "loss", "grad", "loss_and_grad", "sgd_step", "loss_and_grad_unchecked", "loss_and_grad_flat"]
 
 
 def forward(params, x):
@@ -52,9 +53,8 @@ def loss_and_grad(params, batch):
 def loss_and_grad_unchecked(params, x, y, masks=None):
     """:func:`loss_and_grad` for trusted, prepared arrays (``y`` as :func:`fnn.validate.prepare_targets` gives it);
     ``masks`` applies dropout to the hidden layers. Also returns the output, for running metrics."""
-    trace = forward_trace(params, x, masks)
-    grads = backward(params, trace, output_gradient(params, trace, y))
-    return loss_value(params, trace, y), grads, trace.post[-1]
+    value, flat, outputs = loss_and_grad_flat(params, x, y, masks)
+    return value, params_from_flat(params.spec, flat), outputs
 
 
 def loss_and_grad_flat(params, x, y, masks=None):
@@ -63,17 +63,6 @@ def loss_and_grad_flat(params, x, y, masks=None):
     trace = forward_trace(params, x, masks)
     flat = backward_flat(params, trace, output_gradient(params, trace, y))
     return loss_value(params, trace, y), flat, trace.post[-1]
-
-
-def sgd_update(params, grads, lr):
-    """``params - lr * grads``, layer by layer, as new read-only ``Params``."""
-    return Params(
-        params.spec,
-        [
-            Layer(freeze_new(layer.w - lr * g.w), freeze_new(layer.b - lr * g.b))
-            for layer, g in zip(params.layers, grads.layers)
-        ],
-    )
 
 
 def sgd_step(params, batch, lr):
@@ -85,4 +74,6 @@ def sgd_step(params, batch, lr):
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise bad_argument("sgd_step", "lr", "a positive finite number", lr)
     x, y = check_batch(params, batch, "sgd_step")
-    return sgd_update(params, loss_and_grad_unchecked(params, x, y)[1], lr)
+    # The same kernel as fit's SGD, so a fold of sgd_step and fit(lr=...) give the same bytes.
+    optimizer = sgd(lr)
+    return apply_gradients(optimizer, loss_and_grad_flat(params, x, y)[1], optimizer.init(params), params)[0]

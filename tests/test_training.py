@@ -136,3 +136,13 @@ def test_float32_is_kept_end_to_end(digits_split, optimizer):
 
 def vars_of(opt_state):
     return [getattr(opt_state, f) for f in ("velocity", "accumulator", "mu", "nu") if hasattr(opt_state, f)]
+
+
+def test_a_fold_of_sgd_step_is_fits_sgd_epoch_byte_for_byte(digits_split):
+    from toolz import curry, reduce
+
+    train, _ = digits_split
+    params = small_params()
+    batches = fnn.minibatches(train.features, train.labels, 32, seed=4, epoch=0)
+    folded = reduce(curry(fnn.sgd_step)(lr=0.1), batches, params)
+    assert folded == fnn.fit(params, train, epochs=1, lr=0.1, batch_size=32, seed=4).params
