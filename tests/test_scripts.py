@@ -25,8 +25,9 @@ def test_reproduce_iris():
 
 
 def test_reproduce_moons_short():
-    out = run("reproduce_moons.py", "--epochs", "50")
-    assert "~0.95" in out
+    # 2,000 of the tutorial's 10,000 full-batch epochs already separate the moons well past chance.
+    out = run("reproduce_moons.py", "--epochs", "2000")
+    assert float(out.split("~0.95")[1].split()[0]) >= 0.75
 
 
 @needs_fashion
