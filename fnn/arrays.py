@@ -4,7 +4,7 @@ import numpy as np
 
 from .errors import Described, bad_argument
 
-__all__ = ["readonly", "freeze_new", "arrays_equal", "shape_str", "describe", "as_float_dtype"]
+__all__ = ["readonly", "freeze_new", "arrays_equal", "shape_str", "describe", "as_float_dtype", "all_finite", "first_non_finite"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -62,3 +62,28 @@ def as_float_dtype(dtype, function="init_params", name="dtype"):
     if resolved not in FLOAT_DTYPES:
         raise bad_argument(function, name, "float32 or float64", dtype)
     return resolved
+
+
+def all_finite(array):
+    """Whether every value of a float array is finite, without a boolean temporary the size of the array.
+
+    ``min`` and ``max`` propagate NaN and show an infinity, so two passes in place answer it (``np.isfinite(x).all()``
+    would allocate 47 MB for the Fashion-MNIST training images).
+
+    >>> all_finite(np.array([1.0, 2.0])), all_finite(np.array([1.0, np.nan])), all_finite(np.zeros((0, 3)))
+    (True, False, True)
+    """
+    if array.dtype.kind != "f" or array.size == 0:
+        return True
+    return bool(np.isfinite(array.min()) and np.isfinite(array.max()))
+
+
+def first_non_finite(array, rows=4096):
+    """The index tuple of the first NaN or infinity in ``array`` (None if all are finite), scanning in blocks of
+    rows so that no full-size temporary is made."""
+    for start in range(0, max(len(array), 1), rows):
+        block = array[start : start + rows]
+        bad = np.argwhere(~np.isfinite(block))
+        if len(bad):
+            return (start + int(bad[0][0]), *(int(i) for i in bad[0][1:]))
+    return None

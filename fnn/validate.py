@@ -5,7 +5,7 @@ Run once per call of a public function (or once per data set in ``fit``), never 
 
 import numpy as np
 
-from .arrays import describe
+from .arrays import all_finite, describe, first_non_finite
 from .data.lazy import ScaledRows
 from .errors import Described, bad_argument
 from .params import Params
@@ -34,9 +34,9 @@ def check_features(params, x, function, name="x", check_finite=True):
             f"init the params with dtype={str(x.dtype)!r} if it is a float)",
             describe(x),
         )
-    if check_finite and isinstance(x, np.ndarray) and not np.isfinite(x).all():
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise bad_argument(function, name, "finite values", Described(f"{x[tuple(bad)]} at index {tuple(bad)}"))
+    if check_finite and isinstance(x, np.ndarray) and not all_finite(x):
+        bad = first_non_finite(x)
+        raise bad_argument(function, name, "finite values", Described(f"{x[bad]} at index {bad}"))
     return x
 
 
@@ -69,7 +69,7 @@ def prepare_targets(params, y, n, function, name="y"):
         y = y.reshape(n, 1)
     if y.ndim != 2 or y.shape[1] != n_outputs:
         raise bad_argument(function, name, f"float targets of shape ({n}, {n_outputs})", describe(y))
-    if not np.isfinite(y).all():
+    if not all_finite(y):
         raise bad_argument(function, name, "finite targets", Described("NaN or infinite values"))
     return y.astype(params.dtype, copy=False)
 

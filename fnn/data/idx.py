@@ -18,6 +18,7 @@ import zlib
 
 import numpy as np
 
+from ..arrays import all_finite, first_non_finite
 from ..errors import FnnInputError
 
 __all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES"]
@@ -54,8 +55,8 @@ def _check_size(path, dtype, dims, header_size, total):
 
 def _finite(array, path):
     """Float data must be finite; integers always are."""
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    if not all_finite(array):
+        where = first_non_finite(array)
         raise FnnInputError(f"{path}: values must be finite; found {array[where]} at index {where}.")
     return array
 

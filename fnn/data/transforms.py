@@ -11,7 +11,7 @@
 import numpy as np
 from attrs import frozen
 
-from ..arrays import readonly
+from ..arrays import all_finite, first_non_finite, readonly
 from ..batches import SPLIT_STREAM
 from ..errors import FnnInputError, bad_argument
 from .dataset import Dataset
@@ -113,8 +113,7 @@ def stratified_split(data, test_fraction=0.2, seed=0):
 
 def check_finite_features(x, source):
     """Refuse NaN or infinite features, naming where they came from and the first bad position."""
-    finite = np.isfinite(x)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
+    if not all_finite(x):
+        row, column = first_non_finite(x)
         raise FnnInputError(f"{source}: features must be finite; found {x[row, column]} at row {row}, column {column}.")
     return x
