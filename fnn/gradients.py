@@ -18,7 +18,7 @@ import numpy as np
 from .errors import bad_argument
 from .network import backward_flat, forward_trace, forward_unchecked, loss_value, output_gradient
 from .optim import sgd
-from .optim.base import apply_gradients
+from .optim.base import apply_gradients, gradient_scale
 from .params import params_from_flat
 from .validate import check_batch, check_features, check_params
 
@@ -57,11 +57,14 @@ def loss_and_grad_unchecked(params, x, y, masks=None):
     return value, params_from_flat(params.spec, flat), outputs
 
 
-def loss_and_grad_flat(params, x, y, masks=None):
-    """Like :func:`loss_and_grad_unchecked`, with the gradients as one writable 1-D scratch array for a fused
-    optimiser step (see :func:`fnn.optim.base.apply_gradients`)."""
+def loss_and_grad_flat(params, x, y, masks=None, scale=1.0):
+    """Like :func:`loss_and_grad_unchecked`, with the gradients (times ``scale``) as one writable 1-D scratch
+    array for a fused optimiser step (see :func:`fnn.optim.base.apply_gradients`)."""
     trace = forward_trace(params, x, masks)
-    flat = backward_flat(params, trace, output_gradient(params, trace, y))
+    grad_logits = output_gradient(params, trace, y)
+    if scale != 1.0:
+        grad_logits *= scale  # backprop is linear in it: scaling here is scaling every gradient, nearly free
+    flat = backward_flat(params, trace, grad_logits)
     return loss_value(params, trace, y), flat, trace.post[-1]
 
 
@@ -76,4 +79,6 @@ def sgd_step(params, batch, lr):
     x, y = check_batch(params, batch, "sgd_step")
     # The same kernel as fit's SGD, so a fold of sgd_step and fit(lr=...) give the same bytes.
     optimizer = sgd(lr)
-    return apply_gradients(optimizer, loss_and_grad_flat(params, x, y)[1], optimizer.init(params), params)[0]
+    state = optimizer.init(params)
+    grad_flat = loss_and_grad_flat(params, x, y, scale=gradient_scale(optimizer, state))[1]
+    return apply_gradients(optimizer, grad_flat, state, params, scaled=True)[0]

@@ -29,7 +29,7 @@ from .errors import FnnInputError, TrainingDiverged, bad_argument
 from .gradients import loss_and_grad_flat
 from .metrics import classes_from_outputs, evaluate
 from .optim import Optimizer, get_optimizer, sgd
-from .optim.base import apply_gradients
+from .optim.base import apply_gradients, gradient_scale
 from .params import Params
 from .state import EpochRecord, History, TrainState
 from .validate import check_features, class_labels_of, prepare_targets
@@ -86,7 +86,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
         params, opt_state, step_number, sums = carry
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        value, grad_flat, outputs = loss_and_grad_flat(params, x, y, masks)
+        value, grad_flat, outputs = loss_and_grad_flat(params, x, y, masks, gradient_scale(optimizer, opt_state))
         if penalty is not None:
             value += penalty(params)
         if not math.isfinite(value):
@@ -100,7 +100,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        new_params, opt_state = apply_gradients(optimizer, grad_flat, opt_state, params)
+        new_params, opt_state = apply_gradients(optimizer, grad_flat, opt_state, params, scaled=True)
         return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
 
     return step

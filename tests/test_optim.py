@@ -1,6 +1,7 @@
 """Optimisers against their published update rules, computed independently here, and against torch.optim."""
 
 
+import attrs
 import numpy as np
 import pytest
 
@@ -304,3 +305,39 @@ def test_fused_flat_step_is_bit_identical_to_update_then_apply(name):
     as_bytes = {key: [a.tobytes() for a in value.arrays()] for key, value in params.items()}
     assert as_bytes["flat"] == as_bytes["split"] == as_bytes["public"]
     assert fnn.params.flat_view(params["flat"]) is not None
+
+
+def test_gradient_scale_is_what_each_update_wants_its_gradient_multiplied_by():
+    params = fnn.init_params(fnn.network([3, 2]), seed=0)
+    scale = optim.base.gradient_scale
+    sgd = optim.sgd(optim.step_decay(0.1, every=1, factor=0.5))
+    assert scale(sgd, sgd.init(params)) == -0.1
+    assert scale(sgd, attrs.evolve(sgd.init(params), count=2)) == -0.025  # follows the schedule
+    assert scale(optim.adam(1e-3, b1=0.8), optim.adam(1e-3, b1=0.8).init(params)) == pytest.approx(0.2)
+    for unscaled in (optim.momentum(0.1), optim.rmsprop(), optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(0.1))):
+        assert scale(unscaled, unscaled.init(params)) == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
+def test_scale_folded_into_the_backward_pass_matches_the_public_update(name, dtype, rtol):
+    """The training step multiplies dL/dlogits by gradient_scale instead of every gradient: the same step up to
+    rounding (float64: 1e-12)."""
+    from fnn.gradients import loss_and_grad_flat
+    from fnn.optim.base import apply_gradients, gradient_scale
+
+    optimizer = CASES[name][0]
+    data = fnn.data.moons(64, noise=0.2, seed=0)
+    params = fnn.init_params(fnn.network([2, 8, 8, 1], activation="tanh"), seed=1, dtype=dtype)
+    x, y = data.features.astype(dtype), data.labels.astype(dtype).reshape(-1, 1)
+    fused, public = (params, optimizer.init(params)), (params, optimizer.init(params))
+    for _ in range(3):
+        p, s = fused
+        flat = loss_and_grad_flat(p, x, y, scale=gradient_scale(optimizer, s))[1]
+        fused = apply_gradients(optimizer, flat, s, p, scaled=True)
+        p, s = public
+        updates, s = optimizer.update(fnn.grad(p, (x, y)), s, p)
+        public = (optim.apply_updates(p, updates), s)
+    for a, b in zip(fused[0].arrays() + _state_arrays(fused[1]), public[0].arrays() + _state_arrays(public[1])):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+    assert not np.array_equal(fused[0].layers[0].w, params.layers[0].w)

@@ -90,18 +90,17 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         return rate, rate / (1 - b1**t), math.sqrt(1 - b2**t)
 
     def kernel(g, moments, p, step):
+        # g arrives as (1 - b1) * gradient (the prescale), so the first moment needs no pass to scale it.
         m, v = moments
         rate, step_size, root_correction2 = step
-        # m + (1 - b1)(g - m) is b1 m + (1 - b1) g with one temporary (torch's lerp).
-        m_new = g - m
-        m_new *= 1 - b1
-        m_new += m
-        v_new = g  # the scratch gradient becomes the second moment: g*g, then the running mean
-        v_new *= g
-        v_new *= 1 - b2
-        v_new += b2 * v
+        m_new = np.multiply(m, b1)
+        m_new += g
+        g *= g  # now (1 - b1)^2 g^2: the second moment's term after one more scaling
+        g *= (1 - b2) / (1 - b1) ** 2
+        v_new = np.multiply(v, b2)
+        v_new += g
         # -step * m / (sqrt(v) / c2 + eps) written as -(step * c2) * m / (sqrt(v) + eps * c2): one pass fewer.
-        update = np.sqrt(v_new)
+        update = np.sqrt(v_new, out=g)
         update += eps * root_correction2
         np.divide(m_new, update, out=update)
         update *= -(step_size * root_correction2)
@@ -110,7 +109,7 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         return update, [m_new, v_new]
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
-    return elementwise_optimizer(label, AdamState, kernel, constants, schedule)
+    return elementwise_optimizer(label, AdamState, kernel, constants, schedule, prescale=lambda step: 1 - b1)
 
 
 def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):

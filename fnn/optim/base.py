@@ -26,6 +26,7 @@ __all__ = [
     "chain",
     "apply_updates",
     "apply_gradients",
+    "gradient_scale",
     "check_hyperparameter",
     "check_state_fits",
     "zeros_like_params",
@@ -40,7 +41,10 @@ class Optimizer:
     term a transform adds to the loss (an L2 penalty), and ``name`` says what it is. ``update_and_apply``, where
     present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as one
     1-D scratch array in :func:`~fnn.params.flat_layout` order, which it may overwrite, and returns
-    ``(new_params, new_state)``; see :func:`apply_gradients`.
+    ``(new_params, new_state)``; see :func:`apply_gradients`. ``gradient_scale(state)``, where present, is a
+    number that ``update_and_apply`` wants its gradient multiplied by (``-lr`` for plain SGD, ``1 - b1`` for Adam):
+    the training step multiplies ``dL/dlogits``, a batch-by-outputs array, by it before the backward pass, which
+    is linear in it, so the scaling costs nothing instead of a pass over every parameter.
     """
 
     init: object = field(repr=False)
@@ -49,6 +53,7 @@ class Optimizer:
     learning_rate: object = field(default=None, repr=False)
     penalty: object = field(default=None, repr=False)
     update_and_apply: object = field(default=None, repr=False)
+    gradient_scale: object = field(default=None, repr=False)
 
 
 @frozen
@@ -109,7 +114,7 @@ def chain(*optimizers):
         for optimizer, inner in zip(transforms, state.states):
             grads, inner = optimizer.update(grads, inner, params)
             new_states.append(inner)
-        new_params, inner = final.update_and_apply(flatten_params(grads), state.states[-1], params)
+        new_params, inner = apply_gradients(final, flatten_params(grads), state.states[-1], params)
         return new_params, ChainState(tuple(new_states) + (inner,))
 
     return Optimizer(
@@ -131,14 +136,22 @@ def apply_updates(params, updates):
     )
 
 
-def apply_gradients(optimizer, grad_flat, state, params):
+def gradient_scale(optimizer, state):
+    """The number the gradient handed to :func:`apply_gradients` with ``scaled=True`` must be multiplied by."""
+    return 1.0 if optimizer.gradient_scale is None else optimizer.gradient_scale(state)
+
+
+def apply_gradients(optimizer, grad_flat, state, params, scaled=False):
     """New ``(params, state)`` from gradients given as one 1-D scratch array (overwritten) in
     :func:`~fnn.params.flat_layout` order.
 
-    Uses the optimiser's fused ``update_and_apply`` when it has one, else ``update`` then :func:`apply_updates`;
-    both give the same numbers.
+    ``scaled=True`` says the gradient is already multiplied by :func:`gradient_scale` (as the training step
+    computes it); otherwise that multiplication is done here. Uses the optimiser's fused ``update_and_apply`` when
+    it has one, else ``update`` then :func:`apply_updates`; both give the same numbers.
     """
     if optimizer.update_and_apply is not None:
+        if not scaled and optimizer.gradient_scale is not None:
+            grad_flat *= optimizer.gradient_scale(state)
         return optimizer.update_and_apply(grad_flat, state, params)
     grads = params_from_flat(params.spec, grad_flat)
     updates, state = optimizer.update(grads, state, params)

@@ -9,7 +9,9 @@ same result however the arrays are cut, so every path gives bit-identical parame
 
 A kernel is ``kernel(g, moments, p, constants) -> (u, new_moments)``: ``g`` is scratch gradient that it may
 overwrite (and return as ``u``), ``moments`` the state's arrays (never overwritten), ``p`` the parameters and
-``constants`` what ``constants(count)`` computed for the step.
+``constants`` what ``constants(count)`` computed for the step. With ``prescale(constants)`` given, ``g`` arrives
+multiplied by it: the training step folds that factor into the backward pass for free (see
+:attr:`~fnn.optim.base.Optimizer.gradient_scale`), and the public ``update`` multiplies by it first.
 """
 
 from attrs import fields
@@ -22,7 +24,7 @@ from .base import Optimizer, check_state_fits, zeros_like_params
 __all__ = ["elementwise_optimizer"]
 
 
-def elementwise_optimizer(name, state_type, kernel, constants, learning_rate):
+def elementwise_optimizer(name, state_type, kernel, constants, learning_rate, prescale=None):
     """An :class:`Optimizer` from a kernel; ``state_type(count, *moments)`` holds one ``Params`` per moment."""
     moment_names = [f.name for f in fields(state_type)[1:]]
     function = f"optim.{name.split('(')[0]}"
@@ -72,11 +74,24 @@ def elementwise_optimizer(name, state_type, kernel, constants, learning_rate):
         spec = params.spec
         return Params(spec, new_layers), [Params(spec, layers) for layers in moment_layers]
 
+    def gradient_scale(state):
+        return prescale(constants(state.count))
+
     def update(grads, state, params):
         check_state_fits(function, grads, params)
-        return run(flatten_params(grads), state, params, add=False)
+        grad_flat = flatten_params(grads)
+        if prescale is not None:
+            grad_flat *= gradient_scale(state)
+        return run(grad_flat, state, params, add=False)
 
     def update_and_apply(grad_flat, state, params):
         return run(grad_flat, state, params, add=True)
 
-    return Optimizer(init, update, name, lambda state: learning_rate(state.count), update_and_apply=update_and_apply)
+    return Optimizer(
+        init,
+        update,
+        name,
+        lambda state: learning_rate(state.count),
+        update_and_apply=update_and_apply,
+        gradient_scale=gradient_scale if prescale is not None else None,
+    )

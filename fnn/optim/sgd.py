@@ -41,8 +41,7 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
     def plain(g, moments, p, rate):
-        g *= -rate
-        return g, []
+        return g, []  # g arrives as -rate * gradient (the prescale)
 
     def heavy_ball(g, moments, p, rate):
         velocity = moments[0] * mu
@@ -55,7 +54,7 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
         return g, [velocity]
 
     if mu == 0:
-        return elementwise_optimizer(name, SgdState, plain, schedule, schedule)
+        return elementwise_optimizer(name, SgdState, plain, schedule, schedule, prescale=lambda rate: -rate)
     return elementwise_optimizer(name, MomentumState, heavy_ball, schedule, schedule)
 
 
