@@ -55,9 +55,9 @@ def _sigmoid(z):
 
 
 def _softmax(z):
-    shifted = z - z.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    exp /= exp.sum(axis=-1, keepdims=True)
+    exp = z - np.maximum.reduce(z, axis=-1, keepdims=True)
+    np.exp(exp, out=exp)
+    exp /= np.add.reduce(exp, axis=-1, keepdims=True)
     return exp
 
 

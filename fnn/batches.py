@@ -46,10 +46,16 @@ def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument("minibatches", "batch_size", "a positive int", batch_size)
     n = len(x)
-    order = epoch_permutation(n, seed, epoch) if shuffle else np.arange(n)
-    for start in range(0, n, batch_size):
-        # Sorted within the batch: the same samples, read in file order (kinder to a memory map and the cache).
-        index = np.sort(order[start : start + batch_size])
-        if index[-1] - index[0] == len(index) - 1:  # consecutive rows (unshuffled, or a full batch): a view
+    if not shuffle:  # consecutive rows: views, no copies
+        for start in range(0, n, batch_size):
+            yield x[start : start + batch_size], y[start : start + batch_size]
+        return
+    order = epoch_permutation(n, seed, epoch)
+    full = n - n % batch_size
+    # Sorted within each batch (one sort call for the epoch): the same samples, read in file order, which is
+    # kinder to a memory map and the cache.
+    batches = list(np.sort(order[:full].reshape(-1, batch_size), axis=1)) + ([np.sort(order[full:])] if full < n else [])
+    for index in batches:
+        if index[-1] - index[0] == len(index) - 1:  # consecutive rows (a batch of the whole set): a view
             index = slice(int(index[0]), int(index[-1]) + 1)
         yield x[index], y[index]

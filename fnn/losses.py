@@ -81,9 +81,12 @@ def _cross_entropy_from_both(z, a, y):
     # Where a probability is within 1e8 of underflow, its log would lose digits, so the logits decide.
     if _is_class_indices(y):
         picked = a[np.arange(len(a)), y]
-        if picked.min() > np.finfo(a.dtype).tiny * 1e8:
-            return -np.mean(np.log(picked))
+        if np.minimum.reduce(picked) > _SAFE_PROBABILITY[a.dtype.char]:
+            return -np.add.reduce(np.log(picked)) / len(picked)  # the mean, without np.mean's Python layers
     return _cross_entropy_from_logits(z, y)
+
+
+_SAFE_PROBABILITY = {dtype.char: float(np.finfo(dtype).tiny) * 1e8 for dtype in map(np.dtype, ("float32", "float64"))}
 
 
 def _cross_entropy_grad(z, a, y):

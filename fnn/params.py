@@ -137,11 +137,28 @@ def params_from_flat(spec, flat):
     """
     freeze_new(flat)
     layout, _ = flat_layout(spec)
-    layers = [
-        Layer(flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), flat[b_start : b_start + b_shape[0]])
+    if flat.shape != (_,) or flat.dtype.kind != "f":
+        raise FnnInputError(f"params_from_flat needs a 1-D float array of {_} values for {spec!r}; got {shape_str(flat)}.")
+    # Views of a checked layout need none of the records' checks: built directly, as the training loop makes
+    # three of these per step (params and two Adam moments), where validating 2 x depth arrays would show.
+    layers = tuple(
+        _checked_record(
+            Layer, w=flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), b=flat[b_start : b_start + b_shape[0]]
+        )
         for (w_start, w_shape), (b_start, b_shape) in layout
-    ]
-    return Params(spec, layers, _flat=flat)
+    )
+    return _checked_record(Params, spec=spec, layers=layers, _flat=flat)
+
+
+def _checked_record(cls, **values):
+    """An instance of the frozen record ``cls`` whose values are known to pass its converters and checks."""
+    record = _new(cls)
+    for name, value in values.items():
+        _set(record, name, value)
+    return record
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 def flat_view(params):

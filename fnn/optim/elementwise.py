@@ -40,8 +40,8 @@ def elementwise_optimizer(name, state_type, kernel, constants, learning_rate, pr
                 f"its own init."
             )
         moments = [getattr(state, moment) for moment in moment_names]
-        if moments:
-            check_state_fits(function, moments[0], params)
+        if moments and not (isinstance(moments[0], Params) and moments[0].spec is params.spec):
+            check_state_fits(function, moments[0], params)  # the same spec object means the same shapes
         step_constants = constants(state.count)
         flats = [flat_view(tree) for tree in [params, *moments]]
         if all(flat is not None for flat in flats):
