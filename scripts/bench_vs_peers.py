@@ -297,7 +297,10 @@ def gemm_limits(threads, sizes, n_train, repeats=30):
 
 
 def worker(args):
-    pin(args.threads)
+    if args.pin:
+        pin(args.threads)
+    else:  # a run for accuracy only, beside another one: BLAS threads fixed, cores left to the OS
+        os.environ.update({name: str(args.threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     limiter, blas = blas_report(args.threads)
     sizes = [SIZES[0]] + [max(1, int(h * args.width)) for h in SIZES[1:-1]] + [SIZES[-1]]
     data = load_data(args.subset)
@@ -315,10 +318,10 @@ def worker(args):
 # ----------------------------------------------------------------------------------------------- driver side
 
 
-def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None):
+def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None, extra=()):
     command = [sys.executable, os.path.abspath(__file__), "--worker", system, "--optimizer", optimizer,
                "--threads", str(threads), "--epochs", str(epochs or args.epochs), "--seed", str(args.seed),
-               "--width", str(width)]
+               "--width", str(width), *extra]
     if subset or args.subset:
         command += ["--subset", str(subset or args.subset)]
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -355,6 +358,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling runs of fnn")
     parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
+    parser.add_argument("--accuracy-seeds", type=int, default=0, metavar="K",
+                        help="also train every system with seeds 1..K (1 thread, two runs at a time) and report the "
+                             "spread of test accuracy after the epochs")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         args.threads = int(args.threads)
@@ -374,6 +381,8 @@ def main():
                 if system not in skipped:
                     results.append(spawn(system, optimizer, threads, args))
     print_table(results, thread_counts, systems, skipped)
+    if args.accuracy_seeds:
+        results += accuracy_runs(args, [s for s in systems if s not in skipped])
     if not args.no_scaling:
         scaling = scaling_runs(args)
         results += scaling
@@ -414,6 +423,29 @@ def print_table(results, thread_counts, systems, skipped):
     for row in fnn_rows:
         rss = row["rss_mib_after_epoch"]
         print(f"fnn {row['optimizer']} {row['threads']} thr: peak RSS after each epoch {rss[0]:.0f} ... {rss[-1]:.0f} MiB")
+
+
+def accuracy_runs(args, systems):
+    """Test accuracy over seeds 1..K for every system and optimiser: one seed's figure is within the spread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seeds = range(1, args.accuracy_seeds + 1)
+    jobs = [(system, optimizer, seed) for optimizer in ("sgd", "adam") for system in systems for seed in seeds]
+
+    def run(job):
+        system, optimizer, seed = job
+        one = argparse.Namespace(**{**vars(args), "seed": seed})
+        return {**spawn(system, optimizer, 1, one, extra=["--no-pin"]), "seed": seed}
+
+    with ThreadPoolExecutor(2) as pool:  # accuracy does not depend on timing, so two runs share the two cores
+        out = list(pool.map(run, jobs))
+    print(f"\n== test accuracy after {args.epochs} epochs over seeds 1..{args.accuracy_seeds} (mean, min-max) ==")
+    for optimizer in ("sgd", "adam"):
+        for system in systems:
+            values = [r["test_accuracy"] for r in out if r["system"] == system and r["optimizer"] == optimizer and "error" not in r]
+            if values:
+                print(f"{optimizer:<9} {system:<8} {statistics.mean(values):.4f} ({min(values):.4f}-{max(values):.4f})  n={len(values)}")
+    return [{**r, "accuracy_run": True} for r in out]
 
 
 def scaling_runs(args):
