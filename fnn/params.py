@@ -135,10 +135,10 @@ def params_from_flat(spec, flat):
     Params made this way let an optimiser work on all parameters with one array operation instead of one per
     array; see :func:`flat_view`.
     """
+    layout, total = flat_layout(spec)
+    if flat.shape != (total,) or flat.dtype.kind != "f":
+        raise FnnInputError(f"params_from_flat needs a 1-D float array of {total} values for {spec!r}; got {shape_str(flat)}.")
     freeze_new(flat)
-    layout, _ = flat_layout(spec)
-    if flat.shape != (_,) or flat.dtype.kind != "f":
-        raise FnnInputError(f"params_from_flat needs a 1-D float array of {_} values for {spec!r}; got {shape_str(flat)}.")
     # Views of a checked layout need none of the records' checks: built directly, as the training loop makes
     # three of these per step (params and two Adam moments), where validating 2 x depth arrays would show.
     layers = tuple(

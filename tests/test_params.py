@@ -74,3 +74,25 @@ def test_init_params_rejects_bad_arguments():
         fnn.init_params(fnn.network([2, 2]), seed=0, dtype="int32")
     with pytest.raises(fnn.FnnInputError, match="NetworkSpec"):
         fnn.init_params([2, 2], seed=0)
+
+
+def test_params_from_flat_gives_read_only_views_equal_to_validated_records():
+    from fnn.params import flat_view, params_from_flat
+
+    spec = fnn.network([3, 4, 2])
+    flat = np.arange(26, dtype=np.float32)
+    params = params_from_flat(spec, flat)
+    assert flat_view(params) is flat and not flat.flags.writeable
+    assert all(a.base is flat and not a.flags.writeable for a in params.arrays())
+    rebuilt = fnn.Params(spec, [fnn.Layer(layer.w.copy(), layer.b.copy()) for layer in params.layers])
+    assert params == rebuilt and repr(params) == repr(rebuilt)
+    assert params.layers[1].w.tolist() == [[16, 17], [18, 19], [20, 21], [22, 23]] and params.layers[1].b.tolist() == [24, 25]
+
+
+@pytest.mark.parametrize("flat", [np.zeros(25, np.float32), np.zeros((26, 1), np.float32), np.zeros(26, np.int64)])
+def test_params_from_flat_refuses_a_vector_that_does_not_fit(flat):
+    from fnn.params import params_from_flat
+
+    with pytest.raises(fnn.FnnInputError, match=r"1-D float array of 26 values"):
+        params_from_flat(fnn.network([3, 4, 2]), flat)
+    assert flat.flags.writeable  # refused before anything was frozen
