@@ -45,3 +45,12 @@ def test_consecutive_batches_are_views_not_copies():
     assert all(np.shares_memory(bx, x) for bx, _ in batches)
     full = next(fnn.minibatches(x, np.arange(10), batch_size=10, seed=3, epoch=2))  # a shuffled full batch
     assert np.shares_memory(full[0], x) and np.array_equal(full[0], x)
+
+
+@pytest.mark.parametrize("n, batch_size", [(23, 5), (20, 5), (3, 8), (1, 1)])
+def test_batch_i_is_slice_i_of_the_epoch_permutation_sorted(n, batch_size):
+    y = np.arange(n) * 10
+    order = fnn.epoch_permutation(n, 4, 2)
+    expected = [np.sort(order[i : i + batch_size]) * 10 for i in range(0, n, batch_size)]
+    got = [by for _, by in fnn.minibatches(y.reshape(-1, 1), y, batch_size, seed=4, epoch=2)]
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]
