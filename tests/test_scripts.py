@@ -32,11 +32,15 @@ def test_reproduce_moons_short():
 
 @needs_fashion
 def test_benchmark_smoke_on_a_tiny_slice():
-    out = run("bench_vs_peers.py", "--subset", "600", "--epochs", "2", "--threads", "1", "--no-scaling", "--systems", "fnn,numpy")
-    rows = [line.split() for line in out.splitlines() if line.startswith(("sgd ", "adam "))]
+    out = run("bench_vs_peers.py", "--subset", "600", "--epochs", "2", "--threads", "1", "--no-scaling", "--systems",
+              "fnn,numpy", "--accuracy-seeds", "2")
+    timing, accuracy = out.split("== test accuracy")
+    rows = [line.split() for line in timing.splitlines() if line.startswith(("sgd ", "adam "))]
     assert {(r[0], r[1]) for r in rows} == {("sgd", "fnn"), ("sgd", "numpy"), ("adam", "fnn"), ("adam", "numpy")}
     assert all(float(r[2]) > 0 and 0 <= float(r[4]) <= 1 for r in rows)
-    assert "GEMM-bound ideal epoch" in out
+    assert "GEMM-bound ideal epoch" in timing
+    spread = [line.split() for line in accuracy.splitlines() if line.startswith(("sgd ", "adam "))]
+    assert len(spread) == 4 and all(r[-1] == "n=2" and 0.1 < float(r[2]) <= 1 for r in spread)
 
 
 @needs_fashion
