@@ -81,7 +81,7 @@ def all_finite(array):
 def first_non_finite(array, rows=4096):
     """The index tuple of the first NaN or infinity in ``array`` (None if all are finite), scanning in blocks of
     rows so that no full-size temporary is made."""
-    for start in range(0, max(len(array), 1), rows):
+    for start in range(0, len(array), rows):
         block = array[start : start + rows]
         bad = np.argwhere(~np.isfinite(block))
         if len(bad):
