@@ -18,7 +18,8 @@ from .batches import batch_count, epoch_permutation, minibatches
 from .dropout import dropout_masks
 from .errors import FnnInputError, TrainingDiverged
 from .gradcheck import GradCheckResult, check_activation, check_grad, check_loss
-from .gradients import forward, grad, loss, loss_and_grad, sgd_step
+from .fused_step import sgd_step
+from .gradients import forward, grad, loss, loss_and_grad
 from .initializers import INITIALIZERS, Initializer, get_initializer
 from .losses import LOSSES, Loss, get_loss
 from .metrics import accuracy, confusion_matrix, evaluate, mean_loss, predict, predict_classes, r2_score

@@ -3,7 +3,8 @@
 ``run_epoch`` is ``reduce(step, minibatches(...), start)``; :func:`iterate_epochs` is the lazy sequence of the
 training states after each epoch, so progress, logging, early stopping and checkpoints are composed from outside
 with toolz and itertools (``take``, ``takewhile``, ``last``) instead of hooks that mutate things; :func:`fit` takes a number of
-them. Nothing is mutated and no global random state is used: the same seed gives bit-identical parameters, and a
+them. How to train (optimiser, batch size, seed, validation, dropout, ...) is one :class:`~fnn.train_options.TrainOptions`
+record, given as ``options=`` or as the same keyword arguments. Nothing is mutated and no global random state is used: the same seed gives bit-identical parameters, and a
 run continued from any returned state is bit-identical to an uninterrupted one.
 
 >>> data = fnn.data.moons(200, noise=0.1, seed=0)
@@ -18,6 +19,7 @@ run continued from any returned state is bit-identical to an uninterrupted one.
 import math
 
 import numpy as np
+from attrs import evolve
 from toolz import last, reduce, take
 
 from .batches import minibatches
@@ -26,30 +28,14 @@ from .data.lazy import take_rows
 from .data.transforms import stratified_split_indices
 from .dropout import dropout_masks, dropout_rates
 from .errors import FnnInputError, TrainingDiverged, bad_argument
-from .gradients import loss_and_grad_flat
+from .fused_step import train_step
 from .metrics import classes_from_outputs, evaluate
-from .optim import Optimizer, get_optimizer, sgd
-from .optim.base import apply_gradients, gradient_scale
 from .params import Params
 from .state import EpochRecord, History, TrainState
+from .train_options import check_epochs, train_options
 from .validate import check_features, class_labels_of, prepare_targets
 
-__all__ = ["start_state", "run_epoch", "iterate_epochs", "fit", "early_stopping", "prepare_data"]
-
-
-def resolve_optimizer(optimizer, lr, function="fit"):
-    """The optimiser to train with: ``optimizer`` (a record or a name), or SGD with ``lr`` (0.1 if neither)."""
-    if optimizer is None:
-        return sgd(0.1 if lr is None else lr)
-    if lr is not None:
-        if isinstance(optimizer, str):
-            return get_optimizer(optimizer, lr=lr)
-        raise bad_argument(function, "lr", "None when an optimizer object is given (set its own lr)", lr)
-    if isinstance(optimizer, str):
-        return get_optimizer(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise bad_argument(function, "optimizer", "an optimizer name or a fnn.optim.Optimizer", optimizer)
-    return optimizer
+__all__ = ["start_state", "run_epoch", "iterate_epochs", "fit", "early_stopping", "prepare_data", "validation_split"]
 
 
 def prepare_data(params, data, function="fit", name="data"):
@@ -65,7 +51,11 @@ def prepare_data(params, data, function="fit", name="data"):
 
 
 def start_state(start, optimizer, seed=None, function="fit"):
-    """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params."""
+    """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params.
+
+    The state's ``step`` is the run's one step counter (dropout masks, the history, divergence reports); an
+    optimiser's own ``count`` starts at 0 with it here and advances with it on every update, so the two agree.
+    """
     if isinstance(start, TrainState):
         if seed is not None and seed != start.seed:
             raise bad_argument(function, "seed", f"None or the state's own seed {start.seed} when resuming", seed)
@@ -75,7 +65,7 @@ def start_state(start, optimizer, seed=None, function="fit"):
     seed = 0 if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise bad_argument(function, "seed", "a non-negative int", seed)
-    return TrainState(start, optimizer.init(start), 0, 0, int(seed), History())
+    return TrainState(params=start, opt_state=optimizer.init(start), epoch=0, step=0, seed=int(seed), history=History())
 
 
 def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
@@ -86,7 +76,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
         params, opt_state, step_number, sums = carry
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        value, grad_flat, outputs = loss_and_grad_flat(params, x, y, masks, gradient_scale(optimizer, opt_state))
+        value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
         if penalty is not None:
             value += penalty(params)
         if not math.isfinite(value):
@@ -100,7 +90,6 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        new_params, opt_state = apply_gradients(optimizer, grad_flat, opt_state, params, scaled=True)
         return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
 
     return step
@@ -141,8 +130,13 @@ def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, o
     else:
         total = y_sq - y_sum**2 / count
         metrics["r2"] = float(np.mean(1 - sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
-    new_state = TrainState(params, opt_state, state.epoch + 1, step_number, state.seed, state.history)
-    return new_state, metrics
+    return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_number), metrics
+
+
+def validation_split(params, y, fraction, seed):
+    """``(train_index, validation_index)`` of prepared targets ``y``: by class for a classifier, from ``seed``.
+    The run engine uses it too, to count the steps of an epoch on the real training part."""
+    return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed)
 
 
 def _validation_data(params, validation, train, seed, function):
@@ -151,55 +145,52 @@ def _validation_data(params, validation, train, seed, function):
         return train, None
     if isinstance(validation, float):
         x, y = train
-        train_index, val_index = stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, validation, seed)
+        train_index, val_index = validation_split(params, y, validation, seed)
         return (take_rows(x, train_index), y[train_index]), (take_rows(x, val_index), y[val_index])
     return train, prepare_data(params, validation, function, "validation")
 
 
-def iterate_epochs(
-    start,
-    data,
-    *,
-    optimizer=None,
-    lr=None,
-    batch_size=32,
-    seed=None,
-    validation=None,
-    drop_rate=0.0,
-    shuffle=True,
-    on_batch=None,
-    function="iterate_epochs",
-):
-    """The lazy, endless sequence of training states after each epoch.
+def _options(function, options, keywords):
+    if options is None:
+        return train_options(function, **keywords)
+    if keywords:
+        raise bad_argument(function, "options", f"given alone, without the keyword arguments {sorted(keywords)}", options)
+    return options
 
-    ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``;
-    ``validation`` a ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out (stratified, from the seed).
-    Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
+
+def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, function="iterate_epochs", **keywords):
+    """The lazy sequence of training states after each epoch: endless, or ``epochs`` more of them.
+
+    ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``; how to
+    train is ``options`` (a :class:`~fnn.train_options.TrainOptions`) or the keyword arguments of
+    :func:`~fnn.train_options.train_options`: ``optimizer``, ``lr``, ``batch_size``, ``seed``, ``validation`` (a
+    ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out, stratified, from the seed), ``drop_rate``,
+    ``shuffle``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
     ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise bad_argument(function, "batch_size", "a positive int", batch_size)
-    optimizer = resolve_optimizer(optimizer, lr, function)
-    state = start_state(start, optimizer, seed, function)
-    train, val = _validation_data(state.params, validation, prepare_data(state.params, data, function), state.seed, function)
-    drop_rates = dropout_rates(state.params.spec, drop_rate, function)
+    options = _options(function, options, keywords)
+    epochs = check_epochs(function, epochs, allow_none=True)
+    if options.patience is not None:
+        raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
+    optimizer = options.optimizer
+    state = start_state(start, optimizer, options.seed, function)
+    train, val = _validation_data(state.params, options.validation, prepare_data(state.params, data, function), state.seed, function)
+    drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
 
-    def epochs():
+    def endless():
         current = state
         while True:
-            current, metrics = run_epoch(current, *train, optimizer, int(batch_size), drop_rates, shuffle, on_batch)
+            current, metrics = run_epoch(current, *train, optimizer, options.batch_size, drop_rates, options.shuffle, on_batch)
             if val is not None:
                 metrics.update({f"val_{k}": v for k, v in evaluate(current.params, *val).items()})
-            lr_now = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
-            record = EpochRecord(current.epoch, current.step, lr_now, **metrics)
-            current = TrainState(
-                current.params, current.opt_state, current.epoch, current.step, current.seed, current.history.append(record)
-            )
+            lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
+            record = EpochRecord(current.epoch, current.step, lr, **metrics)
+            current = evolve(current, history=current.history.append(record))
             yield current
 
-    return epochs()
+    return endless() if epochs is None else take(epochs, endless())
 
 
 def early_stopping(states, patience, monitor="val_loss"):
@@ -227,43 +218,20 @@ def early_stopping(states, patience, monitor="val_loss"):
     return best, current
 
 
-def fit(
-    start,
-    data,
-    *,
-    epochs,
-    optimizer=None,
-    lr=None,
-    batch_size=32,
-    seed=None,
-    validation=None,
-    drop_rate=0.0,
-    shuffle=True,
-    patience=None,
-    monitor="val_loss",
-):
+def fit(start, data, *, epochs, options=None, **keywords):
     """Train for ``epochs`` more epochs and return the final :class:`TrainState` (``.params``, ``.history``).
 
-    ``optimizer`` is a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr`` (0.1 by default).
+    How to train is ``options`` or the keyword arguments of :func:`~fnn.train_options.train_options`:
+    ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),
+    ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``.
     With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
     the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise bad_argument("fit", "epochs", "a non-negative int", epochs)
-    states = iterate_epochs(
-        start,
-        data,
-        optimizer=optimizer,
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-        validation=validation,
-        drop_rate=drop_rate,
-        shuffle=shuffle,
-        function="fit",
-    )
+    options = _options("fit", options, keywords)
+    epochs = check_epochs("fit", epochs)
+    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=epochs, function="fit")
     if epochs == 0:
-        return start_state(start, resolve_optimizer(optimizer, lr), seed)
-    if patience is not None:
-        return early_stopping(take(epochs, states), patience, monitor)[0]
-    return last(take(int(epochs), states))
+        return start_state(start, options.optimizer, options.seed)
+    if options.patience is not None:
+        return early_stopping(states, options.patience, options.monitor)[0]
+    return last(states)

@@ -323,8 +323,7 @@ def test_gradient_scale_is_what_each_update_wants_its_gradient_multiplied_by():
 def test_scale_folded_into_the_backward_pass_matches_the_public_update(name, dtype, rtol):
     """The training step multiplies dL/dlogits by gradient_scale instead of every gradient: the same step up to
     rounding (float64: 1e-12)."""
-    from fnn.gradients import loss_and_grad_flat
-    from fnn.optim.base import apply_gradients, gradient_scale
+    from fnn.fused_step import train_step
 
     optimizer = CASES[name][0]
     data = fnn.data.moons(64, noise=0.2, seed=0)
@@ -333,8 +332,7 @@ def test_scale_folded_into_the_backward_pass_matches_the_public_update(name, dty
     fused, public = (params, optimizer.init(params)), (params, optimizer.init(params))
     for _ in range(3):
         p, s = fused
-        flat = loss_and_grad_flat(p, x, y, scale=gradient_scale(optimizer, s))[1]
-        fused = apply_gradients(optimizer, flat, s, p, scaled=True)
+        fused = train_step(optimizer, p, s, x, y)[2:]
         p, s = public
         updates, s = optimizer.update(fnn.grad(p, (x, y)), s, p)
         public = (optim.apply_updates(p, updates), s)

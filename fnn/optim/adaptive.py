@@ -47,7 +47,7 @@ def _accumulating(name, label, lr, eps, decay):
     """Adagrad (``decay=None``: a running sum) or RMSProp (a running mean with weight ``decay``)."""
     schedule = as_schedule(lr, name)
 
-    def kernel(g, moments, p, rate):
+    def kernel(g, moments, p, lr):
         square = g * g
         if decay is None:
             square += moments[0]
@@ -57,7 +57,7 @@ def _accumulating(name, label, lr, eps, decay):
         denominator = np.sqrt(square)
         denominator += eps
         g /= denominator
-        g *= -rate
+        g *= -lr
         return g, [square]
 
     return elementwise_optimizer(label.format(schedule=schedule.name), AccumulatorState, kernel, schedule, schedule)
@@ -86,13 +86,13 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
 
     def constants(count):
         t = count + 1
-        rate = schedule(count)
-        return rate, rate / (1 - b1**t), math.sqrt(1 - b2**t)
+        lr = schedule(count)
+        return lr, lr / (1 - b1**t), math.sqrt(1 - b2**t)
 
-    def kernel(g, moments, p, step):
+    def kernel(g, moments, p, constants):
         # g arrives as (1 - b1) * gradient (the prescale), so the first moment needs no pass to scale it.
         m, v = moments
-        rate, step_size, root_correction2 = step
+        lr, step_size, root_correction2 = constants
         m_new = np.multiply(m, b1)
         m_new += g
         g *= g  # now (1 - b1)^2 g^2: the second moment's term after one more scaling
@@ -105,11 +105,11 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         np.divide(m_new, update, out=update)
         update *= -(step_size * root_correction2)
         if weight_decay:
-            update -= (rate * weight_decay) * p
+            update -= (lr * weight_decay) * p
         return update, [m_new, v_new]
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
-    return elementwise_optimizer(label, AdamState, kernel, constants, schedule, prescale=lambda step: 1 - b1)
+    return elementwise_optimizer(label, AdamState, kernel, constants, schedule, prescale=lambda constants: 1 - b1)
 
 
 def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):

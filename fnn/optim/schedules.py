@@ -1,22 +1,34 @@
 """Learning-rate schedules: pure functions of the step number (0 for the first update).
 
+One grammar everywhere (library, TOML ``schedule``, ``--schedule``): ``name:arg,arg,...``, the arguments being the
+factory's own in order, with ``a+b`` for ``linear_warmup`` followed by ``b``. The library's
+:func:`get_schedule` counts durations in steps and reads the learning rate as the first argument; a run
+configuration gives ``lr`` separately and counts durations in epochs, which :func:`get_schedule` converts once
+(``steps_per_unit``). The duration arguments of each schedule are listed in :data:`DURATIONS`.
+
 >>> fnn.optim.cosine(0.1, total_steps=100)(50)
 0.05
 >>> fnn.optim.get_schedule("step_decay:0.1,10,0.5")(25)
 0.025
+>>> fnn.optim.get_schedule("step_decay:10,0.5", lr=0.1)(25) == fnn.optim.step_decay(0.1, 10, 0.5)(25)
+True
+>>> fnn.optim.get_schedule("step_decay:2,0.5", lr=0.1, steps_per_unit=5).name  # every 2 epochs of 5 steps
+'step_decay:0.1,10,0.5'
 """
 
+import inspect
 import math
 
 from attrs import field, frozen
 
-from ..errors import bad_argument
+from ..errors import FnnInputError, bad_argument
 from ..registry import frozen_registry, lookup, with_arguments
 from .base import check_hyperparameter
 
 __all__ = [
     "Schedule",
     "SCHEDULES",
+    "DURATIONS",
     "get_schedule",
     "as_schedule",
     "constant",
@@ -110,9 +122,85 @@ SCHEDULES = frozen_registry(
 """Every built-in schedule by name (read-only); arguments follow a colon: ``"cosine:0.1,1000"``."""
 
 
-def get_schedule(value, function="optim.get_schedule", argument="schedule"):
-    """The :class:`Schedule` for a name with arguments such as ``"exponential:0.1,0.5,100"``."""
-    return lookup(SCHEDULES, value, Schedule, kind="schedule", function=function, argument=argument)
+DURATIONS = frozen_registry(
+    {
+        "constant": (),
+        "step_decay": ("every",),
+        "exponential": ("decay_steps",),
+        "cosine": ("total_steps",),
+        "linear_warmup": ("warmup_steps",),
+    }
+)
+"""The arguments of each schedule that are durations: steps in the library, converted from epochs for a run."""
+
+
+def get_schedule(value, function="optim.get_schedule", argument="schedule", *, lr=None, steps_per_unit=1, total_units=None):
+    """The :class:`Schedule` for a name with arguments such as ``"exponential:0.1,0.5,100"``.
+
+    With ``lr`` given the text leaves the learning rate out (``"exponential:0.5,100"``). Durations (see
+    :data:`DURATIONS`) are counted in units of ``steps_per_unit`` steps, defaults included; ``total_units``, the
+    length of the run in those units, is what ``cosine`` decays over when its ``total_steps`` is left out.
+    """
+    if not isinstance(value, str):
+        return lookup(SCHEDULES, value, Schedule, kind="schedule", function=function, argument=argument)
+    first, plus, rest = value.partition("+")
+    key, bound = _bound(first, value, function, argument, lr, steps_per_unit, total_units)
+    if not plus:
+        return _built(key, bound, value, function, argument)
+    if key != "linear_warmup":
+        raise FnnInputError(
+            f"The schedule {value!r} given as {argument!r} to fnn.{function} joins schedules with '+', which only "
+            f"linear_warmup takes (linear_warmup:WARMUP+then)."
+        )
+    warmup_units = bound.get("warmup_steps", 0) / steps_per_unit
+    remaining = None if total_units is None else (total_units - warmup_units if total_units > warmup_units else None)
+    then = get_schedule(rest, function, argument, lr=lr, steps_per_unit=steps_per_unit, total_units=remaining)
+    return _built(key, {**bound, "then": then}, value, function, argument)
+
+
+def _failed(whole, function, argument, error):
+    return FnnInputError(f"The schedule {whole!r} given as {argument!r} to fnn.{function} has arguments that do not fit: {error}")
+
+
+def _bound(text, whole, function, argument, lr, steps_per_unit, total_units):
+    """``(name, keyword arguments)`` of one ``name:args`` term, its durations converted to steps."""
+    name, _, argument_text = text.partition(":")
+    key = name.strip().lower()
+    factory = SCHEDULES.get(key)
+    if factory is None:
+        raise FnnInputError(
+            f"Unknown schedule {whole!r} for the {argument!r} argument of fnn.{function}. "
+            f"Known schedules: {', '.join(sorted(SCHEDULES))}."
+        )
+    try:
+        numbers = [float(part) for part in argument_text.split(",")] if argument_text.strip() else []
+    except ValueError as error:
+        raise _failed(whole, function, argument, error) from None
+    parameters = {n: p.default for n, p in inspect.signature(factory).parameters.items() if n != "then"}
+    names = list(parameters)
+    if lr is not None:
+        numbers = [lr, *numbers]
+    if len(numbers) > len(names):
+        taken = ", ".join(names[lr is not None :])
+        raise _failed(whole, function, argument, f"{key} takes at most {len(names) - (lr is not None)} ({taken})")
+    bound = dict(zip(names, numbers))
+    for duration in DURATIONS[key]:
+        given = bound.get(duration, parameters[duration])
+        if given is inspect.Parameter.empty and key == "cosine" and total_units is not None:
+            given = total_units  # a cosine over the whole run
+        if given is not inspect.Parameter.empty:
+            steps = given * steps_per_unit
+            bound[duration] = round(steps) if math.isclose(steps, round(steps), rel_tol=1e-12) else steps
+    return key, bound
+
+
+def _built(key, bound, whole, function, argument):
+    try:
+        return SCHEDULES[key](**bound)
+    except TypeError as error:
+        if isinstance(error, FnnInputError):
+            raise
+        raise _failed(whole, function, argument, error) from None
 
 
 def as_schedule(value, function, argument="lr"):

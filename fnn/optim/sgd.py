@@ -40,21 +40,21 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
         raise bad_argument("optim.sgd", "momentum", "a positive number when nesterov=True", momentum)
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
-    def plain(g, moments, p, rate):
-        return g, []  # g arrives as -rate * gradient (the prescale)
+    def plain(g, moments, p, lr):
+        return g, []  # g arrives as -lr * gradient (the prescale)
 
-    def heavy_ball(g, moments, p, rate):
+    def heavy_ball(g, moments, p, lr):
         velocity = moments[0] * mu
         velocity += g
         if nesterov:
             g += mu * velocity
-            g *= -rate
+            g *= -lr
         else:
-            g = velocity * -rate
+            g = velocity * -lr
         return g, [velocity]
 
     if mu == 0:
-        return elementwise_optimizer(name, SgdState, plain, schedule, schedule, prescale=lambda rate: -rate)
+        return elementwise_optimizer(name, SgdState, plain, schedule, schedule, prescale=lambda lr: -lr)
     return elementwise_optimizer(name, MomentumState, heavy_ball, schedule, schedule)
 
 
