@@ -11,7 +11,7 @@ Bit-identity: a run's parameters are byte-identical to the same configuration ru
 BLAS thread count**; the workers pin theirs to one thread (``OPENBLAS_NUM_THREADS=1`` and friends).
 
 >>> grid = expand_grid({"data": "iris", "epochs": 2}, {"lr": [0.1, 0.05]}, seeds=[0, 1])
->>> [(c["lr"], c["seed"]) for c in grid]
+>>> [(c.lr, c.seed) for c in grid]
 [(0.1, 0), (0.1, 1), (0.05, 0), (0.05, 1)]
 """
 
@@ -28,7 +28,7 @@ from attrs import frozen
 from .checkpoint import atomic_write_bytes
 from .data.sources import load_source
 from .errors import FnnInputError
-from .experiment import check_config, run_experiment
+from .run import GRID, PYTHON, RunConfig, resolve_config, run, setting_name
 
 __all__ = ["expand_grid", "run_id", "run_one", "sweep", "summarize", "SweepResult", "SINGLE_THREAD_ENV"]
 
@@ -46,8 +46,8 @@ class SweepResult:
 
 
 def expand_grid(base, grid, seeds):
-    """The checked configuration of every combination: ``grid`` maps keys to lists of values, ``seeds`` is a list
-    of ints. Everything is validated here, before any run starts."""
+    """The checked :class:`~fnn.run.settings.RunConfig` of every combination: ``grid`` maps keys to lists of values,
+    ``seeds`` is a list of ints. Everything is validated here, before any run starts."""
     if not isinstance(grid, dict) or not isinstance(base, dict):
         raise FnnInputError("A sweep needs a base configuration (dict) and a grid (dict of key -> list of values).")
     seeds = list(seeds)
@@ -64,18 +64,19 @@ def expand_grid(base, grid, seeds):
     configs = []
     for values in itertools.product(*(grid[key] for key in keys)):
         for seed in seeds:
-            configs.append(check_config({**base, **dict(zip(keys, values)), "seed": seed}))
+            configs.append(resolve_config((base, PYTHON), (dict(zip(keys, values)), GRID), ({"seed": seed}, PYTHON)))
     return configs
 
 
 def run_id(config):
     """A stable name for a run: the SHA-256 of its canonical configuration (seed included)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    settings = config.to_dict() if isinstance(config, RunConfig) else config
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def run_one(config, source=None):
-    """One run of a sweep: the record of ``run_experiment(config)`` (a pure function of ``config``)."""
-    record = run_experiment(config, source=source)[1]
+    """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``)."""
+    record = run(config, source=source).record
     record["run_id"] = run_id(config)
     return record
 
@@ -177,15 +178,15 @@ def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, workers=
         if on_result is not None:
             on_result(record, len(records), len(configs))
 
-    sources = {name: load_source(name) for name in sorted({c["data"] for c in todo})}
+    sources = {name: load_source(name) for name in sorted({c.data for c in todo})}
     if distributed is not None and todo:
         label = _run_dask(distributed, todo, sources, address, workers, arrived)
     else:
         label = "sequential (Dask not installed)" if distributed is None and engine == "auto" else "sequential"
         for config in todo:
-            arrived(run_one(config, sources[config["data"]]))
+            arrived(run_one(config, sources[config.data]))
     ordered = tuple(records[run_id(c)] for c in configs)
-    varying = [key for key in grid]
+    varying = [setting_name(key) or key for key in grid]
     result = SweepResult(ordered, summarize(ordered, varying), label, skipped=len(configs) - len(todo))
     if out:
         atomic_write_bytes(
@@ -210,7 +211,7 @@ def _run_dask(distributed, todo, sources, address, workers, arrived):
     try:
         scattered = {name: (client.scatter(source, broadcast=True) if source is not None else None) for name, source in sources.items()}
         futures = [
-            client.submit(run_one, config, scattered[config["data"]], key=f"fnn-run-{run_id(config)}", pure=False, retries=2)
+            client.submit(run_one, config, scattered[config.data], key=f"fnn-run-{run_id(config)}", pure=False, retries=2)
             for config in todo
         ]
         for future in distributed.as_completed(futures):

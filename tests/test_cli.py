@@ -120,8 +120,8 @@ def test_toml_experiment_file_and_json_lines(tmp_path):
     [
         (["train", "--data", "nope"], "Unknown data set 'nope'"),
         (["train", "--activation", "relux", "--no-record"], "Known activations"),
-        (["train", "--optimizer", "adamx", "--no-record"], "Known optimizers"),
-        (["train", "--lr", "-1", "--no-record"], "'lr'"),
+        (["train", "--optimizer", "adamx", "--no-record"], "--optimizer must be one of sgd, momentum"),
+        (["train", "--lr", "-1", "--no-record"], "--lr must be a number > 0; got '-1'"),
         (["train", "--config", "missing.toml"], "does not exist"),
         (["evaluate", "nowhere"], "no checkpoint here"),
         (["train", "--resume", "nowhere"], "no checkpoint here"),

@@ -20,10 +20,10 @@ SEEDS = [0, 1, 2]  # 2 x 2 x 3 = 12 runs
 def test_expand_grid_covers_every_combination_with_checked_configs():
     configs = expand_grid(BASE, GRID, SEEDS)
     assert len(configs) == 12 and len({run_id(c) for c in configs}) == 12
-    assert {(c["lr"], c["activation"], c["seed"]) for c in configs} == {
+    assert {(c.lr, c.activation, c.seed) for c in configs} == {
         (lr, act, seed) for lr in GRID["lr"] for act in GRID["activation"] for seed in SEEDS
     }
-    assert all(c["optimizer"] == "sgd" and c["hidden"] == [16] for c in configs)  # defaults filled in
+    assert all(c.optimizer == "sgd" and c.hidden == (16,) for c in configs)  # defaults filled in
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_expand_grid_covers_every_combination_with_checked_configs():
         ({}, [0], "grid is empty"),
         ({"lr": []}, [0], "non-empty list"),
         ({"lr": 0.1}, [0], "non-empty list"),
-        ({"learning_rate": [0.1]}, [0], r"Unknown configuration key\(s\) \['learning_rate'\]"),
+        ({"learning_rate": [0.1]}, [0], r"Unknown grid key 'learning_rate'"),
         ({"epochs": ["ten"]}, [0], "'epochs' must be an int"),
         ({"hidden": [16]}, [0], "'hidden' must be a list"),
         ({"lr": [0.1]}, [], "non-empty list of non-negative int seeds"),
@@ -141,4 +141,4 @@ def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
     assert "engine: sequential" in done.stdout and "+-" in done.stdout
     assert len(os.listdir(tmp_path / "out" / "runs")) == 4
     bad = subprocess.run([sys.executable, "-m", "fnn", "sweep", "--grid", "lrate=[0.1]"], capture_output=True, text=True, cwd=tmp_path)
-    assert bad.returncode == 2 and "Unknown configuration key" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Unknown grid key 'lrate'" in bad.stderr and "Traceback" not in bad.stderr

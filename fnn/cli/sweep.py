@@ -6,6 +6,7 @@ import sys
 import time
 
 from ..errors import FnnInputError
+from ..run import resolve_config, setting_name, toml_source
 from ..sweep import expand_grid, sweep
 from .common import add_command, load_toml
 
@@ -39,6 +40,8 @@ def add_arguments(commands):
 def _sweep_inputs(args):
     base = load_toml(args.config) if args.config else {}
     grid = base.pop("grid", {})
+    if args.config:
+        resolve_config((base, toml_source(args.config)))  # its mistakes named as keys of that file
     if not isinstance(grid, dict):
         raise FnnInputError(f"The [grid] of {args.config} must be a table of key = [values].")
     seeds = grid.pop("seeds", [0])
@@ -86,7 +89,7 @@ def run(args):
             bar.close()
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"
           + (f", {result.skipped} kept from before" if result.skipped else ""))
-    keys = list(grid)
+    keys = [setting_name(key) or key for key in grid]
     header = "  ".join([f"{k:>14}" for k in keys] + [f"{'runs':>4}", f"{'accuracy/R^2 (mean +- std)':>28}", f"{'loss':>18}"])
     print(header)
     for row in result.summary:

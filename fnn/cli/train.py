@@ -1,6 +1,5 @@
 """``fnn train``: train a network, checkpoint it every epoch, write its record; resume a run."""
 
-import argparse
 import json
 import os
 import sys
@@ -8,12 +7,13 @@ import time
 
 from .. import __version__
 from ..errors import FnnInputError
-from ..experiment import DEFAULTS, check_config, epoch_states, finish_experiment, prepare_experiment
+from ..run import FLAG, SETTINGS, config_from_record, prepare_run, resolve_config, run_prepared, toml_source
 from ..run_folder import load_model, save_run_checkpoint, write_plots, write_record
-from ..training import early_stopping
 from .common import add_command, load_toml
 
 __all__ = ["add_arguments", "run"]
+
+SETTING_FLAGS = {setting.name: setting.flag for setting in SETTINGS}
 
 TRAIN_EXAMPLES = """examples:
   fnn train                                     # bundled 8x8 digits, [64, 64, 10] ReLU net, a few seconds
@@ -21,60 +21,25 @@ TRAIN_EXAMPLES = """examples:
   fnn train --data moons --hidden 25,50,50,25 --optimizer adam --lr 0.005 --epochs 100 --plots
   fnn train --data fashion-mnist --hidden 256,128,64 --optimizer adam --lr 0.001 --batch-size 128 --epochs 10
   fnn train --config experiment.toml --seed 3   # a TOML file of the same keys; flags override it
+  fnn train --optimizer adam --lr 0.01 --schedule linear_warmup:2+cosine   # warm up 2 epochs, then cosine
   fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # continue bit-identically
   fnn train --json --quiet | jq .val_accuracy   # one JSON object per epoch for other programs
 """
 
 
-def _hidden(text):
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 256,128,64; got {text!r}") from None
-
-
-def _bool_or_auto(text):
-    choices = {"auto": "auto", "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-    if text.lower() not in choices:
-        raise argparse.ArgumentTypeError(f"expected auto, true or false; got {text!r}")
-    return choices[text.lower()]
-
-
-TRAIN_FLAGS = {
-    "data": (str, "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
-    "test_fraction": (float, "fraction held out for testing when the data has no test part"),
-    "standardize": (_bool_or_auto, "standardise features with training statistics: auto, true, false"),
-    "hidden": (_hidden, "hidden layer sizes, comma-separated, e.g. 256,128,64"),
-    "activation": (str, "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu"),
-    "output": (str, "output activation (auto, softmax, sigmoid, identity)"),
-    "loss": (str, "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"),
-    "init": (str, "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"),
-    "bias_init": (str, "bias initialiser (zeros, normal, ...)"),
-    "optimizer": (str, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw"),
-    "lr": (float, "learning rate"),
-    "momentum": (float, "momentum for sgd/momentum/nesterov"),
-    "weight_decay": (float, "decoupled weight decay for adamw"),
-    "schedule": (str, "learning-rate schedule: constant, cosine, step_decay:EVERY,FACTOR, exponential:RATE"),
-    "clip_norm": (float, "clip gradients to this global norm (0: off)"),
-    "l2": (float, "L2 penalty on the weights (0: off)"),
-    "epochs": (int, "number of epochs (with --resume: the total to reach)"),
-    "batch_size": (int, "mini-batch size"),
-    "validation": (float, "fraction of the training part held out for validation (0: none)"),
-    "drop_rate": (float, "dropout probability on hidden layers (0: off)"),
-    "patience": (int, "early stopping: epochs without improvement of --monitor (0: off)"),
-    "monitor": (str, "metric early stopping watches, e.g. val_loss or val_accuracy"),
-    "seed": (int, "seed every random draw derives from"),
-    "dtype": (str, "float32 or float64"),
-}
+def _shown(setting):
+    default = setting.default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    notes = ([] if default is None else [f"default: {shown}"]) + ([f"unit: {setting.unit}"] if setting.unit else [])
+    notes += [f"only with --optimizer {'/'.join(setting.optimizers)}"] if setting.optimizers else []
+    return f"{setting.help} ({'; '.join(notes)})"
 
 
 def add_arguments(commands):
     train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
-    train.add_argument("--config", metavar="TOML", help="experiment file with the same keys as these flags")
-    for key, (kind, text) in TRAIN_FLAGS.items():
-        default = DEFAULTS[key]
-        shown = ",".join(map(str, default)) if isinstance(default, list) else default
-        train.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=None, help=f"{text} (default: {shown})")
+    train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
+    for setting in SETTINGS:  # every flag comes from the table of run settings
+        train.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/DATE-TIME-DATA)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     train.add_argument("--no-record", action="store_true", help="write nothing to disk")
@@ -139,69 +104,58 @@ class _Progress:
                 bar.close()
 
 
+def _flags(args):
+    return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+
+
 def _train_config(args):
+    """The run's configuration (TOML file under flags, or the resumed run's own) and the state to resume."""
+    flags = _flags(args)
     if args.resume:
-        given = [key for key in TRAIN_FLAGS if getattr(args, key) is not None and key != "epochs"]
-        if given or args.config:
-            raise FnnInputError(f"--resume continues a run with its own configuration; only --epochs may change (got {given or ['--config']}).")
+        given = [SETTING_FLAGS[name] for name in flags if name != "epochs"] + (["--config"] if args.config else [])
+        if given:
+            raise FnnInputError(f"--resume continues a run with its own configuration; only --epochs may change (got {', '.join(given)}).")
         model = load_model(args.resume)
-        config = dict(model.config)
-        if args.epochs is not None:
-            config["epochs"] = args.epochs
-        return check_config(config), model.state
-    config = load_toml(args.config) if args.config else {}
-    config.update({key: getattr(args, key) for key in TRAIN_FLAGS if getattr(args, key) is not None})
-    return check_config(config), None
+        epochs = resolve_config(({"epochs": flags["epochs"]}, FLAG)).epochs if "epochs" in flags else None
+        return config_from_record(model.config, epochs), model.state
+    layers = [(load_toml(args.config), toml_source(args.config))] if args.config else []
+    return resolve_config(*layers, (flags, FLAG)), None
 
 
 def _run_folder(args, config):
     if args.no_record:
         return None
     folder = args.resume or args.out or os.path.join(
-        "runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config["data"].replace(":", "_").replace("/", "_")
+        "runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config.data.replace(":", "_").replace("/", "_")
     )
     os.makedirs(folder, exist_ok=True)
     return folder
 
 
 def run(args):
-    config, start = _train_config(args)
     started = time.perf_counter()
-    prepared = prepare_experiment(config)
-    if start is not None and start.params.spec != prepared.params.spec:
-        raise FnnInputError(f"{args.resume}: the checkpoint's network {start.params.spec!r} does not match its configuration.")
+    config, start = _train_config(args)
+    prepared = prepare_run(config)
     folder = _run_folder(args, config)
-    steps = -(-len(prepared.train) // config["batch_size"])
-    progress = _Progress(args, config["epochs"], steps, start.epoch if start else 0)
+    progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
     progress.say(
-        f"fnn {__version__}: {prepared.params.spec!r} on {config['data']} ({len(prepared.train)} train, "
+        f"fnn {__version__}: {prepared.params.spec!r} on {config.data} ({len(prepared.train)} train, "
         f"{len(prepared.test)} test)" + (f", resuming after epoch {start.epoch}" if start else "")
     )
 
-    def observe(state):
-        progress.on_epoch(state)
-        if folder is not None:
-            save_run_checkpoint(folder, state, config, prepared.standardizer, prepared.train.class_names)
-        return state
+    def save(state):
+        save_run_checkpoint(folder, state, config.to_dict(), prepared.standardizer, prepared.train.class_names)
 
     try:
-        states = map(observe, epoch_states(prepared, start, on_batch=progress.on_batch))
-        if config["patience"]:
-            final, last = early_stopping(states, config["patience"], config["monitor"])
-            if folder is not None and last is not final:
-                save_run_checkpoint(folder, final, config, prepared.standardizer, prepared.train.class_names)
-            progress.say(f"early stopping at epoch {last.epoch}: best epoch {final.epoch} by {config['monitor']}")
-        else:
-            final = start
-            for final in states:
-                pass
+        finished = run_prepared(
+            prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
+            on_checkpoint=save if folder is not None else None, started=started,
+        )
     finally:
         progress.close()
-    if final is None:
-        raise FnnInputError(f"Nothing to train: the run already has {start.epoch if start else 0} epochs; raise --epochs.")
-    record = finish_experiment(prepared, final, time.perf_counter() - started)
-    if start is not None:
-        record["resumed_from_epoch"] = start.epoch
+    if config.patience:
+        progress.say(f"early stopping at epoch {finished.last.epoch}: best epoch {finished.state.epoch} by {config.monitor}")
+    record = finished.record
     metrics = record["final_metrics"]
     score = f"test accuracy {metrics['accuracy']:.4f}" if "accuracy" in metrics else f"test R^2 {metrics['r2']:.4f}"
     progress.say(f"{score}  test loss {metrics['loss']:.4f}  ({record['wall_seconds']:.1f} s)")
@@ -209,6 +163,6 @@ def run(args):
         path = write_record(folder, record)
         progress.say(f"run folder: {folder}  (record {os.path.basename(path)}, params sha256 {record['params_sha256'][:16]}...)")
         if args.plots:
-            for written in write_plots(folder, final, prepared.test, metrics.get("confusion_matrix")):
+            for written in write_plots(folder, finished.state, prepared.test, metrics.get("confusion_matrix")):
                 progress.say(f"plot: {written}")
     return 0

@@ -1,0 +1,30 @@
+"""A run of a configuration, by job: :mod:`.settings` (the table of settings, :class:`RunConfig`), :mod:`.build`
+(data, network, optimiser from a configuration), :mod:`.engine` (the one run loop) and :mod:`.record` (metrics
+and the run record)."""
+
+from .build import Prepared, build_optimizer, build_spec, prepare_run, steps_per_epoch
+from .engine import Finished, run, run_prepared
+from .record import environment, params_sha256, run_record, test_metrics
+from .settings import (
+    DEFAULTS,
+    FLAG,
+    GRID,
+    PYTHON,
+    RECORD,
+    SETTINGS,
+    RunConfig,
+    Setting,
+    Source,
+    config_from_record,
+    resolve_config,
+    setting_name,
+    toml_source,
+)
+
+__all__ = [
+    "SETTINGS", "Setting", "RunConfig", "DEFAULTS", "Source", "PYTHON", "FLAG", "GRID", "RECORD", "toml_source",
+    "setting_name", "resolve_config", "config_from_record",
+    "Prepared", "build_spec", "build_optimizer", "steps_per_epoch", "prepare_run",
+    "Finished", "run", "run_prepared",
+    "test_metrics", "params_sha256", "environment", "run_record",
+]

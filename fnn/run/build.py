@@ -1,0 +1,129 @@
+"""From a :class:`~fnn.run.settings.RunConfig` to what training needs: data parts, network, optimiser, options.
+
+The learning-rate schedule's durations are in epochs in a configuration; here, and only here, they become steps,
+counted with :func:`~fnn.batches.batch_count` on the real training part (after the validation hold-out).
+"""
+
+from attrs import frozen
+
+from ..batches import batch_count
+from ..data.dataset import Dataset
+from ..data.lazy import ScaledRows
+from ..data.sources import load_train_test, split_source
+from ..data.transforms import fit_standardizer, standardize
+from ..optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
+from ..params import init_params
+from ..spec import network
+from ..train_options import train_options
+from ..training import validation_split
+from ..validate import prepare_targets
+from .settings import RunConfig
+
+__all__ = ["Prepared", "build_spec", "build_optimizer", "steps_per_epoch", "prepare_run"]
+
+
+@frozen
+class Prepared:
+    """A configuration resolved before training: data parts, initial params, training options, the steps of one
+    epoch and the standardiser's statistics (or None)."""
+
+    config: RunConfig
+    train: Dataset
+    test: Dataset
+    params: object
+    options: object
+    steps_per_epoch: int
+    standardizer: object = None
+
+    @property
+    def optimizer(self):
+        return self.options.optimizer
+
+
+def build_spec(config, n_features, n_classes, n_targets=1):
+    """The :class:`NetworkSpec` of a configuration for data with ``n_features`` inputs and ``n_classes`` classes
+    (0 for regression with ``n_targets`` target columns)."""
+    if n_classes == 0:
+        n_outputs, output, loss = n_targets, "identity", "mse"
+    elif n_classes == 2 and config.output in ("auto", "sigmoid"):
+        n_outputs, output, loss = 1, "sigmoid", "binary_cross_entropy"
+    else:
+        n_outputs, output, loss = n_classes, "softmax", "cross_entropy"
+    output = output if config.output == "auto" else config.output
+    loss = loss if config.loss == "auto" else config.loss
+    if n_classes and loss in ("mse", "quadratic") and config.output == "auto":
+        output = "sigmoid"
+    sizes = [n_features, *config.hidden, n_outputs]
+    activation = config.activation
+    per_layer = isinstance(activation, tuple)
+    activations = list(activation) if per_layer else [activation] * (len(sizes) - 2) + [output]
+    if per_layer and len(activations) == len(sizes) - 2:
+        activations.append(output)
+    return network(sizes, activation=activations, loss=loss, init=config.init, bias_init=config.bias_init)
+
+
+def build_optimizer(config, steps_per_epoch):
+    """The optimiser chain of a configuration: optional L2 penalty and clipping, then the optimiser itself, its
+    learning rate scheduled in steps of ``steps_per_epoch`` per epoch."""
+    lr = get_schedule(config.schedule, "train", "schedule", lr=config.lr, steps_per_unit=steps_per_epoch, total_units=config.epochs)
+    hyper = {"lr": lr}
+    if config.momentum is not None:
+        hyper["momentum" if config.optimizer == "sgd" else "beta"] = config.momentum
+    if config.optimizer == "adamw":
+        hyper["weight_decay"] = config.weight_decay
+    parts = []
+    if config.l2:
+        parts.append(add_l2(config.l2))
+    if config.clip_norm:
+        parts.append(clip_by_global_norm(config.clip_norm))
+    parts.append(get_optimizer(config.optimizer, **hyper))
+    return parts[0] if len(parts) == 1 else chain(*parts)
+
+
+def steps_per_epoch(config, params, train):
+    """The mini-batches of one epoch on the part of ``train`` that is trained on (after the validation hold-out)."""
+    rows = len(train)
+    if config.validation:
+        labels = prepare_targets(params, train.labels, len(train), "train", "labels")
+        rows = len(validation_split(params, labels, config.validation, config.seed)[0])
+    return batch_count(rows, config.batch_size)
+
+
+def _needs_standardizing(config, features):
+    if isinstance(features, ScaledRows):  # images scaled to [0, 1] batch by batch
+        return config.standardize is True
+    if isinstance(config.standardize, bool):
+        return config.standardize
+    return bool(features.min() < 0 or features.max() > 1)
+
+
+def _standardized(parts, stats):
+    return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
+
+
+def prepare_run(config, data=None, source=None):
+    """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
+    or take ``data = (train, test)``), standardise with training statistics, build network and optimiser."""
+    if data is not None:
+        train, test = data
+    elif source is not None:
+        train, test = split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
+    else:
+        train, test = load_train_test(config.data, config.seed, config.test_fraction, config.dtype)
+    stats = None
+    if _needs_standardizing(config, train.features):
+        stats = fit_standardizer(train.features)
+        train, test = _standardized((train, test), stats)
+    n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
+    spec = build_spec(config, train.n_features, train.n_classes, n_targets)
+    params = init_params(spec, seed=config.seed, dtype=config.dtype)
+    steps = steps_per_epoch(config, params, train)
+    options = train_options(
+        "train",
+        optimizer=build_optimizer(config, steps),
+        batch_size=config.batch_size,
+        seed=config.seed,
+        validation=config.validation or None,
+        drop_rate=config.drop_rate,
+    )
+    return Prepared(config, train, test, params, options, steps, stats)

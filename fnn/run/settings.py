@@ -1,0 +1,299 @@
+"""The run settings, each defined once: name, type, default, unit, help, the optimisers it applies to, its check.
+
+Everything else is derived from :data:`SETTINGS`: the defaults, the TOML keys (the setting's name; ``-`` and ``_``
+are the same, so ``batch-size`` and ``batch_size`` both work), the ``fnn train`` flags (``--batch-size``), the
+validation and every error message, which names the flag or the TOML key the value came from.
+:func:`resolve_config` turns layers of given values into one frozen :class:`RunConfig`, checked once.
+
+>>> config = resolve_config(({"data": "iris", "hidden": [6], "epochs": 5}, PYTHON))
+>>> config.optimizer, config.batch_size, config.hidden
+('sgd', 32, (6,))
+>>> resolve_config(({"momentum": 0.9, "optimizer": "adam"}, PYTHON))
+Traceback (most recent call last):
+...
+fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the optimizers sgd, momentum, nesterov; this run uses 'adam'.
+"""
+
+import difflib
+import math
+
+from attrs import field, frozen, make_class
+
+from ..errors import FnnInputError
+from ..optim import OPTIMIZERS, get_schedule
+from ..train_options import MAX_EPOCHS
+
+__all__ = [
+    "MAX_EPOCHS",
+    "Setting",
+    "SETTINGS",
+    "Source",
+    "PYTHON",
+    "FLAG",
+    "GRID",
+    "toml_source",
+    "RECORD",
+    "RunConfig",
+    "DEFAULTS",
+    "setting_name",
+    "resolve_config",
+    "config_from_record",
+]
+
+class _Bad(Exception):
+    """A value that does not fit; carries what was expected."""
+
+
+def _number(value, *, low=None, high=None, low_open=False, high_open=False, whole=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad("an int" if whole else "a number")
+    if whole and not isinstance(value, int):
+        raise _Bad("an int")
+    if not math.isfinite(value):
+        raise _Bad("a finite number")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        right = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        raise _Bad(f"{'an int' if whole else 'a number'} {' and '.join(p for p in (left, right) if p)}")
+    return value if whole else float(value)
+
+
+def _text_number(text, whole):
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        raise _Bad("an int" if whole else "a number") from None
+
+
+def _positive_ints(value):
+    if isinstance(value, str):
+        try:
+            value = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise _Bad("comma-separated positive ints such as 256,128,64") from None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise _Bad("a list of positive ints")
+    return tuple(value)
+
+
+def _names(value):
+    if isinstance(value, str):
+        return value if "," not in value else tuple(part.strip() for part in value.split(","))
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise _Bad("a name or a list of names")
+
+
+def _bool_or_auto(value):
+    if isinstance(value, bool):
+        return value
+    words = {"auto": "auto", "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise _Bad("true, false or 'auto'")
+
+
+def _string(choices=None):
+    def convert(value):
+        if not isinstance(value, str) or not value.strip():
+            raise _Bad("a string")
+        if choices is not None and value.strip().lower() not in choices:
+            raise _Bad("one of " + ", ".join(choices))
+        return value.strip().lower() if choices is not None else value
+    return convert
+
+
+def _float(**bounds):
+    def convert(value):
+        return _number(_text_number(value, False) if isinstance(value, str) else value, **bounds)
+    return convert
+
+
+def _int(**bounds):
+    def convert(value):
+        return _number(_text_number(value, True) if isinstance(value, str) else value, whole=True, **bounds)
+    return convert
+
+
+def _optional(convert):
+    def optional(value):
+        return None if value is None else convert(value)
+    return optional
+
+
+@frozen
+class Setting:
+    """One run setting. ``convert(value)`` checks a value from TOML, Python or the command line (a string there)
+    and returns it in its one canonical form; ``optimizers`` lists those it applies to (empty: all)."""
+
+    name: str
+    convert: object = field(repr=False)
+    default: object
+    help: str
+    unit: str = ""
+    optimizers: tuple = ()
+
+    @property
+    def flag(self):
+        return "--" + self.name.replace("_", "-")
+
+    def applies_to(self, optimizer):
+        return not self.optimizers or optimizer in self.optimizers
+
+
+_SGD_FAMILY = ("sgd", "momentum", "nesterov")
+
+SETTINGS = (
+    Setting("data", _string(), "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
+    Setting("test_fraction", _float(low=0, high=1, low_open=True, high_open=True), 0.2, "part held out for testing when the data has no test part", "fraction"),
+    Setting("standardize", _bool_or_auto, "auto", "standardise features with training statistics: auto, true, false"),
+    Setting("hidden", _positive_ints, (64,), "hidden layer sizes, comma-separated, e.g. 256,128,64"),
+    Setting("activation", _names, "relu", "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"),
+    Setting("output", _string(), "auto", "output activation (auto, softmax, sigmoid, identity)"),
+    Setting("loss", _string(), "auto", "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"),
+    Setting("init", _string(), "he_uniform", "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"),
+    Setting("bias_init", _string(), "zeros", "bias initialiser (zeros, normal, ...)"),
+    Setting("optimizer", _string(tuple(OPTIMIZERS)), "sgd", "optimiser: " + ", ".join(OPTIMIZERS)),
+    Setting("lr", _float(low=0, low_open=True), 0.1, "learning rate (the schedule's peak)", "per step"),
+    Setting("momentum", _optional(_float(low=0, high=1)), None, "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", "", _SGD_FAMILY),
+    Setting("weight_decay", _float(low=0), 0.01, "decoupled weight decay", "per step, times lr", ("adamw",)),
+    Setting("schedule", _string(), "constant", "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (default: the whole run), linear_warmup:EPOCHS[+SCHEDULE]", "epochs"),
+    Setting("clip_norm", _float(low=0), 0.0, "clip gradients to this global norm (0: off)"),
+    Setting("l2", _float(low=0), 0.0, "L2 penalty on the weights (0: off)"),
+    Setting("epochs", _int(low=1, high=MAX_EPOCHS), 20, "number of epochs (with --resume: the total to reach)", "epochs"),
+    Setting("batch_size", _int(low=1), 32, "mini-batch size", "samples"),
+    Setting("validation", _float(low=0, high=1, high_open=True), 0.0, "part of the training part held out for validation (0: none)", "fraction"),
+    Setting("drop_rate", _float(low=0, high=1, high_open=True), 0.0, "dropout probability on hidden layers (0: off)", "probability"),
+    Setting("patience", _int(low=0), 0, "early stopping: epochs without improvement of --monitor (0: off)", "epochs"),
+    Setting("monitor", _string(), "val_loss", "metric early stopping watches, e.g. val_loss or val_accuracy"),
+    Setting("seed", _int(low=0), 0, "seed every random draw derives from"),
+    Setting("dtype", _string(("float32", "float64")), "float32", "float32 or float64"),
+)
+"""Every run setting, in the order ``fnn train --help`` shows them."""
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting_name(key):
+    """The setting a TOML key, grid key or flag name stands for (``-`` and ``_`` are the same), or None."""
+    name = str(key).strip().lstrip("-").replace("-", "_")
+    return name if name in _BY_NAME else None
+
+
+@frozen
+class Source:
+    """Where values came from, for error messages: ``label(name)`` is how the user wrote that setting there."""
+
+    kind: str
+    path: str = ""
+
+    def label(self, name):
+        setting = _BY_NAME.get(name)
+        if self.kind == "flag":
+            return setting.flag if setting else "--" + name.replace("_", "-")
+        if self.kind == "toml":
+            return f"The key {name!r} in {self.path}"
+        if self.kind == "record":
+            return f"The key {name!r} of the run's saved configuration"
+        if self.kind == "default":
+            return f"The default {name!r}"
+        return f"The {self.kind} key {name!r}"
+
+
+PYTHON, FLAG, GRID, RECORD, DEFAULT = Source("configuration"), Source("flag"), Source("grid"), Source("record"), Source("default")
+
+
+def toml_source(path):
+    return Source("toml", str(path))
+
+
+class _ConfigMethods:
+    def to_dict(self):
+        """The settings that apply to this run as a plain JSON-ready dict (lists, not tuples), for records and
+        checkpoints; :func:`config_from_record` reads it back."""
+        return {
+            s.name: list(value) if isinstance(value := getattr(self, s.name), tuple) else value
+            for s in SETTINGS
+            if s.applies_to(self.optimizer)
+        }
+
+    def replace(self, **changes):
+        """A new configuration with ``changes`` (checked like any other Python values)."""
+        return resolve_config((self.to_dict(), PYTHON), (changes, PYTHON))
+
+
+RunConfig = make_class(
+    "RunConfig", {s.name: field(default=s.default) for s in SETTINGS}, bases=(_ConfigMethods,), frozen=True, slots=True
+)
+RunConfig.__doc__ = """A run's resolved, checked settings (frozen; sequences are tuples). Build it with
+:func:`resolve_config`; ``to_dict()`` gives the record's form."""
+RunConfig.__module__ = __name__
+
+DEFAULTS = RunConfig()
+"""The configuration of a run given no settings at all (frozen, so no caller can change it for the next)."""
+
+
+def _unknown(key, source):
+    close = difflib.get_close_matches(str(key).replace("-", "_"), list(_BY_NAME), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
+    return FnnInputError(f"Unknown {where}.{hint} Known keys: {', '.join(_BY_NAME)}.")
+
+
+def resolve_config(*layers):
+    """One checked :class:`RunConfig` from ``(values, source)`` layers, later layers overriding earlier ones.
+
+    Every key must name a setting, every value fit it, and a setting given for an optimiser it does not apply to
+    is refused; each message names the key or flag as the user wrote it (see :class:`Source`).
+    """
+    chosen, origin = {}, {}
+    for values, source in layers:
+        if not isinstance(values, dict):
+            raise FnnInputError(f"A run configuration must be a dict (a TOML table); got {type(values).__name__}.")
+        for key, value in values.items():
+            name = setting_name(key)
+            if name is None:
+                raise _unknown(key, source)
+            try:
+                chosen[name] = _BY_NAME[name].convert(value)
+            except _Bad as expected:
+                raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None
+            origin[name] = source
+    config = RunConfig(**chosen)
+    for name, source in origin.items():
+        setting = _BY_NAME[name]
+        if not setting.applies_to(config.optimizer):
+            raise FnnInputError(
+                f"{source.label(name)} applies only to the optimizers {', '.join(setting.optimizers)}; "
+                f"this run uses {config.optimizer!r}."
+            )
+    try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
+        get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
+    except FnnInputError as error:
+        label = origin.get("schedule", DEFAULT).label("schedule")
+        raise FnnInputError(f"{label} is not a schedule this run can use: {error}") from None
+    return config
+
+
+def config_from_record(record, epochs=None):
+    """The :class:`RunConfig` of a saved run's configuration dict, old or new (``epochs`` replaces its own).
+
+    Older records listed every setting, including those their optimiser ignored; those are dropped here, and
+    their ``momentum`` 0 (then meaning "the optimiser's own") becomes the default None.
+    """
+    if not isinstance(record, dict):
+        raise FnnInputError(f"The run's saved configuration must be a dict; got {type(record).__name__}.")
+    values = dict(record)
+    optimizer = str(values.get("optimizer", DEFAULTS.optimizer)).strip().lower()
+    for name in list(values):
+        setting = _BY_NAME.get(setting_name(name) or "")
+        if setting is not None and not setting.applies_to(optimizer):
+            del values[name]
+    if values.get("momentum") == 0:
+        values["momentum"] = None
+    layers = [(values, RECORD)]
+    if epochs is not None:
+        layers.append(({"epochs": epochs}, FLAG))
+    return resolve_config(*layers)
