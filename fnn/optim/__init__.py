@@ -9,6 +9,7 @@ from ..registry import frozen_registry
 from .adaptive import AccumulatorState, AdamState, adagrad, adam, adamw, rmsprop
 from .base import ChainState, EmptyState, Optimizer, apply_updates, chain, check_hyperparameter
 from .schedules import (
+    DURATIONS,
     SCHEDULES,
     Schedule,
     as_schedule,
@@ -77,6 +78,7 @@ __all__ = [
     "global_norm",
     "Schedule",
     "SCHEDULES",
+    "DURATIONS",
     "get_schedule",
     "as_schedule",
     "constant",
