@@ -121,6 +121,11 @@ def _how_to_get(fashion):
     )
 
 
+def _cache_root():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "fnn")
+
+
 def find_mnist_folder(folder=None, fashion=False):
     """The first place that has all four files of the set asked for: ``fashion=False`` MNIST only, ``True``
     Fashion-MNIST only, ``None`` either. A folder given explicitly must have them and must not hold the other set.
