@@ -263,7 +263,10 @@ def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder"
 def _target(folder, name):
     if not name or os.path.basename(name) != name or name in (".", ".."):
         raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
-    path = os.path.join(os.fspath(folder), name)
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FnnInputError(f"{folder}: no such folder to write {name} into.")
+    path = os.path.join(folder, name)
     if os.path.islink(path):
         raise FnnInputError(f"{path} is a symbolic link; fnn never writes through a link in a run folder. Remove it.")
     if os.path.isdir(path):
@@ -324,7 +327,7 @@ def load_model(path):
 
 
 def _image_shape(n_features):
-    side = int(round(np.sqrt(n_features)))
+    side = round(np.sqrt(n_features))
     return (side, side) if side * side == n_features and side >= 8 else None
 
 

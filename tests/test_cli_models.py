@@ -58,7 +58,7 @@ def test_predict_writes_a_csv_with_class_named_probabilities_to_stdout(iris_run,
 
 
 def test_predict_format_by_extension_and_one_sample(iris_run, flowers, tmp_path):
-    path, truth = flowers
+    path, _ = flowers
     result = fnn_cli("predict", iris_run, path, "--out", tmp_path / "p.json")
     assert result.stdout == "" and "15 predictions written" in result.stderr
     records = json.loads((tmp_path / "p.json").read_text())

@@ -9,11 +9,11 @@ import fnn
 from fnn.data import fit_standardizer, standardize
 
 pytest.importorskip("matplotlib")
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.image import imread  # noqa: E402
+from matplotlib.colors import to_rgb
+from matplotlib.image import imread
 
-from fnn import plots  # noqa: E402
-from fnn.run_folder import write_plots  # noqa: E402
+from fnn import plots
+from fnn.run_folder import write_plots
 
 
 @pytest.fixture(scope="module")

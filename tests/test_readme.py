@@ -19,7 +19,7 @@ import pytest
 from fnn.cli import _parser
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.S | re.M)
+BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
 
 
 def blocks():
@@ -82,7 +82,7 @@ def test_the_readme_runs_as_written(tmp_path, monkeypatch):
         if kind == "python":
             exec(compile(body, str(README), "exec"), namespace)
         elif kind == "toml":
-            first, _, rest = body.partition("\n")
+            first = body.partition("\n")[0]
             name = re.fullmatch(r"# file: (\S+)", first.strip())
             assert name, f"a TOML example must start with '# file: NAME':\n{body}"
             (tmp_path / name.group(1)).write_text(body)
