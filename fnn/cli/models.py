@@ -275,7 +275,7 @@ def datasets_command(args):
         try:
             print(f"found      {label:<14} {find_mnist_folder(None, fashion=fashion)}")
         except FnnInputError as error:
-            print(f"missing    {label:<14} {str(error)[:200]}")
+            print(f"missing    {label:<14} {error}")
     return 0
 
 
