@@ -87,10 +87,10 @@ def test_evaluate_and_predict(tmp_path):
     inputs.write_text("a,b,c,d\n" + "\n".join(",".join(map(str, row)) for row in iris.features[::10].tolist()))
     fnn_cli("predict", tmp_path / "run", inputs, "--out", tmp_path / "p.csv")
     rows = (tmp_path / "p.csv").read_text().splitlines()
-    assert rows[0].startswith("index,prediction,name,output0") and len(rows) == 16
-    predicted = [int(row.split(",")[1]) for row in rows[1:]]
+    assert rows[0] == "index,class,class_index,p_setosa,p_versicolor,p_virginica" and len(rows) == 16
+    predicted = [int(row.split(",")[2]) for row in rows[1:]]
     assert np.mean(np.array(predicted) == iris.labels[::10]) >= 0.9
-    assert rows[1].split(",")[2] in ("setosa", "versicolor", "virginica")
+    assert rows[1].split(",")[1] in ("setosa", "versicolor", "virginica")
     np.save(tmp_path / "x.npy", iris.features[::10])
     fnn_cli("predict", tmp_path / "run", tmp_path / "x.npy", "--out", tmp_path / "p.npy")
     assert np.load(tmp_path / "p.npy").tolist() == predicted

@@ -47,7 +47,8 @@ def load_source(name, dtype=np.float32):
     if kind in ("mnist", "fashion-mnist", "idx"):
         from .mnist import load_mnist
 
-        return load_mnist(argument or None, dtype=dtype, fashion=kind == "fashion-mnist")
+        fashion = {"mnist": False, "fashion-mnist": True, "idx": None}[kind]  # idx: any four IDX files, either set
+        return load_mnist(argument or None, dtype=dtype, fashion=fashion)
     if kind == "csv":
         from .csv import load_csv
 
