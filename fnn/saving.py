@@ -41,7 +41,9 @@ def save(path, obj, *, overwrite=False):
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise FnnInputError(f"The 'path' argument of fnn.save is a folder ({path}); give a file name such as model.npz.")
+        raise FnnInputError(
+            f"The 'path' argument of fnn.save is a folder ({path}); give a file name such as model.npz."
+        )
     if os.path.exists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.save does not overwrite it unless overwrite=True.")
     if isinstance(obj, Params):
@@ -80,5 +82,7 @@ def load(path):
     if kind == "train_state":
         return checkpoint.state
     if kind != "model":
-        raise FnnInputError(f"{path}: saved object of unknown kind {kind!r}; this fnn reads params, train_state and model.")
+        raise FnnInputError(
+            f"{path}: saved object of unknown kind {kind!r}; this fnn reads params, train_state and model."
+        )
     return load_model(path)  # reads the file again, so a model is always read the way run folders are

@@ -37,7 +37,6 @@ from .metrics import predict as network_outputs
 from .optim import Optimizer, get_optimizer
 from .params import Layer, Params, init_params
 from .spec import network, spec_from_config
-from .state import TrainState
 from .training import fit as fit_network
 
 __all__ = ["FNNClassifier", "FNNRegressor"]
@@ -104,10 +103,16 @@ class _FNNEstimator(BaseEstimator):
                 raise self._bad(name, f"an int >= {low}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise self._bad("dropout", "a float in [0, 1) (the probability of dropping a hidden unit)")
+        if self.dropout and not sizes:
+            raise self._bad("dropout", "0 for a network without hidden layers (hidden_layer_sizes=())")
         fraction = self.validation_fraction
-        if self.early_stopping and (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 < fraction < 1):
+        fraction_ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool) and 0 < fraction < 1
+        if self.early_stopping and not fraction_ok:
             raise self._bad("validation_fraction", "a float strictly between 0 and 1 when early_stopping is on")
-        return tuple(int(s) for s in sizes), as_float_dtype(self.dtype, type(self).__name__, "dtype")
+        return tuple(int(s) for s in sizes), self._dtype()
+
+    def _dtype(self):
+        return as_float_dtype(self.dtype, type(self).__name__, "dtype")
 
     def _optimizer(self):
         if isinstance(self.optimizer, Optimizer):
@@ -116,7 +121,9 @@ class _FNNEstimator(BaseEstimator):
             return self.optimizer
         if not isinstance(self.optimizer, str):
             raise self._bad("optimizer", "an optimiser name such as 'adam' or a fnn.optim optimiser")
-        return get_optimizer(self.optimizer) if self.learning_rate is None else get_optimizer(self.optimizer, lr=self.learning_rate)
+        if self.learning_rate is None:
+            return get_optimizer(self.optimizer)
+        return get_optimizer(self.optimizer, lr=self.learning_rate)
 
     def _draw_seed(self):
         state = self.random_state
@@ -137,7 +144,7 @@ class _FNNEstimator(BaseEstimator):
         """Train ``epochs`` epochs on prepared ``(x, y)``: on from ``state_`` when ``incremental``, else afresh."""
         sizes, dtype = self._check_hyperparameters()
         options = dict(optimizer=self._optimizer(), batch_size=int(self.batch_size), shuffle=bool(self.shuffle))
-        options["drop_rate"] = float(self.dropout) if sizes else 0.0
+        options["drop_rate"] = float(self.dropout)
         if stop_early:
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
         if incremental:
@@ -153,8 +160,7 @@ class _FNNEstimator(BaseEstimator):
         return self
 
     def _features(self, X, reset):
-        dtype = as_float_dtype(self.dtype, type(self).__name__, "dtype")
-        return validate_data(self, X, reset=reset, dtype=dtype, order="C")
+        return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
 
     @property
     def params_(self):
@@ -195,7 +201,7 @@ def _portable(value):
     if isinstance(value, Params):
         return ("params", value.spec.to_config(), tuple((layer.w, layer.b) for layer in value.layers))
     if has(type(value)):
-        return ("record", type(value), {f.name: _portable(getattr(value, f.name)) for f in fields(type(value))})
+        return ("record", type(value), {f.alias: _portable(getattr(value, f.name)) for f in fields(type(value))})
     if isinstance(value, tuple):
         return ("tuple", tuple(_portable(item) for item in value))
     return ("value", value)
@@ -243,12 +249,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         unknown = self.classes_[index] != y
         if np.any(unknown):
             raise FnnInputError(
-                f"y has labels {np.unique(y[unknown]).tolist()[:5]} that are not among classes_ {self.classes_.tolist()}."
+                f"y has labels {np.unique(y[unknown]).tolist()[:5]} that are not among classes_ "
+                f"{self.classes_.tolist()}."
             )
         return index.astype(np.int64)
 
     def _targets(self, X, y, reset):
-        x, y = validate_data(self, X, y, reset=reset, dtype=as_float_dtype(self.dtype, "FNNClassifier", "dtype"), order="C")
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C")
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):
@@ -269,7 +276,9 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         if first and classes is None:
             raise FnnInputError("FNNClassifier.partial_fit needs classes= (all labels) on its first call.")
         if classes is not None and not first and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise FnnInputError(f"classes={list(classes)} differs from classes_ {self.classes_.tolist()} of the first call.")
+            raise FnnInputError(
+                f"classes={list(classes)} differs from classes_ {self.classes_.tolist()} of the first call."
+            )
         x, y = self._targets(X, y, reset=first)
         if first:
             self._set_classes(np.unique(np.asarray(classes)))
@@ -302,9 +311,8 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         return self.n_outputs_, "identity"
 
     def _targets(self, X, y, reset):
-        dtype = as_float_dtype(self.dtype, "FNNRegressor", "dtype")
-        x, y = validate_data(self, X, y, reset=reset, dtype=dtype, order="C", multi_output=True, y_numeric=True)
-        y = np.asarray(y, dtype=dtype)
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True, y_numeric=True)
+        y = np.asarray(y, dtype=self._dtype())
         if reset:
             self._y_ndim = y.ndim
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]

@@ -152,6 +152,13 @@ def test_warm_start_continues_where_the_last_fit_stopped():
     assert cold.params_ == small_classifier(epochs=2).fit(x, y).params_
 
 
+def test_dropout_trains_another_network_that_still_learns():
+    x, y = iris()
+    plain = small_classifier(epochs=60).fit(x, y)
+    dropped = small_classifier(epochs=60, dropout=0.2).fit(x, y)
+    assert dropped.params_ != plain.params_ and dropped.score(x, y) > 0.85
+
+
 def test_early_stopping_keeps_the_best_epoch():
     x, y = iris()
     clf = small_classifier(epochs=300, learning_rate=0.05, early_stopping=True, patience=3, validation_fraction=0.2).fit(x, y)
@@ -186,6 +193,7 @@ def test_fitted_estimators_pickle_and_predict_the_same():
         ({"epochs": -1}, "'epochs' parameter of FNNClassifier"),
         ({"dropout": 1.0}, "'dropout' parameter"),
         ({"hidden_layer_sizes": (4, 0)}, "'hidden_layer_sizes' parameter"),
+        ({"hidden_layer_sizes": (), "dropout": 0.1}, "'dropout' parameter.*without hidden layers"),
         ({"early_stopping": True, "validation_fraction": 0.0}, "'validation_fraction' parameter"),
         ({"random_state": "seed"}, "'random_state' parameter"),
         ({"optimizer": fnn.optim.adam()}, "'learning_rate' parameter"),

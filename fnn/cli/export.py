@@ -23,9 +23,13 @@ the metadata."""
 
 
 def add_arguments(commands):
-    command = add_command(commands, "export", "write a trained network as ONNX or safetensors for other frameworks", EXAMPLES)
+    command = add_command(
+        commands, "export", "write a trained network as ONNX or safetensors for other frameworks", EXAMPLES
+    )
     command.add_argument("model", help="run folder, checkpoint .npz, or a file written by fnn.save")
-    command.add_argument("--format", choices=sorted(FORMATS), help="onnx or safetensors (default: from --out's extension)")
+    command.add_argument(
+        "--format", choices=sorted(FORMATS), help="onnx or safetensors (default: from --out's extension)"
+    )
     command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
@@ -36,7 +40,9 @@ def _format(args):
     for name, (extension, _) in FORMATS.items():
         if args.out.lower().endswith(extension):
             return name
-    raise FnnInputError(f"--format not given and --out {args.out!r} ends in neither .onnx nor .safetensors; pass --format.")
+    raise FnnInputError(
+        f"--format not given and --out {args.out!r} ends in neither .onnx nor .safetensors; pass --format."
+    )
 
 
 def run(args):

@@ -104,7 +104,9 @@ def onnx_model(obj, *, opset=MIN_OPSET):
     checked with ``onnx.checker``."""
     onnx = require("onnx", "onnx", "onnx_model")
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
-        raise FnnInputError(f"The 'opset' argument of fnn.export.onnx_model must be an int >= {MIN_OPSET}. Got {opset!r} instead.")
+        raise FnnInputError(
+            f"The 'opset' argument of fnn.export.onnx_model must be an int >= {MIN_OPSET}. Got {opset!r} instead."
+        )
     params, standardizer, class_names = network_of(obj, "onnx_model")
     dtype = params.dtype
     graph = _Graph(onnx.helper, onnx.numpy_helper, dtype, opset)

@@ -92,7 +92,9 @@ def to_safetensors(obj, path, *, overwrite=False):
     try:
         spec_from_config(params.spec.to_config())
     except FnnInputError as error:
-        raise FnnInputError(f"fnn.export.to_safetensors cannot name this network's parts (a custom one?): {error}") from None
+        raise FnnInputError(
+            f"fnn.export.to_safetensors cannot name this network's parts (a custom one?): {error}"
+        ) from None
     tensors = {}
     for index, layer in enumerate(params.layers):
         tensors[f"{2 * index}.weight"] = np.ascontiguousarray(layer.w.T)
