@@ -20,6 +20,11 @@ from fnn.sklearn import FNNClassifier, FNNRegressor
 CHECKED = [
     FNNClassifier(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
     FNNRegressor(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
+    # The other path through fit: a held-out validation part, early stopping, float64.
+    FNNClassifier(
+        hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, early_stopping=True, patience=2, dtype="float64",
+        random_state=0,
+    ),
 ]
 
 
