@@ -242,3 +242,10 @@ def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     assert missing.returncode == 2 and "nothing" in missing.stderr
     bad_format = fnn_cli("export", run_folder, "--format", "tflite", "--out", tmp_path / "m.tflite")
     assert bad_format.returncode == 2 and "--format" in bad_format.stderr
+
+
+def test_a_missing_extra_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if fnn[onnx] were not installed
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'fnn\[onnx\]'"):
+        to_onnx(params_with("relu"), tmp_path / "net.onnx")
+    assert not (tmp_path / "net.onnx").exists()
