@@ -147,11 +147,17 @@ class _FNNEstimator(BaseEstimator):
         options["drop_rate"] = float(self.dropout)
         if stop_early:
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
+        n_outputs, output = self._output()
+        spec = network([x.shape[1], *sizes, n_outputs], activation=self.activation, output=output)
         if incremental:
             start = self.state_
+            if start.params.spec != spec or start.params.dtype != dtype:
+                raise FnnInputError(
+                    f"{type(self).__name__} cannot go on training its {start.params.spec!r} ({start.params.dtype}) "
+                    f"as {spec!r} ({dtype}): hidden_layer_sizes, activation and dtype must stay as they were for "
+                    f"warm_start and partial_fit (or set warm_start=False to start afresh)."
+                )
         else:
-            n_outputs, output = self._output()
-            spec = network([x.shape[1], *sizes, n_outputs], activation=self.activation, output=output)
             self.seed_ = self._draw_seed()
             start = init_params(spec, seed=self.seed_, dtype=dtype)
             options["seed"] = self.seed_

@@ -153,6 +153,8 @@ def test_warm_start_continues_where_the_last_fit_stopped():
     x, y = iris()
     warm = small_classifier(epochs=2, warm_start=True).fit(x, y).fit(x, y)
     assert warm.params_ == small_classifier(epochs=4).fit(x, y).params_ and len(warm.history_) == 4
+    with pytest.raises(fnn.FnnInputError, match="hidden_layer_sizes, activation and dtype must stay"):
+        warm.set_params(hidden_layer_sizes=(8,)).fit(x, y)
     cold = small_classifier(epochs=2).fit(x, y).fit(x, y)
     assert cold.params_ == small_classifier(epochs=2).fit(x, y).params_
 
