@@ -24,6 +24,7 @@ from .initializers import INITIALIZERS, Initializer, get_initializer
 from .losses import LOSSES, Loss, get_loss
 from .metrics import accuracy, confusion_matrix, evaluate, mean_loss, predict, predict_classes, r2_score
 from .params import Layer, Params, flatten_params, init_params, map_arrays, replace_layer, unflatten_params
+from .saving import load, save
 from .spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
 from .state import EpochRecord, History, TrainState
 from .training import early_stopping, fit, iterate_epochs, run_epoch
@@ -54,6 +55,8 @@ __all__ = [
     "replace_layer",
     "flatten_params",
     "unflatten_params",
+    "save",
+    "load",
     "forward",
     "loss",
     "grad",

@@ -10,7 +10,7 @@ import sys
 
 from .. import __version__
 from ..errors import FnnInputError, TrainingDiverged
-from . import models, sweep, train
+from . import export, models, sweep, train
 
 __all__ = ["main"]
 
@@ -26,6 +26,7 @@ def _parser():
     train.add_arguments(commands)
     models.add_arguments(commands)
     sweep.add_arguments(commands)
+    export.add_arguments(commands)
     return parser
 
 
@@ -36,6 +37,7 @@ COMMANDS = {
     "sweep": sweep.run,
     "datasets": models.datasets_command,
     "plot": models.plot_command,
+    "export": export.run,
 }
 
 

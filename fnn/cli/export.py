@@ -1,0 +1,60 @@
+"""``fnn export``: a trained run's network as an ONNX graph or a safetensors file for other frameworks."""
+
+import os
+
+from ..errors import FnnInputError
+from ..export import to_onnx, to_safetensors
+from ..saving import load
+from .common import add_command
+
+__all__ = ["add_arguments", "run"]
+
+FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safetensors)}
+
+EXAMPLES = """examples:
+  fnn export runs/a --out model.onnx                  # the format follows the extension
+  fnn export runs/a --format safetensors --out weights.safetensors
+  fnn export runs/a --out model.onnx --force          # replace an existing file
+
+ONNX: a Gemm per layer and its activation's nodes, the run's standardiser in front (the graph takes raw
+features) and softmax/sigmoid outputs as fnn gives them. safetensors: torch.nn.Sequential's state_dict layout
+('0.weight' of shape (out, in), '0.bias', '2.weight', ...), the spec, modules, class names and standardiser in
+the metadata."""
+
+
+def add_arguments(commands):
+    command = add_command(
+        commands, "export", "write a trained network as ONNX or safetensors for other frameworks", EXAMPLES
+    )
+    command.add_argument("model", help="run folder, checkpoint .npz, or a file written by fnn.save")
+    command.add_argument(
+        "--format", choices=sorted(FORMATS), help="onnx or safetensors (default: from --out's extension)"
+    )
+    command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+
+def _format(args):
+    if args.format is not None:
+        return args.format
+    for name, (extension, _) in FORMATS.items():
+        if args.out.lower().endswith(extension):
+            return name
+    raise FnnInputError(
+        f"--format not given and --out {args.out!r} ends in neither .onnx nor .safetensors; pass --format."
+    )
+
+
+def run(args):
+    chosen = _format(args)
+    if os.path.isdir(args.out):
+        raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
+    if os.path.exists(args.out) and not args.force:
+        raise FnnInputError(f"--out {args.out!r} exists; pass --force to overwrite it.")
+    if not os.path.exists(args.model):
+        raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
+    model = load(args.model)
+    written = FORMATS[chosen][1](model, args.out, overwrite=args.force)
+    params = model if not hasattr(model, "params") else model.params
+    print(f"wrote {written} ({chosen}, {params.spec!r})")
+    return 0

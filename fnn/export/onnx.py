@@ -1,0 +1,147 @@
+"""ONNX graphs of fnn networks, for onnxruntime and every other ONNX runtime.
+
+The graph takes ``input`` (float32 or float64 as the params, shape ``(batch, n_inputs)``) and gives ``output``,
+exactly what :func:`fnn.forward` gives: probabilities for a softmax or sigmoid output. Each layer is a ``Gemm``
+(``x @ w + b``, fnn's ``w`` as it is) and its activation's nodes; a model's standardiser becomes a ``Sub`` and a
+``Div`` in front, so the graph takes raw features as ``fnn predict`` does. The default opset is 17; gelu (the tanh
+approximation, as in fnn) is built from ``Tanh`` and arithmetic below opset 20 and is the ``Gelu`` operator from
+there. The spec (JSON) and class names are in the model's metadata (``fnn.spec``, ``fnn.class_names``).
+
+>>> import os, tempfile
+>>> params = fnn.init_params(fnn.network([4, 8, 3], activation="gelu"), seed=0)
+>>> path = to_onnx(params, os.path.join(tempfile.mkdtemp(), "net.onnx"))
+>>> import onnxruntime
+>>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+>>> x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+>>> bool(np.allclose(session.run(None, {"input": x})[0], fnn.forward(params, x), atol=1e-6))
+True
+"""
+
+import json
+
+import numpy as np
+
+from .. import __version__
+from ..errors import FnnInputError
+from .common import activation_parts, network_of, require, write_new_file
+
+__all__ = ["to_onnx", "onnx_model", "MIN_OPSET"]
+
+MIN_OPSET = 17
+
+_GELU_C = float(np.sqrt(2 / np.pi))
+_GELU_K = 0.044715
+
+
+class _Graph:
+    """Nodes and initialisers under construction, with fresh names."""
+
+    def __init__(self, helper, numpy_helper, dtype, opset):
+        self.helper, self.numpy_helper, self.dtype, self.opset = helper, numpy_helper, dtype, opset
+        self.nodes, self.initializers, self._count = [], [], 0
+
+    def name(self, stem):
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def constant(self, stem, value):
+        name = self.name(stem)
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(value, dtype=self.dtype), name))
+        return name
+
+    def node(self, op, inputs, output=None, **attributes):
+        output = output or self.name(op.lower())
+        self.nodes.append(self.helper.make_node(op, inputs, [output], name=self.name(op), **attributes))
+        return output
+
+
+def _gelu(graph, z, out):
+    if graph.opset >= 20:
+        return graph.node("Gelu", [z], out, approximate="tanh")
+    cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
+    inner = graph.node("Add", [z, graph.node("Mul", [cube, graph.constant("gelu_k", _GELU_K)])])
+    t = graph.node("Tanh", [graph.node("Mul", [inner, graph.constant("gelu_c", _GELU_C)])])
+    half_z = graph.node("Mul", [z, graph.constant("half", 0.5)])
+    return graph.node("Mul", [half_z, graph.node("Add", [t, graph.constant("one", 1.0)])], out)
+
+
+def _binary_step(graph, z, out):
+    at_least_zero = graph.node("GreaterOrEqual", [z, graph.constant("zero", 0.0)])
+    return graph.node("Cast", [at_least_zero], out, to=graph.helper.np_dtype_to_tensor_dtype(np.dtype(graph.dtype)))
+
+
+_ACTIVATION_NODES = {
+    "identity": lambda g, z, out: g.node("Identity", [z], out),
+    "relu": lambda g, z, out: g.node("Relu", [z], out),
+    "tanh": lambda g, z, out: g.node("Tanh", [z], out),
+    "sigmoid": lambda g, z, out: g.node("Sigmoid", [z], out),
+    "arctan": lambda g, z, out: g.node("Atan", [z], out),
+    "softplus": lambda g, z, out: g.node("Softplus", [z], out),
+    "softmax": lambda g, z, out: g.node("Softmax", [z], out, axis=-1),
+    "silu": lambda g, z, out: g.node("Mul", [z, g.node("Sigmoid", [z])], out),
+    "gelu": _gelu,
+    "binary_step": _binary_step,
+    "leaky_relu": lambda g, z, out, slope: g.node("LeakyRelu", [z], out, alpha=slope),
+    "prelu": lambda g, z, out, slope: g.node("LeakyRelu", [z], out, alpha=slope),  # fnn's prelu has a fixed slope
+    "elu": lambda g, z, out, alpha: g.node("Elu", [z], out, alpha=alpha),
+}
+_ALIASES = {"linear": "identity", "logistic": "sigmoid", "swish": "silu"}
+
+
+def _activation(graph, activation, z, out, layer):
+    parts = activation_parts(activation)
+    base = _ALIASES.get(parts[0], parts[0]) if parts is not None else None
+    if base not in _ACTIVATION_NODES:
+        raise FnnInputError(
+            f"fnn.export.to_onnx cannot express the activation {activation.name!r} of layer {layer} in ONNX: it knows "
+            f"fnn's built-in activations ({', '.join(sorted(_ACTIVATION_NODES))}) only."
+        )
+    return _ACTIVATION_NODES[base](graph, z, out, *parts[1])
+
+
+def onnx_model(obj, *, opset=MIN_OPSET):
+    """The ONNX ``ModelProto`` of ``obj``'s network (Params, a TrainState or a model from :func:`fnn.load`),
+    checked with ``onnx.checker``."""
+    onnx = require("onnx", "onnx", "onnx_model")
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+        raise FnnInputError(
+            f"The 'opset' argument of fnn.export.onnx_model must be an int >= {MIN_OPSET}. Got {opset!r} instead."
+        )
+    params, standardizer, class_names = network_of(obj, "onnx_model")
+    dtype = params.dtype
+    graph = _Graph(onnx.helper, onnx.numpy_helper, dtype, opset)
+    current = "input"
+    if standardizer is not None:
+        centred = graph.node("Sub", [current, graph.constant("input_mean", standardizer.mean)])
+        current = graph.node("Div", [centred, graph.constant("input_scale", standardizer.scale)])
+    last = len(params.layers) - 1
+    for index, (layer, layer_spec) in enumerate(zip(params.layers, params.spec.layers)):
+        weight, bias = graph.constant(f"layer{index}_weight", layer.w), graph.constant(f"layer{index}_bias", layer.b)
+        z = graph.node("Gemm", [current, weight, bias])
+        current = _activation(graph, layer_spec.activation, z, "output" if index == last else None, index)
+    element = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    sizes = params.spec.sizes
+    body = onnx.helper.make_graph(
+        graph.nodes,
+        "fnn_network",
+        [onnx.helper.make_tensor_value_info("input", element, ["batch", sizes[0]])],
+        [onnx.helper.make_tensor_value_info("output", element, ["batch", sizes[-1]])],
+        graph.initializers,
+    )
+    model = onnx.helper.make_model(
+        body, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="fnn", producer_version=__version__
+    )
+    # The oldest IR version the opset allows, so runtimes of that opset's time read the file.
+    model.ir_version = onnx.helper.find_min_ir_version_for(list(model.opset_import))
+    metadata = {"fnn.spec": json.dumps(params.spec.to_config())}
+    if class_names:
+        metadata["fnn.class_names"] = json.dumps(list(class_names))
+    onnx.helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def to_onnx(obj, path, *, opset=MIN_OPSET, overwrite=False):
+    """Write :func:`onnx_model` of ``obj`` to ``path`` (atomically, refusing an existing file unless
+    ``overwrite``); returns the path."""
+    return write_new_file(path, onnx_model(obj, opset=opset).SerializeToString(), overwrite, "to_onnx")

@@ -1,0 +1,221 @@
+"""The scikit-learn estimators: sklearn's own checks, the meta-estimators, Dask, seeding and fnn's records."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fnn
+from fnn.sklearn import FNNClassifier, FNNRegressor
+
+# Small, fast instances: sklearn's checks fit many times, and 5 epochs at lr 0.01 already pass its accuracy and R^2
+# thresholds. None is expected to fail; sklearn's check_array_api_input skips itself (fnn computes in NumPy, and the
+# check runs only with SCIPY_ARRAY_API set).
+CHECKED = [
+    FNNClassifier(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
+    FNNRegressor(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
+    # The other path through fit: a held-out validation part, early stopping, float64.
+    FNNClassifier(
+        hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, early_stopping=True, patience=2, dtype="float64",
+        random_state=0,
+    ),
+]
+
+
+@parametrize_with_checks(CHECKED)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def iris():
+    return fnn.data.iris().as_tuple()
+
+
+def small_classifier(**options):
+    return FNNClassifier(**{"hidden_layer_sizes": (16,), "learning_rate": 0.01, "epochs": 40, "random_state": 0, **options})
+
+
+def test_pipeline_with_standard_scaler_on_digits():
+    train, test = fnn.data.stratified_split(fnn.data.digits(), 0.25, seed=0)
+    model = make_pipeline(StandardScaler(), FNNClassifier(hidden_layer_sizes=(64,), epochs=15, random_state=0))
+    model.fit(*train.as_tuple())
+    assert model.score(*test.as_tuple()) > 0.93
+
+
+def test_cross_val_score_on_digits():
+    x, y = fnn.data.digits().as_tuple()
+    scores = cross_val_score(FNNClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=10, random_state=0), x, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.85
+
+
+def test_grid_search_in_two_processes_matches_one_process():
+    x, y = iris()
+    grid = {"hidden_layer_sizes": [(8,), (16,)], "learning_rate": [0.003, 0.03]}
+    pipeline = make_pipeline(StandardScaler(), small_classifier())
+    grid = {f"fnnclassifier__{key}": values for key, values in grid.items()}
+    parallel = GridSearchCV(pipeline, grid, cv=3, n_jobs=2).fit(x, y)
+    serial = GridSearchCV(pipeline, grid, cv=3, n_jobs=1).fit(x, y)
+    assert parallel.best_score_ > 0.9
+    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
+    assert parallel.best_params_ == serial.best_params_
+
+
+def test_dask_joblib_backend_on_a_local_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    x, y = iris()
+    model = make_pipeline(StandardScaler(), small_classifier())
+    expected = cross_val_score(model, x, y, cv=4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with distributed.Client(cluster), joblib.parallel_backend("dask"):
+            scores = cross_val_score(model, x, y, cv=4, n_jobs=2)
+    np.testing.assert_array_equal(scores, expected)
+    assert scores.mean() > 0.9
+
+
+def test_same_random_state_same_bytes_and_another_differs():
+    x, y = iris()
+    first = small_classifier(random_state=7).fit(x, y)
+    again = small_classifier(random_state=7).fit(x, y)
+    other = small_classifier(random_state=8).fit(x, y)
+    assert first.predict_proba(x).tobytes() == again.predict_proba(x).tobytes()
+    assert first.predict(x).tobytes() == again.predict(x).tobytes()
+    assert first.predict_proba(x).tobytes() != other.predict_proba(x).tobytes()
+
+
+def test_random_state_none_draws_a_seed_that_repeats_the_fit():
+    x, y = iris()
+    free = [small_classifier(random_state=None, epochs=3).fit(x, y) for _ in range(2)]
+    assert free[0].seed_ != free[1].seed_
+    repeated = small_classifier(random_state=free[0].seed_, epochs=3).fit(x, y)
+    assert repeated.predict_proba(x).tobytes() == free[0].predict_proba(x).tobytes()
+
+
+def test_a_random_state_instance_gives_one_drawn_seed():
+    x, y = iris()
+    a = small_classifier(random_state=np.random.RandomState(3), epochs=2).fit(x, y)
+    b = small_classifier(random_state=np.random.RandomState(3), epochs=2).fit(x, y)
+    assert a.seed_ == b.seed_ == np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    assert a.predict_proba(x).tobytes() == b.predict_proba(x).tobytes()
+
+
+def test_string_labels_binary_problem_and_dataframe_input():
+    x, y = iris()
+    keep = y > 0  # versicolor vs virginica: binary, not linearly separable
+    frame = pd.DataFrame(x[keep], columns=["sepal_length", "sepal_width", "petal_length", "petal_width"])
+    names = np.where(y[keep] == 1, "versicolor", "virginica")
+    model = make_pipeline(StandardScaler(), small_classifier(epochs=60)).fit(frame, names)
+    clf = model[-1]
+    assert clf.classes_.tolist() == ["versicolor", "virginica"]
+    assert clf.params_.spec.sizes == (4, 16, 1) and clf.params_.spec.output_activation.name == "sigmoid"
+    assert model.score(frame, names) > 0.9
+    proba = model.predict_proba(frame)
+    assert proba.shape == (len(frame), 2) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert set(model.predict(frame)) <= {"versicolor", "virginica"}
+    direct = small_classifier().fit(frame, names)
+    assert direct.feature_names_in_.tolist() == list(frame.columns) and direct.n_features_in_ == 4
+
+
+def test_lists_float32_and_float64_inputs_train_the_same_network():
+    x, y = iris()
+    from_32 = small_classifier(epochs=5).fit(x, y).predict_proba(x)
+    from_64 = small_classifier(epochs=5).fit(x.astype(np.float64), y).predict_proba(x.astype(np.float64))
+    from_list = small_classifier(epochs=5).fit(x.tolist(), y.tolist()).predict_proba(x.tolist())
+    assert from_32.tobytes() == from_64.tobytes() == from_list.tobytes()
+
+
+def test_fitted_records_are_fnns_own():
+    x, y = iris()
+    clf = small_classifier(epochs=4, dtype="float64").fit(x, y)
+    assert isinstance(clf.state_, fnn.TrainState) and isinstance(clf.history_, fnn.History)
+    assert len(clf.history_) == clf.n_iter_ == 4 and clf.params_.dtype == np.float64
+    np.testing.assert_array_equal(clf.predict_proba(x), fnn.predict(clf.params_, x.astype(np.float64)))
+
+
+def test_partial_fit_epochs_equal_one_fit_of_as_many_epochs():
+    x, y = iris()
+    stepped = small_classifier()
+    for _ in range(3):
+        stepped.partial_fit(x, y, classes=[0, 1, 2])
+    whole = small_classifier(epochs=3).fit(x, y)
+    assert stepped.params_ == whole.params_ and stepped.n_iter_ == 3
+    with pytest.raises(fnn.FnnInputError, match="classes="):
+        small_classifier().partial_fit(x, y)
+
+
+def test_warm_start_continues_where_the_last_fit_stopped():
+    x, y = iris()
+    warm = small_classifier(epochs=2, warm_start=True).fit(x, y).fit(x, y)
+    assert warm.params_ == small_classifier(epochs=4).fit(x, y).params_ and len(warm.history_) == 4
+    with pytest.raises(fnn.FnnInputError, match="hidden_layer_sizes, activation and dtype must stay"):
+        warm.set_params(hidden_layer_sizes=(8,)).fit(x, y)
+    cold = small_classifier(epochs=2).fit(x, y).fit(x, y)
+    assert cold.params_ == small_classifier(epochs=2).fit(x, y).params_
+
+
+def test_dropout_trains_another_network_that_still_learns():
+    x, y = iris()
+    plain = small_classifier(epochs=60).fit(x, y)
+    dropped = small_classifier(epochs=60, dropout=0.2).fit(x, y)
+    assert dropped.params_ != plain.params_ and dropped.score(x, y) > 0.85
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    x, y = iris()
+    clf = small_classifier(epochs=300, learning_rate=0.05, early_stopping=True, patience=3, validation_fraction=0.2).fit(x, y)
+    losses = clf.history_.column("val_loss")
+    assert clf.n_iter_ < 300 and losses[-1] == min(losses)
+
+
+def test_regressor_single_and_multiple_outputs():
+    data = fnn.data.noisy_sine(300, noise=0.05, seed=0)
+    x, y = data.features, data.labels
+    reg = FNNRegressor(hidden_layer_sizes=(32,), activation="tanh", learning_rate=0.01, epochs=150, random_state=0)
+    reg.fit(x, y[:, 0])
+    predicted = reg.predict(x)
+    assert predicted.shape == (300,) and predicted.dtype == np.float64 and reg.score(x, y[:, 0]) > 0.9
+    two = FNNRegressor(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(x, np.hstack([y, -y]))
+    assert two.predict(x).shape == (300, 2) and two.params_.spec.output_activation.name == "identity"
+
+
+def test_fitted_estimators_pickle_and_predict_the_same():
+    x, y = iris()
+    clf = small_classifier(epochs=3).fit(x, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    assert copy.params_ == clf.params_ and copy.state_.opt_state == clf.state_.opt_state
+    assert copy.predict_proba(x).tobytes() == clf.predict_proba(x).tobytes()
+    copy.set_params(warm_start=True).fit(x, y)  # the restored optimiser state trains on
+    assert copy.n_iter_ == 6
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        ({"epochs": -1}, "'epochs' parameter of FNNClassifier"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"hidden_layer_sizes": (4, 0)}, "'hidden_layer_sizes' parameter"),
+        ({"hidden_layer_sizes": (), "dropout": 0.1}, "'dropout' parameter.*without hidden layers"),
+        ({"early_stopping": True, "validation_fraction": 0.0}, "'validation_fraction' parameter"),
+        ({"random_state": "seed"}, "'random_state' parameter"),
+        ({"optimizer": fnn.optim.adam()}, "'learning_rate' parameter"),
+        ({"dtype": "int8"}, "'dtype'"),
+    ],
+)
+def test_bad_hyperparameters_are_named(options, named):
+    x, y = iris()
+    with pytest.raises(fnn.FnnInputError, match=named):
+        small_classifier(**options).fit(x, y)
+
+
+def test_one_class_and_multilabel_targets_are_refused():
+    x, _ = iris()
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small_classifier().fit(x, np.zeros(len(x), int))
+    with pytest.raises(ValueError, match="1d array"):
+        small_classifier().fit(x, np.eye(3, dtype=int)[np.arange(len(x)) % 3])
