@@ -206,9 +206,11 @@ def gradient_norms(spec, grads, scale=1.0):
     return tuple(_norm(grads[start : start + shape[0] * shape[1]]) / factor for (start, shape), _ in layout)
 
 
-def _active_units(activations):
-    # The largest output over the batch is positive exactly when some sample's pre-activation is (every
-    # dead-family activation is positive exactly for z > 0); one reduction, no boolean batch array.
+def _active_units(activations, activation_name):
+    """Per unit, whether any sample of the batch has a positive pre-activation (for every dead-family activation
+    the output is positive exactly then), with one reduction and no boolean batch array."""
+    if activation_name == "relu":  # outputs are >= 0, so their sum is positive exactly when one is: a BLAS product
+        return np.ones(len(activations), activations.dtype) @ activations > 0
     return np.maximum.reduce(activations, axis=0) > 0
 
 
@@ -238,7 +240,7 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     ever_active, saturated = list(acc.ever_active), list(acc.saturated_counts)
     for index, layer in enumerate(acc.spec.layers[:-1]):
         if ever_active[index] is not None:
-            ever_active[index] = ever_active[index] | _active_units(hidden_activations[index])
+            ever_active[index] = ever_active[index] | _active_units(hidden_activations[index], layer.activation.name)
         elif saturated[index] is not None:
             centre, half_width = SATURATING[layer.activation.name.partition(":")[0]]
             saturated[index] = saturated[index] + _saturated_per_unit(hidden_activations[index], centre, half_width)
