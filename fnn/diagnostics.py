@@ -47,13 +47,13 @@ from .params import Params, flat_layout
 __all__ = [
     "DEAD_FAMILY",
     "SATURATING",
-    "LayerDiagnostics",
-    "EpochDiagnostics",
     "DiagnosticsAccumulator",
-    "start_diagnostics",
-    "gradient_norms",
+    "EpochDiagnostics",
+    "LayerDiagnostics",
     "accumulate",
     "finish",
+    "gradient_norms",
+    "start_diagnostics",
     "warnings_for",
 ]
 

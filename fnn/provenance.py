@@ -25,7 +25,7 @@ from .arrays import shape_str
 from .data.dataset import Dataset
 from .errors import FnnInputError, bad_argument
 
-__all__ = ["BLOCK_ROWS", "data_fingerprint", "dataset_fingerprint", "fingerprints", "environment", "blas_info", "explain_difference"]
+__all__ = ["BLOCK_ROWS", "blas_info", "data_fingerprint", "dataset_fingerprint", "environment", "explain_difference", "fingerprints"]
 
 BLOCK_ROWS = 8192
 """Rows hashed at a time: a few MB of features, whatever the size of the set."""

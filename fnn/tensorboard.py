@@ -20,7 +20,7 @@ import time
 from .diagnostics import EpochDiagnostics
 from .errors import bad_argument
 
-__all__ = ["epoch_scalars", "TensorBoardLog", "write_history"]
+__all__ = ["TensorBoardLog", "epoch_scalars", "write_history"]
 
 
 def _tensorboardx():

@@ -77,7 +77,7 @@ def test_norms_and_ratios_equal_hand_computed_values():
         assert layer.update_ratio == pytest.approx(np.mean(ratios), rel=1e-12)
         assert layer.weight_norm == pytest.approx(np.linalg.norm(seen[-1][2].layers[index].w), rel=1e-12)
         # Plain SGD moves w by lr * gradient: the ratio is lr * ||g|| / ||w||, checked a second way.
-        first_before, first_grads, _ = seen[0]
+        first_before, _first_grads, _ = seen[0]
         assert ratios[0] == pytest.approx(0.5 * grad_norms[0] / np.linalg.norm(first_before.layers[index].w), rel=1e-12)
     assert (diagnostics.lr_first, diagnostics.lr_last) == (0.5, 0.5)
 
@@ -176,7 +176,7 @@ def test_bad_use_is_refused_with_a_clear_error():
 
 
 def _layer(**changes):
-    values = dict(layer=2, activation="relu", grad_norm=0.1, grad_norm_max=0.2, weight_norm=3.0, update_ratio=1e-3, dead_fraction=0.0)
+    values = {"layer": 2, "activation": "relu", "grad_norm": 0.1, "grad_norm_max": 0.2, "weight_norm": 3.0, "update_ratio": 1e-3, "dead_fraction": 0.0}
     return LayerDiagnostics(**{**values, **changes})
 
 

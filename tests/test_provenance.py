@@ -1,6 +1,7 @@
 """Data fingerprints (streamed, representation-independent) and the reasons a rerun may differ."""
 
 import hashlib
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def raw():
 class _CountingRows(np.ndarray):
     """An array that remembers how many rows each read asked for."""
 
-    reads = []
+    reads: ClassVar[list] = []
 
     def __getitem__(self, key):
         out = super().__getitem__(key)

@@ -34,7 +34,7 @@ def test_a_middle_epoch_recreated_from_its_plan_equals_training():
     x, y = _data()
     spec = fnn.network([2, 12, 2], activation="relu")
     start = fnn.init_params(spec, seed=1, dtype="float64")
-    options = dict(lr=0.3, batch_size=16, drop_rate=0.4)
+    options = {"lr": 0.3, "batch_size": 16, "drop_rate": 0.4}
     after_1 = fnn.fit(start, (x, y), epochs=1, seed=7, **options)
     after_3 = fnn.fit(start, (x, y), epochs=3, seed=7, **options)
     after_2 = fnn.fit(after_1, (x, y), epochs=1, **options)
