@@ -4,17 +4,19 @@ A step has the hidden activations of its forward pass, the gradient vector and t
 its update; from them an epoch's :class:`DiagnosticsAccumulator` keeps only norms, a few per-unit counts and the
 learning rate, so no second forward pass and no copy of an activation is ever made. The fold is
 
-``acc = start_diagnostics(spec)``, per step ``norms = gradient_norms(spec, grad, scale)`` (before a fused update
-overwrites the gradient), then ``acc = accumulate(acc, hidden, norms, params, new_params, lr)``, and after the
-last batch ``finish(acc)``, a frozen, JSON-ready :class:`EpochDiagnostics`.
+``acc = start_diagnostics(spec)``; per step, ``norms = gradient_norms(spec, grad, scale) if wants_norms(acc)
+else None`` (before a fused update overwrites the gradient), then ``acc = accumulate(acc, hidden, norms, params,
+new_params, lr)``; after the last batch ``finish(acc)``, a frozen, JSON-ready :class:`EpochDiagnostics`.
 
-What each number means, per dense layer (``w`` only: biases start at zero and would blur the ratios):
+Work over every weight (a norm, a subtraction) is the one cost here that grows with the network, so it is done on
+every ``sample_every``-th step of the epoch (the first included; 10 by default): these norms move slowly from step
+to step, so a sample estimates their mean well. Units are watched on every step, as a unit is dead only if no
+sample at all activates it. What each number means, per dense layer (``w`` only: biases start at zero and would
+blur the ratios):
 
-- ``grad_norm``: the mean over the epoch's steps of ``||dL/dw||``; ``grad_norm_max`` its largest value.
+- ``grad_norm``: the mean of ``||dL/dw||`` over the sampled steps; ``grad_norm_max`` its largest value there.
 - ``weight_norm``: ``||w||`` after the epoch's last step.
-- ``update_ratio``: the mean of ``||w_after - w_before|| / ||w_before||`` over every ``ratio_every``-th step of
-  the epoch (the first one included). A subtraction over every weight is the one cost here that grows with the
-  network, so it is sampled; the ratio moves slowly, so a sample of steps estimates its mean well.
+- ``update_ratio``: the mean of ``||w_after - w_before|| / ||w_before||`` over the sampled steps.
 - ``dead_fraction`` (ReLU-family hidden layers): the fraction of units whose pre-activation was not positive for
   any sample of the epoch. Such a unit passes no gradient through its linear branch (none at all for ReLU).
 - ``saturated_fraction`` (sigmoid and tanh hidden layers): the fraction of units saturated on more than half of
@@ -54,6 +56,7 @@ __all__ = [
     "finish",
     "gradient_norms",
     "start_diagnostics",
+    "wants_norms",
     "warnings_for",
 ]
 
@@ -106,12 +109,14 @@ _LAYER_FIELDS = ("layer", "activation", "grad_norm", "grad_norm_max", "weight_no
 @frozen
 class EpochDiagnostics:
     """One epoch's diagnostics: the learning rate of its first and last step (None if not given), how many steps
-    and samples it saw, and a :class:`LayerDiagnostics` per layer, input side first."""
+    and samples it saw, on how many steps norms were measured, and a :class:`LayerDiagnostics` per layer, input
+    side first."""
 
     lr_first: object
     lr_last: object
     steps: int
     samples: int
+    sampled_steps: int
     layers: tuple
 
     def to_dict(self):
@@ -121,6 +126,7 @@ class EpochDiagnostics:
             "lr_last": self.lr_last,
             "steps": self.steps,
             "samples": self.samples,
+            "sampled_steps": self.sampled_steps,
             "layers": [layer.to_dict() for layer in self.layers],
         }
 
@@ -129,7 +135,7 @@ class EpochDiagnostics:
         """The record :meth:`to_dict` described (e.g. read back from a run's ``record.json``)."""
         try:
             layers = tuple(LayerDiagnostics(**{name: layer[name] for name in _LAYER_FIELDS}) for layer in data["layers"])
-            return cls(data["lr_first"], data["lr_last"], int(data["steps"]), int(data["samples"]), layers)
+            return cls(data["lr_first"], data["lr_last"], int(data["steps"]), int(data["samples"]), int(data["sampled_steps"]), layers)
         except (KeyError, TypeError) as error:
             raise FnnInputError(f"Not an epoch's diagnostics (as EpochDiagnostics.to_dict writes them): missing or bad {error}.") from None
 
@@ -145,45 +151,69 @@ class EpochDiagnostics:
 
 @frozen(hash=False)
 class DiagnosticsAccumulator:
-    """What an epoch's fold carries to build its :class:`EpochDiagnostics` (all per layer, input side first).
+    """What an epoch's fold carries to build its :class:`EpochDiagnostics` (per layer, input side first).
 
-    ``ever_active[l]`` says, per unit, whether a dead-family layer's unit was ever positive (None for other
-    layers); ``saturated_counts[l]`` counts, per unit, the samples on which a saturating layer's unit was
-    saturated. The arrays are new at each step and never written after.
+    ``watch[l]`` says what is watched in hidden layer ``l``'s units: ``("relu",)`` or ``("dead",)`` for activity,
+    ``("saturation", centre, half_width)``, or None. ``activity[l]``, per unit of a dead-family layer (None for
+    other layers), is positive exactly when the unit has been active on some sample; ``saturated_counts[l]``
+    counts, per unit, the samples on which a saturating layer's unit was saturated. Norm sums cover the ``sampled`` steps. The arrays are new at
+    each step and never written after.
     """
 
     spec: object
-    ratio_every: int
+    sample_every: int
+    watch: tuple
     steps: int = 0
     samples: int = 0
+    sampled: int = 0
     grad_norm_sums: tuple = ()
     grad_norm_maxima: tuple = ()
     ratio_sums: tuple = ()
-    ratio_count: int = 0
-    ever_active: tuple = ()
+    activity: tuple = ()
     saturated_counts: tuple = ()
     lr_first: object = None
     lr_last: object = None
     last_params: object = None
 
 
-def start_diagnostics(spec, ratio_every=10):
-    """An empty accumulator for a network of ``spec``; the update ratio is measured on every ``ratio_every``-th
-    step (1: every step)."""
-    if isinstance(ratio_every, bool) or not isinstance(ratio_every, (int, np.integer)) or ratio_every < 1:
-        raise bad_argument("start_diagnostics", "ratio_every", "a positive int", ratio_every)
-    count = len(spec.layers)
-    zeros = (0.0,) * count
-    hidden = [_kind(layer.activation.name) for layer in spec.layers[:-1]] + [None]
+def _watch(activation_name):
+    kind = _kind(activation_name)
+    if kind == "dead":
+        return ("relu",) if activation_name == "relu" else ("dead",)
+    if kind == "saturation":
+        return ("saturation", *SATURATING[activation_name.partition(":")[0]])
+    return None
+
+
+def start_diagnostics(spec, sample_every=10):
+    """An empty accumulator for a network of ``spec``. Gradient norms and update ratios are measured on every
+    ``sample_every``-th step, the first included (1: every step); units are watched on every step."""
+    if isinstance(sample_every, bool) or not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
+        raise bad_argument("start_diagnostics", "sample_every", "a positive int", sample_every)
+    watch = tuple(_watch(layer.activation.name) for layer in spec.layers[:-1]) + (None,)
+    zeros = (0.0,) * len(spec.layers)
     return DiagnosticsAccumulator(
         spec,
-        int(ratio_every),
+        int(sample_every),
+        watch,
         grad_norm_sums=zeros,
         grad_norm_maxima=zeros,
         ratio_sums=zeros,
-        ever_active=tuple(np.zeros(layer.output_dim, bool) if kind == "dead" else None for kind, layer in zip(hidden, spec.layers)),
-        saturated_counts=tuple(np.zeros(layer.output_dim, np.int64) if kind == "saturation" else None for kind, layer in zip(hidden, spec.layers)),
+        activity=tuple(_no_activity(w, layer.output_dim) for w, layer in zip(watch, spec.layers)),
+        saturated_counts=tuple(np.zeros(layer.output_dim, np.int64) if w is not None and w[0] == "saturation" else None for w, layer in zip(watch, spec.layers)),
     )
+
+
+def _no_activity(watch, units):
+    if watch is None or watch[0] == "saturation":
+        return None
+    return np.zeros(units) if watch[0] == "relu" else np.full(units, -np.inf)
+
+
+def wants_norms(acc):
+    """Whether the next step accumulated is a sampled one, for which :func:`accumulate` needs the gradient norms
+    (so the step computes them only then)."""
+    return acc.steps % acc.sample_every == 0
 
 
 def _norm(vector):
@@ -206,20 +236,27 @@ def gradient_norms(spec, grads, scale=1.0):
     return tuple(_norm(grads[start : start + shape[0] * shape[1]]) / factor for (start, shape), _ in layout)
 
 
-def _active_units(activations, activation_name):
-    """Per unit, whether any sample of the batch has a positive pre-activation (for every dead-family activation
-    the output is positive exactly then), with one reduction and no boolean batch array."""
-    if activation_name == "relu":  # outputs are >= 0, so their sum is positive exactly when one is: a BLAS product
-        return np.ones(len(activations), activations.dtype) @ activations > 0
-    return np.maximum.reduce(activations, axis=0) > 0
+def _activity(level, activations, watch, ones):
+    """A dead-family layer's per-unit activity level after one more batch: positive exactly when some sample so
+    far had a positive pre-activation (for these activations the output is positive exactly then). For ReLU, whose
+    outputs are >= 0, it is the running sum of the outputs, a BLAS product with ones; otherwise their running
+    maximum. Two array operations per layer, no boolean batch array."""
+    if watch[0] == "relu":
+        return level + ones @ activations
+    return np.maximum(level, np.maximum.reduce(activations, axis=0))
 
 
-def _saturated_per_unit(activations, centre, half_width):
+def _saturated_per_unit(activations, watch, ones):
+    _, centre, half_width = watch
     limit = activations.dtype.type(half_width * (1 - 2 * SATURATION_MARGIN))
     away = np.abs(activations - activations.dtype.type(centre)) if centre else np.abs(activations)
-    saturated = np.greater(away, limit).astype(activations.dtype)
     # A product with ones counts down the columns with BLAS, several times faster than a boolean sum on axis 0.
-    return (np.ones(len(activations), activations.dtype) @ saturated).astype(np.int64)
+    return (ones @ np.greater(away, limit).astype(activations.dtype)).astype(np.int64)
+
+
+def _ratio(before, after):
+    size = _norm(before)
+    return _norm(np.subtract(after, before)) / size if size else math.nan
 
 
 def accumulate(acc, hidden_activations, grad_norms, params_before, params_after, lr=None):
@@ -227,47 +264,54 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
 
     ``hidden_activations`` are the outputs of the hidden layers in this step's forward pass, before dropout (one
     array per hidden layer; a sequence with the output layer's too is accepted and its last entry ignored);
-    ``grad_norms`` comes from :func:`gradient_norms`; ``params_before`` and ``params_after`` are the parameters
-    the step started from and produced; ``lr`` the learning rate the step used. Nothing given is modified.
+    ``grad_norms`` comes from :func:`gradient_norms` on a sampled step (see :func:`wants_norms`) and may be None
+    on the others; ``params_before`` and ``params_after`` are the parameters the step started from and produced;
+    ``lr`` the learning rate the step used. Nothing given is modified.
     """
-    count = len(acc.grad_norm_sums)
-    if len(grad_norms) != count or len(hidden_activations) not in (count - 1, count):
-        raise FnnInputError(
-            f"accumulate needs {count} gradient norms and {count - 1} hidden activations for this network; got "
-            f"{len(grad_norms)} and {len(hidden_activations)}."
+    watch = acc.watch
+    if len(hidden_activations) not in (len(watch) - 1, len(watch)):
+        raise FnnInputError(f"accumulate needs {len(watch) - 1} hidden activations for this network; got {len(hidden_activations)}.")
+    hidden = len(watch) - 1
+    activity, saturated = acc.activity, acc.saturated_counts
+    if hidden:
+        ones = np.ones(len(hidden_activations[0]), hidden_activations[0].dtype)
+        activity = tuple(
+            None if level is None else _activity(level, h, w, ones)
+            for level, h, w in zip(activity[:hidden], hidden_activations[:hidden], watch)
+        ) + (None,)
+        saturated = tuple(
+            None if counts is None else counts + _saturated_per_unit(h, w, ones)
+            for counts, h, w in zip(saturated[:hidden], hidden_activations[:hidden], watch)
+        ) + (None,)
+    sums, maxima, ratio_sums, sampled = acc.grad_norm_sums, acc.grad_norm_maxima, acc.ratio_sums, acc.sampled
+    if acc.steps % acc.sample_every == 0:
+        if grad_norms is None or len(grad_norms) != len(watch):
+            raise FnnInputError(
+                f"accumulate needs the {len(watch)} gradient norms on a sampled step (see wants_norms); got "
+                f"{'None' if grad_norms is None else len(grad_norms)}."
+            )
+        sums = tuple(total + norm for total, norm in zip(sums, grad_norms))
+        maxima = tuple(max(high, norm) for high, norm in zip(maxima, grad_norms))
+        ratio_sums = tuple(
+            total + _ratio(before.w, after.w) for total, before, after in zip(ratio_sums, params_before.layers, params_after.layers)
         )
-    samples = len(hidden_activations[0]) if count > 1 else 0
-    ever_active, saturated = list(acc.ever_active), list(acc.saturated_counts)
-    for index, layer in enumerate(acc.spec.layers[:-1]):
-        if ever_active[index] is not None:
-            ever_active[index] = ever_active[index] | _active_units(hidden_activations[index], layer.activation.name)
-        elif saturated[index] is not None:
-            centre, half_width = SATURATING[layer.activation.name.partition(":")[0]]
-            saturated[index] = saturated[index] + _saturated_per_unit(hidden_activations[index], centre, half_width)
-    ratio_sums, ratio_count = acc.ratio_sums, acc.ratio_count
-    if acc.steps % acc.ratio_every == 0:
-        ratios = tuple(_ratio(before.w, after.w) for before, after in zip(params_before.layers, params_after.layers))
-        ratio_sums, ratio_count = tuple(map(float.__add__, ratio_sums, ratios)), ratio_count + 1
+        sampled += 1
     return DiagnosticsAccumulator(
         acc.spec,
-        acc.ratio_every,
+        acc.sample_every,
+        watch,
         acc.steps + 1,
-        acc.samples + samples,
-        tuple(total + norm for total, norm in zip(acc.grad_norm_sums, grad_norms)),
-        tuple(max(high, norm) for high, norm in zip(acc.grad_norm_maxima, grad_norms)),
+        acc.samples + (len(hidden_activations[0]) if hidden else 0),
+        sampled,
+        sums,
+        maxima,
         ratio_sums,
-        ratio_count,
-        tuple(ever_active),
-        tuple(saturated),
+        activity,
+        saturated,
         acc.lr_first if acc.steps else lr,
         lr,
         params_after,
     )
-
-
-def _ratio(before, after):
-    size = _norm(before)
-    return _norm(np.subtract(after, before)) / size if size else math.nan
 
 
 def finish(acc):
@@ -276,20 +320,20 @@ def finish(acc):
         raise FnnInputError("finish needs an accumulator that has seen at least one step; this one saw none.")
     layers = []
     for index, layer in enumerate(acc.spec.layers):
-        active, saturated = acc.ever_active[index], acc.saturated_counts[index]
+        activity, saturated = acc.activity[index], acc.saturated_counts[index]
         layers.append(
             LayerDiagnostics(
                 index + 1,
                 layer.activation.name,
-                acc.grad_norm_sums[index] / acc.steps,
+                acc.grad_norm_sums[index] / acc.sampled,
                 acc.grad_norm_maxima[index],
                 _norm(acc.last_params.layers[index].w),
-                acc.ratio_sums[index] / acc.ratio_count,
-                None if active is None else 1 - float(np.count_nonzero(active)) / len(active),
+                acc.ratio_sums[index] / acc.sampled,
+                None if activity is None else float(np.count_nonzero(activity <= 0)) / len(activity),
                 None if saturated is None else float(np.count_nonzero(saturated > SATURATED_SHARE * acc.samples)) / len(saturated),
             )
         )
-    return EpochDiagnostics(_number(acc.lr_first), _number(acc.lr_last), acc.steps, acc.samples, tuple(layers))
+    return EpochDiagnostics(_number(acc.lr_first), _number(acc.lr_last), acc.steps, acc.samples, acc.sampled, tuple(layers))
 
 
 def _number(value):
@@ -304,7 +348,7 @@ def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_ra
     usual 1e-3), or when a gradient norm is not finite. ``epoch``, if given, is named in the messages.
 
     >>> layer = LayerDiagnostics(1, "relu", 0.5, 0.9, 4.0, 2e-3, dead_fraction=0.6)
-    >>> print(warnings_for(EpochDiagnostics(0.1, 0.1, 10, 320, (layer,)))[0])  # doctest: +ELLIPSIS
+    >>> print(warnings_for(EpochDiagnostics(0.1, 0.1, 10, 320, 1, (layer,)))[0])  # doctest: +ELLIPSIS
     Layer 1 (relu): 60% of its units are dead (never active this epoch). Lower the learning rate, ...
     """
     when = f" in epoch {epoch}" if epoch is not None else ""

@@ -14,6 +14,7 @@ from fnn.diagnostics import (
     finish,
     gradient_norms,
     start_diagnostics,
+    wants_norms,
     warnings_for,
 )
 
@@ -26,17 +27,24 @@ def _hidden(params, x):
     """The hidden layer's output, computed here independently of fnn's forward pass."""
     layer, activation = params.layers[0], params.spec.layers[0].activation.name
     z = x @ layer.w + layer.b
-    return {"relu": np.maximum(z, 0), "tanh": np.tanh(z), "sigmoid": 1 / (1 + np.exp(-z))}[activation]
+    return {
+        "relu": np.maximum(z, 0),
+        "leaky_relu": np.where(z > 0, z, 0.01 * z),
+        "elu": np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+        "tanh": np.tanh(z),
+        "sigmoid": 1 / (1 + np.exp(-z)),
+    }[activation]
 
 
-def _run(params, batches, lr=0.1, ratio_every=1):
+def _run(params, batches, lr=0.1, sample_every=1):
     """Fold the batches with plain SGD, accumulating diagnostics; also return what was seen, for hand checks."""
-    acc = start_diagnostics(params.spec, ratio_every)
+    acc = start_diagnostics(params.spec, sample_every)
     seen = []
     for x, y in batches:
         grads = fnn.grad(params, (x, y))
         new = fnn.sgd_step(params, (x, y), lr=lr)
-        acc = accumulate(acc, [_hidden(params, x)], gradient_norms(params.spec, grads), params, new, lr)
+        norms = gradient_norms(params.spec, grads) if wants_norms(acc) else None
+        acc = accumulate(acc, [_hidden(params, x)], norms, params, new, lr)
         seen.append((params, grads, new))
         params = new
     return finish(acc), seen
@@ -51,8 +59,9 @@ BATCH_1 = (np.array([[0.0, 0.5], [0.1, 0.9]]), np.array([0, 1]))  # unit 3: z = 
 BATCH_2 = (np.array([[0.8, 0.2], [0.3, 0.6], [0.5, 0.5]]), np.array([1, 0, 1]))  # unit 3 positive on row 1
 
 
-def test_dead_unit_is_the_one_never_active_over_all_batches():
-    params = _params(fnn.network([2, 3, 2], activation="relu"), RELU_LAYERS)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
+def test_dead_unit_is_the_one_never_active_over_all_batches(activation):
+    params = _params(fnn.network([2, 3, 2], activation=activation), RELU_LAYERS)
     diagnostics, _ = _run(params, [BATCH_1, BATCH_2], lr=0.01)
     # Unit 2 never fires; unit 3 is silent in batch 1 but fires in batch 2, so it is alive: 1 of 3 units dead.
     assert diagnostics.layers[0].dead_fraction == pytest.approx(1 / 3)
@@ -82,16 +91,21 @@ def test_norms_and_ratios_equal_hand_computed_values():
     assert (diagnostics.lr_first, diagnostics.lr_last) == (0.5, 0.5)
 
 
-def test_update_ratio_is_sampled_every_nth_step_starting_with_the_first():
+def test_norms_are_sampled_every_nth_step_starting_with_the_first_and_units_watched_on_all():
     params = _params(fnn.network([2, 3, 2], activation="relu"), RELU_LAYERS)
-    sampled, seen = _run(params, [BATCH_1, BATCH_2, BATCH_1], lr=0.5, ratio_every=2)
+    sampled, seen = _run(params, [BATCH_1, BATCH_1, BATCH_2], lr=0.5, sample_every=2)
+    assert (sampled.steps, sampled.sampled_steps, sampled.samples) == (3, 2, 7)
     for index, layer in enumerate(sampled.layers):
         ratios = [
             np.linalg.norm(after.layers[index].w - before.layers[index].w) / np.linalg.norm(before.layers[index].w)
             for before, _, after in seen
         ]
+        grad_norms = [np.linalg.norm(grads.layers[index].w) for _, grads, _ in seen]
         assert layer.update_ratio == pytest.approx((ratios[0] + ratios[2]) / 2, rel=1e-12)
         assert layer.update_ratio != pytest.approx(np.mean(ratios), rel=1e-6)
+        assert layer.grad_norm == pytest.approx((grad_norms[0] + grad_norms[2]) / 2, rel=1e-12)
+        assert layer.grad_norm_max == pytest.approx(max(grad_norms[0], grad_norms[2]), rel=1e-12)
+    assert sampled.layers[0].dead_fraction == pytest.approx(1 / 3)  # unit 3 fired in batch 2, a sampled step
 
 
 # A tanh layer on inputs in [0, 1]: unit 1 has z >= 5 (tanh > 0.9999) everywhere; unit 2 has |z| <= 0.3;
@@ -153,8 +167,8 @@ def test_inputs_are_left_alone_and_the_record_round_trips_through_json():
     start = start_diagnostics(params.spec)
     grads = fnn.grad(params, BATCH_1)
     after = accumulate(start, [hidden], gradient_norms(params.spec, grads), params, params, 0.1)
-    assert np.array_equal(hidden, kept) and start.steps == 0 and not start.ever_active[0].any()
-    assert after.ever_active[0].tolist() == [True, False, False]
+    assert np.array_equal(hidden, kept) and start.steps == 0 and not start.activity[0].any()
+    assert (after.activity[0] > 0).tolist() == [True, False, False]
     diagnostics, _ = _run(params, [BATCH_1, BATCH_2])
     again = EpochDiagnostics.from_dict(json.loads(json.dumps(diagnostics.to_dict())))
     assert again == diagnostics
@@ -164,13 +178,18 @@ def test_inputs_are_left_alone_and_the_record_round_trips_through_json():
 
 def test_bad_use_is_refused_with_a_clear_error():
     spec = fnn.network([2, 3, 2], activation="relu")
-    with pytest.raises(fnn.FnnInputError, match="ratio_every"):
-        start_diagnostics(spec, ratio_every=0)
+    with pytest.raises(fnn.FnnInputError, match="sample_every"):
+        start_diagnostics(spec, sample_every=0)
     with pytest.raises(fnn.FnnInputError, match="at least one step"):
         finish(start_diagnostics(spec))
     params = _params(spec, RELU_LAYERS)
-    with pytest.raises(fnn.FnnInputError, match="2 gradient norms"):
+    with pytest.raises(fnn.FnnInputError, match="1 hidden activations"):
         accumulate(start_diagnostics(spec), [], (1.0, 1.0), params, params)
+    hidden = [_hidden(params, BATCH_1[0])]
+    with pytest.raises(fnn.FnnInputError, match="2 gradient norms on a sampled step"):
+        accumulate(start_diagnostics(spec), hidden, None, params, params)
+    later = accumulate(start_diagnostics(spec, 2), hidden, (1.0, 1.0), params, params)
+    assert not wants_norms(later) and accumulate(later, hidden, None, params, params).steps == 2
     with pytest.raises(fnn.FnnInputError, match="diagnostics"):
         EpochDiagnostics.from_dict({"layers": [{}]})
 
@@ -182,7 +201,7 @@ def _layer(**changes):
 
 def test_warnings_name_the_layer_and_the_problem_and_stay_quiet_otherwise():
     def advice(**changes):
-        return warnings_for(EpochDiagnostics(0.1, 0.1, 5, 100, (_layer(**changes),)), epoch=3)
+        return warnings_for(EpochDiagnostics(0.1, 0.1, 5, 100, 1, (_layer(**changes),)), epoch=3)
 
     assert advice() == []
     assert advice(dead_fraction=0.2) == []
@@ -197,4 +216,4 @@ def test_warnings_name_the_layer_and_the_problem_and_stay_quiet_otherwise():
     [blown] = advice(grad_norm=math.inf, grad_norm_max=math.inf)
     assert "not finite" in blown
     assert advice(update_ratio=5e-5) == []  # within two orders of magnitude of 1e-3
-    assert warnings_for(EpochDiagnostics(0.1, 0.1, 5, 100, (_layer(update_ratio=5e-5),)), ratio_range=(1e-4, 1e-2))
+    assert warnings_for(EpochDiagnostics(0.1, 0.1, 5, 100, 1, (_layer(update_ratio=5e-5),)), ratio_range=(1e-4, 1e-2))

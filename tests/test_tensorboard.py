@@ -35,7 +35,7 @@ def test_each_epoch_of_a_run_is_streamed_and_reads_back_equal(tmp_path):
 def test_a_finished_history_with_diagnostics_is_exported(tmp_path):
     layer = {"layer": 1, "activation": "relu", "grad_norm": 0.5, "grad_norm_max": 0.75, "weight_norm": 3.0,
              "update_ratio": 2e-3, "dead_fraction": 0.25, "saturated_fraction": None}
-    diagnostics = {"lr_first": 0.1, "lr_last": 0.05, "steps": 4, "samples": 100, "layers": [layer]}
+    diagnostics = {"lr_first": 0.1, "lr_last": 0.05, "steps": 4, "samples": 100, "sampled_steps": 1, "layers": [layer]}
     history = [
         {"epoch": 1, "step": 4, "lr": 0.1, "loss": 0.9, "accuracy": 0.5, "val_loss": None, "diagnostics": diagnostics},
         {"epoch": 2, "step": 8, "lr": 0.05, "loss": 0.4, "accuracy": 0.8, "val_loss": None, "diagnostics": diagnostics},
