@@ -9,7 +9,7 @@ else None`` (before a fused update overwrites the gradient), then ``acc = accumu
 new_params, lr)``; after the last batch ``finish(acc)``, a frozen, JSON-ready :class:`EpochDiagnostics`.
 
 Work over every weight (a norm, a subtraction) is the one cost here that grows with the network, so it is done on
-every ``sample_every``-th step of the epoch (the first included; 10 by default): these norms move slowly from step
+every ``sample_every``-th step of the epoch (the first included; 20 by default): these norms move slowly from step
 to step, so a sample estimates their mean well. Units are watched on every step, as a unit is dead only if no
 sample at all activates it. What each number means, per dense layer (``w`` only: biases start at zero and would
 blur the ratios):
@@ -185,7 +185,7 @@ def _watch(activation_name):
     return None
 
 
-def start_diagnostics(spec, sample_every=10):
+def start_diagnostics(spec, sample_every=20):
     """An empty accumulator for a network of ``spec``. Gradient norms and update ratios are measured on every
     ``sample_every``-th step, the first included (1: every step); units are watched on every step."""
     if isinstance(sample_every, bool) or not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
