@@ -53,6 +53,7 @@ __all__ = [
     "EpochDiagnostics",
     "LayerDiagnostics",
     "accumulate",
+    "diagnostics_series",
     "finish",
     "gradient_norms",
     "start_diagnostics",
@@ -338,6 +339,32 @@ def finish(acc):
 
 def _number(value):
     return None if value is None else float(value)
+
+
+def diagnostics_series(history):
+    """``(epochs, {name: values})`` of every epoch in ``history`` that has diagnostics, ``name`` as in
+    :meth:`EpochDiagnostics.scalars` (missing values None): the columns a plot draws. ``history`` is a ``History``
+    whose records carry ``diagnostics``, or a run record's list of epoch dicts.
+
+    >>> layer = {"layer": 1, "activation": "relu", "grad_norm": 0.5, "grad_norm_max": 0.7, "weight_norm": 3.0,
+    ...          "update_ratio": 1e-3, "dead_fraction": 0.0, "saturated_fraction": None}
+    >>> d = {"lr_first": 0.1, "lr_last": 0.1, "steps": 4, "samples": 90, "sampled_steps": 1, "layers": [layer]}
+    >>> epochs, series = diagnostics_series([{"epoch": 1, "diagnostics": d}, {"epoch": 2, "diagnostics": None}])
+    >>> epochs, series["layer1/grad_norm"]
+    ([1], [0.5])
+    """
+    epochs, rows = [], []
+    for record in history:
+        values = record if isinstance(record, dict) else {"epoch": record.epoch, "diagnostics": getattr(record, "diagnostics", None)}
+        diagnostics = values.get("diagnostics")
+        if diagnostics is None:
+            continue
+        if isinstance(diagnostics, dict):
+            diagnostics = EpochDiagnostics.from_dict(diagnostics)
+        epochs.append(values["epoch"])
+        rows.append(diagnostics.scalars())
+    names = sorted({name for row in rows for name in row})
+    return epochs, {name: [row.get(name) for row in rows] for name in names}
 
 
 def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):

@@ -11,6 +11,7 @@ from fnn.diagnostics import (
     EpochDiagnostics,
     LayerDiagnostics,
     accumulate,
+    diagnostics_series,
     finish,
     gradient_norms,
     start_diagnostics,
@@ -217,3 +218,25 @@ def test_warnings_name_the_layer_and_the_problem_and_stay_quiet_otherwise():
     assert "not finite" in blown
     assert advice(update_ratio=5e-5) == []  # within two orders of magnitude of 1e-3
     assert warnings_for(EpochDiagnostics(0.1, 0.1, 5, 100, 1, (_layer(update_ratio=5e-5),)), ratio_range=(1e-4, 1e-2))
+
+
+def test_series_and_plot_of_a_history_with_diagnostics(tmp_path):
+    params = _params(fnn.network([2, 3, 2], activation="relu"), RELU_LAYERS)
+    first, _ = _run(params, [BATCH_1, BATCH_2])
+    second, _ = _run(params, [BATCH_2])
+    history = [
+        {"epoch": 1, "loss": 1.0, "diagnostics": first.to_dict()},
+        {"epoch": 2, "loss": 0.9, "diagnostics": None},
+        {"epoch": 3, "loss": 0.8, "diagnostics": second.to_dict()},
+    ]
+    epochs, series = diagnostics_series(history)
+    assert epochs == [1, 3]
+    assert series["layer1/dead_fraction"] == pytest.approx([1 / 3, 1 / 3])
+    assert series["layer2/grad_norm"] == [first.layers[1].grad_norm, second.layers[1].grad_norm]
+    pytest.importorskip("matplotlib")
+    from fnn.diagnostics_plot import diagnostics_plot
+
+    path = diagnostics_plot(history, str(tmp_path / "diagnostics.png"))
+    assert (tmp_path / "diagnostics.png").stat().st_size > 10_000 and path.endswith("diagnostics.png")
+    with pytest.raises(fnn.FnnInputError, match="no diagnostics"):
+        diagnostics_plot(history[1:2], str(tmp_path / "none.png"))
