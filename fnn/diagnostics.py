@@ -43,7 +43,7 @@ import math
 import numpy as np
 from attrs import frozen
 
-from .errors import FnnInputError, bad_argument
+from .errors import Described, FnnInputError, bad_argument
 from .params import Params, flat_layout
 
 __all__ = [
@@ -271,7 +271,7 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     """
     watch = acc.watch
     if len(hidden_activations) not in (len(watch) - 1, len(watch)):
-        raise FnnInputError(f"accumulate needs {len(watch) - 1} hidden activations for this network; got {len(hidden_activations)}.")
+        raise bad_argument("accumulate", "hidden_activations", f"{len(watch) - 1} arrays (one per hidden layer)", Described(f"{len(hidden_activations)} arrays"))
     hidden = len(watch) - 1
     activity, saturated = acc.activity, acc.saturated_counts
     if hidden:
@@ -287,10 +287,8 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     sums, maxima, ratio_sums, sampled = acc.grad_norm_sums, acc.grad_norm_maxima, acc.ratio_sums, acc.sampled
     if acc.steps % acc.sample_every == 0:
         if grad_norms is None or len(grad_norms) != len(watch):
-            raise FnnInputError(
-                f"accumulate needs the {len(watch)} gradient norms on a sampled step (see wants_norms); got "
-                f"{'None' if grad_norms is None else len(grad_norms)}."
-            )
+            got = None if grad_norms is None else Described(f"{len(grad_norms)} norms")
+            raise bad_argument("accumulate", "grad_norms", f"{len(watch)} gradient norms on a sampled step (see wants_norms)", got)
         sums = tuple(total + norm for total, norm in zip(sums, grad_norms))
         maxima = tuple(max(high, norm) for high, norm in zip(maxima, grad_norms))
         ratio_sums = tuple(

@@ -184,10 +184,10 @@ def test_bad_use_is_refused_with_a_clear_error():
     with pytest.raises(fnn.FnnInputError, match="at least one step"):
         finish(start_diagnostics(spec))
     params = _params(spec, RELU_LAYERS)
-    with pytest.raises(fnn.FnnInputError, match="1 hidden activations"):
+    with pytest.raises(fnn.FnnInputError, match="'hidden_activations'.*1 arrays.*Got 0 arrays"):
         accumulate(start_diagnostics(spec), [], (1.0, 1.0), params, params)
     hidden = [_hidden(params, BATCH_1[0])]
-    with pytest.raises(fnn.FnnInputError, match="2 gradient norms on a sampled step"):
+    with pytest.raises(fnn.FnnInputError, match="'grad_norms'.*2 gradient norms on a sampled step.*Got None"):
         accumulate(start_diagnostics(spec), hidden, None, params, params)
     later = accumulate(start_diagnostics(spec, 2), hidden, (1.0, 1.0), params, params)
     assert not wants_norms(later) and accumulate(later, hidden, None, params, params).steps == 2
