@@ -1,0 +1,69 @@
+"""Differences between the records of real runs: settings, first divergent epoch, parameters."""
+
+import json
+
+import pytest
+
+import fnn
+from fnn.diff import ABSENT, diff_records
+from fnn.experiment import run_experiment
+
+BASE = {"data": "iris", "hidden": [6], "epochs": 3, "batch_size": 16, "lr": 0.1, "seed": 0}
+
+
+def _record(**changes):
+    _, record = run_experiment({**BASE, **changes})
+    return json.loads(json.dumps(record))  # as record.json holds it
+
+
+@pytest.fixture(scope="module")
+def base():
+    return _record()
+
+
+def test_a_changed_seed_and_learning_rate_are_named_and_diverge_at_once(base):
+    other = _record(seed=1, lr=0.05)
+    difference = diff_records(base, other)
+    assert difference.settings == (("lr", 0.1, 0.05), ("seed", 0, 1))
+    assert difference.first_divergent_epoch == 1 and "loss" in difference.divergent_metrics
+    assert difference.params_equal is False and not difference.identical
+    assert difference.environment == ()
+    lines = difference.lines()
+    assert "setting lr: 0.1 -> 0.05" in lines and "setting seed: 0 -> 1" in lines and "params: different" in lines
+
+
+def test_a_rerun_is_identical(base):
+    difference = diff_records(base, _record())
+    assert difference.identical and difference.settings == () and difference.first_divergent_epoch is None
+    assert difference.lines()[-2:] == ["history: identical over 3 epochs", "params: equal"]
+    assert json.loads(json.dumps(difference.to_dict()))["params_equal"] is True
+
+
+def test_a_longer_run_diverges_where_the_shorter_one_stopped(base):
+    longer = _record(epochs=5)
+    difference = diff_records(base, longer)
+    assert difference.settings == (("epochs", 3, 5),)
+    assert difference.first_divergent_epoch == 4 and difference.epochs == (3, 5)
+    assert difference.params_equal is False
+
+
+def test_histories_are_compared_to_the_last_bit_and_nested_settings_by_path(base):
+    nudged = json.loads(json.dumps(base))
+    loss = nudged["history"][1]["loss"]
+    nudged["history"][1]["loss"] = loss + abs(loss) * 2**-52
+    nudged["config"]["extra"] = {"depth": 2}
+    nudged["environment"]["blas"] = {"threads": 99}
+    difference = diff_records(base, nudged)
+    assert difference.first_divergent_epoch == 2 and difference.divergent_metrics == ("loss",)
+    assert difference.settings == (("extra.depth", ABSENT, 2),)
+    assert ("blas.threads", ABSENT, 99) in difference.environment
+    assert difference.params_equal is True  # the hash itself was left alone
+
+
+def test_records_that_are_not_run_records_are_refused(base):
+    with pytest.raises(fnn.FnnInputError, match="record_b"):
+        diff_records(base, {"config": {}})
+    with pytest.raises(fnn.FnnInputError, match="record_a"):
+        diff_records([], base)
+    unknown = diff_records(base, {**base, "params_sha256": None})
+    assert unknown.params_equal is None and "params: unknown" in unknown.lines()[-1]

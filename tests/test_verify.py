@@ -1,0 +1,63 @@
+"""Judging real reruns: a fresh rerun matches; changed data or threads are named as the reason."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import fnn
+from fnn.data.sources import load_train_test
+from fnn.experiment import run_experiment
+from fnn.provenance import environment, fingerprints
+from fnn.verify import UNEXPLAINED, judge_rerun
+
+CONFIG = {"data": "iris", "hidden": [5], "epochs": 2, "batch_size": 16, "seed": 0}
+
+
+def _run(data):
+    """A run as the run record will hold it: the record, with the environment and data fingerprints added."""
+    with threadpool_limits(1):
+        _state, record = run_experiment(CONFIG, data=data)
+        return {**record, "environment": environment(), "data": fingerprints(data[0])}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_train_test("iris", seed=0, test_fraction=0.2)
+
+
+def test_a_fresh_rerun_matches(data):
+    record = _run(data)
+    rerun = _run(data)
+    result = judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
+    assert result.matches and result.reasons == ()
+
+
+def test_changed_data_is_named_when_the_params_differ(data):
+    record = _run(data)
+    train, test = data
+    features = np.array(train.features)
+    features[0, 0] += 0.5
+    edited = (fnn.data.Dataset(features, train.labels, train.class_names, train.name), test)
+    rerun = _run(edited)
+    result = judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
+    assert not result.matches
+    assert len(result.reasons) == 1 and result.reasons[0].startswith("data: the train data differ")
+
+
+def test_a_changed_thread_count_is_named(data):
+    record = _run(data)
+    env = environment()
+    current = {**env, "blas": {**env["blas"], "threads": 2}}
+    result = judge_rerun(record, "0" * 64, current, record["data"])
+    assert not result.matches and result.reasons == ("BLAS thread count: 1 recorded, 2 now",)
+    assert judge_rerun(record, record["params_sha256"], current, record["data"]).matches  # noted, yet matching
+
+
+def test_a_mismatch_nothing_explains_says_so(data):
+    record = _run(data)
+    result = judge_rerun(record, "0" * 64, record["environment"], record["data"])
+    assert result.reasons == (UNEXPLAINED,)
+    with pytest.raises(fnn.FnnInputError, match="'record'"):
+        judge_rerun({"history": []}, "0" * 64, record["environment"])
+    with pytest.raises(fnn.FnnInputError, match="rerun_sha256"):
+        judge_rerun(record, None, record["environment"])
