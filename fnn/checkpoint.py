@@ -64,6 +64,7 @@ _HEADER_KEYS = {
 _V1_STATE_NAMES = ("SgdState", "MomentumState", "AccumulatorState", "AdamState", "ChainState", "EmptyState")
 _ARRAY_KINDS = "biufcUS"  # bool, ints, floats, complex, text: never objects, records or dates
 _MAX_DEPTH = 64  # nesting of records and tuples in an optimiser state
+_MAX_MEMBERS = 100_000  # arrays in one file: a 1000-layer network with Adam has 6000
 _FROZEN_SETATTR = frozen(type("_Probe", (), {})).__setattr__
 
 
@@ -338,6 +339,7 @@ def _read_archive(path):
                 f"{path}: a single-array .npy file, not a checkpoint; expected an .npz written by fnn.save_checkpoint."
             )
         try:
+            _check_entry_count(path, handle)
             with zipfile.ZipFile(handle) as archive:
                 return _read_members(path, archive, info.st_size)
         except FnnInputError:
@@ -347,6 +349,21 @@ def _read_archive(path):
                 f"{path}: not a readable fnn checkpoint (expected an .npz zip archive written by fnn.save_checkpoint; "
                 f"it is truncated, corrupted or another kind of file: {error})."
             ) from None
+
+
+def _check_entry_count(path, handle):
+    """Refuse a zip whose directory lists more members than any checkpoint has, before zipfile builds a record
+    for each (millions of tiny entries would cost far more memory than the file's size)."""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None:  # a future zipfile without it: the size checks of each member still apply
+        return
+    record = end_record(handle)
+    handle.seek(0)
+    if record is not None and record[zipfile._ECD_ENTRIES_TOTAL] > _MAX_MEMBERS:
+        raise FnnInputError(
+            f"{path}: the archive lists {record[zipfile._ECD_ENTRIES_TOTAL]} members; an fnn checkpoint has at most "
+            f"{_MAX_MEMBERS}."
+        )
 
 
 def _read_members(path, archive, file_size):

@@ -44,7 +44,9 @@ def prepare_targets(params, y, n, function, name="y"):
     """Check ``y`` for ``n`` samples and put it in the form the loss computes with.
 
     Integer class labels stay integers (no dense one-hot) when the network has several outputs; a single output
-    gets a float column of the params' dtype; float targets must have one column per output.
+    gets a float column of the params' dtype (labels 0/1 for a classifier, any integers for a regression); float
+    targets must have one column per output, rows of probabilities for cross-entropy, values in [0, 1] for binary
+    cross-entropy.
     """
     spec = params.spec
     n_outputs = spec.sizes[-1]
@@ -52,6 +54,8 @@ def prepare_targets(params, y, n, function, name="y"):
         raise bad_argument(function, name, f"a numpy array of {n} labels or targets", describe(y))
     if len(y) != n:
         raise bad_argument(function, name, f"{n} labels or targets (one per row of x)", describe(y))
+    if y.dtype.kind in "iu" and n_outputs == 1 and not spec.is_classifier and y.ndim == 1:
+        return y.astype(params.dtype).reshape(n, 1)  # a regression's integer targets are numbers, not classes
     if y.dtype.kind in "iub":
         if y.ndim != 1:
             raise bad_argument(function, name, "a 1-D array of integer class labels", describe(y))

@@ -424,3 +424,13 @@ def test_overwrite_false_refuses_an_existing_checkpoint(tmp_path):
     with pytest.raises(fnn.FnnInputError, match="Refusing to overwrite .*c.npz"):
         save_checkpoint(path, trained(optim.sgd(0.1), epochs=3), overwrite=False)
     assert load_checkpoint(path).state.params == first.params and os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_path, monkeypatch):
+    import fnn.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "_MAX_MEMBERS", 3)
+    path = tmp_path / "c.npz"
+    zip_with(path, {f"a{i}.npy": npy_bytes(np.zeros(1)) for i in range(4)})
+    with pytest.raises(fnn.FnnInputError, match="c.npz: the archive lists 4 members; an fnn checkpoint has at most 3"):
+        load_checkpoint(path)

@@ -176,3 +176,9 @@ def test_binary_cross_entropy_targets_must_lie_in_0_1(bad):
     with pytest.raises(fnn.FnnInputError, match=r"targets in \[0, 1\].*Got .* at index \(1, 0\)"):
         fnn.fit(params, (np.ones((3, 2)), y), epochs=1)
     assert fnn.loss(params, (np.ones((3, 2)), np.array([0.0, 0.25, 1.0]))) > 0  # probabilities are fine
+
+
+def test_a_regression_takes_integer_targets_as_numbers():
+    params = fnn.init_params(fnn.network([3, 1], output="identity"), seed=0, dtype="float64")
+    x = np.ones((3, 3))
+    assert fnn.loss(params, (x, np.array([3, 5, 7]))) == fnn.loss(params, (x, np.array([3.0, 5.0, 7.0])))
