@@ -47,7 +47,7 @@ from attrs import fields, frozen, has
 from . import optim
 from .atomic import atomic_write, atomic_write_bytes
 from .errors import FnnInputError
-from .params import Layer, Params, flat_layout, params_from_flat
+from .params import Layer, Params
 from .spec import spec_from_config
 from .state import EpochRecord, History, TrainState
 
@@ -479,11 +479,8 @@ def _params_from(arrays, prefix, spec, path, used):
                 f"float w{expected} and b({expected[1]},) of one dtype."
             )
         layers.append((w, b))
-    if len({w.dtype for w, _ in layers}) == 1:
-        # One flat vector, as training makes them, so a resumed run takes the fused path from its first step.
-        flat = np.concatenate([array.ravel() for pair in layers for array in pair])
-        if flat.shape == (flat_layout(spec)[1],):
-            return params_from_flat(spec, flat)
+    # Not gathered into one flat vector: that would copy every array once more, and the first step of a resumed
+    # run makes the flat vector anyway.
     return Params(spec, [Layer(w, b) for w, b in layers])
 
 
