@@ -56,7 +56,7 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["atomic_write", "atomic_write_bytes", "TEMP_PREFIX", "STALE_AGE", "remove_stale_temporaries"]
+__all__ = ["STALE_AGE", "TEMP_PREFIX", "atomic_write", "atomic_write_bytes", "remove_stale_temporaries"]
 
 TEMP_PREFIX = ".fnn-tmp-"
 STALE_AGE = 10.0  # seconds
@@ -75,7 +75,9 @@ def atomic_write(path, write, *, overwrite=True):
     try:
         path = os.fspath(path)
     except TypeError:
-        raise FnnInputError(f"atomic_write needs a file path (str or os.PathLike); got {type(path).__name__}.") from None
+        raise FnnInputError(
+            f"atomic_write needs a file path (str or os.PathLike); got {type(path).__name__}."
+        ) from None
     if not isinstance(path, str) or not path:
         raise FnnInputError(f"atomic_write needs a file path; got {path!r}.")
     folder = os.path.dirname(os.path.abspath(path))
@@ -87,7 +89,9 @@ def atomic_write(path, write, *, overwrite=True):
         raise _exists(path)
     if isinstance(write, (bytes, bytearray, memoryview)):
         data = bytes(write)
-        write = lambda handle: handle.write(data)  # noqa: E731
+
+        def write(handle):
+            handle.write(data)
     elif not callable(write):
         raise FnnInputError(f"atomic_write({path!r}, write) needs bytes or a function of a file handle as write.")
     remove_stale_temporaries(folder)
@@ -116,9 +120,7 @@ def atomic_write_bytes(path, write):
 
 
 def _exists(path):
-    return FnnInputError(
-        f"Refusing to overwrite {path} (it already exists; pass overwrite=True to replace it)."
-    )
+    return FnnInputError(f"Refusing to overwrite {path} (it already exists; pass overwrite=True to replace it).")
 
 
 def _create_temporary(folder, path):

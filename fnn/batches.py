@@ -74,7 +74,9 @@ def _batches(x, y, batch_size, seed, epoch, shuffle):
     full = n - n % batch_size
     # Sorted within each batch (one sort call for the epoch): the same samples, read in file order, which is
     # kinder to a memory map and the cache.
-    batches = list(np.sort(order[:full].reshape(-1, batch_size), axis=1)) + ([np.sort(order[full:])] if full < n else [])
+    batches = list(np.sort(order[:full].reshape(-1, batch_size), axis=1)) + (
+        [np.sort(order[full:])] if full < n else []
+    )
     for index in batches:
         if index[-1] - index[0] == len(index) - 1:  # consecutive rows (a batch of the whole set): a view
             index = slice(int(index[0]), int(index[-1]) + 1)

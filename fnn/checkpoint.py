@@ -51,7 +51,7 @@ from .params import Layer, Params
 from .spec import spec_from_config
 from .state import EpochRecord, History, TrainState
 
-__all__ = ["FORMAT_VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "atomic_write_bytes"]
+__all__ = ["FORMAT_VERSION", "Checkpoint", "atomic_write", "atomic_write_bytes", "load_checkpoint", "save_checkpoint"]
 
 FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
@@ -120,7 +120,9 @@ def save_checkpoint(path, state, config=None, extras=None, *, overwrite=True):
     try:
         header_bytes = json.dumps(header, sort_keys=True).encode()
     except (TypeError, ValueError) as error:
-        raise FnnInputError(f"save_checkpoint: config must be JSON-ready (dicts, lists, numbers, text); {error}.") from None
+        raise FnnInputError(
+            f"save_checkpoint: config must be JSON-ready (dicts, lists, numbers, text); {error}."
+        ) from None
     payload = dict(arrays)
     payload[_META] = np.frombuffer(header_bytes, dtype=np.uint8)
     payload[_HASH] = np.frombuffer(_hash_v2(header_bytes, arrays).encode(), dtype=np.uint8)
@@ -135,9 +137,14 @@ def _check_spec_saves_by_name(spec):
         raise FnnInputError(
             f"This network cannot be saved by name (a custom activation, loss or initialiser?): {error}"
         ) from None
-    pairs = [(f"layer {i} activation", a.activation, b.activation) for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))]
+    pairs = [
+        (f"layer {i} activation", a.activation, b.activation)
+        for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))
+    ]
     pairs += [(f"layer {i} init", a.init, b.init) for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))]
-    pairs += [(f"layer {i} bias_init", a.bias_init, b.bias_init) for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))]
+    pairs += [
+        (f"layer {i} bias_init", a.bias_init, b.bias_init) for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))
+    ]
     pairs.append(("loss", spec.loss, rebuilt.loss))
     for what, mine, builtin in pairs:
         if not _same_functions(mine, builtin):
@@ -203,7 +210,9 @@ def _encode(value, prefix, arrays, spec, depth):
                     f"save_checkpoint: {cls.__qualname__}.{field.name} (at {prefix}) is not set by the constructor "
                     "(init=False), so it could not be rebuilt; make it an ordinary field."
                 )
-            described[field.alias or field.name] = _encode(getattr(value, field.name), f"{prefix}/{field.name}", arrays, spec, depth + 1)
+            described[field.alias or field.name] = _encode(
+                getattr(value, field.name), f"{prefix}/{field.name}", arrays, spec, depth + 1
+            )
         return {"record": name, "fields": described}
     raise FnnInputError(
         f"save_checkpoint: the optimiser state holds a {cls.__module__}.{cls.__qualname__} at {prefix}; checkpoints "
@@ -274,16 +283,24 @@ def load_checkpoint(path, *, opt_state=True):
             "fnn.save_checkpoint)."
         )
     if raw_meta.dtype != np.uint8 or raw_meta.ndim != 1:
-        raise FnnInputError(f"{path}: the checkpoint header __meta__ must be 1-D uint8 JSON text; got {raw_meta.dtype}{raw_meta.shape}.")
+        raise FnnInputError(
+            f"{path}: the checkpoint header __meta__ must be 1-D uint8 JSON text; got {raw_meta.dtype}{raw_meta.shape}."
+        )
     header_bytes = raw_meta.tobytes()
     meta = _parse_header(path, header_bytes)
     version = meta["version"]
     stored_hash = arrays.pop(_HASH, None)
     if version == 1:
         if _digest(arrays) != meta["arrays_sha256"]:
-            raise FnnInputError(f"{path}: the arrays do not match the checkpoint's SHA-256: the file was altered or damaged.")
+            raise FnnInputError(
+                f"{path}: the arrays do not match the checkpoint's SHA-256: the file was altered or damaged."
+            )
     else:
-        if stored_hash is None or stored_hash.dtype != np.uint8 or stored_hash.tobytes() != _hash_v2(header_bytes, arrays).encode():
+        if (
+            stored_hash is None
+            or stored_hash.dtype != np.uint8
+            or stored_hash.tobytes() != _hash_v2(header_bytes, arrays).encode()
+        ):
             raise FnnInputError(
                 f"{path}: the header and arrays do not match the checkpoint's SHA-256 ({_HASH}): the file was "
                 "altered or damaged."
@@ -321,7 +338,9 @@ def _read_archive(path):
     except FileNotFoundError:
         raise FnnInputError(f"{path}: no such checkpoint file.") from None
     except IsADirectoryError:
-        raise FnnInputError(f"{path}: is a folder; expected a checkpoint file (.npz written by fnn.save_checkpoint).") from None
+        raise FnnInputError(
+            f"{path}: is a folder; expected a checkpoint file (.npz written by fnn.save_checkpoint)."
+        ) from None
     except OSError as error:
         raise FnnInputError(f"{path}: cannot open the checkpoint file ({error.strerror}).") from None
     info = os.fstat(descriptor)
@@ -331,7 +350,9 @@ def _read_archive(path):
         raise FnnInputError(f"{path}: {what}; expected a checkpoint file (.npz written by fnn.save_checkpoint).")
     with os.fdopen(descriptor, "rb") as handle:
         if info.st_size == 0:
-            raise FnnInputError(f"{path}: the file is empty; expected a checkpoint (.npz written by fnn.save_checkpoint).")
+            raise FnnInputError(
+                f"{path}: the file is empty; expected a checkpoint (.npz written by fnn.save_checkpoint)."
+            )
         start = handle.read(6)
         handle.seek(0)
         if start == b"\x93NUMPY":
@@ -344,7 +365,15 @@ def _read_archive(path):
                 return _read_members(path, archive, info.st_size)
         except FnnInputError:
             raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError, OverflowError) as error:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            OverflowError,
+        ) as error:
             raise FnnInputError(
                 f"{path}: not a readable fnn checkpoint (expected an .npz zip archive written by fnn.save_checkpoint; "
                 f"it is truncated, corrupted or another kind of file: {error})."
@@ -374,7 +403,9 @@ def _read_members(path, archive, file_size):
     arrays = {}
     for member in members:
         if not member.filename.endswith(".npy"):
-            raise FnnInputError(f"{path}: the archive holds {member.filename!r}, which is not an .npy array; not an fnn checkpoint.")
+            raise FnnInputError(
+                f"{path}: the archive holds {member.filename!r}, which is not an .npy array; not an fnn checkpoint."
+            )
         name = member.filename[: -len(".npy")]
         if member.compress_type != zipfile.ZIP_STORED or member.compress_size != member.file_size:
             raise FnnInputError(
@@ -382,7 +413,9 @@ def _read_members(path, archive, file_size):
                 "refuses compressed members (so no small file can inflate into a huge one)."
             )
         if member.header_offset + member.file_size > file_size:
-            raise FnnInputError(f"{path}: the member {member.filename!r} claims more bytes than the file holds (truncated?).")
+            raise FnnInputError(
+                f"{path}: the member {member.filename!r} claims more bytes than the file holds (truncated?)."
+            )
         arrays[name] = _read_member(path, archive, member)
     return arrays
 
@@ -400,7 +433,9 @@ def _read_member(path, archive, member):
             else:
                 raise ValueError(f"npy format version {version} is not one numpy writes for such arrays")
         except (ValueError, SyntaxError, TypeError) as error:
-            raise FnnInputError(f"{path}: the member {member.filename!r} is not a valid .npy array ({error}).") from None
+            raise FnnInputError(
+                f"{path}: the member {member.filename!r} is not a valid .npy array ({error})."
+            ) from None
         if (
             dtype.kind not in _ARRAY_KINDS
             or dtype.hasobject
@@ -454,11 +489,15 @@ def _parse_header(path, header_bytes):
 
 def _history_from(records, path):
     if not isinstance(records, list):
-        raise FnnInputError(f"{path}: the header's 'history' must be a list of epoch records; got {type(records).__name__}.")
+        raise FnnInputError(
+            f"{path}: the header's 'history' must be a list of epoch records; got {type(records).__name__}."
+        )
     try:
         return History(tuple(EpochRecord(**record) for record in records))
     except TypeError as error:
-        raise FnnInputError(f"{path}: the header's 'history' holds a record that is not an epoch record ({error}).") from None
+        raise FnnInputError(
+            f"{path}: the header's 'history' holds a record that is not an epoch record ({error})."
+        ) from None
 
 
 def _params_from(arrays, prefix, spec, path, used):
@@ -509,11 +548,15 @@ def _decode(description, arrays, spec, path, used, depth, version):
         name = description["type"]
         cls = vars(optim).get(name) if name in _V1_STATE_NAMES else None
         if cls is None:
-            raise FnnInputError(f"{path}: unknown optimiser state type {name!r} (version 1 knows {list(_V1_STATE_NAMES)}).")
+            raise FnnInputError(
+                f"{path}: unknown optimiser state type {name!r} (version 1 knows {list(_V1_STATE_NAMES)})."
+            )
         return _build(cls, name, description.get("fields"), arrays, spec, path, used, depth, version)
     if "record" in description and version >= 2:
         name = description["record"]
-        return _build(_resolve_class(name, path), name, description.get("fields"), arrays, spec, path, used, depth, version)
+        return _build(
+            _resolve_class(name, path), name, description.get("fields"), arrays, spec, path, used, depth, version
+        )
     raise FnnInputError(f"{path}: a malformed optimiser-state entry in the header: {str(description)[:80]!r}.")
 
 
@@ -525,16 +568,20 @@ def _build(cls, name, described, arrays, spec, path, used, depth, version):
     values = {key: _decode(value, arrays, spec, path, used, depth + 1, version) for key, value in described.items()}
     try:
         return cls(**values)
-    except Exception as error:  # a user's record may check its fields in any way
-        raise FnnInputError(f"{path}: could not rebuild the optimiser state {name}: {type(error).__name__}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a user's record may check its fields in any way
+        raise FnnInputError(
+            f"{path}: could not rebuild the optimiser state {name}: {type(error).__name__}: {error}"
+        ) from None
 
 
 def _resolve_class(name, path):
     """The frozen attrs class called ``module:qualname``, from modules already imported (never importing one)."""
     module_name, colon, qualname = name.partition(":") if isinstance(name, str) else ("", "", "")
     parts = qualname.split(".")
-    if not colon or not all(part.isidentifier() for part in module_name.split(".")) or not all(
-        part.isidentifier() and not part.startswith("__") for part in parts
+    if (
+        not colon
+        or not all(part.isidentifier() for part in module_name.split("."))
+        or not all(part.isidentifier() and not part.startswith("__") for part in parts)
     ):
         raise FnnInputError(f"{path}: {name!r} is not a class name of the form 'module:Class'.")
     module = sys.modules.get(module_name)

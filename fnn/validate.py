@@ -93,14 +93,20 @@ def _check_target_values(loss_name, y, function, name):
         if outside.any():
             bad = tuple(int(i) for i in np.argwhere(outside)[0])
             raise bad_argument(
-                function, name, "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)", Described(f"{y[bad]} at index {bad}")
+                function,
+                name,
+                "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)",
+                Described(f"{y[bad]} at index {bad}"),
             )
     elif loss_name == "cross_entropy":
         negative = y < 0
         if negative.any():
             bad = tuple(int(i) for i in np.argwhere(negative)[0])
             raise bad_argument(
-                function, name, "cross-entropy target rows that are probability distributions (no negative entry)", Described(f"{y[bad]} at index {bad}")
+                function,
+                name,
+                "cross-entropy target rows that are probability distributions (no negative entry)",
+                Described(f"{y[bad]} at index {bad}"),
             )
         sums = y.sum(axis=1, dtype=np.float64)
         off = np.abs(sums - 1) > PROBABILITY_SUM_TOLERANCE

@@ -81,8 +81,10 @@ def writes(name, data):
 
 def truncated(folder):
     path = good_checkpoint(folder)
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[: len(data) // 2])
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with open(path, "wb") as handle:
+        handle.write(data[: len(data) // 2])
 
 
 def zipped(members, compression=zipfile.ZIP_STORED):
@@ -145,7 +147,7 @@ CHECKPOINT_CASES = [
     ("wrong weight shape", edited(change_arrays=setitem("params/0/w", np.zeros((3, 5), np.float32))), load, FILE + r"params layer 0 has w float32\(3, 5\).*the spec needs float w\(3, 4\)"),
     ("header not JSON", zipped({"__meta__.npy": npy(np.frombuffer(b"{not json", np.uint8))}), load, FILE + "the checkpoint header is not valid JSON text"),
     ("header deeply nested", zipped({"__meta__.npy": npy(np.frombuffer(b"[" * 100000, np.uint8))}), load, FILE + "the checkpoint header is not valid JSON text"),
-    ("plain .npy", lambda f: np.save(open(os.path.join(f, "c.npz"), "wb"), np.zeros(3)), load, FILE + "a single-array .npy file, not a checkpoint; expected an .npz"),
+    ("plain .npy", writes("c.npz", npy(np.zeros(3))), load, FILE + "a single-array .npy file, not a checkpoint; expected an .npz"),
     ("zip without header", zipped({"x.npy": npy(np.zeros(3))}), load, FILE + r"an .npz archive but not an fnn checkpoint \(no __meta__ header"),
     ("zip of text", zipped({"notes.txt": b"hi"}), load, FILE + "the archive holds 'notes.txt', which is not an .npy array"),
     ("zip bomb", zipped({"__meta__.npy": npy(np.zeros(10**7, np.uint8))}, zipfile.ZIP_DEFLATED), load, FILE + "the member '__meta__.npy' is compressed; fnn writes checkpoints uncompressed"),

@@ -5,10 +5,9 @@ import sys
 import textwrap
 import zipfile
 
-from attrs import frozen
-
 import numpy as np
 import pytest
+from attrs import frozen
 
 import fnn
 from fnn import optim
@@ -391,7 +390,7 @@ def test_crafted_archives_are_refused_before_any_large_allocation(tmp_path):
     [
         (lambda p: p.mkdir(), "is a folder; expected a checkpoint file"),
         (lambda p: p.write_bytes(b""), "the file is empty; expected a checkpoint"),
-        (lambda p: np.save(open(p, "wb"), np.zeros(3)), "a single-array .npy file, not a checkpoint"),
+        (lambda p: p.write_bytes(npy_bytes(np.zeros(3))), "a single-array .npy file, not a checkpoint"),
         (lambda p: p.write_bytes(b"\x00garbage" * 50), "not a readable fnn checkpoint .expected an .npz zip archive"),
         (lambda p: p.write_text("layers = 3\n"), "not a readable fnn checkpoint"),
         (lambda p: os.mkfifo(p), "is not a regular file"),
@@ -427,7 +426,7 @@ def test_overwrite_false_refuses_an_existing_checkpoint(tmp_path):
 
 
 def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_path, monkeypatch):
-    import fnn.checkpoint as checkpoint
+    from fnn import checkpoint
 
     monkeypatch.setattr(checkpoint, "_MAX_MEMBERS", 3)
     path = tmp_path / "c.npz"
