@@ -88,6 +88,8 @@ def save_checkpoint(path, state, config=None, extras=None, *, overwrite=True):
     """
     if not isinstance(state, TrainState):
         raise FnnInputError(f"save_checkpoint needs a fnn.TrainState as state; got {type(state).__name__}.")
+    if not isinstance(state.params, Params):
+        raise FnnInputError(f"save_checkpoint: state.params must be fnn.Params; got {type(state.params).__name__}.")
     spec = state.params.spec
     _check_spec_saves_by_name(spec)
     for name in ("epoch", "step", "seed"):
