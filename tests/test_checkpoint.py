@@ -433,3 +433,37 @@ def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_
     zip_with(path, {f"a{i}.npy": npy_bytes(np.zeros(1)) for i in range(4)})
     with pytest.raises(fnn.FnnInputError, match="c.npz: the archive lists 4 members; an fnn checkpoint has at most 3"):
         load_checkpoint(path)
+
+
+def test_damaged_checkpoints_load_unchanged_or_are_refused_never_anything_else(tmp_path):
+    """A derandomised fuzz: flipped bytes, cut files and spliced garbage either give fnn's error or, where the
+    damage hit bytes nothing reads (a zip timestamp), the very same checkpoint."""
+    original_path = tmp_path / "good.npz"
+    state = trained(optim.adam(), epochs=1)
+    save_checkpoint(original_path, state, config={"a": [1, 2]}, extras={"names": np.array(["x", "y"])})
+    original = original_path.read_bytes()
+    rng = np.random.default_rng(12345)
+    path = tmp_path / "c.npz"
+    outcomes = {"refused": 0, "same": 0}
+    for trial in range(150):
+        data = bytearray(original)
+        kind = trial % 3
+        if kind == 0:
+            for position in rng.integers(0, len(data), rng.integers(1, 4)):
+                data[position] ^= int(rng.integers(1, 256))
+        elif kind == 1:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:
+            start = int(rng.integers(0, len(data)))
+            data[start : start + 16] = rng.bytes(16)
+        path.write_bytes(bytes(data))
+        try:
+            loaded = load_checkpoint(path)
+        except fnn.FnnInputError as error:
+            assert "c.npz" in str(error)
+            outcomes["refused"] += 1
+            continue
+        assert loaded.state.params == state.params and loaded.state.history == state.history
+        assert loaded.config == {"a": [1, 2]} and loaded.extras["names"].tolist() == ["x", "y"]
+        outcomes["same"] += 1
+    assert outcomes["refused"] > 120
