@@ -495,11 +495,21 @@ def _history_from(records, path):
             f"{path}: the header's 'history' must be a list of epoch records; got {type(records).__name__}."
         )
     try:
-        return History(tuple(EpochRecord(**record) for record in records))
+        history = History(tuple(EpochRecord(**record) for record in records))
     except TypeError as error:
         raise FnnInputError(
             f"{path}: the header's 'history' holds a record that is not an epoch record ({error})."
         ) from None
+    for index, record in enumerate(history):
+        for key, value in record.to_dict().items():
+            whole = key in ("epoch", "step")
+            if (value is None and not whole) or (type(value) is int) or (type(value) is float and not whole):
+                continue
+            raise FnnInputError(
+                f"{path}: the header's history[{index}][{key!r}] must be {'an int' if whole else 'a number or null'}; "
+                f"got {value!r}."
+            )
+    return history
 
 
 def _params_from(arrays, prefix, spec, path, used):
@@ -568,12 +578,39 @@ def _build(cls, name, described, arrays, spec, path, used, depth, version):
         got = sorted(described) if isinstance(described, dict) else described
         raise FnnInputError(f"{path}: the optimiser state {name} needs the fields {expected}; the header has {got!r}.")
     values = {key: _decode(value, arrays, spec, path, used, depth + 1, version) for key, value in described.items()}
+    for field in fields(cls):
+        key = field.alias or field.name
+        if key in values and not _fits_annotation(values[key], field.type):
+            raise FnnInputError(
+                f"{path}: the optimiser state {name} field {key!r} is declared {_type_name(field.type)}; the file "
+                f"holds {type(values[key]).__name__} {str(values[key])[:40]!r}."
+            )
     try:
         return cls(**values)
     except Exception as error:  # noqa: BLE001 - a user's record may check its fields in any way
         raise FnnInputError(
             f"{path}: could not rebuild the optimiser state {name}: {type(error).__name__}: {error}"
         ) from None
+
+
+_PLAIN_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "Params": Params}
+
+
+def _fits_annotation(value, annotation):
+    """Whether ``value`` fits a field's plain annotation (``int``, ``float``, ``str``, ``bool``, ``Params``, an array
+    type or a record class); other annotations (unions, ``object``, none) are not checked."""
+    expected = _PLAIN_TYPES.get(annotation) if isinstance(annotation, str) else annotation
+    if not isinstance(expected, type) or expected is object:
+        return True
+    if expected is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if expected is float:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, expected)
+
+
+def _type_name(annotation):
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
 
 
 def _resolve_class(name, path):
