@@ -174,6 +174,7 @@ def test_the_temporary_of_a_killed_writer_is_cleaned_by_the_next_write(tmp_path)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdout.close()
     assert os.listdir(tmp_path) == [temporary]
     atomic_write(tmp_path / "f.txt", b"done")
     assert os.listdir(tmp_path) == ["f.txt"]

@@ -221,6 +221,7 @@ def test_killing_the_writer_never_leaves_a_half_written_checkpoint(tmp_path):
         time.sleep(delay)
         child.kill()
         child.wait()
+        child.stdout.close()
         loaded = load_checkpoint(path)
         assert loaded.state.epoch == 1
         assert zipfile.is_zipfile(path)
