@@ -34,13 +34,14 @@ directory at ``path``, and with ``overwrite=False`` an existing ``path``.
 >>> import tempfile, os
 >>> folder = tempfile.mkdtemp()
 >>> path = atomic_write(os.path.join(folder, "note.txt"), b"hello")
->>> open(path, "rb").read()
-b'hello'
 >>> try:
 ...     atomic_write(path, b"again", overwrite=False)
-... except fnn.FnnInputError as error:
-...     print("refused:", open(path, "rb").read())
-refused: b'hello'
+... except fnn.FnnInputError:
+...     print("refused")
+refused
+>>> with open(path, "rb") as handle:
+...     handle.read()
+b'hello'
 """
 
 import errno
