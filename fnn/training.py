@@ -8,7 +8,7 @@ record, given as ``options=`` or as the same keyword arguments. Nothing is mutat
 run continued from any returned state is bit-identical to an uninterrupted one.
 
 >>> data = fnn.data.moons(200, noise=0.1, seed=0)
->>> spec = fnn.network([2, 16, 1], activation="tanh")
+>>> spec = fnn.network([2, 16, 1], loss="binary_cross_entropy", activation="tanh")
 >>> state = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=2, lr=0.5, batch_size=20, seed=0)
 >>> more = fnn.fit(state, data, epochs=3, lr=0.5, batch_size=20)
 >>> five = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=5, lr=0.5, batch_size=20, seed=0)

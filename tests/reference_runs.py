@@ -33,7 +33,7 @@ def _fit_run():
     import fnn
 
     data = fnn.data.moons(300, noise=0.2, seed=1)
-    params = fnn.init_params(fnn.network([2, 32, 16, 1], activation="tanh"), seed=4)
+    params = fnn.init_params(fnn.network([2, 32, 16, 1], loss="binary_cross_entropy", activation="tanh"), seed=4)
     schedule = fnn.optim.get_schedule("step_decay:0.02,30,0.5")
     state = fnn.fit(params, data, epochs=6, optimizer=fnn.optim.adam(schedule), batch_size=25, seed=4,
                     validation=0.2, drop_rate=0.25)

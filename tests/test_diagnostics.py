@@ -117,7 +117,7 @@ TANH_Y = np.array([[1.0], [0.0], [1.0], [0.0], [1.0]])
 
 
 def test_saturated_unit_is_the_one_saturated_on_most_samples():
-    params = _params(fnn.network([2, 3, 1], activation="tanh"), TANH_LAYERS)
+    params = _params(fnn.network([2, 3, 1], loss="binary_cross_entropy", activation="tanh"), TANH_LAYERS)
     hand = np.abs(np.tanh(TANH_X @ params.layers[0].w + params.layers[0].b)) > 0.98
     assert hand.sum(axis=0).tolist() == [5, 0, 2]  # the construction above
     diagnostics, _ = _run(params, [(TANH_X[:2], TANH_Y[:2]), (TANH_X[2:], TANH_Y[2:])], lr=1e-3)

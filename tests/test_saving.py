@@ -39,7 +39,7 @@ def test_params_round_trip(tmp_path, trained):
 
 
 def test_float64_params_keep_their_dtype(tmp_path):
-    params = fnn.init_params(fnn.network([3, 5, 1], activation="elu:0.5"), seed=2, dtype="float64")
+    params = fnn.init_params(fnn.network([3, 5, 1], loss="binary_cross_entropy", activation="elu:0.5"), seed=2, dtype="float64")
     fnn.save(tmp_path / "p.npz", params)
     loaded = fnn.load(tmp_path / "p.npz")
     assert loaded == params and loaded.dtype == np.float64 and loaded.spec.layers[0].activation.name == "elu:0.5"
