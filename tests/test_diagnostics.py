@@ -130,11 +130,11 @@ def test_sigmoid_saturation_uses_the_same_rule_as_tanh():
     # sigmoid(2z) outside [0.01, 0.99] exactly when |tanh(z)| > 0.98: halving the weights of a sigmoid layer and
     # comparing with the tanh layer above gives the same saturated units.
     sigmoid_layers = [(np.array(TANH_LAYERS[0][0]) * 2, np.array(TANH_LAYERS[0][1]) * 2), TANH_LAYERS[1]]
-    params = _params(fnn.network([2, 3, 1], activation="sigmoid"), sigmoid_layers)
+    params = _params(fnn.network([2, 3, 1], activation="sigmoid", loss="binary_cross_entropy"), sigmoid_layers)
     diagnostics, _ = _run(params, [(TANH_X, TANH_Y)], lr=1e-3)
     assert diagnostics.layers[0].saturated_fraction == pytest.approx(1 / 3)
     low_weights = [(np.array(TANH_LAYERS[0][0]) * 0.01, [0.0, 0.0, 0.0]), TANH_LAYERS[1]]
-    calm, _ = _run(_params(fnn.network([2, 3, 1], activation="sigmoid"), low_weights), [(TANH_X, TANH_Y)])
+    calm, _ = _run(_params(fnn.network([2, 3, 1], activation="sigmoid", loss="binary_cross_entropy"), low_weights), [(TANH_X, TANH_Y)])
     assert calm.layers[0].saturated_fraction == 0.0
 
 
