@@ -27,7 +27,8 @@ import time
 import numpy as np
 from attrs import frozen
 
-from .checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from .atomic import atomic_write
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data.transforms import Standardizer, standardize
 from .errors import FnnInputError
 
@@ -283,7 +284,7 @@ def write_run_file(folder, name, write, *, overwrite=True):
     path = _target(folder, name)
     if not overwrite and os.path.lexists(path):
         raise FnnInputError(f"{path} exists; fnn does not overwrite it unless asked.")
-    atomic_write_bytes(path, write)
+    atomic_write(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won
     return path
 
 
