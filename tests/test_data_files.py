@@ -35,7 +35,7 @@ def test_general_csv_label_by_name_index_and_default(tmp_path):
     assert load_csv(path) == by_name  # 'species' is recognised as the label column
     by_index = load_csv(path, label=-1)
     assert by_index.labels.tolist() == [0, 1, 0]
-    with pytest.raises(fnn.FnnInputError, match=r"column 3 \('species'\): 'setosa' is not a number"):
+    with pytest.raises(fnn.FnnInputError, match=r"flowers.csv, line 2, column 3 \('species'\): expected a number; found 'setosa'"):
         load_csv(path, label=0)  # then species is a feature, and not a number
     numeric = tmp_path / "numeric.csv"
     numeric.write_text("x,y\n1,0.5\n2,1.25\n")
@@ -46,7 +46,9 @@ def test_general_csv_label_by_name_index_and_default(tmp_path):
 def test_headerless_gzip_csv_with_numeric_labels(tmp_path):
     path = tmp_path / "t.csv.gz"
     path.write_bytes(gzip.compress(b"2,0.5,0.25\n0,1.5,2.5\n1,3,4\n"))
-    data = load_csv(path)
+    with pytest.raises(fnn.FnnInputError, match="no header row, so no label column can be recognised"):
+        load_csv(path)  # no first-column guess
+    data = load_csv(path, label=0)
     assert data.labels.tolist() == [2, 0, 1] and data.class_names == ("0", "1", "2") and data.n_features == 2
 
 
@@ -60,12 +62,12 @@ def test_the_bundled_iris_reads_as_a_csv_too(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("a,b,label\n1,2,0\n3,x,1\n", r"line 3, column 2 \('b'\): 'x' is not a number"),
-        ("a,b,label\n1,2,0\n3,4\n", r"line 3: 2 cells where the header has 3"),
-        ("a,b,label\n1,nan,0\n", r"features must be finite; found nan at row 0, column 1"),
-        ("a,b,label\n1,inf,0\n", r"finite"),
-        ("", r"empty"),
-        ("a,b,label\n", r"no data rows"),
+        ("a,b,label\n1,2,0\n3,x,1\n", r"line 3, column 2 \('b'\): expected a number; found 'x'"),
+        ("a,b,label\n1,2,0\n3,4\n", r"line 3: expected 3 cells, as in the first line; found 2"),
+        ("a,b,label\n1,nan,0\n", r"line 2, column 2 \('b'\): expected a number; found 'nan'"),
+        ("a,b,label\n1,inf,0\n", r"line 2, column 2 \('b'\): expected a number; found 'inf'"),
+        ("", r"found an empty file"),
+        ("a,b,label\n", r"expected data rows after the header; found none"),
     ],
 )
 def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
@@ -79,7 +81,7 @@ def test_bad_csv_names_file_line_and_column(tmp_path, text, message):
 def test_unknown_label_column(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(fnn.FnnInputError, match=r"no column named 'kind'; the columns are \['a', 'b'\]"):
+    with pytest.raises(fnn.FnnInputError, match=r"no column is named 'kind'; expected exactly one. The columns are \['a', 'b'\]"):
         load_csv(path, label="kind")
 
 
@@ -153,7 +155,7 @@ def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
     assert not marker.exists()
     arrays_in_a_wrong_structure = pickle.dumps(((np.zeros(2),), 2, 3))  # arrays unpickle fine ...
     path.write_bytes(gzip.compress(arrays_in_a_wrong_structure))
-    with pytest.raises(fnn.FnnInputError, match="pair"):  # ... and the structure is checked
+    with pytest.raises(fnn.FnnInputError, match="found an int where tuples, lists and arrays are expected"):  # ... and the structure is checked
         load_mnist_pickle(path)
 
 
@@ -171,15 +173,18 @@ def test_nan_in_pickled_images_is_refused(tmp_path):
     parts[1] = (images, parts[1][1])
     path = tmp_path / "mnist.pkl.gz"
     path.write_bytes(gzip.compress(pickle.dumps(tuple(parts))))
-    with pytest.raises(fnn.FnnInputError, match=r"validation images.*finite; found nan at row 3, column 7"):
+    with pytest.raises(fnn.FnnInputError, match=r"validation images must be finite; found nan at row 3, column 7"):
         load_mnist_pickle(path)
 
 
-def test_fast_and_scanning_csv_parsers_agree(tmp_path):
-    from fnn.data.csv import _parse_fast, _parse_scanning
+def test_fast_and_strict_csv_parsers_agree_on_a_plain_table(tmp_path):
+    from fnn.data.csv import _parse_fast, _parse_strict, _read_text, _records
 
     path = tmp_path / "t.csv"
-    path.write_text('a,b,kind\n1.5,-2e-3,"cat"\n3,0.1, dog\n\n5,6,cat\n')
-    fast = _parse_fast(path, 3, True, 2)
-    slow = _parse_scanning(path, ["a", "b", "kind"], True, 2)
-    assert fast[0].tobytes() == slow[0].tobytes() and fast[1] == slow[1] == ["cat", "dog", "cat"]
+    path.write_text("a,b,kind\n1.5,-2e-3,3\n3,0.1, 4\n5,6,3\n\n")
+    data, text = _read_text(str(path))
+    fast = _parse_fast(data, True, 3, [0, 1], 2)
+    records = _records(text, str(path))
+    next(records)
+    slow = _parse_strict(records, str(path), ["a", "b", "kind"], 3, [0, 1], 2)
+    assert fast[0].tobytes() == slow[0].tobytes() and fast[1] == slow[1] == ["3", "4", "3"]
