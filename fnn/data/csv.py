@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from ..arrays import all_finite, as_float_dtype, first_non_finite
+from ..arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from ..errors import FnnInputError
 from .dataset import Dataset
 from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
@@ -54,7 +54,6 @@ _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 _INTEGER = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 _MISSING = {"nan", "-nan", "+nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity", "?"}
 _FAST_BYTES = b"0123456789.eE+-, \t\r\n"
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*\n")
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -189,10 +188,16 @@ def _blank(cells):
 def _read(path, function, label, drop, required):
     path = as_path(path, function)
     data, text = _read_text(path)
-    records = _records(text, path)
-    first_line, first = next(records, (1, None))
+    newline = text.find("\n")
+    head = text if newline < 0 or '"' in text[:newline] else text[: newline + 1]  # the header, read on its own
+    _, first = next(_records(head, path), (1, None))
     if first is None or _blank(first):
         raise FnnInputError(f"{path}: expected {EXPECTED} starting with a header or a row; found {'an empty file' if not text.strip() else 'an empty first line'}.")
+    if len(first) == 1 and (";" in first[0] or "\t" in first[0]):
+        raise FnnInputError(
+            f"{path}, line 1: expected comma-separated cells; found one cell {first[0][:60]!r} (is the file separated "
+            f"by ';' or tabs? fnn reads comma-separated files)."
+        )
     has_header = not any(map(_is_number, first))
     width = len(first)
     header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
@@ -207,20 +212,18 @@ def _read(path, function, label, drop, required):
         start = 2 if has_header else 1
         lines = np.arange(start, start + len(features))
     else:
-        features, label_cells, lines = _parse_strict(records if has_header else _chain(first_line, first, records), path, header, width, feature_columns, label_index)
+        records = _records(text, path)
+        if has_header:
+            next(records)
+        features, label_cells, lines = _parse_strict(records, path, header, width, feature_columns, label_index)
     if len(features) == 0:
         raise FnnInputError(f"{path}: expected data rows after the {'header' if has_header else 'first line'}; found none.")
     return _Table(path, header, has_header, features, feature_columns, label_index, label_cells, lines)
 
 
-def _chain(line, cells, rest):
-    yield line, cells
-    yield from rest
-
-
 def _parse_fast(data, has_header, width, feature_columns, label_index):
     """numpy's C reader on a plain numeric file (digits, signs, points, exponents, commas, spaces; no quotes, no
-    blank lines before the end, no lone carriage returns); None when the file is anything else or numpy objects,
+    blank lines, no lone carriage returns); None when the file is anything else or numpy objects,
     and the cell-by-cell reader decides."""
     if b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
         return None
@@ -230,21 +233,20 @@ def _parse_fast(data, has_header, width, feature_columns, label_index):
             return None
         data = data[newline + 1 :]
     body = data.rstrip(b" \t\r\n")
-    if not body or body.translate(None, _FAST_BYTES) or _BLANK_LINE.search(body):
+    if not body or body.translate(None, _FAST_BYTES):
         return None
-    text = body.decode("ascii")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = np.loadtxt(io.StringIO(text), delimiter=",", comments=None, quotechar=None, dtype=np.float64, ndmin=2)
+            table = np.loadtxt(io.BytesIO(body), delimiter=",", comments=None, quotechar=None, dtype=np.float64, ndmin=2, encoding="ascii")
     except ValueError:
         return None
+    # numpy skips blank lines: a row count short of the line count sends the file to the strict reader.
     if table.shape != (body.count(b"\n") + 1, width) or not all_finite(table):
         return None
     label_cells = None
     if label_index is not None:
-        pattern = re.compile(r"^(?:[^,\n]*,){%d}([^,\n]*)" % label_index, re.M)
-        label_cells = [cell.strip(" \t\r") for cell in pattern.findall(text)]
+        label_cells = [line.split(b",", label_index + 1)[label_index].decode("ascii").strip(" \t\r") for line in body.split(b"\n")]
     if feature_columns == list(range(feature_columns[0], feature_columns[-1] + 1)):
         return table[:, feature_columns[0] : feature_columns[-1] + 1], label_cells
     return table[:, feature_columns], label_cells
@@ -321,14 +323,15 @@ def _labels(table):
 
 
 def _as_dtype(table, dtype):
-    features = table.features.astype(dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its line and column
+        features = table.features.astype(dtype)  # a new array: nobody else holds it
     if not all_finite(features):
         row, column = first_non_finite(features)
         raise FnnInputError(
             f"{table.where(row, table.feature_columns[column])}: expected a number that fits {dtype.name}; found "
-            f"{table.features[row, column]!r}, beyond its range (±{np.finfo(dtype).max:.4g})."
+            f"{float(table.features[row, column])!r}, beyond its range (±{np.finfo(dtype).max:.4g})."
         )
-    return features
+    return freeze_new(features)
 
 
 def read_table(path, label_column=None, drop=()):
@@ -347,7 +350,7 @@ def load_csv(path, label=None, dtype=np.float32, name=None, drop=()):
     dtype = as_float_dtype(dtype, "load_csv")
     table = _read(path, "load_csv", label, drop, required=True)
     labels, class_names = _labels(table)
-    return Dataset(_as_dtype(table, dtype), labels, class_names, name or os.path.basename(table.path))
+    return Dataset(_as_dtype(table, dtype), freeze_new(labels), class_names, name or os.path.basename(table.path))
 
 
 def load_kaggle_mnist_csv(path, dtype=np.float32):
@@ -368,8 +371,8 @@ def load_kaggle_mnist_csv(path, dtype=np.float32):
         bad = np.argwhere((block < 0) | (block > 255) | (block != np.floor(block)))
         if len(bad):
             row, column = int(bad[0][0]) + start, int(bad[0][1])
-            raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {pixels[row, column]!r}.")
+            raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {float(pixels[row, column])!r}.")
     labels = np.array([int(cell) for cell in table.label_cells], dtype=np.int64)
     features = pixels.astype(dtype)
     features /= dtype.type(255)
-    return Dataset(features, labels, tuple(str(i) for i in range(10)), "mnist-csv")
+    return Dataset(freeze_new(features), freeze_new(labels), tuple(str(i) for i in range(10)), "mnist-csv")

@@ -95,8 +95,11 @@ class _PendingArray:
 def _describe(value):
     if isinstance(value, _Global):
         return f"a reference to {value.role}"
+    if value is None:
+        return "None"
     name = type(value).__name__.lstrip("_").lower()
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    size = f" of {len(value)}" if isinstance(value, (tuple, list, bytes, bytearray, str)) else ""
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}{size}"
 
 
 def _name(value, what):
@@ -221,6 +224,8 @@ class _Reader:
             raise _Refused(f"an item declares {size_text(n)}, more than the {size_text(MAX_PICKLE_BYTES)} a pickle may hold")
         data = read_exactly(self.stream, n)
         self.position += len(data)
+        if self.position == 0:
+            raise _Refused("the file holds no pickle (0 bytes)")
         if len(data) < n:
             raise _Refused(f"the pickle ends after {self.position} bytes, inside an item that declares {size_text(n)} (truncated)")
         return data
