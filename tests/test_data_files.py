@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fnn
 from fnn.data import load_csv, load_kaggle_mnist_csv, load_mnist_pickle
@@ -188,3 +190,173 @@ def test_fast_and_strict_csv_parsers_agree_on_a_plain_table(tmp_path):
     next(records)
     slow = _parse_strict(records, str(path), ["a", "b", "kind"], 3, [0, 1], 2)
     assert fast[0].tobytes() == slow[0].tobytes() and fast[1] == slow[1] == ["3", "4", "3"]
+
+
+# --- the CSV rules ---------------------------------------------------------------------------------------------
+
+from fnn.data.csv import label_column, read_table  # noqa: E402
+
+
+def test_a_hash_is_data_and_a_text_label_keeps_it(tmp_path):
+    path = tmp_path / "langs.csv"
+    path.write_text("x,label\n1,C#\n2,C\n3,C#\n")
+    data = load_csv(path)
+    assert data.class_names == ("C", "C#") and data.labels.tolist() == [1, 0, 1] and data.features[:, 0].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_byte_order_mark_is_dropped(tmp_path, header):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (b"label,x\n" if header else b"") + b"1,0.5\n0,2\n")
+    data = load_csv(path, label="label" if header else 0)
+    assert data.labels.tolist() == [1, 0] and data.features[:, 0].tolist() == [0.5, 2.0]
+    assert read_table(path)[0] == (["label", "x"] if header else ["column0", "column1"])
+
+
+def test_quoted_cells_follow_rfc_4180(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('"a","b",species\n"1.5"," 2",setosa\n3,4,"C, ""sharp""\nnote"\n')
+    data = load_csv(path)
+    assert data.class_names == ('C, "sharp"\nnote', "setosa") and data.labels.tolist() == [1, 0]
+    assert data.features.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+
+
+def test_blank_lines_at_the_end_are_allowed(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,label\n1,0\n2,1\n\n\n")
+    assert load_csv(path).labels.tolist() == [0, 1]
+
+
+def test_the_label_column_is_named_or_recognised(tmp_path):
+    assert label_column(["a", "TARGET"]) == 1 and label_column(["Y", "x"]) == 0 and label_column(["a", "b"], -2) == 0
+    assert label_column(["a", "b"], required=False) is None and label_column(None, required=False, width=2) is None
+    with pytest.raises(fnn.FnnInputError, match=r"t.csv: several columns could be the label \('label', 'class'\)"):
+        label_column(["label", "class"], source="t.csv")
+    with pytest.raises(fnn.FnnInputError, match=r"2 columns are named 'x'"):
+        label_column(["x", "x", "label"], "x")
+    with pytest.raises(fnn.FnnInputError, match=r"must be given as a header name \(str\) or an index \(int\); got True"):
+        label_column(["a", "b"], True)
+
+
+def test_drop_leaves_out_columns_such_as_an_id_that_leaks_the_label(tmp_path):
+    path = tmp_path / "Iris.csv"
+    path.write_text("Id,SepalLengthCm,PetalLengthCm,Species\n1,5.1,1.4,Iris-setosa\n2,7.0,4.7,Iris-versicolor\n3,5.0,1.3,Iris-setosa\n")
+    data = load_csv(path, drop=["Id"])
+    assert data.n_features == 2 and data.features[:, 0].tolist() == pytest.approx([5.1, 7.0, 5.0])
+    assert data == load_csv(path, drop="Id") == load_csv(path, drop=[0]) == load_csv(path, label="Species", drop=[-4])
+    assert load_csv(path).n_features == 3
+    text_id = tmp_path / "text_id.csv"
+    text_id.write_text("Id,x,label\nA-1,1,0\nB-2,2,1\n")  # a dropped column need not hold numbers
+    assert load_csv(text_id, drop=["Id"]).features[:, 0].tolist() == [1, 2]
+    assert read_table(text_id, drop=["Id", "label"])[1].tolist() == [[1.0], [2.0]]
+
+
+def test_label_kinds(tmp_path):
+    def labels(cells):
+        path = tmp_path / "t.csv"
+        path.write_text("x,y\n" + "".join(f"{i},{cell}\n" for i, cell in enumerate(cells)))
+        data = load_csv(path)
+        return data.labels.tolist(), data.class_names
+
+    assert labels(["2", "0", "+2"]) == ([2, 0, 2], ("0", "1", "2"))
+    assert labels(["-1", "1", "-1"]) == ([0, 1, 0], ("-1", "1"))  # not class indices: names, in numerical order
+    assert labels(["10", "20000"]) == ([0, 1], ("10", "20000"))
+    assert labels(["1.0", "0.5"]) == ([[1.0], [0.5]], ())  # numbers that are not all whole: a regression target
+    assert labels(["3.0", "3"]) == ([[3.0], [3.0]], ())
+    assert labels(["b", "a", "7"]) == ([2, 1, 0], ("7", "a", "b"))
+
+
+# Cells the two CSV paths must agree on: valid numbers in many spellings, and near misses.
+CELLS = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{f:.6e}"),
+    st.sampled_from(["1e999", ".5", "5.", "+.5e-3", " 1 ", "\t2", "-0", "1e", "e5", ".", "", " ", "1_0", "--1", "1.5.5", "0x1"]),
+    st.text(alphabet="0123456789.eE+- \t", max_size=4),
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    width=st.integers(1, 4),
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=4), min_size=1, max_size=5),
+    end=st.sampled_from(["\n", "\r\n"]),
+    tail=st.sampled_from(["", "\n", "\n\n", " \n", "\r\n"]),
+    header=st.booleans(),
+    label=st.one_of(st.none(), st.integers(0, 3)),
+    square=st.booleans(),
+)
+def test_numpy_fast_path_and_strict_reader_agree(width, rows, end, tail, header, label, square):
+    """numpy's reader is only a shortcut: whenever it accepts a table, the strict reader gives the same bytes, and
+    it accepts nothing that the strict reader refuses."""
+    from fnn.data.csv import _parse_fast, _parse_strict, _records
+
+    if square:
+        rows = [(row * width)[:width] for row in rows]
+    text = (",".join(f"c{i}" for i in range(width)) + end if header else "") + end.join(map(",".join, rows)) + tail
+    label = label if label is not None and label < width else None
+    features = [i for i in range(width) if i != label]
+    if not features:
+        return
+    fast = _parse_fast(text.encode(), header, width, features, label)
+    records = _records(text, "t.csv")
+    if header:
+        next(records)
+    try:
+        strict = _parse_strict(records, "t.csv", [f"c{i}" for i in range(width)], width, features, label)
+    except fnn.FnnInputError:
+        assert fast is None, text
+        return
+    if fast is not None:
+        assert fast[0].shape == strict[0].shape and fast[0].tobytes() == strict[0].tobytes(), text
+        assert fast[1] == strict[1], text
+
+
+def test_the_fast_path_is_taken_for_plain_numeric_tables(tmp_path, monkeypatch):
+    from fnn.data import csv as module
+
+    path = tmp_path / "t.csv"
+    path.write_text("label,a,b\n1,2,3\n0,4.5,6e-1\n")
+    monkeypatch.setattr(module, "_parse_strict", lambda *args: pytest.fail("the strict reader was used"))
+    data = load_csv(path)
+    assert data.features.tolist() == [[2.0, 3.0], [4.5, pytest.approx(0.6)]] and data.labels.tolist() == [1, 0]
+
+
+# --- pickles in every protocol ---------------------------------------------------------------------------------
+
+from loader_files import mnist_pickle_gz, python2_pickle as python2_pickle_of  # noqa: E402
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2])
+def test_python2_pickles_of_every_protocol(tmp_path, protocol):
+    parts = mnist_parts()
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(mnist_pickle_gz(parts, protocol))
+    for dataset, (images, labels) in zip(load_mnist_pickle(path), parts):
+        assert np.array_equal(dataset.features, images) and np.array_equal(dataset.labels, labels)
+        assert dataset.features.dtype == np.float32 and dataset.labels.dtype == np.int64
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_python3_pickles_of_every_protocol_compressed_or_not(tmp_path, protocol):
+    parts = mnist_parts()
+    path = tmp_path / "mnist.pkl"  # the content decides: this one is not compressed
+    path.write_bytes(pickle.dumps(parts, protocol=protocol))
+    assert all(np.array_equal(d.features, p[0]) for d, p in zip(load_mnist_pickle(path), parts))
+
+
+def test_other_byte_orders_widths_and_fortran_order(tmp_path):
+    parts = tuple((np.asfortranarray(images.astype(">f8")), labels.astype(">i4")) for images, labels in mnist_parts())
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(pickle.dumps(parts, protocol=2)))
+    train = load_mnist_pickle(path, dtype=np.float64)[0]
+    assert train.features.dtype == np.float64 and np.array_equal(train.features, parts[0][0])
+    assert train.labels.dtype == np.int64 and np.array_equal(train.labels, parts[0][1])
+
+
+def test_loaded_arrays_are_read_only_views_without_copies(tmp_path):
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(mnist_pickle_gz())
+    train = load_mnist_pickle(path)[0]
+    assert not train.features.flags.writeable and not train.labels.flags.writeable
+    assert train.features.base is not None  # a view of the bytes read, not a copy

@@ -186,6 +186,7 @@ def _blank(cells):
 
 
 def _read(path, function, label, drop, required):
+    """The table; without a ``label`` it has a label column only if ``required`` (then recognised by name)."""
     path = as_path(path, function)
     data, text = _read_text(path)
     newline = text.find("\n")
@@ -201,7 +202,7 @@ def _read(path, function, label, drop, required):
     has_header = not any(map(_is_number, first))
     width = len(first)
     header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
-    label_index = label_column(header if has_header else None, label, width=width, source=path, required=required)
+    label_index = None if label is None and not required else label_column(header if has_header else None, label, width=width, source=path)
     dropped = _drop_indices(header, has_header, drop, width, path, label_index)
     feature_columns = [i for i in range(width) if i != label_index and i not in dropped]
     if not feature_columns:
