@@ -90,27 +90,7 @@ def test_unknown_label_column(tmp_path):
 # --- mnist.pkl.gz ----------------------------------------------------------------------------------------------
 
 
-class Python2Pickler(pickle._Pickler):
-    """Writes bytes the way Python 2 wrote its ``str``: SHORT_BINSTRING/BINSTRING opcodes, which Python 3 can only
-    read with an ``encoding`` (latin1 for array data), as in the widely shared ``mnist.pkl.gz``."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_py2_str(self, obj):
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = save_py2_str
-
-
-def python2_pickle(obj):
-    buffer = __import__("io").BytesIO()
-    Python2Pickler(buffer, protocol=2).dump(obj)
-    # Python 2's numpy lived in numpy.core; GLOBAL opcodes are newline-terminated text, so renaming is safe.
-    return buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+from loader_files import python2_pickle  # noqa: E402
 
 
 def mnist_parts():
@@ -360,3 +340,16 @@ def test_loaded_arrays_are_read_only_views_without_copies(tmp_path):
     train = load_mnist_pickle(path)[0]
     assert not train.features.flags.writeable and not train.labels.flags.writeable
     assert train.features.base is not None  # a view of the bytes read, not a copy
+
+
+def test_read_table_for_prediction_inputs_with_or_without_their_labels(tmp_path):
+    with_labels, without = tmp_path / "with.csv", tmp_path / "without.csv"
+    with_labels.write_text("Id,a,b,Species\n1,1,2,setosa\n2,3,4,virginica\n")
+    without.write_text("Id,a,b\n1,1,2\n2,3,4\n")
+    for path in (with_labels, without):
+        header, features, _, first_line = read_table(path, drop=["Id"], recognise_label=True)
+        assert features.tolist() == [[1, 2], [3, 4]] and first_line == 2
+    assert read_table(with_labels, recognise_label=True)[2] == ["setosa", "virginica"]
+    assert read_table(without, recognise_label=True)[2] is None
+    with pytest.raises(fnn.FnnInputError, match=r"line 2, column 4 \('Species'\): expected a number; found 'setosa'"):
+        read_table(with_labels)  # without a label column, every column is a feature

@@ -170,3 +170,21 @@ def test_non_finite_float_data_is_refused_with_the_file_and_index(tmp_path, gz):
     write_idx(path, data)
     with pytest.raises(fnn.FnnInputError, match=r"f-idx2.*must be finite; found inf at index \(2, 1\)"):
         read_idx(path)
+
+
+def test_the_content_not_the_name_says_whether_a_file_is_compressed(tmp_path):
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    write_idx(tmp_path / "raw.gz", array)  # compressed, as its name says
+    (tmp_path / "plain.gz").write_bytes(gzip.decompress((tmp_path / "raw.gz").read_bytes()))
+    (tmp_path / "packed-idx").write_bytes((tmp_path / "raw.gz").read_bytes())
+    for name in ("raw.gz", "plain.gz", "packed-idx"):
+        assert np.array_equal(read_idx(tmp_path / name), array)
+        assert np.array_equal(fnn.data.idx.read_idx_scaled(tmp_path / name), array.reshape(3, 4) / np.float32(255))
+
+
+def test_write_idx_leaves_no_temporary_files(tmp_path):
+    write_idx(tmp_path / "a-idx1-ubyte.gz", np.arange(5, dtype=np.uint8))
+    assert os.listdir(tmp_path) == ["a-idx1-ubyte.gz"]
+    with pytest.raises(fnn.FnnInputError, match="IDX has no type for dtype bool"):
+        write_idx(tmp_path / "b", np.zeros(3, bool))
+    assert os.listdir(tmp_path) == ["a-idx1-ubyte.gz"]

@@ -185,8 +185,9 @@ def _blank(cells):
     return not cells or (len(cells) == 1 and not cells[0].strip(" \t"))
 
 
-def _read(path, function, label, drop, required):
-    """The table; without a ``label`` it has a label column only if ``required`` (then recognised by name)."""
+def _read(path, function, label, drop, required, recognise=False):
+    """The table; without a ``label`` it has a label column if ``required`` (then recognised by name, or an error)
+    or if ``recognise`` and one is named as a label."""
     path = as_path(path, function)
     data, text = _read_text(path)
     newline = text.find("\n")
@@ -202,7 +203,9 @@ def _read(path, function, label, drop, required):
     has_header = not any(map(_is_number, first))
     width = len(first)
     header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
-    label_index = None if label is None and not required else label_column(header if has_header else None, label, width=width, source=path)
+    label_index = None
+    if label is not None or required or recognise:
+        label_index = label_column(header if has_header else None, label, width=width, source=path, required=required)
     dropped = _drop_indices(header, has_header, drop, width, path, label_index)
     feature_columns = [i for i in range(width) if i != label_index and i not in dropped]
     if not feature_columns:
@@ -335,12 +338,17 @@ def _as_dtype(table, dtype):
     return freeze_new(features)
 
 
-def read_table(path, label_column=None, drop=()):
+def read_table(path, label_column=None, drop=(), recognise_label=False):
     """``(header, features, label_cells, first_data_line)``: the header's names (``column0``... without one), the
     feature columns as float64 (all but the label column and ``drop``), the label column's cells as text (``None``
-    when ``label_column`` is None; it is a header name or an index) and the line of the first data row. See the
-    module's description for the rules."""
-    table = _read(path, "read_table", label_column, drop, required=label_column is not None)
+    without a label column) and the line of the first data row.
+
+    ``label_column`` is a header name or an index; without it there is no label column, unless
+    ``recognise_label``: then a column named as in :data:`LABEL_NAMES` is the label column if there is one (as
+    :func:`label_column` decides with ``required=False``), which is how prediction inputs that still hold their
+    labels are read like the training table. See the module's description for the rules.
+    """
+    table = _read(path, "read_table", label_column, drop, required=label_column is not None, recognise=recognise_label)
     return table.header, table.features, table.label_cells, 2 if table.has_header else 1
 
 

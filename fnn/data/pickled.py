@@ -321,7 +321,9 @@ def _stop(machine):  # handled in run
 def _global(machine, module, name):
     role = _GLOBALS.get((module, name))
     if role is None:
-        raise _Refused(f"refused to unpickle {module}.{name}: only numpy arrays are allowed in this file (a pickle can run code)")
+        shown = f"{module}.{name}"
+        shown = shown if shown.isascii() and shown.isprintable() and len(shown) <= 120 else repr(shown[:120])
+        raise _Refused(f"refused to unpickle {shown}: only numpy arrays are allowed in this file (a pickle can run code)")
     machine.push(_Global(role))
 
 
