@@ -353,3 +353,30 @@ def test_read_table_for_prediction_inputs_with_or_without_their_labels(tmp_path)
     assert read_table(without, recognise_label=True)[2] is None
     with pytest.raises(fnn.FnnInputError, match=r"line 2, column 4 \('Species'\): expected a number; found 'setosa'"):
         read_table(with_labels)  # without a label column, every column is a feature
+
+
+@settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    values=st.lists(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=3, max_size=3), min_size=1, max_size=8),
+    classes=st.lists(st.integers(0, 12), min_size=8, max_size=8),
+    spelling=st.sampled_from([repr, lambda v: f"{v:.17g}", lambda v: f" {v!r}\t"]),
+    quoted=st.booleans(),
+)
+def test_what_is_loaded_is_exactly_what_the_file_says(tmp_path_factory, values, classes, spelling, quoted):
+    path = tmp_path_factory.mktemp("exact") / "t.csv"
+    quote = (lambda cell: f'"{cell}"') if quoted else str
+    rows = [",".join(quote(spelling(v)) for v in row) + f",{classes[i]}" for i, row in enumerate(values)]
+    path.write_text("a,b,c,label\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, dtype=np.float64)
+    assert data.features.tobytes() == np.array(values, np.float64).tobytes()
+    assert data.labels.tolist() == classes[: len(values)] and data.class_names == tuple(map(str, range(max(classes[: len(values)]) + 1)))
+
+
+def test_python2_integer_flags_of_the_classic_file(tmp_path):
+    """Python 2's numpy gave a dtype's align and copy flags as the ints 0 and 1, not as booleans."""
+    data = python2_pickle(mnist_parts())
+    classic, count = __import__("re").subn(rb"(U\x02[fiu][0-9](?:q.)?)\x89\x88\x87", lambda found: found.group(1) + b"K\x00K\x01\x87", data, flags=__import__("re").S)
+    assert count == 2  # float32 and int64; repeated dtypes are memo references
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(classic))
+    assert np.array_equal(load_mnist_pickle(path)[0].features, mnist_parts()[0][0])
