@@ -88,11 +88,11 @@ def _check_gzip_size(path, dtype, dims, data_bytes):
         )
 
 
-def _finite(array, path):
+def _finite(array, path, how=""):
     """Float data must be finite; integers always are."""
     if not all_finite(array):
         where = first_non_finite(array)
-        raise FnnInputError(f"{path}: values must be finite; found {array[where]} at index {where}.")
+        raise FnnInputError(f"{path}: values must be finite{how}; found {array[where]} at index {where}.")
     return array
 
 
@@ -156,15 +156,17 @@ def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
                 block = read_exactly(stream, wanted)
                 got += len(block)
                 values = np.frombuffer(block, dtype=source, count=len(block) // source.itemsize)
-                flat[filled : filled + len(values)] = values
+                with np.errstate(over="ignore", invalid="ignore"):  # a value out of range is reported below
+                    flat[filled : filled + len(values)] = values
                 filled += len(values)
                 if len(block) < wanted:
                     break
             if got != data_bytes or stream.read(1):
                 raise _size_error(path, source, dims, data_bytes, got if got != data_bytes else None, compressed)
-    out /= dtype.type(divisor)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out /= dtype.type(divisor)
     out.flags.writeable = False
-    return _finite(out, path)
+    return _finite(out, path, f" as {dtype.name} after dividing by {divisor}")
 
 
 def write_idx(path, array):
