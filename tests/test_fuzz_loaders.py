@@ -82,7 +82,7 @@ IDX_SEEDS = [
 ]
 
 
-@budget(400)
+@budget(500)
 @given(seed=st.sampled_from(IDX_SEEDS), mutations=st.lists(MUTATION, min_size=1, max_size=4), compressed=st.booleans(), garble=st.booleans())
 def test_idx_readers_load_or_refuse(tmp_path_factory, seed, mutations, compressed, garble):
     path = tmp_path_factory.mktemp("idx") / "x-idx"
@@ -125,7 +125,7 @@ def check_dataset(data):
         assert data.labels.dtype == np.float64 and np.isfinite(data.labels).all()
 
 
-@budget(400)
+@budget(500)
 @given(seed=st.sampled_from(CSV_SEEDS), mutations=st.lists(MUTATION, min_size=1, max_size=4), compressed=st.booleans())
 def test_csv_readers_load_or_refuse(tmp_path_factory, seed, mutations, compressed):
     path = tmp_path_factory.mktemp("csv") / "t.csv"
@@ -188,7 +188,7 @@ class Child:
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
-            self.process = None
+            self.close()
             pytest.fail(f"loading a pickle ended the interpreter (exit {code}); input: {data[:300].hex()}")
         return json.loads(line)
 
@@ -196,6 +196,8 @@ class Child:
         if self.process is not None:
             self.process.stdin.close()
             self.process.wait(timeout=30)
+            self.process.stdout.close()
+            self.process = None
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +207,7 @@ def child():
     process.close()
 
 
-@budget(300)
+@budget(500)
 @given(seed=st.sampled_from(PICKLE_SEEDS), mutations=st.lists(MUTATION, min_size=1, max_size=4), compressed=st.booleans())
 def test_pickle_reader_loads_or_refuses_in_a_child_process(child, seed, mutations, compressed):
     kind, message, fine = child.load(packed(mutate(seed, mutations), compressed))

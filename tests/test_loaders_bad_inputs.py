@@ -9,7 +9,9 @@ import gzip
 import hashlib
 import json
 import os
+import pathlib
 import pickle
+import stat
 import struct
 import subprocess
 import sys
@@ -33,7 +35,7 @@ def snapshot(folder):
         for name in folders + files:
             path = os.path.join(root, name)
             info = os.lstat(path)
-            digest = hashlib.sha256(open(path, "rb").read()).hexdigest() if os.path.isfile(path) else "folder"
+            digest = hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest() if stat.S_ISREG(info.st_mode) else "other"
             seen[os.path.relpath(path, folder)] = (info.st_size, info.st_mtime_ns, digest)
     return seen
 
@@ -44,6 +46,8 @@ def write(content):
     def writer(path):
         if content == "<folder>":
             path.mkdir()
+        elif content == "<fifo>":
+            os.mkfifo(path)  # opening it would block forever
         elif content is not None:
             path.write_bytes(content if isinstance(content, bytes) else content.encode())
 
@@ -60,6 +64,7 @@ IDX_CASES = [
     ("empty", b"", read_idx, r"not an IDX file: expected a 4-byte magic number; found the file is empty \(0 bytes\)"),
     ("folder", "<folder>", read_idx, r"is a directory; expected an IDX file"),
     ("missing", None, read_idx, r"no such file; expected an IDX file"),
+    ("a named pipe", "<fifo>", read_idx, r"is not a regular file \(a pipe, socket or device\); expected an IDX file"),
     ("text", b"label,pixel0\n1,2\n", read_idx, r"not an IDX file: expected a magic number of two zero bytes.*found 0x6c616265"),
     ("unknown type code", idx_header(0x0A, (2,)) + bytes(2), read_idx, r"expected a magic number of two zero bytes, a type code \(0x08 uint8.*found 0x00000a01"),
     ("zero dimensions", b"\x00\x00\x08\x00" + bytes(8), read_idx, r"dimension count 1\.\.32.*found 0x00000800"),
@@ -139,6 +144,7 @@ CSV_CASES = [
     ("a header only", HEADER, {}, r"expected data rows after the header; found none"),
     ("a folder", "<folder>", {}, r"is a directory; expected a CSV table"),
     ("missing", None, {}, r"no such file; expected a CSV table"),
+    ("a named pipe", "<fifo>", {}, r"is not a regular file \(a pipe, socket or device\); expected a CSV table"),
     ("gzip, truncated", gz((HEADER + "1,2,0\n" * 100).encode())[:-10], {}, r"cannot be decompressed .*expected a CSV table"),
     ("an unsupported dtype", HEADER + "1,2,0\n", {"dtype": np.int32}, r"The 'dtype' argument of fnn.load_csv must be float32 or float64"),
 ]
@@ -267,6 +273,7 @@ PICKLE_CASES = [
     ("a CSV file", b"label,pixel0\n1,0\n", r"opcode b'l' at byte 0|a memo|stack|MARK"),
     ("a folder", "<folder>", r"is a directory; expected the classic mnist\.pkl\.gz"),
     ("missing", None, r"no such file; expected the classic mnist\.pkl\.gz"),
+    ("a named pipe", "<fifo>", r"is not a regular file \(a pipe, socket or device\); expected the classic mnist\.pkl\.gz"),
 ]
 
 CHILD = """

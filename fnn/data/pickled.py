@@ -20,6 +20,7 @@ import codecs
 import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -467,7 +468,9 @@ def read_array_pickle(stream):
             raise _Refused(f"bytes follow the pickle's end (at byte {machine.reader.position})")
     except _Refused as refusal:
         raise ValueError(str(refusal)) from None
-    except (RecursionError, MemoryError, OverflowError, LookupError, TypeError, struct.error, UnicodeError) as error:
+    except (EOFError, OSError, zlib.error):
+        raise  # the stream's own errors (a damaged gzip file), for the caller to word
+    except Exception as error:  # hostile input: whatever goes wrong in the reader is the file's fault, said as such
         raise ValueError(f"{type(error).__name__}: {error}") from None
     return result
 
