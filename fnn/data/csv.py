@@ -151,7 +151,6 @@ def _read_text(path):
             data = read_bounded(stream, MAX_TABLE_BYTES)
     if data is None:
         raise FnnInputError(f"{path}: holds more than {size_text(MAX_TABLE_BYTES)} (decompressed); expected a table of at most that size.")
-    data = bytes(data)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
@@ -229,7 +228,7 @@ def _parse_fast(data, has_header, width, feature_columns, label_index):
     """numpy's C reader on a plain numeric file (digits, signs, points, exponents, commas, spaces; no quotes, no
     blank lines, no lone carriage returns); None when the file is anything else or numpy objects,
     and the cell-by-cell reader decides."""
-    if b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
+    if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
     if has_header:
         newline = data.find(b"\n")
@@ -362,6 +361,16 @@ def load_csv(path, label=None, dtype=np.float32, name=None, drop=()):
     return Dataset(_as_dtype(table, dtype), freeze_new(labels), class_names, name or os.path.basename(table.path))
 
 
+def _whole(values, rows=4096):
+    """Whether every value is a whole number, a block of rows at a time (no full-size temporaries)."""
+    buffer = np.empty((min(rows, len(values)), values.shape[1]))
+    for start in range(0, len(values), rows):
+        block = values[start : start + rows]
+        if not np.array_equal(np.floor(block, out=buffer[: len(block)]), block):
+            return False
+    return True
+
+
 def load_kaggle_mnist_csv(path, dtype=np.float32):
     """Kaggle's MNIST CSV: a header ``label,pixel0,...,pixel783``, then rows of a digit 0..9 and 784 whole-number
     pixels 0..255, which are scaled to [0, 1]."""
@@ -375,12 +384,10 @@ def load_kaggle_mnist_csv(path, dtype=np.float32):
         if not (_INTEGER.fullmatch(cell) and 0 <= int(cell) <= 9):
             raise FnnInputError(f"{table.where(row, 0)}: expected a digit label 0..9 (a whole number); found {cell!r}.")
     pixels = table.features
-    for start in range(0, len(pixels), 4096):
-        block = pixels[start : start + 4096]
-        bad = np.argwhere((block < 0) | (block > 255) | (block != np.floor(block)))
-        if len(bad):
-            row, column = int(bad[0][0]) + start, int(bad[0][1])
-            raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {float(pixels[row, column])!r}.")
+    if pixels.min() < 0 or pixels.max() > 255 or not _whole(pixels):
+        bad = np.argwhere((pixels < 0) | (pixels > 255) | (pixels != np.floor(pixels)))[0]
+        row, column = int(bad[0]), int(bad[1])
+        raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {float(pixels[row, column])!r}.")
     labels = np.array([int(cell) for cell in table.label_cells], dtype=np.int64)
     features = pixels.astype(dtype)
     features /= dtype.type(255)
