@@ -5,12 +5,18 @@
 >>> m = fnn.evaluate(params, x, y)
 >>> sorted(m), 0 <= m["accuracy"] <= 1
 (['accuracy', 'loss'], True)
+>>> counted = fnn.evaluate(params, x, y, counts=True)             # Nielsen's evaluate: how many are right
+>>> counted["correct"] == round(counted["accuracy"] * 5), counted["samples"]
+(True, 5)
+>>> fnn.predict(params, np.zeros(2, np.float32)).shape           # one sample as a 1-D array: one row back
+(3,)
 >>> fnn.confusion_matrix([0, 1, 1], [0, 1, 0], n_classes=2).tolist()
 [[1, 0], [1, 1]]
 """
 
 import numpy as np
 
+from .arrays import describe
 from .errors import bad_argument
 from .network import forward_trace, forward_unchecked, loss_value
 from .validate import check_features, check_params, class_labels_of, prepare_targets
@@ -29,11 +35,28 @@ def _outputs(params, x, batch_size):
     )
 
 
+def _one_sample(params, x, function):
+    """``x`` as rows, and whether it was one sample given as a 1-D array (of one value per network input)."""
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        n_inputs = params.spec.sizes[0]
+        if len(x) != n_inputs:
+            raise bad_argument(
+                function, "x", f"one sample of {n_inputs} values as a 1-D array, or samples in the rows of a 2-D "
+                f"array (n, {n_inputs}); for {len(x)} samples of one value use x.reshape(-1, 1)", describe(x)
+            )
+        return x.reshape(1, -1), True
+    return x, False
+
+
 def predict(params, x, batch_size=1024):
-    """The network's outputs for every row of ``x``, computed ``batch_size`` rows at a time."""
+    """The network's outputs for every row of ``x``, computed ``batch_size`` rows at a time: an array
+    ``(n, outputs)``. One sample given as a 1-D array of the network's input size gives its one output row,
+    ``(outputs,)``, as the tutorials' ``predict(x)`` does."""
     check_params(params, "predict")
     _check_batch_size(batch_size, "predict")
-    return _outputs(params, check_features(params, x, "predict"), batch_size)
+    x, single = _one_sample(params, x, "predict")
+    outputs = _outputs(params, check_features(params, x, "predict"), batch_size)
+    return outputs[0] if single else outputs
 
 
 def classes_from_outputs(outputs):
@@ -44,8 +67,11 @@ def classes_from_outputs(outputs):
 
 
 def predict_classes(params, x, batch_size=1024):
-    """The predicted class of every row of ``x``."""
-    return classes_from_outputs(predict(params, x, batch_size))
+    """The predicted class of every row of ``x`` (an int array); of one sample given as a 1-D array, one int."""
+    outputs = predict(params, x, batch_size)
+    if outputs.ndim == 1:
+        return int(classes_from_outputs(outputs.reshape(1, -1))[0])
+    return classes_from_outputs(outputs)
 
 
 def accuracy(params, x, y, batch_size=1024):
@@ -77,9 +103,10 @@ def r2_score(y_true, y_pred):
     return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
 
 
-def evaluate(params, x, y, batch_size=1024):
+def evaluate(params, x, y, batch_size=1024, counts=False):
     """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of
-    ``(x, y)`` in batches."""
+    ``(x, y)`` in batches. ``counts=True`` adds ``"samples"`` and, for a classifier, ``"correct"``: how many
+    predictions were right (the figure Nielsen's ``evaluate`` returns)."""
     check_params(params, "evaluate")
     _check_batch_size(batch_size, "evaluate")
     x = check_features(params, x, "evaluate")
@@ -92,7 +119,12 @@ def evaluate(params, x, y, batch_size=1024):
     outputs = np.concatenate(outputs)
     metrics = {"loss": total / max(len(x), 1)}
     if params.spec.is_classifier:
-        metrics["accuracy"] = float(np.mean(classes_from_outputs(outputs) == class_labels_of(y)))
+        correct = int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+        metrics["accuracy"] = correct / len(x) if len(x) else float("nan")
+        if counts:
+            metrics["correct"] = correct
     else:
         metrics["r2"] = r2_score(y, outputs)
+    if counts:
+        metrics["samples"] = len(x)
     return metrics

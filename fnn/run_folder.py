@@ -1,11 +1,28 @@
-"""A run's folder: its checkpoint (model, optimiser and training state), its JSON record and its plots.
+"""A run's folder: its checkpoint (model, optimiser and training state), its JSON record and its plots, and the
+rules that keep one run from destroying another.
 
 ``checkpoint.npz`` holds the configuration and the standardiser's statistics with the state, so a folder alone is
 enough to evaluate, predict with, resume, or redraw the plots of a run.
+
+The rules, for whoever starts a run in a folder (:func:`claim_run_folder`):
+
+- a folder that already holds a run (a checkpoint or a record) is refused unless the caller asks to overwrite it
+  or to resume it;
+- only one process trains into a folder at a time: a lock file names the holder (pid, host, start time);
+- files are written atomically, and never through a symbolic link planted in the folder (:func:`write_run_file`).
+
+>>> import tempfile
+>>> folder = os.path.join(tempfile.mkdtemp(), "run")
+>>> with claim_run_folder(folder) as lock:
+...     path = write_run_file(folder, "notes.txt", lambda handle: handle.write(b"hello"))
+>>> open(path).read(), lock_holder(folder)
+('hello', None)
 """
 
 import json
 import os
+import socket
+import time
 
 import numpy as np
 from attrs import frozen
@@ -14,10 +31,36 @@ from .checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from .data.transforms import Standardizer, standardize
 from .errors import FnnInputError
 
-__all__ = ["CHECKPOINT", "RECORD", "Model", "save_run_checkpoint", "write_record", "read_record", "load_model", "write_plots"]
+try:  # POSIX advisory locks; the kernel drops them when their holder dies
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = [
+    "CHECKPOINT",
+    "RECORD",
+    "LOCK",
+    "PLOT_FILES",
+    "Model",
+    "RunLock",
+    "holds_run",
+    "lock_holder",
+    "acquire_run_lock",
+    "claim_run_folder",
+    "write_run_file",
+    "save_run_checkpoint",
+    "write_record",
+    "read_record",
+    "load_model",
+    "unstandardize",
+    "write_plots",
+]
 
 CHECKPOINT = "checkpoint.npz"
 RECORD = "record.json"
+LOCK = "run.lock"
+PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png")
+"""The plot files :func:`write_plots` may write into a run folder."""
 
 
 @frozen
@@ -39,19 +82,222 @@ class Model:
         return standardize(features, self.standardizer).astype(self.params.dtype) if self.standardizer else features
 
 
+# -- where a run may go ------------------------------------------------------------------------------------------
+
+
+def holds_run(folder):
+    """Whether ``folder`` already holds a run: a checkpoint or a record in it."""
+    return any(os.path.lexists(os.path.join(folder, name)) for name in (CHECKPOINT, RECORD))
+
+
+def _describe_holder(holder):
+    return (
+        f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+        f"started {holder.get('started', '?')}"
+    )
+
+
+def lock_holder(folder):
+    """The holder of ``folder``'s lock as a dict (``pid``, ``host``, ``started``), or None when no live process
+    holds it (no lock file, or the file of a process that has died)."""
+    path = os.path.join(folder, LOCK)
+    try:
+        descriptor = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise FnnInputError(f"{path}: the run folder's lock file cannot be opened ({error.strerror}).") from None
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(descriptor)
+            return None  # nobody holds it: a stale file of a process that died
+        return _read_holder(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _read_holder(descriptor):
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    try:
+        return json.loads(os.read(descriptor, 4096).decode() or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+
+
+def _same_file(descriptor, path):
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.lstat(path))
+    except FileNotFoundError:
+        return False
+
+
+class RunLock:
+    """The lock on a run folder held by this process; release it with :meth:`release` or a ``with`` block."""
+
+    def __init__(self, folder, descriptor, holder):
+        self.folder, self.holder = folder, holder
+        self._descriptor = descriptor
+
+    @property
+    def held(self):
+        return self._descriptor is not None
+
+    def release(self):
+        """Remove the lock file and let go of the lock (idempotent)."""
+        if self._descriptor is None:
+            return
+        try:
+            path = os.path.join(self.folder, LOCK)
+            if _same_file(self._descriptor, path):  # remove only our own file: the inode we locked
+                os.remove(path)
+        finally:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __repr__(self):
+        return f"RunLock({self.folder!r}, {_describe_holder(self.holder)}{'' if self.held else ', released'})"
+
+
+def acquire_run_lock(folder, argument="folder"):
+    """Lock ``folder`` for this process: a :class:`RunLock`, or :class:`FnnInputError` naming the live holder.
+
+    The lock is an advisory ``flock`` on ``folder/run.lock``, whose content names the holder. The kernel releases
+    such a lock when its process ends in any way (even ``kill -9``), so a lock file left by a dead process holds
+    no lock and is simply taken over: no pid liveness guess, which a reused pid or another host would fool.
+    """
+    folder = os.fspath(folder)
+    path = os.path.join(folder, LOCK)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(5):  # retried only when the file was replaced between open and lock
+        try:
+            descriptor = os.open(path, flags, 0o644)
+        except OSError as error:
+            if os.path.islink(path):
+                raise FnnInputError(f"{argument} {folder}: {LOCK} is a symbolic link; fnn does not follow links in a run folder. Remove it.") from None
+            raise FnnInputError(f"{argument} {folder}: cannot create the lock file {LOCK} ({error.strerror}).") from None
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = _read_holder(descriptor)
+                    raise FnnInputError(
+                        f"{argument} {folder}: another fnn process is training into this folder "
+                        f"({_describe_holder(holder)}); wait for it or choose another folder."
+                    ) from None
+            elif os.fstat(descriptor).st_size:  # pragma: no cover - no flock: an existing file is a holder
+                raise FnnInputError(f"{argument} {folder}: locked by {_describe_holder(_read_holder(descriptor))} (remove {path} if that run is over).")
+            if not _same_file(descriptor, path):
+                os.close(descriptor)  # the file we locked was removed by its releasing holder: lock the new one
+                continue
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+            return RunLock(folder, descriptor, holder)
+        except BaseException:
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass
+            raise
+    raise FnnInputError(f"{argument} {folder}: the lock file keeps changing; another process is starting a run here.")
+
+
+def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder", overwrite_hint="overwrite=True",
+                     resume_hint="resume=True"):
+    """Make ``folder`` this process's run folder and return its :class:`RunLock` (use it in a ``with`` block, or
+    call ``release()`` when the run is over).
+
+    - A new or empty folder (or one holding no run) is created if needed and locked.
+    - A folder that holds a run is refused unless ``resume`` (it must then hold a checkpoint, kept as it is) or
+      ``overwrite`` (its record and plots are removed at once, so they never describe the new run; the old
+      checkpoint stays until the new run's first checkpoint replaces it atomically).
+    - A folder another live process is training into is refused, naming that process.
+
+    ``argument``, ``overwrite_hint`` and ``resume_hint`` word the errors for the caller (the command line passes
+    ``"--out"``, ``"--overwrite"`` and ``"--resume DIR"``).
+    """
+    folder = os.fspath(folder)
+    if overwrite and resume:
+        raise FnnInputError(f"{argument} {folder}: ask to overwrite the run or to resume it, not both.")
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise FnnInputError(f"{argument} {folder}: exists and is not a folder.")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise FnnInputError(f"{argument} {folder}: cannot create the folder ({error.strerror}).") from None
+    lock = acquire_run_lock(folder, argument)
+    try:
+        if resume and not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+            raise FnnInputError(f"{argument} {folder}: nothing to resume, no {CHECKPOINT} here.")
+        if holds_run(folder) and not (overwrite or resume):
+            held = [name for name in (CHECKPOINT, RECORD) if os.path.lexists(os.path.join(folder, name))]
+            raise FnnInputError(
+                f"{argument} {folder}: already holds a run ({', '.join(held)}); choose another folder, continue it "
+                f"with {resume_hint} or replace it with {overwrite_hint}."
+            )
+        if overwrite:
+            for name in (RECORD, *PLOT_FILES):
+                try:
+                    os.remove(os.path.join(folder, name))  # removes a link itself, never its target
+                except FileNotFoundError:
+                    pass
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+# -- writing into a run folder -----------------------------------------------------------------------------------
+
+
+def _target(folder, name):
+    if not name or os.path.basename(name) != name or name in (".", ".."):
+        raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FnnInputError(f"{folder}: no such folder to write {name} into.")
+    path = os.path.join(folder, name)
+    if os.path.islink(path):
+        raise FnnInputError(f"{path} is a symbolic link; fnn never writes through a link in a run folder. Remove it.")
+    if os.path.isdir(path):
+        raise FnnInputError(f"{path} is a folder; fnn expected to write a file there.")
+    return path
+
+
+def write_run_file(folder, name, write, *, overwrite=True):
+    """Write ``folder/name`` atomically with ``write(handle)`` (binary) and return its path.
+
+    A symbolic link at that name is refused (never followed, never replaced); with ``overwrite=False`` an
+    existing file is refused too.
+    """
+    path = _target(folder, name)
+    if not overwrite and os.path.lexists(path):
+        raise FnnInputError(f"{path} exists; fnn does not overwrite it unless asked.")
+    atomic_write_bytes(path, write)
+    return path
+
+
 def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
     extras = {} if standardizer is None else {"mean": standardizer.mean, "scale": standardizer.scale}
     if class_names:
         extras["class_names"] = np.array(class_names, dtype=str)
-    path = os.path.join(folder, CHECKPOINT)
+    path = _target(folder, CHECKPOINT)
     save_checkpoint(path, state, config=config, extras=extras)
     return path
 
 
 def write_record(folder, record):
-    path = os.path.join(folder, RECORD)
-    atomic_write_bytes(path, lambda handle: handle.write(json.dumps(record, indent=2).encode()))
-    return path
+    return write_run_file(folder, RECORD, lambda handle: handle.write(json.dumps(record, indent=2).encode()))
 
 
 def read_record(folder):
@@ -61,8 +307,10 @@ def read_record(folder):
             return json.load(handle)
     except FileNotFoundError:
         raise FnnInputError(f"{folder}: no {RECORD} (is this a finished fnn run folder?).") from None
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise FnnInputError(f"{path}: not valid JSON ({error}).") from None
+    except IsADirectoryError:
+        raise FnnInputError(f"{path}: is a folder, not a record file.") from None
 
 
 def load_model(path):
@@ -79,24 +327,44 @@ def load_model(path):
 
 
 def _image_shape(n_features):
-    side = int(round(np.sqrt(n_features)))
+    side = round(np.sqrt(n_features))
     return (side, side) if side * side == n_features and side >= 8 else None
 
 
-def write_plots(folder, state, test, confusion=None):
-    """Learning curves, and for a classifier its confusion matrix, plus a decision boundary for 2-D data or a grid
-    of misclassified images for image data. Returns the paths written."""
+def unstandardize(features, standardizer):
+    """Features back in the data's own units: ``x * scale + mean`` (``features`` itself without a standardiser)."""
+    features = np.asarray(features)
+    return features if standardizer is None else features * standardizer.scale + standardizer.mean
+
+
+def write_plots(folder, state, test, confusion=None, standardizer=None):
+    """Learning curves; for a classifier its confusion matrix, plus a decision boundary for 2-D data or a grid of
+    misclassified images for image data; for a regression network of one input, the fitted curve. Returns the
+    paths written.
+
+    ``test`` holds the features as the network takes them; with the run's ``standardizer`` the boundary and the
+    curve are drawn in the data's own units.
+    """
     from . import plots
 
-    written = [plots.learning_curves(state.history, os.path.join(folder, "learning_curves.png"))]
-    if state.params.spec.is_classifier:
+    plots.require_matplotlib()
+
+    def save(figure, name):
+        return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
+
+    params = state.params
+    written = [save(plots.learning_curves(state.history), "learning_curves.png")]
+    raw = unstandardize(test.features, standardizer) if test.n_features <= 2 else None
+    if params.spec.is_classifier:
         if confusion is not None:
-            written.append(plots.confusion_matrix_plot(confusion, test.class_names, os.path.join(folder, "confusion_matrix.png")))
+            written.append(save(plots.confusion_matrix_plot(confusion, test.class_names), "confusion_matrix.png"))
         if test.n_features == 2:
-            written.append(plots.decision_boundary(state.params, test.features, test.labels, os.path.join(folder, "decision_boundary.png")))
+            figure = plots.decision_boundary(params, raw, test.labels, test.class_names, standardizer)
+            written.append(save(figure, "decision_boundary.png"))
         shape = _image_shape(test.n_features)
         if shape is not None:
-            written.append(
-                plots.misclassified_grid(state.params, test.features, test.labels, test.class_names, os.path.join(folder, "misclassified.png"), shape)
-            )
+            figure = plots.misclassified_grid(params, test.features, test.labels, test.class_names, shape)
+            written.append(save(figure, "misclassified.png"))
+    elif test.n_features == 1:
+        written.append(save(plots.fitted_curve(params, raw, test.labels, standardizer), "fitted_curve.png"))
     return written

@@ -33,3 +33,31 @@ def test_regression_networks_report_r2_not_accuracy():
     params = fnn.init_params(fnn.network([1, 4, 1], activation="tanh", loss="mse"), seed=0)
     metrics = fnn.evaluate(params, np.zeros((3, 1), np.float32), np.zeros((3, 1), np.float32) + [[0.0], [1.0], [2.0]])
     assert set(metrics) == {"loss", "r2"}
+
+
+def test_predict_takes_one_sample_as_a_1d_array():
+    params = fnn.init_params(fnn.network([4, 5, 3]), seed=0)
+    rows = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    single = fnn.predict(params, rows[2])
+    assert single.shape == (3,) and np.array_equal(single, fnn.predict(params, rows)[2])
+    assert fnn.predict_classes(params, rows[2]) == int(fnn.predict_classes(params, rows)[2])
+    assert isinstance(fnn.predict_classes(params, rows[2]), int)
+    with pytest.raises(fnn.FnnInputError, match=r"one sample of 4 values.*Got an array of dtype float32 and shape \(3,\)"):
+        fnn.predict(params, rows[2, :3])
+    regression = fnn.init_params(fnn.network([1, 4, 1], activation="tanh", loss="mse"), seed=0)
+    assert fnn.predict(regression, np.array([0.5], np.float32)).shape == (1,)
+    with pytest.raises(fnn.FnnInputError, match=r"x.reshape\(-1, 1\)"):
+        fnn.predict(regression, np.zeros(5, np.float32))  # five samples of one input must be a column
+
+
+def test_evaluate_counts_correct_answers_as_nielsen_does():
+    spec = fnn.network([2, 2], activation="identity", output="softmax")
+    params = fnn.Params(spec, [fnn.Layer(np.eye(2, dtype=np.float32), np.zeros(2, np.float32))])
+    x = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [0, 1]], np.float32)
+    y = np.array([0, 1, 1, 1, 0])
+    counted = fnn.evaluate(params, x, y, batch_size=2, counts=True)
+    assert counted["correct"] == 3 and counted["samples"] == 5 and counted["accuracy"] == 3 / 5
+    assert "correct" not in fnn.evaluate(params, x, y)  # by default the same keys the training records use
+    regression = fnn.init_params(fnn.network([1, 4, 1], activation="tanh", loss="mse"), seed=0)
+    counted = fnn.evaluate(regression, np.zeros((3, 1), np.float32), np.zeros((3, 1), np.float32), counts=True)
+    assert set(counted) == {"loss", "r2", "samples"}

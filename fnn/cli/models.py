@@ -1,43 +1,75 @@
 """``fnn evaluate``, ``fnn predict``, ``fnn plot`` and ``fnn datasets``: using saved models and finding data."""
 
+import csv
+import gzip
+import io
 import json
+import os
+import sys
 
 import numpy as np
 
 from ..data.bundled import BUNDLED
-from ..data.csv import read_table
+from ..data.csv import LABEL_NAMES, read_table
 from ..data.dataset import Dataset
 from ..data.idx import read_idx
 from ..data.mnist import find_mnist_folder
 from ..data.sources import GENERATED, load_train_test
 from ..errors import FnnInputError
 from ..metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from ..run_folder import load_model, read_record, write_plots
+from ..run_folder import load_model, write_plots, write_run_file
 from .common import add_command
 
-__all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command"]
+__all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "label_column", "OUTPUT_FORMATS"]
+
+OUTPUT_FORMATS = (".csv", ".json", ".npy")
+
+PREDICT_HELP = """examples:
+  fnn predict runs/iris flowers.csv                    # a CSV table on stdout: index,class,class_index,p_setosa,...
+  fnn predict runs/iris --values 5.1,3.5,1.4,0.2       # one sample
+  fnn predict runs/iris flowers.csv --out predictions.json
+  fnn predict runs/fm t10k-images-idx3-ubyte.gz --out classes.npy   # IDX images are divided by 255
+
+Output by the extension of --out (default '-', stdout, as CSV):
+  .csv   index, class (its name), class_index, then one probability column per class named p_<class>;
+         a regression model gives index and prediction (or prediction_0, prediction_1, ... for several targets)
+  .json  a list of objects with the same fields (probabilities as {"class": p})
+  .npy   the predicted class indices (or the predicted values of a regression model)
+An existing file is never replaced unless --overwrite is given.
+
+Input: a .csv (a header row is optional; a column named label, labels, class, target, y or species, or the one
+--label names, is left out when the table has one column more than the model has inputs), a .npy array (a 1-D
+array is one sample), or an IDX file (MNIST format)."""
 
 
 def add_arguments(commands):
     evaluate_cmd = add_command(commands, "evaluate", "evaluate a saved model on a data set: accuracy, loss, confusion matrix",
-                           "examples:\n  fnn evaluate runs/a                 # on the test part of the data it was trained on\n"
-                           "  fnn evaluate runs/a --data mnist:/data/mnist --json")
+                               "examples:\n  fnn evaluate runs/a                 # on the test part of the data it was trained on\n"
+                               "  fnn evaluate runs/a --data mnist:/data/mnist --json")
     evaluate_cmd.add_argument("model", help="run folder or checkpoint .npz")
     evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
-    predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model",
-                          "examples:\n  fnn predict runs/a inputs.csv --out predictions.csv\n"
-                          "  fnn predict runs/fm t10k-images-idx3-ubyte.gz --out classes.npy   # IDX images are scaled by 1/255\n"
-                          "  fnn predict runs/a batch.npy --scale 16")
+    predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", PREDICT_HELP)
     predict_cmd.add_argument("model", help="run folder or checkpoint .npz")
-    predict_cmd.add_argument("input", help="a .csv (numeric columns; a 'label' column is ignored), .npy, or IDX file")
-    predict_cmd.add_argument("--out", default="predictions.csv", help="a .csv (index, prediction, name, outputs) or .npy file")
+    predict_cmd.add_argument("input", nargs="?", help="a .csv, .npy or IDX file of inputs (or give --values)")
+    predict_cmd.add_argument("--values", metavar="X1,X2,...", help="one sample's inputs, comma-separated, instead of a file")
+    predict_cmd.add_argument("--out", default="-", help="'-' for stdout (default, CSV), or a .csv, .json or .npy file")
+    predict_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
+    predict_cmd.add_argument("--label", metavar="COLUMN", help="the input CSV's label column, left out of the inputs")
     predict_cmd.add_argument("--scale", type=float, default=None, help="divide inputs by this first (default: 255 for IDX, 1 otherwise)")
 
     add_command(commands, "datasets", "list the data sets fnn knows and which are found on this machine", "example:\n  fnn datasets")
-    plot_cmd = add_command(commands, "plot", "redraw the plots of a finished run folder", "example:\n  fnn plot runs/a")
-    plot_cmd.add_argument("folder", help="run folder")
+    plot_cmd = add_command(
+        commands, "plot", "redraw a run's plots, compare runs' learning curves, or draw the activation functions",
+        "examples:\n  fnn plot runs/a                     # learning curves and more, into runs/a\n"
+        "  fnn plot runs/a runs/b runs/c       # their learning curves on one chart: compare.png\n"
+        "  fnn plot --activations              # the activations and their derivatives: activations.png",
+    )
+    plot_cmd.add_argument("folders", nargs="*", metavar="RUN", help="run folder(s)")
+    plot_cmd.add_argument("--activations", action="store_true", help="draw the activation functions and their derivatives")
+    plot_cmd.add_argument("--out", help="the PNG file for a comparison or --activations (default: compare.png, activations.png)")
+    plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
 
 def _model_data(model, name):
@@ -53,7 +85,7 @@ def evaluate_command(args):
     model = load_model(args.model)
     test = _model_data(model, args.data)
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
-    metrics = evaluate(model.params, features, test.labels)
+    metrics = evaluate(model.params, features, test.labels, counts=True)
     if model.params.spec.is_classifier:
         predicted = predict_classes(model.params, features)
         metrics["confusion_matrix"] = confusion_matrix(test.labels, predicted, max(test.n_classes, 2)).tolist()
@@ -61,9 +93,11 @@ def evaluate_command(args):
         print(json.dumps(metrics))
         return 0
     print(f"{test.name}: {len(test)} samples")
-    for key in ("accuracy", "r2", "loss"):
-        if key in metrics:
-            print(f"{key:>9}: {metrics[key]:.4f}")
+    if "accuracy" in metrics:
+        print(f" accuracy: {metrics['accuracy']:.4f}  ({metrics['correct']} of {metrics['samples']} right)")
+    if "r2" in metrics:
+        print(f"      R^2: {metrics['r2']:.4f}")
+    print(f"     loss: {metrics['loss']:.4f}")
     if "confusion_matrix" in metrics:
         names = test.class_names or tuple(str(i) for i in range(len(metrics["confusion_matrix"])))
         width = max(5, max(len(str(v)) for row in metrics["confusion_matrix"] for v in row) + 1)
@@ -73,47 +107,163 @@ def evaluate_command(args):
     return 0
 
 
-def _read_inputs(path, n_features):
-    """Inputs as rows of floats, and the default divisor for their format."""
+# -- predict -----------------------------------------------------------------------------------------------------
+
+
+def _csv_header(path):
+    """The first row of a CSV file (plain or .gz) as stripped cells."""
+    try:
+        raw = gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+            return [cell.strip() for cell in next(csv.reader(handle), [])]
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as error:
+        raise FnnInputError(f"input {path}: cannot be read as CSV text ({error}).") from None
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def label_column(header, n_inputs, label, path):
+    """Which column of an input table is a label to leave out: an index, or None.
+
+    The one place predict decides it (to follow the CSV loader's own rule once it has one): the column named by
+    ``--label``; else, when the table has exactly one column more than the model has inputs, the column named
+    label/labels/class/target/y/species; anything else is an error naming the file and both counts.
+    """
+    named = bool(header) and not any(_is_number(cell) for cell in header)
+    if label is not None:
+        if not named or label not in header:
+            raise FnnInputError(f"--label {label!r}: no such column in {path} (its columns: {header if named else 'no header row'}).")
+        return header.index(label)
+    if len(header) == n_inputs:
+        return None
+    if len(header) == n_inputs + 1 and named:
+        lowered = [cell.lower() for cell in header]
+        for name in LABEL_NAMES:
+            if name in lowered:
+                return lowered.index(name)
+        raise FnnInputError(
+            f"input {path}: {len(header)} columns but the model takes {n_inputs} inputs, and no column is named "
+            f"{'/'.join(LABEL_NAMES)}; name the label column with --label COLUMN."
+        )
+    raise FnnInputError(f"input {path}: {len(header)} columns but the model takes {n_inputs} inputs.")
+
+
+def _read_inputs(args, n_inputs):
+    """Inputs as 2-D float rows, and the default divisor for their format."""
+    if args.values is not None:
+        if args.input is not None:
+            raise FnnInputError("--values: give one sample with --values or an input file, not both.")
+        try:
+            row = [float(cell) for cell in args.values.split(",")]
+        except ValueError:
+            raise FnnInputError(f"--values: expected {n_inputs} comma-separated numbers; got {args.values!r}.") from None
+        if len(row) != n_inputs:
+            raise FnnInputError(f"--values: the model takes {n_inputs} inputs; got {len(row)} values.")
+        return np.array([row]), 1.0
+    path = args.input
+    if path is None:
+        raise FnnInputError("input: give a file of inputs (.csv, .npy or IDX) or one sample with --values.")
+    if os.path.isdir(path):
+        raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
+    if not os.path.exists(path):
+        raise FnnInputError(f"input {path}: no such file.")
     lowered = path.lower()
     if lowered.endswith(".npy"):
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as error:
-            raise FnnInputError(f"{path}: not a readable .npy file ({error}).") from None
+            raise FnnInputError(f"input {path}: not a readable .npy file ({error}).") from None
+        if array.ndim == 1 and len(array) == n_inputs:
+            array = array.reshape(1, -1)  # one sample
+        if array.ndim == 0 or array.dtype.kind not in "biuf":
+            raise FnnInputError(f"input {path}: expected a numeric array of samples in rows; got {array.dtype} {array.shape}.")
         return array.reshape(len(array), -1), 1.0
     if lowered.endswith((".csv", ".csv.gz")):
-        header, features, _, _ = read_table(path)
-        lowered_header = [name.lower() for name in header]
-        if features.shape[1] == n_features + 1 and "label" in lowered_header:
-            features = np.delete(features, lowered_header.index("label"), axis=1)
+        index = label_column(_csv_header(path), n_inputs, args.label, path)
+        _, features, _, _ = read_table(path, index)
         return features, 1.0
     array = read_idx(path)
     return np.asarray(array).reshape(len(array), -1), 255.0
 
 
+def _output_format(out):
+    if out == "-":
+        return ".csv"
+    for extension in OUTPUT_FORMATS:
+        if out.lower().endswith(extension):
+            return extension
+    raise FnnInputError(f"--out {out}: unknown format; use a file ending in {', '.join(OUTPUT_FORMATS)}, or '-' for stdout.")
+
+
+def _prediction_table(model, outputs):
+    """``(columns, rows, npy_array)``: the table predict writes."""
+    if not model.params.spec.is_classifier:
+        columns = ["index"] + (["prediction"] if outputs.shape[1] == 1 else [f"prediction_{j}" for j in range(outputs.shape[1])])
+        rows = [[i, *map(float, row)] for i, row in enumerate(outputs)]
+        return columns, rows, outputs[:, 0] if outputs.shape[1] == 1 else outputs
+    probabilities = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if outputs.shape[1] == 1 else outputs
+    classes = classes_from_outputs(outputs)
+    names = list(model.class_names) if len(model.class_names) == probabilities.shape[1] else [str(j) for j in range(probabilities.shape[1])]
+    columns = ["index", "class", "class_index"] + [f"p_{name}" for name in names]
+    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities))]
+    return columns, rows, classes
+
+
+def _render(extension, columns, rows, array):
+    if extension == ".npy":
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return buffer.getvalue()
+    if extension == ".json":
+        if "class" in columns:
+            records = [{"index": r[0], "class": r[1], "class_index": r[2],
+                        "probabilities": {c[2:]: p for c, p in zip(columns[3:], r[3:])}} for r in rows]
+        else:
+            records = [dict(zip(columns, r)) for r in rows]
+        return (json.dumps(records, indent=1) + "\n").encode()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([[f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows])
+    return text.getvalue().encode()
+
+
 def predict_command(args):
+    extension = _output_format(args.out)  # checked before any work
+    if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
+        raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
     model = load_model(args.model)
-    n_features = model.params.spec.sizes[0]
-    features, divisor = _read_inputs(args.input, n_features)
-    if features.shape[1] != n_features:
-        raise FnnInputError(f"{args.input}: {features.shape[1]} input columns, but the model takes {n_features}.")
+    n_inputs = model.params.spec.sizes[0]
+    features, divisor = _read_inputs(args, n_inputs)
+    if features.shape[1] != n_inputs:
+        source = "--values" if args.values is not None else f"input {args.input}"
+        raise FnnInputError(f"{source}: {features.shape[1]} input columns, but the model takes {n_inputs}.")
+    if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
+        raise FnnInputError(f"--scale: expected a positive number; got {args.scale}.")
     features = features / (args.scale if args.scale is not None else divisor)
     outputs = predict(model.params, model.prepare_features(features))
-    classifier = model.params.spec.is_classifier
-    predictions = classes_from_outputs(outputs) if classifier else outputs[:, 0]
-    if args.out.endswith(".npy"):
-        np.save(args.out, predictions)
-    else:
-        names = list(model.class_names)
-        lines = ["index,prediction,name," + ",".join(f"output{j}" for j in range(outputs.shape[1]))]
-        for i, (prediction, row) in enumerate(zip(predictions, outputs)):
-            name = names[prediction] if classifier and prediction < len(names) else ""
-            lines.append(f"{i},{prediction},{name}," + ",".join(f"{v:.6g}" for v in row))
-        with open(args.out, "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-    print(f"{len(predictions)} predictions written to {args.out}")
+    columns, rows, array = _prediction_table(model, outputs)
+    content = _render(extension, columns, rows, array)
+    if args.out == "-":
+        sys.stdout.write(content.decode())
+        sys.stdout.flush()
+        return 0
+    folder, name = os.path.split(args.out)
+    try:
+        write_run_file(folder or ".", name, lambda handle: handle.write(content), overwrite=args.overwrite)
+    except FnnInputError as error:
+        raise FnnInputError(f"--out {args.out}: {error}") from None
+    print(f"{len(rows)} predictions written to {args.out}", file=sys.stderr)
     return 0
+
+
+# -- datasets and plot -------------------------------------------------------------------------------------------
 
 
 def datasets_command(args):
@@ -125,16 +275,54 @@ def datasets_command(args):
         try:
             print(f"found      {label:<14} {find_mnist_folder(None, fashion=fashion)}")
         except FnnInputError as error:
-            print(f"missing    {label:<14} {str(error).splitlines()[0]}")
+            print(f"missing    {label:<14} {error}")
     return 0
+
+
+def _save_out(figure, out, overwrite):
+    from ..plots import save_plot
+
+    try:
+        return save_plot(figure, out, overwrite=overwrite)
+    except FnnInputError as error:
+        message = str(error)
+        raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
 
 
 def plot_command(args):
-    model = load_model(args.folder)
-    record = read_record(args.folder)
-    test = _model_data(model, None)
-    if model.standardizer is not None:
-        test = Dataset(model.prepare_features(np.asarray(test.features)), test.labels, test.class_names, test.name)
-    for written in write_plots(args.folder, model.state, test, record["final_metrics"].get("confusion_matrix")):
-        print(f"plot: {written}")
+    from .. import plots
+
+    plots.require_matplotlib()
+    if args.activations:
+        if args.folders:
+            raise FnnInputError("--activations draws the activation functions alone; give no run folders with it.")
+        out = args.out or "activations.png"
+        print(f"plot: {_save_out(plots.activation_functions(), out, args.overwrite)}")
+        return 0
+    if not args.folders:
+        raise FnnInputError("RUN: give a run folder (or several to compare them), or --activations.")
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise FnnInputError(f"RUN {folder}: not a run folder.")
+    if len(args.folders) == 1:
+        if args.out:
+            raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")
+        folder = args.folders[0]
+        model = load_model(folder)
+        test = _model_data(model, None)
+        features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
+        confusion = None
+        if model.params.spec.is_classifier:
+            confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
+        prepared = Dataset(features, test.labels, test.class_names, test.name)
+        for written in write_plots(folder, model.state, prepared, confusion, model.standardizer):
+            print(f"plot: {written}")
+        return 0
+    labels = [os.path.basename(os.path.normpath(folder)) for folder in args.folders]
+    if len(set(labels)) != len(labels):
+        labels = [os.path.normpath(folder) for folder in args.folders]
+    histories = {label: load_model(folder).state.history for label, folder in zip(labels, args.folders)}
+    out = args.out or "compare.png"
+    print(f"plot: {_save_out(plots.compare_runs(histories), out, args.overwrite)}")
     return 0
+

@@ -2,14 +2,24 @@
 
 A folder is searched in this order: the ``folder`` argument, the ``FNN_DATA`` environment variable (the folder
 itself or its ``mnist``/``fashion-mnist`` subfolder), the per-user cache (``$XDG_CACHE_HOME/fnn`` or
-``~/.cache/fnn``, same subfolders), and, for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist`` where Debian's
-``dataset-fashion-mnist`` package puts it. In a folder, raw files are preferred (memory-mapped) over ``.gz`` ones.
-fnn never downloads anything: when nothing is found, the error lists every place it looked.
+``~/.cache/fnn``, same subfolders), and, for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist`` where
+Debian's ``dataset-fashion-mnist`` package puts it. In a folder, raw files are preferred (memory-mapped) over
+``.gz`` ones. fnn never downloads anything: when nothing is found, the error lists every place it looked and says
+how to get the files.
+
+The two sets share file names, format and sizes, so a folder's files are told apart by content
+(:func:`identify_mnist_folder`): the first labels of both label files are a fingerprint of each set (reading 48
+bytes), and for full-size files whose labels match neither (a reshuffled copy), the share of blank pixels in the
+first 1,000 training images decides (about 81% in MNIST's digits, 50% in Fashion-MNIST's clothes). A search for
+MNIST skips folders that hold Fashion-MNIST and the reverse; a folder given explicitly that holds the other set is
+an error, never a silent substitute.
 
 Images stay uint8 and are scaled to [0, 1] float rows of 784 one mini-batch at a time (:class:`ScaledRows`).
 """
 
+import gzip
 import os
+import zlib
 
 import numpy as np
 
@@ -18,7 +28,7 @@ from .dataset import Dataset
 from .idx import read_idx, read_idx_scaled
 from .lazy import ScaledRows
 
-__all__ = ["load_mnist", "find_mnist_folder", "MNIST_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_MNIST"]
+__all__ = ["load_mnist", "find_mnist_folder", "identify_mnist_folder", "MNIST_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_MNIST"]
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -28,6 +38,14 @@ MNIST_FILES = {
 }
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+# The first 16 labels of each set's training and test label files, in file order.
+_FINGERPRINTS = {
+    "mnist": ((5, 0, 4, 1, 9, 2, 1, 3, 1, 4, 3, 5, 3, 6, 1, 7), (7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6, 9, 0, 1, 5)),
+    "fashion-mnist": ((9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9, 5, 5, 7, 9), (9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5, 7, 3, 4, 1)),
+}
+_BLANK_SHARE_THRESHOLD = 0.65  # MNIST ~0.81 of pixels are 0, Fashion-MNIST ~0.50
+_NAMES = {False: "MNIST", True: "Fashion-MNIST"}
 
 
 def _file_in(folder, stem):
@@ -48,9 +66,59 @@ def _candidates(folder, fashion):
     for root in filter(None, [os.environ.get("FNN_DATA"), _cache_root()]):
         places.append(root)
         places.extend(os.path.join(root, sub) for sub in subfolders)
-    if fashion or folder is None:
+    if fashion is not False:
         places.append(DEBIAN_FASHION_MNIST)
     return places
+
+
+def _head(path, count):
+    if path is None:
+        return b""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read(count)
+    except (OSError, EOFError, zlib.error):
+        return b""
+
+
+def _first_labels(folder, stem):
+    head = _head(_file_in(folder, stem), 8 + 16)
+    return tuple(head[8:]) if len(head) == 24 and head[:4] == b"\x00\x00\x08\x01" else None
+
+
+def identify_mnist_folder(folder):
+    """``"mnist"``, ``"fashion-mnist"``, or None when a folder's four files are neither (or cannot be told).
+
+    By content, cheaply: the first labels of the two label files, then for full-size files the share of blank
+    pixels in the first 1,000 training images. Debian's Fashion-MNIST folder is Fashion-MNIST by location.
+    """
+    folder = os.fspath(folder)
+    if os.path.realpath(folder) == os.path.realpath(DEBIAN_FASHION_MNIST):
+        return "fashion-mnist"
+    labels = (_first_labels(folder, MNIST_FILES["train_labels"]), _first_labels(folder, MNIST_FILES["test_labels"]))
+    for kind, fingerprint in _FINGERPRINTS.items():
+        if labels == fingerprint:
+            return kind
+    head = _head(_file_in(folder, MNIST_FILES["train_images"]), 16 + 784 * 1000)
+    if len(head) == 16 + 784 * 1000 and head[:16] == bytes.fromhex("00000803" "0000ea60" "0000001c" "0000001c"):
+        blank = np.count_nonzero(np.frombuffer(head, np.uint8, offset=16) == 0) / (784 * 1000)
+        return "mnist" if blank > _BLANK_SHARE_THRESHOLD else "fashion-mnist"
+    return None
+
+
+def _how_to_get(fashion):
+    files = ", ".join(MNIST_FILES.values())
+    if fashion:
+        return (
+            f"Put Fashion-MNIST's four IDX files ({files}; raw or .gz, from github.com/zalandoresearch/fashion-mnist) "
+            f"in $FNN_DATA/fashion-mnist or ~/.cache/fnn/fashion-mnist, or on Debian: apt-get install dataset-fashion-mnist."
+        )
+    return (
+        f"Put MNIST's four IDX files ({files}; raw or .gz, from the MNIST database or a mirror) in $FNN_DATA/mnist "
+        f"or ~/.cache/fnn/mnist, or pass their folder as --data mnist:DIR; for the classic mnist.pkl.gz use "
+        f"fnn.data.load_mnist_pickle. fnn never downloads, and never substitutes Fashion-MNIST (--data fashion-mnist)."
+    )
 
 
 def _cache_root():
@@ -59,19 +127,29 @@ def _cache_root():
 
 
 def find_mnist_folder(folder=None, fashion=False):
-    """The first place that has all four files; a folder given explicitly must have them."""
+    """The first place that has all four files of the set asked for: ``fashion=False`` MNIST only, ``True``
+    Fashion-MNIST only, ``None`` either. A folder given explicitly must have them and must not hold the other set.
+    """
     places = _candidates(folder, fashion)
     if folder is not None:
         places = places[:1]
+    skipped = []
     for place in places:
         if all(_file_in(place, stem) for stem in MNIST_FILES.values()):
+            kind = identify_mnist_folder(place) if fashion is not None else None
+            if kind is not None and (kind == "fashion-mnist") != fashion:
+                if folder is not None:
+                    raise FnnInputError(
+                        f"{place} holds {_NAMES[not fashion]}, not {_NAMES[fashion]} (told by its labels and "
+                        f"pixels); use --data {kind}:{place} for it. {_how_to_get(fashion)}"
+                    )
+                skipped.append(f"{place} (holds {_NAMES[not fashion]})")
+                continue
             return place
-    listing = "\n  ".join(places)
-    raise FnnInputError(
-        f"No {'Fashion-MNIST' if fashion else 'MNIST'} files found. Looked in:\n  {listing}\n"
-        f"Each place needs {', '.join(MNIST_FILES.values())} (raw or .gz). Put them in one of these folders or "
-        f"pass the folder; on Debian, 'apt-get install dataset-fashion-mnist' installs Fashion-MNIST."
-    )
+    listing = "; ".join(places)
+    note = f" Skipped: {'; '.join(skipped)}." if skipped else ""
+    what = "MNIST or Fashion-MNIST" if fashion is None else _NAMES[fashion]
+    raise FnnInputError(f"No {what} files found. Looked in: {listing}.{note} {_how_to_get(bool(fashion))}")
 
 
 def _read_pair(folder, images_stem, labels_stem, name, class_names, dtype, lazy):
@@ -95,11 +173,11 @@ def load_mnist(folder=None, dtype=np.float32, fashion=None, lazy=True):
     gathered; ``lazy=False`` converts them once into in-memory float rows, streaming from the file so the integers
     are never all held beside the floats.
 
-    ``fashion=None`` accepts either data set (class names are taken from where the files were found: the Debian
-    Fashion-MNIST folder or a ``fashion`` folder name means Fashion-MNIST's names, otherwise digits).
+    ``fashion=False`` loads MNIST and never Fashion-MNIST, ``True`` the reverse; ``None`` accepts either and names
+    it by its content (:func:`identify_mnist_folder`; files that are neither keep the digit class names).
     """
-    place = find_mnist_folder(folder, fashion=bool(fashion))
-    is_fashion = fashion if fashion is not None else "fashion" in os.path.abspath(place).lower()
+    place = find_mnist_folder(folder, fashion=fashion)
+    is_fashion = fashion if fashion is not None else identify_mnist_folder(place) == "fashion-mnist"
     classes = FASHION_CLASSES if is_fashion else tuple(str(i) for i in range(10))
     name = "fashion-mnist" if is_fashion else "mnist"
     train = _read_pair(place, MNIST_FILES["train_images"], MNIST_FILES["train_labels"], f"{name}[train]", classes, dtype, lazy)
