@@ -15,8 +15,28 @@ from attrs import evolve
 
 from .. import __version__
 from ..errors import FnnInputError, TrainingDiverged
-from ..run import FLAG, SETTINGS, config_from_record, describe_network, prepare_run, resolve_config, run_prepared, run_threads, toml_source
-from ..run_folder import CHECKPOINT, RECORD, claim_run_folder, holds_run, load_model, lock_holder, save_run_checkpoint, write_plots, write_record
+from ..run import (
+    FLAG,
+    SETTINGS,
+    config_from_record,
+    describe_network,
+    prepare_run,
+    resolve_config,
+    run_prepared,
+    run_threads,
+    toml_source,
+)
+from ..run_folder import (
+    CHECKPOINT,
+    RECORD,
+    claim_run_folder,
+    holds_run,
+    load_model,
+    lock_holder,
+    save_run_checkpoint,
+    write_plots,
+    write_record,
+)
 from .common import add_command, load_toml
 
 __all__ = ["add_arguments", "run"]

@@ -125,7 +125,7 @@ def _string(choices=None):
 
 def _data_name(value):
     text = _string()(value).strip()
-    kind, colon, argument = text.partition(":")
+    kind, _, argument = text.partition(":")
     if kind.strip().lower() not in DATA_KINDS:
         raise _Bad("one of " + ", ".join(DATA_KINDS[:-3]) + ", mnist[:DIR], idx:DIR, csv:PATH")
     if kind.strip().lower() in ("csv", "idx") and not argument.strip():
@@ -257,6 +257,8 @@ class Source:
             return f"The key {name!r} of the run's saved configuration"
         if self.kind == "default":
             return f"The default {name!r}"
+        if self.kind == "grid" and self.path:
+            return f"{self.path} {name}" if self.path.startswith("--") else f"The grid key {name!r} in {self.path}"
         return f"The {self.kind} key {name!r}"
 
 
@@ -297,6 +299,7 @@ def _unknown(key, source):
     close = difflib.get_close_matches(str(key).replace("-", "_"), list(_BY_NAME), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
+    where += f" in {source.path}" if source.kind == "grid" and source.path else ""
     return FnnInputError(f"Unknown {where}.{hint} Known keys: {', '.join(_BY_NAME)}.")
 
 
