@@ -42,9 +42,13 @@ COMMANDS = {
 def main(argv=None):
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as done:  # --help, --version, or a one-line usage error
         return done.code
+    if unknown:
+        command = f"fnn {args.command}" if args.command else "fnn"
+        print(f"{command}: error: unrecognized arguments: {' '.join(unknown)} (see '{command} --help')", file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help()
         return 2

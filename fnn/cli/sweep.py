@@ -55,11 +55,11 @@ def _seeds(text, where):
 
 def _sweep_inputs(args):
     """``(base, grid, seeds, configs)``: every value checked where it was given, each mistake named there."""
-    base = load_toml(args.config) if args.config else {}
+    base = load_toml(args.config) if args.config is not None else {}
     grid = base.pop("grid", {})
     if not isinstance(grid, dict):
         raise FnnInputError(f"--config {args.config}: its [grid] must be a table of key = [values]; got {grid!r}.")
-    base_source = toml_source(args.config) if args.config else PYTHON
+    base_source = toml_source(args.config) if args.config is not None else PYTHON
     seeds = _seeds(grid.pop("seeds"), f"The key 'seeds' in the [grid] of {args.config}") if "seeds" in grid else [0]
     grid_sources = {key: Source("grid", str(args.config)) for key in grid}
     for item in args.grid:

@@ -11,6 +11,7 @@ import shlex
 import sys
 import time
 
+import numpy as np
 from attrs import evolve
 
 from .. import __version__
@@ -194,7 +195,7 @@ def _train_config(args):
     """The run's configuration (TOML file under flags, or the resumed run's own) and the state to resume."""
     flags = _flags(args)
     if args.resume:
-        given = [SETTING_FLAGS[name] for name in flags if name not in RESUME_MAY_CHANGE] + (["--config"] if args.config else [])
+        given = [SETTING_FLAGS[name] for name in flags if name not in RESUME_MAY_CHANGE] + (["--config"] if args.config is not None else [])
         if given:
             raise FnnInputError(
                 f"--resume continues a run with its own configuration; only --epochs and --threads may change (got {', '.join(given)})."
@@ -207,7 +208,7 @@ def _train_config(args):
             raise FnnInputError(f"--resume {args.resume}: its saved configuration is not usable: {error}") from None
         config = config.replace(**{name: getattr(changes, name) for name in RESUME_MAY_CHANGE if name in flags})
         return config, model
-    layers = [(load_toml(args.config), toml_source(args.config))] if args.config else []
+    layers = [(load_toml(args.config), toml_source(args.config))] if args.config is not None else []
     return resolve_config(*layers, (flags, FLAG)), None
 
 
@@ -329,10 +330,11 @@ def _train(args, config, prepared, start, folder, threads, started):
         saved.append(state.epoch)
 
     try:
-        finished = run_prepared(
-            prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
-            on_checkpoint=save if folder is not None else None, started=started,
-        )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported once, below
+            finished = run_prepared(
+                prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
+                on_checkpoint=save if folder is not None else None, started=started,
+            )
     except TrainingDiverged as error:
         progress.close()
         if folder is not None:
