@@ -344,8 +344,8 @@ def _train(args, config, prepared, start, folder, threads, started):
         raise
     except KeyboardInterrupt:
         progress.close()
-        if folder is not None and saved:
-            print(f"fnn train: stopped after epoch {saved[-1]}; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
+        if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
+            print(f"fnn train: the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
         raise
     progress.close()
     record = finished.record
