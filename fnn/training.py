@@ -174,7 +174,7 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     >>> from toolz import last
     >>> from tqdm.auto import tqdm
     >>> data = fnn.data.moons(100, seed=0)
-    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh"), seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
     >>> state = last(tqdm(fnn.iterate_epochs(start, data, epochs=3, lr=0.5, seed=0), total=3))
     >>> state.params == fnn.fit(start, data, epochs=3, lr=0.5, seed=0).params
     True
