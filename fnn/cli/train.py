@@ -39,6 +39,9 @@ def add_arguments(commands):
     train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
     train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
     for setting in SETTINGS:  # every flag comes from the table of run settings
+        if setting.switch:
+            train.add_argument(setting.flag, dest=setting.name, action="store_const", const=True, default=None, help=setting.help)
+            continue
         train.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/DATE-TIME-DATA)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")

@@ -4,7 +4,7 @@ and the run record)."""
 
 from .build import Prepared, build_optimizer, build_spec, prepare_run, steps_per_epoch
 from .engine import Finished, run, run_prepared
-from .record import environment, params_sha256, run_record, test_metrics
+from .record import data_fingerprints, environment, params_sha256, run_record, test_metrics
 from .settings import (
     DEFAULTS,
     FLAG,
@@ -26,5 +26,5 @@ __all__ = [
     "setting_name", "resolve_config", "config_from_record",
     "Prepared", "build_spec", "build_optimizer", "steps_per_epoch", "prepare_run",
     "Finished", "run", "run_prepared",
-    "test_metrics", "params_sha256", "environment", "run_record",
+    "test_metrics", "params_sha256", "environment", "run_record", "data_fingerprints",
 ]

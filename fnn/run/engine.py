@@ -17,7 +17,7 @@ from attrs import evolve, frozen
 from ..errors import FnnInputError
 from ..training import early_stopping, iterate_epochs
 from .build import Prepared, prepare_run
-from .record import run_record, test_metrics
+from .record import data_fingerprints, run_record, test_metrics
 from .settings import PYTHON, resolve_config  # noqa: F401  (the doctest's namespace)
 
 __all__ = ["Finished", "run_prepared", "run"]
@@ -65,7 +65,7 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
         for final in states:
             pass
         last = final
-    record = run_record(config, final, test_metrics(final.params, prepared.test), time.perf_counter() - started)
+    record = run_record(config, final, test_metrics(final.params, prepared.test), time.perf_counter() - started, data_fingerprints(prepared))
     if start is not None:
         record["resumed_from_epoch"] = start.epoch
     return Finished(final, last, prepared, record)
