@@ -56,6 +56,7 @@ __all__ = [
     "diagnostics_series",
     "finish",
     "gradient_norms",
+    "problems",
     "start_diagnostics",
     "wants_norms",
     "warnings_for",
@@ -365,6 +366,42 @@ def diagnostics_series(history):
     return epochs, {name: [row.get(name) for row in rows] for name in names}
 
 
+def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
+    """``(layer, problem, advice)`` for each problem :func:`warnings_for` finds, ``problem`` one of ``"dead"``,
+    ``"saturated"``, ``"not finite"``, ``"ratio high"``, ``"ratio low"``: a caller can say each (layer, problem)
+    once per run. The arguments are :func:`warnings_for`'s."""
+    when = f" in epoch {epoch}" if epoch is not None else ""
+    low, high = ratio_range
+    found = []
+    for layer in diagnostics.layers:
+        name = f"Layer {layer.layer} ({layer.activation})"
+        if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
+            found.append((layer.layer, "dead",
+                f"{name}: {layer.dead_fraction:.0%} of its units are dead (never active{when or ' this epoch'}). "
+                f"Lower the learning rate, use He initialisation, or try leaky_relu or elu."
+            ))
+        if layer.saturated_fraction is not None and layer.saturated_fraction > saturated_limit:
+            found.append((layer.layer, "saturated",
+                f"{name}: {layer.saturated_fraction:.0%} of its units are saturated on most samples{when}, so they "
+                f"barely learn. Standardise the inputs, use Glorot (Xavier) initialisation, or lower the learning rate."
+            ))
+        if not (math.isfinite(layer.grad_norm) and math.isfinite(layer.grad_norm_max)):
+            found.append((layer.layer, "not finite",
+                f"{name}: the gradient norm is not finite{when}. Lower the learning rate or clip gradients (--clip-norm)."))
+        elif layer.update_ratio > high:
+            found.append((layer.layer, "ratio high",
+                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
+                f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
+            ))
+        elif layer.update_ratio < low:
+            found.append((layer.layer, "ratio low",
+                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
+                f"magnitude below the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too low (or "
+                f"a schedule has decayed it)."
+            ))
+    return found
+
+
 def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
     """Advice, one string per problem, for an epoch's :class:`EpochDiagnostics`.
 
@@ -376,32 +413,5 @@ def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_ra
     >>> print(warnings_for(EpochDiagnostics(0.1, 0.1, 10, 320, 1, (layer,)))[0])  # doctest: +ELLIPSIS
     Layer 1 (relu): 60% of its units are dead (never active this epoch). Lower the learning rate, ...
     """
-    when = f" in epoch {epoch}" if epoch is not None else ""
-    low, high = ratio_range
-    advice = []
-    for layer in diagnostics.layers:
-        name = f"Layer {layer.layer} ({layer.activation})"
-        if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
-            advice.append(
-                f"{name}: {layer.dead_fraction:.0%} of its units are dead (never active{when or ' this epoch'}). "
-                f"Lower the learning rate, use He initialisation, or try leaky_relu or elu."
-            )
-        if layer.saturated_fraction is not None and layer.saturated_fraction > saturated_limit:
-            advice.append(
-                f"{name}: {layer.saturated_fraction:.0%} of its units are saturated on most samples{when}, so they "
-                f"barely learn. Standardise the inputs, use Glorot (Xavier) initialisation, or lower the learning rate."
-            )
-        if not (math.isfinite(layer.grad_norm) and math.isfinite(layer.grad_norm_max)):
-            advice.append(f"{name}: the gradient norm is not finite{when}. Lower the learning rate or clip gradients (--clip-norm).")
-        elif layer.update_ratio > high:
-            advice.append(
-                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
-                f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
-            )
-        elif layer.update_ratio < low:
-            advice.append(
-                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
-                f"magnitude below the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too low (or "
-                f"a schedule has decayed it)."
-            )
-    return advice
+    found = problems(diagnostics, dead_limit=dead_limit, saturated_limit=saturated_limit, ratio_range=ratio_range, epoch=epoch)
+    return [advice for _, _, advice in found]

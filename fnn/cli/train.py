@@ -10,6 +10,7 @@ from ..errors import FnnInputError
 from ..run import FLAG, SETTINGS, config_from_record, prepare_run, resolve_config, run_prepared, toml_source
 from ..run_folder import load_model, save_run_checkpoint, write_plots, write_record
 from .common import add_command, load_toml
+from .watch import RunWatch
 
 __all__ = ["add_arguments", "run"]
 
@@ -24,6 +25,7 @@ TRAIN_EXAMPLES = """examples:
   fnn train --optimizer adam --lr 0.01 --schedule linear_warmup:2+cosine   # warm up 2 epochs, then cosine
   fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # continue bit-identically
   fnn train --json --quiet | jq .val_accuracy   # one JSON object per epoch for other programs
+  fnn train --diagnostics --tensorboard --keep-checkpoints --out runs/a   # see inside; fnn verify/diff/replay runs/a
 """
 
 
@@ -140,6 +142,7 @@ def run(args):
     config, start = _train_config(args)
     prepared = prepare_run(config)
     folder = _run_folder(args, config)
+    watch = RunWatch(config, folder, prepared, start.epoch if start else 0)
     progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
     progress.say(
         f"fnn {__version__}: {prepared.params.spec!r} on {config.data} ({len(prepared.train)} train, "
@@ -151,11 +154,12 @@ def run(args):
 
     try:
         finished = run_prepared(
-            prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
+            prepared, start, on_epoch=watch.observe(progress.on_epoch), on_batch=progress.on_batch,
             on_checkpoint=save if folder is not None else None, started=started,
         )
     finally:
         progress.close()
+        watch.close()
     if config.patience:
         progress.say(f"early stopping at epoch {finished.last.epoch}: best epoch {finished.state.epoch} by {config.monitor}")
     record = finished.record
