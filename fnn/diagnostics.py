@@ -393,6 +393,11 @@ def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=
                 f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
                 f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
             ))
+        elif layer.update_ratio == 0:
+            found.append((layer.layer, "ratio low",
+                f"{name}: its weights did not change at all{when}: no gradient reaches it (dead units in it or "
+                f"after it, or a vanishing gradient). Lower the learning rate, or try leaky_relu or elu."
+            ))
         elif layer.update_ratio < low:
             found.append((layer.layer, "ratio low",
                 f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
