@@ -159,7 +159,8 @@ class DiagnosticsAccumulator:
     ``("saturation", centre, half_width)``, or None. ``activity[l]``, per unit of a dead-family layer (None for
     other layers), is positive exactly when the unit has been active on some sample; ``saturated_counts[l]``
     counts, per unit, the samples on which a saturating layer's unit was saturated. Norm sums cover the ``sampled`` steps. The arrays are new at
-    each step and never written after.
+    each step and never written after, except ``ones``, a read-only vector of ones of the batch size, kept for
+    the column sums of the next step.
     """
 
     spec: object
@@ -176,6 +177,7 @@ class DiagnosticsAccumulator:
     lr_first: object = None
     lr_last: object = None
     last_params: object = None
+    ones: object = None
 
 
 def _watch(activation_name):
@@ -256,9 +258,26 @@ def _saturated_per_unit(activations, watch, ones):
     return (ones @ np.greater(away, limit).astype(activations.dtype)).astype(np.int64)
 
 
+DISTANCE_BLOCK = 16384
+"""Elements of ``w_after - w_before`` formed at a time: a block stays in cache and reuses its allocation, where the
+whole difference of a large layer would be a fresh multi-MB array, page faults and an evicted cache for the next
+step."""
+
+
+def _distance(before, after):
+    """``||after - before||`` a block of rows at a time (the same value as the whole difference's norm)."""
+    before, after = before.reshape(len(before), -1), after.reshape(len(after), -1)
+    rows = max(1, DISTANCE_BLOCK // max(1, before.shape[1]))
+    total = 0.0
+    for start in range(0, len(before), rows):
+        block = np.subtract(after[start : start + rows], before[start : start + rows]).ravel()
+        total += float(np.dot(block, block))
+    return math.sqrt(total)
+
+
 def _ratio(before, after):
     size = _norm(before)
-    return _norm(np.subtract(after, before)) / size if size else math.nan
+    return _distance(before, after) / size if size else math.nan
 
 
 def accumulate(acc, hidden_activations, grad_norms, params_before, params_after, lr=None):
@@ -276,7 +295,11 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     hidden = len(watch) - 1
     activity, saturated = acc.activity, acc.saturated_counts
     if hidden:
-        ones = np.ones(len(hidden_activations[0]), hidden_activations[0].dtype)
+        first = hidden_activations[0]
+        ones = acc.ones
+        if ones is None or len(ones) != len(first) or ones.dtype != first.dtype:  # made once per batch size
+            ones = np.ones(len(first), first.dtype)
+            ones.flags.writeable = False
         activity = tuple(
             None if level is None else _activity(level, h, w, ones)
             for level, h, w in zip(activity[:hidden], hidden_activations[:hidden], watch)
@@ -311,6 +334,7 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
         acc.lr_first if acc.steps else lr,
         lr,
         params_after,
+        ones if hidden else acc.ones,
     )
 
 
