@@ -203,3 +203,17 @@ def test_tensorboard_stream_from_the_command_line_reads_back(tmp_path):
     for tag, read in (("val_accuracy", lambda e: e["val_accuracy"]), ("diagnostics/layer1/grad_norm", lambda e: e["diagnostics"]["layers"][0]["grad_norm"])):
         assert tag in tags
         assert [(p.step, np.float32(p.value)) for p in events.Scalars(tag)] == [(e["epoch"], np.float32(read(e))) for e in history]
+
+
+def test_the_switches_come_from_toml_too_and_only_fnn_train_has_a_folder_for_them(tmp_path):
+    (tmp_path / "run.toml").write_text('data = "iris"\nhidden = [6]\nepochs = 2\ndiagnostics = true\nkeep-checkpoints = true\n')
+    _ok(fnn_cli("train", "--config", tmp_path / "run.toml", "--out", tmp_path / "a", "--quiet"))
+    record = _record(tmp_path / "a")
+    assert record["config"]["diagnostics"] is True and record["config"]["tensorboard"] is False
+    assert kept_epochs(tmp_path / "a") == [1, 2] and record["history"][0]["diagnostics"]["steps"] == 4  # 120 rows, batches of 32
+    (tmp_path / "bad.toml").write_text('diagnostics = "sometimes"\n')
+    bad = fnn_cli("train", "--config", tmp_path / "bad.toml", "--no-record")
+    assert bad.returncode == 2 and "'diagnostics'" in bad.stderr and "true or false" in bad.stderr
+    config = fnn.run.resolve_config(({"data": "iris", "epochs": 1, "tensorboard": True}, fnn.run.PYTHON))
+    with pytest.raises(fnn.FnnInputError, match="run folder"):
+        fnn.run.run(config)

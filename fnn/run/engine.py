@@ -73,7 +73,13 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
 
 def run(config, data=None, source=None, *, start=None, on_epoch=None, on_batch=None, on_checkpoint=None):
     """Prepare and run a :class:`~fnn.run.settings.RunConfig` (see :func:`run_prepared`); ``data = (train, test)``
-    or a loaded ``source`` replace loading the configured data set."""
+    or a loaded ``source`` replace loading the configured data set. ``tensorboard`` and ``keep_checkpoints`` write
+    into a run folder, which only ``fnn train`` has; here they are refused (observe the run with
+    :class:`fnn.tensorboard.TensorBoardLog` as ``on_epoch`` instead)."""
     started = time.perf_counter()
+    for name in ("tensorboard", "keep_checkpoints"):
+        if getattr(config, name):
+            raise FnnInputError(f"The setting {name!r} writes into a run folder, which fnn train makes and this run has none; "
+                                f"leave it out (for TensorBoard, pass on_epoch=fnn.tensorboard.TensorBoardLog(folder)).")
     prepared = prepare_run(config, data, source)
     return run_prepared(prepared, start, on_epoch=on_epoch, on_batch=on_batch, on_checkpoint=on_checkpoint, started=started)
