@@ -12,23 +12,23 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
   of epoch ``E``.
 """
 
-import contextlib
 import os
 
 import numpy as np
 from attrs import frozen
+from threadpoolctl import threadpool_limits
 
 from .diff import diff_records
 from .epoch_checkpoints import load_epoch_checkpoint
 from .errors import FnnInputError, bad_argument
 from .fused_step import train_step
 from .replay import epoch_plan
-from .run import config_from_record, data_fingerprints, params_sha256, prepare_run, run_prepared
+from .run import config_from_record, data_fingerprints, params_sha256, prepare_run, run_prepared, run_threads
 from .run_folder import RECORD, read_record
 from .training import prepare_data, start_state, validation_split
 from .verify import judge_rerun
 
-__all__ = ["recorded_threads", "verify_run", "diff_runs", "Replay", "replay_epoch"]
+__all__ = ["recorded_threads", "rerun_threads", "verify_run", "diff_runs", "Replay", "replay_epoch"]
 
 
 def _record(run, argument):
@@ -51,12 +51,19 @@ def recorded_threads(record):
     return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0 else None
 
 
-def _thread_limit(threads):
-    if threads is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
+def _run_threads(record, config):
+    """The BLAS threads a run used: as its record states them (``threads``, else its environment's BLAS), else
+    as its configuration would choose them now."""
+    threads = record.get("threads") if record else None
+    if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0:
+        return threads
+    return (recorded_threads(record) if record else None) or run_threads(config)
 
-    return threadpool_limits(limits=threads, user_api="blas")
+
+def rerun_threads(run):
+    """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one."""
+    record = _record(run, "RUN")
+    return _run_threads(record, config_from_record(record.get("config") or {}))
 
 
 def verify_run(run, threads=None):
@@ -72,8 +79,8 @@ def verify_run(run, threads=None):
     if not isinstance(record.get("config"), dict) or not isinstance(record.get("params_sha256"), str):
         raise FnnInputError(f"RUN {run}: its {RECORD} has no configuration or no params_sha256 to verify against.")
     config = config_from_record(record["config"])
-    with _thread_limit(threads if threads is not None else recorded_threads(record)):
-        rerun = run_prepared(prepare_run(config)).record
+    config = config.replace(threads=threads if threads is not None else _run_threads(record, config))
+    rerun = run_prepared(prepare_run(config)).record  # the engine limits BLAS to config.threads
     return judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
 
 
@@ -130,16 +137,16 @@ def replay_epoch(run, epoch):
     x, y = _training_rows(prepared, start.params)
     plan = epoch_plan(len(x), config.batch_size, start.seed, epoch - 1, spec=start.params.spec, drop_rate=config.drop_rate,
                       first_step=start.step, dtype=start.params.dtype)
+    record = read_record(run) if os.path.isfile(os.path.join(run, RECORD)) else None
     params, opt_state, kept, total = start.params, start.opt_state, 0, 0
-    for index, rows in enumerate(plan.batches):
-        masks = plan.masks(index)
-        if masks is not None:
-            kept += sum(int(np.count_nonzero(mask)) for mask in masks if mask is not None)
-            total += sum(mask.size for mask in masks if mask is not None)
-        _, _, params, opt_state = train_step(prepared.optimizer, params, opt_state, x[rows], y[rows], masks)
+    with threadpool_limits(limits=_run_threads(record, config), user_api="blas"):  # the run's sums, in its order
+        for index, rows in enumerate(plan.batches):
+            masks = plan.masks(index)
+            if masks is not None:
+                kept += sum(int(np.count_nonzero(mask)) for mask in masks if mask is not None)
+                total += sum(mask.size for mask in masks if mask is not None)
+            _, _, params, opt_state = train_step(prepared.optimizer, params, opt_state, x[rows], y[rows], masks)
     data_matches = None
-    if os.path.isfile(os.path.join(run, RECORD)):
-        recorded = read_record(run).get("data")
-        if isinstance(recorded, dict) and recorded.get("train"):
-            data_matches = recorded == data_fingerprints(prepared)
+    if record is not None and isinstance(record.get("data"), dict) and record["data"].get("train"):
+        data_matches = record["data"] == data_fingerprints(prepared)
     return Replay(epoch, plan, kept / total if total else None, params_sha256(params), params_sha256(stored.state.params), data_matches)

@@ -177,6 +177,20 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out, stratified, from the seed), ``drop_rate``,
     ``shuffle``, ``diagnostics``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
     ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
+
+    Progress, in a terminal or a notebook, is one wrapper away (fnn itself prints nothing): :func:`fit` for
+    ``n`` epochs with a bar is ``last(tqdm(iterate_epochs(..., epochs=n), total=n))``:
+
+    >>> from toolz import last
+    >>> from tqdm.auto import tqdm
+    >>> data = fnn.data.moons(100, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh"), seed=0)
+    >>> state = last(tqdm(fnn.iterate_epochs(start, data, epochs=3, lr=0.5, seed=0), total=3))
+    >>> state.params == fnn.fit(start, data, epochs=3, lr=0.5, seed=0).params
+    True
+
+    BLAS threads: these functions use the process's (``threadpoolctl.threadpool_limits(n)`` around a call sets
+    them); the same seed and thread count give the same bytes, another count may change the last bits.
     """
     options = _options(function, options, keywords)
     epochs = check_epochs(function, epochs, allow_none=True)
@@ -231,7 +245,11 @@ def early_stopping(states, patience, monitor="val_loss"):
 
 
 def fit(start, data, *, epochs, options=None, **keywords):
-    """Train for ``epochs`` more epochs and return the final :class:`TrainState` (``.params``, ``.history``).
+    """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
+
+    ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
+    trains. (``fnn train --resume DIR --epochs N`` and :func:`fnn.run.run` count the total instead: up to ``N``.)
+    Progress: see :func:`iterate_epochs` (``last(tqdm(iterate_epochs(..., epochs=n), total=n))``).
 
     How to train is ``options`` or the keyword arguments of :func:`~fnn.train_options.train_options`:
     ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),

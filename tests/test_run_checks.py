@@ -86,11 +86,11 @@ def _threads_change_bits():
 
 def test_verify_reruns_with_the_recorded_thread_count_and_names_a_different_one(tmp_path):
     data = _csv(tmp_path / "wide.csv", rows=256, features=784)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     _ok(fnn_cli("train", "--data", f"csv:{data}", "--hidden", "64", "--epochs", "1", "--batch-size", "128",
-                "--out", tmp_path / "a", "--quiet", env=env))
-    assert _record(tmp_path / "a")["environment"]["blas"]["threads"] == 1
-    # Without a limit of its own this process has 2 threads (or more): verify applies the recorded 1.
+                "--threads", "1", "--out", tmp_path / "a", "--quiet"))
+    record = _record(tmp_path / "a")
+    assert record["environment"]["blas"]["threads"] == 1 and record["threads"] == 1
+    # The environment is read under the run's limit; verify reruns with the recorded 1 thread.
     result = _ok(fnn_cli("verify", tmp_path / "a"))
     assert "with 1 BLAS thread" in result.stdout and "verified" in result.stdout
     if not _threads_change_bits():

@@ -80,7 +80,7 @@ def test_steps_per_epoch_count_the_real_training_split_after_the_hold_out():
 
 def test_the_cli_the_python_api_and_a_sweep_run_the_same_loop(tmp_path):
     args = ["--data", "iris", "--hidden", "8", "--optimizer", "adam", "--lr", "0.01", "--schedule", "step_decay:2,0.5",
-            "--drop-rate", "0.1", "--validation", "0.2", "--epochs", "5"]
+            "--drop-rate", "0.1", "--validation", "0.2", "--epochs", "5", "--threads", "1"]  # a sweep's runs use one thread
     fnn_cli("train", *args, "--out", tmp_path / "run", "--quiet")
     cli_record = json.loads((tmp_path / "run" / "record.json").read_text())
     values = dict(zip(args[::2], args[1::2]))

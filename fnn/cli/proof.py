@@ -6,8 +6,7 @@ epoch equals its kept checkpoint (replay); 1 when not; 2 for a usage error (a mi
 
 import json
 
-from ..run_checks import diff_runs, recorded_threads, replay_epoch, verify_run
-from ..run_folder import read_record
+from ..run_checks import diff_runs, rerun_threads, replay_epoch, verify_run
 from .common import add_command
 
 __all__ = ["add_arguments", "verify_command", "diff_command", "replay_command"]
@@ -53,9 +52,9 @@ def verify_command(args):
         from ..errors import FnnInputError
 
         raise FnnInputError(f"--threads must be a positive int; got {args.threads}.")
-    threads = args.threads if args.threads is not None else recorded_threads(read_record(args.run))
+    threads = args.threads if args.threads is not None else rerun_threads(args.run)
     if not args.json:
-        print(f"rerunning {args.run} with {threads or 'the default number of'} BLAS thread(s)...", flush=True)
+        print(f"rerunning {args.run} with {threads} BLAS thread{'s' if threads != 1 else ''}...", flush=True)
     verdict = verify_run(args.run, threads=args.threads)
     if args.json:
         print(json.dumps(verdict.to_dict()))

@@ -8,13 +8,30 @@ import os
 import sys
 
 from ..diagnostics import problems
-from ..epoch_checkpoints import check_epochs_free, save_epoch_checkpoint
+from ..epoch_checkpoints import FOLDER, epoch_checkpoint_path, check_epochs_free, kept_epochs, save_epoch_checkpoint
 from ..errors import FnnInputError
 
-__all__ = ["TENSORBOARD_FOLDER", "RunWatch"]
+__all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
 
 TENSORBOARD_FOLDER = "tensorboard"
 """The subfolder of a run folder that ``--tensorboard`` writes its event files into."""
+
+
+def remove_extras(folder):
+    """Remove what an earlier run in ``folder`` kept besides its checkpoint and record (its per-epoch checkpoints
+    and TensorBoard event files), when ``fnn train --overwrite`` replaces it; other files are left alone."""
+    for epoch in kept_epochs(folder):
+        os.remove(epoch_checkpoint_path(folder, epoch))
+    events = os.path.join(folder, TENSORBOARD_FOLDER)
+    if os.path.isdir(events) and not os.path.islink(events):
+        for name in os.listdir(events):
+            if name.startswith("events.out.tfevents.") and os.path.isfile(os.path.join(events, name)):
+                os.remove(os.path.join(events, name))
+    for sub in (os.path.join(folder, FOLDER), events):
+        try:
+            os.rmdir(sub)  # only if now empty
+        except OSError:
+            pass
 
 
 class RunWatch:

@@ -17,7 +17,23 @@ from ..provenance import environment, fingerprints
 from ..training import validation_split
 from ..validate import prepare_targets
 
-__all__ = ["test_metrics", "params_sha256", "environment", "data_fingerprints", "run_record"]
+__all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "data_fingerprints", "run_record"]
+
+
+def describe_network(spec):
+    """A network as people write it: sizes, hidden activation(s) -> output activation, loss.
+
+    (A formatting of :class:`~fnn.spec.NetworkSpec` only; it could become a method of the spec.)
+
+    >>> describe_network(fnn.network([64, 64, 10], activation="relu", loss="cross_entropy"))
+    '64-64-10 relu -> softmax, cross-entropy'
+    >>> describe_network(fnn.network([2, 8, 4, 1], activation=["tanh", "relu", "identity"], loss="mse"))
+    '2-8-4-1 tanh, relu -> identity, mse'
+    """
+    hidden = [layer.activation.name for layer in spec.layers[:-1]]
+    shown = hidden[:1] if len(set(hidden)) == 1 else hidden
+    head = f"{', '.join(shown)} -> " if shown else ""
+    return f"{'-'.join(map(str, spec.sizes))} {head}{spec.output_activation.name}, {spec.loss.name.replace('_', '-')}"
 
 
 def test_metrics(params, test):
@@ -30,6 +46,15 @@ def test_metrics(params, test):
 
 
 test_metrics.__test__ = False  # a function of the library, not a test for pytest to collect
+
+
+def validation_metrics(state):
+    """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``), or {} without a
+    validation part: what a sweep ranks on."""
+    if not len(state.history):
+        return {}
+    last = state.history[-1].to_dict()
+    return {key[4:]: value for key, value in last.items() if key.startswith("val_") and value is not None}
 
 
 def params_sha256(params):
@@ -56,17 +81,27 @@ def data_fingerprints(prepared):
     )
 
 
-def run_record(config, state, metrics, seconds, data=None):
-    """The JSON-ready record of a finished run of ``config`` (a :class:`~fnn.run.settings.RunConfig`); ``data``
-    is :func:`data_fingerprints` of the run. The environment is read here, so call it where the run's thread
-    limit is in force."""
+def run_record(config, state, metrics, seconds, last=None, threads=None, data=None):
+    """The JSON-ready record of a finished run of ``config`` (a :class:`~fnn.run.settings.RunConfig`).
+
+    ``state`` is the final state (the best one under early stopping; its params are hashed and were tested),
+    ``last`` the last one trained, whose history (every epoch run) the record keeps; ``threads`` the BLAS threads
+    the run used; ``data`` the :func:`data_fingerprints` of the run. The environment is read here, so call it
+    where the run's thread limit is in force.
+    """
+    last = state if last is None else last
     return {
         "config": config.to_dict(),
         "seed": config.seed,
+        "network": describe_network(state.params.spec),
+        "threads": threads,
         "environment": environment(),
         "data": data,
-        "history": state.history.to_dicts(),
-        "epochs_run": state.epoch,
+        "history": last.history.to_dicts(),
+        "epochs_run": last.epoch,
+        "best_epoch": state.epoch,
+        "stopped_early": last.epoch < config.epochs,  # only early stopping ends a run before its epochs
+        "validation_metrics": validation_metrics(state),
         "final_metrics": metrics,
         "wall_seconds": seconds,
         "params_sha256": params_sha256(state.params),
