@@ -400,34 +400,34 @@ def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=
     for layer in diagnostics.layers:
         name = f"Layer {layer.layer} ({layer.activation})"
         if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
-            found.append((layer.layer, "dead",
+            found.append((layer.layer, "dead", (
                 f"{name}: {layer.dead_fraction:.0%} of its units are dead (never active{when or ' this epoch'}). "
                 f"Lower the learning rate, use He initialisation, or try leaky_relu or elu."
-            ))
+            )))
         if layer.saturated_fraction is not None and layer.saturated_fraction > saturated_limit:
-            found.append((layer.layer, "saturated",
+            found.append((layer.layer, "saturated", (
                 f"{name}: {layer.saturated_fraction:.0%} of its units are saturated on most samples{when}, so they "
                 f"barely learn. Standardise the inputs, use Glorot (Xavier) initialisation, or lower the learning rate."
-            ))
+            )))
         if not (math.isfinite(layer.grad_norm) and math.isfinite(layer.grad_norm_max)):
             found.append((layer.layer, "not finite",
                 f"{name}: the gradient norm is not finite{when}. Lower the learning rate or clip gradients (--clip-norm)."))
         elif layer.update_ratio > high:
-            found.append((layer.layer, "ratio high",
+            found.append((layer.layer, "ratio high", (
                 f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
                 f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
-            ))
+            )))
         elif layer.update_ratio == 0:
-            found.append((layer.layer, "ratio low",
+            found.append((layer.layer, "ratio low", (
                 f"{name}: its weights did not change at all{when}: no gradient reaches it (dead units in it or "
                 f"after it, or a vanishing gradient). Lower the learning rate, or try leaky_relu or elu."
-            ))
+            )))
         elif layer.update_ratio < low:
-            found.append((layer.layer, "ratio low",
+            found.append((layer.layer, "ratio low", (
                 f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
                 f"magnitude below the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too low (or "
                 f"a schedule has decayed it)."
-            ))
+            )))
     return found
 
 

@@ -45,7 +45,7 @@ def test_a_dead_unit_shows_in_fits_history_and_diagnostics_are_off_by_default():
 def test_diagnostics_do_not_change_a_single_bit_of_the_run(optimizer):
     spec = fnn.network([64, 32, 16, 10], activation=["relu", "tanh", "softmax"])
     data = fnn.data.digits()
-    options = dict(epochs=2, optimizer=optimizer, lr=0.01, batch_size=32, seed=3, drop_rate=0.2, validation=0.2)
+    options = {"epochs": 2, "optimizer": optimizer, "lr": 0.01, "batch_size": 32, "seed": 3, "drop_rate": 0.2, "validation": 0.2}
     on = fnn.fit(fnn.init_params(spec, seed=1), data, diagnostics=True, **options)
     off = fnn.fit(fnn.init_params(spec, seed=1), data, **options)
     for a, b in zip(on.params.arrays(), off.params.arrays()):

@@ -47,7 +47,8 @@ def test_the_record_holds_what_a_rerun_needs_and_a_fresh_run_verifies(tmp_path):
     blas = record["environment"]["blas"]
     assert set(blas) >= {"library", "core_type", "threads"} and record["environment"]["numpy"] == np.__version__
     result = _ok(fnn_cli("verify", tmp_path / "a"))
-    assert "verified" in result.stdout and "bit-identical" in result.stdout
+    assert "verified: the rerun's params are bit-identical to the record's" in result.stdout.splitlines()
+    assert f"params sha256: {record['params_sha256']}" in result.stdout.splitlines()
     verdict = fnn.verify_run(tmp_path / "a")
     assert verdict.matches and verdict.reasons == () and verdict.rerun_sha256 == record["params_sha256"]
 
@@ -92,7 +93,7 @@ def test_verify_reruns_with_the_recorded_thread_count_and_names_a_different_one(
     assert record["environment"]["blas"]["threads"] == 1 and record["threads"] == 1
     # The environment is read under the run's limit; verify reruns with the recorded 1 thread.
     result = _ok(fnn_cli("verify", tmp_path / "a"))
-    assert "with 1 BLAS thread" in result.stdout and "verified" in result.stdout
+    assert "with 1 BLAS thread..." in result.stdout and result.stdout.splitlines()[1].startswith("verified: ")
     if not _threads_change_bits():
         pytest.skip("this BLAS gives the same bits on 1 and 2 threads, so a thread change cannot be seen")
     result = fnn_cli("verify", tmp_path / "a", "--threads", "2")
@@ -126,7 +127,7 @@ def test_replay_of_a_middle_epoch_equals_its_kept_checkpoint(tmp_path):
     final = fnn.checkpoint.load_checkpoint(run / "checkpoint.npz").state
     assert fnn.checkpoint.load_checkpoint(epoch_checkpoint_path(run, 4)).state.params == final.params
     result = _ok(fnn_cli("replay", run, "--epoch", "3"))
-    assert "epoch 3: 36 batches of 32" in result.stdout and ": equal" in result.stdout
+    assert "epoch 3: 36 batches of 32" in result.stdout and "replayed: the params after epoch 3 equal the kept" in result.stdout
     keep = float(result.stdout.split("keep ")[1].split("%")[0]) / 100
     assert abs(keep - 0.7) < 0.02
     replay = fnn.replay_epoch(run, 3)
@@ -146,7 +147,7 @@ def test_replay_says_different_when_a_kept_checkpoint_is_not_what_training_gave(
     os.replace(epoch_checkpoint_path(run, 3), epoch_checkpoint_path(run, 2).replace("0002", "0002-real"))
     os.replace(epoch_checkpoint_path(run, 1), epoch_checkpoint_path(run, 3))  # epoch 3's file now holds epoch 1
     result = fnn_cli("replay", run, "--epoch", "3")
-    assert result.returncode == 1 and "DIFFERENT" in result.stdout
+    assert result.returncode == 1 and "NOT replayed" in result.stdout and "DIFFER" in result.stdout
 
 
 def test_keep_checkpoints_never_overwrites_and_needs_a_run_folder(tmp_path):

@@ -5,11 +5,13 @@ epoch equals its kept checkpoint (replay); 1 when not; 2 for a usage error (a mi
 """
 
 import json
+import os
 
-from ..run_checks import diff_runs, rerun_threads, replay_epoch, verify_run
+from ..epoch_checkpoints import FOLDER, epoch_checkpoint_name
+from ..run_checks import diff_runs, replay_epoch, rerun_threads, verify_run
 from .common import add_command
 
-__all__ = ["add_arguments", "verify_command", "diff_command", "replay_command"]
+__all__ = ["add_arguments", "diff_command", "replay_command", "verify_command"]
 
 EXIT_CODES = """exit status: 0 {same}, 1 {differ}, 2 on a usage error."""
 
@@ -60,11 +62,13 @@ def verify_command(args):
         print(json.dumps(verdict.to_dict()))
         return 0 if verdict.matches else 1
     if verdict.matches:
-        print(f"verified: the rerun's params SHA-256 {verdict.rerun_sha256[:16]}... equals the record's (bit-identical)")
+        print("verified: the rerun's params are bit-identical to the record's")
+        print(f"params sha256: {verdict.rerun_sha256}")
         if verdict.reasons:
             print("these differ from the record without changing the bits:")
     else:
-        print(f"NOT verified: params SHA-256 {verdict.recorded_sha256[:16]}... recorded, {verdict.rerun_sha256[:16]}... rerun")
+        print("NOT verified: the rerun's params differ from the record's")
+        print(f"params sha256: {verdict.recorded_sha256} recorded, {verdict.rerun_sha256} rerun")
         print("what differs from the record:")
     for reason in verdict.reasons:
         print(f"  {reason}")
@@ -97,6 +101,11 @@ def replay_command(args):
     print("dropout: none" if replay.keep_fraction is None else f"dropout masks keep {replay.keep_fraction:.1%} of hidden units")
     if replay.data_matches is False:
         print("data: the training data as loaded now differ from the record's fingerprint")
-    verdict = "equal" if replay.matches else "DIFFERENT"
-    print(f"params after epoch {replay.epoch}: replayed {replay.replayed_sha256[:16]}..., kept {replay.stored_sha256[:16]}...: {verdict}")
+    kept = os.path.join(args.run, FOLDER, epoch_checkpoint_name(replay.epoch))
+    if replay.matches:
+        print(f"replayed: the params after epoch {replay.epoch} equal the kept {kept}")
+        print(f"params sha256: {replay.replayed_sha256}")
+    else:
+        print(f"NOT replayed: the params after epoch {replay.epoch} DIFFER from the kept {kept}")
+        print(f"params sha256: {replay.replayed_sha256} replayed, {replay.stored_sha256} kept")
     return 0 if replay.matches else 1

@@ -8,7 +8,7 @@ import os
 import sys
 
 from ..diagnostics import problems
-from ..epoch_checkpoints import FOLDER, epoch_checkpoint_path, check_epochs_free, kept_epochs, save_epoch_checkpoint
+from ..epoch_checkpoints import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
 from ..errors import FnnInputError
 
 __all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
