@@ -67,3 +67,11 @@ def test_records_that_are_not_run_records_are_refused(base):
         diff_records([], base)
     unknown = diff_records(base, {**base, "params_sha256": None})
     assert unknown.params_equal is None and "params: unknown" in unknown.lines()[-1]
+
+
+def test_settings_that_only_observe_a_run_are_listed_apart_and_do_not_make_it_differ(base):
+    watched = _record(diagnostics=True)
+    difference = diff_records(base, watched)
+    assert difference.identical and difference.settings == () and difference.first_divergent_epoch is None
+    assert difference.observing == (("diagnostics", False, True),)
+    assert "observing diagnostics: False -> True (does not change the run)" in difference.lines()
