@@ -91,6 +91,7 @@ CASES = [
     (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--hidden", "0"], "--hidden"),
     (["train", "--hidden", "8,,x"], "--hidden"),
+    (["train", "--hidden", "1000000,1000000"], "--hidden"),
     (["train", "--activation", "relux"], "--activation"),
     (["train", "--activation", "leaky_relu:x"], "--activation"),
     (["train", "--init", "bogus"], "--init"),

@@ -76,7 +76,7 @@ def test_a_diverging_run_keeps_the_last_good_checkpoint_and_writes_no_record(tmp
     assert result.returncode == 3 and "diverged" in result.stderr and "epoch 1's checkpoint is kept" in result.stderr
     assert "RuntimeWarning" not in result.stderr and "Traceback" not in result.stderr
     state = load_checkpoint(fresh / "checkpoint.npz").state
-    assert state.epoch == 1 and all(map(lambda a: bool(abs(a).max() < 1e30), state.params.arrays()))
+    assert state.epoch == 1 and all(bool(abs(a).max() < 1e30) for a in state.params.arrays())
     assert not (fresh / "record.json").exists() and not (fresh / "run.lock").exists()
 
     good = tmp_path / "good"
@@ -139,3 +139,25 @@ def test_threads_are_applied_and_recorded_and_the_same_count_gives_the_same_byte
     assert one["environment"]["blas"]["core_type"] not in (None, "", "unknown") and one["config"]["threads"] == 1
     assert fnn_cli("train", *IRIS, "--out", tmp_path / "default", "--quiet").returncode == 0
     assert json.loads((tmp_path / "default" / "record.json").read_text())["threads"] == machine_threads()
+
+
+def test_a_resumed_run_stopped_midway_leaves_its_checkpoint_and_no_stale_record(tmp_path, monkeypatch, capsys):
+    from fnn.cli import main
+    from fnn.cli import train as train_cli
+
+    run = tmp_path / "run"
+    assert main(["train", *IRIS, "--out", str(run), "--quiet"]) == 0
+    save = train_cli.save_run_checkpoint
+
+    def save_then_interrupt(*args, **kwargs):
+        save(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cli, "save_run_checkpoint", save_then_interrupt)
+    assert main(["train", "--resume", str(run), "--epochs", "6"]) == 130
+    assert load_checkpoint(run / "checkpoint.npz").state.epoch == 3
+    assert not (run / "record.json").exists()  # the record of epoch 2 no longer sits beside a checkpoint of epoch 3
+    assert f"continue with: fnn train --resume {run}" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(run), "--epochs", "6", "--quiet"]) == 0
+    assert json.loads((run / "record.json").read_text())["epochs_run"] == 6 and not (run / "run.lock").exists()

@@ -218,3 +218,12 @@ def test_the_switches_come_from_toml_too_and_only_fnn_train_has_a_folder_for_the
     config = fnn.run.resolve_config(({"data": "iris", "epochs": 1, "tensorboard": True}, fnn.run.PYTHON))
     with pytest.raises(fnn.FnnInputError, match="run folder"):
         fnn.run.run(config)
+
+
+def test_early_stopping_keeps_each_trained_epoch_once(tmp_path):
+    run = tmp_path / "a"
+    _ok(fnn_cli("train", "--data", "iris", "--hidden", "6", "--epochs", "60", "--lr", "0.5", "--patience", "2",
+                "--validation", "0.3", "--keep-checkpoints", "--out", run, "--quiet"))
+    record = _record(run)
+    assert record["stopped_early"] and kept_epochs(run) == list(range(1, record["epochs_run"] + 1))
+    assert fnn.replay_epoch(run, record["epochs_run"]).matches

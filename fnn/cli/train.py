@@ -341,7 +341,7 @@ def _train(args, config, prepared, start, folder, threads, started):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported once, below
             finished = run_prepared(
                 prepared, start, on_epoch=watch.observe(progress.on_epoch), on_batch=progress.on_batch,
-                on_checkpoint=save if folder is not None else None, started=started,
+                on_checkpoint=watch.checkpointed(save) if folder is not None else None, started=started,
             )
     except TrainingDiverged as error:
         progress.close()
@@ -354,8 +354,8 @@ def _train(args, config, prepared, start, folder, threads, started):
     except KeyboardInterrupt:
         progress.close()
         watch.close()
-        if folder is not None and saved:
-            print(f"fnn train: stopped after epoch {saved[-1]}; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
+        if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
+            print(f"fnn train: the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
         raise
     progress.close()
     watch.close()

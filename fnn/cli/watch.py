@@ -36,12 +36,13 @@ def remove_extras(folder):
 
 class RunWatch:
     """The extras of one ``fnn train`` run: build it before training (it refuses what cannot work at once), pass
-    :meth:`observe` as ``on_epoch``, and :meth:`close` it at the end."""
+    :meth:`observe` as ``on_epoch`` and :meth:`checkpointed` as ``on_checkpoint``, and :meth:`close` it at the
+    end."""
 
     def __init__(self, config, folder, prepared, start_epoch=0, stream=None):
         self.config, self.folder, self.prepared = config, folder, prepared
         self.stream = stream if stream is not None else sys.stderr
-        self.warned = set()
+        self.warned, self.kept = set(), set()
         self.log = None
         for wanted, flag in ((config.tensorboard, "--tensorboard"), (config.keep_checkpoints, "--keep-checkpoints")):
             if wanted and folder is None:
@@ -62,6 +63,20 @@ class RunWatch:
 
         return on_epoch
 
+    def checkpointed(self, save):
+        """The ``on_checkpoint`` observer: ``save(state)`` (the run's main checkpoint), then this epoch's kept
+        checkpoint, once per epoch (early stopping hands the best state in again). After the main one, so a run
+        interrupted in between resumes from an epoch whose kept checkpoint is not there yet."""
+
+        def on_checkpoint(state):
+            save(state)
+            if self.config.keep_checkpoints and state.epoch not in self.kept:
+                save_epoch_checkpoint(self.folder, state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                self.kept.add(state.epoch)
+            return state
+
+        return on_checkpoint
+
     def __call__(self, state):
         record = state.history[-1]
         if record.diagnostics is not None:
@@ -71,8 +86,6 @@ class RunWatch:
                     print(f"fnn train: warning: {advice}", file=self.stream, flush=True)
         if self.log is not None:
             self.log(state)
-        if self.config.keep_checkpoints:
-            save_epoch_checkpoint(self.folder, state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
         return state
 
     def close(self):

@@ -4,6 +4,9 @@ The learning-rate schedule's durations are in epochs in a configuration; here, a
 counted with :func:`~fnn.batches.batch_count` on the real training part (after the validation hold-out).
 """
 
+import os
+
+import numpy as np
 from attrs import frozen
 
 from ..batches import batch_count
@@ -118,6 +121,27 @@ def _standardized(parts, stats):
     return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
 
 
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no bound known
+        return None
+
+
+def _check_fits_in_memory(spec, config, label):
+    """Refuse a network whose parameters alone would not fit in this machine's memory (a typo in the sizes),
+    before numpy tries to allocate them."""
+    count = sum(layer.input_dim * layer.output_dim + layer.output_dim for layer in spec.layers)
+    needed = count * np.dtype(config.dtype).itemsize
+    memory = _memory_bytes()
+    if memory is not None and needed > memory:
+        raise FnnInputError(
+            f"{label('hidden')} {','.join(map(str, config.hidden))}: the network {'-'.join(map(str, spec.sizes))} has "
+            f"{count:,} parameters, {needed / 2**30:,.1f} GiB in {config.dtype}, more than this machine's "
+            f"{memory / 2**30:,.1f} GiB of memory."
+        )
+
+
 def _load(config, source, label):
     try:
         if source is None:
@@ -142,6 +166,7 @@ def prepare_run(config, data=None, source=None, label=None):
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
     spec = build_spec(config, train.n_features, train.n_classes, n_targets)
+    _check_fits_in_memory(spec, config, label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
     kept, held = split_sizes(config, params, train, label)
     steps = batch_count(kept, config.batch_size)
