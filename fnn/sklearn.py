@@ -319,10 +319,16 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     def _targets(self, X, y, reset):
         x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=self._dtype())
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if reset:
-            self._y_ndim = y.ndim
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        return x, y.reshape(len(y), self.n_outputs_)
+            self._y_ndim, self.n_outputs_ = y.ndim, n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise FnnInputError(
+                f"y has {n_outputs} target{'s' * (n_outputs != 1)} per sample, but {type(self).__name__} was fitted "
+                f"on {self.n_outputs_}: warm_start and partial_fit go on with the same targets (or set "
+                f"warm_start=False to start afresh)."
+            )
+        return x, y.reshape(len(y), n_outputs)
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y``; returns self."""

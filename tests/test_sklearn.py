@@ -239,3 +239,15 @@ def test_one_class_and_multilabel_targets_are_refused():
         small_classifier().fit(x, np.zeros(len(x), int))
     with pytest.raises(ValueError, match="1d array"):
         small_classifier().fit(x, np.eye(3, dtype=int)[np.arange(len(x)) % 3])
+
+
+def test_a_regressor_refuses_to_go_on_with_another_number_of_targets():
+    x, y = iris()
+    y = y.astype(np.float64)
+    for continued in (
+        lambda: FNNRegressor(epochs=1, warm_start=True).fit(x, y).fit(x, np.c_[y, y]),
+        lambda: FNNRegressor(epochs=1).partial_fit(x, y).partial_fit(x, np.c_[y, y]),
+        lambda: FNNRegressor(epochs=1).partial_fit(x, np.c_[y, y]).partial_fit(x, y),
+    ):
+        with pytest.raises(fnn.FnnInputError, match=r"y has 2 targets per sample.*fitted on 1|y has 1 target"):
+            continued()
