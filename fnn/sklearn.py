@@ -34,7 +34,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .arrays import as_float_dtype
 from .errors import FnnInputError
 from .metrics import predict as network_outputs
-from .optim import Optimizer, get_optimizer
+from .activations import get_activation
+from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .params import Layer, Params, init_params
 from .spec import network, spec_from_config
 from .training import fit as fit_network
@@ -119,11 +120,26 @@ class _FNNEstimator(BaseEstimator):
             if self.learning_rate is not None:
                 raise self._bad("learning_rate", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
             return self.optimizer
-        if not isinstance(self.optimizer, str):
-            raise self._bad("optimizer", "an optimiser name such as 'adam' or a fnn.optim optimiser")
+        if not isinstance(self.optimizer, str) or self.optimizer.strip().lower() not in OPTIMIZERS:
+            raise self._bad("optimizer", f"an optimiser name ({', '.join(sorted(OPTIMIZERS))}) or a fnn.optim optimiser")
         if self.learning_rate is None:
             return get_optimizer(self.optimizer)
-        return get_optimizer(self.optimizer, lr=self.learning_rate)
+        try:
+            return get_optimizer(self.optimizer, lr=self.learning_rate)
+        except FnnInputError as error:
+            raise FnnInputError(
+                f"The 'learning_rate' parameter of {type(self).__name__} ({self.learning_rate!r}) is the lr of "
+                f"fnn.optim.{self.optimizer.strip().lower()}, which refuses it: {error}"
+            ) from None
+
+    def _hidden_activations(self, n_hidden):
+        """One :class:`fnn.Activation` per hidden layer, from ``activation`` (one, or a list with one per layer)."""
+        given = self.activation
+        many = isinstance(given, (list, tuple))
+        if many and len(given) != n_hidden:
+            raise self._bad("activation", f"one activation or a list of {n_hidden} (one per hidden layer)")
+        function = f"sklearn.{type(self).__name__}"
+        return [get_activation(item, function, "activation") for item in (given if many else [given] * n_hidden)]
 
     def _draw_seed(self):
         state = self.random_state
@@ -148,7 +164,7 @@ class _FNNEstimator(BaseEstimator):
         if stop_early:
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
         n_outputs, output = self._output()
-        spec = network([x.shape[1], *sizes, n_outputs], activation=self.activation, output=output)
+        spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
         if incremental:
             start = self.state_
             if start.params.spec != spec or start.params.dtype != dtype:
@@ -233,7 +249,8 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     output (binary cross-entropy), more a softmax (cross-entropy).
 
     Parameters (scikit-learn's ``MLPClassifier`` names where they exist):
-    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (any fnn activation name);
+    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (an fnn activation name or
+    :class:`fnn.Activation`, or a list with one per hidden layer);
     ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate=None``); ``learning_rate`` its step
     size; ``batch_size``; ``epochs`` passes over the data per ``fit`` (``MLPClassifier``'s ``max_iter``);
     ``dropout`` the rate of dropping hidden units in training; ``early_stopping`` holds out

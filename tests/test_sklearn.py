@@ -179,6 +179,13 @@ def test_warm_start_continues_where_the_last_fit_stopped():
     assert cold.params_ == small_classifier(epochs=2).fit(x, y).params_
 
 
+def test_one_activation_per_hidden_layer():
+    x, y = iris()
+    clf = small_classifier(hidden_layer_sizes=(8, 6), activation=["tanh", fnn.get_activation("elu:0.5")], epochs=1)
+    names = [layer.activation.name for layer in clf.fit(x, y).params_.spec.layers]
+    assert names == ["tanh", "elu:0.5", "softmax"]
+
+
 def test_dropout_trains_another_network_that_still_learns():
     x, y = iris()
     plain = small_classifier(epochs=60).fit(x, y)
@@ -225,6 +232,11 @@ def test_fitted_estimators_pickle_and_predict_the_same():
         ({"random_state": "seed"}, "'random_state' parameter"),
         ({"optimizer": fnn.optim.adam()}, "'learning_rate' parameter"),
         ({"dtype": "int8"}, "'dtype'"),
+        ({"learning_rate": -1.0}, "'learning_rate' parameter of FNNClassifier.*-1.0"),
+        ({"learning_rate": "big"}, "'learning_rate' parameter of FNNClassifier.*'big'"),
+        ({"optimizer": "adamax"}, "'optimizer' parameter of FNNClassifier.*'adamax'"),
+        ({"activation": "relux"}, "'relux' for the 'activation' argument of fnn.sklearn.FNNClassifier"),
+        ({"activation": ["relu", "tanh"]}, "'activation' parameter of FNNClassifier.*a list of 1"),
     ],
 )
 def test_bad_hyperparameters_are_named(options, named):
