@@ -29,7 +29,7 @@ import numpy as np
 from attrs import fields, has
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .arrays import as_float_dtype
 from .errors import FnnInputError
@@ -246,7 +246,9 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     """A multilayer perceptron classifier trained by :func:`fnn.fit`.
 
     Labels may be of any type (ints, strings...); ``classes_`` holds them sorted. Two classes give one sigmoid
-    output (binary cross-entropy), more a softmax (cross-entropy).
+    output (binary cross-entropy), more a softmax (cross-entropy). Multilabel targets (a 0/1 indicator matrix, one
+    column per label, as ``MLPClassifier`` takes them) give one sigmoid output per label; ``classes_`` is then
+    ``arange(n_labels)``, and ``predict`` returns the indicator matrix of the outputs above 0.5.
 
     Parameters (scikit-learn's ``MLPClassifier`` names where they exist):
     ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (an fnn activation name or
@@ -263,10 +265,22 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     """
 
     def _output(self):
+        if self._multilabel:
+            return len(self.classes_), "sigmoid"
         return (1, "sigmoid") if len(self.classes_) == 2 else (len(self.classes_), "softmax")
 
     def _labels(self, y):
-        """``y`` as indices into ``classes_``, refusing labels the fitted classifier does not know."""
+        """``y`` as indices into ``classes_`` (a multilabel indicator matrix as floats), refusing labels the fitted
+        classifier does not know."""
+        if self._multilabel:
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise FnnInputError(
+                    f"y has {type_of_target(y)} targets, but FNNClassifier was fitted on {len(self.classes_)} labels "
+                    f"(an indicator matrix of {len(self.classes_)} columns)."
+                )
+            return y.astype(self._dtype())
+        if y.ndim != 1:
+            raise FnnInputError("y is a multilabel indicator matrix, but FNNClassifier was fitted on one label per sample.")
         index = np.searchsorted(self.classes_, y)
         index = np.minimum(index, len(self.classes_) - 1)
         unknown = self.classes_[index] != y
@@ -278,11 +292,16 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         return index.astype(np.int64)
 
     def _targets(self, X, y, reset):
-        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C")
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         kind = type_of_target(y)
-        if kind not in ("binary", "multiclass"):
-            raise FnnInputError(f"FNNClassifier needs one label per sample (binary or multiclass); got {kind} targets.")
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise FnnInputError(
+                f"FNNClassifier needs one label per sample (binary or multiclass) or a multilabel indicator matrix; "
+                f"got {kind} targets."
+            )
         return x, y
 
     def fit(self, X, y):
@@ -290,7 +309,8 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
         if not continues:
-            self._set_classes(np.unique(y))
+            self._multilabel = y.ndim == 2
+            self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
         return self._train(x, self._labels(y), self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
 
     def partial_fit(self, X, y, classes=None):
@@ -303,7 +323,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
                 f"classes={list(classes)} differs from classes_ {self.classes_.tolist()} of the first call."
             )
         x, y = self._targets(X, y, reset=first)
+        if y.ndim != 1:
+            raise FnnInputError("FNNClassifier.partial_fit takes one label per sample; train on multilabel targets with fit.")
         if first:
+            self._multilabel = False
             self._set_classes(np.unique(np.asarray(classes)))
         return self._train(x, self._labels(y), 1, incremental=not first, stop_early=False)
 
@@ -315,12 +338,19 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def predict_proba(self, X):
         """Class probabilities, one column per entry of ``classes_`` (float64)."""
         outputs = self._outputs(X).astype(np.float64)
-        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 else outputs
+        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
 
     def predict(self, X):
-        """The most probable class of each row, as a label from ``classes_``."""
+        """The most probable class of each row, as a label from ``classes_`` (multilabel: the indicator matrix)."""
         probabilities = self.predict_proba(X)
+        if self._multilabel:
+            return (probabilities > 0.5).astype(np.int64)
         return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 class FNNRegressor(RegressorMixin, _FNNEstimator):

@@ -26,9 +26,10 @@ CHECKED = [
     ),
 ]
 
-# check_array_api_input is left out: fnn computes in NumPy and supports no other array-API namespace, and the
-# check skips itself anyway unless SCIPY_ARRAY_API=1 is set before scipy is first imported (not so in this suite).
-NOT_CHECKED = {"check_array_api_input"}
+# Left out by name, since each would only skip itself: check_array_api_input (fnn computes in NumPy and supports no
+# other array-API namespace; the check runs only with SCIPY_ARRAY_API=1 set before scipy is first imported) and the
+# multilabel decision_function check (fnn's classifiers have no decision_function, as MLPClassifier has none).
+NOT_CHECKED = {"check_array_api_input", "check_classifiers_multilabel_output_format_decision_function"}
 
 
 def check_name(check):
@@ -245,21 +246,22 @@ def test_bad_hyperparameters_are_named(options, named):
         small_classifier(**options).fit(x, y)
 
 
-def test_one_class_and_multilabel_targets_are_refused():
-    x, _ = iris()
+def test_one_class_and_multioutput_targets_are_refused():
+    x, y = iris()
     with pytest.raises(ValueError, match="at least 2 classes"):
         small_classifier().fit(x, np.zeros(len(x), int))
-    with pytest.raises(ValueError, match="1d array"):
-        small_classifier().fit(x, np.eye(3, dtype=int)[np.arange(len(x)) % 3])
+    with pytest.raises(ValueError, match="multiclass-multioutput"):
+        small_classifier().fit(x, np.c_[y, y])
 
 
-def test_a_regressor_refuses_to_go_on_with_another_number_of_targets():
+def test_multilabel_targets_as_mlpclassifier_takes_them():
     x, y = iris()
-    y = y.astype(np.float64)
-    for continued in (
-        lambda: FNNRegressor(epochs=1, warm_start=True).fit(x, y).fit(x, np.c_[y, y]),
-        lambda: FNNRegressor(epochs=1).partial_fit(x, y).partial_fit(x, np.c_[y, y]),
-        lambda: FNNRegressor(epochs=1).partial_fit(x, np.c_[y, y]).partial_fit(x, y),
-    ):
-        with pytest.raises(fnn.FnnInputError, match=r"y has 2 targets per sample.*fitted on 1|y has 1 target"):
-            continued()
+    labels = np.c_[y == 0, y != 1, x[:, 0] > 5.8].astype(int)  # three overlapping labels
+    clf = small_classifier(epochs=150).fit(x, labels)
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.params_.spec.output_activation.name == "sigmoid"
+    assert clf.predict_proba(x).shape == (150, 3) and clf.predict(x).shape == (150, 3)
+    assert set(np.unique(clf.predict(x))) <= {0, 1} and clf.score(x, labels) > 0.7  # every label of a row right
+    with pytest.raises(fnn.FnnInputError, match="fitted on 3 labels"):
+        clf.set_params(warm_start=True).fit(x, labels[:, :2])
+    with pytest.raises(fnn.FnnInputError, match="partial_fit takes one label per sample"):
+        small_classifier().partial_fit(x, labels, classes=[0, 1, 2])
