@@ -129,3 +129,31 @@ def test_a_tampered_file_is_refused(tmp_path, trained):
             archive.writestr(member, data)
     with pytest.raises(fnn.FnnInputError, match="SHA-256"):
         fnn.load(path)
+
+
+def test_files_that_are_not_fnn_files_are_refused_by_name(tmp_path):
+    np.save(tmp_path / "array.npy", np.ones(3))
+    (tmp_path / "record.json").write_text('{"a": 1}')
+    (tmp_path / "empty.npz").write_bytes(b"")
+    for name in ("array.npy", "record.json", "empty.npz"):
+        with pytest.raises(fnn.FnnInputError, match=rf"{name}: not a file written by fnn.save") as refused:
+            fnn.load(tmp_path / name)
+        assert "pickle" not in str(refused.value)
+
+
+def test_a_truncated_file_is_refused_naming_it(tmp_path, trained):
+    path = tmp_path / "p.npz"
+    fnn.save(path, trained[0].params)
+    whole = path.read_bytes()
+    for size in (100, len(whole) // 2, len(whole) - 4):
+        path.write_bytes(whole[:size])
+        with pytest.raises(fnn.FnnInputError, match="p.npz"):
+            fnn.load(path)
+
+
+def test_paths_that_cannot_be_written_or_read_are_named(tmp_path, trained):
+    with pytest.raises(fnn.FnnInputError, match=r"no folder .*missing"):
+        fnn.save(tmp_path / "missing" / "p.npz", trained[0].params)
+    for function in (lambda: fnn.load(3), lambda: fnn.save(None, trained[0].params)):
+        with pytest.raises(fnn.FnnInputError, match="'path' argument of fnn.(load|save)"):
+            function()
