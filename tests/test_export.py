@@ -244,6 +244,14 @@ def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     assert bad_format.returncode == 2 and "--format" in bad_format.stderr
 
 
+def test_exporters_name_a_missing_folder(tmp_path):
+    for function, name in ((to_onnx, "net.onnx"), (to_safetensors, "net.safetensors")):
+        with pytest.raises(fnn.FnnInputError, match=rf"{name}: its folder .*missing does not exist"):
+            function(params_with("relu"), tmp_path / "missing" / name)
+    done = fnn_cli("export", tmp_path / "nothing", "--out", tmp_path / "missing" / "net.onnx")
+    assert done.returncode == 2 and "--out" in done.stderr and ".tmp" not in done.stderr
+
+
 def test_a_missing_extra_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if fnn[onnx] were not installed
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'fnn\[onnx\]'"):

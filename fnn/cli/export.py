@@ -51,6 +51,8 @@ def run(args):
         raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
     if os.path.exists(args.out) and not args.force:
         raise FnnInputError(f"--out {args.out!r} exists; pass --force to overwrite it.")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        raise FnnInputError(f"--out {args.out!r}: its folder does not exist (fnn export creates no folders).")
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
