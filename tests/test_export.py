@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import safetensors.torch
@@ -174,8 +175,24 @@ def test_onnx_refuses_a_users_own_activation_by_name():
     params = fnn.init_params(fnn.network([3, 4, 2], activation=[cube, "softmax"]), seed=0)
     with pytest.raises(fnn.FnnInputError, match="activation 'cube' of layer 0"):
         onnx_model(params)
-    with pytest.raises(fnn.FnnInputError, match="'opset'"):
-        onnx_model(params_with("relu"), opset=13)
+
+
+@pytest.mark.parametrize("opset", [13, 10_000, "18", 18.0, True])
+def test_onnx_opset_is_checked_against_what_onnx_knows(opset):
+    with pytest.raises(fnn.FnnInputError, match=rf"'opset' argument of fnn.export.onnx_model must be an int from 17 to \d+"):
+        onnx_model(params_with("relu"), opset=opset)
+
+
+def test_every_opset_from_17_to_the_newest_runs(tmp_path):
+    params, x = params_with("gelu"), inputs(5)
+    newest = onnx.defs.onnx_opset_version()
+    for opset in (np.int64(17), 20, newest):
+        model = onnx_model(params, opset=opset)
+        assert model.opset_import[0].version == opset
+        np.testing.assert_allclose(run_onnx(model, x), fnn.forward(params, x), rtol=0, atol=1e-5)
+    for flags in (["--opset", "12", "--out", tmp_path / "m.onnx"], ["--opset", "18", "--out", tmp_path / "m.safetensors"]):
+        done = fnn_cli("export", tmp_path / "nothing", *flags)
+        assert done.returncode == 2 and "--opset" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 def test_exporters_do_not_overwrite_unless_asked(tmp_path):
@@ -226,6 +243,11 @@ def test_cli_export_safetensors_into_torch(tmp_path, run_folder):
     x = model.prepare_features(fnn.data.iris().features)
     with torch.no_grad():
         np.testing.assert_allclose(torch_model(torch.from_numpy(x)).numpy(), fnn.forward(model.params, x), atol=1e-6)
+
+
+def test_cli_export_opset(tmp_path, run_folder):
+    assert fnn_cli("export", run_folder, "--opset", "21", "--out", tmp_path / "m.onnx").returncode == 0
+    assert onnx.load(tmp_path / "m.onnx").opset_import[0].version == 21
 
 
 def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):

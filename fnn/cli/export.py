@@ -4,6 +4,7 @@ import os
 
 from ..errors import FnnInputError
 from ..export import to_onnx, to_safetensors
+from ..export.onnx import MIN_OPSET, supported_opsets
 from ..saving import load
 from .common import add_command
 
@@ -32,6 +33,7 @@ def add_arguments(commands):
     )
     command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    command.add_argument("--opset", type=int, help=f"the ONNX opset to write (default {MIN_OPSET}; onnx only)")
 
 
 def _format(args):
@@ -47,6 +49,14 @@ def _format(args):
 
 def run(args):
     chosen = _format(args)
+    options = {}
+    if args.opset is not None:
+        if chosen != "onnx":
+            raise FnnInputError(f"--opset is for ONNX exports; this one is {chosen}.")
+        opsets = supported_opsets()
+        if args.opset not in opsets:
+            raise FnnInputError(f"--opset must be from {opsets[0]} to {opsets[-1]}; got {args.opset}.")
+        options["opset"] = args.opset
     if os.path.isdir(args.out):
         raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
     if os.path.exists(args.out) and not args.force:
@@ -56,7 +66,7 @@ def run(args):
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
-    written = FORMATS[chosen][1](model, args.out, overwrite=args.force)
+    written = FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
     params = model if not hasattr(model, "params") else model.params
     print(f"wrote {written} ({chosen}, {params.spec!r})")
     return 0

@@ -18,6 +18,7 @@ True
 """
 
 import json
+import numbers
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from .. import __version__
 from ..errors import FnnInputError
 from .common import activation_parts, network_of, require, write_new_file
 
-__all__ = ["to_onnx", "onnx_model", "MIN_OPSET"]
+__all__ = ["to_onnx", "onnx_model", "supported_opsets", "MIN_OPSET"]
 
 MIN_OPSET = 17
 
@@ -99,14 +100,22 @@ def _activation(graph, activation, z, out, layer):
     return _ACTIVATION_NODES[base](graph, z, out, *parts[1])
 
 
+def supported_opsets():
+    """The opsets :func:`onnx_model` writes: :data:`MIN_OPSET` to the newest the installed onnx knows."""
+    return range(MIN_OPSET, require("onnx", "onnx", "onnx_model").defs.onnx_opset_version() + 1)
+
+
 def onnx_model(obj, *, opset=MIN_OPSET):
     """The ONNX ``ModelProto`` of ``obj``'s network (Params, a TrainState or a model from :func:`fnn.load`),
     checked with ``onnx.checker``."""
     onnx = require("onnx", "onnx", "onnx_model")
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+    opsets = supported_opsets()
+    if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or opset not in opsets:
         raise FnnInputError(
-            f"The 'opset' argument of fnn.export.onnx_model must be an int >= {MIN_OPSET}. Got {opset!r} instead."
+            f"The 'opset' argument of fnn.export.onnx_model must be an int from {opsets[0]} to {opsets[-1]} (the "
+            f"newest this onnx knows). Got {opset!r} instead."
         )
+    opset = int(opset)
     params, standardizer, class_names = network_of(obj, "onnx_model")
     dtype = params.dtype
     graph = _Graph(onnx.helper, onnx.numpy_helper, dtype, opset)
