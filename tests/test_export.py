@@ -262,6 +262,9 @@ def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     assert unknown.returncode == 2 and "--format" in unknown.stderr
     missing = fnn_cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
     assert missing.returncode == 2 and "nothing" in missing.stderr
+    crossed = fnn_cli("export", run_folder, "--format", "onnx", "--out", tmp_path / "m.safetensors")
+    assert crossed.returncode == 2 and "--format" in crossed.stderr and "--out" in crossed.stderr
+    assert not (tmp_path / "m.safetensors").exists()
     bad_format = fnn_cli("export", run_folder, "--format", "tflite", "--out", tmp_path / "m.tflite")
     assert bad_format.returncode == 2 and "--format" in bad_format.stderr
 

@@ -37,11 +37,13 @@ def add_arguments(commands):
 
 
 def _format(args):
+    by_extension = next((name for name, (end, _) in FORMATS.items() if args.out.lower().endswith(end)), None)
     if args.format is not None:
+        if by_extension not in (None, args.format):
+            raise FnnInputError(f"--format {args.format} but --out {args.out!r} names a {by_extension} file.")
         return args.format
-    for name, (extension, _) in FORMATS.items():
-        if args.out.lower().endswith(extension):
-            return name
+    if by_extension is not None:
+        return by_extension
     raise FnnInputError(
         f"--format not given and --out {args.out!r} ends in neither .onnx nor .safetensors; pass --format."
     )
