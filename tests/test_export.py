@@ -126,6 +126,11 @@ def test_safetensors_import_refusals(tmp_path):
     safetensors.torch.save_file(plain.half().state_dict(), tmp_path / "half.safetensors")
     with pytest.raises(fnn.FnnInputError, match="float16.*\\.float\\(\\)"):
         from_safetensors(tmp_path / "half.safetensors", activation="relu")
+    with pytest.raises(fnn.FnnInputError, match="output=.*'identity'"):
+        from_safetensors(tmp_path / "plain.safetensors", activation="relu")  # logits or probabilities? not guessed
+    assert from_safetensors(tmp_path / "plain.safetensors", activation="relu", output="identity").spec.sizes == (3, 4, 2)
+    with pytest.raises(fnn.FnnInputError, match="is a folder"):
+        from_safetensors(tmp_path, activation="relu", output="identity")
     (tmp_path / "junk.safetensors").write_bytes(b"\xff" * 64)
     with pytest.raises(fnn.FnnInputError, match="not a readable safetensors file"):
         from_safetensors(tmp_path / "junk.safetensors", activation="relu")

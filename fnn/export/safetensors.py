@@ -21,10 +21,12 @@ True
 """
 
 import json
+import os
 import re
 
 import numpy as np
 
+from ..activations import Activation
 from ..errors import FnnInputError
 from ..params import Layer, Params
 from ..spec import network, spec_from_config
@@ -153,10 +155,14 @@ def from_safetensors(path, activation=None, output=None, loss=None):
 
     A file written by :func:`to_safetensors` carries its spec. For any other (e.g. ``safetensors.torch.save_file(
     model.state_dict(), path)``), say what the activations are as :func:`fnn.network` takes them: ``activation``
-    one name for the hidden layers or a list with one per layer, ``output`` the last layer's and ``loss``.
+    one name for the hidden layers with ``output`` the last layer's (a state_dict does not say whether logits
+    went on through a softmax, so it is not guessed), or a list with one per layer; and ``loss`` if not the
+    output's own.
     Keys may carry a module prefix (``"net.0.weight"``); a Linear without bias gets zeros.
     """
     numpy_io = require("safetensors", "safetensors", "from_safetensors")
+    if os.path.isdir(path):
+        raise FnnInputError(f"{path} is a folder; fnn.export.from_safetensors reads a .safetensors file.")
     try:
         with numpy_io.safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
@@ -168,6 +174,12 @@ def from_safetensors(path, activation=None, output=None, loss=None):
     layers = _linear_stack(tensors, path)
     sizes = [layers[0][0].shape[1]] + [weight.shape[0] for weight, _ in layers]
     if activation is not None:
+        if output is None and isinstance(activation, (str, Activation)):
+            raise FnnInputError(
+                f"fnn.export.from_safetensors was given one activation for {path} but no output=: say what follows "
+                f"the last Linear ('identity' to keep its logits or for regression, 'softmax', 'sigmoid'), or give "
+                f"activation as a list with one per layer."
+            )
         spec = network(sizes, activation=activation, output=output, loss=loss)
     elif "fnn.spec" in metadata:
         spec = spec_from_config(json.loads(metadata["fnn.spec"]))
