@@ -23,15 +23,13 @@ import numbers
 import numpy as np
 
 from .. import __version__
+from ..activations import _GELU_C, _GELU_K  # one definition of fnn's tanh-approximated gelu
 from ..errors import FnnInputError
 from .common import activation_parts, network_of, require, write_new_file
 
 __all__ = ["to_onnx", "onnx_model", "supported_opsets", "MIN_OPSET"]
 
 MIN_OPSET = 17
-
-_GELU_C = float(np.sqrt(2 / np.pi))
-_GELU_K = 0.044715
 
 
 class _Graph:
@@ -86,12 +84,11 @@ _ACTIVATION_NODES = {
     "prelu": lambda g, z, out, slope: g.node("LeakyRelu", [z], out, alpha=slope),  # fnn's prelu has a fixed slope
     "elu": lambda g, z, out, alpha: g.node("Elu", [z], out, alpha=alpha),
 }
-_ALIASES = {"linear": "identity", "logistic": "sigmoid", "swish": "silu"}
 
 
 def _activation(graph, activation, z, out, layer):
-    parts = activation_parts(activation)
-    base = _ALIASES.get(parts[0], parts[0]) if parts is not None else None
+    parts = activation_parts(activation)  # an alias ("logistic") already has its canonical name ("sigmoid")
+    base = parts[0] if parts is not None else None
     if base not in _ACTIVATION_NODES:
         raise FnnInputError(
             f"fnn.export.to_onnx cannot express the activation {activation.name!r} of layer {layer} in ONNX: it knows "

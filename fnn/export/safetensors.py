@@ -34,16 +34,13 @@ from .common import activation_parts, network_of, require, write_new_file
 
 __all__ = ["to_safetensors", "from_safetensors", "torch_module"]
 
-_TORCH_MODULES = {
+_TORCH_MODULES = {  # by canonical name: an alias ("logistic") is named as what it is ("sigmoid")
     "identity": lambda: "Identity()",
-    "linear": lambda: "Identity()",
     "relu": lambda: "ReLU()",
     "tanh": lambda: "Tanh()",
     "sigmoid": lambda: "Sigmoid()",
-    "logistic": lambda: "Sigmoid()",
     "softplus": lambda: "Softplus()",
     "silu": lambda: "SiLU()",
-    "swish": lambda: "SiLU()",
     "gelu": lambda: "GELU(approximate='tanh')",  # fnn's gelu is the tanh approximation
     "softmax": lambda: "Softmax(dim=-1)",
     "leaky_relu": lambda slope: f"LeakyReLU({slope!r})",
