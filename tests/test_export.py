@@ -162,10 +162,33 @@ def test_onnx_gelu_operator_from_opset_20():
     np.testing.assert_allclose(run_onnx(model, x), fnn.forward(params, x), rtol=0, atol=1e-5)
 
 
-def test_onnx_float64_graph():
-    params = params_with("tanh", dtype=np.float64)
-    x = inputs(5, np.float64)
-    np.testing.assert_allclose(run_onnx(onnx_model(params), x), fnn.forward(params, x), rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("opset", [17, 20])
+@pytest.mark.parametrize("hidden", sorted(set(ONNX_HIDDEN) - {"arctan"}))  # onnxruntime has no float64 Atan
+def test_onnx_float64_graph_keeps_float64_precision(hidden, opset):
+    params = params_with(hidden, dtype=np.float64)
+    x = np.r_[inputs(5, np.float64), 40 * inputs(5, np.float64, seed=1)]  # tails too
+    np.testing.assert_allclose(run_onnx(onnx_model(params, opset=opset), x), fnn.forward(params, x), rtol=1e-12, atol=1e-12)
+
+
+def identity_network(activation, dtype, width=1):
+    """One layer with w = I and b = 0, so the activation sees the inputs themselves."""
+    spec = fnn.network([width, width], activation=activation)
+    return fnn.Params(spec, [fnn.Layer(np.eye(width, dtype=dtype), np.zeros(width, dtype))])
+
+
+EXTREMES = np.array([-1e30, -1e4, -1e3, -100, -89, -88, -50, -30, -20, -5, -1e-30, 0, 1e-30, 5, 20, 30, 50, 88, 89, 100, 1e3, 1e4, 1e30])
+
+
+@pytest.mark.parametrize(
+    "activation, dtype, tolerance",
+    [(name, np.float32, 1e-6) for name in ONNX_HIDDEN]
+    + [(name, np.float64, 1e-12) for name in ONNX_HIDDEN if name != "arctan"],  # onnxruntime has no float64 Atan
+)
+def test_onnx_agrees_at_extreme_inputs(activation, dtype, tolerance):
+    params, x = identity_network(activation, dtype), EXTREMES.astype(dtype)[:, None]
+    if activation == "softmax":  # one unit would always give 1: logits far apart in a row instead
+        params, x = identity_network("softmax", dtype, 3), np.c_[x, -x, 0 * x].astype(dtype)
+    np.testing.assert_allclose(run_onnx(onnx_model(params), x), fnn.forward(params, x), rtol=tolerance, atol=tolerance)
 
 
 def test_onnx_graph_is_gemm_and_activation_nodes():
