@@ -31,10 +31,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .activations import get_activation
 from .arrays import as_float_dtype
 from .errors import FnnInputError
 from .metrics import predict as network_outputs
-from .activations import get_activation
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .params import Layer, Params, init_params
 from .spec import network, spec_from_config

@@ -207,7 +207,7 @@ def test_onnx_refuses_a_users_own_activation_by_name():
 
 @pytest.mark.parametrize("opset", [13, 10_000, "18", 18.0, True])
 def test_onnx_opset_is_checked_against_what_onnx_knows(opset):
-    with pytest.raises(fnn.FnnInputError, match=rf"'opset' argument of fnn.export.onnx_model must be an int from 17 to \d+"):
+    with pytest.raises(fnn.FnnInputError, match=r"'opset' argument of fnn.export.onnx_model must be an int from 17 to \d+"):
         onnx_model(params_with("relu"), opset=opset)
 
 

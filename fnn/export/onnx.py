@@ -7,7 +7,8 @@ exactly what :func:`fnn.forward` gives: probabilities for a softmax or sigmoid o
 approximation, as in fnn) is built from ``Tanh`` and arithmetic below opset 20 and is the ``Gelu`` operator from
 there. A float64 graph builds gelu, leaky_relu, prelu, elu and softplus from arithmetic at every opset: the
 operators' ``alpha`` attributes are float32, and onnxruntime has no float64 ``Elu``, ``Softplus`` or exact ``Gelu``
-(nor ``Atan``: a float64 arctan graph is valid ONNX that onnxruntime cannot run). The spec (JSON) and class names are in the model's metadata (``fnn.spec``, ``fnn.class_names``).
+(nor ``Atan``: a float64 arctan graph is valid ONNX that onnxruntime cannot run). The spec (JSON) and class
+names are in the model's metadata (``fnn.spec``, ``fnn.class_names``).
 
 >>> import os, tempfile
 >>> params = fnn.init_params(fnn.network([4, 8, 3], activation="gelu"), seed=0)
@@ -82,9 +83,10 @@ def _sloped_relu(graph, z, out, slope):
 def _elu(graph, z, out, alpha):
     if not graph.double:
         return graph.node("Elu", [z], out, alpha=alpha)
-    below = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, graph.constant("zero", 0.0)])]), graph.constant("one", 1.0)])
+    zero, one = graph.constant("zero", 0.0), graph.constant("one", 1.0)
+    below = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, zero])]), one])
     negative_part = graph.node("Mul", [below, graph.constant("alpha", alpha)])
-    return graph.node("Where", [graph.node("Greater", [z, graph.constant("zero", 0.0)]), z, negative_part], out)
+    return graph.node("Where", [graph.node("Greater", [z, zero]), z, negative_part], out)
 
 
 def _softplus(graph, z, out):
@@ -92,7 +94,8 @@ def _softplus(graph, z, out):
         return graph.node("Softplus", [z], out)
     # max(z, 0) + log(1 + exp(-|z|)), which never overflows
     tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
-    return graph.node("Add", [graph.node("Relu", [z]), graph.node("Log", [graph.node("Add", [tail, graph.constant("one", 1.0)])])], out)
+    log_term = graph.node("Log", [graph.node("Add", [tail, graph.constant("one", 1.0)])])
+    return graph.node("Add", [graph.node("Relu", [z]), log_term], out)
 
 
 _ACTIVATION_NODES = {
