@@ -5,6 +5,7 @@ import subprocess
 import sys
 import zipfile
 
+import attrs
 import numpy as np
 import pytest
 
@@ -157,3 +158,37 @@ def test_paths_that_cannot_be_written_or_read_are_named(tmp_path, trained):
     for function in (lambda: fnn.load(3), lambda: fnn.save(None, trained[0].params)):
         with pytest.raises(fnn.FnnInputError, match="'path' argument of fnn.(load|save)"):
             function()
+
+
+def same_bytes(a, b):
+    """Equal down to the bytes and dtypes of every array, through records, tuples and Params."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, fnn.Params):
+        pairs = [(la.w, lb.w) for la, lb in zip(a.layers, b.layers)] + [(la.b, lb.b) for la, lb in zip(a.layers, b.layers)]
+        return a.spec == b.spec and len(a.layers) == len(b.layers) and all(same_bytes(*pair) for pair in pairs)
+    if attrs.has(type(a)):
+        names = [field.name for field in attrs.fields(type(a))]
+        return type(a) is type(b) and all(same_bytes(getattr(a, name), getattr(b, name)) for name in names)
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(same_bytes(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+OPTIMIZERS = {
+    **{name: name for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")},
+    "clip+adam": fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), fnn.optim.adam(lr=0.01)),
+    "l2+momentum": fnn.optim.chain(fnn.optim.add_l2(1e-3), fnn.optim.momentum(lr=0.01)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizers_state_round_trips_byte_exactly(tmp_path, optimizer, dtype):
+    x, y = fnn.data.iris().as_tuple()
+    params = fnn.init_params(fnn.network([4, 6, 3], activation="leaky_relu:0.2"), seed=1, dtype=dtype)
+    state = fnn.fit(params, (x.astype(dtype), y), epochs=2, optimizer=OPTIMIZERS[optimizer], batch_size=32, seed=5)
+    fnn.save(tmp_path / "state.npz", state)
+    fnn.save(tmp_path / "params.npz", state.params)
+    assert same_bytes(fnn.load(tmp_path / "state.npz"), state)
+    assert same_bytes(fnn.load(tmp_path / "params.npz"), state.params)
