@@ -261,7 +261,12 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     go on from the last fit; ``random_state`` (see the module); ``dtype`` float32 or float64.
 
     Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
-    :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (epochs trained) and ``seed_``.
+    :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
+    stopping, up to the best epoch, whose parameters are kept) and ``seed_``.
+
+    Given by name, every parameter pickles (joblib's processes, Dask); a :mod:`fnn.optim` optimiser or an
+    :class:`fnn.Activation` object holds functions pickle cannot carry, so an estimator given one stays in one
+    process (``n_jobs=1``).
     """
 
     def _output(self):
