@@ -192,3 +192,14 @@ def test_every_optimizers_state_round_trips_byte_exactly(tmp_path, optimizer, dt
     fnn.save(tmp_path / "params.npz", state.params)
     assert same_bytes(fnn.load(tmp_path / "state.npz"), state)
     assert same_bytes(fnn.load(tmp_path / "params.npz"), state.params)
+
+
+def test_checkpoint_format_benchmark_runs_and_cleans_up(tmp_path):
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "bench_checkpoint_format.py")
+    done = subprocess.run(
+        [sys.executable, script, "--repeats", "1"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "read .safetensors" in done.stdout and "size .safetensors" in done.stdout
+    assert os.listdir(tmp_path) == []
