@@ -78,6 +78,22 @@ def test_safetensors_layout_and_metadata(tmp_path):
     assert from_safetensors(path) == params
 
 
+def test_float64_params_export_as_float64_tensors(tmp_path):
+    params = params_with("tanh", "softmax", dtype=np.float64)
+    path = to_safetensors(params, tmp_path / "net.safetensors")
+    tensors = safetensors.torch.load_file(path)
+    assert {tensor.dtype for tensor in tensors.values()} == {torch.float64}
+    model = torch_sequential(params).double()
+    model.load_state_dict(tensors, strict=True)
+    x = inputs(5, np.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(torch.from_numpy(x)).numpy(), fnn.forward(params, x), rtol=1e-12, atol=1e-14)
+    single = torch_sequential(params)
+    single.load_state_dict(tensors, strict=True)  # cast into a float32 module
+    assert single[0].weight.dtype == torch.float32
+    assert from_safetensors(path) == params and from_safetensors(path).dtype == np.float64
+
+
 def test_torch_stack_imports_as_fnn_params(tmp_path):
     torch.manual_seed(0)
     model = torch.nn.Sequential(

@@ -3,7 +3,8 @@
 A network of ``L`` dense layers is stored as the ``state_dict`` of ``torch.nn.Sequential(Linear, act, Linear,
 act, ...)``: layer ``i`` is module ``2 * i``, so its tensors are ``"{2i}.weight"``, of shape ``(outputs, inputs)``
 (``nn.Linear``'s convention, fnn's ``w`` transposed) and ``"{2i}.bias"``; the activation after it is module
-``2i + 1`` and has no tensors. The metadata (strings, as safetensors requires) says the rest:
+``2i + 1`` and has no tensors. Tensors keep the params' dtype: float64 params give F64 tensors, which
+``load_state_dict`` casts into a float32 module, and a ``.double()`` module keeps exactly. The metadata (strings, as safetensors requires) says the rest:
 
 - ``format``: ``"pt"``, as files saved from PyTorch say;
 - ``fnn.spec``: the network spec as JSON (:meth:`fnn.NetworkSpec.to_config`), from which fnn rebuilds it;
