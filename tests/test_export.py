@@ -207,6 +207,18 @@ def test_onnx_agrees_at_extreme_inputs(activation, dtype, tolerance):
     np.testing.assert_allclose(run_onnx(onnx_model(params), x), fnn.forward(params, x), rtol=tolerance, atol=tolerance)
 
 
+def test_onnx_batch_dimension_is_dynamic_and_names_are_input_and_output():
+    params = params_with("relu")
+    session = onnxruntime.InferenceSession(onnx_model(params).SerializeToString(), providers=["CPUExecutionProvider"])
+    (given,), (result,) = session.get_inputs(), session.get_outputs()
+    assert (given.name, given.shape, result.name, result.shape) == ("input", ["batch", 5], "output", ["batch", 3])
+    for batch in (1, 1000):
+        x = inputs(5, seed=batch)[:1] if batch == 1 else np.random.default_rng(2).standard_normal((batch, 5), np.float32)
+        out = session.run(None, {"input": x})[0]
+        assert out.shape == (batch, 3)
+        np.testing.assert_allclose(out, fnn.forward(params, x), rtol=0, atol=1e-5)
+
+
 def test_onnx_graph_is_gemm_and_activation_nodes():
     model = onnx_model(params_with("relu"))
     assert [node.op_type for node in model.graph.node] == ["Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"]
