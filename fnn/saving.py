@@ -47,29 +47,27 @@ def _path(path, function):
 def save(path, obj, *, overwrite=False):
     """Write ``obj`` (:class:`fnn.Params`, :class:`fnn.TrainState` or :class:`fnn.run_folder.Model`) to ``path``.
 
-    An existing file is left alone (an error names it) unless ``overwrite=True``; the write is atomic either way.
+    An existing file is left alone (an error names it) unless ``overwrite=True``, even one that appears while
+    this writes; the write is atomic either way.
     """
     path = _path(path, "save")
     if os.path.isdir(path):
         raise FnnInputError(
             f"The 'path' argument of fnn.save is a folder ({path}); give a file name such as model.npz."
         )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FnnInputError(f"{path}: there is no folder {folder} to write it in (fnn.save creates no folders).")
     if os.path.exists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.save does not overwrite it unless overwrite=True.")
     if isinstance(obj, Params):
-        save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")})
+        save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
     elif isinstance(obj, TrainState):
-        save_checkpoint(path, obj, extras={_KIND: np.array("train_state")})
+        save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
     elif isinstance(obj, Model):
         extras = {_KIND: np.array("model")}
         if obj.standardizer is not None:
             extras.update(mean=obj.standardizer.mean, scale=obj.standardizer.scale)
         if obj.class_names:
             extras["class_names"] = np.array(obj.class_names, dtype=str)
-        save_checkpoint(path, obj.state, config=obj.config, extras=extras)
+        save_checkpoint(path, obj.state, config=obj.config, extras=extras, overwrite=overwrite)
     else:
         raise FnnInputError(
             f"The 'obj' argument of fnn.save must be fnn.Params, a fnn.TrainState or a fnn.run_folder.Model. "

@@ -153,7 +153,7 @@ def test_a_truncated_file_is_refused_naming_it(tmp_path, trained):
 
 
 def test_paths_that_cannot_be_written_or_read_are_named(tmp_path, trained):
-    with pytest.raises(fnn.FnnInputError, match=r"no folder .*missing"):
+    with pytest.raises(fnn.FnnInputError, match=r"p.npz: its folder .*missing does not exist"):
         fnn.save(tmp_path / "missing" / "p.npz", trained[0].params)
     for function in (lambda: fnn.load(3), lambda: fnn.save(None, trained[0].params)):
         with pytest.raises(fnn.FnnInputError, match="'path' argument of fnn.(load|save)"):
