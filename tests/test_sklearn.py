@@ -292,3 +292,14 @@ def test_default_classifier_is_as_accurate_as_mlpclassifiers_default(name):
             scores[type(estimator).__name__] = model.score(x_test, y_test)
     assert scores["FNNClassifier"] >= scores["MLPClassifier"] - 0.02, scores
     assert scores["FNNClassifier"] > {"digits": 0.96, "breast_cancer": 0.94, "wine": 0.95}[name], scores
+
+
+def test_predict_proba_columns_follow_classes_():
+    x, y = iris()
+    names = np.array(["virginica", "setosa", "versicolor"])[y]  # not in sorted order
+    clf = small_classifier(epochs=60).fit(x, names)
+    proba = clf.predict_proba(x)
+    assert clf.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x))
+    for column, label in enumerate(clf.classes_):
+        assert proba[names == label, column].mean() > 0.6
