@@ -41,6 +41,7 @@ __all__ = [
     "CHECKPOINT",
     "RECORD",
     "LOCK",
+    "model_extras",
     "PLOT_FILES",
     "Model",
     "RunLock",
@@ -288,12 +289,18 @@ def write_run_file(folder, name, write, *, overwrite=True):
     return path
 
 
-def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
+def model_extras(standardizer=None, class_names=()):
+    """The checkpoint extras that make a state a :class:`Model`: the standardiser's statistics and class names
+    (what :func:`load_model` reads back)."""
     extras = {} if standardizer is None else {"mean": standardizer.mean, "scale": standardizer.scale}
     if class_names:
         extras["class_names"] = np.array(class_names, dtype=str)
+    return extras
+
+
+def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
     path = _target(folder, CHECKPOINT)
-    save_checkpoint(path, state, config=config, extras=extras)
+    save_checkpoint(path, state, config=config, extras=model_extras(standardizer, class_names))
     return path
 
 

@@ -26,7 +26,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import FnnInputError
 from .optim import EmptyState
 from .params import Params
-from .run_folder import CHECKPOINT, Model, load_model
+from .run_folder import CHECKPOINT, Model, load_model, model_extras
 from .state import TrainState
 
 __all__ = ["save", "load"]
@@ -62,11 +62,7 @@ def save(path, obj, *, overwrite=False):
     elif isinstance(obj, TrainState):
         save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
     elif isinstance(obj, Model):
-        extras = {_KIND: np.array("model")}
-        if obj.standardizer is not None:
-            extras.update(mean=obj.standardizer.mean, scale=obj.standardizer.scale)
-        if obj.class_names:
-            extras["class_names"] = np.array(obj.class_names, dtype=str)
+        extras = {_KIND: np.array("model"), **model_extras(obj.standardizer, obj.class_names)}
         save_checkpoint(path, obj.state, config=obj.config, extras=extras, overwrite=overwrite)
     else:
         raise FnnInputError(
