@@ -21,19 +21,8 @@ __all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_netw
 
 
 def describe_network(spec):
-    """A network as people write it: sizes, hidden activation(s) -> output activation, loss.
-
-    (A formatting of :class:`~fnn.spec.NetworkSpec` only; it could become a method of the spec.)
-
-    >>> describe_network(fnn.network([64, 64, 10], activation="relu", loss="cross_entropy"))
-    '64-64-10 relu -> softmax, cross-entropy'
-    >>> describe_network(fnn.network([2, 8, 4, 1], activation=["tanh", "relu", "identity"], loss="mse"))
-    '2-8-4-1 tanh, relu -> identity, mse'
-    """
-    hidden = [layer.activation.name for layer in spec.layers[:-1]]
-    shown = hidden[:1] if len(set(hidden)) == 1 else hidden
-    head = f"{', '.join(shown)} -> " if shown else ""
-    return f"{'-'.join(map(str, spec.sizes))} {head}{spec.output_activation.name}, {spec.loss.name.replace('_', '-')}"
+    """``spec.describe()``: e.g. ``'64-64-10 relu -> softmax, cross-entropy'`` (kept as a function for callers)."""
+    return spec.describe()
 
 
 def test_metrics(params, test):
