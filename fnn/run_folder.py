@@ -27,7 +27,7 @@ import time
 import numpy as np
 from attrs import frozen
 
-from .atomic import atomic_write
+from .atomic import TEMP_PREFIX, atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data.transforms import Standardizer, standardize
 from .errors import FnnInputError
@@ -85,6 +85,14 @@ class Model:
 
 
 # -- where a run may go ------------------------------------------------------------------------------------------
+
+
+def _files_of_no_run(folder):
+    """What an existing folder holds besides a run's own files, sorted (empty for a run folder or a new one)."""
+    if not os.path.isdir(folder) or holds_run(folder):
+        return []
+    ours = {LOCK, *PLOT_FILES}
+    return sorted(name for name in os.listdir(folder) if name not in ours and not name.startswith(TEMP_PREFIX))
 
 
 def holds_run(folder):
@@ -219,7 +227,8 @@ def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder"
     """Make ``folder`` this process's run folder and return its :class:`RunLock` (use it in a ``with`` block, or
     call ``release()`` when the run is over).
 
-    - A new or empty folder (or one holding no run) is created if needed and locked.
+    - A new or empty folder is created if needed and locked; an existing folder holding other files and no run
+      is refused unless ``overwrite`` (the run is then written beside them).
     - A folder that holds a run is refused unless ``resume`` (it must then hold a checkpoint, kept as it is) or
       ``overwrite`` (its record and plots are removed at once, so they never describe the new run; the old
       checkpoint stays until the new run's first checkpoint replaces it atomically).
@@ -233,6 +242,13 @@ def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder"
         raise FnnInputError(f"{argument} {folder}: ask to overwrite the run or to resume it, not both.")
     if os.path.lexists(folder) and not os.path.isdir(folder):
         raise FnnInputError(f"{argument} {folder}: exists and is not a folder.")
+    others = _files_of_no_run(folder)
+    if others and not overwrite:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise FnnInputError(
+            f"{argument} {folder}: holds other files ({shown}) and no run; a run goes into a new or empty folder. "
+            f"Choose another folder, or write the run beside them with {overwrite_hint}."
+        )
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as error:

@@ -155,8 +155,11 @@ def test_keep_checkpoints_never_overwrites_and_needs_a_run_folder(tmp_path):
     _ok(fnn_cli("train", "--data", "iris", "--hidden", "6", "--epochs", "2", "--keep-checkpoints", "--out", run, "--quiet"))
     os.remove(run / "checkpoint.npz")
     os.remove(run / "record.json")
+    kept = (run / "checkpoints" / "epoch-0001.npz").read_bytes()
     again = fnn_cli("train", "--data", "iris", "--hidden", "6", "--epochs", "2", "--keep-checkpoints", "--out", run, "--quiet")
-    assert again.returncode == 2 and "--keep-checkpoints" in again.stderr and "epoch-0001.npz" in again.stderr
+    # the leftover checkpoints/ folder is another run's work: refused before anything is written
+    assert again.returncode == 2 and "--out" in again.stderr and "checkpoints" in again.stderr
+    assert (run / "checkpoints" / "epoch-0001.npz").read_bytes() == kept
     for flag in ("--keep-checkpoints", "--tensorboard"):
         refused = fnn_cli("train", "--data", "iris", "--epochs", "1", flag, "--no-record")
         assert refused.returncode == 2 and flag in refused.stderr and "--no-record" in refused.stderr

@@ -153,3 +153,13 @@ def test_write_run_file_is_atomic_and_refuses_to_overwrite_when_told(tmp_path):
     assert open(path, "rb").read() == b"one" and sorted(os.listdir(tmp_path)) == ["a.txt"]
     with pytest.raises(fnn.FnnInputError, match="plain file name"):
         write_run_file(tmp_path, "../escape.txt", lambda handle: handle.write(b"x"))
+
+
+def test_a_folder_holding_other_files_is_not_a_run_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(fnn.FnnInputError, match=r"holds other files \(notes.txt\) and no run"):
+        claim_run_folder(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # not even a lock file left behind
+    with claim_run_folder(tmp_path, overwrite=True):  # asked: the run goes beside them
+        pass
+    assert (tmp_path / "notes.txt").read_text() == "mine"
