@@ -70,5 +70,5 @@ def run(args):
     model = load(args.model)
     written = FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
     params = model if not hasattr(model, "params") else model.params
-    print(f"wrote {written} ({chosen}, {params.spec!r})")
+    print(f"wrote {written} ({chosen}, {params.spec.describe()})")
     return 0
