@@ -76,9 +76,10 @@ def split_source(source, name, seed=0, test_fraction=0.2, dtype=np.float32):
     return stratified_split(source, test_fraction, seed)
 
 
-def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32):
-    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``."""
-    return split_source(load_source(name, dtype), name, seed, test_fraction, dtype)
+def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32, label=None, drop=()):
+    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``.
+    ``label`` and ``drop`` name a CSV table's columns, as for :func:`load_source`."""
+    return split_source(load_source(name, dtype, label, drop), name, seed, test_fraction, dtype)
 
 
 def csv_header(path):
