@@ -166,6 +166,9 @@ def _csv_inputs(path, model, label, n_inputs):
 
 def _read_inputs(args, model, n_inputs):
     """Inputs as 2-D float rows, and the default divisor for their format."""
+    if args.label is not None and not str(args.input).lower().endswith((".csv", ".csv.gz")):
+        given = "--values" if args.values is not None else args.input
+        raise FnnInputError(f"--label {args.label}: names a column of a .csv input; expected one, got {given}.")
     if args.values is not None:
         if args.input is not None:
             raise FnnInputError("--values: give one sample with --values or an input file, not both.")
@@ -196,8 +199,6 @@ def _read_inputs(args, model, n_inputs):
         return array.reshape(len(array), -1), 1.0
     if lowered.endswith((".csv", ".csv.gz")):
         return _csv_inputs(path, model, args.label, n_inputs), 1.0
-    if args.label is not None:
-        raise FnnInputError(f"--label {args.label}: names a column of a .csv input; {path} is not one.")
     array = read_idx(path)
     return np.asarray(array).reshape(len(array), -1), 255.0
 
