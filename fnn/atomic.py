@@ -134,6 +134,8 @@ def _create_temporary(folder, path):
             continue  # something (perhaps a planted link) holds this name: draw another
         except PermissionError:
             raise FnnInputError(f"Cannot write {path}: no permission to create files in {folder}.") from None
+        except OSError as error:  # e.g. /proc, a read-only or full file system: name the target, not our temporary
+            raise FnnInputError(f"Cannot write {path}: {folder} does not accept new files ({error.strerror}).") from None
     raise FileExistsError(errno.EEXIST, "could not create a unique temporary file", folder)
 
 

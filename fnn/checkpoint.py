@@ -496,12 +496,14 @@ def _history_from(records, path):
         )
     try:
         history = History(tuple(EpochRecord(**record) for record in records))
-    except TypeError as error:
+    except (TypeError, ValueError, KeyError, AttributeError) as error:  # diagnostics are rebuilt from a nested dict
         raise FnnInputError(
             f"{path}: the header's 'history' holds a record that is not an epoch record ({error})."
         ) from None
     for index, record in enumerate(history):
         for key, value in record.to_dict().items():
+            if key == "diagnostics":  # a nested record, already checked by EpochDiagnostics.from_dict above
+                continue
             whole = key in ("epoch", "step")
             if (value is None and not whole) or (type(value) is int) or (type(value) is float and not whole):
                 continue

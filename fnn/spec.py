@@ -61,6 +61,21 @@ class NetworkSpec:
         """True when outputs are class scores (softmax or sigmoid output); False for regression."""
         return self.output_activation.name in ("softmax", "sigmoid")
 
+    def describe(self):
+        """The network as people write it: sizes, hidden activation(s) -> output activation, loss.
+
+        >>> fnn.network([64, 64, 10], activation="relu", loss="cross_entropy").describe()
+        '64-64-10 relu -> softmax, cross-entropy'
+        >>> fnn.network([2, 8, 4, 1], activation=["tanh", "relu", "identity"], loss="mse").describe()
+        '2-8-4-1 tanh, relu -> identity, mse'
+        """
+        hidden = [layer.activation.name for layer in self.layers[:-1]]
+        shown = hidden[:1] if len(set(hidden)) == 1 else hidden
+        head = f"{', '.join(shown)} -> " if shown else ""
+        return f"{'-'.join(map(str, self.sizes))} {head}{self.output_activation.name}, {self.loss.name.replace('_', '-')}"
+
+    __str__ = describe
+
     def __repr__(self):
         sizes = "-".join(map(str, self.sizes))
         activations = "/".join(layer.activation.name for layer in self.layers)

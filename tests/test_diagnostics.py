@@ -234,9 +234,13 @@ def test_series_and_plot_of_a_history_with_diagnostics(tmp_path):
     assert series["layer1/dead_fraction"] == pytest.approx([1 / 3, 1 / 3])
     assert series["layer2/grad_norm"] == [first.layers[1].grad_norm, second.layers[1].grad_norm]
     pytest.importorskip("matplotlib")
-    from fnn.diagnostics_plot import diagnostics_plot
+    from fnn.diagnostics_plot import diagnostics_plot, has_diagnostics
+    from fnn.plots import save_plot
 
-    path = diagnostics_plot(history, str(tmp_path / "diagnostics.png"))
+    figure = diagnostics_plot(history)
+    assert [line.get_ydata().tolist() for line in figure.axes[0].get_lines()] == [series["layer1/grad_norm"], series["layer2/grad_norm"]]
+    path = save_plot(figure, str(tmp_path / "diagnostics.png"))
     assert (tmp_path / "diagnostics.png").stat().st_size > 10_000 and path.endswith("diagnostics.png")
+    assert has_diagnostics(history) and not has_diagnostics(history[1:2])
     with pytest.raises(fnn.FnnInputError, match="no diagnostics"):
-        diagnostics_plot(history[1:2], str(tmp_path / "none.png"))
+        diagnostics_plot(history[1:2])

@@ -9,7 +9,7 @@ import sys
 
 from .. import __version__
 from ..errors import FnnInputError, TrainingDiverged
-from . import export, models, sweep, train
+from . import export, models, proof, sweep, train
 from .common import OneLineParser
 
 __all__ = ["main"]
@@ -27,6 +27,7 @@ def _parser():
     models.add_arguments(commands)
     sweep.add_arguments(commands)
     export.add_arguments(commands)
+    proof.add_arguments(commands)
     return parser
 
 
@@ -38,6 +39,9 @@ COMMANDS = {
     "datasets": models.datasets_command,
     "plot": models.plot_command,
     "export": export.run,
+    "verify": proof.verify_command,
+    "diff": proof.diff_command,
+    "replay": proof.replay_command,
 }
 
 

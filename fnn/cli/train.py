@@ -39,6 +39,7 @@ from ..run_folder import (
     write_record,
 )
 from .common import add_command, load_toml
+from .watch import RunWatch, remove_extras
 
 __all__ = ["add_arguments", "run"]
 
@@ -55,6 +56,7 @@ TRAIN_EXAMPLES = """examples:
   fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # 5 more, up to 10 in all
   fnn train --out runs/a --overwrite            # replace the run in runs/a
   fnn train --json --quiet | jq .val_accuracy   # one JSON object per epoch for other programs
+  fnn train --diagnostics --tensorboard --keep-checkpoints --out runs/a   # see inside; fnn verify/diff/replay runs/a
 
 output: on a terminal a progress bar; elsewhere (a pipe, a log, a notebook) one line per epoch with the train
 and validation metrics and the epoch's time; --json: JSON lines instead; --quiet: only the run folder.
@@ -77,6 +79,9 @@ def add_arguments(commands):
     train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
     train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
     for setting in SETTINGS:  # every flag comes from the table of run settings
+        if setting.switch:
+            train.add_argument(setting.flag, dest=setting.name, action="store_const", const=True, default=None, help=setting.help)
+            continue
         train.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
     train.add_argument("--out", metavar="DIR", help="run folder (default: a new runs/DATE-TIME-DATA); an existing run is refused unless --overwrite")
     train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
@@ -316,6 +321,9 @@ def run(args):
 
 
 def _train(args, config, prepared, start, folder, threads, started):
+    if args.overwrite and folder is not None:
+        remove_extras(folder)  # the replaced run's kept checkpoints and TensorBoard files go with it
+    watch = RunWatch(config, folder, prepared, start.epoch if start else 0)
     progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
     progress.say(_opening(prepared, config, start, threads))
     saved = []
@@ -332,11 +340,12 @@ def _train(args, config, prepared, start, folder, threads, started):
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported once, below
             finished = run_prepared(
-                prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
-                on_checkpoint=save if folder is not None else None, started=started,
+                prepared, start, on_epoch=watch.observe(progress.on_epoch), on_batch=progress.on_batch,
+                on_checkpoint=watch.checkpointed(save) if folder is not None else None, started=started,
             )
     except TrainingDiverged as error:
         progress.close()
+        watch.close()
         if folder is not None:
             kept = f"epoch {saved[-1]}'s checkpoint is kept" if saved else "its earlier checkpoint, if any, is kept"
             raise TrainingDiverged(f"{error} In {folder}, {kept}; no record was written.", epoch=error.epoch,
@@ -344,10 +353,12 @@ def _train(args, config, prepared, start, folder, threads, started):
         raise
     except KeyboardInterrupt:
         progress.close()
+        watch.close()
         if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
             print(f"fnn train: the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
         raise
     progress.close()
+    watch.close()
     record = finished.record
     written = []
     if folder is not None:

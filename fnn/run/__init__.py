@@ -4,7 +4,7 @@ and the run record)."""
 
 from .build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
 from .engine import Finished, run, run_prepared, run_threads
-from .record import describe_network, environment, params_sha256, run_record, test_metrics, validation_metrics
+from .record import data_fingerprints, describe_network, environment, params_sha256, run_record, test_metrics, validation_metrics
 from .settings import (
     DEFAULTS,
     FLAG,
@@ -29,4 +29,5 @@ __all__ = [
     "Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run",
     "Finished", "run", "run_prepared", "run_threads",
     "test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "run_record",
+    "data_fingerprints",
 ]

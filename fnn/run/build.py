@@ -228,5 +228,6 @@ def prepare_run(config, data=None, source=None, label=None):
         seed=config.seed,
         validation=config.validation or None,
         drop_rate=config.drop_rate,
+        diagnostics=config.diagnostics,
     )
     return Prepared(config, train, test, params, options, steps, stats, kept, held)

@@ -1,35 +1,28 @@
 """What a finished run leaves: its test metrics and a JSON-ready record anyone can rerun and compare.
 
-The record holds the configuration, versions, the BLAS in use, the history, the test metrics (with the confusion
-matrix of a classifier), the wall time and the SHA-256 of the final parameters.
+The record holds the configuration, the SHA-256 fingerprints of the data as used, versions, the BLAS in use (its
+core type and thread count: :func:`fnn.provenance.environment`), the history, the test metrics (with the confusion
+matrix of a classifier), the wall time and the SHA-256 of the final parameters: what a rerun needs, and what
+changes bits (``fnn verify`` checks a rerun against it).
 """
 
 import hashlib
 import json
-import platform
-import sys
 
 import numpy as np
 
+from ..data.lazy import take_rows
 from ..metrics import confusion_matrix, evaluate, predict_classes
+from ..provenance import environment, fingerprints
+from ..training import validation_split
+from ..validate import prepare_targets
 
-__all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "run_record"]
+__all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "data_fingerprints", "run_record"]
 
 
 def describe_network(spec):
-    """A network as people write it: sizes, hidden activation(s) -> output activation, loss.
-
-    (A formatting of :class:`~fnn.spec.NetworkSpec` only; it could become a method of the spec.)
-
-    >>> describe_network(fnn.network([64, 64, 10], activation="relu", loss="cross_entropy"))
-    '64-64-10 relu -> softmax, cross-entropy'
-    >>> describe_network(fnn.network([2, 8, 4, 1], activation=["tanh", "relu", "identity"], loss="mse"))
-    '2-8-4-1 tanh, relu -> identity, mse'
-    """
-    hidden = [layer.activation.name for layer in spec.layers[:-1]]
-    shown = hidden[:1] if len(set(hidden)) == 1 else hidden
-    head = f"{', '.join(shown)} -> " if shown else ""
-    return f"{'-'.join(map(str, spec.sizes))} {head}{spec.output_activation.name}, {spec.loss.name.replace('_', '-')}"
+    """``spec.describe()``: e.g. ``'64-64-10 relu -> softmax, cross-entropy'`` (kept as a function for callers)."""
+    return spec.describe()
 
 
 def test_metrics(params, test):
@@ -62,48 +55,28 @@ def params_sha256(params):
     return digest.hexdigest()
 
 
-def _blas_threads():
-    try:
-        from threadpoolctl import threadpool_info
-    except ModuleNotFoundError:
-        return []
-    return [
-        {key: pool.get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
-        for pool in threadpool_info()
-        if pool.get("user_api") == "blas"
-    ]
+def data_fingerprints(prepared):
+    """The record's ``data`` entry: SHA-256 fingerprints of the training and validation data exactly as the run
+    trains and validates on them (after the test split, the standardisation and the validation hold-out, which
+    is split here as :func:`fnn.training.iterate_epochs` splits it)."""
+    train = prepared.train
+    if not prepared.options.validation:
+        return fingerprints(train)
+    labels = prepare_targets(prepared.params, train.labels, len(train), "train", "labels")
+    train_index, val_index = validation_split(prepared.params, labels, prepared.options.validation, prepared.config.seed)
+    return fingerprints(
+        (take_rows(train.features, train_index), train.labels[train_index]),
+        (take_rows(train.features, val_index), train.labels[val_index]),
+    )
 
 
-def environment():
-    """Versions and the BLAS numpy uses (its kernel, the core type it chose and its thread count): what a rerun
-    must match for bit-identical results."""
-    from .. import __version__
-
-    blas, pools = "unknown", _blas_threads()
-    try:
-        config = np.show_config(mode="dicts")
-        info = config.get("Build Dependencies", {}).get("blas", {})
-        blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
-    except (TypeError, AttributeError):  # numpy < 1.25 has no dict mode
-        pass
-    return {
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "fnn": __version__,
-        "blas": blas,
-        "blas_threads": pools,
-        "blas_core": ", ".join(str(pool.get("architecture")) for pool in pools) or "unknown",
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-    }
-
-
-def run_record(config, state, metrics, seconds, last=None, threads=None):
+def run_record(config, state, metrics, seconds, last=None, threads=None, data=None):
     """The JSON-ready record of a finished run of ``config`` (a :class:`~fnn.run.settings.RunConfig`).
 
     ``state`` is the final state (the best one under early stopping; its params are hashed and were tested),
     ``last`` the last one trained, whose history (every epoch run) the record keeps; ``threads`` the BLAS threads
-    the run used.
+    the run used; ``data`` the :func:`data_fingerprints` of the run. The environment is read here, so call it
+    where the run's thread limit is in force.
     """
     last = state if last is None else last
     return {
@@ -112,6 +85,7 @@ def run_record(config, state, metrics, seconds, last=None, threads=None):
         "network": describe_network(state.params.spec),
         "threads": threads,
         "environment": environment(),
+        "data": data,
         "history": last.history.to_dicts(),
         "epochs_run": last.epoch,
         "best_epoch": state.epoch,

@@ -126,6 +126,15 @@ def _bool_or_auto(value):
     raise _Bad("true, false or 'auto'")
 
 
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise _Bad("true or false")
+
+
 def _string(choices=None):
     def convert(value):
         if not isinstance(value, str) or not value.strip():
@@ -196,7 +205,8 @@ def _optional(convert):
 @frozen
 class Setting:
     """One run setting. ``convert(value)`` checks a value from TOML, Python or the command line (a string there)
-    and returns it in its one canonical form; ``optimizers`` lists those it applies to (empty: all)."""
+    and returns it in its one canonical form; ``optimizers`` and ``data_kinds`` list those it applies to (empty:
+    all); a ``switch`` is a bool that the command line sets by its flag alone (``--diagnostics``)."""
 
     name: str
     convert: object = field(repr=False)
@@ -204,6 +214,7 @@ class Setting:
     help: str
     unit: str = ""
     optimizers: tuple = ()
+    switch: bool = False
     data_kinds: tuple = ()
 
     def applies_to_data(self, data):
@@ -245,6 +256,9 @@ SETTINGS = (
     Setting("drop_rate", _float(low=0, high=1, high_open=True), 0.0, "dropout probability on hidden layers (0: off)", "probability"),
     Setting("patience", _int(low=0), 0, "early stopping: epochs without improvement of --monitor (0: off)", "epochs"),
     Setting("monitor", _monitor, "val_loss", "metric early stopping watches, e.g. val_loss or val_accuracy"),
+    Setting("diagnostics", _bool, False, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True),
+    Setting("tensorboard", _bool, False, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True),
+    Setting("keep_checkpoints", _bool, False, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True),
     Setting("seed", _int(low=0), 0, "seed every random draw derives from"),
     Setting("dtype", _string(("float32", "float64")), "float32", "float32 or float64"),
     Setting("threads", _optional(_int(low=1, high=MAX_THREADS)), None, "BLAS threads of the run (if not given: this machine's cores). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", "threads"),
