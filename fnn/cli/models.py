@@ -146,7 +146,7 @@ def _csv_inputs(path, model, label, n_inputs):
     recognise = False
     if label is not None:
         if label not in header:
-            raise FnnInputError(f"--label {label}: {path} has no column named {label!r}; expected one of its header's names {header}.")
+            raise FnnInputError(f"--label {label!r}: {path} has no column named {label!r}; expected one of its header's names {header}.")
     elif stored_label is not None:
         label = stored_label if stored_label in header else None
     else:
@@ -158,8 +158,8 @@ def _csv_inputs(path, model, label, n_inputs):
             left_out.append(header[label_column(header, source=path)])
         without = f" after leaving out {', '.join(map(repr, left_out))}" if left_out else ""
         raise FnnInputError(
-            f"input {path}: {features.shape[1]} input columns{without}, but the model takes {n_inputs}; its columns "
-            f"are {header} (name the label column with --label COLUMN)."
+            f"input {path}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
+            f"{n_inputs} inputs; its columns are {header} (name the label column with --label COLUMN)."
         )
     return features
 

@@ -396,16 +396,17 @@ def machine_threads():
 def config_from_record(record, epochs=None):
     """The :class:`RunConfig` of a saved run's configuration dict, old or new (``epochs`` replaces its own).
 
-    Older records listed every setting, including those their optimiser ignored; those are dropped here, and
+    Older records listed every setting, including those their optimiser or data ignored; those are dropped here, and
     their ``momentum`` 0 (then meaning "the optimiser's own") becomes the default None.
     """
     if not isinstance(record, dict):
         raise FnnInputError(f"The run's saved configuration must be a dict; got {type(record).__name__}.")
     values = dict(record)
     optimizer = str(values.get("optimizer", DEFAULTS.optimizer)).strip().lower()
+    data = values.get("data", DEFAULTS.data)
     for name in list(values):
         setting = _BY_NAME.get(setting_name(name) or "")
-        if setting is not None and not setting.applies_to(optimizer):
+        if setting is not None and not (setting.applies_to(optimizer) and setting.applies_to_data(data)):
             del values[name]
     if values.get("momentum") == 0:
         values["momentum"] = None
