@@ -133,7 +133,7 @@ def test_toml_experiment_file_and_json_lines(tmp_path):
         (["train", "--optimizer", "adamx", "--no-record"], "--optimizer must be one of sgd, momentum"),
         (["train", "--lr", "-1", "--no-record"], "--lr must be a number > 0; got '-1'"),
         (["train", "--config", "missing.toml"], "--config missing.toml: the experiment file does not exist"),
-        (["evaluate", "nowhere"], "no checkpoint here"),
+        (["evaluate", "nowhere"], "model nowhere: does not exist"),
         (["train", "--resume", "nowhere"], "--resume nowhere: does not exist"),
     ],
 )

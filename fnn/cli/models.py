@@ -1,26 +1,27 @@
 """``fnn evaluate``, ``fnn predict``, ``fnn plot`` and ``fnn datasets``: using saved models and finding data."""
 
 import csv
-import gzip
 import io
 import json
 import os
 import sys
 
 import numpy as np
+from attrs import evolve
 
 from ..data.bundled import BUNDLED
-from ..data.csv import LABEL_NAMES, read_table
+from ..data.csv import label_column, read_table
 from ..data.dataset import Dataset
 from ..data.idx import read_idx
 from ..data.mnist import find_mnist_folder
-from ..data.sources import GENERATED, load_train_test
+from ..data.sources import GENERATED, csv_header, load_train_test
 from ..errors import FnnInputError
 from ..metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from ..run_folder import load_model, write_plots, write_run_file
+from ..run_folder import CHECKPOINT, RECORD, load_model, read_record, write_plots, write_run_file
+from ..state import EpochRecord, History
 from .common import add_command
 
-__all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "label_column", "OUTPUT_FORMATS"]
+__all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = (".csv", ".json", ".npy")
 
@@ -37,9 +38,10 @@ Output by the extension of --out (default '-', stdout, as CSV):
   .npy   the predicted class indices (or the predicted values of a regression model)
 An existing file is never replaced unless --overwrite is given.
 
-Input: a .csv (a header row is optional; a column named label, labels, class, target, y or species, or the one
---label names, is left out when the table has one column more than the model has inputs), a .npy array (a 1-D
-array is one sample), or an IDX file (MNIST format)."""
+Input: a .csv read as training read its table: the model's label column (the one --label names, else the one it
+was trained with, else one named label, labels, class, target, species or y) is left out if the table has it, and
+so are the columns it was trained without (--drop); a .npy array (a 1-D array is one sample); or an IDX file
+(MNIST format)."""
 
 
 def add_arguments(commands):
@@ -72,17 +74,42 @@ def add_arguments(commands):
     plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
 
+def _load_run(path, argument):
+    """The model of a run folder or checkpoint file; a path that is neither is refused naming ``argument``."""
+    if not os.path.lexists(path):
+        raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, CHECKPOINT)):
+        raise FnnInputError(f"{argument} {path}: not a run folder (no {CHECKPOINT} in it); expected a folder fnn train wrote, or a checkpoint .npz file.")
+    try:
+        return load_model(path)
+    except FnnInputError as error:
+        raise FnnInputError(f"{argument} {path}: {error}") from None
+    except OSError as error:
+        raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
+
+
 def _model_data(model, name):
+    """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
+    column and dropped columns when it is a CSV table."""
     config = model.config
     data = name or config.get("data")
     if not data:
-        raise FnnInputError("This checkpoint does not say what data it was trained on; pass --data.")
-    _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype)
+        raise FnnInputError("--data: this checkpoint does not say what data it was trained on; give --data.")
+    columns = {}
+    if str(data).partition(":")[0].strip().lower() == "csv":
+        columns = {"label": config.get("label"), "drop": tuple(config.get("drop") or ())}
+    where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
+    try:
+        _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, **columns)
+    except FnnInputError as error:
+        raise FnnInputError(f"{where}: {error}") from None
+    except OSError as error:
+        raise FnnInputError(f"{where}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
     return test
 
 
 def evaluate_command(args):
-    model = load_model(args.model)
+    model = _load_run(args.model, "model")
     test = _model_data(model, args.data)
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
     metrics = evaluate(model.params, features, test.labels, counts=True)
@@ -110,52 +137,38 @@ def evaluate_command(args):
 # -- predict -----------------------------------------------------------------------------------------------------
 
 
-def _csv_header(path):
-    """The first row of a CSV file (plain or .gz) as stripped cells."""
-    try:
-        raw = gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
-            return [cell.strip() for cell in next(csv.reader(handle), [])]
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as error:
-        raise FnnInputError(f"input {path}: cannot be read as CSV text ({error}).") from None
-
-
-def _is_number(text):
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def label_column(header, n_inputs, label, path):
-    """Which column of an input table is a label to leave out: an index, or None.
-
-    The one place predict decides it (to follow the CSV loader's own rule once it has one): the column named by
-    ``--label``; else, when the table has exactly one column more than the model has inputs, the column named
-    label/labels/class/target/y/species; anything else is an error naming the file and both counts.
-    """
-    named = bool(header) and not any(_is_number(cell) for cell in header)
+def _csv_inputs(path, model, label, n_inputs):
+    """A CSV table's feature columns as training chose them: the label column (``--label``, else the model's own,
+    else one named as in LABEL_NAMES) left out when the table has it, and the model's dropped columns too."""
+    header = csv_header(path)
+    stored_label, stored_drop = model.config.get("label"), tuple(model.config.get("drop") or ())
+    drop = [column for column in stored_drop if column in header]
+    recognise = False
     if label is not None:
-        if not named or label not in header:
-            raise FnnInputError(f"--label {label!r}: no such column in {path} (its columns: {header if named else 'no header row'}).")
-        return header.index(label)
-    if len(header) == n_inputs:
-        return None
-    if len(header) == n_inputs + 1 and named:
-        lowered = [cell.lower() for cell in header]
-        for name in LABEL_NAMES:
-            if name in lowered:
-                return lowered.index(name)
+        if label not in header:
+            raise FnnInputError(f"--label {label!r}: {path} has no column named {label!r}; expected one of its header's names {header}.")
+    elif stored_label is not None:
+        label = stored_label if stored_label in header else None
+    else:
+        recognise = True  # the loader's own rule, as training on a table without a named label column applied it
+    header, features, label_cells, _ = read_table(path, label, drop=drop, recognise_label=recognise)
+    if features.shape[1] != n_inputs:
+        left_out = [*([label] if label is not None else []), *drop]
+        if recognise and label_cells is not None:
+            left_out.append(header[label_column(header, source=path)])
+        without = f" after leaving out {', '.join(map(repr, left_out))}" if left_out else ""
         raise FnnInputError(
-            f"input {path}: {len(header)} columns but the model takes {n_inputs} inputs, and no column is named "
-            f"{'/'.join(LABEL_NAMES)}; name the label column with --label COLUMN."
+            f"input {path}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
+            f"{n_inputs} inputs; its columns are {header} (name the label column with --label COLUMN)."
         )
-    raise FnnInputError(f"input {path}: {len(header)} columns but the model takes {n_inputs} inputs.")
+    return features
 
 
-def _read_inputs(args, n_inputs):
+def _read_inputs(args, model, n_inputs):
     """Inputs as 2-D float rows, and the default divisor for their format."""
+    if args.label is not None and not str(args.input).lower().endswith((".csv", ".csv.gz")):
+        given = "--values" if args.values is not None else args.input
+        raise FnnInputError(f"--label {args.label}: names a column of a .csv input; expected one, got {given}.")
     if args.values is not None:
         if args.input is not None:
             raise FnnInputError("--values: give one sample with --values or an input file, not both.")
@@ -185,9 +198,7 @@ def _read_inputs(args, n_inputs):
             raise FnnInputError(f"input {path}: expected a numeric array of samples in rows; got {array.dtype} {array.shape}.")
         return array.reshape(len(array), -1), 1.0
     if lowered.endswith((".csv", ".csv.gz")):
-        index = label_column(_csv_header(path), n_inputs, args.label, path)
-        _, features, _, _ = read_table(path, index)
-        return features, 1.0
+        return _csv_inputs(path, model, args.label, n_inputs), 1.0
     array = read_idx(path)
     return np.asarray(array).reshape(len(array), -1), 255.0
 
@@ -238,9 +249,9 @@ def predict_command(args):
     extension = _output_format(args.out)  # checked before any work
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
-    model = load_model(args.model)
+    model = _load_run(args.model, "model")
     n_inputs = model.params.spec.sizes[0]
-    features, divisor = _read_inputs(args, n_inputs)
+    features, divisor = _read_inputs(args, model, n_inputs)
     if features.shape[1] != n_inputs:
         source = "--values" if args.values is not None else f"input {args.input}"
         raise FnnInputError(f"{source}: {features.shape[1]} input columns, but the model takes {n_inputs}.")
@@ -289,6 +300,21 @@ def _save_out(figure, out, overwrite):
         raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
 
 
+def _with_run_history(folder, state):
+    """``state`` with the learning curve of every epoch the run trained, from its record: under early stopping the
+    checkpoint holds the best epoch's state and history, the record every epoch up to the last. Without a record
+    (a run still training), the checkpoint's history."""
+    if not os.path.isfile(os.path.join(folder, RECORD)):
+        return state
+    try:
+        history = History(EpochRecord(**epoch) for epoch in read_record(folder)["history"])
+    except FnnInputError as error:
+        raise FnnInputError(f"RUN {folder}: {error}") from None
+    except (KeyError, TypeError) as error:
+        raise FnnInputError(f"RUN {folder}: its {RECORD} has no usable history ({type(error).__name__}: {error}); expected the record fnn train wrote.") from None
+    return evolve(state, history=history)
+
+
 def plot_command(args):
     from .. import plots
 
@@ -303,25 +329,26 @@ def plot_command(args):
         raise FnnInputError("RUN: give a run folder (or several to compare them), or --activations.")
     for folder in args.folders:
         if not os.path.isdir(folder):
-            raise FnnInputError(f"RUN {folder}: not a run folder.")
+            what = "does not exist" if not os.path.lexists(folder) else "is a file"
+            raise FnnInputError(f"RUN {folder}: {what}; expected a run folder (with {CHECKPOINT}) that fnn train wrote.")
     if len(args.folders) == 1:
         if args.out:
             raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")
         folder = args.folders[0]
-        model = load_model(folder)
+        model = _load_run(folder, "RUN")
         test = _model_data(model, None)
         features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
         confusion = None
         if model.params.spec.is_classifier:
             confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
         prepared = Dataset(features, test.labels, test.class_names, test.name)
-        for written in write_plots(folder, model.state, prepared, confusion, model.standardizer):
+        for written in write_plots(folder, _with_run_history(folder, model.state), prepared, confusion, model.standardizer):
             print(f"plot: {written}")
         return 0
     labels = [os.path.basename(os.path.normpath(folder)) for folder in args.folders]
     if len(set(labels)) != len(labels):
         labels = [os.path.normpath(folder) for folder in args.folders]
-    histories = {label: load_model(folder).state.history for label, folder in zip(labels, args.folders)}
+    histories = {label: _with_run_history(folder, _load_run(folder, "RUN").state).history for label, folder in zip(labels, args.folders)}
     out = args.out or "compare.png"
     print(f"plot: {_save_out(plots.compare_runs(histories), out, args.overwrite)}")
     return 0

@@ -1,7 +1,7 @@
 """Data: the :class:`Dataset` record, bundled and generated data sets, loaders and pure transforms."""
 
 from .bundled import BUNDLED, attribution, digits, iris
-from .csv import load_csv, load_kaggle_mnist_csv
+from .csv import LABEL_NAMES, label_column, load_csv, load_kaggle_mnist_csv
 from .dataset import Dataset
 from .idx import read_idx, write_idx
 from .lazy import ScaledRows
@@ -28,6 +28,8 @@ __all__ = [
     "load_mnist",
     "find_mnist_folder",
     "load_csv",
+    "label_column",
+    "LABEL_NAMES",
     "load_kaggle_mnist_csv",
     "load_mnist_pickle",
     "load_train_test",

@@ -8,14 +8,18 @@ the seed; image folders in MNIST's IDX format and CSV files are read from disk.
 (120, 30)
 """
 
+import csv
+import io
+
 import numpy as np
 
 from ..errors import FnnInputError
 from . import synthetic
 from .bundled import digits, iris
+from .input_files import decompression_errors, maybe_gunzip, open_input
 from .transforms import stratified_split
 
-__all__ = ["GENERATED", "load_source", "split_source", "load_train_test", "known_names"]
+__all__ = ["GENERATED", "load_source", "split_source", "load_train_test", "known_names", "csv_header"]
 
 GENERATED = {
     "moons": lambda seed, dtype: synthetic.moons(1000, noise=0.2, seed=seed, dtype=dtype),
@@ -32,14 +36,19 @@ def known_names():
     return sorted(_BUNDLED) + sorted(GENERATED) + ["fashion-mnist", "mnist[:DIR]", "idx:DIR", "csv:PATH"]
 
 
-def load_source(name, dtype=np.float32):
+def load_source(name, dtype=np.float32, label=None, drop=()):
     """What ``name`` reads from disk or the package, before any seeded split: a whole ``Dataset`` to be split,
     a fixed ``(train, test)`` pair (MNIST-style files), or None for generated data (made from the seed).
+    ``label`` and ``drop`` name a CSV table's label column and the columns left out (see :func:`~fnn.data.load_csv`);
+    other data has no columns to name.
 
     A sweep loads each source once and sends it to every worker; :func:`split_source` does the per-run rest.
     """
     kind, _, argument = name.partition(":")
     kind = kind.strip().lower()
+    if kind != "csv" and (label is not None or drop):
+        given = "label=" if label is not None else "drop="
+        raise FnnInputError(f"{given} names a CSV table's columns; expected it only with csv:PATH data, not {name!r}.")
     if kind in _BUNDLED:
         return _BUNDLED[kind](dtype=dtype)
     if kind in GENERATED:
@@ -52,7 +61,7 @@ def load_source(name, dtype=np.float32):
     if kind == "csv":
         from .csv import load_csv
 
-        return load_csv(argument, dtype=dtype)
+        return load_csv(argument, label=label, dtype=dtype, drop=drop)
     raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")
 
 
@@ -67,6 +76,20 @@ def split_source(source, name, seed=0, test_fraction=0.2, dtype=np.float32):
     return stratified_split(source, test_fraction, seed)
 
 
-def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32):
-    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``."""
-    return split_source(load_source(name, dtype), name, seed, test_fraction, dtype)
+def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32, label=None, drop=()):
+    """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``.
+    ``label`` and ``drop`` name a CSV table's columns, as for :func:`load_source`."""
+    return split_source(load_source(name, dtype, label, drop), name, seed, test_fraction, dtype)
+
+
+def csv_header(path):
+    """The cells of a CSV file's first row (plain or gzip-compressed, UTF-8), stripped: its header's names when it
+    has a header row. Only that row is read."""
+    with open_input(path, "a CSV table (UTF-8, comma-separated)") as handle:
+        stream, _ = maybe_gunzip(handle)
+        with decompression_errors(path, "a CSV table"):
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+            try:
+                return [cell.strip() for cell in next(csv.reader(text, strict=True), [])]
+            except csv.Error as error:
+                raise FnnInputError(f"{path}, line 1: malformed CSV ({error}); expected comma-separated cells.") from None

@@ -12,7 +12,8 @@ from attrs import frozen
 from ..batches import batch_count
 from ..data.dataset import Dataset
 from ..data.lazy import ScaledRows
-from ..data.sources import load_source, split_source
+from ..data.csv import label_column
+from ..data.sources import csv_header, load_source, split_source
 from ..data.transforms import fit_standardizer, standardize
 from ..errors import FnnInputError
 from ..optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
@@ -142,13 +143,60 @@ def _check_fits_in_memory(spec, config, label):
         )
 
 
+def _csv_path(config):
+    kind, _, path = config.data.partition(":")
+    return path if kind.strip().lower() == "csv" else None
+
+
+def _check_columns(config, path, label):
+    """An explicit label column or dropped column that the table's header does not have, refused naming the flag
+    (a file that cannot be read is left to the loader, which says why)."""
+    try:
+        header = csv_header(path)
+    except (FnnInputError, OSError):
+        return
+    for name, columns in (("label", () if config.label is None else (config.label,)), ("drop", config.drop)):
+        for column in columns:
+            if column not in header:
+                raise FnnInputError(
+                    f"{label(name)} {column}: {path} has no column named {column!r}; expected one of its header's "
+                    f"names {header}."
+                )
+
+
+def _name_flags(message, label):
+    """The loader's hints for Python callers (``label='NAME'``) reworded for the command line, whose ``label``
+    names flags (Python's ``str`` keeps them)."""
+    if label is str:
+        return message
+    flag = "--label COLUMN"
+    return (message.replace("(label='NAME' or an index)", f"with {flag}")
+            .replace("give the label column by index (label=0 for the first)", f"give the table a header row and name the label column with {flag}")
+            .replace("or the label column given by index (label=0 for the first)", f"or a header row and {flag} naming the label column"))
+
+
+def _with_label_name(config, path):
+    """``config`` with the label column it recognised by name written in, so the record and predict name it."""
+    if config.label is not None:
+        return config
+    header = csv_header(path)  # the loader recognised the label by name, so this is a header row
+    return config.replace(label=header[label_column(header, source=path)])
+
+
 def _load(config, source, label):
+    path = _csv_path(config)
+    if path is not None:
+        _check_columns(config, path, label)
+        if source is not None and (config.label is not None or config.drop):
+            source = None  # a shared source was read with the default columns; this run names its own
     try:
         if source is None:
-            source = load_source(config.data, config.dtype)
-        return split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
+            source = load_source(config.data, config.dtype, label=config.label if path else None, drop=config.drop if path else ())
+        if path is not None:
+            config = _with_label_name(config, path)
+        return config, split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
     except FnnInputError as error:
-        raise FnnInputError(f"{label('data')} {config.data}: {error}") from None
+        raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
     except OSError as error:  # a folder where a file was expected, a file that cannot be read, ...
         raise FnnInputError(f"{label('data')} {config.data}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
 
@@ -159,7 +207,10 @@ def prepare_run(config, data=None, source=None, label=None):
 
     ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
     label = label or str
-    train, test = data if data is not None else _load(config, source, label)
+    if data is None:
+        config, (train, test) = _load(config, source, label)
+    else:
+        train, test = data
     stats = None
     if _needs_standardizing(config, train.features):
         stats = fit_standardizer(train.features)

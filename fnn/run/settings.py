@@ -104,6 +104,19 @@ def _names(value):
     raise _Bad("a name or a list of names")
 
 
+def _column_name(value):
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad("a column name (the table's header names it)")
+    return value.strip()
+
+
+def _column_names(value):
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in parts):
+        raise _Bad("column names, comma-separated such as Id,Other")
+    return tuple(v.strip() for v in parts)
+
+
 def _bool_or_auto(value):
     if isinstance(value, bool):
         return value
@@ -192,8 +205,8 @@ def _optional(convert):
 @frozen
 class Setting:
     """One run setting. ``convert(value)`` checks a value from TOML, Python or the command line (a string there)
-    and returns it in its one canonical form; ``optimizers`` lists those it applies to (empty: all); a ``switch``
-    is a bool that the command line sets by its flag alone (``--diagnostics``)."""
+    and returns it in its one canonical form; ``optimizers`` and ``data_kinds`` list those it applies to (empty:
+    all); a ``switch`` is a bool that the command line sets by its flag alone (``--diagnostics``)."""
 
     name: str
     convert: object = field(repr=False)
@@ -202,6 +215,11 @@ class Setting:
     unit: str = ""
     optimizers: tuple = ()
     switch: bool = False
+    data_kinds: tuple = ()
+
+    def applies_to_data(self, data):
+        """Whether the setting applies to the data set ``data`` (``csv:PATH`` is of kind csv)."""
+        return not self.data_kinds or str(data).partition(":")[0].strip().lower() in self.data_kinds
 
     @property
     def flag(self):
@@ -215,6 +233,8 @@ _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
 SETTINGS = (
     Setting("data", _data_name, "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
+    Setting("label", _optional(_column_name), None, "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)),
+    Setting("drop", _column_names, (), "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)),
     Setting("test_fraction", _float(low=0, high=1, low_open=True, high_open=True), 0.2, "part held out for testing when the data has no test part", "fraction"),
     Setting("standardize", _bool_or_auto, "auto", "standardise features with training statistics: auto, true, false"),
     Setting("hidden", _positive_ints, (64,), "hidden layer sizes, comma-separated, e.g. 256,128,64"),
@@ -290,7 +310,7 @@ class _ConfigMethods:
         return {
             s.name: list(value) if isinstance(value := getattr(self, s.name), tuple) else value
             for s in SETTINGS
-            if s.applies_to(self.optimizer)
+            if s.applies_to(self.optimizer) and s.applies_to_data(self.data)
         }
 
     def replace(self, **changes):
@@ -344,6 +364,13 @@ def resolve_config(*layers):
                 f"{source.label(name)} applies only to the optimizers {', '.join(setting.optimizers)}; "
                 f"this run uses {config.optimizer!r}."
             )
+    for name, source in origin.items():
+        setting = _BY_NAME[name]
+        if not setting.applies_to_data(config.data):
+            raise FnnInputError(
+                f"{source.label(name)} applies only to {', '.join(k + ':PATH' for k in setting.data_kinds)} data "
+                f"(it names the table's columns); this run's data is {config.data!r}."
+            )
     if config.patience and config.monitor.startswith("val_") and not config.validation:
         label = origin.get("monitor", origin.get("patience", DEFAULT)).label("monitor" if "monitor" in origin else "patience")
         raise FnnInputError(
@@ -369,16 +396,17 @@ def machine_threads():
 def config_from_record(record, epochs=None):
     """The :class:`RunConfig` of a saved run's configuration dict, old or new (``epochs`` replaces its own).
 
-    Older records listed every setting, including those their optimiser ignored; those are dropped here, and
+    Older records listed every setting, including those their optimiser or data ignored; those are dropped here, and
     their ``momentum`` 0 (then meaning "the optimiser's own") becomes the default None.
     """
     if not isinstance(record, dict):
         raise FnnInputError(f"The run's saved configuration must be a dict; got {type(record).__name__}.")
     values = dict(record)
     optimizer = str(values.get("optimizer", DEFAULTS.optimizer)).strip().lower()
+    data = values.get("data", DEFAULTS.data)
     for name in list(values):
         setting = _BY_NAME.get(setting_name(name) or "")
-        if setting is not None and not setting.applies_to(optimizer):
+        if setting is not None and not (setting.applies_to(optimizer) and setting.applies_to_data(data)):
             del values[name]
     if values.get("momentum") == 0:
         values["momentum"] = None
