@@ -179,3 +179,17 @@ def test_run_and_data_arguments_are_refused_naming_them(kaggle_run, capsys, tmp_
     code, out, err = run_cli(capsys, "evaluate", run)
     assert code == 0, err
     assert "accuracy" in out
+
+
+def test_predict_takes_a_table_as_wide_as_the_inputs_whole_even_with_a_column_named_y(tmp_path, capsys):
+    assert run_cli(capsys, "train", "--data", "moons", "--epochs", "3", "--out", tmp_path / "run", "--quiet")[0] == 0
+    points = np.array([[0.0, 0.5], [1.0, -0.5], [2.0, 0.2]])
+    table = tmp_path / "points.csv"
+    table.write_text("x,y\n" + "\n".join(f"{a},{b}" for a, b in points))
+    code, out, err = run_cli(capsys, "predict", tmp_path / "run", table, "--out", tmp_path / "p.json")
+    assert code == 0, err
+    model = fnn.load(tmp_path / "run")
+    expected = fnn.predict(model.params, model.prepare_features(points.astype(np.float32)))
+    rows = json.loads((tmp_path / "p.json").read_text())
+    assert len(rows) == 3
+    assert [r["class_index"] for r in rows] == [int(c) for c in fnn.metrics.classes_from_outputs(expected)]

@@ -150,7 +150,9 @@ def _csv_inputs(path, model, label, n_inputs):
     elif stored_label is not None:
         label = stored_label if stored_label in header else None
     else:
-        recognise = True  # the loader's own rule, as training on a table without a named label column applied it
+        # A table exactly as wide as the model's inputs is all features (a moons model given columns x,y); a wider
+        # one has its label column found by the loader's own name rule, as training applied it.
+        recognise = len(header) - len(drop) != n_inputs
     header, features, label_cells, _ = read_table(path, label, drop=drop, recognise_label=recognise)
     if features.shape[1] != n_inputs:
         left_out = [*([label] if label is not None else []), *drop]

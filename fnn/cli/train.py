@@ -334,7 +334,7 @@ def _train(args, config, prepared, start, folder, threads, started):
                 os.remove(os.path.join(folder, RECORD))
             except FileNotFoundError:
                 pass
-        save_run_checkpoint(folder, state, config.to_dict(), prepared.standardizer, prepared.train.class_names)
+        save_run_checkpoint(folder, state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names)
         saved.append(state.epoch)
 
     try:
