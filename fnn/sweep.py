@@ -89,6 +89,9 @@ def expand_grid(base, grid, seeds, *, base_source=PYTHON, grid_source=GRID):
             layers = [(base, base_source), (dict(zip(keys, values)), grid_source), ({"seed": seed, "threads": 1}, PYTHON)]
             configs.append(resolve_config(*layers))
     for config in configs:
+        for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
+            if getattr(config, name):
+                raise FnnInputError(f"A sweep's runs write one record each and no run folder, so {name!r} cannot apply; leave it out.")
         if not config.validation:
             raise FnnInputError(
                 "A sweep ranks its configurations on the validation part, never on the test set, so 'validation' must "

@@ -177,3 +177,9 @@ def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
     assert len(os.listdir(tmp_path / "out" / "runs")) == 4
     bad = subprocess.run([sys.executable, "-m", "fnn", "sweep", "--grid", "lrate=[0.1]"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "Unknown grid key 'lrate'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["tensorboard", "keep_checkpoints"])
+def test_settings_that_need_a_run_folder_are_refused_before_any_run(name):
+    with pytest.raises(FnnInputError, match=f"{name!r} cannot apply"):
+        expand_grid({"data": "iris", "epochs": 1, name: True}, {"lr": [0.1]}, seeds=[0])
