@@ -78,7 +78,7 @@ def measure_inputs(sizes=bench_shapes.SIZES, rounds=7, steps=200):
     products = {name: (m, k, n, kind) for name, m, k, n, kind in bench_shapes.step_products(sizes)}
     n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
     tiny = (8,) * (len(sizes) - 1) + (sizes[-1],)
-    fit_rounds = max(2, rounds // 2)
+    fit_rounds = max(1, rounds // 2)
     return {
         "sizes": sizes,
         "products": products,
@@ -194,7 +194,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer rounds and steps: a smoke run")
     parser.add_argument("--n-train", type=int, default=60000, help="samples per epoch (default: Fashion-MNIST's)")
     args = parser.parse_args()
-    inputs = measure_inputs(rounds=2 if args.quick else 7, steps=20 if args.quick else 200)
+    inputs = measure_inputs(rounds=1 if args.quick else 7, steps=10 if args.quick else 200)
     steps = -(-args.n_train // 128)
     print(f"predicted seconds per epoch, {'-'.join(map(str, inputs['sizes']))}, batch 128, {args.n_train} samples "
           f"({steps} steps); inputs measured on this machine (1 thread: CPU time; 2 threads: wall time, fastest round)")
