@@ -28,6 +28,7 @@ from .saving import load, save
 from .spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
 from .state import EpochRecord, History, TrainState
 from .training import early_stopping, fit, iterate_epochs, run_epoch
+from .run_checks import diff_runs, replay_epoch, verify_run
 
 __version__ = "0.1.0"
 
@@ -73,6 +74,9 @@ __all__ = [
     "iterate_epochs",
     "fit",
     "early_stopping",
+    "verify_run",
+    "diff_runs",
+    "replay_epoch",
     "accuracy",
     "confusion_matrix",
     "evaluate",

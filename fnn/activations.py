@@ -11,9 +11,12 @@ Your own activation goes wherever a name is accepted; nothing global is touched:
 array([12.])
 """
 
+import inspect
+
 import numpy as np
 from attrs import field, frozen
 
+from .errors import FnnInputError, bad_argument
 from .registry import frozen_registry, lookup, with_arguments
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu", "prelu", "elu"]
@@ -36,8 +39,13 @@ class Activation:
     fn_inplace: object = field(default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise FnnInputError(f"An Activation needs a non-empty name; got {self.name!r}.")
         if not callable(self.fn) or (self.derivative is None and self.vjp is None):
-            raise TypeError(f"Activation {self.name!r} needs a callable fn and a derivative (or a vjp).")
+            raise FnnInputError(f"Activation {self.name!r} needs a callable fn and a derivative (or a vjp).")
+        for part in ("derivative", "vjp", "fn_inplace"):
+            if getattr(self, part) is not None and not callable(getattr(self, part)):
+                raise FnnInputError(f"Activation {self.name!r} needs a callable {part} (or None); got {getattr(self, part)!r}.")
 
     def __call__(self, z):
         return self.fn(z)
@@ -107,8 +115,16 @@ def prelu(slope=0.25):
     return _sloped_relu("prelu", slope, 0.25)
 
 
+def _finite(name, what, value, positive=False):
+    """A hyper-parameter of a named activation as a float; a ValueError (worded for the user) otherwise."""
+    number = float(value)
+    if not np.isfinite(number) or (positive and number <= 0):
+        raise ValueError(f"{name}'s {what} must be a finite{' positive' if positive else ''} number, got {value!r}")
+    return number
+
+
 def _sloped_relu(name, slope, default):
-    slope = float(slope)
+    slope = _finite(name, "slope", slope)
     return Activation(
         with_arguments(name, slope, defaults=(default,)),
         lambda z: np.where(z > 0, z, slope * z),
@@ -118,11 +134,12 @@ def _sloped_relu(name, slope, default):
 
 def elu(alpha=1.0):
     """Exponential linear unit: ``z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise."""
-    alpha = float(alpha)
+    alpha = _finite("elu", "alpha", alpha, positive=True)
     return Activation(
         with_arguments("elu", alpha, defaults=(1.0,)),
         lambda z: np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0))),
-        lambda z, a: np.where(z > 0, 1, a + alpha).astype(z.dtype),
+        # alpha * exp(z), not a + alpha: far in the negative tail a + alpha cancels to nothing (0 below z = -37).
+        lambda z, a: np.where(z > 0, 1, alpha * np.exp(np.minimum(z, 0))).astype(z.dtype),
     )
 
 
@@ -172,4 +189,30 @@ def get_activation(value, function="network", argument="activation"):
     >>> get_activation("leaky_relu:0.2").name
     'leaky_relu:0.2'
     """
+    if isinstance(value, Activation):
+        return value
+    if not isinstance(value, str):
+        hint = " (wrap a function as fnn.Activation(name, fn, derivative))" if callable(value) else ""
+        raise bad_argument(
+            function, argument, f"an activation name such as 'relu' or 'leaky_relu:0.2', or a fnn.Activation{hint}", value
+        )
+    name, colon, arguments = value.partition(":")
+    key = name.strip().lower()
+    if colon and key in ACTIVATIONS:
+        parts = arguments.split(",")
+        allowed = len(inspect.signature(ACTIVATIONS[key]).parameters)
+        if not allowed:
+            raise bad_argument(function, argument, f"'{key}' without arguments (it takes none)", value)
+        if len(parts) > allowed or not all(_is_number(part) for part in parts):
+            raise bad_argument(
+                function, argument, f"'{key}' followed by at most {allowed} number(s) after the colon, e.g. '{key}:0.2'", value
+            )
     return lookup(ACTIVATIONS, value, Activation, kind="activation", function=function, argument=argument)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -56,6 +56,7 @@ __all__ = [
     "diagnostics_series",
     "finish",
     "gradient_norms",
+    "problems",
     "start_diagnostics",
     "wants_norms",
     "warnings_for",
@@ -158,7 +159,8 @@ class DiagnosticsAccumulator:
     ``("saturation", centre, half_width)``, or None. ``activity[l]``, per unit of a dead-family layer (None for
     other layers), is positive exactly when the unit has been active on some sample; ``saturated_counts[l]``
     counts, per unit, the samples on which a saturating layer's unit was saturated. Norm sums cover the ``sampled`` steps. The arrays are new at
-    each step and never written after.
+    each step and never written after, except ``ones``, a read-only vector of ones of the batch size, kept for
+    the column sums of the next step.
     """
 
     spec: object
@@ -175,6 +177,7 @@ class DiagnosticsAccumulator:
     lr_first: object = None
     lr_last: object = None
     last_params: object = None
+    ones: object = None
 
 
 def _watch(activation_name):
@@ -255,9 +258,26 @@ def _saturated_per_unit(activations, watch, ones):
     return (ones @ np.greater(away, limit).astype(activations.dtype)).astype(np.int64)
 
 
+DISTANCE_BLOCK = 16384
+"""Elements of ``w_after - w_before`` formed at a time: a block stays in cache and reuses its allocation, where the
+whole difference of a large layer would be a fresh multi-MB array, page faults and an evicted cache for the next
+step."""
+
+
+def _distance(before, after):
+    """``||after - before||`` a block of rows at a time (the same value as the whole difference's norm)."""
+    before, after = before.reshape(len(before), -1), after.reshape(len(after), -1)
+    rows = max(1, DISTANCE_BLOCK // max(1, before.shape[1]))
+    total = 0.0
+    for start in range(0, len(before), rows):
+        block = np.subtract(after[start : start + rows], before[start : start + rows]).ravel()
+        total += float(np.dot(block, block))
+    return math.sqrt(total)
+
+
 def _ratio(before, after):
     size = _norm(before)
-    return _norm(np.subtract(after, before)) / size if size else math.nan
+    return _distance(before, after) / size if size else math.nan
 
 
 def accumulate(acc, hidden_activations, grad_norms, params_before, params_after, lr=None):
@@ -275,7 +295,11 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     hidden = len(watch) - 1
     activity, saturated = acc.activity, acc.saturated_counts
     if hidden:
-        ones = np.ones(len(hidden_activations[0]), hidden_activations[0].dtype)
+        first = hidden_activations[0]
+        ones = acc.ones
+        if ones is None or len(ones) != len(first) or ones.dtype != first.dtype:  # made once per batch size
+            ones = np.ones(len(first), first.dtype)
+            ones.flags.writeable = False
         activity = tuple(
             None if level is None else _activity(level, h, w, ones)
             for level, h, w in zip(activity[:hidden], hidden_activations[:hidden], watch)
@@ -310,6 +334,7 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
         acc.lr_first if acc.steps else lr,
         lr,
         params_after,
+        ones if hidden else acc.ones,
     )
 
 
@@ -365,6 +390,47 @@ def diagnostics_series(history):
     return epochs, {name: [row.get(name) for row in rows] for name in names}
 
 
+def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
+    """``(layer, problem, advice)`` for each problem :func:`warnings_for` finds, ``problem`` one of ``"dead"``,
+    ``"saturated"``, ``"not finite"``, ``"ratio high"``, ``"ratio low"``: a caller can say each (layer, problem)
+    once per run. The arguments are :func:`warnings_for`'s."""
+    when = f" in epoch {epoch}" if epoch is not None else ""
+    low, high = ratio_range
+    found = []
+    for layer in diagnostics.layers:
+        name = f"Layer {layer.layer} ({layer.activation})"
+        if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
+            found.append((layer.layer, "dead", (
+                f"{name}: {layer.dead_fraction:.0%} of its units are dead (never active{when or ' this epoch'}). "
+                f"Lower the learning rate, use He initialisation, or try leaky_relu or elu."
+            )))
+        if layer.saturated_fraction is not None and layer.saturated_fraction > saturated_limit:
+            found.append((layer.layer, "saturated", (
+                f"{name}: {layer.saturated_fraction:.0%} of its units are saturated on most samples{when}, so they "
+                f"barely learn. Standardise the inputs, use Glorot (Xavier) initialisation, or lower the learning rate."
+            )))
+        if not (math.isfinite(layer.grad_norm) and math.isfinite(layer.grad_norm_max)):
+            found.append((layer.layer, "not finite",
+                f"{name}: the gradient norm is not finite{when}. Lower the learning rate or clip gradients (--clip-norm)."))
+        elif layer.update_ratio > high:
+            found.append((layer.layer, "ratio high", (
+                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
+                f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
+            )))
+        elif layer.update_ratio == 0:
+            found.append((layer.layer, "ratio low", (
+                f"{name}: its weights did not change at all{when}: no gradient reaches it (dead units in it or "
+                f"after it, or a vanishing gradient). Lower the learning rate, or try leaky_relu or elu."
+            )))
+        elif layer.update_ratio < low:
+            found.append((layer.layer, "ratio low", (
+                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
+                f"magnitude below the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too low (or "
+                f"a schedule has decayed it)."
+            )))
+    return found
+
+
 def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
     """Advice, one string per problem, for an epoch's :class:`EpochDiagnostics`.
 
@@ -376,32 +442,5 @@ def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_ra
     >>> print(warnings_for(EpochDiagnostics(0.1, 0.1, 10, 320, 1, (layer,)))[0])  # doctest: +ELLIPSIS
     Layer 1 (relu): 60% of its units are dead (never active this epoch). Lower the learning rate, ...
     """
-    when = f" in epoch {epoch}" if epoch is not None else ""
-    low, high = ratio_range
-    advice = []
-    for layer in diagnostics.layers:
-        name = f"Layer {layer.layer} ({layer.activation})"
-        if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
-            advice.append(
-                f"{name}: {layer.dead_fraction:.0%} of its units are dead (never active{when or ' this epoch'}). "
-                f"Lower the learning rate, use He initialisation, or try leaky_relu or elu."
-            )
-        if layer.saturated_fraction is not None and layer.saturated_fraction > saturated_limit:
-            advice.append(
-                f"{name}: {layer.saturated_fraction:.0%} of its units are saturated on most samples{when}, so they "
-                f"barely learn. Standardise the inputs, use Glorot (Xavier) initialisation, or lower the learning rate."
-            )
-        if not (math.isfinite(layer.grad_norm) and math.isfinite(layer.grad_norm_max)):
-            advice.append(f"{name}: the gradient norm is not finite{when}. Lower the learning rate or clip gradients (--clip-norm).")
-        elif layer.update_ratio > high:
-            advice.append(
-                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
-                f"magnitude above the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too high."
-            )
-        elif layer.update_ratio < low:
-            advice.append(
-                f"{name}: each update changes the weights by {layer.update_ratio:.1e} of their norm{when}, orders of "
-                f"magnitude below the usual ~{USUAL_UPDATE_RATIO:g}: the learning rate is probably too low (or "
-                f"a schedule has decayed it)."
-            )
-    return advice
+    found = problems(diagnostics, dead_limit=dead_limit, saturated_limit=saturated_limit, ratio_range=ratio_range, epoch=epoch)
+    return [advice for _, _, advice in found]

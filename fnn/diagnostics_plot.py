@@ -1,14 +1,15 @@
 """The per-epoch diagnostics of a run drawn as one figure (matplotlib, the optional extra ``fnn[plots]``).
 
 Four panels over the epochs, one line per layer: the gradient norm, the update-to-weight ratio (with the usual
-~1e-3 marked), the dead or saturated fraction of each hidden layer's units, and the learning rate.
+~1e-3 marked), the dead or saturated fraction of each hidden layer's units, and the learning rate. Like every
+figure of :mod:`fnn.plots` it is a ``Figure`` built without pyplot; :func:`fnn.plots.save_plot` writes it.
 """
 
 from .diagnostics import USUAL_UPDATE_RATIO, diagnostics_series
 from .errors import FnnInputError
-from .plots import _pyplot, _save
+from .plots import _figure
 
-__all__ = ["diagnostics_plot"]
+__all__ = ["diagnostics_plot", "has_diagnostics"]
 
 
 def _layers(series, quantity):
@@ -19,13 +20,18 @@ def _layers(series, quantity):
     )
 
 
-def diagnostics_plot(history, path):
-    """Draw the diagnostics of ``history`` (a ``History`` or a run record's epoch dicts) to ``path``."""
+def has_diagnostics(history):
+    """Whether some epoch of ``history`` (a ``History`` or a run record's epoch dicts) carries diagnostics."""
+    return bool(diagnostics_series(history)[0])
+
+
+def diagnostics_plot(history):
+    """The figure of the diagnostics of ``history`` (a ``History`` or a run record's epoch dicts)."""
     epochs, series = diagnostics_series(history)
     if not epochs:
         raise FnnInputError("This run recorded no diagnostics to plot; train with diagnostics on (fnn train --diagnostics).")
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    figure = _figure(figsize=(11, 7))
+    axes = figure.subplots(2, 2)
     (grads, ratios), (units, rates) = axes
     for layer, values in _layers(series, "grad_norm"):
         grads.plot(epochs, values, marker=".", label=f"layer {layer}")
@@ -47,4 +53,4 @@ def diagnostics_plot(history, path):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
-    return _save(fig, path)
+    return figure

@@ -17,10 +17,14 @@ from attrs import frozen
 
 from .errors import bad_argument
 
-__all__ = ["ABSENT", "RecordDiff", "diff_records"]
+__all__ = ["ABSENT", "OBSERVING", "RecordDiff", "diff_records"]
 
 ABSENT = "<absent>"
 """Stands for a setting one record has and the other does not."""
+
+OBSERVING = ("diagnostics", "tensorboard", "keep_checkpoints")
+"""Settings that watch a run without changing a bit of it: listed apart, never making two runs differ. (Their
+per-epoch diagnostics are left out of the history comparison for the same reason.)"""
 
 
 @frozen
@@ -28,7 +32,8 @@ class RecordDiff:
     """``settings``, ``environment`` and ``data``: ``(name, value_a, value_b)`` for each entry that differs, sorted
     by name. ``first_divergent_epoch``: the first epoch whose history records differ (or that only one run has),
     None if the histories are equal; ``divergent_metrics`` what differs there. ``epochs``: how many each run
-    recorded. ``params_equal``: whether the final parameters' SHA-256 are equal (None if a record lacks one)."""
+    recorded. ``params_equal``: whether the final parameters' SHA-256 are equal (None if a record lacks one).
+    ``observing``: the :data:`OBSERVING` settings that differ, which do not make the runs differ."""
 
     settings: tuple
     environment: tuple
@@ -37,6 +42,7 @@ class RecordDiff:
     divergent_metrics: tuple
     epochs: tuple
     params_equal: object
+    observing: tuple = ()
 
     @property
     def identical(self):
@@ -55,11 +61,13 @@ class RecordDiff:
             "divergent_metrics": list(self.divergent_metrics),
             "epochs": list(self.epochs),
             "params_equal": self.params_equal,
+            "observing": rows(self.observing),
         }
 
     def lines(self):
         """The difference in words, one line per fact, for the command line."""
         out = [f"setting {name}: {a!r} -> {b!r}" for name, a, b in self.settings] or ["settings: the same"]
+        out += [f"observing {name}: {a!r} -> {b!r} (does not change the run)" for name, a, b in self.observing]
         out += [f"data {name}: {a} -> {b}" for name, a, b in self.data]
         out += [f"environment {name}: {a} -> {b}" for name, a, b in self.environment]
         if self.first_divergent_epoch is None:
@@ -107,7 +115,12 @@ def _check(record, name):
         raise bad_argument("diff_records", name, "a run record (a dict with 'config' and a 'history' list)", got)
 
 
+def _without_diagnostics(history):
+    return [{key: value for key, value in epoch.items() if key != "diagnostics"} if isinstance(epoch, dict) else epoch for epoch in history]
+
+
 def _divergence(history_a, history_b):
+    history_a, history_b = _without_diagnostics(history_a), _without_diagnostics(history_b)
     for index, (a, b) in enumerate(zip(history_a, history_b)):
         if not _same(a, b):
             names = sorted(key for key in set(a) | set(b) if key not in a or key not in b or not _same(a[key], b[key]))
@@ -125,12 +138,14 @@ def diff_records(record_a, record_b):
     _check(record_b, "record_b")
     epoch, metrics = _divergence(record_a["history"], record_b["history"])
     hash_a, hash_b = record_a.get("params_sha256"), record_b.get("params_sha256")
+    settings = _differences(record_a["config"], record_b["config"])
     return RecordDiff(
-        settings=_differences(record_a["config"], record_b["config"]),
+        settings=tuple(entry for entry in settings if entry[0] not in OBSERVING),
         environment=_differences(record_a.get("environment"), record_b.get("environment")),
         data=_differences(record_a.get("data"), record_b.get("data")),
         first_divergent_epoch=epoch,
         divergent_metrics=metrics,
         epochs=(len(record_a["history"]), len(record_b["history"])),
         params_equal=None if hash_a is None or hash_b is None else hash_a == hash_b,
+        observing=tuple(entry for entry in settings if entry[0] in OBSERVING),
     )

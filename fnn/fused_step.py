@@ -27,30 +27,49 @@ True
 
 import numpy as np
 
+from .diagnostics import accumulate, gradient_norms, wants_norms
 from .errors import bad_argument
 from .network import backward_flat, forward_trace, loss_value, output_gradient
 from .optim.base import apply_gradients, gradient_scale
 from .optim.sgd import sgd
 from .validate import check_batch
 
-__all__ = ["train_step", "sgd_step"]
+__all__ = ["train_step", "train_step_observed", "sgd_step"]
 
 
 def _loss_and_scaled_gradient(params, x, y, masks, scale):
-    """``(loss, scale * gradient as one writable flat vector, outputs)``."""
+    """``(loss, scale * gradient as one writable flat vector, trace)``; ``trace.post[-1]`` is the output."""
     trace = forward_trace(params, x, masks)
     grad_logits = output_gradient(params, trace, y)
     if scale != 1.0:
         grad_logits *= scale
-    return loss_value(params, trace, y), backward_flat(params, trace, grad_logits), trace.post[-1]
+    return loss_value(params, trace, y), backward_flat(params, trace, grad_logits), trace
 
 
 def train_step(optimizer, params, opt_state, x, y, masks=None):
     """One update on a prepared batch: ``(loss, outputs, new_params, new_opt_state)``; ``loss`` is the batch's
     loss at ``params`` (before the update, without any penalty term)."""
-    value, gradient, outputs = _loss_and_scaled_gradient(params, x, y, masks, gradient_scale(optimizer, opt_state))
+    value, gradient, trace = _loss_and_scaled_gradient(params, x, y, masks, gradient_scale(optimizer, opt_state))
     new_params, new_state = apply_gradients(optimizer, gradient, opt_state, params, scaled=True)
-    return value, outputs, new_params, new_state
+    return value, trace.post[-1], new_params, new_state
+
+
+def train_step_observed(optimizer, params, opt_state, x, y, masks, diagnostics):
+    """:func:`train_step` that also folds the step into ``diagnostics`` (a
+    :class:`~fnn.diagnostics.DiagnosticsAccumulator`): ``(loss, outputs, new_params, new_opt_state,
+    new_diagnostics)``, the same numbers as :func:`train_step`.
+
+    It reuses the forward pass's hidden activations (before dropout) and reads the gradient norms on a sampled
+    step before the update, which may overwrite the gradient vector (Adam does); the learning rate recorded is
+    the one this update uses.
+    """
+    scale = gradient_scale(optimizer, opt_state)
+    value, gradient, trace = _loss_and_scaled_gradient(params, x, y, masks, scale)
+    norms = gradient_norms(params.spec, gradient, scale) if wants_norms(diagnostics) else None
+    lr = optimizer.learning_rate(opt_state) if optimizer.learning_rate is not None else None
+    new_params, new_state = apply_gradients(optimizer, gradient, opt_state, params, scaled=True)
+    diagnostics = accumulate(diagnostics, trace.post, norms, params, new_params, lr)
+    return value, trace.post[-1], new_params, new_state, diagnostics
 
 
 def sgd_step(params, batch, lr):

@@ -52,8 +52,8 @@ def _index(flat_index, shape):
     return [int(i) for i in np.unravel_index(flat_index, shape)]
 
 
-def _worst(analytic, numeric, names, tolerance):
-    errors = relative_error(analytic, numeric)
+def _worst(analytic, numeric, names, tolerance, floor=None):
+    errors = relative_error(analytic, numeric, floor)
     worst = int(np.argmax(errors))
     return GradCheckResult(float(errors[worst]), names(worst), float(analytic[worst]), float(numeric[worst]), tolerance)
 
@@ -88,7 +88,11 @@ def check_grad(params, batch, eps=1e-6, tolerance=1e-5):
         return loss_value(candidate, forward_trace(candidate, x), y)
 
     numeric = _central_differences(loss_at, vector, eps)
-    return _worst(analytic, numeric, lambda i: _parameter_name(params64, i), tolerance)
+    # A central difference cannot resolve less than the loss's own round-off divided by the step; where the whole
+    # gradient is that small (a saturated net), errors at that level are judged against it, not as relative ones.
+    round_off = np.finfo(np.float64).eps * max(abs(loss_at(vector)), 1.0) / eps
+    floor = max(1e-6, 1e-3 * float(np.max(np.abs(numeric), initial=0)), round_off / tolerance)
+    return _worst(analytic, numeric, lambda i: _parameter_name(params64, i), tolerance, floor)
 
 
 def _parameter_name(params, flat_index):

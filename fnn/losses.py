@@ -70,10 +70,9 @@ def _is_class_indices(y):
 def _cross_entropy_from_logits(z, y):
     log_norm = logsumexp(z)
     if _is_class_indices(y):
-        picked = z[np.arange(len(z)), y]
-    else:
-        picked = np.sum(y * z, axis=-1)
-    return np.mean(log_norm - picked)
+        return np.mean(log_norm - z[np.arange(len(z)), y])
+    # -sum(y * log softmax(z)) = sum(y * (logsumexp(z) - z)): right for any target row, soft ones included.
+    return np.mean(np.sum(y * (log_norm[:, None] - z), axis=-1))
 
 
 def _cross_entropy_from_both(z, a, y):
@@ -100,9 +99,12 @@ def _cross_entropy_grad(z, a, y):
 
 
 def _cross_entropy_value(a, y):
-    tiny = np.finfo(a.dtype).tiny
-    probability = a[np.arange(len(a)), y] if _is_class_indices(y) else np.sum(y * a, axis=-1)
-    return -np.mean(np.log(np.maximum(probability, tiny)))
+    # -mean over rows of sum(y * log a): the probabilities are logged before the targets weigh them (the log of
+    # sum(y * a) is another quantity unless y is one-hot); tiny keeps log(0) finite, and 0 * log(tiny) is 0.
+    log_a = np.log(np.maximum(a if not _is_class_indices(y) else a[np.arange(len(a)), y], np.finfo(a.dtype).tiny))
+    if _is_class_indices(y):
+        return -np.mean(log_a)
+    return -np.mean(np.sum(y.reshape(a.shape) * log_a, axis=-1))
 
 
 def _binary_from_logits(z, y):

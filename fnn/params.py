@@ -3,7 +3,7 @@
 ``Params(layers, spec)`` keeps the arrays (one :class:`Layer` of ``w`` and ``b`` per dense layer) apart from the
 static :class:`~fnn.spec.NetworkSpec`. Gradients and optimiser moments are ``Params`` too, so an update is a map:
 
->>> params = fnn.init_params(fnn.network([2, 3, 1]), seed=0)
+>>> params = fnn.init_params(fnn.network([2, 3, 1], loss="binary_cross_entropy"), seed=0)
 >>> params
 Params(NetworkSpec(2-3-1, relu/sigmoid, loss=binary_cross_entropy), Layer(w=float32[2,3], b=float32[3]), Layer(w=float32[3,1], b=float32[1]))
 >>> halved = fnn.map_arrays(lambda a: a / 2, params)

@@ -27,7 +27,8 @@ import time
 import numpy as np
 from attrs import frozen
 
-from .checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from .atomic import atomic_write
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data.transforms import Standardizer, standardize
 from .errors import FnnInputError
 
@@ -40,6 +41,7 @@ __all__ = [
     "CHECKPOINT",
     "RECORD",
     "LOCK",
+    "model_extras",
     "PLOT_FILES",
     "Model",
     "RunLock",
@@ -59,7 +61,7 @@ __all__ = [
 CHECKPOINT = "checkpoint.npz"
 RECORD = "record.json"
 LOCK = "run.lock"
-PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png")
+PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`write_plots` may write into a run folder."""
 
 
@@ -283,16 +285,22 @@ def write_run_file(folder, name, write, *, overwrite=True):
     path = _target(folder, name)
     if not overwrite and os.path.lexists(path):
         raise FnnInputError(f"{path} exists; fnn does not overwrite it unless asked.")
-    atomic_write_bytes(path, write)
+    atomic_write(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won
     return path
 
 
-def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
+def model_extras(standardizer=None, class_names=()):
+    """The checkpoint extras that make a state a :class:`Model`: the standardiser's statistics and class names
+    (what :func:`load_model` reads back)."""
     extras = {} if standardizer is None else {"mean": standardizer.mean, "scale": standardizer.scale}
     if class_names:
         extras["class_names"] = np.array(class_names, dtype=str)
+    return extras
+
+
+def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
     path = _target(folder, CHECKPOINT)
-    save_checkpoint(path, state, config=config, extras=extras)
+    save_checkpoint(path, state, config=config, extras=model_extras(standardizer, class_names))
     return path
 
 
@@ -338,7 +346,7 @@ def unstandardize(features, standardizer):
 
 
 def write_plots(folder, state, test, confusion=None, standardizer=None):
-    """Learning curves; for a classifier its confusion matrix, plus a decision boundary for 2-D data or a grid of
+    """Learning curves (and the diagnostics, when the run recorded them); for a classifier its confusion matrix, plus a decision boundary for 2-D data or a grid of
     misclassified images for image data; for a regression network of one input, the fitted curve. Returns the
     paths written.
 
@@ -354,6 +362,10 @@ def write_plots(folder, state, test, confusion=None, standardizer=None):
 
     params = state.params
     written = [save(plots.learning_curves(state.history), "learning_curves.png")]
+    from .diagnostics_plot import diagnostics_plot, has_diagnostics
+
+    if has_diagnostics(state.history):
+        written.append(save(diagnostics_plot(state.history), "diagnostics.png"))
     raw = unstandardize(test.features, standardizer) if test.n_features <= 2 else None
     if params.spec.is_classifier:
         if confusion is not None:

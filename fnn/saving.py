@@ -26,20 +26,31 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import FnnInputError
 from .optim import EmptyState
 from .params import Params
-from .run_folder import CHECKPOINT, Model, load_model
+from .run_folder import CHECKPOINT, Model, load_model, model_extras
 from .state import TrainState
 
 __all__ = ["save", "load"]
 
 _KIND = "fnn_object"
+_ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
+
+
+def _path(path, function):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise FnnInputError(
+            f"The 'path' argument of fnn.{function} must be a file name (str or path). Got {path!r} instead."
+        ) from None
 
 
 def save(path, obj, *, overwrite=False):
     """Write ``obj`` (:class:`fnn.Params`, :class:`fnn.TrainState` or :class:`fnn.run_folder.Model`) to ``path``.
 
-    An existing file is left alone (an error names it) unless ``overwrite=True``; the write is atomic either way.
+    An existing file is left alone (an error names it) unless ``overwrite=True``, even one that appears while
+    this writes; the write is atomic either way.
     """
-    path = os.fspath(path)
+    path = _path(path, "save")
     if os.path.isdir(path):
         raise FnnInputError(
             f"The 'path' argument of fnn.save is a folder ({path}); give a file name such as model.npz."
@@ -47,16 +58,12 @@ def save(path, obj, *, overwrite=False):
     if os.path.exists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.save does not overwrite it unless overwrite=True.")
     if isinstance(obj, Params):
-        save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")})
+        save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
     elif isinstance(obj, TrainState):
-        save_checkpoint(path, obj, extras={_KIND: np.array("train_state")})
+        save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
     elif isinstance(obj, Model):
-        extras = {_KIND: np.array("model")}
-        if obj.standardizer is not None:
-            extras.update(mean=obj.standardizer.mean, scale=obj.standardizer.scale)
-        if obj.class_names:
-            extras["class_names"] = np.array(obj.class_names, dtype=str)
-        save_checkpoint(path, obj.state, config=obj.config, extras=extras)
+        extras = {_KIND: np.array("model"), **model_extras(obj.standardizer, obj.class_names)}
+        save_checkpoint(path, obj.state, config=obj.config, extras=extras, overwrite=overwrite)
     else:
         raise FnnInputError(
             f"The 'obj' argument of fnn.save must be fnn.Params, a fnn.TrainState or a fnn.run_folder.Model. "
@@ -67,13 +74,18 @@ def save(path, obj, *, overwrite=False):
 def load(path):
     """What :func:`save` wrote at ``path`` (Params, TrainState or Model); a run folder or any other checkpoint
     gives a :class:`fnn.run_folder.Model` (its ``.params`` are the network)."""
-    path = os.fspath(path)
+    path = _path(path, "load")
     if os.path.isdir(path):
         if not os.path.exists(os.path.join(path, CHECKPOINT)):
             raise FnnInputError(f"{path}: a folder without {CHECKPOINT}; fnn.load reads a run folder or a saved file.")
         return load_model(path)
     if not os.path.exists(path):
         raise FnnInputError(f"{path}: no such file or folder.")
+    with open(path, "rb") as handle:
+        if handle.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise FnnInputError(
+                f"{path}: not a file written by fnn.save or fnn train (those are .npz archives; this one is not)."
+            )
     checkpoint = load_checkpoint(path)
     kind = checkpoint.extras.get(_KIND)
     kind = str(kind) if kind is not None else "model"

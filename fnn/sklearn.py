@@ -29,12 +29,13 @@ import numpy as np
 from attrs import fields, has
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .activations import get_activation
 from .arrays import as_float_dtype
 from .errors import FnnInputError
 from .metrics import predict as network_outputs
-from .optim import Optimizer, get_optimizer
+from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .params import Layer, Params, init_params
 from .spec import network, spec_from_config
 from .training import fit as fit_network
@@ -119,11 +120,26 @@ class _FNNEstimator(BaseEstimator):
             if self.learning_rate is not None:
                 raise self._bad("learning_rate", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
             return self.optimizer
-        if not isinstance(self.optimizer, str):
-            raise self._bad("optimizer", "an optimiser name such as 'adam' or a fnn.optim optimiser")
+        if not isinstance(self.optimizer, str) or self.optimizer.strip().lower() not in OPTIMIZERS:
+            raise self._bad("optimizer", f"an optimiser name ({', '.join(sorted(OPTIMIZERS))}) or a fnn.optim optimiser")
         if self.learning_rate is None:
             return get_optimizer(self.optimizer)
-        return get_optimizer(self.optimizer, lr=self.learning_rate)
+        try:
+            return get_optimizer(self.optimizer, lr=self.learning_rate)
+        except FnnInputError as error:
+            raise FnnInputError(
+                f"The 'learning_rate' parameter of {type(self).__name__} ({self.learning_rate!r}) is the lr of "
+                f"fnn.optim.{self.optimizer.strip().lower()}, which refuses it: {error}"
+            ) from None
+
+    def _hidden_activations(self, n_hidden):
+        """One :class:`fnn.Activation` per hidden layer, from ``activation`` (one, or a list with one per layer)."""
+        given = self.activation
+        many = isinstance(given, (list, tuple))
+        if many and len(given) != n_hidden:
+            raise self._bad("activation", f"one activation or a list of {n_hidden} (one per hidden layer)")
+        function = f"sklearn.{type(self).__name__}"
+        return [get_activation(item, function, "activation") for item in (given if many else [given] * n_hidden)]
 
     def _draw_seed(self):
         state = self.random_state
@@ -148,7 +164,7 @@ class _FNNEstimator(BaseEstimator):
         if stop_early:
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
         n_outputs, output = self._output()
-        spec = network([x.shape[1], *sizes, n_outputs], activation=self.activation, output=output)
+        spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
         if incremental:
             start = self.state_
             if start.params.spec != spec or start.params.dtype != dtype:
@@ -230,10 +246,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     """A multilayer perceptron classifier trained by :func:`fnn.fit`.
 
     Labels may be of any type (ints, strings...); ``classes_`` holds them sorted. Two classes give one sigmoid
-    output (binary cross-entropy), more a softmax (cross-entropy).
+    output (binary cross-entropy), more a softmax (cross-entropy). Multilabel targets (a 0/1 indicator matrix, one
+    column per label, as ``MLPClassifier`` takes them) give one sigmoid output per label; ``classes_`` is then
+    ``arange(n_labels)``, and ``predict`` returns the indicator matrix of the outputs above 0.5.
 
     Parameters (scikit-learn's ``MLPClassifier`` names where they exist):
-    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (any fnn activation name);
+    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (an fnn activation name or
+    :class:`fnn.Activation`, or a list with one per hidden layer);
     ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate=None``); ``learning_rate`` its step
     size; ``batch_size``; ``epochs`` passes over the data per ``fit`` (``MLPClassifier``'s ``max_iter``);
     ``dropout`` the rate of dropping hidden units in training; ``early_stopping`` holds out
@@ -242,14 +261,31 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     go on from the last fit; ``random_state`` (see the module); ``dtype`` float32 or float64.
 
     Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
-    :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (epochs trained) and ``seed_``.
+    :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
+    stopping, up to the best epoch, whose parameters are kept) and ``seed_``.
+
+    Given by name, every parameter pickles (joblib's processes, Dask); a :mod:`fnn.optim` optimiser or an
+    :class:`fnn.Activation` object holds functions pickle cannot carry, so an estimator given one stays in one
+    process (``n_jobs=1``).
     """
 
     def _output(self):
+        if self._multilabel:
+            return len(self.classes_), "sigmoid"
         return (1, "sigmoid") if len(self.classes_) == 2 else (len(self.classes_), "softmax")
 
     def _labels(self, y):
-        """``y`` as indices into ``classes_``, refusing labels the fitted classifier does not know."""
+        """``y`` as indices into ``classes_`` (a multilabel indicator matrix as floats), refusing labels the fitted
+        classifier does not know."""
+        if self._multilabel:
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise FnnInputError(
+                    f"y has {type_of_target(y)} targets, but FNNClassifier was fitted on {len(self.classes_)} labels "
+                    f"(an indicator matrix of {len(self.classes_)} columns)."
+                )
+            return y.astype(self._dtype())
+        if y.ndim != 1:
+            raise FnnInputError("y is a multilabel indicator matrix, but FNNClassifier was fitted on one label per sample.")
         index = np.searchsorted(self.classes_, y)
         index = np.minimum(index, len(self.classes_) - 1)
         unknown = self.classes_[index] != y
@@ -261,11 +297,16 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         return index.astype(np.int64)
 
     def _targets(self, X, y, reset):
-        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C")
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         kind = type_of_target(y)
-        if kind not in ("binary", "multiclass"):
-            raise FnnInputError(f"FNNClassifier needs one label per sample (binary or multiclass); got {kind} targets.")
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise FnnInputError(
+                f"FNNClassifier needs one label per sample (binary or multiclass) or a multilabel indicator matrix; "
+                f"got {kind} targets."
+            )
         return x, y
 
     def fit(self, X, y):
@@ -273,7 +314,8 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
         if not continues:
-            self._set_classes(np.unique(y))
+            self._multilabel = y.ndim == 2
+            self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
         return self._train(x, self._labels(y), self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
 
     def partial_fit(self, X, y, classes=None):
@@ -286,7 +328,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
                 f"classes={list(classes)} differs from classes_ {self.classes_.tolist()} of the first call."
             )
         x, y = self._targets(X, y, reset=first)
+        if y.ndim != 1:
+            raise FnnInputError("FNNClassifier.partial_fit takes one label per sample; train on multilabel targets with fit.")
         if first:
+            self._multilabel = False
             self._set_classes(np.unique(np.asarray(classes)))
         return self._train(x, self._labels(y), 1, incremental=not first, stop_early=False)
 
@@ -298,12 +343,19 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def predict_proba(self, X):
         """Class probabilities, one column per entry of ``classes_`` (float64)."""
         outputs = self._outputs(X).astype(np.float64)
-        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 else outputs
+        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
 
     def predict(self, X):
-        """The most probable class of each row, as a label from ``classes_``."""
+        """The most probable class of each row, as a label from ``classes_`` (multilabel: the indicator matrix)."""
         probabilities = self.predict_proba(X)
+        if self._multilabel:
+            return (probabilities > 0.5).astype(np.int64)
         return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 class FNNRegressor(RegressorMixin, _FNNEstimator):
@@ -319,10 +371,16 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     def _targets(self, X, y, reset):
         x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=self._dtype())
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if reset:
-            self._y_ndim = y.ndim
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        return x, y.reshape(len(y), self.n_outputs_)
+            self._y_ndim, self.n_outputs_ = y.ndim, n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise FnnInputError(
+                f"y has {n_outputs} target{'s' * (n_outputs != 1)} per sample, but {type(self).__name__} was fitted "
+                f"on {self.n_outputs_}: warm_start and partial_fit go on with the same targets (or set "
+                f"warm_start=False to start afresh)."
+            )
+        return x, y.reshape(len(y), n_outputs)
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y``; returns self."""

@@ -61,6 +61,21 @@ class NetworkSpec:
         """True when outputs are class scores (softmax or sigmoid output); False for regression."""
         return self.output_activation.name in ("softmax", "sigmoid")
 
+    def describe(self):
+        """The network as people write it: sizes, hidden activation(s) -> output activation, loss.
+
+        >>> fnn.network([64, 64, 10], activation="relu", loss="cross_entropy").describe()
+        '64-64-10 relu -> softmax, cross-entropy'
+        >>> fnn.network([2, 8, 4, 1], activation=["tanh", "relu", "identity"], loss="mse").describe()
+        '2-8-4-1 tanh, relu -> identity, mse'
+        """
+        hidden = [layer.activation.name for layer in self.layers[:-1]]
+        shown = hidden[:1] if len(set(hidden)) == 1 else hidden
+        head = f"{', '.join(shown)} -> " if shown else ""
+        return f"{'-'.join(map(str, self.sizes))} {head}{self.output_activation.name}, {self.loss.name.replace('_', '-')}"
+
+    __str__ = describe
+
     def __repr__(self):
         sizes = "-".join(map(str, self.sizes))
         activations = "/".join(layer.activation.name for layer in self.layers)
@@ -99,10 +114,16 @@ def network(sizes, activation="relu", output=None, loss=None, init="glorot_unifo
     ``activation`` is one activation for every hidden layer or a list with one per layer (the last one being the
     output's); ``output`` overrides the output activation. With one activation and no ``output``, the output is
     what the loss needs (softmax for cross-entropy, sigmoid for binary cross-entropy), the same activation for a
-    loss such as ``"quadratic"``, and softmax (or sigmoid for one output) when no loss is named; for regression
-    say ``output="identity"``. The loss follows the output unless given: softmax -> cross-entropy, sigmoid ->
-    binary cross-entropy, anything else -> mean squared error. ``init`` and ``bias_init``
-    are one initialiser for all layers or one per layer.
+    loss such as ``"quadratic"``, and softmax when no loss is named; for regression say ``output="identity"``.
+    A single output with neither ``loss`` nor ``output`` is refused: it could be a binary classifier
+    (``loss="binary_cross_entropy"``) or a regression (``output="identity"``), and fnn does not guess. The loss
+    follows the output unless given: softmax -> cross-entropy, sigmoid -> binary cross-entropy, anything else ->
+    mean squared error. ``init`` and ``bias_init`` are one initialiser for all layers or one per layer.
+
+    >>> fnn.network([3, 8, 1], loss="binary_cross_entropy")
+    NetworkSpec(3-8-1, relu/sigmoid, loss=binary_cross_entropy)
+    >>> fnn.network([3, 8, 1], output="identity")
+    NetworkSpec(3-8-1, relu/identity, loss=mse)
     """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise bad_argument("network", "sizes", "a list of at least two layer sizes, input first", sizes)
@@ -110,13 +131,23 @@ def network(sizes, activation="relu", output=None, loss=None, init="glorot_unifo
         raise bad_argument("network", "sizes", "a list of positive ints", list(sizes))
     count = len(sizes) - 1
     if isinstance(activation, (str, Activation)):
+        if output is None and loss is None and sizes[-1] == 1:
+            raise FnnInputError(
+                f"fnn.network({list(sizes)}) has one output and no loss, so it cannot tell a binary classifier from a "
+                "regression. For a classifier of 0/1 labels pass loss='binary_cross_entropy' (sigmoid output); for "
+                "regression pass output='identity' (the loss is then 'mse')."
+            )
+        activation = get_activation(activation, "network", "activation")
         activations = [activation] * count
         if output is None:
             output = _default_output(loss, sizes[-1], activation)
     else:
-        activations = _per_layer(activation, count, "activation", "network")
+        activations = [
+            get_activation(value, "network", f"activation[{index}]")
+            for index, value in enumerate(_per_layer(activation, count, "activation", "network"))
+        ]
     if output is not None:
-        activations[-1] = output
+        activations[-1] = get_activation(output, "network", "output")
     layers = [
         {"input_dim": i, "output_dim": o, "activation": act, "init": w_init, "bias_init": b_init}
         for i, o, act, w_init, b_init in zip(
@@ -132,10 +163,11 @@ def network(sizes, activation="relu", output=None, loss=None, init="glorot_unifo
 
 def _default_output(loss, n_outputs, activation):
     """The output activation when only one activation is named: the one a fused loss needs; the named one for
-    another loss (as in Nielsen's all-sigmoid network with the quadratic cost); a classifier's otherwise."""
+    another loss (as in Nielsen's all-sigmoid network with the quadratic cost); softmax otherwise (several
+    outputs: one output without a loss is refused before this)."""
     if loss is not None:
-        return get_loss(loss).output or activation
-    return "softmax" if n_outputs > 1 else "sigmoid"
+        return get_loss(loss, "network").output or activation
+    return "softmax"
 
 
 def network_from_layers(layers, loss=None, init="glorot_uniform", bias_init="zeros", function="network_from_layers"):

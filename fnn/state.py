@@ -9,15 +9,24 @@ import math
 
 from attrs import asdict, field, frozen
 
+from .diagnostics import EpochDiagnostics
 from .params import Params
 
 __all__ = ["EpochRecord", "History", "TrainState"]
 
 
+def _diagnostics(value):
+    """An epoch's diagnostics as given, or read back from the dict a record or checkpoint stored."""
+    return EpochDiagnostics.from_dict(value) if isinstance(value, dict) else value
+
+
 @frozen
 class EpochRecord:
     """The metrics of one finished epoch; ``None`` where a metric does not apply (no validation data, or
-    accuracy for a regression network). ``loss`` and ``accuracy`` are running means over the epoch's batches."""
+    accuracy for a regression network). ``loss`` and ``accuracy`` are running means over the epoch's batches.
+    ``diagnostics`` is the epoch's :class:`~fnn.diagnostics.EpochDiagnostics` when the run gathered them
+    (``fit(..., diagnostics=True)``), else None; :meth:`to_dict` nests it as a dict and leaves it out when None,
+    and a dict given here is read back, so records round-trip through JSON."""
 
     epoch: int
     step: int
@@ -28,9 +37,13 @@ class EpochRecord:
     val_loss: object = None
     val_accuracy: object = None
     val_r2: object = None
+    diagnostics: object = field(default=None, converter=_diagnostics)
 
     def to_dict(self):
-        return asdict(self)
+        values = asdict(self, filter=lambda attribute, _: attribute.name != "diagnostics")
+        if self.diagnostics is not None:
+            values["diagnostics"] = self.diagnostics.to_dict()
+        return values
 
 
 @frozen

@@ -33,6 +33,7 @@ class TrainOptions:
     shuffle: bool = True
     patience: object = None
     monitor: str = "val_loss"
+    diagnostics: bool = False
 
 
 def resolve_optimizer(optimizer, lr, function="fit"):
@@ -62,11 +63,13 @@ def train_options(
     shuffle=True,
     patience=None,
     monitor="val_loss",
+    diagnostics=False,
 ):
     """Checked :class:`TrainOptions`. ``optimizer`` is a :mod:`fnn.optim` optimiser or a name; with neither it is
     SGD with ``lr`` (0.1 by default). ``validation`` is a ``Dataset``, ``(x, y)`` or a fraction of the training
     data to hold out; ``drop_rate`` one rate or one per hidden layer; ``patience``/``monitor`` early stopping.
-    ``function`` names the caller in error messages."""
+    ``diagnostics`` (a bool) records per-epoch diagnostics in the history. ``function`` names the caller in error
+    messages."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument(function, "batch_size", "a positive int", batch_size)
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
@@ -74,7 +77,13 @@ def train_options(
     if not isinstance(monitor, str):
         raise bad_argument(function, "monitor", "a metric name such as 'val_loss'", monitor)
     return TrainOptions(resolve_optimizer(optimizer, lr, function), int(batch_size), seed, validation, drop_rate,
-                        bool(shuffle), patience, monitor)
+                        bool(shuffle), patience, monitor, _flag(function, "diagnostics", diagnostics))
+
+
+def _flag(function, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise bad_argument(function, name, "True or False", value)
+    return bool(value)
 
 
 def check_epochs(function, epochs, allow_none=False):

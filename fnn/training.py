@@ -8,7 +8,7 @@ record, given as ``options=`` or as the same keyword arguments. Nothing is mutat
 run continued from any returned state is bit-identical to an uninterrupted one.
 
 >>> data = fnn.data.moons(200, noise=0.1, seed=0)
->>> spec = fnn.network([2, 16, 1], activation="tanh")
+>>> spec = fnn.network([2, 16, 1], loss="binary_cross_entropy", activation="tanh")
 >>> state = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=2, lr=0.5, batch_size=20, seed=0)
 >>> more = fnn.fit(state, data, epochs=3, lr=0.5, batch_size=20)
 >>> five = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=5, lr=0.5, batch_size=20, seed=0)
@@ -26,9 +26,10 @@ from .batches import minibatches
 from .data.dataset import Dataset
 from .data.lazy import take_rows
 from .data.transforms import stratified_split_indices
+from .diagnostics import finish, start_diagnostics
 from .dropout import dropout_masks, dropout_rates
 from .errors import FnnInputError, TrainingDiverged, bad_argument
-from .fused_step import train_step
+from .fused_step import train_step, train_step_observed
 from .metrics import classes_from_outputs, evaluate
 from .params import Params
 from .state import EpochRecord, History, TrainState
@@ -69,14 +70,18 @@ def start_state(start, optimizer, seed=None, function="fit"):
 
 
 def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
-    """The step of the epoch's fold: ``(params, opt_state, step, sums) x batch -> next``."""
+    """The step of the epoch's fold: ``(params, opt_state, step, sums, diagnostics) x batch -> next``;
+    ``diagnostics`` is None when the run gathers none, and then the step does no work for them."""
     penalty = optimizer.penalty
 
     def step(carry, batch):
-        params, opt_state, step_number, sums = carry
+        params, opt_state, step_number, sums, observed = carry
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
+        if observed is None:
+            value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
+        else:
+            value, outputs, new_params, opt_state, observed = train_step_observed(optimizer, params, opt_state, x, y, masks, observed)
         if penalty is not None:
             value += penalty(params)
         if not math.isfinite(value):
@@ -90,7 +95,7 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params)
+        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params), observed
 
     return step
 
@@ -113,16 +118,19 @@ def _observed(batches, on_batch):
         yield batch
 
 
-def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None):
+def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None, diagnostics=False):
     """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
     epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
-    ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar)."""
+    ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar). With
+    ``diagnostics``, the metrics also hold the epoch's :class:`~fnn.diagnostics.EpochDiagnostics` under
+    ``"diagnostics"``, gathered inside the steps; they never change the parameters."""
     step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
     batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
     if on_batch is not None:
         batches = _observed(batches, on_batch)
-    start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0))
-    params, opt_state, step_number, sums = reduce(step, batches, start)
+    observed = start_diagnostics(state.params.spec) if diagnostics else None
+    start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0), observed)
+    params, opt_state, step_number, sums, observed = reduce(step, batches, start)
     loss_sum, count, hits, sq_err, y_sum, y_sq = sums
     metrics = {"loss": loss_sum / count}
     if params.spec.is_classifier:
@@ -130,6 +138,8 @@ def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, o
     else:
         total = y_sq - y_sum**2 / count
         metrics["r2"] = float(np.mean(1 - sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
+    if observed is not None:
+        metrics["diagnostics"] = finish(observed)
     return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_number), metrics
 
 
@@ -165,8 +175,22 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     train is ``options`` (a :class:`~fnn.train_options.TrainOptions`) or the keyword arguments of
     :func:`~fnn.train_options.train_options`: ``optimizer``, ``lr``, ``batch_size``, ``seed``, ``validation`` (a
     ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out, stratified, from the seed), ``drop_rate``,
-    ``shuffle``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
+    ``shuffle``, ``diagnostics``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
     ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
+
+    Progress, in a terminal or a notebook, is one wrapper away (fnn itself prints nothing): :func:`fit` for
+    ``n`` epochs with a bar is ``last(tqdm(iterate_epochs(..., epochs=n), total=n))``:
+
+    >>> from toolz import last
+    >>> from tqdm.auto import tqdm
+    >>> data = fnn.data.moons(100, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> state = last(tqdm(fnn.iterate_epochs(start, data, epochs=3, lr=0.5, seed=0), total=3))
+    >>> state.params == fnn.fit(start, data, epochs=3, lr=0.5, seed=0).params
+    True
+
+    BLAS threads: these functions use the process's (``threadpoolctl.threadpool_limits(n)`` around a call sets
+    them); the same seed and thread count give the same bytes, another count may change the last bits.
     """
     options = _options(function, options, keywords)
     epochs = check_epochs(function, epochs, allow_none=True)
@@ -182,7 +206,9 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     def endless():
         current = state
         while True:
-            current, metrics = run_epoch(current, *train, optimizer, options.batch_size, drop_rates, options.shuffle, on_batch)
+            current, metrics = run_epoch(
+                current, *train, optimizer, options.batch_size, drop_rates, options.shuffle, on_batch, options.diagnostics
+            )
             if val is not None:
                 metrics.update({f"val_{k}": v for k, v in evaluate(current.params, *val).items()})
             lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
@@ -219,12 +245,18 @@ def early_stopping(states, patience, monitor="val_loss"):
 
 
 def fit(start, data, *, epochs, options=None, **keywords):
-    """Train for ``epochs`` more epochs and return the final :class:`TrainState` (``.params``, ``.history``).
+    """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
+
+    ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
+    trains. (``fnn train --resume DIR --epochs N`` and :func:`fnn.run.run` count the total instead: up to ``N``.)
+    Progress: see :func:`iterate_epochs` (``last(tqdm(iterate_epochs(..., epochs=n), total=n))``).
 
     How to train is ``options`` or the keyword arguments of :func:`~fnn.train_options.train_options`:
     ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),
-    ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``.
-    With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
+    ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``,
+    ``diagnostics`` (True: each epoch's record carries its :class:`~fnn.diagnostics.EpochDiagnostics`: gradient
+    and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
+    bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
     the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
     """
     options = _options("fit", options, keywords)

@@ -44,7 +44,9 @@ def prepare_targets(params, y, n, function, name="y"):
     """Check ``y`` for ``n`` samples and put it in the form the loss computes with.
 
     Integer class labels stay integers (no dense one-hot) when the network has several outputs; a single output
-    gets a float column of the params' dtype; float targets must have one column per output.
+    gets a float column of the params' dtype (labels 0/1 for a classifier, any integers for a regression); float
+    targets must have one column per output, rows of probabilities for cross-entropy, values in [0, 1] for binary
+    cross-entropy.
     """
     spec = params.spec
     n_outputs = spec.sizes[-1]
@@ -52,6 +54,8 @@ def prepare_targets(params, y, n, function, name="y"):
         raise bad_argument(function, name, f"a numpy array of {n} labels or targets", describe(y))
     if len(y) != n:
         raise bad_argument(function, name, f"{n} labels or targets (one per row of x)", describe(y))
+    if y.dtype.kind in "iu" and n_outputs == 1 and not spec.is_classifier and y.ndim == 1:
+        return y.astype(params.dtype).reshape(n, 1)  # a regression's integer targets are numbers, not classes
     if y.dtype.kind in "iub":
         if y.ndim != 1:
             raise bad_argument(function, name, "a 1-D array of integer class labels", describe(y))
@@ -68,10 +72,53 @@ def prepare_targets(params, y, n, function, name="y"):
     if y.ndim == 1 and n_outputs == 1:
         y = y.reshape(n, 1)
     if y.ndim != 2 or y.shape[1] != n_outputs:
-        raise bad_argument(function, name, f"float targets of shape ({n}, {n_outputs})", describe(y))
+        hint = " (or a 1-D array of integer class labels)" if spec.loss.class_labels and n_outputs > 1 else ""
+        raise bad_argument(function, name, f"float targets of shape ({n}, {n_outputs}){hint}", describe(y))
     if not all_finite(y):
-        raise bad_argument(function, name, "finite targets", Described("NaN or infinite values"))
+        bad = first_non_finite(y)
+        raise bad_argument(function, name, "finite targets", Described(f"{y[bad]} at index {bad}"))
+    _check_target_values(spec.loss.name, y, function, name)
     return y.astype(params.dtype, copy=False)
+
+
+# How far a cross-entropy target row may sum from 1: generous for float32 rounding and label smoothing, far below
+# any real mistake (percentages, unnormalised scores, an all-zero row).
+PROBABILITY_SUM_TOLERANCE = 1e-3
+
+
+def _check_target_values(loss_name, y, function, name):
+    """Cross-entropy targets are probability distributions; binary cross-entropy targets lie in [0, 1]."""
+    if loss_name == "binary_cross_entropy":
+        outside = (y < 0) | (y > 1)
+        if outside.any():
+            bad = tuple(int(i) for i in np.argwhere(outside)[0])
+            raise bad_argument(
+                function,
+                name,
+                "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)",
+                Described(f"{y[bad]} at index {bad}"),
+            )
+    elif loss_name == "cross_entropy":
+        negative = y < 0
+        if negative.any():
+            bad = tuple(int(i) for i in np.argwhere(negative)[0])
+            raise bad_argument(
+                function,
+                name,
+                "cross-entropy target rows that are probability distributions (no negative entry)",
+                Described(f"{y[bad]} at index {bad}"),
+            )
+        sums = y.sum(axis=1, dtype=np.float64)
+        off = np.abs(sums - 1) > PROBABILITY_SUM_TOLERANCE
+        if off.any():
+            row = int(np.argmax(off))
+            raise bad_argument(
+                function,
+                name,
+                f"cross-entropy target rows that are probability distributions (each summing to 1 within "
+                f"{PROBABILITY_SUM_TOLERANCE})",
+                Described(f"row {row} summing to {sums[row]:.6g}"),
+            )
 
 
 def check_batch(params, batch, function):

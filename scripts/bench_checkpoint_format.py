@@ -60,7 +60,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     state = fashion_size_state()
-    folder = tempfile.mkdtemp()
+    with tempfile.TemporaryDirectory() as folder:
+        report(state, folder, args.repeats)
+
+
+def report(state, folder, repeats):
+    """Time both formats on files in ``folder`` and print the table."""
     npz_path, npz_plain, st_path = (os.path.join(folder, name) for name in ("fnn.npz", "plain.npz", "plain.safetensors"))
     save_checkpoint(npz_path, state)
     with np.load(npz_path, allow_pickle=False) as archive:
@@ -70,13 +75,13 @@ def main():
     n_values = sum(a.size for a in arrays.values())
 
     rows = [
-        ("fnn save_checkpoint (.npz, sha256, fsync, rename)", timed(lambda: save_checkpoint(npz_path, state), args.repeats)),
-        ("fnn load_checkpoint (.npz, sha256 check, records)", timed(lambda: load_checkpoint(npz_path), args.repeats)),
-        ("sha256 of the arrays (either format)", timed(lambda: sha256_of(arrays), args.repeats)),
-        ("serialise .npz in memory (numpy.savez)", timed(lambda: np.savez(io.BytesIO(), **arrays), args.repeats)),
-        ("serialise .safetensors in memory (save)", timed(lambda: safetensors.numpy.save(arrays, metadata), args.repeats)),
-        ("write .npz (numpy.savez + fsync)", timed(lambda: write_synced(npz_plain, lambda h: np.savez(h, **arrays)), args.repeats)),
-        ("write .safetensors (save + fsync)", timed(lambda: write_synced(st_path, lambda h: h.write(safetensors.numpy.save(arrays, metadata))), args.repeats)),
+        ("fnn save_checkpoint (.npz, sha256, fsync, rename)", timed(lambda: save_checkpoint(npz_path, state), repeats)),
+        ("fnn load_checkpoint (.npz, sha256 check, records)", timed(lambda: load_checkpoint(npz_path), repeats)),
+        ("sha256 of the arrays (either format)", timed(lambda: sha256_of(arrays), repeats)),
+        ("serialise .npz in memory (numpy.savez)", timed(lambda: np.savez(io.BytesIO(), **arrays), repeats)),
+        ("serialise .safetensors in memory (save)", timed(lambda: safetensors.numpy.save(arrays, metadata), repeats)),
+        ("write .npz (numpy.savez + fsync)", timed(lambda: write_synced(npz_plain, lambda h: np.savez(h, **arrays)), repeats)),
+        ("write .safetensors (save + fsync)", timed(lambda: write_synced(st_path, lambda h: h.write(safetensors.numpy.save(arrays, metadata))), repeats)),
     ]
 
     def read_npz():
@@ -84,8 +89,8 @@ def main():
             return {name: archive[name] for name in archive.files}
 
     rows += [
-        ("read .npz (all arrays)", timed(read_npz, args.repeats)),
-        ("read .safetensors (load_file, all arrays)", timed(lambda: safetensors.numpy.load_file(st_path), args.repeats)),
+        ("read .npz (all arrays)", timed(read_npz, repeats)),
+        ("read .safetensors (load_file, all arrays)", timed(lambda: safetensors.numpy.load_file(st_path), repeats)),
     ]
     loaded = safetensors.numpy.load_file(st_path)
     assert all(np.array_equal(loaded[name], arrays[name]) for name in arrays)
@@ -93,7 +98,7 @@ def main():
         assert json.loads(handle.metadata()["fnn"]) == json.loads(header)
 
     print(f"checkpoint of 784-256-128-64-10 + Adam state: {len(arrays)} arrays, {n_values:,} float32 values, "
-          f"JSON header {len(header):,} bytes; median of {args.repeats}")
+          f"JSON header {len(header):,} bytes; median of {repeats}")
     for name, ms in rows:
         print(f"  {name:<52} {ms:8.2f} ms")
     for name, path in (("fnn checkpoint .npz", npz_path), ("plain .npz", npz_plain), (".safetensors", st_path)):

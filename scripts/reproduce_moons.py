@@ -23,7 +23,7 @@ NETWORKS = {"text": [2, 4, 6, 6, 4, 1], "code": [2, 25, 50, 50, 25, 1]}
 def train(sizes, data, epochs, seed):
     """Test accuracy and seconds of one network trained as the tutorial trains it."""
     train_part, test_part = data
-    spec = fnn.network(sizes, activation="relu", init="normal:0.1", bias_init="normal:0.1")
+    spec = fnn.network(sizes, activation="relu", loss="binary_cross_entropy", init="normal:0.1", bias_init="normal:0.1")
     with Timer() as timer:
         state = fnn.fit(fnn.init_params(spec, seed=seed), train_part, epochs=epochs, lr=0.01,
                         batch_size=len(train_part), seed=seed, shuffle=False)
@@ -33,7 +33,7 @@ def train(sizes, data, epochs, seed):
 def train_adam(sizes, data, epochs, seed):
     """The same, with He-uniform initialisation and Adam on mini-batches of 32."""
     train_part, test_part = data
-    spec = fnn.network(sizes, activation="relu", init="he_uniform")
+    spec = fnn.network(sizes, activation="relu", loss="binary_cross_entropy", init="he_uniform")
     with Timer() as timer:
         state = fnn.fit(fnn.init_params(spec, seed=seed), train_part, epochs=epochs, optimizer=fnn.optim.adam(0.01),
                         batch_size=32, seed=seed)

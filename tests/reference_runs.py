@@ -1,7 +1,8 @@
 """The reference runs whose parameter hashes must never change (run by tests/test_reference_runs.py).
 
 Prints one JSON object: the BLAS in use (threadpoolctl) and the params SHA-256 of each run. Every run goes through
-a public entry point (the ``fnn`` command, ``fnn sweep``, ``fnn.fit``) at one BLAS thread.
+a public entry point (the ``fnn`` command, ``fnn sweep``, ``fnn.fit``) at one BLAS thread (``--threads 1``; a
+sweep's runs always use one).
 """
 
 import hashlib
@@ -19,7 +20,7 @@ TRAIN_RUNS = {
     ],
     "sgd_momentum_cosine_l2_clip": [
         "--data", "moons", "--hidden", "16", "--momentum", "0.9", "--lr", "0.05", "--schedule", "cosine",
-        "--l2", "0.001", "--clip-norm", "1.0", "--epochs", "8",
+        "--l2", "0.001", "--clip-norm", "1.0", "--epochs", "8", "--validation", "0",
     ],
     "adamw_exponential_early_stop": [
         "--data", "iris", "--hidden", "8", "--optimizer", "adamw", "--lr", "0.02", "--schedule", "exponential:0.8",
@@ -33,7 +34,7 @@ def _fit_run():
     import fnn
 
     data = fnn.data.moons(300, noise=0.2, seed=1)
-    params = fnn.init_params(fnn.network([2, 32, 16, 1], activation="tanh"), seed=4)
+    params = fnn.init_params(fnn.network([2, 32, 16, 1], loss="binary_cross_entropy", activation="tanh"), seed=4)
     schedule = fnn.optim.get_schedule("step_decay:0.02,30,0.5")
     state = fnn.fit(params, data, epochs=6, optimizer=fnn.optim.adam(schedule), batch_size=25, seed=4,
                     validation=0.2, drop_rate=0.25)
@@ -58,7 +59,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, argv in TRAIN_RUNS.items():
             folder = os.path.join(tmp, name)
-            subprocess.run([sys.executable, "-m", "fnn", "train", *argv, "--out", folder, "--quiet"], check=True)
+            subprocess.run([sys.executable, "-m", "fnn", "train", *argv, "--threads", "1", "--out", folder, "--quiet"],
+                           check=True, stdout=subprocess.DEVNULL)
             hashes[name] = _record(folder)["params_sha256"]
         out = os.path.join(tmp, "sweep")
         subprocess.run([sys.executable, "-m", "fnn", "sweep", "--sequential", "--quiet", *SWEEP, "--out", out],

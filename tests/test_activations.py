@@ -102,3 +102,60 @@ def test_unknown_name_lists_known_ones():
 def test_bad_argument_in_name_is_reported():
     with pytest.raises(fnn.FnnInputError, match="leaky_relu:abc"):
         fnn.get_activation("leaky_relu:abc")
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.0])
+def test_elu_derivative_is_accurate_far_in_the_negative_tail(alpha):
+    z = -np.array([30.0, 50.0, 100.0, 300.0, 500.0, 700.0])
+    elu = fnn.get_activation("elu" if alpha == 1.0 else f"elu:{alpha}")
+    derivative = elu.derivative(z, elu(z))
+    np.testing.assert_allclose(derivative, alpha * np.exp(z), rtol=1e-14)  # a + alpha would give 0 from z = -37
+    assert (derivative > 0).all()
+    z32 = np.array([-30.0, -60.0, -80.0], np.float32)
+    got = elu.derivative(z32, elu(z32))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, alpha * np.exp(z32.astype(np.float64)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "softplus", "silu", "gelu", "elu", "arctan", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_no_overflow_or_invalid_value_at_extreme_inputs(name, dtype):
+    z = np.array([[-1e30, -1e4, -700.0, -100.0, -30.0, 0.0, 30.0, 100.0, 700.0, 1e4, 1e30]], dtype)
+    activation = fnn.get_activation(name)
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        a = activation(z.copy())
+        g = activation.backward(z, a, np.ones_like(z))
+    assert np.isfinite(a).all() and np.isfinite(g).all()
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("leaky_relu:abc", "'leaky_relu' followed by at most 1 number"),
+        ("leaky_relu:0.1,2", "'leaky_relu' followed by at most 1 number"),
+        ("relu:0.5", "'relu' without arguments"),
+        ("elu:nan", "elu's alpha must be a finite positive number"),
+        ("elu:-1", "elu's alpha must be a finite positive number"),
+        ("leaky_relu:inf", "leaky_relu's slope must be a finite number"),
+        ("sigmoidd", "Unknown activation 'sigmoidd'"),
+        (np.tanh, "wrap a function as fnn.Activation"),
+        (3, "an activation name such as 'relu'"),
+    ],
+)
+def test_unusable_activations_name_the_layer(value, expected):
+    with pytest.raises(fnn.FnnInputError, match=expected) as error:
+        fnn.network([2, 3, 4, 2], activation=["relu", value, "softmax"])
+    assert "activation[1]" in str(error.value)
+
+
+def test_an_activation_record_needs_callables():
+    with pytest.raises(fnn.FnnInputError, match="needs a callable fn"):
+        fnn.Activation("broken", 3, lambda z, a: z)
+    with pytest.raises(fnn.FnnInputError, match="needs a callable derivative"):
+        fnn.Activation("broken", np.tanh, "1 - a**2")
+
+
+def test_softmax_in_a_hidden_layer_backpropagates_correctly():
+    params = fnn.init_params(fnn.network([3, 4, 2], activation=["softmax", "softmax"]), seed=0, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    assert fnn.check_grad(params, (x, np.array([0, 1, 1, 0, 1]))).ok

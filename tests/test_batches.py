@@ -54,3 +54,15 @@ def test_batch_i_is_slice_i_of_the_epoch_permutation_sorted(n, batch_size):
     expected = [np.sort(order[i : i + batch_size]) * 10 for i in range(0, n, batch_size)]
     got = [by for _, by in fnn.minibatches(y.reshape(-1, 1), y, batch_size, seed=4, epoch=2)]
     assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+
+
+def test_x_and_y_of_different_lengths_are_refused_at_the_call():
+    with pytest.raises(fnn.FnnInputError, match="'x' and 'y' .* x with 5 rows and y with 4"):
+        fnn.minibatches(np.zeros((5, 2)), np.zeros(4), 2, seed=0, epoch=0)
+
+
+@pytest.mark.parametrize("name, value", [("seed", -1), ("seed", 1.5), ("epoch", -2), ("epoch", "0")])
+def test_seed_and_epoch_must_be_non_negative_ints(name, value):
+    arguments = {"seed": 0, "epoch": 0, name: value}
+    with pytest.raises(fnn.FnnInputError, match=f"'{name}' argument of fnn.minibatches must be a non-negative int"):
+        fnn.minibatches(np.zeros((4, 1)), np.zeros(4), 2, **arguments)

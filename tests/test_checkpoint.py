@@ -7,10 +7,11 @@ import zipfile
 
 import numpy as np
 import pytest
+from attrs import frozen
 
 import fnn
 from fnn import optim
-from fnn.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from fnn.checkpoint import _digest, _hash_v2, atomic_write_bytes, load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "sgd": optim.sgd(0.1),
@@ -64,17 +65,86 @@ def test_truncated_file_is_refused(tmp_path):
         load_checkpoint(path)
 
 
-def rewrite(path, change):
+def read_members(path):
     with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    change(arrays)
-    np.savez(path, **arrays)
+        return {name: archive[name] for name in archive.files}
+
+
+def rewrite(path, change_header=None, change_arrays=None, rehash=True):
+    """Edit a checkpoint's header (a dict) and arrays, then store it with a correct hash (or the old one)."""
+    arrays = read_members(path)
+    header = json.loads(arrays.pop("__meta__").tobytes())
+    old_hash = arrays.pop("__sha256__")
+    if change_header:
+        change_header(header)
+    if change_arrays:
+        change_arrays(arrays)
+    header_bytes = json.dumps(header).encode()
+    digest = _hash_v2(header_bytes, arrays).encode() if rehash else old_hash.tobytes()
+    np.savez(path, __meta__=np.frombuffer(header_bytes, np.uint8), __sha256__=np.frombuffer(digest, np.uint8), **arrays)
+
+
+def as_version_1(path):
+    """Rewrite a version 2 file as version 1 wrote it: class names bare, hash over the arrays only."""
+    arrays = read_members(path)
+    header = json.loads(arrays.pop("__meta__").tobytes())
+    del arrays["__sha256__"]
+
+    def bare(node):
+        if isinstance(node, dict):
+            if "record" in node:
+                return {"type": node["record"].split(":")[1], "fields": {k: bare(v) for k, v in node["fields"].items()}}
+            return {k: bare(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [bare(item) for item in node]
+        return node
+
+    header = {key: bare(value) for key, value in header.items() if key != "extras"}
+    header["version"] = 1
+    header["arrays_sha256"] = _digest(arrays)
+    np.savez(path, __meta__=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
 
 
 def test_tampered_arrays_are_refused(tmp_path):
     path = tmp_path / "c.npz"
     save_checkpoint(path, trained(optim.adam()))
-    rewrite(path, lambda arrays: arrays.__setitem__("params/0/w", arrays["params/0/w"] + 1))
+    rewrite(path, change_arrays=lambda arrays: arrays.__setitem__("params/0/w", arrays["params/0/w"] + 1), rehash=False)
+    with pytest.raises(fnn.FnnInputError, match="c.npz: the header and arrays do not match the checkpoint's SHA-256"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda h: h.__setitem__("epoch", h["epoch"] + 1),
+        lambda h: h.__setitem__("config", {"optimizer": "sgd"}),
+        lambda h: h["spec"]["layers"][0].__setitem__("activation", "relu"),
+        lambda h: h["opt_state"]["fields"].__setitem__("count", {"value": 0}),
+        lambda h: h["history"][0].__setitem__("loss", 0.0),
+        lambda h: h.__setitem__("extras", []),
+    ],
+    ids=["epoch", "config", "spec", "optimiser", "history", "extras"],
+)
+def test_a_tampered_header_is_refused(tmp_path, change):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, trained(optim.adam()), config={"optimizer": "adam"}, extras={"mean": np.zeros(3)})
+    rewrite(path, change_header=change, rehash=False)
+    with pytest.raises(fnn.FnnInputError, match="the header and arrays do not match the checkpoint's SHA-256"):
+        load_checkpoint(path)
+
+
+def test_version_1_files_are_still_read(tmp_path):
+    path = tmp_path / "c.npz"
+    state = trained(optim.chain(optim.clip_by_global_norm(1.0), optim.adam(0.01)))
+    save_checkpoint(path, state, config={"a": 1}, extras={"mean": np.arange(3.0)})
+    as_version_1(path)
+    loaded = load_checkpoint(path)
+    assert loaded.state.params == state.params and loaded.config == {"a": 1}
+    assert loaded.state.opt_state.states[1].mu == state.opt_state.states[1].mu
+    assert loaded.extras["mean"].tolist() == [0.0, 1.0, 2.0]
+    rewrite_v1 = read_members(path)
+    rewrite_v1["params/0/w"] = rewrite_v1["params/0/w"] * 2
+    np.savez(path, **rewrite_v1)
     with pytest.raises(fnn.FnnInputError, match="do not match the checkpoint's SHA-256"):
         load_checkpoint(path)
 
@@ -82,30 +152,24 @@ def test_tampered_arrays_are_refused(tmp_path):
 def test_wrong_shapes_and_versions_are_refused(tmp_path):
     path = tmp_path / "c.npz"
     save_checkpoint(path, trained(optim.sgd(0.1)))
-
-    def reshape(arrays):
-        arrays["params/0/w"] = np.zeros((4, 6), np.float32)
-        meta = json.loads(arrays["__meta__"].tobytes())
-        from fnn.checkpoint import _digest
-
-        meta["arrays_sha256"] = _digest({k: v for k, v in arrays.items() if k != "__meta__"})
-        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-
-    rewrite(path, reshape)
+    rewrite(path, change_arrays=lambda arrays: arrays.__setitem__("params/0/w", np.zeros((4, 6), np.float32)))
     with pytest.raises(fnn.FnnInputError, match=r"params layer 0 has w float32\(4, 6\).*needs float w\(4, 5\)"):
         load_checkpoint(path)
-
-    def bump_version(arrays):
-        meta = json.loads(arrays["__meta__"].tobytes())
-        meta["version"] = 99
-        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-
     save_checkpoint(path, trained(optim.sgd(0.1)))
-    rewrite(path, bump_version)
-    with pytest.raises(fnn.FnnInputError, match="version 99; this fnn reads 'fnn-checkpoint' version 1"):
+    rewrite(path, change_header=lambda h: h.__setitem__("version", 99))
+    with pytest.raises(fnn.FnnInputError, match="version 99; this fnn reads 'fnn-checkpoint' versions 1, 2"):
         load_checkpoint(path)
     np.savez(path, x=np.zeros(3))
-    with pytest.raises(fnn.FnnInputError, match="no __meta__ header"):
+    with pytest.raises(fnn.FnnInputError, match="not an fnn checkpoint .no __meta__ header"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("key", ["spec", "opt_state", "epoch", "step", "seed", "history", "config", "extras"])
+def test_a_missing_header_key_is_named(tmp_path, key):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, trained(optim.sgd(0.1)))
+    rewrite(path, change_header=lambda h: h.pop(key))
+    with pytest.raises(fnn.FnnInputError, match=f"c.npz: the checkpoint header lacks \\['{key}'\\]"):
         load_checkpoint(path)
 
 
@@ -157,6 +221,7 @@ def test_killing_the_writer_never_leaves_a_half_written_checkpoint(tmp_path):
         time.sleep(delay)
         child.kill()
         child.wait()
+        child.stdout.close()
         loaded = load_checkpoint(path)
         assert loaded.state.epoch == 1
         assert zipfile.is_zipfile(path)
@@ -167,3 +232,239 @@ def test_atomic_write_bytes_replaces_whole_files(tmp_path):
     atomic_write_bytes(path, lambda h: h.write(b"first"))
     atomic_write_bytes(path, lambda h: h.write(b"second"))
     assert path.read_bytes() == b"second" and os.listdir(tmp_path) == ["f.txt"]
+
+
+# A user's own optimiser: its own frozen state class, defined at module level as a user's module would.
+@frozen
+class Note:
+    label: str
+    scale: np.float64
+
+
+@frozen(hash=False)
+class SignMomentumState:
+    count: int
+    velocity: fnn.Params
+    trace: np.ndarray  # one number per parameter, as a flat array
+    extra: tuple
+    note: Note
+
+
+def sign_momentum(lr=0.01, beta=0.9):
+    def init(params):
+        zeros = fnn.map_arrays(np.zeros_like, params)
+        total = sum(a.size for a in params.arrays())
+        return SignMomentumState(0, zeros, np.zeros(total, params.dtype), (1.5, None, "x"), Note("start", np.float64(0.5)))
+
+    def update(grads, state, params):
+        velocity = fnn.map_arrays(lambda v, g: beta * v + g, state.velocity, grads)
+        updates = fnn.map_arrays(lambda v: -lr * np.sign(v), velocity)
+        trace = state.trace + fnn.flatten_params(grads) ** 2
+        note = Note(f"step {state.count + 1}", np.float64(state.note.scale * 1.5))
+        return updates, SignMomentumState(state.count + 1, velocity, trace, state.extra, note)
+
+    return optim.Optimizer(init, update, "sign_momentum")
+
+
+def test_a_users_own_optimiser_state_round_trips_and_resumes_bit_identically(tmp_path):
+    optimizer = sign_momentum()
+    state = trained(optimizer)
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, state)
+    loaded = load_checkpoint(path).state
+    opt_state = loaded.opt_state
+    assert type(opt_state) is SignMomentumState and type(opt_state.note) is Note
+    assert opt_state.count == state.opt_state.count > 0 and opt_state.velocity == state.opt_state.velocity
+    assert opt_state.trace.dtype == np.float32 and np.array_equal(opt_state.trace, state.opt_state.trace)
+    assert opt_state.extra == (1.5, None, "x") and type(opt_state.note.scale) is np.float64
+    assert opt_state.note == state.opt_state.note
+    continued = fnn.fit(loaded, fnn.data.iris(), epochs=2, optimizer=optimizer, batch_size=16, validation=0.2)
+    straight = trained(optimizer, epochs=4)
+    assert continued.params == straight.params and continued.history == straight.history
+    assert np.array_equal(continued.opt_state.trace, straight.opt_state.trace)
+
+
+def test_a_state_class_from_a_module_not_imported_is_refused_with_a_way_out(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, trained(sign_momentum()))
+    rewrite(path, change_header=lambda h: h["opt_state"].__setitem__("record", "my_private_optimisers:SignState"))
+    with pytest.raises(fnn.FnnInputError, match="which is not imported. Import my_private_optimisers") as error:
+        load_checkpoint(path)
+    assert "my_private_optimisers" not in sys.modules and "c.npz" in str(error.value)
+    assert load_checkpoint(path, opt_state=False).state.opt_state is None  # the model alone still loads
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("os:system", "not a frozen attrs record class"),
+        ("fnn.optim:Optimizer", "Optimizer needs the fields"),  # a frozen record, but not of this shape
+        ("builtins:__import__", "not a class name of the form"),
+        ("os.path:join.__globals__", "not a class name of the form"),
+        ("noclass", "not a class name of the form"),
+    ],
+)
+def test_only_frozen_attrs_state_classes_are_rebuilt(tmp_path, name, expected):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, trained(optim.sgd(0.1)))
+    rewrite(path, change_header=lambda h: h["opt_state"].__setitem__("record", name))
+    with pytest.raises(fnn.FnnInputError, match=expected):
+        load_checkpoint(path)
+
+
+def test_states_that_cannot_be_rebuilt_are_refused_before_writing(tmp_path):
+    import attrs
+
+    @frozen
+    class Local:
+        count: int
+
+    @attrs.define
+    class Mutable:
+        count: int
+
+    base = trained(optim.sgd(0.1))
+    path = tmp_path / "c.npz"
+    cases = [
+        (Local(1), "cannot be found again by its name"),
+        (Mutable(1), "must be a frozen attrs record"),
+        ({"count": 1}, "holds a builtins.dict"),
+        ([1, 2], "holds a builtins.list"),
+        ((np.array([object()]),), "must be an array of numbers"),
+    ]
+    for value, message in cases:
+        with pytest.raises(fnn.FnnInputError, match=message):
+            save_checkpoint(path, attrs.evolve(base, opt_state=value))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_custom_activation_with_a_builtin_name_is_not_saved_as_the_builtin(tmp_path):
+    fake = fnn.Activation("relu", np.tanh, lambda z, a: 1 - a * a)
+    params = fnn.init_params(fnn.network([2, 3, 2], activation=fake), seed=0)
+    state = fnn.TrainState(params, optim.sgd(0.1).init(params))
+    with pytest.raises(fnn.FnnInputError, match="layer 0 activation is called 'relu' but is not fnn's built-in"):
+        save_checkpoint(tmp_path / "c.npz", state)
+    assert os.listdir(tmp_path) == []
+
+
+def zip_with(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def npy_bytes(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def test_crafted_archives_are_refused_before_any_large_allocation(tmp_path):
+    import io
+
+    path = tmp_path / "c.npz"
+    buffer = io.BytesIO()  # a header declaring 10^13 float64 values (80 TB) in front of 32 bytes of data
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": (10**13,)})
+    crafted = buffer.getvalue() + b"\0" * 32
+    zip_with(path, {"__meta__.npy": npy_bytes(np.zeros(1, np.uint8)), "params/0/w.npy": crafted})
+    with pytest.raises(fnn.FnnInputError, match=r"declares shape \(10000000000000,\) of float64"):
+        load_checkpoint(path)
+    zip_with(path, {"__meta__.npy": npy_bytes(np.zeros(10**6, np.uint8))}, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 10**5
+    with pytest.raises(fnn.FnnInputError, match="is compressed; fnn writes checkpoints uncompressed"):
+        load_checkpoint(path)
+    zip_with(path, {"__meta__.npy": npy_bytes(np.array([{"a": 1}], dtype=object))})
+    with pytest.raises(fnn.FnnInputError, match="has dtype object; checkpoints hold only numbers"):
+        load_checkpoint(path)
+    zip_with(path, {"__meta__.npy": b"not an array"})
+    with pytest.raises(fnn.FnnInputError, match="is not a valid .npy array"):
+        load_checkpoint(path)
+    zip_with(path, {"readme.txt": b"hello"})
+    with pytest.raises(fnn.FnnInputError, match="'readme.txt', which is not an .npy array"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda p: p.mkdir(), "is a folder; expected a checkpoint file"),
+        (lambda p: p.write_bytes(b""), "the file is empty; expected a checkpoint"),
+        (lambda p: p.write_bytes(npy_bytes(np.zeros(3))), "a single-array .npy file, not a checkpoint"),
+        (lambda p: p.write_bytes(b"\x00garbage" * 50), "not a readable fnn checkpoint .expected an .npz zip archive"),
+        (lambda p: p.write_text("layers = 3\n"), "not a readable fnn checkpoint"),
+        (lambda p: os.mkfifo(p), "is not a regular file"),
+        (lambda p: None, "no such checkpoint file"),
+    ],
+    ids=["folder", "empty", "npy", "garbage", "text", "fifo", "missing"],
+)
+def test_files_that_are_not_checkpoints_are_named_and_refused(tmp_path, make, expected):
+    path = tmp_path / "c.npz"
+    make(path)
+    with pytest.raises(fnn.FnnInputError, match=f"c.npz: {expected}"):
+        load_checkpoint(path)
+
+
+def test_a_symbolic_link_at_the_checkpoint_path_is_replaced_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    link = tmp_path / "run" / "checkpoint.npz"
+    link.symlink_to(victim)
+    save_checkpoint(link, trained(optim.sgd(0.1)))
+    assert victim.read_text() == "precious" and not link.is_symlink()
+    assert load_checkpoint(link).state.epoch == 2
+
+
+def test_overwrite_false_refuses_an_existing_checkpoint(tmp_path):
+    path = tmp_path / "c.npz"
+    first = trained(optim.sgd(0.1))
+    save_checkpoint(path, first, overwrite=False)
+    with pytest.raises(fnn.FnnInputError, match="Refusing to overwrite .*c.npz"):
+        save_checkpoint(path, trained(optim.sgd(0.1), epochs=3), overwrite=False)
+    assert load_checkpoint(path).state.params == first.params and os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_path, monkeypatch):
+    from fnn import checkpoint
+
+    monkeypatch.setattr(checkpoint, "_MAX_MEMBERS", 3)
+    path = tmp_path / "c.npz"
+    zip_with(path, {f"a{i}.npy": npy_bytes(np.zeros(1)) for i in range(4)})
+    with pytest.raises(fnn.FnnInputError, match="c.npz: the archive lists 4 members; an fnn checkpoint has at most 3"):
+        load_checkpoint(path)
+
+
+def test_damaged_checkpoints_load_unchanged_or_are_refused_never_anything_else(tmp_path):
+    """A derandomised fuzz: flipped bytes, cut files and spliced garbage either give fnn's error or, where the
+    damage hit bytes nothing reads (a zip timestamp), the very same checkpoint."""
+    original_path = tmp_path / "good.npz"
+    state = trained(optim.adam(), epochs=1)
+    save_checkpoint(original_path, state, config={"a": [1, 2]}, extras={"names": np.array(["x", "y"])})
+    original = original_path.read_bytes()
+    rng = np.random.default_rng(12345)
+    path = tmp_path / "c.npz"
+    outcomes = {"refused": 0, "same": 0}
+    for trial in range(150):
+        data = bytearray(original)
+        kind = trial % 3
+        if kind == 0:
+            for position in rng.integers(0, len(data), rng.integers(1, 4)):
+                data[position] ^= int(rng.integers(1, 256))
+        elif kind == 1:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:
+            start = int(rng.integers(0, len(data)))
+            data[start : start + 16] = rng.bytes(16)
+        path.write_bytes(bytes(data))
+        try:
+            loaded = load_checkpoint(path)
+        except fnn.FnnInputError as error:
+            assert "c.npz" in str(error)
+            outcomes["refused"] += 1
+            continue
+        assert loaded.state.params == state.params and loaded.state.history == state.history
+        assert loaded.config == {"a": [1, 2]} and loaded.extras["names"].tolist() == ["x", "y"]
+        outcomes["same"] += 1
+    assert outcomes["refused"] > 120

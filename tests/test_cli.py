@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -21,7 +22,14 @@ def fnn_cli(*args, cwd=None, check=True):
 def test_default_train_on_bundled_digits(tmp_path):
     result = fnn_cli("train", "--out", tmp_path / "run")
     lines = result.stdout.splitlines()
-    assert not any(line.startswith("epoch") for line in lines)  # not a terminal: no per-epoch progress
+    assert lines[0].startswith("fnn ") and "64-64-10 relu -> softmax, cross-entropy on digits" in lines[0]
+    assert re.search(r"\((\d+) train, (\d+) validation, (\d+) test\)", lines[0])
+    epochs = [line for line in lines if line.startswith("epoch")]  # not a terminal: one plain line per epoch
+    assert len(epochs) == 20 and epochs[-1].startswith("epoch  20/20  train loss ")
+    assert all(re.search(r"train accuracy 0\.\d{4}  val loss \d\.\d{4}  val accuracy 0\.\d{4}  \d+\.\d\d s$", e) for e in epochs)
+    assert not any("early stopping" in line for line in lines)
+    folder = str(tmp_path / "run")
+    assert f"fnn evaluate {folder}" in lines[-1] and f"fnn plot {folder}" in lines[-1] and f"fnn predict {folder} FILE" in lines[-1]
     accuracy = float(next(line for line in lines if line.startswith("test accuracy")).split()[2])
     assert accuracy >= 0.95
     record = json.loads((tmp_path / "run" / "record.json").read_text())
@@ -110,21 +118,23 @@ def test_predict_on_idx_images(tmp_path):
 def test_toml_experiment_file_and_json_lines(tmp_path):
     (tmp_path / "exp.toml").write_text('data = "moons"\nhidden = [16, 16]\noptimizer = "adam"\nlr = 0.01\nepochs = 4\n')
     result = fnn_cli("train", "--config", tmp_path / "exp.toml", "--json", "--no-record")
-    epochs = [json.loads(line) for line in result.stdout.splitlines()]
+    *epochs, final = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4] and all(0 <= e["accuracy"] <= 1 for e in epochs)
+    assert all(0 <= e["val_accuracy"] <= 1 and e["seconds"] >= 0 for e in epochs)
+    assert final["run_folder"] is None and 0.5 <= final["test"]["accuracy"] <= 1 and final["epochs_run"] == 4
     assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--data", "nope"], "Unknown data set 'nope'"),
+        (["train", "--data", "nope"], "--data must be one of digits, iris"),
         (["train", "--activation", "relux", "--no-record"], "Known activations"),
         (["train", "--optimizer", "adamx", "--no-record"], "--optimizer must be one of sgd, momentum"),
         (["train", "--lr", "-1", "--no-record"], "--lr must be a number > 0; got '-1'"),
-        (["train", "--config", "missing.toml"], "does not exist"),
+        (["train", "--config", "missing.toml"], "--config missing.toml: the experiment file does not exist"),
         (["evaluate", "nowhere"], "no checkpoint here"),
-        (["train", "--resume", "nowhere"], "no checkpoint here"),
+        (["train", "--resume", "nowhere"], "--resume nowhere: does not exist"),
     ],
 )
 def test_user_mistakes_are_one_line_errors_with_exit_code_2(tmp_path, args, message):

@@ -100,8 +100,8 @@ def test_truncated_gzip_names_the_file(tmp_path):
 
 def test_wrong_magic_number(tmp_path):
     path = tmp_path / "bad"
-    path.write_bytes(b"\x1f\x8b\x08\x00" + bytes(100))
-    with pytest.raises(fnn.FnnInputError, match=r"bad: not an IDX file: magic number 0x1f8b0800"):
+    path.write_bytes(b"\x00\x00\x07\x03" + bytes(100))
+    with pytest.raises(fnn.FnnInputError, match=r"bad: not an IDX file: expected a magic number of two zero bytes, .*; found 0x00000703"):
         read_idx(path)
 
 
@@ -110,7 +110,7 @@ def test_header_that_disagrees_with_file_size(tmp_path, gz):
     path = tmp_path / ("short" + (".gz" if gz else ""))
     content = bytes([0, 0, 8, 3]) + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(28 * 28 * 9)
     path.write_bytes(gzip.compress(content) if gz else content)
-    with pytest.raises(fnn.FnnInputError, match=r"10x28x28 .* \(7840 bytes of data\) but the file holds 7056"):
+    with pytest.raises(fnn.FnnInputError, match=r"declares 10x28x28 values of uint8, so expected 7840 bytes of data, but the (decompressed )?file holds 7056 bytes"):
         read_idx(path)
 
 
@@ -170,3 +170,21 @@ def test_non_finite_float_data_is_refused_with_the_file_and_index(tmp_path, gz):
     write_idx(path, data)
     with pytest.raises(fnn.FnnInputError, match=r"f-idx2.*must be finite; found inf at index \(2, 1\)"):
         read_idx(path)
+
+
+def test_the_content_not_the_name_says_whether_a_file_is_compressed(tmp_path):
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    write_idx(tmp_path / "raw.gz", array)  # compressed, as its name says
+    (tmp_path / "plain.gz").write_bytes(gzip.decompress((tmp_path / "raw.gz").read_bytes()))
+    (tmp_path / "packed-idx").write_bytes((tmp_path / "raw.gz").read_bytes())
+    for name in ("raw.gz", "plain.gz", "packed-idx"):
+        assert np.array_equal(read_idx(tmp_path / name), array)
+        assert np.array_equal(fnn.data.idx.read_idx_scaled(tmp_path / name), array.reshape(3, 4) / np.float32(255))
+
+
+def test_write_idx_leaves_no_temporary_files(tmp_path):
+    write_idx(tmp_path / "a-idx1-ubyte.gz", np.arange(5, dtype=np.uint8))
+    assert os.listdir(tmp_path) == ["a-idx1-ubyte.gz"]
+    with pytest.raises(fnn.FnnInputError, match="IDX has no type for dtype bool"):
+        write_idx(tmp_path / "b", np.zeros(3, bool))
+    assert os.listdir(tmp_path) == ["a-idx1-ubyte.gz"]

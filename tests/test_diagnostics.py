@@ -117,7 +117,7 @@ TANH_Y = np.array([[1.0], [0.0], [1.0], [0.0], [1.0]])
 
 
 def test_saturated_unit_is_the_one_saturated_on_most_samples():
-    params = _params(fnn.network([2, 3, 1], activation="tanh"), TANH_LAYERS)
+    params = _params(fnn.network([2, 3, 1], loss="binary_cross_entropy", activation="tanh"), TANH_LAYERS)
     hand = np.abs(np.tanh(TANH_X @ params.layers[0].w + params.layers[0].b)) > 0.98
     assert hand.sum(axis=0).tolist() == [5, 0, 2]  # the construction above
     diagnostics, _ = _run(params, [(TANH_X[:2], TANH_Y[:2]), (TANH_X[2:], TANH_Y[2:])], lr=1e-3)
@@ -130,11 +130,11 @@ def test_sigmoid_saturation_uses_the_same_rule_as_tanh():
     # sigmoid(2z) outside [0.01, 0.99] exactly when |tanh(z)| > 0.98: halving the weights of a sigmoid layer and
     # comparing with the tanh layer above gives the same saturated units.
     sigmoid_layers = [(np.array(TANH_LAYERS[0][0]) * 2, np.array(TANH_LAYERS[0][1]) * 2), TANH_LAYERS[1]]
-    params = _params(fnn.network([2, 3, 1], activation="sigmoid"), sigmoid_layers)
+    params = _params(fnn.network([2, 3, 1], activation="sigmoid", loss="binary_cross_entropy"), sigmoid_layers)
     diagnostics, _ = _run(params, [(TANH_X, TANH_Y)], lr=1e-3)
     assert diagnostics.layers[0].saturated_fraction == pytest.approx(1 / 3)
     low_weights = [(np.array(TANH_LAYERS[0][0]) * 0.01, [0.0, 0.0, 0.0]), TANH_LAYERS[1]]
-    calm, _ = _run(_params(fnn.network([2, 3, 1], activation="sigmoid"), low_weights), [(TANH_X, TANH_Y)])
+    calm, _ = _run(_params(fnn.network([2, 3, 1], activation="sigmoid", loss="binary_cross_entropy"), low_weights), [(TANH_X, TANH_Y)])
     assert calm.layers[0].saturated_fraction == 0.0
 
 
@@ -234,9 +234,13 @@ def test_series_and_plot_of_a_history_with_diagnostics(tmp_path):
     assert series["layer1/dead_fraction"] == pytest.approx([1 / 3, 1 / 3])
     assert series["layer2/grad_norm"] == [first.layers[1].grad_norm, second.layers[1].grad_norm]
     pytest.importorskip("matplotlib")
-    from fnn.diagnostics_plot import diagnostics_plot
+    from fnn.diagnostics_plot import diagnostics_plot, has_diagnostics
+    from fnn.plots import save_plot
 
-    path = diagnostics_plot(history, str(tmp_path / "diagnostics.png"))
+    figure = diagnostics_plot(history)
+    assert [line.get_ydata().tolist() for line in figure.axes[0].get_lines()] == [series["layer1/grad_norm"], series["layer2/grad_norm"]]
+    path = save_plot(figure, str(tmp_path / "diagnostics.png"))
     assert (tmp_path / "diagnostics.png").stat().st_size > 10_000 and path.endswith("diagnostics.png")
+    assert has_diagnostics(history) and not has_diagnostics(history[1:2])
     with pytest.raises(fnn.FnnInputError, match="no diagnostics"):
-        diagnostics_plot(history[1:2], str(tmp_path / "none.png"))
+        diagnostics_plot(history[1:2])

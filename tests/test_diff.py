@@ -52,11 +52,11 @@ def test_histories_are_compared_to_the_last_bit_and_nested_settings_by_path(base
     loss = nudged["history"][1]["loss"]
     nudged["history"][1]["loss"] = loss + abs(loss) * 2**-52
     nudged["config"]["extra"] = {"depth": 2}
-    nudged["environment"]["blas"] = {"threads": 99}
+    nudged["environment"]["blas"] = {**base["environment"]["blas"], "threads": 99}
     difference = diff_records(base, nudged)
     assert difference.first_divergent_epoch == 2 and difference.divergent_metrics == ("loss",)
     assert difference.settings == (("extra.depth", ABSENT, 2),)
-    assert ("blas.threads", ABSENT, 99) in difference.environment
+    assert difference.environment == (("blas.threads", base["environment"]["blas"]["threads"], 99),)
     assert difference.params_equal is True  # the hash itself was left alone
 
 
@@ -67,3 +67,11 @@ def test_records_that_are_not_run_records_are_refused(base):
         diff_records([], base)
     unknown = diff_records(base, {**base, "params_sha256": None})
     assert unknown.params_equal is None and "params: unknown" in unknown.lines()[-1]
+
+
+def test_settings_that_only_observe_a_run_are_listed_apart_and_do_not_make_it_differ(base):
+    watched = _record(diagnostics=True)
+    difference = diff_records(base, watched)
+    assert difference.identical and difference.settings == () and difference.first_divergent_epoch is None
+    assert difference.observing == (("diagnostics", False, True),)
+    assert "observing diagnostics: False -> True (does not change the run)" in difference.lines()

@@ -6,7 +6,7 @@ from fnn.data import Dataset, fit_standardizer, standardize, stratified_split
 
 def test_moons_reaches_95_percent():
     train, test = stratified_split(fnn.data.moons(1000, noise=0.2, seed=1), 0.1, seed=1)
-    spec = fnn.network([2, 25, 50, 50, 25, 1], activation="relu", init="he_uniform")
+    spec = fnn.network([2, 25, 50, 50, 25, 1], loss="binary_cross_entropy", activation="relu", init="he_uniform")
     assert spec.loss.name == "binary_cross_entropy"
     state = fnn.fit(fnn.init_params(spec, seed=0), train, epochs=100, optimizer=fnn.optim.adam(0.005), batch_size=32, seed=0)
     assert fnn.accuracy(state.params, *test.as_tuple()) >= 0.95

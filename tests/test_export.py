@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import safetensors.torch
@@ -77,6 +78,22 @@ def test_safetensors_layout_and_metadata(tmp_path):
     assert from_safetensors(path) == params
 
 
+def test_float64_params_export_as_float64_tensors(tmp_path):
+    params = params_with("tanh", "softmax", dtype=np.float64)
+    path = to_safetensors(params, tmp_path / "net.safetensors")
+    tensors = safetensors.torch.load_file(path)
+    assert {tensor.dtype for tensor in tensors.values()} == {torch.float64}
+    model = torch_sequential(params).double()
+    model.load_state_dict(tensors, strict=True)
+    x = inputs(5, np.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(torch.from_numpy(x)).numpy(), fnn.forward(params, x), rtol=1e-12, atol=1e-14)
+    single = torch_sequential(params)
+    single.load_state_dict(tensors, strict=True)  # cast into a float32 module
+    assert single[0].weight.dtype == torch.float32
+    assert from_safetensors(path) == params and from_safetensors(path).dtype == np.float64
+
+
 def test_torch_stack_imports_as_fnn_params(tmp_path):
     torch.manual_seed(0)
     model = torch.nn.Sequential(
@@ -125,6 +142,11 @@ def test_safetensors_import_refusals(tmp_path):
     safetensors.torch.save_file(plain.half().state_dict(), tmp_path / "half.safetensors")
     with pytest.raises(fnn.FnnInputError, match="float16.*\\.float\\(\\)"):
         from_safetensors(tmp_path / "half.safetensors", activation="relu")
+    with pytest.raises(fnn.FnnInputError, match="output=.*'identity'"):
+        from_safetensors(tmp_path / "plain.safetensors", activation="relu")  # logits or probabilities? not guessed
+    assert from_safetensors(tmp_path / "plain.safetensors", activation="relu", output="identity").spec.sizes == (3, 4, 2)
+    with pytest.raises(fnn.FnnInputError, match="is a folder"):
+        from_safetensors(tmp_path, activation="relu", output="identity")
     (tmp_path / "junk.safetensors").write_bytes(b"\xff" * 64)
     with pytest.raises(fnn.FnnInputError, match="not a readable safetensors file"):
         from_safetensors(tmp_path / "junk.safetensors", activation="relu")
@@ -156,10 +178,47 @@ def test_onnx_gelu_operator_from_opset_20():
     np.testing.assert_allclose(run_onnx(model, x), fnn.forward(params, x), rtol=0, atol=1e-5)
 
 
-def test_onnx_float64_graph():
-    params = params_with("tanh", dtype=np.float64)
-    x = inputs(5, np.float64)
-    np.testing.assert_allclose(run_onnx(onnx_model(params), x), fnn.forward(params, x), rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("opset", [17, 20])
+@pytest.mark.parametrize("hidden", sorted(set(ONNX_HIDDEN) - {"arctan"}))  # onnxruntime has no float64 Atan
+def test_onnx_float64_graph_keeps_float64_precision(hidden, opset):
+    params = params_with(hidden, dtype=np.float64)
+    x = np.r_[inputs(5, np.float64), 40 * inputs(5, np.float64, seed=1)]  # tails too
+    np.testing.assert_allclose(run_onnx(onnx_model(params, opset=opset), x), fnn.forward(params, x), rtol=1e-12, atol=1e-12)
+
+
+def identity_network(activation, dtype, width=1):
+    """One layer with w = I and b = 0, so the activation sees the inputs themselves."""
+    spec = fnn.network([width, width], activation=[activation])
+    return fnn.Params(spec, [fnn.Layer(np.eye(width, dtype=dtype), np.zeros(width, dtype))])
+
+
+EXTREMES = np.array([-1e30, -1e4, -1e3, -100, -89, -88, -50, -30, -20, -5, -1e-30, 0, 1e-30, 5, 20, 30, 50, 88, 89, 100, 1e3, 1e4, 1e30])
+
+
+@pytest.mark.parametrize(
+    "activation, dtype, tolerance",
+    [(name, np.float32, 1e-6) for name in ONNX_HIDDEN]
+    + [(name, np.float64, 1e-12) for name in ONNX_HIDDEN if name != "arctan"],  # onnxruntime has no float64 Atan
+)
+def test_onnx_agrees_at_extreme_inputs(activation, dtype, tolerance):
+    x = EXTREMES.astype(dtype)[:, None]
+    if activation == "softmax":  # one unit would always give 1: logits far apart in a row instead
+        params, x = identity_network("softmax", dtype, 3), np.c_[x, -x, 0 * x]
+    else:
+        params = identity_network(activation, dtype)
+    np.testing.assert_allclose(run_onnx(onnx_model(params), x), fnn.forward(params, x), rtol=tolerance, atol=tolerance)
+
+
+def test_onnx_batch_dimension_is_dynamic_and_names_are_input_and_output():
+    params = params_with("relu")
+    session = onnxruntime.InferenceSession(onnx_model(params).SerializeToString(), providers=["CPUExecutionProvider"])
+    (given,), (result,) = session.get_inputs(), session.get_outputs()
+    assert (given.name, given.shape, result.name, result.shape) == ("input", ["batch", 5], "output", ["batch", 3])
+    for batch in (1, 1000):
+        x = inputs(5, seed=batch)[:1] if batch == 1 else np.random.default_rng(2).standard_normal((batch, 5), np.float32)
+        out = session.run(None, {"input": x})[0]
+        assert out.shape == (batch, 3)
+        np.testing.assert_allclose(out, fnn.forward(params, x), rtol=0, atol=1e-5)
 
 
 def test_onnx_graph_is_gemm_and_activation_nodes():
@@ -174,8 +233,24 @@ def test_onnx_refuses_a_users_own_activation_by_name():
     params = fnn.init_params(fnn.network([3, 4, 2], activation=[cube, "softmax"]), seed=0)
     with pytest.raises(fnn.FnnInputError, match="activation 'cube' of layer 0"):
         onnx_model(params)
-    with pytest.raises(fnn.FnnInputError, match="'opset'"):
-        onnx_model(params_with("relu"), opset=13)
+
+
+@pytest.mark.parametrize("opset", [13, 10_000, "18", 18.0, True])
+def test_onnx_opset_is_checked_against_what_onnx_knows(opset):
+    with pytest.raises(fnn.FnnInputError, match=r"'opset' argument of fnn.export.onnx_model must be an int from 17 to \d+"):
+        onnx_model(params_with("relu"), opset=opset)
+
+
+def test_every_opset_from_17_to_the_newest_runs(tmp_path):
+    params, x = params_with("gelu"), inputs(5)
+    newest = onnx.defs.onnx_opset_version()
+    for opset in (np.int64(17), 20, newest):
+        model = onnx_model(params, opset=opset)
+        assert model.opset_import[0].version == opset
+        np.testing.assert_allclose(run_onnx(model, x), fnn.forward(params, x), rtol=0, atol=1e-5)
+    for flags in (["--opset", "12", "--out", tmp_path / "m.onnx"], ["--opset", "18", "--out", tmp_path / "m.safetensors"]):
+        done = fnn_cli("export", tmp_path / "nothing", *flags)
+        assert done.returncode == 2 and "--opset" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 def test_exporters_do_not_overwrite_unless_asked(tmp_path):
@@ -228,6 +303,11 @@ def test_cli_export_safetensors_into_torch(tmp_path, run_folder):
         np.testing.assert_allclose(torch_model(torch.from_numpy(x)).numpy(), fnn.forward(model.params, x), atol=1e-6)
 
 
+def test_cli_export_opset(tmp_path, run_folder):
+    assert fnn_cli("export", run_folder, "--opset", "21", "--out", tmp_path / "m.onnx").returncode == 0
+    assert onnx.load(tmp_path / "m.onnx").opset_import[0].version == 21
+
+
 def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     existing = tmp_path / "taken.onnx"
     existing.write_text("mine")
@@ -240,8 +320,19 @@ def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     assert unknown.returncode == 2 and "--format" in unknown.stderr
     missing = fnn_cli("export", tmp_path / "nothing", "--out", tmp_path / "m.onnx")
     assert missing.returncode == 2 and "nothing" in missing.stderr
+    crossed = fnn_cli("export", run_folder, "--format", "onnx", "--out", tmp_path / "m.safetensors")
+    assert crossed.returncode == 2 and "--format" in crossed.stderr and "--out" in crossed.stderr
+    assert not (tmp_path / "m.safetensors").exists()
     bad_format = fnn_cli("export", run_folder, "--format", "tflite", "--out", tmp_path / "m.tflite")
     assert bad_format.returncode == 2 and "--format" in bad_format.stderr
+
+
+def test_exporters_name_a_missing_folder(tmp_path):
+    for function, name in ((to_onnx, "net.onnx"), (to_safetensors, "net.safetensors")):
+        with pytest.raises(fnn.FnnInputError, match=rf"{name}: its folder .*missing does not exist"):
+            function(params_with("relu"), tmp_path / "missing" / name)
+    done = fnn_cli("export", tmp_path / "nothing", "--out", tmp_path / "missing" / "net.onnx")
+    assert done.returncode == 2 and "--out" in done.stderr and ".tmp" not in done.stderr
 
 
 def test_a_missing_extra_says_what_to_install(monkeypatch, tmp_path):

@@ -123,3 +123,62 @@ def test_cross_entropy_from_outputs_equals_the_logits_formula_and_falls_back_whe
     saturated = np.array([[200.0, -200.0]], dtype)  # the true class's probability underflows to 0
     value = ce.value_from_both(saturated, fnn.get_activation("softmax")(saturated), np.array([1]))
     assert np.isfinite(value) and value == pytest.approx(400.0)
+
+
+def test_cross_entropy_with_soft_targets_is_minus_sum_y_log_a():
+    z = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    a = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y = np.array([[0.2, 0.3, 0.5], [0.7, 0.1, 0.2]])
+    by_hand = -(
+        (0.2 * np.log(a[0, 0]) + 0.3 * np.log(a[0, 1]) + 0.5 * np.log(a[0, 2]))
+        + (0.7 * np.log(a[1, 0]) + 0.1 * np.log(a[1, 1]) + 0.2 * np.log(a[1, 2]))
+    ) / 2
+    loss = fnn.get_loss("cross_entropy")
+    assert loss.value(a, y) == pytest.approx(by_hand, rel=1e-14)
+    assert loss.value_from_logits(z, y) == pytest.approx(by_hand, rel=1e-14)
+    assert fnn.check_loss("cross_entropy", a, y).ok  # derivative -y / a / n against differences of the value
+    params = fnn.init_params(fnn.network([2, 3], activation="softmax"), seed=0, dtype="float64")
+    x = np.array([[0.3, -1.0], [2.0, 0.5]])
+    result = fnn.check_grad(params, (x, y))
+    assert result.ok, result
+    probabilities = fnn.predict(params, x)
+    assert fnn.loss(params, (x, y)) == pytest.approx(-np.mean(np.sum(y * np.log(probabilities), axis=1)), rel=1e-12)
+
+
+def test_one_hot_float_targets_give_the_same_loss_as_labels():
+    z = np.random.default_rng(1).normal(size=(6, 4))
+    labels = np.array([0, 3, 1, 2, 2, 0])
+    loss = fnn.get_loss("cross_entropy")
+    assert loss.value_from_logits(z, np.eye(4)[labels]) == loss.value_from_logits(z, labels)
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [
+        (np.array([[0.5, 0.6], [0.5, 0.5]]), r"summing to 1 within 0.001\)\. Got row 0 summing to 1.1"),
+        (np.array([[1.5, -0.5], [0.5, 0.5]]), r"no negative entry\)\. Got -0.5 at index \(0, 1\)"),
+        (np.array([[0.0, 0.0], [0.5, 0.5]]), "row 0 summing to 0"),
+        (np.array([[50.0, 50.0], [0.5, 0.5]]), "row 0 summing to 100"),
+        (np.array([[np.nan, 1.0], [0.5, 0.5]]), "finite targets"),
+    ],
+)
+def test_cross_entropy_targets_must_be_distributions(y, expected):
+    params = fnn.init_params(fnn.network([2, 2], activation="softmax"), seed=0, dtype="float64")
+    with pytest.raises(fnn.FnnInputError, match=expected) as error:
+        fnn.loss(params, (np.ones((2, 2)), y))
+    assert "'batch[1] (y)'" in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, 2.0])
+def test_binary_cross_entropy_targets_must_lie_in_0_1(bad):
+    params = fnn.init_params(fnn.network([2, 1], loss="binary_cross_entropy"), seed=0, dtype="float64")
+    y = np.array([0.0, bad, 1.0])
+    with pytest.raises(fnn.FnnInputError, match=r"targets in \[0, 1\].*Got .* at index \(1, 0\)"):
+        fnn.fit(params, (np.ones((3, 2)), y), epochs=1)
+    assert fnn.loss(params, (np.ones((3, 2)), np.array([0.0, 0.25, 1.0]))) > 0  # probabilities are fine
+
+
+def test_a_regression_takes_integer_targets_as_numbers():
+    params = fnn.init_params(fnn.network([3, 1], output="identity"), seed=0, dtype="float64")
+    x = np.ones((3, 3))
+    assert fnn.loss(params, (x, np.array([3, 5, 7]))) == fnn.loss(params, (x, np.array([3.0, 5.0, 7.0])))

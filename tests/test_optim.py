@@ -327,7 +327,7 @@ def test_scale_folded_into_the_backward_pass_matches_the_public_update(name, dty
 
     optimizer = CASES[name][0]
     data = fnn.data.moons(64, noise=0.2, seed=0)
-    params = fnn.init_params(fnn.network([2, 8, 8, 1], activation="tanh"), seed=1, dtype=dtype)
+    params = fnn.init_params(fnn.network([2, 8, 8, 1], loss="binary_cross_entropy", activation="tanh"), seed=1, dtype=dtype)
     x, y = data.features.astype(dtype), data.labels.astype(dtype).reshape(-1, 1)
     fused, public = (params, optimizer.init(params)), (params, optimizer.init(params))
     for _ in range(3):

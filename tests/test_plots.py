@@ -70,7 +70,7 @@ def test_fitted_curve_follows_a_sine_in_its_own_units(tmp_path):
 
 
 def test_learning_curves_show_validation_and_the_last_epoch():
-    params = fnn.init_params(fnn.network([2, 8, 1]), seed=0)
+    params = fnn.init_params(fnn.network([2, 8, 1], loss="binary_cross_entropy"), seed=0)
     state = fnn.fit(params, fnn.data.moons(200, seed=0), epochs=7, batch_size=32, seed=0, validation=0.2)
     figure = plots.learning_curves(state.history)
     loss_axis, accuracy_axis = figure.axes
@@ -82,7 +82,7 @@ def test_learning_curves_show_validation_and_the_last_epoch():
 
 
 def test_several_runs_on_one_chart_labelled_by_name():
-    params = fnn.init_params(fnn.network([2, 8, 1]), seed=0)
+    params = fnn.init_params(fnn.network([2, 8, 1], loss="binary_cross_entropy"), seed=0)
     runs = {name: fnn.fit(params, fnn.data.moons(200, seed=0), epochs=3, lr=lr, seed=0, validation=0.2).history
             for name, lr in (("slow", 0.01), ("fast", 0.5))}
     figure = plots.compare_runs(runs)

@@ -80,7 +80,7 @@ def test_steps_per_epoch_count_the_real_training_split_after_the_hold_out():
 
 def test_the_cli_the_python_api_and_a_sweep_run_the_same_loop(tmp_path):
     args = ["--data", "iris", "--hidden", "8", "--optimizer", "adam", "--lr", "0.01", "--schedule", "step_decay:2,0.5",
-            "--drop-rate", "0.1", "--validation", "0.2", "--epochs", "5"]
+            "--drop-rate", "0.1", "--validation", "0.2", "--epochs", "5", "--threads", "1"]  # a sweep's runs use one thread
     fnn_cli("train", *args, "--out", tmp_path / "run", "--quiet")
     cli_record = json.loads((tmp_path / "run" / "record.json").read_text())
     values = dict(zip(args[::2], args[1::2]))
@@ -119,7 +119,7 @@ def test_nothing_left_to_train_is_an_error():
 
 def test_fit_takes_options_as_one_record_or_as_keywords():
     data = fnn.data.moons(120, noise=0.2, seed=0)
-    params = fnn.init_params(fnn.network([2, 8, 1], activation="tanh"), seed=0)
+    params = fnn.init_params(fnn.network([2, 8, 1], loss="binary_cross_entropy", activation="tanh"), seed=0)
     keywords = dict(optimizer="adam", batch_size=16, seed=3, validation=0.2, drop_rate=0.1)
     a = fnn.fit(params, data, epochs=3, **keywords)
     b = fnn.fit(params, data, epochs=3, options=train_options(**keywords))
@@ -133,7 +133,7 @@ def test_fit_takes_options_as_one_record_or_as_keywords():
 @pytest.mark.parametrize("epochs", [MAX_EPOCHS + 1, 10**12, -1, 2.0, True])
 def test_fit_and_iterate_epochs_refuse_an_absurd_epoch_count(epochs):
     data = fnn.data.moons(20, seed=0)
-    params = fnn.init_params(fnn.network([2, 2, 1]), seed=0)
+    params = fnn.init_params(fnn.network([2, 2, 1], loss="binary_cross_entropy"), seed=0)
     with pytest.raises(FnnInputError, match="'epochs' argument of fnn.fit must be an int from 0 to 10000000"):
         fnn.fit(params, data, epochs=epochs)
     with pytest.raises(FnnInputError, match="'epochs' argument of fnn.iterate_epochs"):
@@ -143,7 +143,7 @@ def test_fit_and_iterate_epochs_refuse_an_absurd_epoch_count(epochs):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
 def test_the_state_step_and_the_optimizer_count_agree(optimizer):
     data = fnn.data.moons(100, seed=0)
-    params = fnn.init_params(fnn.network([2, 4, 1]), seed=0)
+    params = fnn.init_params(fnn.network([2, 4, 1], loss="binary_cross_entropy"), seed=0)
     plain = fnn.fit(params, data, epochs=2, optimizer=optimizer, batch_size=30)
     assert plain.step == plain.opt_state.count == 8
     chained = fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), fnn.optim.get_optimizer(optimizer))
@@ -153,7 +153,7 @@ def test_the_state_step_and_the_optimizer_count_agree(optimizer):
 
 def test_iterate_epochs_with_epochs_is_finite_and_equals_fit():
     data = fnn.data.moons(60, seed=0)
-    params = fnn.init_params(fnn.network([2, 4, 1]), seed=0)
+    params = fnn.init_params(fnn.network([2, 4, 1], loss="binary_cross_entropy"), seed=0)
     states = list(fnn.iterate_epochs(params, data, epochs=3, lr=0.2))
     assert [s.epoch for s in states] == [1, 2, 3]
     assert np.array_equal(states[-1].params.layers[0].w, fnn.fit(params, data, epochs=3, lr=0.2).params.layers[0].w)

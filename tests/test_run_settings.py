@@ -35,7 +35,7 @@ def test_every_setting_is_a_flag_and_nothing_else_is():
     flags = {option for action in train._actions for option in action.option_strings}
     assert {s.flag for s in SETTINGS} <= flags
     extra = flags - {s.flag for s in SETTINGS}
-    assert extra == {"-h", "--help", "--config", "--out", "--resume", "--no-record", "--plots", "--quiet", "--json"}
+    assert extra == {"-h", "--help", "--config", "--out", "--overwrite", "--resume", "--no-record", "--plots", "--quiet", "--json"}
     assert "--batch-size" in flags and "--weight-decay" in flags
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import zipfile
 
+import attrs
 import numpy as np
 import pytest
 
@@ -39,7 +40,7 @@ def test_params_round_trip(tmp_path, trained):
 
 
 def test_float64_params_keep_their_dtype(tmp_path):
-    params = fnn.init_params(fnn.network([3, 5, 1], activation="elu:0.5"), seed=2, dtype="float64")
+    params = fnn.init_params(fnn.network([3, 5, 1], loss="binary_cross_entropy", activation="elu:0.5"), seed=2, dtype="float64")
     fnn.save(tmp_path / "p.npz", params)
     loaded = fnn.load(tmp_path / "p.npz")
     assert loaded == params and loaded.dtype == np.float64 and loaded.spec.layers[0].activation.name == "elu:0.5"
@@ -129,3 +130,76 @@ def test_a_tampered_file_is_refused(tmp_path, trained):
             archive.writestr(member, data)
     with pytest.raises(fnn.FnnInputError, match="SHA-256"):
         fnn.load(path)
+
+
+def test_files_that_are_not_fnn_files_are_refused_by_name(tmp_path):
+    np.save(tmp_path / "array.npy", np.ones(3))
+    (tmp_path / "record.json").write_text('{"a": 1}')
+    (tmp_path / "empty.npz").write_bytes(b"")
+    for name in ("array.npy", "record.json", "empty.npz"):
+        with pytest.raises(fnn.FnnInputError, match=rf"{name}: not a file written by fnn.save") as refused:
+            fnn.load(tmp_path / name)
+        assert "pickle" not in str(refused.value)
+
+
+def test_a_truncated_file_is_refused_naming_it(tmp_path, trained):
+    path = tmp_path / "p.npz"
+    fnn.save(path, trained[0].params)
+    whole = path.read_bytes()
+    for size in (100, len(whole) // 2, len(whole) - 4):
+        path.write_bytes(whole[:size])
+        with pytest.raises(fnn.FnnInputError, match="p.npz"):
+            fnn.load(path)
+
+
+def test_paths_that_cannot_be_written_or_read_are_named(tmp_path, trained):
+    with pytest.raises(fnn.FnnInputError, match=r"p.npz: its folder .*missing does not exist"):
+        fnn.save(tmp_path / "missing" / "p.npz", trained[0].params)
+    for function in (lambda: fnn.load(3), lambda: fnn.save(None, trained[0].params)):
+        with pytest.raises(fnn.FnnInputError, match="'path' argument of fnn.(load|save)"):
+            function()
+
+
+def same_bytes(a, b):
+    """Equal down to the bytes and dtypes of every array, through records, tuples and Params."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, fnn.Params):
+        pairs = [(la.w, lb.w) for la, lb in zip(a.layers, b.layers)] + [(la.b, lb.b) for la, lb in zip(a.layers, b.layers)]
+        return a.spec == b.spec and len(a.layers) == len(b.layers) and all(same_bytes(*pair) for pair in pairs)
+    if attrs.has(type(a)):
+        names = [field.name for field in attrs.fields(type(a))]
+        return type(a) is type(b) and all(same_bytes(getattr(a, name), getattr(b, name)) for name in names)
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(same_bytes(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+OPTIMIZERS = {
+    **{name: name for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")},
+    "clip+adam": fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), fnn.optim.adam(lr=0.01)),
+    "l2+momentum": fnn.optim.chain(fnn.optim.add_l2(1e-3), fnn.optim.momentum(lr=0.01)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizers_state_round_trips_byte_exactly(tmp_path, optimizer, dtype):
+    x, y = fnn.data.iris().as_tuple()
+    params = fnn.init_params(fnn.network([4, 6, 3], activation="leaky_relu:0.2"), seed=1, dtype=dtype)
+    state = fnn.fit(params, (x.astype(dtype), y), epochs=2, optimizer=OPTIMIZERS[optimizer], batch_size=32, seed=5)
+    fnn.save(tmp_path / "state.npz", state)
+    fnn.save(tmp_path / "params.npz", state.params)
+    assert same_bytes(fnn.load(tmp_path / "state.npz"), state)
+    assert same_bytes(fnn.load(tmp_path / "params.npz"), state.params)
+
+
+def test_checkpoint_format_benchmark_runs_and_cleans_up(tmp_path):
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "bench_checkpoint_format.py")
+    done = subprocess.run(
+        [sys.executable, script, "--repeats", "1"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "read .safetensors" in done.stdout and "size .safetensors" in done.stdout
+    assert os.listdir(tmp_path) == []

@@ -60,3 +60,16 @@ def test_loss_follows_output_and_regression_gets_identity():
 def test_inconsistent_descriptions_are_refused_clearly(call, message):
     with pytest.raises(fnn.FnnInputError, match=message):
         call()
+
+
+def test_one_output_without_a_loss_is_refused_not_guessed():
+    with pytest.raises(fnn.FnnInputError, match=r"fnn.network\(\[3, 8, 1\]\) has one output and no loss.*"
+                       "loss='binary_cross_entropy'.*output='identity'"):
+        fnn.network([3, 8, 1])
+    classifier = fnn.network([3, 8, 1], loss="binary_cross_entropy")
+    assert classifier.output_activation.name == "sigmoid" and classifier.is_classifier
+    regression = fnn.network([3, 8, 1], output="identity")
+    assert regression.loss.name == "mse" and not regression.is_classifier
+    assert fnn.network([3, 8, 1], output="sigmoid").loss.name == "binary_cross_entropy"  # said explicitly
+    assert fnn.network([3, 8, 1], activation=["tanh", "sigmoid"]).loss.name == "binary_cross_entropy"
+    assert fnn.network([3, 8, 2]).loss.name == "cross_entropy"  # several outputs: softmax, as before

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fnn.errors import FnnInputError
-from fnn.sweep import expand_grid, run_id, summarize, sweep
+from fnn.sweep import chosen_test, expand_grid, run_id, summarize, sweep
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
 GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
@@ -52,15 +52,49 @@ def test_unreachable_scheduler_fails_fast_and_names_the_address():
 
 
 def test_summary_mean_and_std_match_a_hand_computation():
-    records = [
-        {"config": {"lr": 0.1, "seed": s}, "seed": s, "final_metrics": {"accuracy": a, "loss": l}}
-        for s, a, l in [(0, 0.9, 0.3), (1, 0.8, 0.5), (2, 0.7, 0.4)]
-    ] + [{"config": {"lr": 0.5, "seed": s}, "seed": s, "final_metrics": {"accuracy": a, "loss": 1.0}} for s, a in [(0, 0.95), (1, 0.93)]]
+    def record(lr, seed, val_accuracy, val_loss, test_accuracy):
+        return {"config": {"lr": lr, "seed": seed}, "seed": seed, "validation_metrics": {"accuracy": val_accuracy, "loss": val_loss},
+                "final_metrics": {"accuracy": test_accuracy, "loss": 9.0}}
+
+    records = [record(0.1, s, a, l, 0.99) for s, a, l in [(0, 0.9, 0.3), (1, 0.8, 0.5), (2, 0.7, 0.4)]]
+    records += [record(0.5, s, a, 1.0, t) for s, a, t in [(0, 0.95, 0.5), (1, 0.93, 0.6)]]
     best, second = summarize(records, varying=["lr"])
     assert best["config"] == {"lr": 0.5} and best["runs"] == 2
-    assert best["accuracy_mean"] == pytest.approx(0.94) and best["accuracy_std"] == pytest.approx(0.0141421356, rel=1e-6)
-    assert second["accuracy_mean"] == pytest.approx(0.8) and second["accuracy_std"] == pytest.approx(0.1)
-    assert second["loss_mean"] == pytest.approx(0.4) and second["loss_std"] == pytest.approx(0.1)
+    assert best["val_accuracy_mean"] == pytest.approx(0.94) and best["val_accuracy_std"] == pytest.approx(0.0141421356, rel=1e-6)
+    assert second["val_accuracy_mean"] == pytest.approx(0.8) and second["val_accuracy_std"] == pytest.approx(0.1)
+    assert second["val_loss_mean"] == pytest.approx(0.4) and second["val_loss_std"] == pytest.approx(0.1)
+    assert not any(key.startswith(("accuracy", "loss")) for row in (best, second) for key in row)  # no test metrics
+
+
+def test_the_sweep_ranks_on_validation_never_on_test():
+    """lr 0.5 wins on validation, lr 0.1 on test: the validation winner is chosen, and only its test is reported."""
+    def record(lr, seed, val_accuracy, test_accuracy):
+        return {"config": {"lr": lr, "seed": seed}, "seed": seed, "validation_metrics": {"accuracy": val_accuracy, "loss": 1 - val_accuracy},
+                "final_metrics": {"accuracy": test_accuracy, "loss": 1 - test_accuracy}}
+
+    records = [record(0.1, 0, 0.80, 0.99), record(0.1, 1, 0.82, 0.97), record(0.5, 0, 0.90, 0.70), record(0.5, 1, 0.92, 0.72)]
+    rows = summarize(records, varying=["lr"])
+    assert [row["config"]["lr"] for row in rows] == [0.5, 0.1]
+    test = chosen_test(records, rows[0])
+    assert test["config"] == {"lr": 0.5} and test["accuracy_mean"] == pytest.approx(0.71) and test["seeds"] == [0, 1]
+
+
+def test_a_sweep_needs_validation_and_runs_at_one_thread(tmp_path):
+    with pytest.raises(FnnInputError, match="ranks its configurations on the validation part.*must be > 0"):
+        expand_grid({**BASE, "validation": 0}, GRID, [0])
+    with pytest.raises(FnnInputError, match="one BLAS thread.*leave 'threads' out"):
+        expand_grid(BASE, {"threads": [2]}, [0])
+    configs = expand_grid(BASE, GRID, [0])
+    assert all(c.threads == 1 and c.validation == 0.1 for c in configs)
+    result = sweep({**BASE, "data": "iris"}, {"lr": [0.1, 0.05]}, [0, 1], engine="sequential", out=tmp_path / "s")
+    assert all(r["threads"] == 1 and r["config"]["threads"] == 1 for r in result.records)
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["ranked_on"] == "val_accuracy" and summary["chosen"]["config"] == summary["summary"][0]["config"]
+    assert "accuracy_mean" in summary["chosen"] and all("accuracy_mean" not in row for row in summary["summary"])
+    with pytest.raises(FnnInputError, match="already holds a sweep"):
+        sweep({**BASE, "data": "iris"}, {"lr": [0.1]}, [0], engine="sequential", out=tmp_path / "s")
+    again = sweep({**BASE, "data": "iris"}, {"lr": [0.1]}, [0], engine="sequential", out=tmp_path / "s", overwrite=True)
+    assert len(os.listdir(tmp_path / "s" / "runs")) == 1 and len(again.records) == 1
 
 
 def sequential_hashes_at_one_thread(base):
@@ -90,7 +124,7 @@ def test_dask_sweep_is_bit_identical_to_sequential_runs(tmp_path, reference):
     assert {r["run_id"]: r["params_sha256"] for r in result.records} == reference
     assert len(os.listdir(tmp_path / "dask" / "runs")) == 12
     summary = json.loads((tmp_path / "dask" / "summary.json").read_text())["summary"]
-    assert len(summary) == 4 and summary[0]["accuracy_mean"] >= summary[-1]["accuracy_mean"]
+    assert len(summary) == 4 and summary[0]["val_accuracy_mean"] >= summary[-1]["val_accuracy_mean"]
 
 
 def test_a_killed_worker_costs_only_its_runs(tmp_path):
@@ -138,7 +172,8 @@ def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "engine: sequential" in done.stdout and "+-" in done.stdout
+    assert "engine: sequential" in done.stdout and "ranked on validation" in done.stdout and "val accuracy" in done.stdout
+    assert done.stdout.count("test accuracy") == 1 and "chosen: lr=" in done.stdout
     assert len(os.listdir(tmp_path / "out" / "runs")) == 4
     bad = subprocess.run([sys.executable, "-m", "fnn", "sweep", "--grid", "lrate=[0.1]"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "Unknown grid key 'lrate'" in bad.stderr and "Traceback" not in bad.stderr

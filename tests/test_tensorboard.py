@@ -20,7 +20,7 @@ def _read(path):
 
 def test_each_epoch_of_a_run_is_streamed_and_reads_back_equal(tmp_path):
     data = fnn.data.moons(120, noise=0.2, seed=0)
-    params = fnn.init_params(fnn.network([2, 8, 1], activation="tanh"), seed=0)
+    params = fnn.init_params(fnn.network([2, 8, 1], loss="binary_cross_entropy", activation="tanh"), seed=0)
     with TensorBoardLog(tmp_path / "tb") as log:
         states = fnn.iterate_epochs(params, data, lr=0.5, batch_size=16, seed=0, validation=0.25)
         final = [log(state) for _, state in zip(range(3), states)][-1]

@@ -4,19 +4,19 @@ One module per command group: :mod:`.train`, :mod:`.models` (evaluate, predict, 
 User mistakes are one line on stderr and exit code 2; a diverged run exits with 3.
 """
 
-import argparse
 import os
 import sys
 
 from .. import __version__
 from ..errors import FnnInputError, TrainingDiverged
-from . import export, models, sweep, train
+from . import export, models, proof, sweep, train
+from .common import OneLineParser
 
 __all__ = ["main"]
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fnn",
         description="Functional neural networks in pure NumPy: train, evaluate and inspect multilayer perceptrons.",
         epilog="Run 'fnn COMMAND --help' for a command's options and examples.",
@@ -27,6 +27,7 @@ def _parser():
     models.add_arguments(commands)
     sweep.add_arguments(commands)
     export.add_arguments(commands)
+    proof.add_arguments(commands)
     return parser
 
 
@@ -38,12 +39,22 @@ COMMANDS = {
     "datasets": models.datasets_command,
     "plot": models.plot_command,
     "export": export.run,
+    "verify": proof.verify_command,
+    "diff": proof.diff_command,
+    "replay": proof.replay_command,
 }
 
 
 def main(argv=None):
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args, unknown = parser.parse_known_args(argv)
+    except SystemExit as done:  # --help, --version, or a one-line usage error
+        return done.code
+    if unknown:
+        command = f"fnn {args.command}" if args.command else "fnn"
+        print(f"{command}: error: unrecognized arguments: {' '.join(unknown)} (see '{command} --help')", file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help()
         return 2
@@ -55,12 +66,14 @@ def main(argv=None):
     except TrainingDiverged as error:
         print(f"fnn {args.command}: {error}", file=sys.stderr)
         return 3
-    except FileNotFoundError as error:
-        print(f"fnn {args.command}: error: {error.filename}: no such file", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as error:  # a path the user gave that the command did not check itself
+        if error.filename is None:
+            raise
+        print(f"fnn {args.command}: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"fnn {args.command}: interrupted", file=sys.stderr)
         return 130

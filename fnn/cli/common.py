@@ -1,10 +1,20 @@
 """What the commands share: reading a TOML experiment file, and the shape of a subcommand's parser."""
 
 import argparse
+import sys
 
 from ..errors import FnnInputError
 
-__all__ = ["load_toml", "add_command"]
+__all__ = ["load_toml", "add_command", "OneLineParser"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line on stderr and exit code 2, like every other user error
+    (argparse's own print the usage first)."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def add_command(commands, name, help, epilog):
@@ -15,8 +25,9 @@ def add_command(commands, name, help, epilog):
     )
 
 
-def load_toml(path):
-    """The table of an experiment file; a missing file or bad TOML is a one-line error."""
+def load_toml(path, flag="--config"):
+    """The table of an experiment file; a missing or unreadable file, a folder, text that is not UTF-8 or not
+    TOML is a one-line error naming ``flag`` and the file."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -25,6 +36,12 @@ def load_toml(path):
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise FnnInputError(f"Experiment file {path!r} does not exist.") from None
+        raise FnnInputError(f"{flag} {path}: the experiment file does not exist.") from None
+    except IsADirectoryError:
+        raise FnnInputError(f"{flag} {path}: is a folder; expected a TOML experiment file.") from None
+    except OSError as error:
+        raise FnnInputError(f"{flag} {path}: cannot be read ({error.strerror or error}).") from None
+    except UnicodeDecodeError as error:
+        raise FnnInputError(f"{flag} {path}: is not UTF-8 text, as TOML must be (byte {error.start}).") from None
     except tomllib.TOMLDecodeError as error:
-        raise FnnInputError(f"Experiment file {path!r} is not valid TOML: {error}") from None
+        raise FnnInputError(f"{flag} {path}: is not valid TOML: {error}") from None

@@ -4,6 +4,7 @@ import os
 
 from ..errors import FnnInputError
 from ..export import to_onnx, to_safetensors
+from ..export.onnx import MIN_OPSET, supported_opsets
 from ..saving import load
 from .common import add_command
 
@@ -32,14 +33,17 @@ def add_arguments(commands):
     )
     command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    command.add_argument("--opset", type=int, help=f"the ONNX opset to write (default {MIN_OPSET}; onnx only)")
 
 
 def _format(args):
+    by_extension = next((name for name, (end, _) in FORMATS.items() if args.out.lower().endswith(end)), None)
     if args.format is not None:
+        if by_extension not in (None, args.format):
+            raise FnnInputError(f"--format {args.format} but --out {args.out!r} names a {by_extension} file.")
         return args.format
-    for name, (extension, _) in FORMATS.items():
-        if args.out.lower().endswith(extension):
-            return name
+    if by_extension is not None:
+        return by_extension
     raise FnnInputError(
         f"--format not given and --out {args.out!r} ends in neither .onnx nor .safetensors; pass --format."
     )
@@ -47,14 +51,24 @@ def _format(args):
 
 def run(args):
     chosen = _format(args)
+    options = {}
+    if args.opset is not None:
+        if chosen != "onnx":
+            raise FnnInputError(f"--opset is for ONNX exports; this one is {chosen}.")
+        opsets = supported_opsets()
+        if args.opset not in opsets:
+            raise FnnInputError(f"--opset must be from {opsets[0]} to {opsets[-1]}; got {args.opset}.")
+        options["opset"] = args.opset
     if os.path.isdir(args.out):
         raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
     if os.path.exists(args.out) and not args.force:
         raise FnnInputError(f"--out {args.out!r} exists; pass --force to overwrite it.")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        raise FnnInputError(f"--out {args.out!r}: its folder does not exist (fnn export creates no folders).")
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
-    written = FORMATS[chosen][1](model, args.out, overwrite=args.force)
+    written = FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
     params = model if not hasattr(model, "params") else model.params
     print(f"wrote {written} ({chosen}, {params.spec!r})")
     return 0

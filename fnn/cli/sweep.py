@@ -1,4 +1,7 @@
-"""``fnn sweep``: every combination of a grid of settings and seeds, on Dask when it is installed."""
+"""``fnn sweep``: every combination of a grid of settings and seeds, on Dask when it is installed.
+
+Configurations are ranked on their validation metrics; the test metrics are shown for the chosen one only.
+"""
 
 import json
 import os
@@ -6,8 +9,8 @@ import sys
 import time
 
 from ..errors import FnnInputError
-from ..run import resolve_config, setting_name, toml_source
-from ..sweep import expand_grid, sweep
+from ..run import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
+from ..sweep import check_scheduler, expand_grid, holds_sweep, sweep
 from .common import add_command, load_toml
 
 __all__ = ["add_arguments", "run"]
@@ -22,52 +25,115 @@ def add_arguments(commands):
         "  fnn sweep --grid 'lr=[0.1,0.05]' --grid 'hidden=[[32],[64]]' --seeds 0,1,2 --epochs 10 --out runs/sweep\n"
         "  fnn sweep --config sweep.toml --out runs/sweep --resume     # TOML: base keys, plus a [grid] table (seeds = [...])\n"
         "  fnn sweep --config sweep.toml --scheduler tcp://10.0.0.5:8786   # an existing Dask cluster\n"
-        "Runs are bit-identical to the same configuration run alone at the same BLAS thread count (workers use 1).",
+        "Configurations are ranked on validation metrics (every run holds out --validation, 0.1 by default); the test\n"
+        "metrics are reported for the chosen configuration only. Every run uses one BLAS thread, so its parameters are\n"
+        "bit-identical to the same configuration run alone with --threads 1.",
     )
     sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration, with an optional [grid] table")
     sweep_cmd.add_argument("--grid", action="append", default=[], metavar="KEY=JSON", help="a key and a JSON list of values")
     sweep_cmd.add_argument("--seeds", help="comma-separated seeds (default: 0)")
-    sweep_cmd.add_argument("--epochs", type=int, help="epochs of every run (overrides the base)")
+    sweep_cmd.add_argument("--epochs", help="epochs of every run (overrides the base)")
     sweep_cmd.add_argument("--data", help="data set of every run (overrides the base)")
-    sweep_cmd.add_argument("--scheduler", help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
-    sweep_cmd.add_argument("--workers", type=int, help="local cluster size (default: one per core)")
+    sweep_cmd.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
+    sweep_cmd.add_argument("--workers", help="local cluster size (default: one per core)")
     sweep_cmd.add_argument("--sequential", action="store_true", help="run in this process, one after another")
     sweep_cmd.add_argument("--out", metavar="DIR", help="folder for one record per run and summary.json (default: runs/sweep-DATE-TIME)")
     sweep_cmd.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    sweep_cmd.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _seeds(text, where):
+    try:
+        seeds = [int(part) for part in text.split(",")] if isinstance(text, str) else text
+    except ValueError:
+        seeds = None
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise FnnInputError(f"{where} takes non-negative int seeds (e.g. 0,1,2); got {text!r}.")
+    return seeds
+
+
 def _sweep_inputs(args):
-    base = load_toml(args.config) if args.config else {}
+    """``(base, grid, seeds, configs)``: every value checked where it was given, each mistake named there."""
+    base = load_toml(args.config) if args.config is not None else {}
     grid = base.pop("grid", {})
-    if args.config:
-        resolve_config((base, toml_source(args.config)))  # its mistakes named as keys of that file
     if not isinstance(grid, dict):
-        raise FnnInputError(f"The [grid] of {args.config} must be a table of key = [values].")
-    seeds = grid.pop("seeds", [0])
+        raise FnnInputError(f"--config {args.config}: its [grid] must be a table of key = [values]; got {grid!r}.")
+    base_source = toml_source(args.config) if args.config is not None else PYTHON
+    seeds = _seeds(grid.pop("seeds"), f"The key 'seeds' in the [grid] of {args.config}") if "seeds" in grid else [0]
+    grid_sources = {key: Source("grid", str(args.config)) for key in grid}
     for item in args.grid:
         key, separator, text = item.partition("=")
-        if not separator:
+        key = key.strip()
+        if not separator or not key:
             raise FnnInputError(f"--grid takes KEY=JSON_LIST, e.g. 'lr=[0.1,0.05]'; got {item!r}.")
         try:
-            grid[key.strip()] = json.loads(text)
+            values = json.loads(text)
         except json.JSONDecodeError as error:
-            raise FnnInputError(f"--grid {key.strip()}: {text!r} is not a JSON list ({error}).") from None
-    if args.seeds:
+            raise FnnInputError(f"--grid {key}: {text!r} is not a JSON list ({error}).") from None
+        if not isinstance(values, list) or not values:
+            raise FnnInputError(f"--grid {key}: needs a non-empty JSON list of values, e.g. {key}=[a,b]; got {text!r}.")
+        grid[key] = values
+        grid_sources[key] = Source("grid", "--grid")
+    if args.seeds is not None:
+        seeds = _seeds(args.seeds, "--seeds")
+    flags = {key: getattr(args, key) for key in ("epochs", "data") if getattr(args, key) is not None}
+    resolve_config((base, base_source), (flags, FLAG))  # the base's and the flags' mistakes, named where they were made
+    base = {**base, **flags}
+    for key, values in grid.items():  # each grid value alone, named by where it came from
+        for value in values:
+            resolve_config((base, PYTHON), ({key: value}, grid_sources[key]))
+    return base, grid, seeds, expand_grid(base, grid, seeds)
+
+
+def _engine_options(args):
+    if args.scheduler is not None and args.sequential:
+        raise FnnInputError("--scheduler runs on a Dask cluster and --sequential in this process; give one of them.")
+    workers = None
+    if args.workers is not None:
+        if args.scheduler is not None or args.sequential:
+            raise FnnInputError("--workers sizes the local cluster; it cannot go with --scheduler or --sequential.")
         try:
-            seeds = [int(part) for part in args.seeds.split(",")]
+            workers = int(args.workers)
         except ValueError:
-            raise FnnInputError(f"--seeds takes comma-separated ints; got {args.seeds!r}.") from None
-    for key in ("epochs", "data"):
-        if getattr(args, key) is not None:
-            base[key] = getattr(args, key)
-    return base, grid, seeds
+            workers = 0
+        if not 1 <= workers <= 1024:
+            raise FnnInputError(f"--workers must be an int from 1 to 1024; got {args.workers!r}.")
+    address = args.scheduler
+    if address is None and not args.sequential and os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        address = os.environ["DASK_SCHEDULER_ADDRESS"]
+        check_scheduler(address, argument="$DASK_SCHEDULER_ADDRESS")
+    elif address is not None:
+        check_scheduler(address, argument="--scheduler")
+    return address, workers
+
+
+def _out(args):
+    if args.resume and args.overwrite:
+        raise FnnInputError("--resume keeps the runs in --out and --overwrite replaces them; give one of them.")
+    if (args.resume or args.overwrite) and not args.out:
+        raise FnnInputError(f"{'--resume' if args.resume else '--overwrite'} needs --out DIR, the folder of the sweep.")
+    out = args.out or os.path.join("runs", time.strftime("sweep-%Y%m%d-%H%M%S"))
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise FnnInputError(f"--out {out}: exists and is not a folder.")
+    if holds_sweep(out) and not (args.resume or args.overwrite):
+        raise FnnInputError(f"--out {out}: already holds a sweep; run only the missing runs with --resume or replace it with --overwrite.")
+    try:
+        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    except OSError as error:
+        raise FnnInputError(f"--out {out}: cannot create the folder ({error.strerror or error}).") from None
+    return out
+
+
+def _cell(value, width):
+    return f"{json.dumps(value):>{width}}"
 
 
 def run(args):
-    base, grid, seeds = _sweep_inputs(args)
-    total = len(expand_grid(base, grid, seeds))  # validates everything before any run
-    out = args.out or os.path.join("runs", time.strftime("sweep-%Y%m%d-%H%M%S"))
+    base, grid, seeds, configs = _sweep_inputs(args)
+    out = _out(args)
+    address, workers = _engine_options(args)
+    total = len(configs)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -82,21 +148,32 @@ def run(args):
 
     started = time.perf_counter()
     try:
-        result = sweep(base, grid, seeds, scheduler=args.scheduler, out=out, resume=args.resume, workers=args.workers,
-                       engine="sequential" if args.sequential else "auto", on_result=on_result)
+        result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
+                       workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
+                       configs=configs)
     finally:
         if bar is not None:
             bar.close()
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"
           + (f", {result.skipped} kept from before" if result.skipped else ""))
     keys = [setting_name(key) or key for key in grid]
-    header = "  ".join([f"{k:>14}" for k in keys] + [f"{'runs':>4}", f"{'accuracy/R^2 (mean +- std)':>28}", f"{'loss':>18}"])
-    print(header)
+    classifier = "val_accuracy_mean" in result.summary[0]
+    metric = "val_accuracy" if classifier else ("val_r2" if "val_r2_mean" in result.summary[0] else None)
+    title = {"val_accuracy": "val accuracy (mean +- std)", "val_r2": "val R^2 (mean +- std)"}.get(metric)
+    header = [f"{k:>14}" for k in keys] + [f"{'runs':>4}"] + ([f"{title:>28}"] if title else []) + [f"{'val loss':>18}"]
+    print("ranked on validation, best first")
+    print("  ".join(header))
     for row in result.summary:
-        score = ("accuracy", row.get("accuracy_mean")) if "accuracy_mean" in row else ("r2", row.get("r2_mean"))
-        cells = [f"{json.dumps(row['config'][k]):>14}" for k in keys]
-        metric = f"{score[1]:.4f} +- {row[score[0] + '_std']:.4f}" if score[1] is not None else "-"
-        cells += [f"{row['runs']:>4}", f"{metric:>28}", f"{row['loss_mean']:.4f} +- {row['loss_std']:.4f}"]
+        cells = [_cell(row["config"][k], 14) for k in keys] + [f"{row['runs']:>4}"]
+        if metric:
+            cells.append(f"{row[metric + '_mean']:.4f} +- {row[metric + '_std']:.4f}".rjust(28))
+        cells.append(f"{row['val_loss_mean']:.4f} +- {row['val_loss_std']:.4f}")
         print("  ".join(cells))
+    chosen = result.chosen_test
+    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
+    score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")
+    print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seeds): "
+          f"{score[1]} {chosen[score[0] + '_mean']:.4f} +- {chosen[score[0] + '_std']:.4f}, "
+          f"test loss {chosen['loss_mean']:.4f} +- {chosen['loss_std']:.4f}")
     print(f"records: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
     return 0

@@ -1,19 +1,50 @@
-"""``fnn train``: train a network, checkpoint it every epoch, write its record; resume a run."""
+"""``fnn train``: train a network, checkpoint it every epoch, write its record; resume a run.
+
+What it prints, wherever it runs: on a terminal a tqdm bar with a line per finished epoch above it; anywhere else
+(a pipe, a CI log, ``!fnn train`` in a notebook) one plain line per epoch; ``--json`` one JSON object per epoch on
+stdout and a last one with the test metrics and the run folder; ``--quiet`` only the run folder.
+"""
 
 import json
 import os
+import shlex
 import sys
 import time
 
+import numpy as np
+from attrs import evolve
+
 from .. import __version__
-from ..errors import FnnInputError
-from ..run import FLAG, SETTINGS, config_from_record, prepare_run, resolve_config, run_prepared, toml_source
-from ..run_folder import load_model, save_run_checkpoint, write_plots, write_record
+from ..errors import FnnInputError, TrainingDiverged
+from ..run import (
+    FLAG,
+    SETTINGS,
+    config_from_record,
+    describe_network,
+    prepare_run,
+    resolve_config,
+    run_prepared,
+    run_threads,
+    toml_source,
+)
+from ..run_folder import (
+    CHECKPOINT,
+    RECORD,
+    claim_run_folder,
+    holds_run,
+    load_model,
+    lock_holder,
+    save_run_checkpoint,
+    write_plots,
+    write_record,
+)
 from .common import add_command, load_toml
+from .watch import RunWatch, remove_extras
 
 __all__ = ["add_arguments", "run"]
 
 SETTING_FLAGS = {setting.name: setting.flag for setting in SETTINGS}
+RESUME_MAY_CHANGE = ("epochs", "threads")
 
 TRAIN_EXAMPLES = """examples:
   fnn train                                     # bundled 8x8 digits, [64, 64, 10] ReLU net, a few seconds
@@ -22,8 +53,17 @@ TRAIN_EXAMPLES = """examples:
   fnn train --data fashion-mnist --hidden 256,128,64 --optimizer adam --lr 0.001 --batch-size 128 --epochs 10
   fnn train --config experiment.toml --seed 3   # a TOML file of the same keys; flags override it
   fnn train --optimizer adam --lr 0.01 --schedule linear_warmup:2+cosine   # warm up 2 epochs, then cosine
-  fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # continue bit-identically
+  fnn train --out runs/a --epochs 5 && fnn train --resume runs/a --epochs 10   # 5 more, up to 10 in all
+  fnn train --out runs/a --overwrite            # replace the run in runs/a
   fnn train --json --quiet | jq .val_accuracy   # one JSON object per epoch for other programs
+  fnn train --diagnostics --tensorboard --keep-checkpoints --out runs/a   # see inside; fnn verify/diff/replay runs/a
+
+output: on a terminal a progress bar; elsewhere (a pipe, a log, a notebook) one line per epoch with the train
+and validation metrics and the epoch's time; --json: JSON lines instead; --quiet: only the run folder.
+epochs: --epochs is the number of epochs in all, also with --resume (a run at epoch 5 resumed with --epochs 10
+trains 5 more); in Python, fnn.fit(state, epochs=k) trains k more.
+threads: --threads sets the BLAS threads (default: this machine's cores); the same seed and thread count give
+the same bytes, another count sums floats in another order and changes the last bits.
 """
 
 
@@ -32,39 +72,50 @@ def _shown(setting):
     shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     notes = ([] if default is None else [f"default: {shown}"]) + ([f"unit: {setting.unit}"] if setting.unit else [])
     notes += [f"only with --optimizer {'/'.join(setting.optimizers)}"] if setting.optimizers else []
-    return f"{setting.help} ({'; '.join(notes)})"
+    return f"{setting.help} ({'; '.join(notes)})" if notes else setting.help
 
 
 def add_arguments(commands):
     train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
     train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
     for setting in SETTINGS:  # every flag comes from the table of run settings
+        if setting.switch:
+            train.add_argument(setting.flag, dest=setting.name, action="store_const", const=True, default=None, help=setting.help)
+            continue
         train.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
-    train.add_argument("--out", metavar="DIR", help="run folder (default: runs/DATE-TIME-DATA)")
-    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    train.add_argument("--out", metavar="DIR", help="run folder (default: a new runs/DATE-TIME-DATA); an existing run is refused unless --overwrite")
+    train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint, up to --epochs in all (only --epochs and --threads may change)")
     train.add_argument("--no-record", action="store_true", help="write nothing to disk")
-    train.add_argument("--plots", action="store_true", help="also draw PNG plots into the run folder (needs matplotlib)")
-    train.add_argument("--quiet", action="store_true", help="no progress output")
-    train.add_argument("--json", action="store_true", help="print one JSON object per epoch on stdout")
+    train.add_argument("--plots", action="store_true", help="also draw PNG plots into the run folder (needs matplotlib: pip install 'fnn[plots]')")
+    train.add_argument("--quiet", action="store_true", help="print only the run folder")
+    train.add_argument("--json", action="store_true", help="print one JSON object per epoch on stdout, then one with the test metrics and the run folder")
 
 
-def _format_epoch(record, epochs):
-    parts = [f"epoch {record.epoch:>3}/{epochs}", f"loss {record.loss:.4f}"]
-    for name in ("accuracy", "r2", "val_loss", "val_accuracy", "val_r2"):
+# -- what it prints ----------------------------------------------------------------------------------------------
+
+
+def format_epoch(record, epochs, seconds):
+    """One epoch as a plain line: train metrics labelled as train, validation ones as val, and the epoch's time."""
+    parts = [f"epoch {record.epoch:>3}/{epochs}", f"train loss {record.loss:.4f}"]
+    for name, label in (("accuracy", "train accuracy"), ("r2", "train R^2"), ("val_loss", "val loss"),
+                        ("val_accuracy", "val accuracy"), ("val_r2", "val R^2")):
         value = getattr(record, name)
         if value is not None:
-            parts.append(f"{name} {value:.4f}")
+            parts.append(f"{label} {value:.4f}")
+    parts.append(f"{seconds:.2f} s")
     return "  ".join(parts)
 
 
 class _Progress:
-    """Where progress goes: on a terminal, a tqdm bar over epochs (and one over batches for long epochs) with a
-    line per finished epoch above it; otherwise (a pipe, a log file) or with --quiet no per-epoch progress, only the
-    opening and closing lines. --json prints one JSON object per epoch on stdout in any case."""
+    """Where progress goes. Human lines go to stdout (to stderr with --json, whose stdout is JSON only); on a
+    terminal a tqdm bar over epochs (and one over batches for long epochs) with a line per finished epoch above
+    it, elsewhere one plain line per epoch. --quiet silences the human lines."""
 
     def __init__(self, args, epochs, steps_per_epoch, start_epoch):
-        self.quiet, self.json = args.quiet, args.json
+        self.quiet, self.json, self.epochs = args.quiet, args.json, epochs
         self.stream = sys.stderr if args.json else sys.stdout
+        self.per_epoch = not self.quiet and not self.json
         self.bar = self.batch_bar = None
         if not self.quiet and self.stream.isatty():
             from tqdm import tqdm
@@ -72,7 +123,7 @@ class _Progress:
             self.bar = tqdm(total=epochs, initial=start_epoch, desc="epochs", unit="epoch", file=self.stream, leave=True)
             if steps_per_epoch >= 500:  # long epochs get a bar of their own
                 self.batch_bar = tqdm(total=steps_per_epoch, desc="batches", unit="batch", file=self.stream, leave=False)
-        self.epochs = epochs
+        self.epoch_started = time.perf_counter()
 
     def say(self, text):
         if self.quiet:
@@ -89,14 +140,17 @@ class _Progress:
             self.batch_bar.update()
 
     def on_epoch(self, state):
+        now = time.perf_counter()
+        seconds, self.epoch_started = now - self.epoch_started, now
         record = state.history[-1]
         if self.json:
-            print(json.dumps(record.to_dict()), flush=True)
+            print(json.dumps({**record.to_dict(), "seconds": round(seconds, 4)}), flush=True)
         if self.bar is not None:
             self.bar.update()
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in ("loss", "accuracy", "val_accuracy", "val_r2") and v is not None})
-            self.say(_format_epoch(record, self.epochs))
-        return state
+            shown = ("loss", "accuracy", "val_accuracy", "val_r2")
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in shown and v is not None})
+        if self.per_epoch or (self.bar is not None and not self.quiet):
+            self.say(format_epoch(record, self.epochs, seconds))
 
     def close(self):
         for bar in (self.batch_bar, self.bar):
@@ -104,65 +158,222 @@ class _Progress:
                 bar.close()
 
 
+# -- configuration and run folder ----------------------------------------------------------------------------------
+
+
 def _flags(args):
     return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+
+
+def _labeller(args, flags):
+    """How an error names a setting: its flag when given as one (or by default), else where it came from."""
+
+    def label(name):
+        if args.resume and name not in flags:
+            return f"--resume {args.resume}: the run's {name}"
+        if name in flags or not args.config:
+            return SETTING_FLAGS.get(name, name)
+        return f"The key {name!r} in {args.config}"
+
+    return label
+
+
+def _check_combinations(args):
+    if args.no_record:
+        given = [flag for flag, on in (("--out", args.out), ("--resume", args.resume), ("--overwrite", args.overwrite), ("--plots", args.plots)) if on]
+        if given:
+            raise FnnInputError(f"--no-record writes nothing to disk; it cannot go with {', '.join(given)}.")
+    if args.resume and args.out:
+        raise FnnInputError(f"--resume {args.resume} continues the run in that folder; give no --out with it.")
+    if args.resume and args.overwrite:
+        raise FnnInputError("--overwrite replaces a run and --resume continues one; give one of them.")
+    if args.plots:
+        try:
+            from ..plots import require_matplotlib
+
+            require_matplotlib()
+        except ModuleNotFoundError:
+            raise FnnInputError("--plots needs matplotlib, the extra fnn[plots]: pip install 'fnn[plots]' (or leave out --plots).") from None
 
 
 def _train_config(args):
     """The run's configuration (TOML file under flags, or the resumed run's own) and the state to resume."""
     flags = _flags(args)
     if args.resume:
-        given = [SETTING_FLAGS[name] for name in flags if name != "epochs"] + (["--config"] if args.config else [])
+        given = [SETTING_FLAGS[name] for name in flags if name not in RESUME_MAY_CHANGE] + (["--config"] if args.config is not None else [])
         if given:
-            raise FnnInputError(f"--resume continues a run with its own configuration; only --epochs may change (got {', '.join(given)}).")
-        model = load_model(args.resume)
-        epochs = resolve_config(({"epochs": flags["epochs"]}, FLAG)).epochs if "epochs" in flags else None
-        return config_from_record(model.config, epochs), model.state
-    layers = [(load_toml(args.config), toml_source(args.config))] if args.config else []
+            raise FnnInputError(
+                f"--resume continues a run with its own configuration; only --epochs and --threads may change (got {', '.join(given)})."
+            )
+        changes = resolve_config(({name: flags[name] for name in RESUME_MAY_CHANGE if name in flags}, FLAG))
+        model = _load_resumed(args.resume)
+        try:
+            config = config_from_record(model.config)
+        except FnnInputError as error:
+            raise FnnInputError(f"--resume {args.resume}: its saved configuration is not usable: {error}") from None
+        config = config.replace(**{name: getattr(changes, name) for name in RESUME_MAY_CHANGE if name in flags})
+        return config, model
+    layers = [(load_toml(args.config), toml_source(args.config))] if args.config is not None else []
     return resolve_config(*layers, (flags, FLAG)), None
 
 
-def _run_folder(args, config):
+def _load_resumed(folder):
+    if not os.path.isdir(folder):
+        what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
+        raise FnnInputError(f"--resume {folder}: {what}; give the run folder of an earlier fnn train.")
+    if not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+        raise FnnInputError(f"--resume {folder}: not a run folder (no {CHECKPOINT} in it); give the folder an earlier fnn train wrote.")
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise FnnInputError(f"--resume {folder}: another fnn process is training into this folder (pid {holder.get('pid', '?')} "
+                            f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it.")
+    try:
+        return load_model(folder)
+    except FnnInputError as error:
+        raise FnnInputError(f"--resume {folder}: {error}") from None
+
+
+def _default_folder(config):
+    """A new folder runs/DATE-TIME-DATA that no other run has: created here, exclusively (-2, -3, ... when two runs
+    start in the same second)."""
+    stem = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config.data.replace(":", "_").replace("/", "_").replace(os.sep, "_"))
+    try:
+        os.makedirs("runs", exist_ok=True)
+    except OSError as error:
+        raise FnnInputError(f"--out: cannot create the default folder 'runs' here ({error.strerror}); give --out DIR.") from None
+    for number in range(1, 1000):
+        folder = stem if number == 1 else f"{stem}-{number}"
+        try:
+            os.mkdir(folder)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise FnnInputError(f"--out: cannot create {folder} ({error.strerror}); give --out DIR.") from None
+    raise FnnInputError(f"--out: {stem} and 998 numbered folders beside it exist; give --out DIR.")
+
+
+def _precheck_out(args):
+    """Refuse an --out that cannot take a run before any data is loaded (claiming it later re-checks, locked)."""
+    out = args.out
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise FnnInputError(f"--out {out}: exists and is not a folder; give a folder for the run.")
+    if os.path.isdir(out) and holds_run(out) and not args.overwrite:
+        raise FnnInputError(
+            f"--out {out}: already holds a run; choose another folder, continue it with --resume {out} or replace it with --overwrite."
+        )
+
+
+def _claim(args, config):
     if args.no_record:
-        return None
-    folder = args.resume or args.out or os.path.join(
-        "runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config.data.replace(":", "_").replace("/", "_")
-    )
-    os.makedirs(folder, exist_ok=True)
-    return folder
+        return None, None
+    if args.resume:
+        folder = args.resume
+        return folder, claim_run_folder(folder, resume=True, argument="--resume")
+    folder = args.out or _default_folder(config)
+    lock = claim_run_folder(folder, overwrite=args.overwrite, argument="--out", overwrite_hint="--overwrite",
+                            resume_hint=f"--resume {folder}")
+    return folder, lock
+
+
+# -- the command ---------------------------------------------------------------------------------------------------
+
+
+def _opening(prepared, config, start, threads):
+    parts = [f"{prepared.train_rows} train", f"{prepared.validation_rows} validation" if prepared.validation_rows else "no validation",
+             f"{len(prepared.test)} test"]
+    resumed = f"; resuming after epoch {start.epoch} of {config.epochs}" if start else ""
+    return (f"fnn {__version__}: {describe_network(prepared.params.spec)} on {config.data} ({', '.join(parts)}); "
+            f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, {threads} "
+            f"thread{'s' if threads != 1 else ''}{resumed}")
+
+
+def _closing(progress, finished, config, folder):
+    record = finished.record
+    if record["stopped_early"]:
+        progress.say(f"early stopping at epoch {finished.last.epoch} of {config.epochs}: {config.monitor} did not improve "
+                     f"for {config.patience} epochs; keeping epoch {finished.state.epoch}")
+    metrics = record["final_metrics"]
+    score = f"test accuracy {metrics['accuracy']:.4f}" if "accuracy" in metrics else f"test R^2 {metrics['r2']:.4f}"
+    progress.say(f"{score}  test loss {metrics['loss']:.4f}  ({record['wall_seconds']:.1f} s)")
+    if folder is None:
+        return
+    quoted = shlex.quote(folder)
+    progress.say(f"run folder: {folder}  ({RECORD}, {CHECKPOINT}; params sha256 {record['params_sha256'][:16]}...)")
+    progress.say(f"next: fnn evaluate {quoted}  |  fnn plot {quoted}  |  fnn predict {quoted} FILE")
 
 
 def run(args):
     started = time.perf_counter()
-    config, start = _train_config(args)
-    prepared = prepare_run(config)
-    folder = _run_folder(args, config)
+    _check_combinations(args)
+    if args.out and not args.no_record:
+        _precheck_out(args)
+    config, model = _train_config(args)
+    start = model.state if model is not None else None
+    prepared = prepare_run(config, label=_labeller(args, _flags(args)))
+    threads = run_threads(config)
+    folder, lock = _claim(args, config)
+    try:
+        return _train(args, config, prepared, start, folder, threads, started)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(args, config, prepared, start, folder, threads, started):
+    if args.overwrite and folder is not None:
+        remove_extras(folder)  # the replaced run's kept checkpoints and TensorBoard files go with it
+    watch = RunWatch(config, folder, prepared, start.epoch if start else 0)
     progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
-    progress.say(
-        f"fnn {__version__}: {prepared.params.spec!r} on {config.data} ({len(prepared.train)} train, "
-        f"{len(prepared.test)} test)" + (f", resuming after epoch {start.epoch}" if start else "")
-    )
+    progress.say(_opening(prepared, config, start, threads))
+    saved = []
 
     def save(state):
+        if not saved and args.resume:  # the old record describes the run before this resumption: it goes first
+            try:
+                os.remove(os.path.join(folder, RECORD))
+            except FileNotFoundError:
+                pass
         save_run_checkpoint(folder, state, config.to_dict(), prepared.standardizer, prepared.train.class_names)
+        saved.append(state.epoch)
 
     try:
-        finished = run_prepared(
-            prepared, start, on_epoch=progress.on_epoch, on_batch=progress.on_batch,
-            on_checkpoint=save if folder is not None else None, started=started,
-        )
-    finally:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported once, below
+            finished = run_prepared(
+                prepared, start, on_epoch=watch.observe(progress.on_epoch), on_batch=progress.on_batch,
+                on_checkpoint=watch.checkpointed(save) if folder is not None else None, started=started,
+            )
+    except TrainingDiverged as error:
         progress.close()
-    if config.patience:
-        progress.say(f"early stopping at epoch {finished.last.epoch}: best epoch {finished.state.epoch} by {config.monitor}")
+        watch.close()
+        if folder is not None:
+            kept = f"epoch {saved[-1]}'s checkpoint is kept" if saved else "its earlier checkpoint, if any, is kept"
+            raise TrainingDiverged(f"{error} In {folder}, {kept}; no record was written.", epoch=error.epoch,
+                                   step=error.step, last_good=error.last_good, epoch_start=error.epoch_start) from None
+        raise
+    except KeyboardInterrupt:
+        progress.close()
+        watch.close()
+        if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
+            print(f"fnn train: the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
+        raise
+    progress.close()
+    watch.close()
     record = finished.record
-    metrics = record["final_metrics"]
-    score = f"test accuracy {metrics['accuracy']:.4f}" if "accuracy" in metrics else f"test R^2 {metrics['r2']:.4f}"
-    progress.say(f"{score}  test loss {metrics['loss']:.4f}  ({record['wall_seconds']:.1f} s)")
+    written = []
     if folder is not None:
-        path = write_record(folder, record)
-        progress.say(f"run folder: {folder}  (record {os.path.basename(path)}, params sha256 {record['params_sha256'][:16]}...)")
+        write_record(folder, record)
         if args.plots:
-            for written in write_plots(folder, finished.state, prepared.test, metrics.get("confusion_matrix")):
-                progress.say(f"plot: {written}")
+            plotted = evolve(finished.state, history=finished.last.history)  # the kept params, every epoch's curve
+            written = write_plots(folder, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
+    if args.json:
+        final = {"test": record["final_metrics"], "run_folder": folder, "epochs_run": record["epochs_run"],
+                 "best_epoch": record["best_epoch"], "stopped_early": record["stopped_early"],
+                 "params_sha256": record["params_sha256"], "wall_seconds": round(record["wall_seconds"], 4)}
+        print(json.dumps(final), flush=True)
+    _closing(progress, finished, config, folder)
+    for path in written:
+        progress.say(f"plot: {path}")
+    if args.quiet and not args.json and folder is not None:
+        print(folder, flush=True)
     return 0

@@ -1,180 +1,394 @@
-"""CSV tables: the Kaggle MNIST layout and general tables with a label column chosen by name or index.
+"""CSV tables: general tables with a named label column, and the Kaggle MNIST layout.
 
-A header row is recognised when its cells are not all numbers. Labels that are text become class indices with the
-names kept (sorted); whole-number labels are classes ``0..max``; other numbers make a regression target. Problems
-are reported with the file, line and column, never as a bare parser traceback.
+What is loaded is exactly what the file says, or an error naming the file, line and column:
+
+- UTF-8 text (a leading byte-order mark is dropped), comma-separated, quoting as in RFC 4180; every row has as many
+  cells as the first; blank lines only at the end. There is no comment character: ``#`` is data.
+- A header row is recognised when none of its cells is a number.
+- A number is decimal text such as ``3``, ``-0.5``, ``.5`` or ``1e-3`` (spaces or tabs around it allowed); ``nan``,
+  ``inf``, ``1_000``, hex and empty cells are not numbers, and a value too large for the float type is refused.
+- The label column is the one the caller names (``label=`` a header name or a column index), else the one column
+  named as in :data:`LABEL_NAMES` (any case); :func:`label_column` decides it, for training and prediction alike.
+  Labels that are all whole numbers 0..9999 are class indices (classes ``0..max``); other whole numbers and text
+  become class names (sorted); numbers that are not all whole (``1.5``, ``3.0``) are a regression target.
+- ``drop=`` names columns (or indices) left out, such as an ``Id`` column that would leak the label.
+
+Well-formed numeric files are parsed by numpy's C reader (without its comment character); anything else by a
+cell-by-cell reader that applies the rules above, so both give the same result.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
->>> _ = open(path, "w").write("a,b,kind\\n1,2,cat\\n3,4,dog\\n5,6,cat\\n")
->>> d = load_csv(path, label="kind")
+>>> _ = open(path, "w").write("Id,a,b,kind\\n1,1,2,cat\\n2,3,4,C#\\n3,5,6,cat\\n")
+>>> d = load_csv(path, label="kind", drop=["Id"])
 >>> d.class_names, d.labels.tolist(), d.features.tolist()
-(('cat', 'dog'), [0, 1, 0], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+(('C#', 'cat'), [1, 0, 1], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 """
 
 import csv as _csv
-import gzip
 import io
+import operator
 import os
+import re
 import warnings
 
 import numpy as np
 
+from ..arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from ..errors import FnnInputError
 from .dataset import Dataset
-from .transforms import check_finite_features
+from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
 
-__all__ = ["read_table", "load_csv", "load_kaggle_mnist_csv", "LABEL_NAMES"]
+__all__ = ["read_table", "load_csv", "load_kaggle_mnist_csv", "label_column", "LABEL_NAMES", "MAX_TABLE_BYTES"]
 
-LABEL_NAMES = ("label", "labels", "class", "target", "y", "species")
+LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
+"""Header names (compared without regard to case) that make a column the label column when none is named."""
 
+MAX_TABLE_BYTES = 1 << 30
+"""The largest table read (decompressed); it is read into memory whole."""
 
-def _open_text(path):
-    if os.fspath(path).endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+MAX_CLASS_INDEX = 9999
+"""Whole-number labels up to this are class indices; larger or negative ones are class names."""
 
-
-def _is_number(text):
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _is_header(row):
-    # A header names columns: none of its cells is a number (a data row has at most a text label).
-    return not any(_is_number(cell) for cell in row)
+EXPECTED = "a CSV table (UTF-8, comma-separated)"
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
+_INTEGER = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
+_MISSING = {"nan", "-nan", "+nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity", "?"}
+_FAST_BYTES = b"0123456789.eE+-, \t\r\n"
+_BOM = b"\xef\xbb\xbf"
 
 
-def _first_row(path):
-    try:
-        with _open_text(path) as handle:
-            first = next(_csv.reader(handle), None)
-    except FileNotFoundError:
-        raise FnnInputError(f"{path}: no such file.") from None
-    except (UnicodeDecodeError, _csv.Error, EOFError, OSError) as error:
-        raise FnnInputError(f"{path}: cannot be read as CSV text ({error}).") from None
-    if not first:
-        raise FnnInputError(f"{path}: the file is empty.")
-    return first
+def _is_number(cell):
+    return _NUMBER.fullmatch(cell) is not None
 
 
-def read_table(path, label_column=None):
-    """``(header, features, labels_text, first_data_line)``: the numeric columns as float64 and the label column's
-    cells as strings (``None`` when ``label_column`` is None). ``label_column`` is an index into the header.
+class _Table:
+    """What :func:`_read` found: the header (made-up names ``column0``... without one), the feature columns as
+    float64, the label cells' text, the file line each row starts on."""
 
-    Well-formed files are parsed by numpy's C reader; when it objects, a cell-by-cell scan finds the line and
-    column to report.
+    def __init__(self, path, header, has_header, features, feature_columns, label_index, label_cells, lines):
+        self.path, self.header, self.has_header = path, header, has_header
+        self.features, self.feature_columns = features, feature_columns
+        self.label_index, self.label_cells, self.lines = label_index, label_cells, lines
+
+    def where(self, row, column):
+        """``'file, line L, column C ('name')'`` for a row and a column of the file (0-based)."""
+        return f"{self.path}, line {self.lines[row]}, column {column + 1} ({self.header[column]!r})"
+
+
+def label_column(header, label=None, *, width=None, source="the table", required=True):
+    """The index of the label column of a table whose header row holds the names ``header`` (``None`` for a table
+    without a header row, then give its ``width``): the column ``label`` names (a header name, or an index,
+    negative from the end), else the one column named as in :data:`LABEL_NAMES` in any case. When none is
+    recognisable: an error explaining how to name it, or None if not ``required`` (prediction inputs need none).
+
+    >>> label_column(["sepal", "petal", "Species"]), label_column(["a", "b"], "a"), label_column(None, -1, width=3)
+    (2, 0, 2)
+    >>> print(label_column(["a", "b"], required=False))
+    None
     """
-    path = os.fspath(path)
-    first = _first_row(path)
-    has_header = _is_header(first)
-    header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(len(first))]
-    first_line = 2 if has_header else 1
-    try:
-        features, labels = _parse_fast(path, len(header), has_header, label_column)
-    except ValueError:
-        features, labels = _parse_scanning(path, header, has_header, label_column)
-    if features.size == 0:
-        raise FnnInputError(f"{path}: no data rows.")
-    return header, features, labels, first_line
-
-
-def _parse_fast(path, width, has_header, label_column):
-    columns = [i for i in range(width) if i != label_column]
-    options = {"delimiter": ",", "skiprows": int(has_header), "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below, by name
-        features = np.loadtxt(path, usecols=columns, dtype=np.float64, **options)
-        if features.shape[1] != len(columns):
-            raise ValueError("column count")
-        if label_column is None:
-            return features, None
-        labels = np.loadtxt(path, usecols=[label_column], dtype=str, **options)[:, 0]
-    return features, [cell.strip() for cell in labels.tolist()]
-
-
-def _parse_scanning(path, header, has_header, label_column):
-    try:
-        with _open_text(path) as handle:
-            records = list(_csv.reader(handle))[int(has_header) :]
-    except (UnicodeDecodeError, _csv.Error, EOFError, OSError) as error:
-        raise FnnInputError(f"{path}: cannot be read as CSV text ({error}).") from None
-    first_line = 2 if has_header else 1
-    width = len(header)
-    features, labels = [], []
-    for offset, row in enumerate(records):
-        line = first_line + offset
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != width:
-            raise FnnInputError(f"{path}, line {line}: {len(row)} cells where the {'header' if has_header else 'first line'} has {width}.")
-        values = []
-        for column, cell in enumerate(row):
-            if column == label_column:
-                labels.append(cell.strip())
-                continue
-            try:
-                values.append(float(cell))
-            except ValueError:
-                raise FnnInputError(
-                    f"{path}, line {line}, column {column + 1} ({header[column]!r}): {cell!r} is not a number."
-                ) from None
-        features.append(values)
-    return np.array(features, dtype=np.float64).reshape(len(features), width - (label_column is not None)), (
-        labels if label_column is not None else None
+    names = None if header is None else [str(name).strip() for name in header]
+    width = len(names) if names is not None else width
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        if not -width <= label < width:
+            raise FnnInputError(f"{source}: the label column index {label} is out of range: expected -{width}..{width - 1} for {width} columns.")
+        return int(label) % width
+    if isinstance(label, str):
+        if names is None:
+            raise FnnInputError(f"{source}: has no header row, so no column is named {label!r}; give the label column by index (label=0 for the first).")
+        matches = [i for i, name in enumerate(names) if name == label]
+        if len(matches) != 1:
+            problem = f"{len(matches)} columns are named {label!r}" if matches else f"no column is named {label!r}"
+            raise FnnInputError(f"{source}: {problem}; expected exactly one. The columns are {names}; name another or give an index.")
+        return matches[0]
+    if label is not None:
+        raise FnnInputError(f"{source}: the label column must be given as a header name (str) or an index (int); got {label!r}.")
+    if names is None:
+        if not required:
+            return None
+        raise FnnInputError(
+            f"{source}: has no header row, so no label column can be recognised by name; expected a header with a column "
+            f"named one of {', '.join(LABEL_NAMES)}, or the label column given by index (label=0 for the first)."
+        )
+    matches = [i for i, name in enumerate(names) if name.lower() in LABEL_NAMES]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches and not required:
+        return None
+    problem = f"several columns could be the label ({', '.join(repr(names[i]) for i in matches)})" if matches else "no column is named as a label"
+    raise FnnInputError(
+        f"{source}: {problem}; expected exactly one column named one of {', '.join(LABEL_NAMES)} (any case), or the "
+        f"label column named explicitly (label='NAME' or an index). The header is {names}."
     )
 
 
-def _label_index(header, label, path):
-    if label is None:
-        lowered = [name.lower() for name in header]
-        for name in LABEL_NAMES:
-            if name in lowered:
-                return lowered.index(name)
-        return 0
-    if isinstance(label, str):
-        if label not in header:
-            raise FnnInputError(f"{path}: no column named {label!r}; the columns are {header}.")
-        return header.index(label)
-    if not -len(header) <= label < len(header):
-        raise FnnInputError(f"{path}: label column index {label} is out of range for {len(header)} columns.")
-    return label % len(header)
+def _drop_indices(header, has_header, drop, width, path, label_index):
+    if drop is None:
+        return set()
+    if isinstance(drop, (str, int, np.integer)):
+        drop = [drop]
+    indices = set()
+    for column in drop:
+        if isinstance(column, str):
+            matches = [i for i, name in enumerate(header) if name == column] if has_header else []
+            if len(matches) != 1:
+                problem = "no header row" if not has_header else f"{len(matches)} columns named {column!r}"
+                raise FnnInputError(f"{path}: cannot drop column {column!r}: expected one column of that name; found {problem}. The columns are {header}.")
+            indices.add(matches[0])
+        elif isinstance(column, (int, np.integer)) and not isinstance(column, bool) and -width <= column < width:
+            indices.add(int(column) % width)
+        else:
+            raise FnnInputError(f"{path}: cannot drop {column!r}: expected a column name or an index in -{width}..{width - 1}.")
+    if label_index in indices:
+        raise FnnInputError(f"{path}: cannot drop the label column {header[label_index]!r}; expected drop= to name other columns.")
+    return indices
 
 
-def _labels_from_text(cells, path, column_name):
-    if all(_is_number(cell) for cell in cells):
-        values = np.array([float(cell) for cell in cells])
-        if np.all(values == np.round(values)) and values.min() >= 0:
-            labels = values.astype(np.int64)
-            return labels, tuple(str(i) for i in range(int(labels.max()) + 1))
+def _read_text(path):
+    """The file's bytes (after a byte-order mark) and its text."""
+    with open_input(path, EXPECTED) as handle:
+        stream, _ = maybe_gunzip(handle)
+        with decompression_errors(path, EXPECTED):
+            data = read_bounded(stream, MAX_TABLE_BYTES)
+    if data is None:
+        raise FnnInputError(f"{path}: holds more than {size_text(MAX_TABLE_BYTES)} (decompressed); expected a table of at most that size.")
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+        raise FnnInputError(
+            f"{path}, line {line}: expected UTF-8 text; found the byte 0x{data[error.start]:02x}, which is not UTF-8 here "
+            f"(save the file as UTF-8)."
+        ) from None
+    return data, text
+
+
+def _records(text, path):
+    """``(line, cells)`` for each record, ``line`` being where it starts."""
+    reader = _csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except _csv.Error as error:
+        raise FnnInputError(
+            f"{path}, line {reader.line_num}: malformed CSV ({error}); expected comma-separated cells, quoted as in "
+            f"RFC 4180 (a quoted cell starts and ends with \", inner quotes doubled)."
+        ) from None
+
+
+def _blank(cells):
+    return not cells or (len(cells) == 1 and not cells[0].strip(" \t"))
+
+
+def _read(path, function, label, drop, required, recognise=False):
+    """The table; without a ``label`` it has a label column if ``required`` (then recognised by name, or an error)
+    or if ``recognise`` and one is named as a label."""
+    path = as_path(path, function)
+    data, text = _read_text(path)
+    newline = text.find("\n")
+    head = text if newline < 0 or '"' in text[:newline] else text[: newline + 1]  # the header, read on its own
+    _, first = next(_records(head, path), (1, None))
+    if first is None or _blank(first):
+        raise FnnInputError(f"{path}: expected {EXPECTED} starting with a header or a row; found {'an empty file' if not text.strip() else 'an empty first line'}.")
+    if len(first) == 1 and (";" in first[0] or "\t" in first[0]):
+        raise FnnInputError(
+            f"{path}, line 1: expected comma-separated cells; found one cell {first[0][:60]!r} (is the file separated "
+            f"by ';' or tabs? fnn reads comma-separated files)."
+        )
+    has_header = not any(map(_is_number, first))
+    width = len(first)
+    header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
+    label_index = None
+    if label is not None or required or recognise:
+        label_index = label_column(header if has_header else None, label, width=width, source=path, required=required)
+    dropped = _drop_indices(header, has_header, drop, width, path, label_index)
+    feature_columns = [i for i in range(width) if i != label_index and i not in dropped]
+    if not feature_columns:
+        raise FnnInputError(f"{path}: expected at least one feature column besides the label and dropped ones; the columns are {header}.")
+    fast = _parse_fast(data, has_header, width, feature_columns, label_index)
+    if fast is not None:
+        features, label_cells = fast
+        start = 2 if has_header else 1
+        lines = np.arange(start, start + len(features))
+    else:
+        records = _records(text, path)
+        if has_header:
+            next(records)
+        features, label_cells, lines = _parse_strict(records, path, header, width, feature_columns, label_index)
+    if len(features) == 0:
+        raise FnnInputError(f"{path}: expected data rows after the {'header' if has_header else 'first line'}; found none.")
+    return _Table(path, header, has_header, features, feature_columns, label_index, label_cells, lines)
+
+
+def _parse_fast(data, has_header, width, feature_columns, label_index):
+    """numpy's C reader on a plain numeric file (digits, signs, points, exponents, commas, spaces; no quotes, no
+    blank lines, no lone carriage returns); None when the file is anything else or numpy objects,
+    and the cell-by-cell reader decides."""
+    if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    if has_header:
+        newline = data.find(b"\n")
+        if newline < 0:
+            return None
+        data = data[newline + 1 :]
+    body = data.rstrip(b" \t\r\n")
+    if not body or body.translate(None, _FAST_BYTES):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = np.loadtxt(io.BytesIO(body), delimiter=",", comments=None, quotechar=None, dtype=np.float64, ndmin=2, encoding="ascii")
+    except ValueError:
+        return None
+    # numpy skips blank lines: a row count short of the line count sends the file to the strict reader.
+    if table.shape != (body.count(b"\n") + 1, width) or not all_finite(table):
+        return None
+    label_cells = None
+    if label_index is not None:
+        label_cells = [line.split(b",", label_index + 1)[label_index].decode("ascii").strip(" \t\r") for line in body.split(b"\n")]
+    if feature_columns == list(range(feature_columns[0], feature_columns[-1] + 1)):
+        return table[:, feature_columns[0] : feature_columns[-1] + 1], label_cells
+    return table[:, feature_columns], label_cells
+
+
+def _parse_strict(records, path, header, width, feature_columns, label_index):
+    """Every record checked: its width, blank lines, each feature cell a number, each label cell non-empty."""
+    cells, label_cells, lines = [], [], []
+    pick = operator.itemgetter(*feature_columns)
+    blank_at = None
+    for line, row in records:
+        if _blank(row):
+            blank_at = blank_at or line
+            continue
+        if blank_at is not None:
+            raise FnnInputError(f"{path}, line {blank_at}: expected {width} cells; found a blank line (blank lines are allowed only at the end).")
+        if len(row) != width:
+            raise FnnInputError(f"{path}, line {line}: expected {width} cells, as in the first line; found {len(row)}.")
+        picked = pick(row)
+        cells.extend(picked if len(feature_columns) > 1 else (picked,))
+        if label_index is not None:
+            label_cells.append(row[label_index].strip(" \t"))
+        lines.append(line)
+    lines = np.array(lines, dtype=np.int64)
+    table = _Table(path, header, True, None, feature_columns, label_index, label_cells, lines)
+    if not all(map(_is_number, cells)):
+        position = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+        row, column = divmod(position, len(feature_columns))
+        raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a number; found {_shown(cells[position])}.")
+    features = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), len(feature_columns))
+    if not all_finite(features):
+        row, column = first_non_finite(features)
+        raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a finite number; found {cells[row * len(feature_columns) + column].strip()!r}, too large for float64.")
+    if label_index is not None:
+        for row, cell in enumerate(label_cells):
+            if not cell:
+                raise FnnInputError(f"{table.where(row, label_index)}: expected a label; found an empty cell.")
+    return features, (label_cells if label_index is not None else None), lines
+
+
+def _shown(cell):
+    hint = ""
+    if ";" in cell or "\t" in cell.strip():
+        hint = " (is the file separated by ';' or tabs? fnn reads comma-separated files)"
+    elif cell.strip(" \t").lower() in _MISSING or not cell.strip(" \t"):
+        hint = " (missing and non-finite values are refused)"
+    return f"{cell!r}{hint}"
+
+
+def _labels(table):
+    """``(labels, class_names)`` from the label cells' text."""
+    cells = table.label_cells
+    if all(_INTEGER.fullmatch(cell) for cell in cells):
+        values = [int(cell) for cell in cells]
+        if 0 <= min(values) and max(values) <= MAX_CLASS_INDEX:
+            return np.array(values, dtype=np.int64), tuple(str(i) for i in range(max(values) + 1))
+        order = sorted(set(values))
+        lookup = {value: index for index, value in enumerate(order)}
+        return np.array([lookup[v] for v in values], dtype=np.int64), tuple(map(str, order))
+    numeric = [_is_number(cell) for cell in cells]
+    if all(numeric):
+        values = np.array([float(cell) for cell in cells], dtype=np.float64)
+        if not all_finite(values):
+            row = first_non_finite(values)[0]
+            raise FnnInputError(f"{table.where(row, table.label_index)}: expected a finite number; found {cells[row]!r}, too large for float64.")
         return values.reshape(-1, 1), ()
+    if any(numeric):
+        for row, cell in enumerate(cells):
+            if cell.lower() in _MISSING:
+                raise FnnInputError(f"{table.where(row, table.label_index)}: expected a label; found {cell!r} in a column of numbers (missing and non-finite labels are refused).")
     names = tuple(sorted(set(cells)))
     lookup = {name: index for index, name in enumerate(names)}
     return np.array([lookup[cell] for cell in cells], dtype=np.int64), names
 
 
-def load_csv(path, label=None, dtype=np.float32, name=None):
-    """A :class:`Dataset` from a CSV table. ``label`` is a column name or index; by default a column named
-    label/class/target/y/species, else the first column (the Kaggle layout)."""
-    path = os.fspath(path)
-    first = _first_row(path)
-    names = [cell.strip() for cell in first] if _is_header(first) else [f"column{i}" for i in range(len(first))]
-    index = _label_index(names, label, path)
-    header, features, cells, first_line = read_table(path, index)
-    check_finite_features(features, f"{path} (line {first_line} is row 0)")
-    labels, class_names = _labels_from_text(cells, path, header[index])
-    return Dataset(features.astype(dtype), labels, class_names, name or os.path.basename(path))
+def _as_dtype(table, dtype):
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its line and column
+        features = table.features.astype(dtype)  # a new array: nobody else holds it
+    if not all_finite(features):
+        row, column = first_non_finite(features)
+        raise FnnInputError(
+            f"{table.where(row, table.feature_columns[column])}: expected a number that fits {dtype.name}; found "
+            f"{float(table.features[row, column])!r}, beyond its range (±{np.finfo(dtype).max:.4g})."
+        )
+    return freeze_new(features)
+
+
+def read_table(path, label_column=None, drop=(), recognise_label=False):
+    """``(header, features, label_cells, first_data_line)``: the header's names (``column0``... without one), the
+    feature columns as float64 (all but the label column and ``drop``), the label column's cells as text (``None``
+    without a label column) and the line of the first data row.
+
+    ``label_column`` is a header name or an index; without it there is no label column, unless
+    ``recognise_label``: then a column named as in :data:`LABEL_NAMES` is the label column if there is one (as
+    :func:`label_column` decides with ``required=False``), which is how prediction inputs that still hold their
+    labels are read like the training table. See the module's description for the rules.
+    """
+    table = _read(path, "read_table", label_column, drop, required=label_column is not None, recognise=recognise_label)
+    return table.header, table.features, table.label_cells, 2 if table.has_header else 1
+
+
+def load_csv(path, label=None, dtype=np.float32, name=None, drop=()):
+    """A :class:`Dataset` from a CSV table. ``label`` names the label column (a header name or an index); by
+    default the one column named label, labels, class, target, species or y (any case), and without one the file
+    is refused. ``drop`` names columns to leave out. See the module's description for the rules."""
+    dtype = as_float_dtype(dtype, "load_csv")
+    table = _read(path, "load_csv", label, drop, required=True)
+    labels, class_names = _labels(table)
+    return Dataset(_as_dtype(table, dtype), freeze_new(labels), class_names, name or os.path.basename(table.path))
+
+
+def _whole(values, rows=4096):
+    """Whether every value is a whole number, a block of rows at a time (no full-size temporaries)."""
+    buffer = np.empty((min(rows, len(values)), values.shape[1]))
+    for start in range(0, len(values), rows):
+        block = values[start : start + rows]
+        if not np.array_equal(np.floor(block, out=buffer[: len(block)]), block):
+            return False
+    return True
 
 
 def load_kaggle_mnist_csv(path, dtype=np.float32):
-    """Kaggle's MNIST CSV (header, ``label`` first, then 784 pixel columns 0..255) with pixels scaled to [0, 1]."""
-    data = load_csv(path, label=0, dtype=dtype, name="mnist-csv")
-    if data.n_features != 784:
-        raise FnnInputError(f"{path}: the Kaggle MNIST layout has a label and 784 pixel columns; found {data.n_features} feature columns.")
-    classes = tuple(str(i) for i in range(10))
-    if data.labels.dtype.kind != "i" or data.labels.max() > 9:
-        raise FnnInputError(f"{path}: MNIST labels must be whole numbers 0..9.")
-    return Dataset(data.features / dtype(255), data.labels, classes, "mnist-csv")
+    """Kaggle's MNIST CSV: a header ``label,pixel0,...,pixel783``, then rows of a digit 0..9 and 784 whole-number
+    pixels 0..255, which are scaled to [0, 1]."""
+    dtype = as_float_dtype(dtype, "load_kaggle_mnist_csv")
+    table = _read(path, "load_kaggle_mnist_csv", 0, (), required=True)
+    expected = "Kaggle's MNIST layout: a header 'label,pixel0,...,pixel783' and rows of a digit and 784 pixels 0..255"
+    if not table.has_header or table.header[0].lower() != "label" or len(table.header) != 785:
+        found = f"the columns {table.header[:3]}... ({len(table.header)} of them)" if table.has_header else "no header row"
+        raise FnnInputError(f"{table.path}: expected {expected}; found {found}.")
+    for row, cell in enumerate(table.label_cells):
+        if not (_INTEGER.fullmatch(cell) and 0 <= int(cell) <= 9):
+            raise FnnInputError(f"{table.where(row, 0)}: expected a digit label 0..9 (a whole number); found {cell!r}.")
+    pixels = table.features
+    if pixels.min() < 0 or pixels.max() > 255 or not _whole(pixels):
+        bad = np.argwhere((pixels < 0) | (pixels > 255) | (pixels != np.floor(pixels)))[0]
+        row, column = int(bad[0]), int(bad[1])
+        raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {float(pixels[row, column])!r}.")
+    labels = np.array([int(cell) for cell in table.label_cells], dtype=np.int64)
+    features = pixels.astype(dtype)
+    features /= dtype.type(255)
+    return Dataset(freeze_new(features), freeze_new(labels), tuple(str(i) for i in range(10)), "mnist-csv")

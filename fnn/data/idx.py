@@ -12,124 +12,161 @@ code, and that the sizes account for exactly the bytes that follow.
 """
 
 import gzip
+import math
 import os
 import struct
-import zlib
+import tempfile
 
 import numpy as np
 
 from ..arrays import all_finite, first_non_finite
 from ..errors import FnnInputError
+from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
 
-__all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES"]
+__all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES", "MAX_DIMENSIONS", "MAX_GZIP_IDX_BYTES"]
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
 
+MAX_DIMENSIONS = 32
+"""The most dimensions an IDX file may declare (MNIST's have 1 or 3; numpy's own limit is 64)."""
 
-def _parse_header(head, path):
-    if len(head) < 4:
-        raise FnnInputError(f"{path}: not an IDX file: only {len(head)} bytes, too short for the 4-byte magic number.")
-    zero, code, ndim = struct.unpack(">HBB", head[:4])
-    if zero != 0 or code not in IDX_TYPES or ndim == 0:
+MAX_GZIP_IDX_BYTES = 1 << 30
+"""The most data a gzip-compressed IDX file may declare: it is decompressed into memory (raw files are
+memory-mapped and have no such limit; their sizes are checked against the file's length)."""
+
+EXPECTED = "an IDX file (MNIST's format: 2 zero bytes, a type code, a dimension count, 4-byte sizes, then the data)"
+_MAGIC = (
+    f"two zero bytes, a type code ({', '.join(f'0x{c:02X} {np.dtype(t).name}' for c, t in IDX_TYPES.items())}) and a "
+    f"dimension count 1..{MAX_DIMENSIONS}: MNIST images are 0x00000803, labels 0x00000801"
+)
+
+
+def _exactly(stream, n, path, what):
+    data = read_exactly(stream, n)
+    if len(data) < n:
+        found = "the file is empty (0 bytes)" if what == "magic number" and not data else f"only {len(data)} bytes"
+        raise FnnInputError(f"{path}: not an IDX file: expected a {n}-byte {what}; found {found}.")
+    return data
+
+
+def _read_header(stream, path):
+    """``(dtype, dims, header_size, data_bytes)`` from the start of ``stream``, every size checked."""
+    head = _exactly(stream, 4, path, "magic number")
+    zero, code, ndim = struct.unpack(">HBB", head)
+    if zero != 0 or code not in IDX_TYPES or not 1 <= ndim <= MAX_DIMENSIONS:
+        raise FnnInputError(f"{path}: not an IDX file: expected a magic number of {_MAGIC}; found 0x{head.hex()}.")
+    dims = struct.unpack(f">{ndim}I", _exactly(stream, 4 * ndim, path, f"header of {ndim} dimension sizes"))
+    if 0 in dims:
         raise FnnInputError(
-            f"{path}: not an IDX file: magic number 0x{head[:4].hex()} (expected 0x0000 then a type code in "
-            f"{[hex(c) for c in IDX_TYPES]} and a dimension count; MNIST images are 0x00000803, labels 0x00000801)."
+            f"{path}: the IDX header declares sizes {_shape_text(dims)}: expected every size to be at least 1 (an IDX "
+            f"file with no values holds no data); found 0 in dimension {dims.index(0) + 1}."
         )
-    header_size = 4 + 4 * ndim
-    if len(head) < header_size:
-        raise FnnInputError(f"{path}: truncated IDX header: {ndim} dimensions need {header_size} bytes, the file has {len(head)}.")
-    dims = struct.unpack(f">{ndim}I", head[4:header_size])
-    return np.dtype(IDX_TYPES[code]), dims, header_size
+    dtype = np.dtype(IDX_TYPES[code])
+    return dtype, dims, 4 + 4 * ndim, math.prod(dims) * dtype.itemsize  # Python integers: no overflow
 
 
-def _check_size(path, dtype, dims, header_size, total):
-    expected = header_size + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if expected != total:
+def _shape_text(dims):
+    return "x".join(map(str, dims))
+
+
+def _size_error(path, dtype, dims, expected, found, compressed):
+    where = "the decompressed file holds" if compressed else "the file holds"
+    found = f"more than {expected} bytes" if found is None else f"{found} bytes"
+    return FnnInputError(
+        f"{path}: the IDX header declares {_shape_text(dims)} values of {dtype.name}, so expected {expected} bytes "
+        f"of data, but {where} {found}; it is truncated or not what its header claims."
+    )
+
+
+def _check_gzip_size(path, dtype, dims, data_bytes):
+    if data_bytes > MAX_GZIP_IDX_BYTES:
         raise FnnInputError(
-            f"{path}: the IDX header says {'x'.join(map(str, dims))} values of {dtype.name} "
-            f"({expected - header_size} bytes of data) but the file holds {total - header_size}; it is truncated or "
-            f"not what its header claims."
+            f"{path}: the IDX header declares {_shape_text(dims)} values of {dtype.name} ({size_text(data_bytes)}): "
+            f"expected at most {size_text(MAX_GZIP_IDX_BYTES)} in a gzip-compressed file, which is decompressed into "
+            f"memory; decompress it (gunzip) and fnn memory-maps the raw file."
         )
 
 
-def _finite(array, path):
+def _finite(array, path, how=""):
     """Float data must be finite; integers always are."""
     if not all_finite(array):
         where = first_non_finite(array)
-        raise FnnInputError(f"{path}: values must be finite; found {array[where]} at index {where}.")
+        raise FnnInputError(f"{path}: values must be finite{how}; found {array[where]} at index {where}.")
+    return array
+
+
+def _native(array):
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)
+    array.flags.writeable = False
     return array
 
 
 def read_idx(path, mmap=True):
-    """The array in an IDX file. A raw file is memory-mapped read-only (unless ``mmap=False``); a ``.gz`` file is
-    decompressed into memory. Multi-byte types are converted to native byte order; float data must be finite."""
-    path = os.fspath(path)
-    if path.endswith(".gz"):
-        try:
-            with gzip.open(path, "rb") as handle:
-                content = handle.read()
-        except FileNotFoundError:
-            raise
-        except (EOFError, OSError, zlib.error) as error:
-            raise FnnInputError(f"{path}: cannot be decompressed ({error}); the download is probably truncated.") from None
-        dtype, dims, header_size = _parse_header(content[:4 + 4 * 255], path)
-        _check_size(path, dtype, dims, header_size, len(content))
-        array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(dims)
-        array = array.astype(dtype.newbyteorder("="), copy=False)
-        array.flags.writeable = False
-        return _finite(array, path)
-    with open(path, "rb") as handle:
-        head = handle.read(4 + 4 * 255)
-    dtype, dims, header_size = _parse_header(head, path)
-    _check_size(path, dtype, dims, header_size, os.path.getsize(path))
-    if mmap and dtype.itemsize == 1:
-        return np.memmap(path, dtype=dtype, mode="r", offset=header_size, shape=dims)
-    with open(path, "rb") as handle:
+    """The array in an IDX file. A raw file is memory-mapped read-only (unless ``mmap=False``); a gzip-compressed
+    one (recognised by its content) is decompressed into memory. The header's sizes are checked against the file's
+    real (decompressed) length before anything is allocated. Multi-byte types are converted to native byte order;
+    float data must be finite."""
+    path = as_path(path, "read_idx")
+    with open_input(path, EXPECTED) as handle:
+        stream, compressed = maybe_gunzip(handle)
+        with decompression_errors(path, EXPECTED):
+            dtype, dims, header_size, data_bytes = _read_header(stream, path)
+            if compressed:
+                _check_gzip_size(path, dtype, dims, data_bytes)
+                data = read_exactly(stream, data_bytes + 1)
+                if len(data) != data_bytes:
+                    raise _size_error(path, dtype, dims, data_bytes, None if len(data) > data_bytes else len(data), True)
+                return _finite(_native(np.frombuffer(data, dtype=dtype).reshape(dims)), path)
+        file_bytes = os.fstat(handle.fileno()).st_size
+        if header_size + data_bytes != file_bytes:
+            raise _size_error(path, dtype, dims, data_bytes, file_bytes - header_size, False)
+        if mmap and dtype.itemsize == 1:
+            return np.memmap(path, dtype=dtype, mode="r", offset=header_size, shape=dims)
         handle.seek(header_size)
-        array = np.fromfile(handle, dtype=dtype).reshape(dims)
-    array = array.astype(dtype.newbyteorder("="), copy=False)
-    array.flags.writeable = False
-    return _finite(array, path)
+        array = np.fromfile(handle, dtype=dtype, count=math.prod(dims))
+        if array.size != math.prod(dims):  # the file shrank after it was measured
+            raise _size_error(path, dtype, dims, data_bytes, array.nbytes, False)
+        return _finite(_native(array.reshape(dims)), path)
 
 
 def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
     """The array in an IDX file as flat float rows ``values / divisor``, converted a few MB at a time, so the
-    integers are never all in memory beside the floats (a gzip file is decompressed as a stream)."""
-    path = os.fspath(path)
+    integers are never all in memory beside the floats (a gzip file is decompressed as a stream). The header's
+    sizes are checked (against the file's length for a raw file) before the rows are allocated."""
+    path = as_path(path, "read_idx_scaled")
     dtype = np.dtype(dtype)
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            head = handle.read(4 + 4 * 255)
-            source, dims, header_size = _parse_header(head, path)
-            rows, width = dims[0], int(np.prod(dims[1:], dtype=np.int64))
+    with open_input(path, EXPECTED) as handle:
+        stream, compressed = maybe_gunzip(handle)
+        with decompression_errors(path, EXPECTED):
+            source, dims, header_size, data_bytes = _read_header(stream, path)
+            if compressed:
+                _check_gzip_size(path, source, dims, data_bytes)
+            else:
+                file_bytes = os.fstat(handle.fileno()).st_size
+                if header_size + data_bytes != file_bytes:
+                    raise _size_error(path, source, dims, data_bytes, file_bytes - header_size, False)
+            rows, width = dims[0], math.prod(dims[1:])
             out = np.empty((rows, width), dtype)
             flat = out.reshape(-1)
-            pending = head[header_size:]
-            filled = 0
             step = max(chunk_bytes // source.itemsize, 1) * source.itemsize
-            while filled < flat.size:
-                block = pending + handle.read(step)
-                pending = b""
-                usable = len(block) - len(block) % source.itemsize
-                if usable == 0:
+            filled = got = 0
+            while got < data_bytes:
+                wanted = min(step, data_bytes - got)
+                block = read_exactly(stream, wanted)
+                got += len(block)
+                values = np.frombuffer(block, dtype=source, count=len(block) // source.itemsize)
+                with np.errstate(over="ignore", invalid="ignore"):  # a value out of range is reported below
+                    flat[filled : filled + len(values)] = values
+                filled += len(values)
+                if len(block) < wanted:
                     break
-                values = np.frombuffer(block[:usable], dtype=source)
-                count = min(len(values), flat.size - filled)
-                flat[filled : filled + count] = values[:count]
-                filled += count
-                pending = block[usable:]
-            if filled != flat.size or handle.read(1):
-                raise FnnInputError(
-                    f"{path}: the IDX header says {'x'.join(map(str, dims))} values of {source.name} but the file "
-                    f"holds {'fewer' if filled != flat.size else 'more'}; it is truncated or not what its header claims."
-                )
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise FnnInputError(f"{path}: cannot be decompressed ({error}); the download is probably truncated.") from None
-    out /= dtype.type(divisor)
+            if got != data_bytes or stream.read(1):
+                raise _size_error(path, source, dims, data_bytes, got if got != data_bytes else None, compressed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out /= dtype.type(divisor)
     out.flags.writeable = False
-    return _finite(out, path)
+    return _finite(out, path, f" as {dtype.name} after dividing by {divisor}")
 
 
 def write_idx(path, array):
@@ -141,7 +178,11 @@ def write_idx(path, array):
     payload = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     payload += array.astype(IDX_TYPES[code], copy=False).tobytes()
     path = os.fspath(path)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with (gzip.open(temporary, "wb") if path.endswith(".gz") else open(temporary, "wb")) as handle:
-        handle.write(payload)
-    os.replace(temporary, path)
+    descriptor, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path) or ".")
+    try:
+        with open(descriptor, "wb") as raw, (gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.endswith(".gz") else raw) as handle:
+            handle.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -5,7 +5,7 @@ import inspect
 import os
 
 from ..activations import ACTIVATIONS
-from ..checkpoint import atomic_write_bytes
+from ..atomic import atomic_write
 from ..errors import FnnInputError
 from ..params import Params
 from ..state import TrainState
@@ -49,7 +49,7 @@ def write_new_file(path, payload, overwrite, function):
         raise FnnInputError(f"The 'path' argument of fnn.export.{function} is a folder ({path}); give a file name.")
     if os.path.exists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.export.{function} does not overwrite it unless overwrite=True.")
-    atomic_write_bytes(path, lambda handle: handle.write(payload))
+    atomic_write(path, payload, overwrite=overwrite)  # no-clobber at the rename too, not only in the check above
     return path
 
 

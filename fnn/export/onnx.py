@@ -5,7 +5,10 @@ exactly what :func:`fnn.forward` gives: probabilities for a softmax or sigmoid o
 (``x @ w + b``, fnn's ``w`` as it is) and its activation's nodes; a model's standardiser becomes a ``Sub`` and a
 ``Div`` in front, so the graph takes raw features as ``fnn predict`` does. The default opset is 17; gelu (the tanh
 approximation, as in fnn) is built from ``Tanh`` and arithmetic below opset 20 and is the ``Gelu`` operator from
-there. The spec (JSON) and class names are in the model's metadata (``fnn.spec``, ``fnn.class_names``).
+there. A float64 graph builds gelu, leaky_relu, prelu, elu and softplus from arithmetic at every opset: the
+operators' ``alpha`` attributes are float32, and onnxruntime has no float64 ``Elu``, ``Softplus`` or exact ``Gelu``
+(nor ``Atan``: a float64 arctan graph is valid ONNX that onnxruntime cannot run). The spec (JSON) and class
+names are in the model's metadata (``fnn.spec``, ``fnn.class_names``).
 
 >>> import os, tempfile
 >>> params = fnn.init_params(fnn.network([4, 8, 3], activation="gelu"), seed=0)
@@ -18,19 +21,18 @@ True
 """
 
 import json
+import numbers
 
 import numpy as np
 
 from .. import __version__
+from ..activations import _GELU_C, _GELU_K  # one definition of fnn's tanh-approximated gelu
 from ..errors import FnnInputError
 from .common import activation_parts, network_of, require, write_new_file
 
-__all__ = ["to_onnx", "onnx_model", "MIN_OPSET"]
+__all__ = ["to_onnx", "onnx_model", "supported_opsets", "MIN_OPSET"]
 
 MIN_OPSET = 17
-
-_GELU_C = float(np.sqrt(2 / np.pi))
-_GELU_K = 0.044715
 
 
 class _Graph:
@@ -38,6 +40,7 @@ class _Graph:
 
     def __init__(self, helper, numpy_helper, dtype, opset):
         self.helper, self.numpy_helper, self.dtype, self.opset = helper, numpy_helper, dtype, opset
+        self.double = np.dtype(dtype) == np.float64
         self.nodes, self.initializers, self._count = [], [], 0
 
     def name(self, stem):
@@ -56,7 +59,7 @@ class _Graph:
 
 
 def _gelu(graph, z, out):
-    if graph.opset >= 20:
+    if graph.opset >= 20 and not graph.double:
         return graph.node("Gelu", [z], out, approximate="tanh")
     cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
     inner = graph.node("Add", [z, graph.node("Mul", [cube, graph.constant("gelu_k", _GELU_K)])])
@@ -70,27 +73,51 @@ def _binary_step(graph, z, out):
     return graph.node("Cast", [at_least_zero], out, to=graph.helper.np_dtype_to_tensor_dtype(np.dtype(graph.dtype)))
 
 
+def _sloped_relu(graph, z, out, slope):
+    if not graph.double:
+        return graph.node("LeakyRelu", [z], out, alpha=slope)
+    negative_part = graph.node("Mul", [z, graph.constant("slope", slope)])
+    return graph.node("Where", [graph.node("Greater", [z, graph.constant("zero", 0.0)]), z, negative_part], out)
+
+
+def _elu(graph, z, out, alpha):
+    if not graph.double:
+        return graph.node("Elu", [z], out, alpha=alpha)
+    zero, one = graph.constant("zero", 0.0), graph.constant("one", 1.0)
+    below = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, zero])]), one])
+    negative_part = graph.node("Mul", [below, graph.constant("alpha", alpha)])
+    return graph.node("Where", [graph.node("Greater", [z, zero]), z, negative_part], out)
+
+
+def _softplus(graph, z, out):
+    if not graph.double:
+        return graph.node("Softplus", [z], out)
+    # max(z, 0) + log(1 + exp(-|z|)), which never overflows
+    tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
+    log_term = graph.node("Log", [graph.node("Add", [tail, graph.constant("one", 1.0)])])
+    return graph.node("Add", [graph.node("Relu", [z]), log_term], out)
+
+
 _ACTIVATION_NODES = {
     "identity": lambda g, z, out: g.node("Identity", [z], out),
     "relu": lambda g, z, out: g.node("Relu", [z], out),
     "tanh": lambda g, z, out: g.node("Tanh", [z], out),
     "sigmoid": lambda g, z, out: g.node("Sigmoid", [z], out),
     "arctan": lambda g, z, out: g.node("Atan", [z], out),
-    "softplus": lambda g, z, out: g.node("Softplus", [z], out),
+    "softplus": _softplus,
     "softmax": lambda g, z, out: g.node("Softmax", [z], out, axis=-1),
     "silu": lambda g, z, out: g.node("Mul", [z, g.node("Sigmoid", [z])], out),
     "gelu": _gelu,
     "binary_step": _binary_step,
-    "leaky_relu": lambda g, z, out, slope: g.node("LeakyRelu", [z], out, alpha=slope),
-    "prelu": lambda g, z, out, slope: g.node("LeakyRelu", [z], out, alpha=slope),  # fnn's prelu has a fixed slope
-    "elu": lambda g, z, out, alpha: g.node("Elu", [z], out, alpha=alpha),
+    "leaky_relu": _sloped_relu,
+    "prelu": _sloped_relu,  # fnn's prelu has a fixed slope
+    "elu": _elu,
 }
-_ALIASES = {"linear": "identity", "logistic": "sigmoid", "swish": "silu"}
 
 
 def _activation(graph, activation, z, out, layer):
-    parts = activation_parts(activation)
-    base = _ALIASES.get(parts[0], parts[0]) if parts is not None else None
+    parts = activation_parts(activation)  # an alias ("logistic") already has its canonical name ("sigmoid")
+    base = parts[0] if parts is not None else None
     if base not in _ACTIVATION_NODES:
         raise FnnInputError(
             f"fnn.export.to_onnx cannot express the activation {activation.name!r} of layer {layer} in ONNX: it knows "
@@ -99,14 +126,22 @@ def _activation(graph, activation, z, out, layer):
     return _ACTIVATION_NODES[base](graph, z, out, *parts[1])
 
 
+def supported_opsets():
+    """The opsets :func:`onnx_model` writes: :data:`MIN_OPSET` to the newest the installed onnx knows."""
+    return range(MIN_OPSET, require("onnx", "onnx", "onnx_model").defs.onnx_opset_version() + 1)
+
+
 def onnx_model(obj, *, opset=MIN_OPSET):
     """The ONNX ``ModelProto`` of ``obj``'s network (Params, a TrainState or a model from :func:`fnn.load`),
     checked with ``onnx.checker``."""
     onnx = require("onnx", "onnx", "onnx_model")
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+    opsets = supported_opsets()
+    if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or opset not in opsets:
         raise FnnInputError(
-            f"The 'opset' argument of fnn.export.onnx_model must be an int >= {MIN_OPSET}. Got {opset!r} instead."
+            f"The 'opset' argument of fnn.export.onnx_model must be an int from {opsets[0]} to {opsets[-1]} (the "
+            f"newest this onnx knows). Got {opset!r} instead."
         )
+    opset = int(opset)
     params, standardizer, class_names = network_of(obj, "onnx_model")
     dtype = params.dtype
     graph = _Graph(onnx.helper, onnx.numpy_helper, dtype, opset)

@@ -3,7 +3,8 @@
 A network of ``L`` dense layers is stored as the ``state_dict`` of ``torch.nn.Sequential(Linear, act, Linear,
 act, ...)``: layer ``i`` is module ``2 * i``, so its tensors are ``"{2i}.weight"``, of shape ``(outputs, inputs)``
 (``nn.Linear``'s convention, fnn's ``w`` transposed) and ``"{2i}.bias"``; the activation after it is module
-``2i + 1`` and has no tensors. The metadata (strings, as safetensors requires) says the rest:
+``2i + 1`` and has no tensors. Tensors keep the params' dtype: float64 params give F64 tensors, which
+``load_state_dict`` casts into a float32 module, and a ``.double()`` module keeps exactly. The metadata (strings, as safetensors requires) says the rest:
 
 - ``format``: ``"pt"``, as files saved from PyTorch say;
 - ``fnn.spec``: the network spec as JSON (:meth:`fnn.NetworkSpec.to_config`), from which fnn rebuilds it;
@@ -21,10 +22,12 @@ True
 """
 
 import json
+import os
 import re
 
 import numpy as np
 
+from ..activations import Activation
 from ..errors import FnnInputError
 from ..params import Layer, Params
 from ..spec import network, spec_from_config
@@ -32,16 +35,13 @@ from .common import activation_parts, network_of, require, write_new_file
 
 __all__ = ["to_safetensors", "from_safetensors", "torch_module"]
 
-_TORCH_MODULES = {
+_TORCH_MODULES = {  # by canonical name: an alias ("logistic") is named as what it is ("sigmoid")
     "identity": lambda: "Identity()",
-    "linear": lambda: "Identity()",
     "relu": lambda: "ReLU()",
     "tanh": lambda: "Tanh()",
     "sigmoid": lambda: "Sigmoid()",
-    "logistic": lambda: "Sigmoid()",
     "softplus": lambda: "Softplus()",
     "silu": lambda: "SiLU()",
-    "swish": lambda: "SiLU()",
     "gelu": lambda: "GELU(approximate='tanh')",  # fnn's gelu is the tanh approximation
     "softmax": lambda: "Softmax(dim=-1)",
     "leaky_relu": lambda slope: f"LeakyReLU({slope!r})",
@@ -153,10 +153,14 @@ def from_safetensors(path, activation=None, output=None, loss=None):
 
     A file written by :func:`to_safetensors` carries its spec. For any other (e.g. ``safetensors.torch.save_file(
     model.state_dict(), path)``), say what the activations are as :func:`fnn.network` takes them: ``activation``
-    one name for the hidden layers or a list with one per layer, ``output`` the last layer's and ``loss``.
+    one name for the hidden layers with ``output`` the last layer's (a state_dict does not say whether logits
+    went on through a softmax, so it is not guessed), or a list with one per layer; and ``loss`` if not the
+    output's own.
     Keys may carry a module prefix (``"net.0.weight"``); a Linear without bias gets zeros.
     """
     numpy_io = require("safetensors", "safetensors", "from_safetensors")
+    if os.path.isdir(path):
+        raise FnnInputError(f"{path} is a folder; fnn.export.from_safetensors reads a .safetensors file.")
     try:
         with numpy_io.safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
@@ -168,6 +172,12 @@ def from_safetensors(path, activation=None, output=None, loss=None):
     layers = _linear_stack(tensors, path)
     sizes = [layers[0][0].shape[1]] + [weight.shape[0] for weight, _ in layers]
     if activation is not None:
+        if output is None and isinstance(activation, (str, Activation)):
+            raise FnnInputError(
+                f"fnn.export.from_safetensors was given one activation for {path} but no output=: say what follows "
+                f"the last Linear ('identity' to keep its logits or for regression, 'softmax', 'sigmoid'), or give "
+                f"activation as a list with one per layer."
+            )
         spec = network(sizes, activation=activation, output=output, loss=loss)
     elif "fnn.spec" in metadata:
         spec = spec_from_config(json.loads(metadata["fnn.spec"]))

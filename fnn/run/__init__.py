@@ -2,13 +2,14 @@
 (data, network, optimiser from a configuration), :mod:`.engine` (the one run loop) and :mod:`.record` (metrics
 and the run record)."""
 
-from .build import Prepared, build_optimizer, build_spec, prepare_run, steps_per_epoch
-from .engine import Finished, run, run_prepared
-from .record import environment, params_sha256, run_record, test_metrics
+from .build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
+from .engine import Finished, run, run_prepared, run_threads
+from .record import data_fingerprints, describe_network, environment, params_sha256, run_record, test_metrics, validation_metrics
 from .settings import (
     DEFAULTS,
     FLAG,
     GRID,
+    MAX_THREADS,
     PYTHON,
     RECORD,
     SETTINGS,
@@ -16,6 +17,7 @@ from .settings import (
     Setting,
     Source,
     config_from_record,
+    machine_threads,
     resolve_config,
     setting_name,
     toml_source,
@@ -23,8 +25,9 @@ from .settings import (
 
 __all__ = [
     "SETTINGS", "Setting", "RunConfig", "DEFAULTS", "Source", "PYTHON", "FLAG", "GRID", "RECORD", "toml_source",
-    "setting_name", "resolve_config", "config_from_record",
-    "Prepared", "build_spec", "build_optimizer", "steps_per_epoch", "prepare_run",
-    "Finished", "run", "run_prepared",
-    "test_metrics", "params_sha256", "environment", "run_record",
+    "setting_name", "resolve_config", "config_from_record", "machine_threads", "MAX_THREADS",
+    "Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run",
+    "Finished", "run", "run_prepared", "run_threads",
+    "test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "run_record",
+    "data_fingerprints",
 ]

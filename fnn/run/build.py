@@ -4,13 +4,17 @@ The learning-rate schedule's durations are in epochs in a configuration; here, a
 counted with :func:`~fnn.batches.batch_count` on the real training part (after the validation hold-out).
 """
 
+import os
+
+import numpy as np
 from attrs import frozen
 
 from ..batches import batch_count
 from ..data.dataset import Dataset
 from ..data.lazy import ScaledRows
-from ..data.sources import load_train_test, split_source
+from ..data.sources import load_source, split_source
 from ..data.transforms import fit_standardizer, standardize
+from ..errors import FnnInputError
 from ..optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from ..params import init_params
 from ..spec import network
@@ -19,7 +23,7 @@ from ..training import validation_split
 from ..validate import prepare_targets
 from .settings import RunConfig
 
-__all__ = ["Prepared", "build_spec", "build_optimizer", "steps_per_epoch", "prepare_run"]
+__all__ = ["Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run"]
 
 
 @frozen
@@ -34,6 +38,8 @@ class Prepared:
     options: object
     steps_per_epoch: int
     standardizer: object = None
+    train_rows: int = 0
+    validation_rows: int = 0
 
     @property
     def optimizer(self):
@@ -80,13 +86,27 @@ def build_optimizer(config, steps_per_epoch):
     return parts[0] if len(parts) == 1 else chain(*parts)
 
 
+def split_sizes(config, params, train, label=None):
+    """``(trained on, held out for validation)``: the rows of ``train`` on each side of the validation split.
+
+    A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words
+    it (default: the setting's name)."""
+    label = label or str
+    if not config.validation:
+        return len(train), 0
+    labels = prepare_targets(params, train.labels, len(train), "train", "labels")
+    kept, held = (len(part) for part in validation_split(params, labels, config.validation, config.seed))
+    if not kept or not held:
+        raise FnnInputError(
+            f"{label('validation')} {config.validation} of {len(train)} training rows leaves {kept} to train on and {held} to "
+            f"validate; choose a fraction that leaves rows on both sides (or 0 for no validation)."
+        )
+    return kept, held
+
+
 def steps_per_epoch(config, params, train):
     """The mini-batches of one epoch on the part of ``train`` that is trained on (after the validation hold-out)."""
-    rows = len(train)
-    if config.validation:
-        labels = prepare_targets(params, train.labels, len(train), "train", "labels")
-        rows = len(validation_split(params, labels, config.validation, config.seed)[0])
-    return batch_count(rows, config.batch_size)
+    return batch_count(split_sizes(config, params, train)[0], config.batch_size)
 
 
 def _needs_standardizing(config, features):
@@ -101,23 +121,55 @@ def _standardized(parts, stats):
     return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
 
 
-def prepare_run(config, data=None, source=None):
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no bound known
+        return None
+
+
+def _check_fits_in_memory(spec, config, label):
+    """Refuse a network whose parameters alone would not fit in this machine's memory (a typo in the sizes),
+    before numpy tries to allocate them."""
+    count = sum(layer.input_dim * layer.output_dim + layer.output_dim for layer in spec.layers)
+    needed = count * np.dtype(config.dtype).itemsize
+    memory = _memory_bytes()
+    if memory is not None and needed > memory:
+        raise FnnInputError(
+            f"{label('hidden')} {','.join(map(str, config.hidden))}: the network {'-'.join(map(str, spec.sizes))} has "
+            f"{count:,} parameters, {needed / 2**30:,.1f} GiB in {config.dtype}, more than this machine's "
+            f"{memory / 2**30:,.1f} GiB of memory."
+        )
+
+
+def _load(config, source, label):
+    try:
+        if source is None:
+            source = load_source(config.data, config.dtype)
+        return split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
+    except FnnInputError as error:
+        raise FnnInputError(f"{label('data')} {config.data}: {error}") from None
+    except OSError as error:  # a folder where a file was expected, a file that cannot be read, ...
+        raise FnnInputError(f"{label('data')} {config.data}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
+
+
+def prepare_run(config, data=None, source=None, label=None):
     """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
-    or take ``data = (train, test)``), standardise with training statistics, build network and optimiser."""
-    if data is not None:
-        train, test = data
-    elif source is not None:
-        train, test = split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
-    else:
-        train, test = load_train_test(config.data, config.seed, config.test_fraction, config.dtype)
+    or take ``data = (train, test)``), standardise with training statistics, build network and optimiser.
+
+    ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
+    label = label or str
+    train, test = data if data is not None else _load(config, source, label)
     stats = None
     if _needs_standardizing(config, train.features):
         stats = fit_standardizer(train.features)
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
     spec = build_spec(config, train.n_features, train.n_classes, n_targets)
+    _check_fits_in_memory(spec, config, label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
-    steps = steps_per_epoch(config, params, train)
+    kept, held = split_sizes(config, params, train, label)
+    steps = batch_count(kept, config.batch_size)
     options = train_options(
         "train",
         optimizer=build_optimizer(config, steps),
@@ -125,5 +177,6 @@ def prepare_run(config, data=None, source=None):
         seed=config.seed,
         validation=config.validation or None,
         drop_rate=config.drop_rate,
+        diagnostics=config.diagnostics,
     )
-    return Prepared(config, train, test, params, options, steps, stats)
+    return Prepared(config, train, test, params, options, steps, stats, kept, held)

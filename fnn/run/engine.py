@@ -5,6 +5,11 @@ them is only what they observe: ``on_epoch(state)`` after each epoch (progress),
 each state worth saving (each epoch, and the best one again when early stopping ends on a worse one), and
 ``on_batch(index)`` before each mini-batch. Observers cannot change the run.
 
+A run uses ``threads`` BLAS threads (the configuration's, else this machine's cores), set with threadpoolctl for
+its duration only; the same seed and thread count give the same bytes. An epoch that ends with non-finite
+parameters raises :class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever holds
+them.
+
 >>> finished = run(resolve_config(({"data": "iris", "hidden": [6], "epochs": 3}, PYTHON)))
 >>> finished.state.epoch, sorted(finished.record["final_metrics"])
 (3, ['accuracy', 'confusion_matrix', 'loss'])
@@ -13,14 +18,16 @@ each state worth saving (each epoch, and the best one again when early stopping 
 import time
 
 from attrs import evolve, frozen
+from threadpoolctl import threadpool_limits
 
-from ..errors import FnnInputError
+from ..arrays import all_finite
+from ..errors import FnnInputError, TrainingDiverged
 from ..training import early_stopping, iterate_epochs
 from .build import Prepared, prepare_run
-from .record import run_record, test_metrics
-from .settings import PYTHON, resolve_config  # noqa: F401  (the doctest's namespace)
+from .record import data_fingerprints, describe_network, run_record, test_metrics
+from .settings import PYTHON, machine_threads, resolve_config  # noqa: F401  (resolve_config: the doctest's)
 
-__all__ = ["Finished", "run_prepared", "run"]
+__all__ = ["Finished", "run_prepared", "run", "run_threads"]
 
 
 @frozen
@@ -34,6 +41,24 @@ class Finished:
     record: dict
 
 
+def run_threads(config):
+    """The BLAS threads a run of ``config`` uses: its ``threads``, else this machine's cores."""
+    return config.threads if config.threads is not None else machine_threads()
+
+
+def _finite(states, previous):
+    for state in states:
+        if not all(all_finite(array) for array in state.params.arrays()):
+            raise TrainingDiverged(
+                f"Training diverged: the parameters became NaN or infinite in epoch {state.epoch} (the loss was "
+                f"still finite). Lower the learning rate, scale the inputs, or clip gradients.",
+                epoch=state.epoch, step=state.step,
+                last_good=getattr(previous, "params", previous), epoch_start=previous,
+            )
+        previous = state
+        yield state
+
+
 def _observed(states, observers):
     for state in states:
         for observe in observers:
@@ -43,11 +68,22 @@ def _observed(states, observers):
 
 def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_checkpoint=None, started=None):
     """Train ``prepared`` from its initial params, or continue the :class:`~fnn.TrainState` ``start``, up to
-    the configured number of epochs (in total), stopping early when ``patience`` says so."""
+    the configured number of epochs **in all** (a resumed state at epoch 5 with ``epochs=12`` trains 7 more;
+    ``fnn.fit(state, epochs=k)`` instead trains ``k`` more), stopping early when ``patience`` says so."""
     started = time.perf_counter() if started is None else started
     config = prepared.config
     if start is not None and start.params.spec != prepared.params.spec:
-        raise FnnInputError(f"The checkpoint's network {start.params.spec!r} does not match its configuration's {prepared.params.spec!r}.")
+        raise FnnInputError(
+            f"The checkpoint's network ({describe_network(start.params.spec)}) does not match its configuration's "
+            f"({describe_network(prepared.params.spec)})."
+        )
+    threads = run_threads(config)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started)
+
+
+def _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started):
+    config = prepared.config
     done = start.epoch if start is not None else 0
     if done >= config.epochs:
         raise FnnInputError(f"Nothing to train: the run already has {done} epochs and asks for {config.epochs}; raise epochs (--epochs).")
@@ -56,7 +92,7 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
         start if start is not None else prepared.params, prepared.train, options=options,
         epochs=config.epochs - done, on_batch=on_batch, function="train",
     )
-    states = _observed(states, [o for o in (on_epoch, on_checkpoint) if o is not None])
+    states = _observed(_finite(states, start if start is not None else prepared.params), [o for o in (on_epoch, on_checkpoint) if o is not None])
     if config.patience:
         final, last = early_stopping(states, config.patience, config.monitor)
         if on_checkpoint is not None and last is not final:
@@ -65,7 +101,8 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
         for final in states:
             pass
         last = final
-    record = run_record(config, final, test_metrics(final.params, prepared.test), time.perf_counter() - started)
+    metrics = test_metrics(final.params, prepared.test)
+    record = run_record(config, final, metrics, time.perf_counter() - started, last=last, threads=threads, data=data_fingerprints(prepared))
     if start is not None:
         record["resumed_from_epoch"] = start.epoch
     return Finished(final, last, prepared, record)
@@ -73,7 +110,13 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
 
 def run(config, data=None, source=None, *, start=None, on_epoch=None, on_batch=None, on_checkpoint=None):
     """Prepare and run a :class:`~fnn.run.settings.RunConfig` (see :func:`run_prepared`); ``data = (train, test)``
-    or a loaded ``source`` replace loading the configured data set."""
+    or a loaded ``source`` replace loading the configured data set. ``tensorboard`` and ``keep_checkpoints`` write
+    into a run folder, which only ``fnn train`` has; here they are refused (observe the run with
+    :class:`fnn.tensorboard.TensorBoardLog` as ``on_epoch`` instead)."""
     started = time.perf_counter()
+    for name in ("tensorboard", "keep_checkpoints"):
+        if getattr(config, name):
+            raise FnnInputError(f"The setting {name!r} writes into a run folder, which fnn train makes and this run has none; "
+                                f"leave it out (for TensorBoard, pass on_epoch=fnn.tensorboard.TensorBoardLog(folder)).")
     prepared = prepare_run(config, data, source)
     return run_prepared(prepared, start, on_epoch=on_epoch, on_batch=on_batch, on_checkpoint=on_checkpoint, started=started)

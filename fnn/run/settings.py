@@ -16,15 +16,22 @@ fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the o
 
 import difflib
 import math
+import os
 
 from attrs import field, frozen, make_class
 
+from ..activations import ACTIVATIONS, get_activation
 from ..errors import FnnInputError
+from ..initializers import INITIALIZERS, get_initializer
+from ..losses import LOSSES, get_loss
 from ..optim import OPTIMIZERS, get_schedule
 from ..train_options import MAX_EPOCHS
 
 __all__ = [
     "MAX_EPOCHS",
+    "MAX_THREADS",
+    "DATA_KINDS",
+    "MONITORS",
     "Setting",
     "SETTINGS",
     "Source",
@@ -38,7 +45,18 @@ __all__ = [
     "setting_name",
     "resolve_config",
     "config_from_record",
+    "machine_threads",
 ]
+
+MAX_THREADS = 1024
+"""The most BLAS threads a run may ask for (more is a typo, not a machine)."""
+
+DATA_KINDS = ("digits", "iris", "moons", "circles", "spirals", "blobs", "sine", "fashion-mnist", "mnist", "idx", "csv")
+"""The data set names a configuration may give (``mnist``, ``fashion-mnist`` and ``idx`` take ``:DIR``, ``csv``
+takes ``:PATH``)."""
+
+MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
+"""The metrics early stopping can watch."""
 
 class _Bad(Exception):
     """A value that does not fit; carries what was expected."""
@@ -95,6 +113,15 @@ def _bool_or_auto(value):
     raise _Bad("true, false or 'auto'")
 
 
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise _Bad("true or false")
+
+
 def _string(choices=None):
     def convert(value):
         if not isinstance(value, str) or not value.strip():
@@ -103,6 +130,45 @@ def _string(choices=None):
             raise _Bad("one of " + ", ".join(choices))
         return value.strip().lower() if choices is not None else value
     return convert
+
+
+def _data_name(value):
+    text = _string()(value).strip()
+    kind, _, argument = text.partition(":")
+    if kind.strip().lower() not in DATA_KINDS:
+        raise _Bad("one of " + ", ".join(DATA_KINDS[:-3]) + ", mnist[:DIR], idx:DIR, csv:PATH")
+    if kind.strip().lower() in ("csv", "idx") and not argument.strip():
+        raise _Bad(f"{kind.strip().lower()}:PATH, naming the file or folder")
+    return text
+
+
+def _registered(get, registry, kind, allowed=()):
+    """A name that ``get`` resolves, kept as written (for activations, one or one per layer)."""
+
+    def check(name):
+        if name.strip().lower() in allowed:
+            return name.strip().lower()
+        try:
+            get(name)
+        except FnnInputError:
+            known = ", ".join(list(allowed) + sorted(registry))
+            raise _Bad(f"a known {kind} name, with arguments that fit (Known {kind}s: {known})") from None
+        return name
+
+    def convert(value):
+        if kind == "activation":
+            names = _names(value)
+            return tuple(map(check, names)) if isinstance(names, tuple) else check(names)
+        return check(_string()(value))
+
+    return convert
+
+
+def _monitor(value):
+    text = _string()(value).strip().lower()
+    if text not in MONITORS:
+        raise _Bad("one of " + ", ".join(MONITORS))
+    return text
 
 
 def _float(**bounds):
@@ -126,7 +192,8 @@ def _optional(convert):
 @frozen
 class Setting:
     """One run setting. ``convert(value)`` checks a value from TOML, Python or the command line (a string there)
-    and returns it in its one canonical form; ``optimizers`` lists those it applies to (empty: all)."""
+    and returns it in its one canonical form; ``optimizers`` lists those it applies to (empty: all); a ``switch``
+    is a bool that the command line sets by its flag alone (``--diagnostics``)."""
 
     name: str
     convert: object = field(repr=False)
@@ -134,6 +201,7 @@ class Setting:
     help: str
     unit: str = ""
     optimizers: tuple = ()
+    switch: bool = False
 
     @property
     def flag(self):
@@ -146,15 +214,15 @@ class Setting:
 _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
 SETTINGS = (
-    Setting("data", _string(), "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
+    Setting("data", _data_name, "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
     Setting("test_fraction", _float(low=0, high=1, low_open=True, high_open=True), 0.2, "part held out for testing when the data has no test part", "fraction"),
     Setting("standardize", _bool_or_auto, "auto", "standardise features with training statistics: auto, true, false"),
     Setting("hidden", _positive_ints, (64,), "hidden layer sizes, comma-separated, e.g. 256,128,64"),
-    Setting("activation", _names, "relu", "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"),
-    Setting("output", _string(), "auto", "output activation (auto, softmax, sigmoid, identity)"),
-    Setting("loss", _string(), "auto", "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"),
-    Setting("init", _string(), "he_uniform", "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"),
-    Setting("bias_init", _string(), "zeros", "bias initialiser (zeros, normal, ...)"),
+    Setting("activation", _registered(get_activation, ACTIVATIONS, "activation"), "relu", "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"),
+    Setting("output", _registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "auto", "output activation (auto, softmax, sigmoid, identity)"),
+    Setting("loss", _registered(get_loss, LOSSES, "loss", ("auto",)), "auto", "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"),
+    Setting("init", _registered(get_initializer, INITIALIZERS, "initializer"), "he_uniform", "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"),
+    Setting("bias_init", _registered(get_initializer, INITIALIZERS, "initializer"), "zeros", "bias initialiser (zeros, normal, ...)"),
     Setting("optimizer", _string(tuple(OPTIMIZERS)), "sgd", "optimiser: " + ", ".join(OPTIMIZERS)),
     Setting("lr", _float(low=0, low_open=True), 0.1, "learning rate (the schedule's peak)", "per step"),
     Setting("momentum", _optional(_float(low=0, high=1)), None, "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", "", _SGD_FAMILY),
@@ -162,14 +230,18 @@ SETTINGS = (
     Setting("schedule", _string(), "constant", "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (default: the whole run), linear_warmup:EPOCHS[+SCHEDULE]", "epochs"),
     Setting("clip_norm", _float(low=0), 0.0, "clip gradients to this global norm (0: off)"),
     Setting("l2", _float(low=0), 0.0, "L2 penalty on the weights (0: off)"),
-    Setting("epochs", _int(low=1, high=MAX_EPOCHS), 20, "number of epochs (with --resume: the total to reach)", "epochs"),
+    Setting("epochs", _int(low=1, high=MAX_EPOCHS), 20, "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", "epochs"),
     Setting("batch_size", _int(low=1), 32, "mini-batch size", "samples"),
-    Setting("validation", _float(low=0, high=1, high_open=True), 0.0, "part of the training part held out for validation (0: none)", "fraction"),
+    Setting("validation", _float(low=0, high=1, high_open=True), 0.1, "part of the training part held out for validation, by class (0: none; a sweep needs it)", "fraction"),
     Setting("drop_rate", _float(low=0, high=1, high_open=True), 0.0, "dropout probability on hidden layers (0: off)", "probability"),
     Setting("patience", _int(low=0), 0, "early stopping: epochs without improvement of --monitor (0: off)", "epochs"),
-    Setting("monitor", _string(), "val_loss", "metric early stopping watches, e.g. val_loss or val_accuracy"),
+    Setting("monitor", _monitor, "val_loss", "metric early stopping watches, e.g. val_loss or val_accuracy"),
+    Setting("diagnostics", _bool, False, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True),
+    Setting("tensorboard", _bool, False, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True),
+    Setting("keep_checkpoints", _bool, False, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True),
     Setting("seed", _int(low=0), 0, "seed every random draw derives from"),
     Setting("dtype", _string(("float32", "float64")), "float32", "float32 or float64"),
+    Setting("threads", _optional(_int(low=1, high=MAX_THREADS)), None, "BLAS threads of the run (if not given: this machine's cores). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", "threads"),
 )
 """Every run setting, in the order ``fnn train --help`` shows them."""
 
@@ -199,6 +271,8 @@ class Source:
             return f"The key {name!r} of the run's saved configuration"
         if self.kind == "default":
             return f"The default {name!r}"
+        if self.kind == "grid" and self.path:
+            return f"{self.path} {name}" if self.path.startswith("--") else f"The grid key {name!r} in {self.path}"
         return f"The {self.kind} key {name!r}"
 
 
@@ -239,6 +313,7 @@ def _unknown(key, source):
     close = difflib.get_close_matches(str(key).replace("-", "_"), list(_BY_NAME), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
+    where += f" in {source.path}" if source.kind == "grid" and source.path else ""
     return FnnInputError(f"Unknown {where}.{hint} Known keys: {', '.join(_BY_NAME)}.")
 
 
@@ -269,12 +344,26 @@ def resolve_config(*layers):
                 f"{source.label(name)} applies only to the optimizers {', '.join(setting.optimizers)}; "
                 f"this run uses {config.optimizer!r}."
             )
+    if config.patience and config.monitor.startswith("val_") and not config.validation:
+        label = origin.get("monitor", origin.get("patience", DEFAULT)).label("monitor" if "monitor" in origin else "patience")
+        raise FnnInputError(
+            f"{label}: early stopping watches {config.monitor!r}, a validation metric, but this run holds out no "
+            f"validation part (validation 0); give validation > 0 or monitor 'loss'."
+        )
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:
         label = origin.get("schedule", DEFAULT).label("schedule")
         raise FnnInputError(f"{label} is not a schedule this run can use: {error}") from None
     return config
+
+
+def machine_threads():
+    """The cores this process may run on (its CPU affinity, else the machine's count): a run's default threads."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def config_from_record(record, epochs=None):

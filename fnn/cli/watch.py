@@ -1,0 +1,94 @@
+"""What ``fnn train`` adds around a run when its settings ask: diagnostics advice on stderr, a TensorBoard stream
+into the run folder's ``tensorboard/``, and one kept checkpoint per epoch in its ``checkpoints/``.
+
+All of it observes the run (an ``on_epoch`` observer) and none of it changes the run.
+"""
+
+import os
+import sys
+
+from ..diagnostics import problems
+from ..epoch_checkpoints import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
+from ..errors import FnnInputError
+
+__all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
+
+TENSORBOARD_FOLDER = "tensorboard"
+"""The subfolder of a run folder that ``--tensorboard`` writes its event files into."""
+
+
+def remove_extras(folder):
+    """Remove what an earlier run in ``folder`` kept besides its checkpoint and record (its per-epoch checkpoints
+    and TensorBoard event files), when ``fnn train --overwrite`` replaces it; other files are left alone."""
+    for epoch in kept_epochs(folder):
+        os.remove(epoch_checkpoint_path(folder, epoch))
+    events = os.path.join(folder, TENSORBOARD_FOLDER)
+    if os.path.isdir(events) and not os.path.islink(events):
+        for name in os.listdir(events):
+            if name.startswith("events.out.tfevents.") and os.path.isfile(os.path.join(events, name)):
+                os.remove(os.path.join(events, name))
+    for sub in (os.path.join(folder, FOLDER), events):
+        try:
+            os.rmdir(sub)  # only if now empty
+        except OSError:
+            pass
+
+
+class RunWatch:
+    """The extras of one ``fnn train`` run: build it before training (it refuses what cannot work at once), pass
+    :meth:`observe` as ``on_epoch`` and :meth:`checkpointed` as ``on_checkpoint``, and :meth:`close` it at the
+    end."""
+
+    def __init__(self, config, folder, prepared, start_epoch=0, stream=None):
+        self.config, self.folder, self.prepared = config, folder, prepared
+        self.stream = stream if stream is not None else sys.stderr
+        self.warned, self.kept = set(), set()
+        self.log = None
+        for wanted, flag in ((config.tensorboard, "--tensorboard"), (config.keep_checkpoints, "--keep-checkpoints")):
+            if wanted and folder is None:
+                raise FnnInputError(f"{flag} writes into the run folder, and --no-record asks for none; drop one of them.")
+        if config.keep_checkpoints:
+            check_epochs_free(folder, start_epoch)
+        if config.tensorboard:
+            from ..tensorboard import TensorBoardLog
+
+            self.log = TensorBoardLog(os.path.join(folder, TENSORBOARD_FOLDER))
+
+    def observe(self, then=None):
+        """The ``on_epoch`` observer: these extras, then ``then(state)`` if given."""
+
+        def on_epoch(state):
+            self(state)
+            return then(state) if then is not None else state
+
+        return on_epoch
+
+    def checkpointed(self, save):
+        """The ``on_checkpoint`` observer: ``save(state)`` (the run's main checkpoint), then this epoch's kept
+        checkpoint, once per epoch (early stopping hands the best state in again). After the main one, so a run
+        interrupted in between resumes from an epoch whose kept checkpoint is not there yet."""
+
+        def on_checkpoint(state):
+            save(state)
+            if self.config.keep_checkpoints and state.epoch not in self.kept:
+                save_epoch_checkpoint(self.folder, state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                self.kept.add(state.epoch)
+            return state
+
+        return on_checkpoint
+
+    def __call__(self, state):
+        record = state.history[-1]
+        if record.diagnostics is not None:
+            for layer, problem, advice in problems(record.diagnostics, epoch=record.epoch):
+                if (layer, problem) not in self.warned:  # each problem of a layer once per run
+                    self.warned.add((layer, problem))
+                    print(f"fnn train: warning: {advice}", file=self.stream, flush=True)
+        if self.log is not None:
+            self.log(state)
+        return state
+
+    def close(self):
+        if self.log is not None:
+            self.log.close()
+            self.log = None
