@@ -11,7 +11,11 @@
     thread (timed here at that shard size), so products and per-row elementwise work both shrink; what does not:
     the Python that drives each worker's step (with Python threads it holds the lock, so ``p`` workers need ``p``
     times one worker's share), the sum of the ``p`` gradient vectors (a tree: ``log2 p`` passes over the 242,762
-    parameters) and the parameter-sized optimiser work (split ``p`` ways).
+    parameters) and the parameter-sized optimiser work (split ``p`` ways). It leaves out the cost of handing work
+    between threads, so it is a lower bound: a two-thread prototype of one step with 1-thread BLAS and a helper
+    Python thread (column halves of the forward products, the weight gradient beside the input gradient) measured
+    1,800-2,200 us a step against 1,360-1,590 us for the plain one-thread step, and the issue's 64-row shards on two
+    Python threads were slower than two-thread BLAS.
 
 The serial part of (a) is measured, not assumed: fnn's own step at one thread (CPU time, random data of the same
 shapes) minus its products; it is split for (b) into Python overhead (the step of a same-depth network 8 units
@@ -183,6 +187,8 @@ def print_prediction(inputs, steps_per_epoch, measured=None, cores=CORES, out=pr
         limit = f"{serial:.3f} s" if method.startswith("BLAS") else f"{p['python'] * steps_per_epoch:.3f} s x p"
         out(f"{method:<26} {optimizer:<5} " + " ".join(f"{row[c]:9.3f}" for c in cores) +
             f" {stops_scaling(row, cores):>5} cor {limit:>13}")
+    out("data parallel leaves out thread hand-offs (a lower bound); BLAS threads assume a hand-off cost linear in "
+        "the threads")
     if measured:
         for optimizer in ("sgd", "adam"):
             cells = [f"{measured[(optimizer, c)]:9.3f}" if (optimizer, c) in measured else f"{'':>9}" for c in cores]
