@@ -187,7 +187,7 @@ def print_prediction(inputs, steps_per_epoch, measured=None, cores=CORES, out=pr
         limit = f"{serial:.3f} s" if method.startswith("BLAS") else f"{p['python'] * steps_per_epoch:.3f} s x p"
         out(f"{method:<26} {optimizer:<5} " + " ".join(f"{row[c]:9.3f}" for c in cores) +
             f" {stops_scaling(row, cores):>5} cor {limit:>13}")
-    out("data parallel leaves out thread hand-offs (a lower bound); BLAS threads assume a hand-off cost linear in "
+    out("note: the data-parallel rows leave out thread hand-offs (a lower bound); BLAS threads assume a hand-off cost linear in "
         "the threads")
     if measured:
         for optimizer in ("sgd", "adam"):
