@@ -8,12 +8,17 @@ A peer that is not installed is reported as skipped.
 
 Every run is its own subprocess, pinned to N cores with the BLAS thread count fixed to N (threadpoolctl) and
 reported, so peak RSS is per system; the runs are interleaved (system after system, for each optimiser and thread
-count), once at 1 thread and once at 2. The script also measures the machine's float32 GEMM speed on this network's
-batch-128 products and on a large square product, the network's training FLOPs per epoch, and fnn's epoch time
-as a multiple of the GEMM-bound ideal; and fnn's scaling in samples and width.
+count) and the whole round is repeated ``--repeats`` times (default 3), so a slow spell of a shared machine falls on
+every system alike. Each run's epoch time is the median of its epochs 2-4; the table gives the median over the
+repeats with their range, and the process CPU time beside the wall time. A peer installed in another environment
+runs there (``--peer-python jax=/tmp/jaxvenv/bin/python``). The script also times each matrix product of the step
+per shape and thread count (``scripts/bench_shapes.py``): "x products" is an epoch's time over that of its
+products alone; and it prints the scaling model's prediction of fnn's epoch on 1-16 cores beside what it measured
+(``scripts/scaling_model.py``), and fnn's scaling in samples and width.
 
-    python scripts/bench_vs_peers.py                  # the full run (about 15 minutes on 2 cores)
-    python scripts/bench_vs_peers.py --subset 2000 --epochs 2 --threads 1 --no-scaling   # a smoke run
+    python scripts/bench_vs_peers.py --peer-python jax=/tmp/jaxvenv/bin/python    # the full run (about 30 minutes)
+    python scripts/bench_vs_peers.py --epochs 4 --no-scaling                       # the per-thread tables only
+    python scripts/bench_vs_peers.py --subset 2000 --epochs 2 --threads 1 --repeats 1 --no-scaling --no-model  # smoke
 """
 
 import argparse
@@ -70,22 +75,36 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class EpochClock:
+    """Wall and process CPU seconds of each epoch, and the peak RSS after it. CPU time counts every thread of the
+    process, so at one thread it is the work done, steady when other programs share the machine."""
+
+    def __init__(self):
+        self.wall, self.cpu, self.rss = [], [], []
+        self.start()
+
+    def start(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def stop(self):
+        self.wall.append(time.perf_counter() - self._wall)
+        self.cpu.append(time.process_time() - self._cpu)
+        self.rss.append(peak_rss_mib())
+
+
 def run_fnn(data, optimizer, epochs, seed, sizes):
     import fnn
 
     x, y, x_test, y_test = data
     params = fnn.init_params(fnn.network(sizes, activation="relu", init="he_uniform"), seed=seed)
     opt = fnn.optim.sgd(LEARNING_RATES["sgd"]) if optimizer == "sgd" else fnn.optim.adam(LEARNING_RATES["adam"])
-    times, rss = [], []
-    start = time.perf_counter()
+    clock = EpochClock()
     for state in fnn.iterate_epochs(params, (x, y), optimizer=opt, batch_size=128, seed=seed):
-        now = time.perf_counter()
-        times.append(now - start)
-        rss.append(peak_rss_mib())
-        if len(times) == epochs:
+        clock.stop()
+        if len(clock.wall) == epochs:
             break
-        start = time.perf_counter()
-    return times, rss, fnn.accuracy(state.params, x_test, y_test)
+        clock.start()
+    return clock, fnn.accuracy(state.params, x_test, y_test)
 
 
 def run_numpy(data, optimizer, epochs, seed, sizes):
@@ -98,9 +117,9 @@ def run_numpy(data, optimizer, epochs, seed, sizes):
     biases = [np.zeros(o, np.float32) for o in sizes[1:]]
     moments = [[np.zeros_like(p), np.zeros_like(p)] for p in weights + biases]
     lr, b1, b2, eps, t = LEARNING_RATES[optimizer], 0.9, 0.999, 1e-8, 0
-    times, rss = [], []
+    clock = EpochClock()
     for epoch in range(epochs):
-        start = time.perf_counter()
+        clock.start()
         order = rng.permutation(len(x))
         for first in range(0, len(x), 128):
             index = order[first : first + 128]
@@ -139,13 +158,12 @@ def run_numpy(data, optimizer, epochs, seed, sizes):
                     v += (1 - b2) * grad * grad
                     step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
                     param -= step * m / (np.sqrt(v) + eps)
-        times.append(time.perf_counter() - start)
-        rss.append(peak_rss_mib())
+        clock.stop()
     hidden = x_test
     for w, b in zip(weights[:-1], biases[:-1]):
         hidden = np.maximum(hidden @ w + b, 0)
     accuracy = float(np.mean((hidden @ weights[-1] + biases[-1]).argmax(axis=1) == y_test))
-    return times, rss, accuracy
+    return clock, accuracy
 
 
 def run_torch(data, optimizer, epochs, seed, sizes):
@@ -162,9 +180,9 @@ def run_torch(data, optimizer, epochs, seed, sizes):
     opt = torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
-    times, rss = [], []
+    clock = EpochClock()
     for epoch in range(epochs):
-        start = time.perf_counter()
+        clock.start()
         order = torch.randperm(len(x), generator=generator)
         for first in range(0, len(x), 128):
             index = order[first : first + 128]
@@ -172,11 +190,10 @@ def run_torch(data, optimizer, epochs, seed, sizes):
             loss = loss_fn(model(x[index]), y[index])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - start)
-        rss.append(peak_rss_mib())
+        clock.stop()
     with torch.no_grad():
         accuracy = float((model(x_test).argmax(dim=1) == y_test).float().mean())
-    return times, rss, accuracy
+    return clock, accuracy
 
 
 def run_sklearn(data, optimizer, epochs, seed, sizes):
@@ -192,15 +209,14 @@ def run_sklearn(data, optimizer, epochs, seed, sizes):
         random_state=seed,
     )
     classes = np.arange(sizes[-1])
-    times, rss = [], []
+    clock = EpochClock()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for epoch in range(epochs):
-            start = time.perf_counter()
+            clock.start()
             model.partial_fit(x, y, classes=classes)  # one epoch, reshuffled
-            times.append(time.perf_counter() - start)
-            rss.append(peak_rss_mib())
-    return times, rss, float(model.score(x_test, y_test))
+            clock.stop()
+    return clock, float(model.score(x_test, y_test))
 
 
 def run_jax(data, optimizer, epochs, seed, sizes):
@@ -236,63 +252,46 @@ def run_jax(data, optimizer, epochs, seed, sizes):
         return optax.apply_updates(params, updates), opt_state
 
     rng = np.random.default_rng(seed)
-    times, rss = [], []
+    clock = EpochClock()
     for epoch in range(epochs):
-        start = time.perf_counter()
+        clock.start()
         order = rng.permutation(len(x))
         for first in range(0, len(x), 128):
             params, opt_state = step(params, opt_state, jnp.asarray(order[first : first + 128]))
         jax.block_until_ready(params)
-        times.append(time.perf_counter() - start)
-        rss.append(peak_rss_mib())
+        clock.stop()
     accuracy = float(jnp.mean(logits(params, jnp.asarray(x_test)).argmax(axis=1) == jnp.asarray(y_test)))
-    return times, rss, accuracy
+    return clock, accuracy
 
 
 RUNNERS = {"fnn": run_fnn, "numpy": run_numpy, "torch": run_torch, "sklearn": run_sklearn, "jax": run_jax}
 MODULES = {"torch": "torch", "sklearn": "sklearn", "jax": "optax"}
 
 
-def gemm_limits(threads, sizes, n_train, repeats=30):
-    """GFLOP/s of the batch-128 products of one training step, of a large square product, and the GEMM-bound
-    time of an epoch (every product of every batch at the measured speed)."""
+def gemm_limits(threads, sizes, n_train, rounds=5):
+    """The products alone: every matrix product of an epoch's steps at the speed measured for its shape (fastest
+    of ``rounds`` interleaved rounds, see ``scripts/bench_shapes.py``), and the GFLOP/s of a large square product."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
+    import bench_shapes
 
-    def matrix(rows, columns):
-        return rng.standard_normal((rows, columns), dtype=np.float32)
-
-    operands = []  # the products of one step, with the memory layout they have in training
-    for layer, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
-        inputs, delta, weights = matrix(128, i), matrix(128, o), matrix(i, o)
-        operands.append((inputs, weights))  # forward: a_prev @ w
-        operands.append((inputs.T, delta))  # weight gradient: a_prev.T @ delta
-        if layer:
-            operands.append((delta, weights.T))  # input gradient: delta @ w.T
-    step_seconds, step_flops = 0.0, 0
-    for a, b in operands:
-        for _ in range(5):
-            a @ b
-        start = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        step_seconds += (time.perf_counter() - start) / repeats
-        step_flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
-    big = rng.standard_normal((2048, 2048), dtype=np.float32)
+    times = bench_shapes.summary(bench_shapes.measure((threads,), sizes, rounds=rounds, parts=()))
+    products = bench_shapes.step_products(sizes)
+    step_seconds = sum(times[(threads, name)][0] for name, *_ in products)
+    step_flops = sum(2 * m * k * n for _, m, k, n, _ in products)
+    big = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
     big @ big
     start = time.perf_counter()
     for _ in range(3):
         big @ big
     square = 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
-    steps = -(-n_train // 128)
     return {
         "threads": threads,
         "network_gemm_gflops": step_flops / step_seconds / 1e9,
         "square_2048_gflops": square,
         "train_gflop_per_epoch": step_flops * n_train / 128 / 1e9,
         "gemm_bound_epoch_seconds": step_seconds * n_train / 128,
-        "steps_per_epoch": steps,
+        "steps_per_epoch": -(-n_train // 128),
     }
 
 
@@ -303,15 +302,25 @@ def worker(args):
         os.environ.update({name: str(args.threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     limiter, blas = blas_report(args.threads)
     sizes = [SIZES[0]] + [max(1, int(h * args.width)) for h in SIZES[1:-1]] + [SIZES[-1]]
-    data = load_data(args.subset)
     args.system = args.worker
-    if args.system == "gemm":
-        result = gemm_limits(args.threads, sizes, len(data[0]))
+    if args.system == "model":  # the scaling model's inputs (random data of the same shapes)
+        import scaling_model
+
+        limiter.restore_original_limits()
+        result = {"inputs": scaling_model.measure_inputs(sizes, rounds=7, steps=200)}
+        result["inputs"]["products"] = {k: list(v) for k, v in result["inputs"]["products"].items()}
+        n_train = args.subset or 60000
     else:
-        times, rss, accuracy = RUNNERS[args.system](data, args.optimizer, args.epochs, args.seed, sizes)
-        result = {"epoch_seconds": times, "rss_mib_after_epoch": rss, "test_accuracy": accuracy}
+        data = load_data(args.subset)
+        n_train = len(data[0])
+        if args.system == "gemm":
+            result = gemm_limits(args.threads, sizes, n_train)
+        else:
+            clock, accuracy = RUNNERS[args.system](data, args.optimizer, args.epochs, args.seed, sizes)
+            result = {"epoch_seconds": clock.wall, "epoch_cpu_seconds": clock.cpu, "rss_mib_after_epoch": clock.rss,
+                      "test_accuracy": accuracy}
     result.update({"system": args.system, "optimizer": args.optimizer, "threads": args.threads, "blas": blas,
-                   "peak_rss_mib": peak_rss_mib(), "n_train": len(data[0]), "sizes": sizes})
+                   "peak_rss_mib": peak_rss_mib(), "n_train": n_train, "sizes": sizes, "python": sys.version.split()[0]})
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -319,7 +328,8 @@ def worker(args):
 
 
 def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None, extra=()):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", system, "--optimizer", optimizer,
+    python = args.peer_python.get(system, sys.executable)
+    command = [python, os.path.abspath(__file__), "--worker", system, "--optimizer", optimizer,
                "--threads", str(threads), "--epochs", str(epochs or args.epochs), "--seed", str(args.seed),
                "--width", str(width), *extra]
     if subset or args.subset:
@@ -332,9 +342,12 @@ def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None,
     return {"system": system, "optimizer": optimizer, "threads": threads, "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
 
 
-def installed(system):
+def installed(system, python=None):
     if system not in MODULES:
         return True
+    if python:  # a peer in its own environment: ask that interpreter
+        probe = f"import {MODULES[system]}" + (", jax" if system == "jax" else "")
+        return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
     import importlib.util
 
     return importlib.util.find_spec(MODULES[system]) is not None and (system != "jax" or importlib.util.find_spec("jax") is not None)
@@ -346,41 +359,70 @@ def typical(times):
     return statistics.median(window), min(window), max(window)
 
 
+def across_repeats(rows, key="epoch_seconds"):
+    """Each repeat's typical epoch (median of epochs 2-4), then their median, min and max."""
+    values = [typical(row[key])[0] for row in rows]
+    return statistics.median(values), min(values), max(values)
+
+
+def peer_pythons(values):
+    out = {}
+    for value in values:
+        system, _, path = value.partition("=")
+        if system not in SYSTEMS or not path:
+            raise SystemExit(f"--peer-python: expected SYSTEM=PATH with SYSTEM one of {', '.join(SYSTEMS)}, got {value!r}")
+        out[system] = path
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=SYSTEMS + ["gemm"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=SYSTEMS + ["gemm", "model"], help=argparse.SUPPRESS)
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"], help=argparse.SUPPRESS)
     parser.add_argument("--width", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--threads", default="1,2", help="thread counts to run at, comma-separated")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of every run (median and range over them)")
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images only (smoke runs)")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--peer-python", action="append", default=[], metavar="SYSTEM=PATH",
+                        help="run SYSTEM's worker with another interpreter, e.g. jax=/tmp/jaxvenv/bin/python "
+                             "(a peer installed in its own environment, which needs numpy, attrs, toolz and "
+                             "threadpoolctl to load the data through fnn)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling runs of fnn")
+    parser.add_argument("--no-model", action="store_true", help="skip the per-shape scaling prediction")
     parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     parser.add_argument("--accuracy-seeds", type=int, default=0, metavar="K",
                         help="also train every system with seeds 1..K (1 thread, two runs at a time) and report the "
                              "spread of test accuracy after the epochs")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.peer_python = peer_pythons(args.peer_python)
     if args.worker:
         args.threads = int(args.threads)
         return worker(args)
 
     systems = args.systems.split(",")
     thread_counts = [int(t) for t in args.threads.split(",")]
-    results, skipped = [], [s for s in systems if not installed(s)]
+    results, skipped = [], [s for s in systems if not installed(s, args.peer_python.get(s))]
     print(f"fnn benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.repeats} interleaved repeat(s), "
+          f"{args.epochs} epochs each")
     if skipped:
         print(f"skipped (not installed): {', '.join(skipped)}")
-    for threads in thread_counts:
-        results.append(spawn("gemm", "sgd", threads, args))
-        for optimizer in ("sgd", "adam"):
-            for system in systems:
-                if system not in skipped:
-                    results.append(spawn(system, optimizer, threads, args))
+    for repeat in range(args.repeats):  # every repeat runs everything once, so a slow spell hits all systems
+        for threads in thread_counts:
+            results.append({**spawn("gemm", "sgd", threads, args), "repeat": repeat})
+            for optimizer in ("sgd", "adam"):
+                for system in systems:
+                    if system not in skipped:
+                        results.append({**spawn(system, optimizer, threads, args), "repeat": repeat})
     print_table(results, thread_counts, systems, skipped)
+    if not args.no_model:
+        model = spawn("model", "sgd", max(thread_counts), args)
+        results.append(model)
+        print_model(model, results, thread_counts)
     if args.accuracy_seeds:
         results += accuracy_runs(args, [s for s in systems if s not in skipped])
     if not args.no_scaling:
@@ -392,37 +434,68 @@ def main():
 
 
 def print_table(results, thread_counts, systems, skipped):
-    gemm = {r["threads"]: r for r in results if r.get("system") == "gemm" and "error" not in r}
     for threads in thread_counts:
-        limit = gemm.get(threads)
+        limits = [r for r in results if r.get("system") == "gemm" and r.get("threads") == threads and "error" not in r]
+        ideal = statistics.median(r["gemm_bound_epoch_seconds"] for r in limits) if limits else None
         print(f"\n== {threads} thread(s) ==")
-        if limit:
-            print(f"BLAS: {limit['blas']}")
-            print(f"float32 GEMM: {limit['network_gemm_gflops']:.1f} GFLOP/s on this network's batch-128 products, "
-                  f"{limit['square_2048_gflops']:.1f} GFLOP/s on 2048x2048; training = {limit['train_gflop_per_epoch']:.1f} "
-                  f"GFLOP/epoch; GEMM-bound ideal epoch {limit['gemm_bound_epoch_seconds']:.3f} s")
-        print(f"{'optimizer':<9} {'system':<8} {'s/epoch':>8} {'(min-max)':>15} {'test acc':>9} {'peak MiB':>9} {'fnn/peer':>9} {'x ideal':>8}")
+        if limits:
+            ideals = [r["gemm_bound_epoch_seconds"] for r in limits]
+            print(f"BLAS: {limits[0]['blas']}")
+            print(f"float32 products alone (every product of an epoch at its shape's measured speed): {ideal:.3f} s "
+                  f"({min(ideals):.3f}-{max(ideals):.3f}), {statistics.median(r['network_gemm_gflops'] for r in limits):.1f} "
+                  f"GFLOP/s; 2048x2048: {statistics.median(r['square_2048_gflops'] for r in limits):.1f} GFLOP/s; "
+                  f"training = {limits[0]['train_gflop_per_epoch']:.1f} GFLOP/epoch")
+        print("seconds per epoch: each run's median of epochs 2-4, then median (min-max) over the repeats; "
+              "CPU = process CPU time (all threads)")
+        print(f"{'optimizer':<9} {'system':<8} {'s/epoch':>8} {'(min-max)':>15} {'CPU s':>7} {'test acc':>9} {'peak MiB':>9} "
+              f"{'fnn/peer':>9} {'x products':>10}")
         for optimizer in ("sgd", "adam"):
-            rows = {r["system"]: r for r in results if r.get("threads") == threads and r.get("optimizer") == optimizer and r.get("system") in systems}
-            fnn_row = rows.get("fnn")
-            fnn_time = typical(fnn_row["epoch_seconds"])[0] if fnn_row and "error" not in fnn_row else None
+            runs = {s: [r for r in results if r.get("threads") == threads and r.get("optimizer") == optimizer
+                        and r.get("system") == s and "error" not in r] for s in systems}
+            fnn_time = across_repeats(runs["fnn"])[0] if runs.get("fnn") else None
             for system in systems:
-                row = rows.get(system)
-                if system in skipped or row is None:
+                rows = runs[system]
+                if system in skipped:
                     print(f"{optimizer:<9} {system:<8} {'skipped (not installed)':>34}")
                     continue
-                if "error" in row:
-                    print(f"{optimizer:<9} {system:<8} error: {row['error'][:80]}")
+                if not rows:
+                    errors = [r["error"] for r in results if r.get("system") == system and "error" in r]
+                    print(f"{optimizer:<9} {system:<8} error: {(errors or ['no run'])[-1][:80]}")
                     continue
-                median, low, high = typical(row["epoch_seconds"])
+                median, low, high = across_repeats(rows)
+                cpu = across_repeats(rows, "epoch_cpu_seconds")[0]
                 ratio = f"{fnn_time / median:.2f}" if fnn_time and system != "fnn" else "-"
-                ideal = f"{median / limit['gemm_bound_epoch_seconds']:.2f}" if limit else "-"
-                print(f"{optimizer:<9} {system:<8} {median:>8.3f} {f'({low:.3f}-{high:.3f})':>15} {row['test_accuracy']:>9.4f} "
-                      f"{row['peak_rss_mib']:>9.0f} {ratio:>9} {ideal:>8}")
-    fnn_rows = [r for r in results if r.get("system") == "fnn" and "rss_mib_after_epoch" in r]
-    for row in fnn_rows:
-        rss = row["rss_mib_after_epoch"]
-        print(f"fnn {row['optimizer']} {row['threads']} thr: peak RSS after each epoch {rss[0]:.0f} ... {rss[-1]:.0f} MiB")
+                over = f"{median / ideal:.2f}" if ideal else "-"
+                print(f"{optimizer:<9} {system:<8} {median:>8.3f} {f'({low:.3f}-{high:.3f})':>15} {cpu:>7.3f} "
+                      f"{statistics.median(r['test_accuracy'] for r in rows):>9.4f} {max(r['peak_rss_mib'] for r in rows):>9.0f} "
+                      f"{ratio:>9} {over:>10}")
+    for threads in thread_counts:
+        for optimizer in ("sgd", "adam"):
+            rss = [r["rss_mib_after_epoch"] for r in results if r.get("system") == "fnn" and r.get("threads") == threads
+                   and r.get("optimizer") == optimizer and "rss_mib_after_epoch" in r]
+            if rss:
+                print(f"fnn {optimizer} {threads} thr: peak RSS after each epoch {min(r[0] for r in rss):.0f} ... "
+                      f"{max(r[-1] for r in rss):.0f} MiB")
+
+
+def print_model(model, results, thread_counts):
+    """The scaling model's prediction (scripts/scaling_model.py) beside fnn's epochs measured in this run."""
+    import scaling_model
+
+    print("\n== predicted fnn epoch (s) by cores, from per-shape measurements (scripts/scaling_model.py) ==")
+    if "error" in model:
+        print(f"error: {model['error']}")
+        return
+    inputs = model["inputs"]
+    inputs["products"] = {k: tuple(v) for k, v in inputs["products"].items()}
+    measured = {}
+    for threads in thread_counts:
+        for optimizer in ("sgd", "adam"):
+            rows = [r for r in results if r.get("system") == "fnn" and r.get("threads") == threads
+                    and r.get("optimizer") == optimizer and "epoch_seconds" in r]
+            if rows:
+                measured[(optimizer, threads)] = across_repeats(rows)[0]
+    scaling_model.print_prediction(inputs, -(-model["n_train"] // 128), measured)
 
 
 def accuracy_runs(args, systems):
@@ -463,7 +536,7 @@ def scaling_runs(args):
         seconds = statistics.median(run["epoch_seconds"][1:3])
         base = base or (seconds / subset)
         print(f"{label:<13} n={subset:<6} sizes={run['sizes']}  {seconds:.3f} s/epoch  "
-              f"{gemm['train_gflop_per_epoch']:.1f} GFLOP  {seconds / gemm['gemm_bound_epoch_seconds']:.2f} x ideal  "
+              f"{gemm['train_gflop_per_epoch']:.1f} GFLOP  {seconds / gemm['gemm_bound_epoch_seconds']:.2f} x products  "
               f"per-sample cost vs 1/4 data {seconds / subset / base:.2f}")
         out.append({"label": label, **run, "gemm": gemm})
     return out

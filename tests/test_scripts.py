@@ -37,13 +37,14 @@ def test_reproduce_moons_both_networks_short():
 
 @needs_fashion
 def test_benchmark_smoke_on_a_tiny_slice():
-    out = run("bench_vs_peers.py", "--subset", "600", "--epochs", "2", "--threads", "1", "--no-scaling", "--systems",
-              "fnn,numpy", "--accuracy-seeds", "2")
+    out = run("bench_vs_peers.py", "--subset", "600", "--epochs", "2", "--threads", "1", "--repeats", "1", "--no-scaling",
+              "--no-model", "--systems", "fnn,numpy", "--accuracy-seeds", "2")
     timing, accuracy = out.split("== test accuracy")
     rows = [line.split() for line in timing.splitlines() if line.startswith(("sgd ", "adam "))]
     assert {(r[0], r[1]) for r in rows} == {("sgd", "fnn"), ("sgd", "numpy"), ("adam", "fnn"), ("adam", "numpy")}
-    assert all(float(r[2]) > 0 and 0 <= float(r[4]) <= 1 for r in rows)
-    assert "GEMM-bound ideal epoch" in timing
+    # optimizer system s/epoch (min-max) CPU-s test-acc peak-MiB fnn/peer x-products
+    assert all(float(r[2]) > 0 and float(r[4]) > 0 and 0 <= float(r[5]) <= 1 and float(r[6]) > 50 for r in rows)
+    assert "float32 products alone" in timing
     spread = [line.split() for line in accuracy.splitlines() if line.startswith(("sgd ", "adam "))]
     assert len(spread) == 4 and all(r[-1] == "n=2" and 0.1 < float(r[2]) <= 1 for r in spread)
 
@@ -53,3 +54,36 @@ def test_reproduce_tanh_softmax_one_epoch():
     out = run("reproduce_tanh_softmax.py", "--epochs", "1")
     accuracy = float(out.split("after 1 epochs SGD")[1].split()[2])
     assert accuracy >= 0.75
+
+
+def test_bench_shapes_times_every_product_of_the_step():
+    out = run("bench_shapes.py", "--threads", "1", "--rounds", "1")
+    rows = {line[:16].strip(): line[16:].split() for line in out.splitlines() if line.startswith("L")}
+    # 784-256-128-64-10: a forward and a weight-gradient product per layer, an input gradient past the first
+    assert len(rows) == 11 and rows["L0 weight grad"][0] == "784x128x256" and "L0 input grad" not in rows
+    per_call = {name: float(row[1].split("/")[0]) for name, row in rows.items()}
+    assert all(value > 0 for value in per_call.values())
+    assert per_call["L0 forward"] > per_call["L3 forward"]  # 300x the work takes longer, however noisy the machine
+
+
+def test_scaling_model_rules():
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import scaling_model
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    # OpenBLAS gives a thread per 262,144 multiply-adds: the 128x64x10 product stays on one, 128x128x64 on four
+    assert scaling_model.blas_threads(128, 64, 10, 16) == 1
+    assert scaling_model.blas_threads(128, 128, 64, 16) == 4 and scaling_model.blas_threads(128, 128, 64, 2) == 2
+    assert scaling_model.stops_scaling({1: 1.0, 2: 0.6, 4: 0.58, 8: 0.5}) == 2
+    assert scaling_model.stops_scaling({1: 1.0, 2: 0.6, 4: 0.4, 8: 0.41}, (1, 2, 4, 8)) == 4
+
+
+def test_scaling_model_quick_prediction():
+    out = run("scaling_model.py", "--quick", "--n-train", "6400")
+    rows = [line for line in out.splitlines() if line.startswith(("BLAS threads", "data parallel"))]
+    assert len(rows) == 4
+    seconds = [[float(v) for v in row[33:83].split()] for row in rows]  # 1, 2, 4, 8, 16 cores
+    assert all(value > 0 for row in seconds for value in row)
+    # on one core both methods are the same step
+    assert seconds[0][0] == seconds[1][0] and seconds[2][0] == seconds[3][0]
