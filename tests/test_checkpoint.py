@@ -427,9 +427,9 @@ def test_overwrite_false_refuses_an_existing_checkpoint(tmp_path):
 
 
 def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_path, monkeypatch):
-    from fnn import checkpoint
+    from fnn import checkpoint_archive
 
-    monkeypatch.setattr(checkpoint, "_MAX_MEMBERS", 3)
+    monkeypatch.setattr(checkpoint_archive, "_MAX_MEMBERS", 3)
     path = tmp_path / "c.npz"
     zip_with(path, {f"a{i}.npy": npy_bytes(np.zeros(1)) for i in range(4)})
     with pytest.raises(fnn.FnnInputError, match="c.npz: the archive lists 4 members; an fnn checkpoint has at most 3"):
