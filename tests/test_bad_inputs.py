@@ -7,16 +7,16 @@ Every call runs with the folder as the working directory, so a stray relative wr
 """
 
 import hashlib
-import json
 import os
 import zipfile
 
 import numpy as np
 import pytest
+from checkpoint_files import rewrite
 
 import fnn
 from fnn import optim
-from fnn.checkpoint import _hash_v2, load_checkpoint, save_checkpoint
+from fnn.checkpoint import load_checkpoint, save_checkpoint
 
 
 def fingerprint(folder):
@@ -55,18 +55,7 @@ def edited(change_header=None, change_arrays=None, rehash=True):
     """A prepare step: a good checkpoint, then edited (and rehashed, so only the semantic checks can refuse it)."""
 
     def prepare(folder):
-        path = good_checkpoint(folder)
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        header = json.loads(arrays.pop("__meta__").tobytes())
-        old_hash = arrays.pop("__sha256__")
-        if change_header:
-            change_header(header)
-        if change_arrays:
-            change_arrays(arrays)
-        header_bytes = json.dumps(header).encode()
-        digest = _hash_v2(header_bytes, arrays).encode() if rehash else old_hash.tobytes()
-        np.savez(path, __meta__=np.frombuffer(header_bytes, np.uint8), __sha256__=np.frombuffer(digest, np.uint8), **arrays)
+        rewrite(good_checkpoint(folder), change_header, change_arrays, rehash)
 
     return prepare
 

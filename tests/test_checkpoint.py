@@ -8,10 +8,11 @@ import zipfile
 import numpy as np
 import pytest
 from attrs import frozen
+from checkpoint_files import read_members, rewrite
 
 import fnn
 from fnn import optim
-from fnn.checkpoint import _digest, _hash_v2, atomic_write_bytes, load_checkpoint, save_checkpoint
+from fnn.checkpoint import _digest, atomic_write_bytes, load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "sgd": optim.sgd(0.1),
@@ -63,25 +64,6 @@ def test_truncated_file_is_refused(tmp_path):
     path.write_bytes(path.read_bytes()[:-200])
     with pytest.raises(fnn.FnnInputError, match="c.npz: not a readable fnn checkpoint"):
         load_checkpoint(path)
-
-
-def read_members(path):
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
-
-
-def rewrite(path, change_header=None, change_arrays=None, rehash=True):
-    """Edit a checkpoint's header (a dict) and arrays, then store it with a correct hash (or the old one)."""
-    arrays = read_members(path)
-    header = json.loads(arrays.pop("__meta__").tobytes())
-    old_hash = arrays.pop("__sha256__")
-    if change_header:
-        change_header(header)
-    if change_arrays:
-        change_arrays(arrays)
-    header_bytes = json.dumps(header).encode()
-    digest = _hash_v2(header_bytes, arrays).encode() if rehash else old_hash.tobytes()
-    np.savez(path, __meta__=np.frombuffer(header_bytes, np.uint8), __sha256__=np.frombuffer(digest, np.uint8), **arrays)
 
 
 def as_version_1(path):

@@ -364,8 +364,6 @@ def resolve_config(*layers):
                 f"{source.label(name)} applies only to the optimizers {', '.join(setting.optimizers)}; "
                 f"this run uses {config.optimizer!r}."
             )
-    for name, source in origin.items():
-        setting = _BY_NAME[name]
         if not setting.applies_to_data(config.data):
             raise FnnInputError(
                 f"{source.label(name)} applies only to {', '.join(k + ':PATH' for k in setting.data_kinds)} data "
