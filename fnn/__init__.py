@@ -10,27 +10,55 @@ over epochs, all randomness derived from an explicit seed.
 >>> state = fnn.fit(params, train, epochs=3, optimizer=fnn.optim.adam(1e-2), batch_size=32, seed=0)
 >>> fnn.accuracy(state.params, *test.as_tuple()) > 0.9
 True
+
+The network and its training load with ``import fnn``; persistence (``save``, ``load``), the proof of runs
+(``verify_run``, ``diff_runs``, ``replay_epoch``) and the folders ``run``, ``store``, ``observe``, ``proof``,
+``interop`` and ``cli`` load on first use.
 """
 
-from . import data, optim
-from .activations import ACTIVATIONS, Activation, get_activation
-from .batches import batch_count, epoch_permutation, minibatches
-from .dropout import dropout_masks
-from .errors import FnnInputError, TrainingDiverged
-from .gradcheck import GradCheckResult, check_activation, check_grad, check_loss
-from .fused_step import sgd_step
-from .gradients import forward, grad, loss, loss_and_grad
-from .initializers import INITIALIZERS, Initializer, get_initializer
-from .losses import LOSSES, Loss, get_loss
-from .metrics import accuracy, confusion_matrix, evaluate, mean_loss, predict, predict_classes, r2_score
-from .params import Layer, Params, flatten_params, init_params, map_arrays, replace_layer, unflatten_params
-from .saving import load, save
-from .spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
-from .state import EpochRecord, History, TrainState
-from .training import early_stopping, fit, iterate_epochs, run_epoch
-from .run_checks import diff_runs, replay_epoch, verify_run
+import importlib
 
-__version__ = "0.1.0"
+from fnn import data, optim
+from fnn.core.activations import ACTIVATIONS, Activation, get_activation
+from fnn.core.gradcheck import GradCheckResult, check_activation, check_grad, check_loss
+from fnn.core.gradients import forward, grad, loss, loss_and_grad
+from fnn.core.initializers import INITIALIZERS, Initializer, get_initializer
+from fnn.core.losses import LOSSES, Loss, get_loss
+from fnn.core.metrics import accuracy, confusion_matrix, evaluate, mean_loss, predict, predict_classes, r2_score
+from fnn.core.params import Layer, Params, flatten_params, init_params, map_arrays, replace_layer, unflatten_params
+from fnn.core.spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
+from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.train.batches import batch_count, epoch_permutation, minibatches
+from fnn.train.dropout import dropout_masks
+from fnn.train.loop import early_stopping, fit, iterate_epochs, run_epoch
+from fnn.train.state import EpochRecord, History, TrainState
+from fnn.train.step import sgd_step
+from fnn.version import __version__
+
+# Names whose modules load on first use: (module, attribute), or (module, None) for a folder itself.
+_LAZY = {
+    "save": ("fnn.store.model", "save"),
+    "load": ("fnn.store.model", "load"),
+    "verify_run": ("fnn.proof.checks", "verify_run"),
+    "diff_runs": ("fnn.proof.checks", "diff_runs"),
+    "replay_epoch": ("fnn.proof.checks", "replay_epoch"),
+    **{folder: (f"fnn.{folder}", None) for folder in ("run", "store", "observe", "proof", "interop", "cli", "core", "train")},
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fnn' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "data",

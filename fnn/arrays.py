@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .errors import Described, bad_argument
+from fnn.errors import Described, bad_argument
 
 __all__ = ["readonly", "freeze_new", "arrays_equal", "shape_str", "describe", "as_float_dtype", "all_finite", "first_non_finite"]
 

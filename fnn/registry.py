@@ -7,7 +7,7 @@ never edit a registry; they pass their own record wherever a name is accepted.
 
 from types import MappingProxyType
 
-from .errors import FnnInputError, bad_argument
+from fnn.errors import FnnInputError, bad_argument
 
 __all__ = ["frozen_registry", "lookup", "with_arguments"]
 

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 import fnn
 from fnn.data.sources import load_train_test
-from fnn.training import prepare_data, run_epoch, start_state
+from fnn.train.loop import prepare_data, run_epoch, start_state
 
 SIZES = [784, 256, 128, 64, 10]
 OPTIMIZERS = {"sgd": lambda: fnn.optim.sgd(0.1), "adam": lambda: fnn.optim.adam(1e-3)}

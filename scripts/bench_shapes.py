@@ -1,7 +1,7 @@
 """Time each matrix product of one training step, per shape and BLAS thread count, and print one table.
 
 The products of a dense network's step at batch B (float32, the memory layouts fnn's step uses, see
-``fnn/network.py``): for every layer ``i -> o`` the forward product ``a @ w`` (B x i by i x o), the weight
+``fnn/core/network.py``): for every layer ``i -> o`` the forward product ``a @ w`` (B x i by i x o), the weight
 gradient ``a.T @ delta`` (i x B by B x o, ``a`` C-contiguous so BLAS reads it transposed) and, past the first
 layer, the input gradient ``delta @ w.T`` (B x o by o x i). Besides the step's own shapes it times, at one thread,
 the pieces a parallel step would hand each of ``p`` cores (used by ``scripts/scaling_model.py``):

@@ -24,7 +24,7 @@ def sequential(epochs, threads):
     if threads:
         env.update({"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
     code = (
-        "import json, time, fnn.sweep as s; t = time.perf_counter(); "
+        "import json, time, fnn.run.sweep as s; t = time.perf_counter(); "
         f"r = s.sweep({dict(BASE, epochs=epochs)!r}, {GRID!r}, {SEEDS!r}, engine='sequential'); "
         "print(json.dumps({'seconds': time.perf_counter() - t, 'hashes': {x['run_id']: x['params_sha256'] for x in r.records}}))"
     )
@@ -36,7 +36,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
-    from fnn.sweep import sweep
+    from fnn.run.sweep import sweep
 
     one_thread = sequential(args.epochs, 1)
     default_threads = sequential(args.epochs, None)

@@ -271,9 +271,8 @@ MODULES = {"torch": "torch", "sklearn": "sklearn", "jax": "optax"}
 def gemm_limits(threads, sizes, n_train, rounds=5):
     """The products alone: every matrix product of an epoch's steps at the speed measured for its shape (fastest
     of ``rounds`` interleaved rounds, see ``scripts/bench_shapes.py``), and the GFLOP/s of a large square product."""
-    import numpy as np
-
     import bench_shapes
+    import numpy as np
 
     times = bench_shapes.summary(bench_shapes.measure((threads,), sizes, rounds=rounds, parts=()))
     products = bench_shapes.step_products(sizes)

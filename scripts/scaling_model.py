@@ -30,9 +30,8 @@ import math
 import statistics
 import time
 
-import numpy as np
-
 import bench_shapes
+import numpy as np
 
 CORES = (1, 2, 4, 8, 16)
 THREAD_WORK = 65536 * 4  # OpenBLAS: SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD multiply-adds per thread
@@ -45,8 +44,9 @@ def blas_threads(m, k, n, cores):
 
 def fnn_step_seconds(sizes, optimizer, steps, rounds, seed=0):
     """fnn's training step at one BLAS thread: median CPU seconds per step over ``rounds`` epochs of ``steps``."""
-    import fnn
     from threadpoolctl import threadpool_limits
+
+    import fnn
 
     rng = np.random.default_rng(seed)
     x = rng.random((steps * 128, sizes[0]), dtype=np.float32)

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from fnn.checkpoint import _hash_v2
+from fnn.store.checkpoint import _hash_v2
 
 
 def read_members(path):

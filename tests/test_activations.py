@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnn
-from fnn.activations import ACTIVATIONS
+from fnn.core.activations import ACTIVATIONS
 
 NAMES = sorted(ACTIVATIONS)
 EXPECTED = {
@@ -74,7 +74,7 @@ def test_softmax_rows_sum_to_one_for_huge_logits():
 def test_leaky_relu_slope_is_configurable_by_name_and_argument():
     z = np.array([-2.0, 3.0])
     assert fnn.get_activation("leaky_relu:0.2")(z).tolist() == [-0.4, 3.0]
-    assert fnn.activations.leaky_relu(0.3)(z).tolist() == [-0.6, 3.0]
+    assert fnn.core.activations.leaky_relu(0.3)(z).tolist() == [-0.6, 3.0]
     assert fnn.get_activation("leaky_relu:0.2").name == "leaky_relu:0.2"
     assert fnn.get_activation("leaky_relu").name == "leaky_relu"
 

@@ -39,7 +39,7 @@ def test_checking_training_data_makes_no_full_size_temporary():
     x = np.ones((20_000, 100), np.float32)  # 8 MB of features
     params = fnn.init_params(fnn.network([100, 4, 2]), seed=0)
     tracemalloc.start()
-    fnn.validate.check_features(params, x, "fit")
+    fnn.core.validate.check_features(params, x, "fit")
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 100_000, peak  # np.isfinite(x).all() would trace 2,000,000 bytes

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import fnn
-from fnn import atomic
-from fnn.atomic import STALE_AGE, TEMP_PREFIX, atomic_write, remove_stale_temporaries
+from fnn.store import atomic
+from fnn.store.atomic import STALE_AGE, TEMP_PREFIX, atomic_write, remove_stale_temporaries
 
 
 def test_bytes_or_a_writer_function_make_the_whole_file(tmp_path):
@@ -162,7 +162,7 @@ def test_the_temporary_of_a_killed_writer_is_cleaned_by_the_next_write(tmp_path)
     writer = textwrap.dedent(
         f"""
         import time
-        from fnn.atomic import atomic_write
+        from fnn.store.atomic import atomic_write
 
         def slow(handle):
             handle.write(b"partial")

@@ -16,7 +16,7 @@ from checkpoint_files import rewrite
 
 import fnn
 from fnn import optim
-from fnn.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import load_checkpoint, save_checkpoint
 
 
 def fingerprint(folder):

@@ -12,7 +12,7 @@ from checkpoint_files import read_members, rewrite
 
 import fnn
 from fnn import optim
-from fnn.checkpoint import _digest, atomic_write_bytes, load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import _digest, atomic_write_bytes, load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "sgd": optim.sgd(0.1),
@@ -186,7 +186,7 @@ def test_killing_the_writer_never_leaves_a_half_written_checkpoint(tmp_path):
     writer = textwrap.dedent(
         f"""
         import sys, numpy as np, fnn
-        from fnn.checkpoint import save_checkpoint
+        from fnn.store.checkpoint import save_checkpoint
         params = fnn.init_params(fnn.network([64, 512, 512, 10]), seed=0)
         state = fnn.fit(params, fnn.data.digits(), epochs=1, optimizer="adam", batch_size=256, seed=0)
         save_checkpoint({str(path)!r}, state)
@@ -409,9 +409,9 @@ def test_overwrite_false_refuses_an_existing_checkpoint(tmp_path):
 
 
 def test_an_archive_listing_too_many_members_is_refused_before_parsing_them(tmp_path, monkeypatch):
-    from fnn import checkpoint_archive
+    from fnn.store import archive
 
-    monkeypatch.setattr(checkpoint_archive, "_MAX_MEMBERS", 3)
+    monkeypatch.setattr(archive, "_MAX_MEMBERS", 3)
     path = tmp_path / "c.npz"
     zip_with(path, {f"a{i}.npy": npy_bytes(np.zeros(1)) for i in range(4)})
     with pytest.raises(fnn.FnnInputError, match="c.npz: the archive lists 4 members; an fnn checkpoint has at most 3"):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from fnn.checkpoint import load_checkpoint
+from fnn.store.checkpoint import load_checkpoint
 
 
 def fnn_cli(*args, cwd=None, check=True):

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from fnn.checkpoint import load_checkpoint
 from fnn.cli.train import _default_folder
 from fnn.run import PYTHON, machine_threads, resolve_config
-from fnn.run_folder import acquire_run_lock
+from fnn.store.checkpoint import load_checkpoint
+from fnn.store.run_folder import acquire_run_lock
 
 IRIS = ["--data", "iris", "--hidden", "4", "--epochs", "2"]
 DIVERGES_IN_EPOCH_2 = ["--data", "moons", "--hidden", "32", "--lr", "300", "--schedule", "linear_warmup:5", "--epochs", "8"]
@@ -135,7 +135,7 @@ def test_threads_are_applied_and_recorded_and_the_same_count_gives_the_same_byte
         assert fnn_cli("train", "--threads", threads, "--out", tmp_path / name, "--quiet").returncode == 0
     a, b, one = (json.loads((tmp_path / name / "record.json").read_text()) for name in ("a", "b", "one"))
     assert a["params_sha256"] == b["params_sha256"] and a["threads"] == 2 and one["threads"] == 1
-    assert one["environment"]["blas"]["threads"] == 1  # fnn.provenance.environment, read under the run's limit
+    assert one["environment"]["blas"]["threads"] == 1  # fnn.run.provenance.environment, read under the run's limit
     assert one["environment"]["blas"]["core_type"] not in (None, "", "unknown") and one["config"]["threads"] == 1
     assert fnn_cli("train", *IRIS, "--out", tmp_path / "default", "--quiet").returncode == 0
     assert json.loads((tmp_path / "default" / "record.json").read_text())["threads"] == machine_threads()

@@ -9,7 +9,7 @@ import pytest
 import fnn
 import fnn.cli.models
 from fnn.cli import main
-from fnn.run_folder import load_model
+from fnn.store.run_folder import load_model
 
 KAGGLE_COLUMNS = ["Id", "SepalLengthCm", "SepalWidthCm", "PetalLengthCm", "PetalWidthCm", "Species"]
 
@@ -192,4 +192,4 @@ def test_predict_takes_a_table_as_wide_as_the_inputs_whole_even_with_a_column_na
     expected = fnn.predict(model.params, model.prepare_features(points.astype(np.float32)))
     rows = json.loads((tmp_path / "p.json").read_text())
     assert len(rows) == 3
-    assert [r["class_index"] for r in rows] == [int(c) for c in fnn.metrics.classes_from_outputs(expected)]
+    assert [r["class_index"] for r in rows] == [int(c) for c in fnn.core.metrics.classes_from_outputs(expected)]

@@ -2,7 +2,6 @@
 
 import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -304,7 +303,7 @@ def test_the_fast_path_is_taken_for_plain_numeric_tables(tmp_path, monkeypatch):
 
 # --- pickles in every protocol ---------------------------------------------------------------------------------
 
-from loader_files import mnist_pickle_gz, python2_pickle as python2_pickle_of  # noqa: E402
+from loader_files import mnist_pickle_gz  # noqa: E402
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2])

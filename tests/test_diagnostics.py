@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.diagnostics import (
+from fnn.observe.advice import diagnostics_series, warnings_for
+from fnn.train.diagnostics import (
     EpochDiagnostics,
     LayerDiagnostics,
     accumulate,
-    diagnostics_series,
     finish,
     gradient_norms,
     start_diagnostics,
     wants_norms,
-    warnings_for,
 )
 
 
@@ -234,8 +233,8 @@ def test_series_and_plot_of_a_history_with_diagnostics(tmp_path):
     assert series["layer1/dead_fraction"] == pytest.approx([1 / 3, 1 / 3])
     assert series["layer2/grad_norm"] == [first.layers[1].grad_norm, second.layers[1].grad_norm]
     pytest.importorskip("matplotlib")
-    from fnn.diagnostics_plot import diagnostics_plot, has_diagnostics
-    from fnn.plots import save_plot
+    from fnn.observe.plots import save_plot
+    from fnn.observe.run_plots import diagnostics_plot, has_diagnostics
 
     figure = diagnostics_plot(history)
     assert [line.get_ydata().tolist() for line in figure.axes[0].get_lines()] == [series["layer1/grad_norm"], series["layer2/grad_norm"]]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.checkpoint import load_checkpoint, save_checkpoint
-from fnn.diagnostics import EpochDiagnostics
-from fnn.state import EpochRecord, History
+from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.train.diagnostics import EpochDiagnostics
+from fnn.train.state import EpochRecord, History
 
 # Inputs in [0, 1]: hidden unit 2 has weights -1, -1 and bias -0.1, so z = -x1 - x2 - 0.1 < 0 on every sample; it
 # passes no gradient back, so SGD never revives it. Units 1 and 3 are active on most samples.

@@ -5,14 +5,14 @@ import json
 import pytest
 
 import fnn
-from fnn.diff import ABSENT, diff_records
-from fnn.experiment import run_experiment
+from fnn.proof.diff import ABSENT, diff_records
+from fnn.run import run
 
 BASE = {"data": "iris", "hidden": [6], "epochs": 3, "batch_size": 16, "lr": 0.1, "seed": 0}
 
 
 def _record(**changes):
-    _, record = run_experiment({**BASE, **changes})
+    record = run({**BASE, **changes}).record
     return json.loads(json.dumps(record))  # as record.json holds it
 
 

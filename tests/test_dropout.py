@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.gradients import loss_and_grad_unchecked
-from fnn.network import forward_trace, loss_value
+from fnn.core.gradients import loss_and_grad_unchecked
+from fnn.core.network import forward_trace, loss_value
 
 
 def test_drop_rate_is_the_probability_of_dropping():

@@ -13,7 +13,7 @@ import torch
 from safetensors import safe_open
 
 import fnn
-from fnn.export import from_safetensors, onnx_model, to_onnx, to_safetensors
+from fnn.interop import from_safetensors, onnx_model, to_onnx, to_safetensors
 
 # fnn's built-in activations that torch has a module for, and that module (built here, not from fnn's metadata).
 TORCH_ACTIVATIONS = {
@@ -237,7 +237,7 @@ def test_onnx_refuses_a_users_own_activation_by_name():
 
 @pytest.mark.parametrize("opset", [13, 10_000, "18", 18.0, True])
 def test_onnx_opset_is_checked_against_what_onnx_knows(opset):
-    with pytest.raises(fnn.FnnInputError, match=r"'opset' argument of fnn.export.onnx_model must be an int from 17 to \d+"):
+    with pytest.raises(fnn.FnnInputError, match=r"'opset' argument of fnn.interop.onnx_model must be an int from 17 to \d+"):
         onnx_model(params_with("relu"), opset=opset)
 
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loader_files import idx_bytes, kaggle_csv, mnist_parts, python2_pickle
 
 import fnn
 from fnn.data import load_csv, load_kaggle_mnist_csv, read_idx
 from fnn.data.csv import read_table
 from fnn.data.idx import read_idx_scaled
-from loader_files import idx_bytes, kaggle_csv, mnist_parts, python2_pickle
 
 CAMPAIGN = os.environ.get("FNN_FUZZ_EXAMPLES")
 

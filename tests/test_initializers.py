@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.initializers import INITIALIZERS
+from fnn.core.initializers import INITIALIZERS
 
 
 def draw(name, shape=(400, 300), seed=0):

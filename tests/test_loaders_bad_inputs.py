@@ -18,12 +18,12 @@ import sys
 
 import numpy as np
 import pytest
+from loader_files import idx_bytes, idx_header, kaggle_csv, mnist_parts, mnist_pickle_gz, python2_pickle
 
 import fnn
 from fnn.data import load_csv, load_kaggle_mnist_csv, read_idx
 from fnn.data.csv import read_table
 from fnn.data.idx import read_idx_scaled
-from loader_files import idx_bytes, idx_header, kaggle_csv, mnist_parts, mnist_pickle_gz, python2_pickle
 
 IMAGES = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnn
-from fnn.losses import logsumexp
+from fnn.core.losses import logsumexp
 
 
 def softmax(z):

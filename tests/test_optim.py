@@ -304,7 +304,7 @@ def test_fused_flat_step_is_bit_identical_to_update_then_apply(name):
         params["public"] = optim.apply_updates(params["public"], updates)
     as_bytes = {key: [a.tobytes() for a in value.arrays()] for key, value in params.items()}
     assert as_bytes["flat"] == as_bytes["split"] == as_bytes["public"]
-    assert fnn.params.flat_view(params["flat"]) is not None
+    assert fnn.core.params.flat_view(params["flat"]) is not None
 
 
 def test_gradient_scale_is_what_each_update_wants_its_gradient_multiplied_by():
@@ -323,7 +323,7 @@ def test_gradient_scale_is_what_each_update_wants_its_gradient_multiplied_by():
 def test_scale_folded_into_the_backward_pass_matches_the_public_update(name, dtype, rtol):
     """The training step multiplies dL/dlogits by gradient_scale instead of every gradient: the same step up to
     rounding (float64: 1e-12)."""
-    from fnn.fused_step import train_step
+    from fnn.train.step import train_step
 
     optimizer = CASES[name][0]
     data = fnn.data.moons(64, noise=0.2, seed=0)

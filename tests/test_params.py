@@ -77,7 +77,7 @@ def test_init_params_rejects_bad_arguments():
 
 
 def test_params_from_flat_gives_read_only_views_equal_to_validated_records():
-    from fnn.params import flat_view, params_from_flat
+    from fnn.core.params import flat_view, params_from_flat
 
     spec = fnn.network([3, 4, 2])
     flat = np.arange(26, dtype=np.float32)
@@ -91,7 +91,7 @@ def test_params_from_flat_gives_read_only_views_equal_to_validated_records():
 
 @pytest.mark.parametrize("flat", [np.zeros(25, np.float32), np.zeros((26, 1), np.float32), np.zeros(26, np.int64)])
 def test_params_from_flat_refuses_a_vector_that_does_not_fit(flat):
-    from fnn.params import params_from_flat
+    from fnn.core.params import params_from_flat
 
     with pytest.raises(fnn.FnnInputError, match=r"1-D float array of 26 values"):
         params_from_flat(fnn.network([3, 4, 2]), flat)

@@ -12,8 +12,8 @@ pytest.importorskip("matplotlib")
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
-from fnn import plots
-from fnn.run_folder import write_plots
+from fnn.observe import plots
+from fnn.observe.run_plots import write_plots
 
 
 @pytest.fixture(scope="module")

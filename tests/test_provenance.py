@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 import fnn
 from fnn.data.lazy import ScaledRows
-from fnn.provenance import data_fingerprint, dataset_fingerprint, environment, explain_difference, fingerprints
+from fnn.run.provenance import data_fingerprint, dataset_fingerprint, environment, explain_difference, fingerprints
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.replay import epoch_batches, epoch_plan
+from fnn.proof.replay import epoch_batches, epoch_plan
 
 
 def _data():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.epoch_checkpoints import epoch_checkpoint_path, kept_epochs
+from fnn.store.epochs import epoch_checkpoint_path, kept_epochs
 
 
 def fnn_cli(*args, cwd=None, env=None):
@@ -124,8 +124,8 @@ def test_replay_of_a_middle_epoch_equals_its_kept_checkpoint(tmp_path):
     _ok(fnn_cli("train", "--data", "digits", "--hidden", "32", "--epochs", "4", "--drop-rate", "0.3", "--validation", "0.2",
                 "--optimizer", "adam", "--lr", "0.003", "--keep-checkpoints", "--out", run, "--quiet"))
     assert kept_epochs(run) == [1, 2, 3, 4]
-    final = fnn.checkpoint.load_checkpoint(run / "checkpoint.npz").state
-    assert fnn.checkpoint.load_checkpoint(epoch_checkpoint_path(run, 4)).state.params == final.params
+    final = fnn.store.checkpoint.load_checkpoint(run / "checkpoint.npz").state
+    assert fnn.store.checkpoint.load_checkpoint(epoch_checkpoint_path(run, 4)).state.params == final.params
     result = _ok(fnn_cli("replay", run, "--epoch", "3"))
     assert "epoch 3: 36 batches of 32" in result.stdout and "replayed: the params after epoch 3 equal the kept" in result.stdout
     keep = float(result.stdout.split("keep ")[1].split("%")[0]) / 100

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import fnn
-import fnn.sweep
+import fnn.run.sweep
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError
 from fnn.optim import DURATIONS, SCHEDULES, get_schedule
 from fnn.run import FLAG, PYTHON, build_optimizer, prepare_run, resolve_config, run, toml_source
-from fnn.train_options import MAX_EPOCHS, train_options
+from fnn.train.options import MAX_EPOCHS, train_options
 
 
 def fnn_cli(*args, cwd=None):
@@ -86,7 +86,7 @@ def test_the_cli_the_python_api_and_a_sweep_run_the_same_loop(tmp_path):
     values = dict(zip(args[::2], args[1::2]))
     config = resolve_config((values_to_settings(values), FLAG))
     api = run(config).record
-    swept = fnn.sweep.sweep(config.to_dict(), {"lr": [0.01]}, [0], engine="sequential").records[0]
+    swept = fnn.run.sweep.sweep(config.to_dict(), {"lr": [0.01]}, [0], engine="sequential").records[0]
     assert cli_record["params_sha256"] == api["params_sha256"] == swept["params_sha256"]
     assert cli_record["config"] == api["config"] == swept["config"]
     lrs = [r["lr"] for r in cli_record["history"]]

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import fnn
-from fnn.run_folder import (
+from fnn.store.run_folder import (
     CHECKPOINT,
     LOCK,
     RECORD,
@@ -84,7 +84,7 @@ def test_a_second_claim_is_refused_naming_the_holder(tmp_path):
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from fnn.run_folder import claim_run_folder
+    from fnn.store.run_folder import claim_run_folder
     lock = claim_run_folder(sys.argv[1])
     print("locked", flush=True)
     time.sleep(60)

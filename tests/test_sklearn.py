@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 import fnn
-from fnn.sklearn import FNNClassifier, FNNRegressor
+from fnn.interop.sklearn import FNNClassifier, FNNRegressor
 
 # Small, fast instances: sklearn's checks fit many times, and 5 epochs at lr 0.01 already pass its accuracy and R^2
 # thresholds. None is expected to fail.
@@ -237,7 +237,7 @@ def test_fitted_estimators_pickle_and_predict_the_same():
         ({"learning_rate": -1.0}, "'learning_rate' parameter of FNNClassifier.*-1.0"),
         ({"learning_rate": "big"}, "'learning_rate' parameter of FNNClassifier.*'big'"),
         ({"optimizer": "adamax"}, "'optimizer' parameter of FNNClassifier.*'adamax'"),
-        ({"activation": "relux"}, "'relux' for the 'activation' argument of fnn.sklearn.FNNClassifier"),
+        ({"activation": "relux"}, "'relux' for the 'activation' argument of fnn.interop.sklearn.FNNClassifier"),
         ({"activation": ["relu", "tanh"]}, "'activation' parameter of FNNClassifier.*a list of 1"),
     ],
 )

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fnn.errors import FnnInputError
-from fnn.sweep import chosen_test, expand_grid, run_id, summarize, sweep
+from fnn.run.sweep import chosen_test, expand_grid, run_id, summarize, sweep
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
 GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
@@ -100,7 +100,7 @@ def test_a_sweep_needs_validation_and_runs_at_one_thread(tmp_path):
 def sequential_hashes_at_one_thread(base):
     """The reference: the same runs, one after another in a fresh process at one BLAS thread."""
     code = (
-        "import json, fnn.sweep as s; "
+        "import json, fnn.run.sweep as s; "
         f"r = s.sweep({base!r}, {GRID!r}, {SEEDS!r}, engine='sequential'); "
         "print(json.dumps({x['run_id']: x['params_sha256'] for x in r.records}))"
     )

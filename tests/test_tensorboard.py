@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.tensorboard import TensorBoardLog, epoch_scalars, write_history
+from fnn.observe.tensorboard import TensorBoardLog, epoch_scalars, write_history
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 pytest.importorskip("tensorboardX")

@@ -6,9 +6,9 @@ from threadpoolctl import threadpool_limits
 
 import fnn
 from fnn.data.sources import load_train_test
-from fnn.experiment import run_experiment
-from fnn.provenance import environment, fingerprints
-from fnn.verify import UNEXPLAINED, judge_rerun
+from fnn.proof.verify import UNEXPLAINED, judge_rerun
+from fnn.run import run
+from fnn.run.provenance import environment, fingerprints
 
 CONFIG = {"data": "iris", "hidden": [5], "epochs": 2, "batch_size": 16, "seed": 0}
 
@@ -16,7 +16,7 @@ CONFIG = {"data": "iris", "hidden": [5], "epochs": 2, "batch_size": 16, "seed": 
 def _run(data):
     """A run as the run record will hold it: the record, with the environment and data fingerprints added."""
     with threadpool_limits(1):
-        _state, record = run_experiment(CONFIG, data=data)
+        record = run(CONFIG, data=data).record
         return {**record, "environment": environment(), "data": fingerprints(data[0])}
 
 

@@ -7,10 +7,10 @@ User mistakes are one line on stderr and exit code 2; a diverged run exits with 
 import os
 import sys
 
-from .. import __version__
-from ..errors import FnnInputError, TrainingDiverged
-from . import export, models, proof, sweep, train
-from .common import OneLineParser
+from fnn.cli import export, models, proof, sweep, train
+from fnn.cli.common import OneLineParser
+from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.version import __version__
 
 __all__ = ["main"]
 

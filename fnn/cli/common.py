@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from ..errors import FnnInputError
+from fnn.errors import FnnInputError
 
 __all__ = ["load_toml", "add_command", "OneLineParser"]
 

@@ -2,11 +2,11 @@
 
 import os
 
-from ..errors import FnnInputError
-from ..export import to_onnx, to_safetensors
-from ..export.onnx import MIN_OPSET, supported_opsets
-from ..saving import load
-from .common import add_command
+from fnn.cli.common import add_command
+from fnn.errors import FnnInputError
+from fnn.interop import to_onnx, to_safetensors
+from fnn.interop.onnx import MIN_OPSET, supported_opsets
+from fnn.store.model import load
 
 __all__ = ["add_arguments", "run"]
 

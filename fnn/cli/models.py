@@ -9,17 +9,18 @@ import sys
 import numpy as np
 from attrs import evolve
 
-from ..data.bundled import BUNDLED
-from ..data.csv import label_column, read_table
-from ..data.dataset import Dataset
-from ..data.idx import read_idx
-from ..data.mnist import find_mnist_folder
-from ..data.sources import GENERATED, csv_header, load_train_test
-from ..errors import FnnInputError
-from ..metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from ..run_folder import CHECKPOINT, RECORD, load_model, read_record, write_plots, write_run_file
-from ..state import EpochRecord, History
-from .common import add_command
+from fnn.cli.common import add_command
+from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
+from fnn.data.bundled import BUNDLED
+from fnn.data.csv import label_column, read_table
+from fnn.data.dataset import Dataset
+from fnn.data.idx import read_idx
+from fnn.data.mnist import find_mnist_folder
+from fnn.data.sources import GENERATED, csv_header, load_train_test
+from fnn.errors import FnnInputError
+from fnn.observe.run_plots import write_plots
+from fnn.store.run_folder import CHECKPOINT, RECORD, load_model, read_record, write_run_file
+from fnn.train.state import EpochRecord, History
 
 __all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "OUTPUT_FORMATS"]
 
@@ -293,7 +294,7 @@ def datasets_command(args):
 
 
 def _save_out(figure, out, overwrite):
-    from ..plots import save_plot
+    from fnn.observe.plots import save_plot
 
     try:
         return save_plot(figure, out, overwrite=overwrite)
@@ -318,7 +319,7 @@ def _with_run_history(folder, state):
 
 
 def plot_command(args):
-    from .. import plots
+    from fnn.observe import plots
 
     plots.require_matplotlib()
     if args.activations:

@@ -1,4 +1,4 @@
-"""``fnn verify``, ``fnn diff`` and ``fnn replay``: proving a run from its folder (library: :mod:`fnn.run_checks`).
+"""``fnn verify``, ``fnn diff`` and ``fnn replay``: proving a run from its folder (library: :mod:`fnn.proof.checks`).
 
 Exit codes, like ``diff(1)``'s: 0 when the rerun matches (verify), the runs are identical (diff) or the replayed
 epoch equals its kept checkpoint (replay); 1 when not; 2 for a usage error (a missing folder, a bad flag).
@@ -7,9 +7,9 @@ epoch equals its kept checkpoint (replay); 1 when not; 2 for a usage error (a mi
 import json
 import os
 
-from ..epoch_checkpoints import FOLDER, epoch_checkpoint_name
-from ..run_checks import diff_runs, replay_epoch, rerun_threads, verify_run
-from .common import add_command
+from fnn.cli.common import add_command
+from fnn.proof.checks import diff_runs, replay_epoch, rerun_threads, verify_run
+from fnn.store.epochs import FOLDER, epoch_checkpoint_name
 
 __all__ = ["add_arguments", "diff_command", "replay_command", "verify_command"]
 
@@ -51,7 +51,7 @@ def add_arguments(commands):
 
 def verify_command(args):
     if args.threads is not None and args.threads < 1:
-        from ..errors import FnnInputError
+        from fnn.errors import FnnInputError
 
         raise FnnInputError(f"--threads must be a positive int; got {args.threads}.")
     threads = args.threads if args.threads is not None else rerun_threads(args.run)

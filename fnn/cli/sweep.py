@@ -8,10 +8,10 @@ import os
 import sys
 import time
 
-from ..errors import FnnInputError
-from ..run import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
-from ..sweep import check_scheduler, expand_grid, holds_sweep, sweep
-from .common import add_command, load_toml
+from fnn.cli.common import add_command, load_toml
+from fnn.errors import FnnInputError
+from fnn.run import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
+from fnn.run.sweep import check_scheduler, expand_grid, holds_sweep, sweep
 
 __all__ = ["add_arguments", "run"]
 

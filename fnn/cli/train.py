@@ -14,9 +14,11 @@ import time
 import numpy as np
 from attrs import evolve
 
-from .. import __version__
-from ..errors import FnnInputError, TrainingDiverged
-from ..run import (
+from fnn.cli.common import add_command, load_toml
+from fnn.cli.watch import RunWatch, remove_extras
+from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.observe.run_plots import write_plots
+from fnn.run import (
     FLAG,
     SETTINGS,
     config_from_record,
@@ -27,7 +29,7 @@ from ..run import (
     run_threads,
     toml_source,
 )
-from ..run_folder import (
+from fnn.store.run_folder import (
     CHECKPOINT,
     RECORD,
     claim_run_folder,
@@ -35,11 +37,9 @@ from ..run_folder import (
     load_model,
     lock_holder,
     save_run_checkpoint,
-    write_plots,
     write_record,
 )
-from .common import add_command, load_toml
-from .watch import RunWatch, remove_extras
+from fnn.version import __version__
 
 __all__ = ["add_arguments", "run"]
 
@@ -189,7 +189,7 @@ def _check_combinations(args):
         raise FnnInputError("--overwrite replaces a run and --resume continues one; give one of them.")
     if args.plots:
         try:
-            from ..plots import require_matplotlib
+            from fnn.observe.plots import require_matplotlib
 
             require_matplotlib()
         except ModuleNotFoundError:

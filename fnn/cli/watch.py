@@ -7,9 +7,9 @@ All of it observes the run (an ``on_epoch`` observer) and none of it changes the
 import os
 import sys
 
-from ..diagnostics import problems
-from ..epoch_checkpoints import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
-from ..errors import FnnInputError
+from fnn.errors import FnnInputError
+from fnn.observe.advice import problems
+from fnn.store.epochs import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
 
 __all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
 
@@ -50,7 +50,7 @@ class RunWatch:
         if config.keep_checkpoints:
             check_epochs_free(folder, start_epoch)
         if config.tensorboard:
-            from ..tensorboard import TensorBoardLog
+            from fnn.observe.tensorboard import TensorBoardLog
 
             self.log = TensorBoardLog(os.path.join(folder, TENSORBOARD_FOLDER))
 

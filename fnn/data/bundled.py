@@ -12,7 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from .dataset import Dataset
+from fnn.data.dataset import Dataset
 
 __all__ = ["iris", "digits", "BUNDLED", "attribution"]
 

@@ -33,10 +33,10 @@ import warnings
 
 import numpy as np
 
-from ..arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
-from ..errors import FnnInputError
-from .dataset import Dataset
-from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
+from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
+from fnn.data.dataset import Dataset
+from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
+from fnn.errors import FnnInputError
 
 __all__ = ["read_table", "load_csv", "load_kaggle_mnist_csv", "label_column", "LABEL_NAMES", "MAX_TABLE_BYTES"]
 

@@ -10,9 +10,9 @@ Dataset('toy', features=float32[3,2], labels=int64[3], classes=('no', 'yes'))
 import numpy as np
 from attrs import cmp_using, field, frozen
 
-from ..arrays import arrays_equal, readonly, shape_str
-from ..errors import FnnInputError
-from .lazy import ScaledRows, take_rows
+from fnn.arrays import arrays_equal, readonly, shape_str
+from fnn.data.lazy import ScaledRows, take_rows
+from fnn.errors import FnnInputError
 
 __all__ = ["Dataset"]
 

@@ -19,9 +19,9 @@ import tempfile
 
 import numpy as np
 
-from ..arrays import all_finite, first_non_finite
-from ..errors import FnnInputError
-from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
+from fnn.arrays import all_finite, first_non_finite
+from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
+from fnn.errors import FnnInputError
 
 __all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES", "MAX_DIMENSIONS", "MAX_GZIP_IDX_BYTES"]
 

@@ -11,7 +11,7 @@ import os
 import stat
 import zlib
 
-from ..errors import Described, FnnInputError, bad_argument
+from fnn.errors import Described, FnnInputError, bad_argument
 
 __all__ = ["as_path", "open_input", "maybe_gunzip", "read_exactly", "read_bounded", "decompression_errors", "size_text"]
 

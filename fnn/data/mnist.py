@@ -23,10 +23,10 @@ import zlib
 
 import numpy as np
 
-from ..errors import FnnInputError
-from .dataset import Dataset
-from .idx import read_idx, read_idx_scaled
-from .lazy import ScaledRows
+from fnn.data.dataset import Dataset
+from fnn.data.idx import read_idx, read_idx_scaled
+from fnn.data.lazy import ScaledRows
+from fnn.errors import FnnInputError
 
 __all__ = ["load_mnist", "find_mnist_folder", "identify_mnist_folder", "MNIST_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_MNIST"]
 

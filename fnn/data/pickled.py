@@ -18,16 +18,15 @@ opcodes by :data:`MAX_OPCODES`, so no file can exhaust memory.
 
 import codecs
 import math
-import os
 import struct
 import zlib
 
 import numpy as np
 
-from ..arrays import as_float_dtype, first_non_finite
-from ..errors import FnnInputError
-from .dataset import Dataset
-from .input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
+from fnn.arrays import as_float_dtype, first_non_finite
+from fnn.data.dataset import Dataset
+from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
+from fnn.errors import FnnInputError
 
 __all__ = ["load_mnist_pickle", "read_array_pickle", "ARRAY_DTYPES", "MAX_PICKLE_BYTES", "MAX_OPCODES"]
 

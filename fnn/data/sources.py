@@ -13,11 +13,11 @@ import io
 
 import numpy as np
 
-from ..errors import FnnInputError
-from . import synthetic
-from .bundled import digits, iris
-from .input_files import decompression_errors, maybe_gunzip, open_input
-from .transforms import stratified_split
+from fnn.data import synthetic
+from fnn.data.bundled import digits, iris
+from fnn.data.input_files import decompression_errors, maybe_gunzip, open_input
+from fnn.data.transforms import stratified_split
+from fnn.errors import FnnInputError
 
 __all__ = ["GENERATED", "load_source", "split_source", "load_train_test", "known_names", "csv_header"]
 
@@ -54,12 +54,12 @@ def load_source(name, dtype=np.float32, label=None, drop=()):
     if kind in GENERATED:
         return None
     if kind in ("mnist", "fashion-mnist", "idx"):
-        from .mnist import load_mnist
+        from fnn.data.mnist import load_mnist
 
         fashion = {"mnist": False, "fashion-mnist": True, "idx": None}[kind]  # idx: any four IDX files, either set
         return load_mnist(argument or None, dtype=dtype, fashion=fashion)
     if kind == "csv":
-        from .csv import load_csv
+        from fnn.data.csv import load_csv
 
         return load_csv(argument, label=label, dtype=dtype, drop=drop)
     raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")

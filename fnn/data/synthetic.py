@@ -7,8 +7,9 @@
 
 import numpy as np
 
-from ..errors import bad_argument
-from .dataset import Dataset
+from fnn.data.dataset import Dataset
+from fnn.errors import bad_argument
+from fnn.seeds import data_rng
 
 __all__ = ["moons", "circles", "spirals", "blobs", "noisy_sine"]
 
@@ -33,7 +34,7 @@ def _finish(points, labels, rng, noise, name, class_names, dtype):
 def moons(n=1000, noise=0.2, seed=0, dtype=np.float32):
     """Two interleaving half circles (two classes), with Gaussian ``noise``."""
     _check("data.moons", n, noise)
-    rng = np.random.default_rng(seed)
+    rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
     outer = np.linspace(0, np.pi, n_outer)
     inner = np.linspace(0, np.pi, n_inner)
@@ -47,7 +48,7 @@ def moons(n=1000, noise=0.2, seed=0, dtype=np.float32):
 def circles(n=1000, noise=0.05, factor=0.5, seed=0, dtype=np.float32):
     """A small circle (class 1) inside a large one (class 0); ``factor`` is the ratio of their radii."""
     _check("data.circles", n, noise)
-    rng = np.random.default_rng(seed)
+    rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
     angles = [np.linspace(0, 2 * np.pi, k, endpoint=False) for k in (n_outer, n_inner)]
     points = np.concatenate(
@@ -60,7 +61,7 @@ def circles(n=1000, noise=0.05, factor=0.5, seed=0, dtype=np.float32):
 def spirals(n=1000, noise=0.1, turns=1.5, seed=0, dtype=np.float32):
     """Two interleaved arms of a spiral, one class each."""
     _check("data.spirals", n, noise)
-    rng = np.random.default_rng(seed)
+    rng = data_rng(seed)
     counts = _split_counts(n, 2)
     arms = []
     for arm, count in enumerate(counts):
@@ -73,7 +74,7 @@ def spirals(n=1000, noise=0.1, turns=1.5, seed=0, dtype=np.float32):
 def blobs(n=1000, centers=3, n_features=2, spread=1.0, seed=0, dtype=np.float32):
     """Gaussian blobs of standard deviation ``spread`` around ``centers`` random centres in a 10-wide box."""
     _check("data.blobs", n, spread, minimum=centers)
-    rng = np.random.default_rng(seed)
+    rng = data_rng(seed)
     middles = rng.uniform(-5, 5, (centers, n_features))
     labels = np.repeat(np.arange(centers), _split_counts(n, centers))
     names = tuple(str(i) for i in range(centers))
@@ -83,7 +84,7 @@ def blobs(n=1000, centers=3, n_features=2, spread=1.0, seed=0, dtype=np.float32)
 def noisy_sine(n=500, noise=0.1, seed=0, dtype=np.float32):
     """Regression: ``y = sin(x) + noise`` for ``x`` uniform in ``[-pi, pi]``; targets are an (n, 1) column."""
     _check("data.noisy_sine", n, noise)
-    rng = np.random.default_rng(seed)
+    rng = data_rng(seed)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + noise * rng.standard_normal((n, 1))
     return Dataset(x.astype(dtype), y.astype(dtype), (), "noisy_sine")

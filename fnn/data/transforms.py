@@ -11,10 +11,10 @@
 import numpy as np
 from attrs import frozen
 
-from ..arrays import all_finite, first_non_finite, readonly
-from ..batches import SPLIT_STREAM
-from ..errors import FnnInputError, bad_argument
-from .dataset import Dataset
+from fnn.arrays import all_finite, first_non_finite, readonly
+from fnn.data.dataset import Dataset
+from fnn.errors import FnnInputError, bad_argument
+from fnn.seeds import train_test_split_rng
 
 __all__ = [
     "scale_unit",
@@ -89,7 +89,7 @@ def stratified_split_indices(labels, test_fraction, seed):
         # Regression targets: stratify by quantile bins so both parts span the range.
         edges = np.quantile(keys, np.linspace(0, 1, 11)[1:-1])
         keys = np.searchsorted(edges, keys)
-    rng = np.random.default_rng([seed, SPLIT_STREAM])
+    rng = train_test_split_rng(seed)
     test = []
     for value in np.unique(keys):
         members = np.flatnonzero(keys == value)

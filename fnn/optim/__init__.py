@@ -4,11 +4,10 @@
 'adam(lr=constant:0.01, b1=0.9, b2=0.999)'
 """
 
-from ..errors import FnnInputError
-from ..registry import frozen_registry
-from .adaptive import AccumulatorState, AdamState, adagrad, adam, adamw, rmsprop
-from .base import ChainState, EmptyState, Optimizer, apply_updates, chain, check_hyperparameter
-from .schedules import (
+from fnn.errors import FnnInputError
+from fnn.optim.adaptive import AccumulatorState, AdamState, adagrad, adam, adamw, rmsprop
+from fnn.optim.base import ChainState, EmptyState, Optimizer, apply_updates, chain, check_hyperparameter
+from fnn.optim.schedules import (
     DURATIONS,
     SCHEDULES,
     Schedule,
@@ -20,8 +19,9 @@ from .schedules import (
     linear_warmup,
     step_decay,
 )
-from .sgd import MomentumState, SgdState, momentum, nesterov, sgd
-from .transforms import add_l2, clip_by_global_norm, freeze, global_norm
+from fnn.optim.sgd import MomentumState, SgdState, momentum, nesterov, sgd
+from fnn.optim.transforms import add_l2, clip_by_global_norm, freeze, global_norm
+from fnn.registry import frozen_registry
 
 OPTIMIZERS = frozen_registry(
     {

@@ -18,10 +18,10 @@ import math
 import numpy as np
 from attrs import frozen
 
-from ..params import Params
-from .base import check_hyperparameter
-from .elementwise import elementwise_optimizer
-from .schedules import as_schedule
+from fnn.core.params import Params
+from fnn.optim.base import check_hyperparameter
+from fnn.optim.elementwise import elementwise_optimizer
+from fnn.optim.schedules import as_schedule
 
 __all__ = ["AccumulatorState", "AdamState", "adagrad", "rmsprop", "adam", "adamw"]
 

@@ -15,9 +15,9 @@ frozen attrs records whose arrays are read-only. Transformations compose with :f
 import numpy as np
 from attrs import field, frozen
 
-from ..arrays import freeze_new
-from ..errors import FnnInputError, bad_argument
-from ..params import Layer, Params, check_same_structure, flat_layout, flatten_params, params_from_flat
+from fnn.arrays import freeze_new
+from fnn.core.params import Layer, Params, check_same_structure, flat_layout, flatten_params, params_from_flat
+from fnn.errors import FnnInputError, bad_argument
 
 __all__ = [
     "Optimizer",
@@ -40,7 +40,7 @@ class Optimizer:
     ``learning_rate(state)`` gives the rate the next update will use (for the history), ``penalty(params)`` the
     term a transform adds to the loss (an L2 penalty), and ``name`` says what it is. ``update_and_apply``, where
     present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as one
-    1-D scratch array in :func:`~fnn.params.flat_layout` order, which it may overwrite, and returns
+    1-D scratch array in :func:`~fnn.core.params.flat_layout` order, which it may overwrite, and returns
     ``(new_params, new_state)``; see :func:`apply_gradients`. ``gradient_scale(state)``, where present, is a
     number that ``update_and_apply`` wants its gradient multiplied by (``-lr`` for plain SGD, ``1 - b1`` for Adam):
     the training step multiplies ``dL/dlogits``, a batch-by-outputs array, by it before the backward pass, which
@@ -143,7 +143,7 @@ def gradient_scale(optimizer, state):
 
 def apply_gradients(optimizer, grad_flat, state, params, scaled=False):
     """New ``(params, state)`` from gradients given as one 1-D scratch array (overwritten) in
-    :func:`~fnn.params.flat_layout` order.
+    :func:`~fnn.core.params.flat_layout` order.
 
     ``scaled=True`` says the gradient is already multiplied by :func:`gradient_scale` (as the training step
     computes it); otherwise that multiplication is done here. Uses the optimiser's fused ``update_and_apply`` when

@@ -16,10 +16,10 @@ multiplied by it: the training step folds that factor into the backward pass for
 
 from attrs import fields
 
-from ..arrays import freeze_new
-from ..errors import FnnInputError
-from ..params import Layer, Params, flat_layout, flat_view, flatten_params, params_from_flat
-from .base import Optimizer, check_state_fits, zeros_like_params
+from fnn.arrays import freeze_new
+from fnn.core.params import Layer, Params, flat_layout, flat_view, flatten_params, params_from_flat
+from fnn.errors import FnnInputError
+from fnn.optim.base import Optimizer, check_state_fits, zeros_like_params
 
 __all__ = ["elementwise_optimizer"]
 

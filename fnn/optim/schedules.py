@@ -21,9 +21,9 @@ import math
 
 from attrs import field, frozen
 
-from ..errors import FnnInputError, bad_argument
-from ..registry import frozen_registry, lookup, with_arguments
-from .base import check_hyperparameter
+from fnn.errors import FnnInputError, bad_argument
+from fnn.optim.base import check_hyperparameter
+from fnn.registry import frozen_registry, lookup, with_arguments
 
 __all__ = [
     "Schedule",

@@ -8,11 +8,11 @@ with :math:`b_0 = 0`; plain SGD is :math:`u_t = -\\eta_t g_t`.
 
 from attrs import frozen
 
-from ..errors import bad_argument
-from ..params import Params
-from .base import check_hyperparameter
-from .elementwise import elementwise_optimizer
-from .schedules import as_schedule
+from fnn.core.params import Params
+from fnn.errors import bad_argument
+from fnn.optim.base import check_hyperparameter
+from fnn.optim.elementwise import elementwise_optimizer
+from fnn.optim.schedules import as_schedule
 
 __all__ = ["SgdState", "MomentumState", "sgd", "momentum", "nesterov"]
 

@@ -5,10 +5,10 @@
 
 import numpy as np
 
-from ..arrays import freeze_new
-from ..errors import bad_argument
-from ..params import Layer, Params, map_arrays
-from .base import EmptyState, Optimizer, check_hyperparameter
+from fnn.arrays import freeze_new
+from fnn.core.params import Layer, Params, map_arrays
+from fnn.errors import bad_argument
+from fnn.optim.base import EmptyState, Optimizer, check_hyperparameter
 
 __all__ = ["clip_by_global_norm", "add_l2", "freeze", "global_norm"]
 

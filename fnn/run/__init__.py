@@ -2,10 +2,18 @@
 (data, network, optimiser from a configuration), :mod:`.engine` (the one run loop) and :mod:`.record` (metrics
 and the run record)."""
 
-from .build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
-from .engine import Finished, run, run_prepared, run_threads
-from .record import data_fingerprints, describe_network, environment, params_sha256, run_record, test_metrics, validation_metrics
-from .settings import (
+from fnn.run.build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
+from fnn.run.engine import Finished, run, run_prepared, run_threads
+from fnn.run.record import (
+    data_fingerprints,
+    describe_network,
+    environment,
+    params_sha256,
+    run_record,
+    test_metrics,
+    validation_metrics,
+)
+from fnn.run.settings import (
     DEFAULTS,
     FLAG,
     GRID,

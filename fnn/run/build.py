@@ -1,7 +1,7 @@
 """From a :class:`~fnn.run.settings.RunConfig` to what training needs: data parts, network, optimiser, options.
 
 The learning-rate schedule's durations are in epochs in a configuration; here, and only here, they become steps,
-counted with :func:`~fnn.batches.batch_count` on the real training part (after the validation hold-out).
+counted with :func:`~fnn.train.batches.batch_count` on the real training part (after the validation hold-out).
 """
 
 import os
@@ -9,20 +9,20 @@ import os
 import numpy as np
 from attrs import frozen
 
-from ..batches import batch_count
-from ..data.dataset import Dataset
-from ..data.lazy import ScaledRows
-from ..data.csv import label_column
-from ..data.sources import csv_header, load_source, split_source
-from ..data.transforms import fit_standardizer, standardize
-from ..errors import FnnInputError
-from ..optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
-from ..params import init_params
-from ..spec import network
-from ..train_options import train_options
-from ..training import validation_split
-from ..validate import prepare_targets
-from .settings import RunConfig
+from fnn.core.params import init_params
+from fnn.core.spec import network
+from fnn.core.validate import prepare_targets
+from fnn.data.csv import label_column
+from fnn.data.dataset import Dataset
+from fnn.data.lazy import ScaledRows
+from fnn.data.sources import csv_header, load_source, split_source
+from fnn.data.transforms import fit_standardizer, standardize
+from fnn.errors import FnnInputError
+from fnn.optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
+from fnn.run.settings import RunConfig
+from fnn.train.batches import batch_count
+from fnn.train.loop import validation_split
+from fnn.train.options import train_options
 
 __all__ = ["Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run"]
 

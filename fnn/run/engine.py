@@ -20,12 +20,12 @@ import time
 from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
-from ..arrays import all_finite
-from ..errors import FnnInputError, TrainingDiverged
-from ..training import early_stopping, iterate_epochs
-from .build import Prepared, prepare_run
-from .record import data_fingerprints, describe_network, run_record, test_metrics
-from .settings import PYTHON, machine_threads, resolve_config  # noqa: F401  (resolve_config: the doctest's)
+from fnn.arrays import all_finite
+from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.run.build import Prepared, prepare_run
+from fnn.run.record import data_fingerprints, describe_network, run_record, test_metrics
+from fnn.run.settings import PYTHON, RunConfig, machine_threads, resolve_config
+from fnn.train.loop import early_stopping, iterate_epochs
 
 __all__ = ["Finished", "run_prepared", "run", "run_threads"]
 
@@ -109,14 +109,16 @@ def _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started):
 
 
 def run(config, data=None, source=None, *, start=None, on_epoch=None, on_batch=None, on_checkpoint=None):
-    """Prepare and run a :class:`~fnn.run.settings.RunConfig` (see :func:`run_prepared`); ``data = (train, test)``
+    """Prepare and run a :class:`~fnn.run.settings.RunConfig`, or a dict of settings (see :func:`run_prepared`); ``data = (train, test)``
     or a loaded ``source`` replace loading the configured data set. ``tensorboard`` and ``keep_checkpoints`` write
     into a run folder, which only ``fnn train`` has; here they are refused (observe the run with
-    :class:`fnn.tensorboard.TensorBoardLog` as ``on_epoch`` instead)."""
+    :class:`fnn.observe.tensorboard.TensorBoardLog` as ``on_epoch`` instead)."""
     started = time.perf_counter()
+    if not isinstance(config, RunConfig):
+        config = resolve_config((config, PYTHON))
     for name in ("tensorboard", "keep_checkpoints"):
         if getattr(config, name):
             raise FnnInputError(f"The setting {name!r} writes into a run folder, which fnn train makes and this run has none; "
-                                f"leave it out (for TensorBoard, pass on_epoch=fnn.tensorboard.TensorBoardLog(folder)).")
+                                f"leave it out (for TensorBoard, pass on_epoch=fnn.observe.tensorboard.TensorBoardLog(folder)).")
     prepared = prepare_run(config, data, source)
     return run_prepared(prepared, start, on_epoch=on_epoch, on_batch=on_batch, on_checkpoint=on_checkpoint, started=started)

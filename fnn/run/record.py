@@ -1,7 +1,7 @@
 """What a finished run leaves: its test metrics and a JSON-ready record anyone can rerun and compare.
 
 The record holds the configuration, the SHA-256 fingerprints of the data as used, versions, the BLAS in use (its
-core type and thread count: :func:`fnn.provenance.environment`), the history, the test metrics (with the confusion
+core type and thread count: :func:`fnn.run.provenance.environment`), the history, the test metrics (with the confusion
 matrix of a classifier), the wall time and the SHA-256 of the final parameters: what a rerun needs, and what
 changes bits (``fnn verify`` checks a rerun against it).
 """
@@ -11,11 +11,11 @@ import json
 
 import numpy as np
 
-from ..data.lazy import take_rows
-from ..metrics import confusion_matrix, evaluate, predict_classes
-from ..provenance import environment, fingerprints
-from ..training import validation_split
-from ..validate import prepare_targets
+from fnn.core.metrics import confusion_matrix, evaluate, predict_classes
+from fnn.core.validate import prepare_targets
+from fnn.data.lazy import take_rows
+from fnn.run.provenance import environment, fingerprints
+from fnn.train.loop import validation_split
 
 __all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "data_fingerprints", "run_record"]
 
@@ -58,7 +58,7 @@ def params_sha256(params):
 def data_fingerprints(prepared):
     """The record's ``data`` entry: SHA-256 fingerprints of the training and validation data exactly as the run
     trains and validates on them (after the test split, the standardisation and the validation hold-out, which
-    is split here as :func:`fnn.training.iterate_epochs` splits it)."""
+    is split here as :func:`fnn.train.loop.iterate_epochs` splits it)."""
     train = prepared.train
     if not prepared.options.validation:
         return fingerprints(train)

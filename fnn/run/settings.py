@@ -20,12 +20,12 @@ import os
 
 from attrs import field, frozen, make_class
 
-from ..activations import ACTIVATIONS, get_activation
-from ..errors import FnnInputError
-from ..initializers import INITIALIZERS, get_initializer
-from ..losses import LOSSES, get_loss
-from ..optim import OPTIMIZERS, get_schedule
-from ..train_options import MAX_EPOCHS
+from fnn.core.activations import ACTIVATIONS, get_activation
+from fnn.core.initializers import INITIALIZERS, get_initializer
+from fnn.core.losses import LOSSES, get_loss
+from fnn.errors import FnnInputError
+from fnn.optim import OPTIMIZERS, get_schedule
+from fnn.train.options import MAX_EPOCHS
 
 __all__ = [
     "MAX_EPOCHS",

@@ -1,0 +1,130 @@
+"""Metrics over whole data sets, evaluated in batches so memory stays bounded: accuracy, loss, confusion, R^2.
+
+>>> params = fnn.init_params(fnn.network([2, 4, 3]), seed=0)
+>>> x, y = np.zeros((5, 2), np.float32), np.array([0, 1, 2, 1, 0])
+>>> m = fnn.evaluate(params, x, y)
+>>> sorted(m), 0 <= m["accuracy"] <= 1
+(['accuracy', 'loss'], True)
+>>> counted = fnn.evaluate(params, x, y, counts=True)             # Nielsen's evaluate: how many are right
+>>> counted["correct"] == round(counted["accuracy"] * 5), counted["samples"]
+(True, 5)
+>>> fnn.predict(params, np.zeros(2, np.float32)).shape           # one sample as a 1-D array: one row back
+(3,)
+>>> fnn.confusion_matrix([0, 1, 1], [0, 1, 0], n_classes=2).tolist()
+[[1, 0], [1, 1]]
+"""
+
+import numpy as np
+
+from fnn.arrays import describe
+from fnn.core.network import forward_trace, forward_unchecked, loss_value
+from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
+from fnn.errors import bad_argument
+
+__all__ = ["predict", "predict_classes", "accuracy", "mean_loss", "confusion_matrix", "r2_score", "evaluate"]
+
+
+def _check_batch_size(batch_size, function):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise bad_argument(function, "batch_size", "a positive int", batch_size)
+
+
+def _outputs(params, x, batch_size):
+    return np.concatenate(
+        [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, len(x), batch_size)]
+    )
+
+
+def _one_sample(params, x, function):
+    """``x`` as rows, and whether it was one sample given as a 1-D array (of one value per network input)."""
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        n_inputs = params.spec.sizes[0]
+        if len(x) != n_inputs:
+            raise bad_argument(
+                function, "x", f"one sample of {n_inputs} values as a 1-D array, or samples in the rows of a 2-D "
+                f"array (n, {n_inputs}); for {len(x)} samples of one value use x.reshape(-1, 1)", describe(x)
+            )
+        return x.reshape(1, -1), True
+    return x, False
+
+
+def predict(params, x, batch_size=1024):
+    """The network's outputs for every row of ``x``, computed ``batch_size`` rows at a time: an array
+    ``(n, outputs)``. One sample given as a 1-D array of the network's input size gives its one output row,
+    ``(outputs,)``, as the tutorials' ``predict(x)`` does."""
+    check_params(params, "predict")
+    _check_batch_size(batch_size, "predict")
+    x, single = _one_sample(params, x, "predict")
+    outputs = _outputs(params, check_features(params, x, "predict"), batch_size)
+    return outputs[0] if single else outputs
+
+
+def classes_from_outputs(outputs):
+    """Predicted class per row: the argmax, or ``output > 0.5`` for a single sigmoid output."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
+def predict_classes(params, x, batch_size=1024):
+    """The predicted class of every row of ``x`` (an int array); of one sample given as a 1-D array, one int."""
+    outputs = predict(params, x, batch_size)
+    if outputs.ndim == 1:
+        return int(classes_from_outputs(outputs.reshape(1, -1))[0])
+    return classes_from_outputs(outputs)
+
+
+def accuracy(params, x, y, batch_size=1024):
+    """The fraction of rows of ``x`` whose predicted class is ``y``'s (labels, one-hot rows or 0/1 targets)."""
+    return evaluate(params, x, y, batch_size)["accuracy"]
+
+
+def mean_loss(params, x, y, batch_size=1024):
+    """The loss over the whole data set (the batch losses weighted by batch size)."""
+    return evaluate(params, x, y, batch_size)["loss"]
+
+
+def confusion_matrix(y_true, y_pred, n_classes=None):
+    """``counts[i, j]``: how many samples of true class ``i`` were predicted as class ``j``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
+    if n_classes is None:
+        n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def r2_score(y_true, y_pred):
+    """The coefficient of determination ``1 - SS_res / SS_tot`` (averaged over output columns)."""
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    residual = np.sum((y_true - y_pred) ** 2, axis=0)
+    total = np.sum((y_true - y_true.mean(axis=0)) ** 2, axis=0)
+    return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
+
+
+def evaluate(params, x, y, batch_size=1024, counts=False):
+    """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of
+    ``(x, y)`` in batches. ``counts=True`` adds ``"samples"`` and, for a classifier, ``"correct"``: how many
+    predictions were right (the figure Nielsen's ``evaluate`` returns)."""
+    check_params(params, "evaluate")
+    _check_batch_size(batch_size, "evaluate")
+    x = check_features(params, x, "evaluate")
+    y = prepare_targets(params, y, len(x), "evaluate")
+    total, outputs = 0.0, []
+    for start in range(0, len(x), batch_size):
+        trace = forward_trace(params, x[start : start + batch_size])
+        total += loss_value(params, trace, y[start : start + batch_size]) * len(trace.pre[-1])
+        outputs.append(trace.post[-1])
+    outputs = np.concatenate(outputs)
+    metrics = {"loss": total / max(len(x), 1)}
+    if params.spec.is_classifier:
+        correct = int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+        metrics["accuracy"] = correct / len(x) if len(x) else float("nan")
+        if counts:
+            metrics["correct"] = correct
+    else:
+        metrics["r2"] = r2_score(y, outputs)
+    if counts:
+        metrics["samples"] = len(x)
+    return metrics

@@ -1,0 +1,140 @@
+"""Checks of user data against a network, each failing with a message that names the argument.
+
+Run once per call of a public function (or once per data set in ``fit``), never inside the per-step hot path.
+"""
+
+import numpy as np
+
+from fnn.arrays import all_finite, describe, first_non_finite
+from fnn.core.params import Params
+from fnn.data.lazy import ScaledRows
+from fnn.errors import Described, bad_argument
+
+__all__ = ["check_params", "check_features", "prepare_targets", "check_batch", "class_labels_of"]
+
+
+def check_params(params, function):
+    if not isinstance(params, Params):
+        raise bad_argument(function, "params", "fnn.Params (from fnn.init_params)", describe(params))
+    return params
+
+
+def check_features(params, x, function, name="x", check_finite=True):
+    """``x`` must be a 2-D array of the params' float dtype with one column per network input."""
+    n_inputs = params.spec.sizes[0]
+    if not isinstance(x, (np.ndarray, ScaledRows)):
+        raise bad_argument(function, name, f"a 2-D numpy array of shape (n, {n_inputs})", describe(x))
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise bad_argument(function, name, f"a 2-D array of shape (n, {n_inputs}) (samples in rows)", describe(x))
+    if x.dtype != params.dtype:
+        raise bad_argument(
+            function,
+            name,
+            f"an array of the params' dtype {params.dtype} (convert with x.astype(np.{params.dtype}), or "
+            f"init the params with dtype={str(x.dtype)!r} if it is a float)",
+            describe(x),
+        )
+    if check_finite and isinstance(x, np.ndarray) and not all_finite(x):
+        bad = first_non_finite(x)
+        raise bad_argument(function, name, "finite values", Described(f"{x[bad]} at index {bad}"))
+    return x
+
+
+def prepare_targets(params, y, n, function, name="y"):
+    """Check ``y`` for ``n`` samples and put it in the form the loss computes with.
+
+    Integer class labels stay integers (no dense one-hot) when the network has several outputs; a single output
+    gets a float column of the params' dtype (labels 0/1 for a classifier, any integers for a regression); float
+    targets must have one column per output, rows of probabilities for cross-entropy, values in [0, 1] for binary
+    cross-entropy.
+    """
+    spec = params.spec
+    n_outputs = spec.sizes[-1]
+    if not isinstance(y, np.ndarray):
+        raise bad_argument(function, name, f"a numpy array of {n} labels or targets", describe(y))
+    if len(y) != n:
+        raise bad_argument(function, name, f"{n} labels or targets (one per row of x)", describe(y))
+    if y.dtype.kind in "iu" and n_outputs == 1 and not spec.is_classifier and y.ndim == 1:
+        return y.astype(params.dtype).reshape(n, 1)  # a regression's integer targets are numbers, not classes
+    if y.dtype.kind in "iub":
+        if y.ndim != 1:
+            raise bad_argument(function, name, "a 1-D array of integer class labels", describe(y))
+        if not spec.loss.class_labels:
+            raise bad_argument(function, name, f"float targets for the loss {spec.loss.name!r}", describe(y))
+        n_classes = max(n_outputs, 2)
+        if n and (y.min() < 0 or y.max() >= n_classes):
+            raise bad_argument(
+                function, name, f"class labels in 0..{n_classes - 1}", Described(f"labels in {y.min()}..{y.max()}")
+            )
+        return y.astype(np.int64, copy=False) if n_outputs > 1 else y.astype(params.dtype).reshape(n, 1)
+    if y.dtype.kind != "f":
+        raise bad_argument(function, name, "integer labels or float targets", describe(y))
+    if y.ndim == 1 and n_outputs == 1:
+        y = y.reshape(n, 1)
+    if y.ndim != 2 or y.shape[1] != n_outputs:
+        hint = " (or a 1-D array of integer class labels)" if spec.loss.class_labels and n_outputs > 1 else ""
+        raise bad_argument(function, name, f"float targets of shape ({n}, {n_outputs}){hint}", describe(y))
+    if not all_finite(y):
+        bad = first_non_finite(y)
+        raise bad_argument(function, name, "finite targets", Described(f"{y[bad]} at index {bad}"))
+    _check_target_values(spec.loss.name, y, function, name)
+    return y.astype(params.dtype, copy=False)
+
+
+# How far a cross-entropy target row may sum from 1: generous for float32 rounding and label smoothing, far below
+# any real mistake (percentages, unnormalised scores, an all-zero row).
+PROBABILITY_SUM_TOLERANCE = 1e-3
+
+
+def _check_target_values(loss_name, y, function, name):
+    """Cross-entropy targets are probability distributions; binary cross-entropy targets lie in [0, 1]."""
+    if loss_name == "binary_cross_entropy":
+        outside = (y < 0) | (y > 1)
+        if outside.any():
+            bad = tuple(int(i) for i in np.argwhere(outside)[0])
+            raise bad_argument(
+                function,
+                name,
+                "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)",
+                Described(f"{y[bad]} at index {bad}"),
+            )
+    elif loss_name == "cross_entropy":
+        negative = y < 0
+        if negative.any():
+            bad = tuple(int(i) for i in np.argwhere(negative)[0])
+            raise bad_argument(
+                function,
+                name,
+                "cross-entropy target rows that are probability distributions (no negative entry)",
+                Described(f"{y[bad]} at index {bad}"),
+            )
+        sums = y.sum(axis=1, dtype=np.float64)
+        off = np.abs(sums - 1) > PROBABILITY_SUM_TOLERANCE
+        if off.any():
+            row = int(np.argmax(off))
+            raise bad_argument(
+                function,
+                name,
+                f"cross-entropy target rows that are probability distributions (each summing to 1 within "
+                f"{PROBABILITY_SUM_TOLERANCE})",
+                Described(f"row {row} summing to {sums[row]:.6g}"),
+            )
+
+
+def check_batch(params, batch, function):
+    """Unpack and check ``batch = (x, y)``; returns ``(x, y)`` with ``y`` prepared for the loss."""
+    check_params(params, function)
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise bad_argument(function, "batch", "a pair (x, y)", describe(batch))
+    x, y = batch
+    x = check_features(params, x, function, "batch[0] (x)")
+    return x, prepare_targets(params, y, len(x), function, "batch[1] (y)")
+
+
+def class_labels_of(y):
+    """Class indices from prepared targets: labels as they are, argmax of one-hot rows, 0/1 of a single column."""
+    if y.ndim == 1:
+        return y
+    if y.shape[1] == 1:
+        return (y[:, 0] > 0.5).astype(np.int64)
+    return y.argmax(axis=1)

@@ -1,0 +1,405 @@
+"""scikit-learn estimators around fnn's functional core: :class:`FNNClassifier` and :class:`FNNRegressor`.
+
+They hold hyper-parameters only; ``fit`` builds a spec with :func:`fnn.network`, draws it with
+:func:`fnn.init_params` and trains with :func:`fnn.fit`, keeping the resulting :class:`fnn.TrainState` in
+``state_`` (its ``params`` in ``params_``, its per-epoch :class:`fnn.History` in ``history_``). So they go where
+scikit-learn estimators go: a ``Pipeline``, ``GridSearchCV``, ``cross_val_score``, joblib's process or Dask
+backends. Needs the ``fnn[sklearn]`` extra.
+
+>>> from fnn.interop.sklearn import FNNClassifier
+>>> x, y = fnn.data.iris().as_tuple()
+>>> names = np.array(["setosa", "versicolor", "virginica"])[y]
+>>> clf = FNNClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, epochs=50, random_state=0).fit(x, names)
+>>> clf.classes_.tolist(), clf.score(x, names) > 0.9, len(clf.history_)
+(['setosa', 'versicolor', 'virginica'], True, 50)
+
+``random_state`` follows scikit-learn: an int makes a fit reproducible (the same int gives byte-identical
+predictions), a ``np.random.RandomState`` or ``Generator`` gives one seed drawn from it, and None a fresh seed each
+fit. Whatever it was, the seed used is kept in ``seed_``, so any fit can be repeated exactly with
+``random_state=est.seed_``.
+
+Computation happens in ``dtype`` (float32 by default, as everywhere in fnn); inputs of any numeric dtype, lists and
+DataFrames are converted to it, and ``predict`` (regressor) and ``predict_proba`` return float64, as
+scikit-learn's estimators do (the cast from float32 is exact).
+"""
+
+import numbers
+
+import numpy as np
+from attrs import fields, has
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from fnn.arrays import as_float_dtype
+from fnn.core.activations import get_activation
+from fnn.core.metrics import predict as network_outputs
+from fnn.core.params import Layer, Params, init_params
+from fnn.core.spec import network, spec_from_config
+from fnn.errors import FnnInputError
+from fnn.optim import OPTIMIZERS, Optimizer, get_optimizer
+from fnn.train.loop import fit as fit_network
+
+__all__ = ["FNNClassifier", "FNNRegressor"]
+
+
+class _FNNEstimator(BaseEstimator):
+    """What both estimators share: hyper-parameters, seeding, the training call and pickling."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=0.001,
+        batch_size=32,
+        epochs=100,
+        dropout=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # --- what the two estimators fill in -------------------------------------------------------------------------
+    def _output(self):
+        """``(n_outputs, output activation)`` for the fitted targets."""
+        raise NotImplementedError
+
+    # --- checking hyper-parameters (at fit time, as scikit-learn does) -----------------------------------------
+    def _bad(self, name, expected):
+        return FnnInputError(
+            f"The {name!r} parameter of {type(self).__name__} must be {expected}. Got {getattr(self, name)!r} instead."
+        )
+
+    def _check_hyperparameters(self):
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints") from None
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints")
+        for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise self._bad(name, f"an int >= {low}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
+            raise self._bad("dropout", "a float in [0, 1) (the probability of dropping a hidden unit)")
+        if self.dropout and not sizes:
+            raise self._bad("dropout", "0 for a network without hidden layers (hidden_layer_sizes=())")
+        fraction = self.validation_fraction
+        fraction_ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool) and 0 < fraction < 1
+        if self.early_stopping and not fraction_ok:
+            raise self._bad("validation_fraction", "a float strictly between 0 and 1 when early_stopping is on")
+        return tuple(int(s) for s in sizes), self._dtype()
+
+    def _dtype(self):
+        return as_float_dtype(self.dtype, type(self).__name__, "dtype")
+
+    def _optimizer(self):
+        if isinstance(self.optimizer, Optimizer):
+            if self.learning_rate is not None:
+                raise self._bad("learning_rate", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
+            return self.optimizer
+        if not isinstance(self.optimizer, str) or self.optimizer.strip().lower() not in OPTIMIZERS:
+            raise self._bad("optimizer", f"an optimiser name ({', '.join(sorted(OPTIMIZERS))}) or a fnn.optim optimiser")
+        if self.learning_rate is None:
+            return get_optimizer(self.optimizer)
+        try:
+            return get_optimizer(self.optimizer, lr=self.learning_rate)
+        except FnnInputError as error:
+            raise FnnInputError(
+                f"The 'learning_rate' parameter of {type(self).__name__} ({self.learning_rate!r}) is the lr of "
+                f"fnn.optim.{self.optimizer.strip().lower()}, which refuses it: {error}"
+            ) from None
+
+    def _hidden_activations(self, n_hidden):
+        """One :class:`fnn.Activation` per hidden layer, from ``activation`` (one, or a list with one per layer)."""
+        given = self.activation
+        many = isinstance(given, (list, tuple))
+        if many and len(given) != n_hidden:
+            raise self._bad("activation", f"one activation or a list of {n_hidden} (one per hidden layer)")
+        function = f"interop.sklearn.{type(self).__name__}"
+        return [get_activation(item, function, "activation") for item in (given if many else [given] * n_hidden)]
+
+    def _draw_seed(self):
+        state = self.random_state
+        if state is None:
+            return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+        if isinstance(state, numbers.Integral) and not isinstance(state, bool):
+            if state < 0:
+                raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
+            return int(state)
+        if isinstance(state, np.random.RandomState):
+            return int(state.randint(np.iinfo(np.int32).max))
+        if isinstance(state, np.random.Generator):
+            return int(state.integers(np.iinfo(np.int32).max))
+        raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
+
+    # --- training ------------------------------------------------------------------------------------------------
+    def _train(self, x, y, epochs, incremental, stop_early):
+        """Train ``epochs`` epochs on prepared ``(x, y)``: on from ``state_`` when ``incremental``, else afresh."""
+        sizes, dtype = self._check_hyperparameters()
+        options = dict(optimizer=self._optimizer(), batch_size=int(self.batch_size), shuffle=bool(self.shuffle))
+        options["drop_rate"] = float(self.dropout)
+        if stop_early:
+            options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
+        n_outputs, output = self._output()
+        spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
+        if incremental:
+            start = self.state_
+            if start.params.spec != spec or start.params.dtype != dtype:
+                raise FnnInputError(
+                    f"{type(self).__name__} cannot go on training its {start.params.spec!r} ({start.params.dtype}) "
+                    f"as {spec!r} ({dtype}): hidden_layer_sizes, activation and dtype must stay as they were for "
+                    f"warm_start and partial_fit (or set warm_start=False to start afresh)."
+                )
+        else:
+            self.seed_ = self._draw_seed()
+            start = init_params(spec, seed=self.seed_, dtype=dtype)
+            options["seed"] = self.seed_
+        self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
+        self.n_iter_ = len(self.state_.history)
+        return self
+
+    def _features(self, X, reset):
+        return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
+
+    @property
+    def params_(self):
+        """The fitted :class:`fnn.Params` (``state_.params``)."""
+        check_is_fitted(self, "state_")
+        return self.state_.params
+
+    @property
+    def history_(self):
+        """The per-epoch :class:`fnn.History` of every fit so far (``state_.history``)."""
+        check_is_fitted(self, "state_")
+        return self.state_.history
+
+    def _outputs(self, X):
+        check_is_fitted(self, "state_")
+        return network_outputs(self.state_.params, self._features(X, reset=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # Fitted params hold activation functions, which pickle cannot carry (lambdas): a pickle (joblib's processes,
+    # Dask) carries each Params as its spec's config and its arrays instead, and rebuilds it on arrival.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "state_" in state:
+            state = dict(state, state_=_portable(state["state_"]))
+        return state
+
+    def __setstate__(self, state):
+        if "state_" in state:
+            state = dict(state, state_=_restored(state["state_"]))
+        super().__setstate__(state)
+
+
+def _portable(value):
+    if isinstance(value, Params):
+        return ("params", value.spec.to_config(), tuple((layer.w, layer.b) for layer in value.layers))
+    if has(type(value)):
+        return ("record", type(value), {f.alias: _portable(getattr(value, f.name)) for f in fields(type(value))})
+    if isinstance(value, tuple):
+        return ("tuple", tuple(_portable(item) for item in value))
+    return ("value", value)
+
+
+def _restored(portable):
+    kind, *content = portable
+    if kind == "params":
+        config, arrays = content
+        return Params(spec_from_config(config), [Layer(w, b) for w, b in arrays])
+    if kind == "record":
+        cls, values = content
+        return cls(**{name: _restored(item) for name, item in values.items()})
+    if kind == "tuple":
+        return tuple(_restored(item) for item in content[0])
+    return content[0]
+
+
+class FNNClassifier(ClassifierMixin, _FNNEstimator):
+    """A multilayer perceptron classifier trained by :func:`fnn.fit`.
+
+    Labels may be of any type (ints, strings...); ``classes_`` holds them sorted. Two classes give one sigmoid
+    output (binary cross-entropy), more a softmax (cross-entropy). Multilabel targets (a 0/1 indicator matrix, one
+    column per label, as ``MLPClassifier`` takes them) give one sigmoid output per label; ``classes_`` is then
+    ``arange(n_labels)``, and ``predict`` returns the indicator matrix of the outputs above 0.5.
+
+    Parameters (scikit-learn's ``MLPClassifier`` names where they exist):
+    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (an fnn activation name or
+    :class:`fnn.Activation`, or a list with one per hidden layer);
+    ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate=None``); ``learning_rate`` its step
+    size; ``batch_size``; ``epochs`` passes over the data per ``fit`` (``MLPClassifier``'s ``max_iter``);
+    ``dropout`` the rate of dropping hidden units in training; ``early_stopping`` holds out
+    ``validation_fraction`` of the data (stratified) and stops once its loss has not improved for ``patience``
+    epochs, keeping the best epoch's parameters; ``shuffle`` the batches each epoch; ``warm_start`` makes ``fit``
+    go on from the last fit; ``random_state`` (see the module); ``dtype`` float32 or float64.
+
+    Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
+    :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
+    stopping, up to the best epoch, whose parameters are kept) and ``seed_``.
+
+    Given by name, every parameter pickles (joblib's processes, Dask); a :mod:`fnn.optim` optimiser or an
+    :class:`fnn.Activation` object holds functions pickle cannot carry, so an estimator given one stays in one
+    process (``n_jobs=1``).
+    """
+
+    def _output(self):
+        if self._multilabel:
+            return len(self.classes_), "sigmoid"
+        return (1, "sigmoid") if len(self.classes_) == 2 else (len(self.classes_), "softmax")
+
+    def _labels(self, y):
+        """``y`` as indices into ``classes_`` (a multilabel indicator matrix as floats), refusing labels the fitted
+        classifier does not know."""
+        if self._multilabel:
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise FnnInputError(
+                    f"y has {type_of_target(y)} targets, but FNNClassifier was fitted on {len(self.classes_)} labels "
+                    f"(an indicator matrix of {len(self.classes_)} columns)."
+                )
+            return y.astype(self._dtype())
+        if y.ndim != 1:
+            raise FnnInputError("y is a multilabel indicator matrix, but FNNClassifier was fitted on one label per sample.")
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise FnnInputError(
+                f"y has labels {np.unique(y[unknown]).tolist()[:5]} that are not among classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        return index.astype(np.int64)
+
+    def _targets(self, X, y, reset):
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise FnnInputError(
+                f"FNNClassifier needs one label per sample (binary or multiclass) or a multilabel indicator matrix; "
+                f"got {kind} targets."
+            )
+        return x, y
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        continues = bool(self.warm_start) and hasattr(self, "state_")
+        x, y = self._targets(X, y, reset=not continues)
+        if not continues:
+            self._multilabel = y.ndim == 2
+            self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
+        return self._train(x, self._labels(y), self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one more epoch on ``X, y`` (the first call needs ``classes``, every label there will be)."""
+        first = not hasattr(self, "state_")
+        if first and classes is None:
+            raise FnnInputError("FNNClassifier.partial_fit needs classes= (all labels) on its first call.")
+        if classes is not None and not first and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise FnnInputError(
+                f"classes={list(classes)} differs from classes_ {self.classes_.tolist()} of the first call."
+            )
+        x, y = self._targets(X, y, reset=first)
+        if y.ndim != 1:
+            raise FnnInputError("FNNClassifier.partial_fit takes one label per sample; train on multilabel targets with fit.")
+        if first:
+            self._multilabel = False
+            self._set_classes(np.unique(np.asarray(classes)))
+        return self._train(x, self._labels(y), 1, incremental=not first, stop_early=False)
+
+    def _set_classes(self, classes):
+        if len(classes) < 2:
+            raise FnnInputError(f"FNNClassifier needs at least 2 classes to learn from; got 1 class ({classes[0]!r}).")
+        self.classes_ = classes
+
+    def predict_proba(self, X):
+        """Class probabilities, one column per entry of ``classes_`` (float64)."""
+        outputs = self._outputs(X).astype(np.float64)
+        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
+
+    def predict(self, X):
+        """The most probable class of each row, as a label from ``classes_`` (multilabel: the indicator matrix)."""
+        probabilities = self.predict_proba(X)
+        if self._multilabel:
+            return (probabilities > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class FNNRegressor(RegressorMixin, _FNNEstimator):
+    """A multilayer perceptron regressor (identity output, mean squared error) trained by :func:`fnn.fit`.
+
+    ``y`` is one target per sample or one row of targets; ``predict`` returns the same shape, in float64.
+    Parameters and fitted attributes are :class:`FNNClassifier`'s, less ``classes_``.
+    """
+
+    def _output(self):
+        return self.n_outputs_, "identity"
+
+    def _targets(self, X, y, reset):
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True, y_numeric=True)
+        y = np.asarray(y, dtype=self._dtype())
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if reset:
+            self._y_ndim, self.n_outputs_ = y.ndim, n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise FnnInputError(
+                f"y has {n_outputs} target{'s' * (n_outputs != 1)} per sample, but {type(self).__name__} was fitted "
+                f"on {self.n_outputs_}: warm_start and partial_fit go on with the same targets (or set "
+                f"warm_start=False to start afresh)."
+            )
+        return x, y.reshape(len(y), n_outputs)
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and targets ``y``; returns self."""
+        continues = bool(self.warm_start) and hasattr(self, "state_")
+        x, y = self._targets(X, y, reset=not continues)
+        return self._train(x, y, self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
+
+    def partial_fit(self, X, y):
+        """Train one more epoch on ``X, y``."""
+        first = not hasattr(self, "state_")
+        x, y = self._targets(X, y, reset=first)
+        return self._train(x, y, 1, incremental=not first, stop_early=False)
+
+    def predict(self, X):
+        """The predicted targets (float64), shaped like the ``y`` the model was fitted on."""
+        outputs = self._outputs(X).astype(np.float64)
+        return outputs.ravel() if self._y_ndim == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

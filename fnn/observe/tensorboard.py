@@ -1,0 +1,110 @@
+"""Stream a run's epoch metrics (and diagnostics, when recorded) to TensorBoard, as scalars in an event file.
+
+Optional: it needs tensorboardX (``pip install 'fnn[tensorboard]'``), imported only when a log is opened. Each
+epoch's record becomes scalars at step ``epoch``: every metric under its history name (``loss``, ``accuracy``,
+``val_loss``, ``lr``, ...) and each diagnostic under ``diagnostics/`` (``diagnostics/layer1/grad_norm``, ...).
+A log is an ``on_epoch`` observer, so it composes with any run:
+
+    with TensorBoardLog("runs/tb") as log:
+        fnn.experiment.run_experiment(config, on_epoch=log)
+
+and :func:`write_history` exports a finished run's history (a ``History`` or ``record.json``'s list) the same way.
+
+>>> epoch_scalars({"epoch": 2, "step": 20, "lr": 0.1, "loss": 0.5, "accuracy": 0.75, "val_loss": None})
+(2, {'lr': 0.1, 'loss': 0.5, 'accuracy': 0.75})
+"""
+
+import os
+import time
+
+from fnn.errors import bad_argument
+from fnn.train.diagnostics import EpochDiagnostics
+
+__all__ = ["TensorBoardLog", "epoch_scalars", "write_history"]
+
+
+def _tensorboardx():
+    try:
+        from tensorboardX.event_file_writer import EventsWriter
+        from tensorboardX.proto import event_pb2, summary_pb2
+        from tensorboardX.summary import scalar
+    except ImportError:
+        raise ModuleNotFoundError("TensorBoard logging needs tensorboardX: pip install 'fnn[tensorboard]'.") from None
+    return EventsWriter, event_pb2, summary_pb2, scalar
+
+
+def _as_dict(record):
+    if isinstance(record, dict):
+        return record
+    if hasattr(record, "to_dict"):
+        return record.to_dict()
+    raise bad_argument("epoch_scalars", "record", "an fnn.EpochRecord or its dict", type(record).__name__)
+
+
+def epoch_scalars(record):
+    """``(epoch, {tag: value})`` for one epoch's record (an ``EpochRecord`` or its dict): every number it holds,
+    diagnostics under ``diagnostics/``; metrics that are None are left out."""
+    values = _as_dict(record)
+    if not isinstance(values.get("epoch"), int):
+        raise bad_argument("epoch_scalars", "record", "an epoch record with an int 'epoch'", values.get("epoch"))
+    scalars = {
+        name: float(value)
+        for name, value in values.items()
+        if name not in ("epoch", "step", "diagnostics") and isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+    diagnostics = values.get("diagnostics")
+    if diagnostics is not None:
+        if isinstance(diagnostics, dict):
+            diagnostics = EpochDiagnostics.from_dict(diagnostics)
+        scalars.update({f"diagnostics/{name}": float(value) for name, value in diagnostics.scalars().items()})
+    return values["epoch"], scalars
+
+
+class TensorBoardLog:
+    """An event file in ``folder`` (created if needed; files already there are left alone) that each call adds
+    the latest epoch of a ``TrainState`` to: ``log(state)`` writes ``state.history[-1]``, flushes so TensorBoard
+    shows it at once, and returns ``state`` (so it can be an ``on_epoch`` observer). ``path`` is the event file. Close it, or use ``with``."""
+
+    def __init__(self, folder):
+        folder = os.fspath(folder)
+        events_writer, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
+        os.makedirs(folder, exist_ok=True)
+        # tensorboardX names files by second and host only: a unique suffix keeps two logs from sharing one.
+        suffix = f".{os.getpid()}.{time.monotonic_ns()}"
+        # The synchronous writer, not SummaryWriter, whose background thread may not have written an epoch by
+        # the time its flush returns.
+        self._writer = events_writer(os.path.join(folder, "events"), filename_suffix=suffix)
+        self.folder = folder
+        self.path = next(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(suffix))
+
+    def write(self, record):
+        """Add one epoch's record (an ``EpochRecord`` or its dict), on disk when this returns."""
+        epoch, scalars = epoch_scalars(record)
+        values = [value for tag, number in scalars.items() for value in self._scalar(tag, number).value]
+        summary = self._summary_pb2.Summary(value=values)
+        self._writer.write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
+        self._writer.flush()
+
+    def __call__(self, state):
+        if len(state.history):
+            self.write(state.history[-1])
+        return state
+
+    def close(self):
+        self._writer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def write_history(folder, history):
+    """Write every epoch of ``history`` (a ``History`` or a list of record dicts) to a new event file in
+    ``folder``; returns its path."""
+    with TensorBoardLog(folder) as log:
+        for record in history:
+            log.write(record)
+        return log.path

@@ -1,0 +1,151 @@
+"""What differs between two runs, from their records: settings, environment, data, history and parameters.
+
+Records are the JSON dicts a run folder's ``record.json`` holds (``config``, ``environment``, ``history``,
+``params_sha256``, and ``data`` fingerprints where recorded). Nested settings are named by dotted paths. Histories
+are compared exactly (every float to the last bit), as two runs of one configuration give identical ones.
+
+>>> a = {"config": {"lr": 0.1, "seed": 0}, "history": [{"epoch": 1, "loss": 0.5}], "params_sha256": "ab"}
+>>> b = {"config": {"lr": 0.1, "seed": 1}, "history": [{"epoch": 1, "loss": 0.4}], "params_sha256": "cd"}
+>>> difference = diff_records(a, b)
+>>> difference.settings, difference.first_divergent_epoch, difference.params_equal
+((('seed', 0, 1),), 1, False)
+"""
+
+import math
+
+from attrs import frozen
+
+from fnn.errors import bad_argument
+
+__all__ = ["ABSENT", "OBSERVING", "RecordDiff", "diff_records"]
+
+ABSENT = "<absent>"
+"""Stands for a setting one record has and the other does not."""
+
+OBSERVING = ("diagnostics", "tensorboard", "keep_checkpoints")
+"""Settings that watch a run without changing a bit of it: listed apart, never making two runs differ. (Their
+per-epoch diagnostics are left out of the history comparison for the same reason.)"""
+
+
+@frozen
+class RecordDiff:
+    """``settings``, ``environment`` and ``data``: ``(name, value_a, value_b)`` for each entry that differs, sorted
+    by name. ``first_divergent_epoch``: the first epoch whose history records differ (or that only one run has),
+    None if the histories are equal; ``divergent_metrics`` what differs there. ``epochs``: how many each run
+    recorded. ``params_equal``: whether the final parameters' SHA-256 are equal (None if a record lacks one).
+    ``observing``: the :data:`OBSERVING` settings that differ, which do not make the runs differ."""
+
+    settings: tuple
+    environment: tuple
+    data: tuple
+    first_divergent_epoch: object
+    divergent_metrics: tuple
+    epochs: tuple
+    params_equal: object
+    observing: tuple = ()
+
+    @property
+    def identical(self):
+        """Same settings, data and history, and equal parameters."""
+        return not self.settings and not self.data and self.first_divergent_epoch is None and self.params_equal is True
+
+    def to_dict(self):
+        def rows(entries):
+            return [{"name": name, "a": a, "b": b} for name, a, b in entries]
+
+        return {
+            "settings": rows(self.settings),
+            "environment": rows(self.environment),
+            "data": rows(self.data),
+            "first_divergent_epoch": self.first_divergent_epoch,
+            "divergent_metrics": list(self.divergent_metrics),
+            "epochs": list(self.epochs),
+            "params_equal": self.params_equal,
+            "observing": rows(self.observing),
+        }
+
+    def lines(self):
+        """The difference in words, one line per fact, for the command line."""
+        out = [f"setting {name}: {a!r} -> {b!r}" for name, a, b in self.settings] or ["settings: the same"]
+        out += [f"observing {name}: {a!r} -> {b!r} (does not change the run)" for name, a, b in self.observing]
+        out += [f"data {name}: {a} -> {b}" for name, a, b in self.data]
+        out += [f"environment {name}: {a} -> {b}" for name, a, b in self.environment]
+        if self.first_divergent_epoch is None:
+            out.append(f"history: identical over {self.epochs[0]} epochs")
+        else:
+            what = ", ".join(self.divergent_metrics)
+            out.append(f"history: first differs at epoch {self.first_divergent_epoch} ({what}); epochs run {self.epochs[0]} and {self.epochs[1]}")
+        params = {True: "equal", False: "different", None: "unknown (a record has no params_sha256)"}[self.params_equal]
+        out.append(f"params: {params}")
+        return out
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        flat = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: value}
+
+
+def _same(a, b):
+    """Exact equality of JSON values; NaN equals NaN and -0.0 differs from 0.0, as their bits do."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+def _differences(a, b):
+    flat_a, flat_b = _flatten(a or {}), _flatten(b or {})
+    return tuple(
+        (name, flat_a.get(name, ABSENT), flat_b.get(name, ABSENT))
+        for name in sorted(set(flat_a) | set(flat_b))
+        if not (name in flat_a and name in flat_b and _same(flat_a[name], flat_b[name]))
+    )
+
+
+def _check(record, name):
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict) or not isinstance(record.get("history"), list):
+        got = sorted(record) if isinstance(record, dict) else type(record).__name__
+        raise bad_argument("diff_records", name, "a run record (a dict with 'config' and a 'history' list)", got)
+
+
+def _without_diagnostics(history):
+    return [{key: value for key, value in epoch.items() if key != "diagnostics"} if isinstance(epoch, dict) else epoch for epoch in history]
+
+
+def _divergence(history_a, history_b):
+    history_a, history_b = _without_diagnostics(history_a), _without_diagnostics(history_b)
+    for index, (a, b) in enumerate(zip(history_a, history_b)):
+        if not _same(a, b):
+            names = sorted(key for key in set(a) | set(b) if key not in a or key not in b or not _same(a[key], b[key]))
+            return a.get("epoch", index + 1), tuple(names)
+    if len(history_a) != len(history_b):
+        longer = history_a if len(history_a) > len(history_b) else history_b
+        index = min(len(history_a), len(history_b))
+        return longer[index].get("epoch", index + 1), ("only one run has this epoch",)
+    return None, ()
+
+
+def diff_records(record_a, record_b):
+    """The :class:`RecordDiff` between two run records (``record.json`` dicts)."""
+    _check(record_a, "record_a")
+    _check(record_b, "record_b")
+    epoch, metrics = _divergence(record_a["history"], record_b["history"])
+    hash_a, hash_b = record_a.get("params_sha256"), record_b.get("params_sha256")
+    settings = _differences(record_a["config"], record_b["config"])
+    return RecordDiff(
+        settings=tuple(entry for entry in settings if entry[0] not in OBSERVING),
+        environment=_differences(record_a.get("environment"), record_b.get("environment")),
+        data=_differences(record_a.get("data"), record_b.get("data")),
+        first_divergent_epoch=epoch,
+        divergent_metrics=metrics,
+        epochs=(len(record_a["history"]), len(record_b["history"])),
+        params_equal=None if hash_a is None or hash_b is None else hash_a == hash_b,
+        observing=tuple(entry for entry in settings if entry[0] in OBSERVING),
+    )

@@ -1,0 +1,193 @@
+"""What a run's bits depend on beyond its configuration and seed: the data as used, and the machine's software.
+
+:func:`data_fingerprint` is the SHA-256 of a data set's values as training sees them (features and labels, with
+their dtypes and shapes), read in blocks of rows, so a memory-mapped or lazily scaled set is never loaded whole;
+an eager array and a :class:`~fnn.data.lazy.ScaledRows` of the same values have the same fingerprint.
+:func:`environment` names the package versions, the BLAS library numpy uses, its core type (the kernel it picked
+for this CPU) and its thread count. Each can change the last bits of a float sum, so when a rerun's parameters
+differ, :func:`explain_difference` says which of them changed.
+
+>>> x, y = np.zeros((3, 2), np.float32), np.array([0, 1, 1])
+>>> fingerprint = data_fingerprint(x, y)
+>>> len(fingerprint), fingerprint == data_fingerprint(x.copy(), y), fingerprint == data_fingerprint(x, y[::-1])
+(64, True, False)
+"""
+
+import hashlib
+import os
+import platform
+import sys
+from importlib import metadata
+
+import numpy as np
+
+from fnn.arrays import shape_str
+from fnn.data.dataset import Dataset
+from fnn.errors import FnnInputError, bad_argument
+
+__all__ = ["BLOCK_ROWS", "blas_info", "data_fingerprint", "dataset_fingerprint", "environment", "explain_difference", "fingerprints"]
+
+BLOCK_ROWS = 8192
+"""Rows hashed at a time: a few MB of features, whatever the size of the set."""
+
+
+def _update(digest, name, array, block_rows):
+    dtype = np.dtype(array.dtype)
+    if dtype.kind not in "biuf":
+        raise bad_argument("data_fingerprint", name, "an array of numbers (bool, int or float)", shape_str(np.asarray(array[:0])))
+    digest.update(f"{name} {dtype.newbyteorder('<').str} {tuple(array.shape)}\n".encode())
+    little = dtype.newbyteorder("<")  # the same values give the same bytes on any machine
+    for start in range(0, len(array), block_rows):
+        block = np.ascontiguousarray(array[start : start + block_rows], dtype=little)
+        digest.update(memoryview(block).cast("B"))
+
+
+def data_fingerprint(features, labels, block_rows=BLOCK_ROWS):
+    """SHA-256 (hex) of ``features`` and ``labels``: their dtypes, shapes and values, row blocks at a time.
+
+    ``features`` may be an array, a memory map or :class:`~fnn.data.lazy.ScaledRows` (hashed as the float rows it
+    yields); ``labels`` an array.
+    """
+    if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
+        raise bad_argument("data_fingerprint", "block_rows", "a positive int", block_rows)
+    if not hasattr(features, "shape") or len(features.shape) != 2:
+        raise bad_argument("data_fingerprint", "features", "a 2-D array (samples in rows)", getattr(features, "shape", type(features).__name__))
+    labels = np.asarray(labels)
+    if len(labels) != features.shape[0]:
+        raise FnnInputError(f"data_fingerprint: {features.shape[0]} feature rows but {len(labels)} labels.")
+    digest = hashlib.sha256()
+    _update(digest, "features", features, int(block_rows))
+    _update(digest, "labels", labels, int(block_rows))
+    return digest.hexdigest()
+
+
+def _pair(data, name):
+    if isinstance(data, Dataset):
+        return data.as_tuple()
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data
+    raise bad_argument("dataset_fingerprint", name, "a fnn.Dataset or a pair (features, labels)", type(data).__name__)
+
+
+def dataset_fingerprint(data, name="data"):
+    """``{"sha256", "features", "labels"}`` of a ``Dataset`` or ``(features, labels)``: the fingerprint with the
+    shapes it covers, e.g. ``"float32[60000,784]"``, so a reader sees what was hashed."""
+    features, labels = _pair(data, name)
+    labels = np.asarray(labels)
+    return {
+        "sha256": data_fingerprint(features, labels),
+        "features": f"{np.dtype(features.dtype)}[{','.join(map(str, features.shape))}]",
+        "labels": shape_str(labels),
+    }
+
+
+def fingerprints(train, validation=None):
+    """The record's ``data`` entry: the fingerprints of the training and (if any) validation data as used."""
+    return {"train": dataset_fingerprint(train, "train"), "validation": None if validation is None else dataset_fingerprint(validation, "validation")}
+
+
+def _version(package):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _numpy_blas(entries):
+    """The BLAS entry of numpy's own library when several are loaded (torch, for one, brings another)."""
+    home = os.path.dirname(os.path.abspath(np.__file__))
+    for entry in entries:
+        path = os.path.abspath(entry.get("filepath", ""))
+        if path.startswith(home):  # numpy/ itself, or the numpy.libs/ beside it that wheels bundle BLAS in
+            return entry
+    return entries[0] if entries else None
+
+
+def blas_info():
+    """``{"library", "version", "core_type", "threads", "threading_layer"}`` of the BLAS numpy uses right now
+    (threads as currently limited), from threadpoolctl; values are None where it cannot tell."""
+    unknown = {"library": None, "version": None, "core_type": None, "threads": None, "threading_layer": None}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return unknown
+    entry = _numpy_blas([info for info in threadpool_info() if info.get("user_api") == "blas"])
+    if entry is None:
+        return unknown
+    return {
+        "library": entry.get("internal_api"),
+        "version": entry.get("version"),
+        "core_type": entry.get("architecture"),
+        "threads": entry.get("num_threads"),
+        "threading_layer": entry.get("threading_layer"),
+    }
+
+
+def environment():
+    """Versions, machine and BLAS: what a rerun must match for bit-identical results. Call it where the run's
+    thread limit is in force, so ``blas.threads`` is the count the run used."""
+    from fnn.version import __version__
+
+    return {
+        "python": sys.version.split()[0],
+        "fnn": __version__,
+        "numpy": np.__version__,
+        "toolz": _version("toolz"),
+        "attrs": _version("attrs"),
+        "blas": blas_info(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+def _blas(env):
+    blas = (env or {}).get("blas")
+    if isinstance(blas, str):  # records written before fnn knew more than a name and a version
+        return {"library": blas}
+    return blas or {}
+
+
+_CHECKS = (
+    ("fnn version", lambda env: env.get("fnn")),
+    ("numpy version", lambda env: env.get("numpy")),
+    ("python version", lambda env: env.get("python")),
+    ("BLAS library", lambda env: " ".join(str(v) for v in (_blas(env).get("library"), _blas(env).get("version")) if v) or None),
+    ("BLAS core type", lambda env: _blas(env).get("core_type")),
+    ("BLAS thread count", lambda env: _blas(env).get("threads")),
+    ("machine", lambda env: env.get("machine")),
+)
+
+
+def _data_reasons(recorded, current):
+    reasons = []
+    for part in ("train", "validation"):
+        before, now = (recorded or {}).get(part), (current or {}).get(part)
+        if before is None and now is None:
+            continue
+        if before is None or now is None:
+            reasons.append(f"data: the run {'had no' if before is None else 'had'} {part} data, the rerun {'has' if before is None else 'has none'}")
+        elif before.get("sha256") != now.get("sha256"):
+            shapes = f"{before.get('features')} / {before.get('labels')} recorded, {now.get('features')} / {now.get('labels')} now"
+            reasons.append(f"data: the {part} data differ (SHA-256 {str(before.get('sha256'))[:12]}... recorded, {str(now.get('sha256'))[:12]}... now; {shapes})")
+    return reasons
+
+
+def explain_difference(recorded_env, current_env, recorded_fingerprint, current_fingerprint):
+    """Why a rerun's parameters may differ from the recorded ones: one reason per thing that differs, each
+    starting with what it is (``"data"``, ``"fnn version"``, ``"numpy version"``, ``"BLAS library"``, ``"BLAS core
+    type"``, ``"BLAS thread count"``, ...). Something the record does not state is said so, as it cannot be ruled
+    out. Empty when everything recorded matches.
+
+    >>> env = {"fnn": "0.1.0", "numpy": "2.1.0", "blas": {"library": "openblas", "core_type": "Haswell", "threads": 1}}
+    >>> explain_difference(env, {**env, "blas": {**env["blas"], "threads": 2}}, None, None)
+    ['BLAS thread count: 1 recorded, 2 now']
+    """
+    reasons = _data_reasons(recorded_fingerprint, current_fingerprint)
+    recorded_env, current_env = recorded_env or {}, current_env or {}
+    for name, read in _CHECKS:
+        before, now = read(recorded_env), read(current_env)
+        if before is None and now is not None:
+            reasons.append(f"{name}: not in the record (now {now}), so it may differ")
+        elif before is not None and before != now:
+            reasons.append(f"{name}: {before} recorded, {now} now")
+    return reasons

@@ -1,0 +1,351 @@
+"""Seeded experiment sweeps: every combination of a grid of configuration values and a list of seeds.
+
+A run is a pure function of its configuration (seed included), so a sweep is a map, run on Dask distributed when it
+is installed (a ``LocalCluster`` of one single-threaded worker process per core, or an existing cluster at
+``scheduler``/``DASK_SCHEDULER_ADDRESS``) and sequentially in-process otherwise. Each data set is loaded once and
+scattered to the workers; results stream back as they finish and are written one JSON file per run, so an
+interrupted sweep keeps every finished run and ``resume=True`` skips them. A worker that dies costs only the runs it
+held: the scheduler runs them again elsewhere.
+
+Bit-identity: a run's parameters are byte-identical to the same configuration run alone in-process **at the same
+BLAS thread count**; every sweep run uses one thread (``threads = 1`` in its configuration, and the workers are
+pinned with ``OPENBLAS_NUM_THREADS=1`` and friends), whichever engine runs it.
+
+Selection never looks at the test set: configurations are ranked on their validation metrics (so a sweep needs
+``validation > 0``; the default holds out 0.1), and the test metrics are reported for the chosen configuration only.
+
+>>> grid = expand_grid({"data": "iris", "epochs": 2}, {"lr": [0.1, 0.05]}, seeds=[0, 1])
+>>> [(c.lr, c.seed) for c in grid]
+[(0.1, 0), (0.1, 1), (0.05, 0), (0.05, 1)]
+"""
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import socket
+from urllib.parse import urlparse
+
+from attrs import frozen
+
+from fnn.data.sources import load_source
+from fnn.errors import FnnInputError
+from fnn.run import GRID, PYTHON, RunConfig, resolve_config, run, setting_name
+from fnn.store.checkpoint import atomic_write_bytes
+
+__all__ = ["expand_grid", "run_id", "run_one", "sweep", "summarize", "chosen_test", "check_scheduler", "SweepResult",
+           "SINGLE_THREAD_ENV", "SCHEDULER_SCHEMES"]
+
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+@frozen
+class SweepResult:
+    """Every run's record (in grid order), the summary rows (best validation first), how the sweep ran, and the
+    chosen configuration's test metrics (``chosen_test``: each metric's mean and std over its seeds)."""
+
+    records: tuple
+    summary: tuple
+    engine: str
+    skipped: int = 0
+    chosen_test: dict = None
+
+
+def expand_grid(base, grid, seeds, *, base_source=PYTHON, grid_source=GRID):
+    """The checked :class:`~fnn.run.settings.RunConfig` of every combination: ``grid`` maps keys to lists of values,
+    ``seeds`` is a list of ints. Everything is validated here, before any run starts; ``base_source`` and
+    ``grid_source`` (:class:`~fnn.run.settings.Source`) say where the values came from, for the messages.
+
+    Every run holds out a validation part (``validation > 0``), on which the sweep ranks, and uses one BLAS thread.
+    """
+    if not isinstance(grid, dict) or not isinstance(base, dict):
+        raise FnnInputError("A sweep needs a base configuration (dict) and a grid (dict of key -> list of values).")
+    if not isinstance(seeds, (list, tuple, range)):
+        raise FnnInputError(f"A sweep needs a non-empty list of non-negative int seeds; got {seeds!r}.")
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise FnnInputError(f"A sweep needs a non-empty list of non-negative int seeds; got {seeds!r}.")
+    if "seed" in grid:
+        raise FnnInputError("Give seeds with seeds=[...] (--seeds), not as a grid key.")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise FnnInputError(f"The grid key {key!r} needs a non-empty list of values; got {values!r}.")
+    if not grid and len(seeds) < 2:
+        raise FnnInputError("The grid is empty: give at least one key with values to sweep, or several seeds.")
+    for key, values in [(k, [v]) for k, v in base.items()] + list(grid.items()):
+        if setting_name(key) == "threads" and any(value not in (None, 1) for value in values):
+            raise FnnInputError(
+                f"A sweep runs every run at one BLAS thread (its workers are pinned to one, so results do not depend "
+                f"on the engine); leave 'threads' out (got {key} = {values!r})."
+            )
+    keys = list(grid)
+    configs = []
+    for values in itertools.product(*(grid[key] for key in keys)):
+        for seed in seeds:
+            layers = [(base, base_source), (dict(zip(keys, values)), grid_source), ({"seed": seed, "threads": 1}, PYTHON)]
+            configs.append(resolve_config(*layers))
+    for config in configs:
+        for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
+            if getattr(config, name):
+                raise FnnInputError(f"A sweep's runs write one record each and no run folder, so {name!r} cannot apply; leave it out.")
+        if not config.validation:
+            raise FnnInputError(
+                "A sweep ranks its configurations on the validation part, never on the test set, so 'validation' must "
+                f"be > 0 (got {config.validation}; the default is 0.1)."
+            )
+    return configs
+
+
+def run_id(config):
+    """A stable name for a run: the SHA-256 of its canonical configuration (seed included)."""
+    settings = config.to_dict() if isinstance(config, RunConfig) else config
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_one(config, source=None):
+    """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``)."""
+    record = run(config, source=source).record
+    record["run_id"] = run_id(config)
+    return record
+
+
+def _group_key(config):
+    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)
+
+
+def _mean_std(values):
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def _ranked_on(rows):
+    for metric, higher in (("val_accuracy", True), ("val_r2", True), ("val_loss", False)):
+        if rows and all(f"{metric}_mean" in row for row in rows):
+            return metric, higher
+    raise FnnInputError("The sweep's records have no validation metrics to rank on (were they run with validation 0?).")
+
+
+def summarize(records, varying=None):
+    """One row per configuration (seeds pooled): the mean and sample standard deviation over seeds of each
+    **validation** metric (``val_accuracy``, ``val_r2``, ``val_loss``), best first: highest validation accuracy or
+    R^2, else lowest validation loss. Test metrics are left out; :func:`chosen_test` gives the chosen row's.
+    ``varying`` names the keys shown per row."""
+    groups = {}
+    for record in records:
+        groups.setdefault(_group_key(record["config"]), []).append(record)
+    rows = []
+    for runs in groups.values():
+        config = runs[0]["config"]
+        row = {"config": {k: config[k] for k in (varying or [])}, "runs": len(runs), "seeds": sorted(r["seed"] for r in runs)}
+        for metric in ("accuracy", "r2", "loss"):
+            values = [r.get("validation_metrics", {}).get(metric) for r in runs]
+            if values and all(v is not None for v in values):
+                row[f"val_{metric}_mean"], row[f"val_{metric}_std"] = _mean_std(values)
+        rows.append(row)
+    metric, higher = _ranked_on(rows)
+    rows.sort(key=lambda r: -r[f"{metric}_mean"] if higher else r[f"{metric}_mean"])
+    return tuple(rows)
+
+
+def chosen_test(records, row):
+    """The test metrics of the configuration of summary ``row`` (the chosen one): each metric's mean and std over
+    its seeds, and the seeds. The only place a sweep reports test metrics."""
+    key = json.dumps({**row["config"]}, sort_keys=True)
+    runs = [r for r in records if json.dumps({k: r["config"][k] for k in row["config"]}, sort_keys=True) == key]
+    result = {"config": row["config"], "seeds": sorted(r["seed"] for r in runs)}
+    for metric in ("accuracy", "r2", "loss"):
+        values = [r["final_metrics"][metric] for r in runs if metric in r["final_metrics"]]
+        if values:
+            result[f"{metric}_mean"], result[f"{metric}_std"] = _mean_std(values)
+    return result
+
+
+def _parse_address(address, argument):
+    text = str(address).strip()
+    parsed = urlparse(text if "://" in text else f"tcp://{text}")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in SCHEDULER_SCHEMES or not parsed.hostname or port is None or not 0 < port < 65536 \
+            or parsed.path not in ("", "/") or parsed.query or " " in text:
+        raise FnnInputError(
+            f"{argument} {address}: not a Dask scheduler address; expected {'|'.join(SCHEDULER_SCHEMES)}://HOST:PORT, "
+            f"e.g. tcp://10.0.0.5:8786."
+        )
+    return parsed.hostname, port
+
+
+async def _identity(address, seconds):
+    import asyncio
+
+    from distributed.comm import connect
+
+    comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
+    try:
+        await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), seconds)
+        return await asyncio.wait_for(comm.read(), seconds)
+    finally:
+        comm.abort()
+
+
+def check_scheduler(address, seconds=4.0, argument="scheduler"):
+    """Refuse, within about ``2 * seconds``, a scheduler address that is malformed, unreachable, silent or not a
+    Dask scheduler: it must accept a connection and answer Dask's handshake and ``identity`` as a scheduler."""
+    import asyncio
+
+    host, port = _parse_address(address, argument)
+    try:
+        with socket.create_connection((host, port), timeout=seconds):
+            pass
+    except (OSError, ValueError) as error:
+        raise FnnInputError(f"{argument} {address}: cannot reach a Dask scheduler there ({error}).") from None
+    text = str(address).strip()
+    text = text if "://" in text else f"tcp://{text}"
+    try:
+        answer = asyncio.run(asyncio.wait_for(_identity(text, seconds), seconds + 1))
+    except (asyncio.TimeoutError, TimeoutError):
+        raise FnnInputError(f"{argument} {address}: accepts connections but did not answer as a Dask scheduler within {seconds:g} s.") from None
+    except Exception as error:  # noqa: BLE001 - whatever the other end is, it is not a scheduler
+        raise FnnInputError(f"{argument} {address}: not a Dask scheduler ({type(error).__name__}: {error}).") from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise FnnInputError(f"{argument} {address}: answered, but not as a Dask scheduler (it says it is {answer.get('type') if isinstance(answer, dict) else answer!r}).")
+
+
+def _dask():
+    try:
+        import distributed
+    except ModuleNotFoundError:
+        return None
+    return distributed
+
+
+def _write(out, record):
+    path = os.path.join(out, "runs", f"{record['run_id']}.json")
+    atomic_write_bytes(path, lambda handle: handle.write(json.dumps(record, indent=1).encode()))
+
+
+def _finished(out):
+    folder = os.path.join(out, "runs")
+    done = {}
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.endswith(".json"):
+                try:
+                    with open(os.path.join(folder, name)) as handle:
+                        record = json.load(handle)
+                    done[record["run_id"]] = record
+                except (OSError, ValueError, KeyError):
+                    continue  # an unreadable file is run again
+    return done
+
+
+def holds_sweep(out):
+    """Whether ``out`` already holds a sweep's results (its summary or run records)."""
+    runs = os.path.join(out, "runs")
+    return os.path.isfile(os.path.join(out, "summary.json")) or (
+        os.path.isdir(runs) and any(name.endswith(".json") for name in os.listdir(runs))
+    )
+
+
+def _prepare_out(out, resume, overwrite, argument):
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise FnnInputError(f"{argument} {out}: exists and is not a folder.")
+    if holds_sweep(out) and not (resume or overwrite):
+        raise FnnInputError(f"{argument} {out}: already holds a sweep; run only what is missing with resume (--resume) or replace it with overwrite (--overwrite).")
+    try:
+        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    except OSError as error:
+        raise FnnInputError(f"{argument} {out}: cannot create the folder ({error.strerror or error}).") from None
+    if overwrite:
+        for name in os.listdir(os.path.join(out, "runs")):
+            if name.endswith(".json"):
+                os.remove(os.path.join(out, "runs", name))
+        if os.path.isfile(os.path.join(out, "summary.json")):
+            os.remove(os.path.join(out, "summary.json"))
+
+
+def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, overwrite=False, workers=None, engine="auto",
+          on_result=None, configs=None):
+    """Run every combination of ``grid`` and ``seeds`` over ``base``; returns a :class:`SweepResult`.
+
+    ``engine`` is ``"auto"`` (Dask if installed, else sequential), ``"dask"`` or ``"sequential"``. With ``out``,
+    each record is written to ``out/runs/<run_id>.json`` as it arrives and the summary to ``out/summary.json``; a
+    folder that already holds a sweep is refused unless ``resume=True`` (keep its records, run only the missing
+    ones) or ``overwrite=True`` (remove them first). ``on_result(record, done, total)`` is told of each finished
+    run (for a progress bar). ``configs``, if given, are the checked configurations of :func:`expand_grid`.
+    """
+    configs = expand_grid(base, grid, seeds) if configs is None else configs
+    if resume and overwrite:
+        raise FnnInputError("Ask a sweep to resume or to overwrite, not both.")
+    address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
+    if scheduler and engine == "sequential":
+        raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
+    distributed = _dask() if engine in ("auto", "dask") else None
+    if engine == "dask" and distributed is None:
+        raise FnnInputError("engine='dask' needs Dask: pip install 'fnn[sweep]'.")
+    if address and distributed is None:
+        raise FnnInputError(f"A scheduler address ({address}) was given, but Dask is not installed: pip install 'fnn[sweep]'.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 1024):
+        raise FnnInputError(f"workers must be an int from 1 to 1024; got {workers!r}.")
+    if address:
+        check_scheduler(address, argument="scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS")
+    if out:
+        _prepare_out(out, resume, overwrite, "out")
+    done = _finished(out) if (out and resume) else {}
+    todo = [c for c in configs if run_id(c) not in done]
+    records = {rid: r for rid, r in done.items()}
+
+    def arrived(record):
+        records[record["run_id"]] = record
+        if out:
+            _write(out, record)
+        if on_result is not None:
+            on_result(record, len(records), len(configs))
+
+    sources = {name: load_source(name) for name in sorted({c.data for c in todo})}
+    if distributed is not None and todo:
+        label = _run_dask(distributed, todo, sources, address, workers, arrived)
+    else:
+        label = "sequential (Dask not installed)" if distributed is None and engine == "auto" else "sequential"
+        for config in todo:
+            arrived(run_one(config, sources[config.data]))
+    ordered = tuple(records[run_id(c)] for c in configs)
+    summary = summarize(ordered, [setting_name(key) or key for key in grid])
+    result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
+    if out:
+        content = {"engine": label, "ranked_on": _ranked_on(summary)[0], "summary": list(summary), "chosen": result.chosen_test}
+        atomic_write_bytes(os.path.join(out, "summary.json"), lambda handle: handle.write(json.dumps(content, indent=1).encode()))
+    return result
+
+
+def _run_dask(distributed, todo, sources, address, workers, arrived):
+    if address:
+        client = distributed.Client(address, timeout="5s")
+        cluster = None
+        label = f"dask at {address}"
+    else:
+        count = workers or os.cpu_count() or 1
+        cluster = distributed.LocalCluster(
+            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, env=SINGLE_THREAD_ENV
+        )
+        client = distributed.Client(cluster)
+        label = f"dask LocalCluster ({count} single-threaded workers)"
+    try:
+        scattered = {name: (client.scatter(source, broadcast=True) if source is not None else None) for name, source in sources.items()}
+        futures = [
+            client.submit(run_one, config, scattered[config.data], key=f"fnn-run-{run_id(config)}", pure=False, retries=2)
+            for config in todo
+        ]
+        for future in distributed.as_completed(futures):
+            arrived(future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return label

@@ -1,0 +1,269 @@
+"""Training as folds: a step folds a batch into the parameters, an epoch folds its batches, a run folds epochs.
+
+``run_epoch`` is ``reduce(step, minibatches(...), start)``; :func:`iterate_epochs` is the lazy sequence of the
+training states after each epoch, so progress, logging, early stopping and checkpoints are composed from outside
+with toolz and itertools (``take``, ``takewhile``, ``last``) instead of hooks that mutate things; :func:`fit` takes a number of
+them. How to train (optimiser, batch size, seed, validation, dropout, ...) is one :class:`~fnn.train.options.TrainOptions`
+record, given as ``options=`` or as the same keyword arguments. Nothing is mutated and no global random state is used: the same seed gives bit-identical parameters, and a
+run continued from any returned state is bit-identical to an uninterrupted one.
+
+>>> data = fnn.data.moons(200, noise=0.1, seed=0)
+>>> spec = fnn.network([2, 16, 1], loss="binary_cross_entropy", activation="tanh")
+>>> state = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=2, lr=0.5, batch_size=20, seed=0)
+>>> more = fnn.fit(state, data, epochs=3, lr=0.5, batch_size=20)
+>>> five = fnn.fit(fnn.init_params(spec, seed=0), data, epochs=5, lr=0.5, batch_size=20, seed=0)
+>>> more.params == five.params, more.epoch, len(more.history)
+(True, 5, 5)
+"""
+
+import math
+
+import numpy as np
+from attrs import evolve
+from toolz import last, reduce, take
+
+from fnn.core.metrics import classes_from_outputs, evaluate
+from fnn.core.params import Params
+from fnn.core.validate import check_features, class_labels_of, prepare_targets
+from fnn.data.dataset import Dataset
+from fnn.data.lazy import take_rows
+from fnn.data.transforms import stratified_split_indices
+from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.train.batches import minibatches
+from fnn.train.diagnostics import finish, start_diagnostics
+from fnn.train.dropout import dropout_masks, dropout_rates
+from fnn.train.options import check_epochs, train_options
+from fnn.train.state import EpochRecord, History, TrainState
+from fnn.train.step import train_step, train_step_observed
+
+__all__ = ["start_state", "run_epoch", "iterate_epochs", "fit", "early_stopping", "prepare_data", "validation_split"]
+
+
+def prepare_data(params, data, function="fit", name="data"):
+    """Check a data set once and return ``(x, y)`` ready for the unchecked step functions."""
+    if isinstance(data, Dataset):
+        x, y = data.as_tuple()
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    else:
+        raise bad_argument(function, name, "a fnn.Dataset or a pair (x, y)", type(data).__name__)
+    x = check_features(params, x, function, f"{name} features")
+    return x, prepare_targets(params, y, len(x), function, f"{name} labels")
+
+
+def start_state(start, optimizer, seed=None, function="fit"):
+    """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params.
+
+    The state's ``step`` is the run's one step counter (dropout masks, the history, divergence reports); an
+    optimiser's own ``count`` starts at 0 with it here and advances with it on every update, so the two agree.
+    """
+    if isinstance(start, TrainState):
+        if seed is not None and seed != start.seed:
+            raise bad_argument(function, "seed", f"None or the state's own seed {start.seed} when resuming", seed)
+        return start
+    if not isinstance(start, Params):
+        raise bad_argument(function, "start", "fnn.Params or a fnn.TrainState", type(start).__name__)
+    seed = 0 if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise bad_argument(function, "seed", "a non-negative int", seed)
+    return TrainState(params=start, opt_state=optimizer.init(start), epoch=0, step=0, seed=int(seed), history=History())
+
+
+def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
+    """The step of the epoch's fold: ``(params, opt_state, step, sums, diagnostics) x batch -> next``;
+    ``diagnostics`` is None when the run gathers none, and then the step does no work for them."""
+    penalty = optimizer.penalty
+
+    def step(carry, batch):
+        params, opt_state, step_number, sums, observed = carry
+        x, y = batch
+        masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
+        if observed is None:
+            value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
+        else:
+            value, outputs, new_params, opt_state, observed = train_step_observed(optimizer, params, opt_state, x, y, masks, observed)
+        if penalty is not None:
+            value += penalty(params)
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1} "
+                f"(batch {step_number - epoch_start.step + 1} of the epoch). "
+                f"Lower the learning rate, scale the inputs, or clip gradients; the last finite params are in "
+                f"the error's .last_good and the state at the start of the epoch in .epoch_start.",
+                epoch=epoch + 1,
+                step=step_number + 1,
+                last_good=params,
+                epoch_start=epoch_start,
+            )
+        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params), observed
+
+    return step
+
+
+def _add_metrics(sums, value, outputs, y, params):
+    n = len(outputs)
+    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
+    if params.spec.is_classifier:
+        hits += int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+    else:
+        targets = y.reshape(outputs.shape).astype(np.float64)
+        sq_err = sq_err + np.sum((outputs - targets) ** 2, axis=0)
+        y_sum, y_sq = y_sum + targets.sum(axis=0), y_sq + np.sum(targets**2, axis=0)
+    return loss_sum + value * n, count + n, hits, sq_err, y_sum, y_sq
+
+
+def _observed(batches, on_batch):
+    for index, batch in enumerate(batches):
+        on_batch(index)
+        yield batch
+
+
+def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None, diagnostics=False):
+    """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
+    epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
+    ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar). With
+    ``diagnostics``, the metrics also hold the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` under
+    ``"diagnostics"``, gathered inside the steps; they never change the parameters."""
+    step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
+    batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
+    if on_batch is not None:
+        batches = _observed(batches, on_batch)
+    observed = start_diagnostics(state.params.spec) if diagnostics else None
+    start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0), observed)
+    params, opt_state, step_number, sums, observed = reduce(step, batches, start)
+    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
+    metrics = {"loss": loss_sum / count}
+    if params.spec.is_classifier:
+        metrics["accuracy"] = hits / count
+    else:
+        total = y_sq - y_sum**2 / count
+        metrics["r2"] = float(np.mean(1 - sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
+    if observed is not None:
+        metrics["diagnostics"] = finish(observed)
+    return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_number), metrics
+
+
+def validation_split(params, y, fraction, seed):
+    """``(train_index, validation_index)`` of prepared targets ``y``: by class for a classifier, from ``seed``.
+    The run engine uses it too, to count the steps of an epoch on the real training part."""
+    return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed)
+
+
+def _validation_data(params, validation, train, seed, function):
+    """``(train, validation)`` as prepared arrays; a float ``validation`` splits ``train`` by class, seeded."""
+    if validation is None:
+        return train, None
+    if isinstance(validation, float):
+        x, y = train
+        train_index, val_index = validation_split(params, y, validation, seed)
+        return (take_rows(x, train_index), y[train_index]), (take_rows(x, val_index), y[val_index])
+    return train, prepare_data(params, validation, function, "validation")
+
+
+def _options(function, options, keywords):
+    if options is None:
+        return train_options(function, **keywords)
+    if keywords:
+        raise bad_argument(function, "options", f"given alone, without the keyword arguments {sorted(keywords)}", options)
+    return options
+
+
+def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, function="iterate_epochs", **keywords):
+    """The lazy sequence of training states after each epoch: endless, or ``epochs`` more of them.
+
+    ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``; how to
+    train is ``options`` (a :class:`~fnn.train.options.TrainOptions`) or the keyword arguments of
+    :func:`~fnn.train.options.train_options`: ``optimizer``, ``lr``, ``batch_size``, ``seed``, ``validation`` (a
+    ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out, stratified, from the seed), ``drop_rate``,
+    ``shuffle``, ``diagnostics``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
+    ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
+
+    Progress, in a terminal or a notebook, is one wrapper away (fnn itself prints nothing): :func:`fit` for
+    ``n`` epochs with a bar is ``last(tqdm(iterate_epochs(..., epochs=n), total=n))``:
+
+    >>> from toolz import last
+    >>> from tqdm.auto import tqdm
+    >>> data = fnn.data.moons(100, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> state = last(tqdm(fnn.iterate_epochs(start, data, epochs=3, lr=0.5, seed=0), total=3))
+    >>> state.params == fnn.fit(start, data, epochs=3, lr=0.5, seed=0).params
+    True
+
+    BLAS threads: these functions use the process's (``threadpoolctl.threadpool_limits(n)`` around a call sets
+    them); the same seed and thread count give the same bytes, another count may change the last bits.
+    """
+    options = _options(function, options, keywords)
+    epochs = check_epochs(function, epochs, allow_none=True)
+    if options.patience is not None:
+        raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
+    optimizer = options.optimizer
+    state = start_state(start, optimizer, options.seed, function)
+    train, val = _validation_data(state.params, options.validation, prepare_data(state.params, data, function), state.seed, function)
+    drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
+    if len(train[0]) == 0:
+        raise bad_argument(function, "data", "at least one sample", 0)
+
+    def endless():
+        current = state
+        while True:
+            current, metrics = run_epoch(
+                current, *train, optimizer, options.batch_size, drop_rates, options.shuffle, on_batch, options.diagnostics
+            )
+            if val is not None:
+                metrics.update({f"val_{k}": v for k, v in evaluate(current.params, *val).items()})
+            lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
+            record = EpochRecord(current.epoch, current.step, lr, **metrics)
+            current = evolve(current, history=current.history.append(record))
+            yield current
+
+    return endless() if epochs is None else take(epochs, endless())
+
+
+def early_stopping(states, patience, monitor="val_loss"):
+    """Consume ``states`` until ``monitor`` has not improved for ``patience`` epochs: ``(best, last)`` states.
+
+    Lower is better for losses, higher for accuracy and R^2. ``states`` is any iterable of ``TrainState``
+    (usually :func:`iterate_epochs`, limited with ``toolz.take`` to a maximum number of epochs).
+    """
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise bad_argument("early_stopping", "patience", "a positive int", patience)
+    lower_is_better = monitor.endswith("loss")
+    best = current = None
+    for current in states:
+        value = getattr(current.history[-1], monitor, None)
+        if value is None:
+            raise FnnInputError(
+                f"Early stopping monitors {monitor!r}, which this run does not record; give validation data "
+                f"(validation=...) or monitor 'loss'."
+            )
+        best_value = getattr(best.history[-1], monitor) if best is not None else None
+        if best is None or (value < best_value if lower_is_better else value > best_value):
+            best = current
+        elif current.epoch - best.epoch >= patience:
+            break
+    return best, current
+
+
+def fit(start, data, *, epochs, options=None, **keywords):
+    """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
+
+    ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
+    trains. (``fnn train --resume DIR --epochs N`` and :func:`fnn.run.run` count the total instead: up to ``N``.)
+    Progress: see :func:`iterate_epochs` (``last(tqdm(iterate_epochs(..., epochs=n), total=n))``).
+
+    How to train is ``options`` or the keyword arguments of :func:`~fnn.train.options.train_options`:
+    ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),
+    ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``,
+    ``diagnostics`` (True: each epoch's record carries its :class:`~fnn.train.diagnostics.EpochDiagnostics`: gradient
+    and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
+    bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
+    the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
+    """
+    options = _options("fit", options, keywords)
+    epochs = check_epochs("fit", epochs)
+    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=epochs, function="fit")
+    if epochs == 0:
+        return start_state(start, options.optimizer, options.seed)
+    if options.patience is not None:
+        return early_stopping(states, options.patience, options.monitor)[0]
+    return last(states)

@@ -1,0 +1,99 @@
+"""The records a training run folds: per-epoch metrics, the history of them, and the whole training state.
+
+A :class:`TrainState` holds everything a run needs to continue: parameters, optimiser state, how many epochs and
+steps are done, the seed and the history. ``fit`` takes one and returns the next, so a run stopped after any
+epoch and continued from its state is bit-identical to one that never stopped.
+"""
+
+import math
+
+from attrs import asdict, field, frozen
+
+from fnn.core.params import Params
+from fnn.train.diagnostics import EpochDiagnostics
+
+__all__ = ["EpochRecord", "History", "TrainState"]
+
+
+def _diagnostics(value):
+    """An epoch's diagnostics as given, or read back from the dict a record or checkpoint stored."""
+    return EpochDiagnostics.from_dict(value) if isinstance(value, dict) else value
+
+
+@frozen
+class EpochRecord:
+    """The metrics of one finished epoch; ``None`` where a metric does not apply (no validation data, or
+    accuracy for a regression network). ``loss`` and ``accuracy`` are running means over the epoch's batches.
+    ``diagnostics`` is the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` when the run gathered them
+    (``fit(..., diagnostics=True)``), else None; :meth:`to_dict` nests it as a dict and leaves it out when None,
+    and a dict given here is read back, so records round-trip through JSON."""
+
+    epoch: int
+    step: int
+    lr: object
+    loss: float
+    accuracy: object = None
+    r2: object = None
+    val_loss: object = None
+    val_accuracy: object = None
+    val_r2: object = None
+    diagnostics: object = field(default=None, converter=_diagnostics)
+
+    def to_dict(self):
+        values = asdict(self, filter=lambda attribute, _: attribute.name != "diagnostics")
+        if self.diagnostics is not None:
+            values["diagnostics"] = self.diagnostics.to_dict()
+        return values
+
+
+@frozen
+class History:
+    """The :class:`EpochRecord` of every epoch so far, oldest first.
+
+    >>> h = History((EpochRecord(1, 10, 0.1, 0.9), EpochRecord(2, 20, 0.1, 0.5)))
+    >>> h.column("loss"), len(h), h[-1].epoch
+    ([0.9, 0.5], 2, 2)
+    """
+
+    records: tuple = field(default=(), converter=tuple)
+
+    def __len__(self):
+        return len(self.records)
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __getitem__(self, index):
+        return self.records[index]
+
+    def column(self, name):
+        """One metric across epochs, e.g. ``history.column("val_loss")``."""
+        return [getattr(record, name) for record in self.records]
+
+    def append(self, record):
+        """A new history with ``record`` at the end (this one is unchanged)."""
+        return History(self.records + (record,))
+
+    def to_dicts(self):
+        return [record.to_dict() for record in self.records]
+
+    def best_epoch(self, metric="val_loss"):
+        """The record with the best value of ``metric`` (lowest for losses, highest otherwise), or None."""
+        lower_is_better = metric.endswith("loss")
+        scored = [r for r in self.records if getattr(r, metric) is not None and math.isfinite(getattr(r, metric))]
+        if not scored:
+            return None
+        key = (lambda r: getattr(r, metric)) if lower_is_better else (lambda r: -getattr(r, metric))
+        return min(scored, key=key)
+
+
+@frozen(hash=False)
+class TrainState:
+    """Everything a run needs to continue: ``epoch`` and ``step`` count what is done."""
+
+    params: Params
+    opt_state: object
+    epoch: int = 0
+    step: int = 0
+    seed: int = 0
+    history: History = History()
