@@ -10,9 +10,9 @@ what                      generator
 layer ``i``'s init        ``default_rng([seed, 0, i])``
 shuffle of epoch ``e``    ``default_rng([seed, 1, e])``
 dropout of step ``s``     ``default_rng([seed, 2, e, s])``
-validation split          ``default_rng([seed, 3])``
 test split                ``default_rng([seed, 3])``
-generated data set        ``default_rng(seed)``
+validation split          ``default_rng([seed, 4])``
+generated data set        ``default_rng([seed])``
 ========================  ==============================================
 
 >>> shuffle_rng(seed=0, epoch=1).permutation(5).tolist()  # the same order on every machine, every time
@@ -21,7 +21,7 @@ generated data set        ``default_rng(seed)``
 
 import numpy as np
 
-INIT, SHUFFLE, DROPOUT, SPLIT = 0, 1, 2, 3
+INIT, SHUFFLE, DROPOUT, TEST_SPLIT, VALIDATION_SPLIT = 0, 1, 2, 3, 4
 
 
 def init_rng(seed: int, layer: int) -> np.random.Generator:
@@ -55,9 +55,9 @@ def validation_split_rng(seed: int) -> np.random.Generator:
     """The generator that holds out a validation part of the training data.
 
     >>> validation_split_rng(0).permutation(5).tolist()
-    [3, 0, 2, 1, 4]
+    [2, 1, 0, 4, 3]
     """
-    return np.random.default_rng([seed, SPLIT])
+    return np.random.default_rng([seed, VALIDATION_SPLIT])
 
 
 def train_test_split_rng(seed: int) -> np.random.Generator:
@@ -66,7 +66,7 @@ def train_test_split_rng(seed: int) -> np.random.Generator:
     >>> train_test_split_rng(0).permutation(5).tolist()
     [3, 0, 2, 1, 4]
     """
-    return np.random.default_rng([seed, SPLIT])
+    return np.random.default_rng([seed, TEST_SPLIT])
 
 
 def data_rng(seed: int) -> np.random.Generator:
@@ -75,4 +75,4 @@ def data_rng(seed: int) -> np.random.Generator:
     >>> data_rng(0).integers(0, 10, 3).tolist()
     [8, 6, 5]
     """
-    return np.random.default_rng(seed)
+    return np.random.default_rng([seed])

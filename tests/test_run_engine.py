@@ -72,7 +72,7 @@ def test_steps_per_epoch_count_the_real_training_split_after_the_hold_out():
     # (120 * (1 - 0.1) / 12 is 9.000000000000002 in floats; rounding it up would say 10.)
     config = resolve_config(({"data": "iris", "validation": 0.1, "batch_size": 12, "epochs": 2, "hidden": [4]}, PYTHON))
     prepared = prepare_run(config)
-    held = stratified_split_indices(prepared.train.labels, 0.1, config.seed)[0]
+    held = stratified_split_indices(prepared.train.labels, 0.1, config.seed, part="validation")[0]
     assert len(held) == 108 and prepared.steps_per_epoch == 9
     finished = run(config)
     assert [r["step"] for r in finished.record["history"]] == [9, 18]

@@ -81,7 +81,7 @@ def test_early_stopping_returns_best_params_within_patience(digits_split):
 def test_validation_fraction_is_a_seeded_stratified_split(digits_split):
     train, _ = digits_split
     state = fnn.fit(small_params(), train, epochs=1, lr=0.1, seed=0, validation=0.25)
-    kept, held_out = fnn.data.stratified_split_indices(train.labels, 0.25, seed=0)
+    kept, held_out = fnn.data.stratified_split_indices(train.labels, 0.25, seed=0, part="validation")
     assert state.step == fnn.batch_count(len(kept), 32)
     per_class = np.bincount(train.labels[held_out], minlength=10)
     assert np.all(np.abs(per_class - 0.25 * np.bincount(train.labels)) <= 0.5)

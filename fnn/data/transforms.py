@@ -14,7 +14,9 @@ from attrs import frozen
 from fnn.arrays import all_finite, first_non_finite, readonly
 from fnn.data.dataset import Dataset
 from fnn.errors import FnnInputError, bad_argument
-from fnn.seeds import train_test_split_rng
+from fnn.seeds import train_test_split_rng, validation_split_rng
+
+SPLIT_STREAMS = {"test": train_test_split_rng, "validation": validation_split_rng}
 
 __all__ = [
     "scale_unit",
@@ -76,10 +78,15 @@ def flatten_images(images):
     return images.reshape(len(images), -1)
 
 
-def stratified_split_indices(labels, test_fraction, seed):
+def stratified_split_indices(labels, test_fraction, seed, part="test"):
     """``(train_index, test_index)``: each class split in the same proportion, drawn from ``seed``.
 
-    Every class with at least two samples keeps one on each side; the indices come back sorted.
+    Every class with at least two samples keeps one on each side; the indices come back sorted. ``part`` names
+    the stream of :mod:`fnn.seeds` the draw comes from: ``"test"`` for a train/test split, ``"validation"`` for
+    the part of the training data held out for validation, so the two never share random numbers.
+
+    >>> stratified_split_indices(np.array([0, 0, 0, 1, 1, 1]), 1 / 3, seed=0)[1].tolist()
+    [2, 4]
     """
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, float) or not 0 < test_fraction < 1:
         raise bad_argument("stratified_split", "test_fraction", "a float strictly between 0 and 1", test_fraction)
@@ -89,7 +96,9 @@ def stratified_split_indices(labels, test_fraction, seed):
         # Regression targets: stratify by quantile bins so both parts span the range.
         edges = np.quantile(keys, np.linspace(0, 1, 11)[1:-1])
         keys = np.searchsorted(edges, keys)
-    rng = train_test_split_rng(seed)
+    if part not in SPLIT_STREAMS:
+        raise bad_argument("stratified_split_indices", "part", f"one of {sorted(SPLIT_STREAMS)}", part)
+    rng = SPLIT_STREAMS[part](seed)
     test = []
     for value in np.unique(keys):
         members = np.flatnonzero(keys == value)

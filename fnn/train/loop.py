@@ -146,7 +146,7 @@ def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, o
 def validation_split(params, y, fraction, seed):
     """``(train_index, validation_index)`` of prepared targets ``y``: by class for a classifier, from ``seed``.
     The run engine uses it too, to count the steps of an epoch on the real training part."""
-    return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed)
+    return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed, part="validation")
 
 
 def _validation_data(params, validation, train, seed, function):
