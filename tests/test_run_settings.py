@@ -8,6 +8,7 @@ import pytest
 
 import fnn
 from fnn.cli import train as train_cli
+from fnn.data.sources import DATA_KINDS, known_names, load_source
 from fnn.errors import FnnInputError
 from fnn.run import DEFAULTS, FLAG, PYTHON, SETTINGS, build_optimizer, config_from_record, resolve_config, toml_source
 
@@ -114,3 +115,22 @@ def test_schedule_mistakes_name_where_the_schedule_came_from(tmp_path):
         resolve_config(({"schedule": "cosinus"}, FLAG))
     with pytest.raises(FnnInputError, match="The key 'schedule' in x.toml is not a schedule .*'every'"):
         resolve_config(({"schedule": "step_decay:0,0.5"}, toml_source("x.toml")))
+
+
+def test_data_names_come_from_the_one_table_of_kinds():
+    data = next(setting for setting in SETTINGS if setting.name == "data")
+    assert data.help == "data set: " + ", ".join(known_names())
+    for kind in DATA_KINDS.values():
+        name = kind.name + (":somewhere" if kind.needs_argument else "")
+        assert resolve_config(({"data": name}, PYTHON)).data == name
+        if kind.needs_argument:
+            with pytest.raises(FnnInputError, match=f"^--data must be {kind.usage}, naming the (file|folder); got '{kind.name}'"):
+                resolve_config(({"data": kind.name}, FLAG))
+    every = r"digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist\[:DIR\], mnist\[:DIR\], idx:DIR, csv:PATH"
+    with pytest.raises(FnnInputError, match=rf"^--data must be one of {every}; got 'nope'\.$"):
+        resolve_config(({"data": "nope"}, FLAG))
+    with pytest.raises(FnnInputError, match=rf"^Unknown data set 'nope'\. Known: {every}\.$"):
+        load_source("nope")
+    assert [k.name for k in DATA_KINDS.values() if k.origin == "generated"] == ["moons", "circles", "spirals", "blobs", "sine"]
+    with pytest.raises(TypeError):
+        DATA_KINDS["extra"] = DATA_KINDS["iris"]  # type: ignore[index]

@@ -23,6 +23,7 @@ from attrs import field, frozen, make_class
 from fnn.core.activations import ACTIVATIONS, get_activation
 from fnn.core.initializers import INITIALIZERS, get_initializer
 from fnn.core.losses import LOSSES, get_loss
+from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, get_schedule
 from fnn.train.options import MAX_EPOCHS
@@ -30,7 +31,6 @@ from fnn.train.options import MAX_EPOCHS
 __all__ = [
     "MAX_EPOCHS",
     "MAX_THREADS",
-    "DATA_KINDS",
     "MONITORS",
     "Setting",
     "SETTINGS",
@@ -50,10 +50,6 @@ __all__ = [
 
 MAX_THREADS = 1024
 """The most BLAS threads a run may ask for (more is a typo, not a machine)."""
-
-DATA_KINDS = ("digits", "iris", "moons", "circles", "spirals", "blobs", "sine", "fashion-mnist", "mnist", "idx", "csv")
-"""The data set names a configuration may give (``mnist``, ``fashion-mnist`` and ``idx`` take ``:DIR``, ``csv``
-takes ``:PATH``)."""
 
 MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
 """The metrics early stopping can watch."""
@@ -147,11 +143,11 @@ def _string(choices=None):
 
 def _data_name(value):
     text = _string()(value).strip()
-    kind, _, argument = text.partition(":")
-    if kind.strip().lower() not in DATA_KINDS:
-        raise _Bad("one of " + ", ".join(DATA_KINDS[:-3]) + ", mnist[:DIR], idx:DIR, csv:PATH")
-    if kind.strip().lower() in ("csv", "idx") and not argument.strip():
-        raise _Bad(f"{kind.strip().lower()}:PATH, naming the file or folder")
+    kind = data_kind(text)
+    if kind is None:
+        raise _Bad("one of " + ", ".join(known_names()))
+    if kind.needs_argument and not text.partition(":")[2].strip():
+        raise _Bad(f"{kind.usage}, naming the {'folder' if kind.argument == ':DIR' else 'file'}")
     return text
 
 
@@ -219,7 +215,8 @@ class Setting:
 
     def applies_to_data(self, data):
         """Whether the setting applies to the data set ``data`` (``csv:PATH`` is of kind csv)."""
-        return not self.data_kinds or str(data).partition(":")[0].strip().lower() in self.data_kinds
+        kind = data_kind(data)
+        return not self.data_kinds or (kind is not None and kind.name in self.data_kinds)
 
     @property
     def flag(self):
@@ -232,7 +229,7 @@ class Setting:
 _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
 SETTINGS = (
-    Setting("data", _data_name, "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
+    Setting("data", _data_name, "digits", "data set: " + ", ".join(known_names())),
     Setting("label", _optional(_column_name), None, "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)),
     Setting("drop", _column_names, (), "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)),
     Setting("test_fraction", _float(low=0, high=1, low_open=True, high_open=True), 0.2, "part held out for testing when the data has no test part", "fraction"),
