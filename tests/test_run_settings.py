@@ -10,7 +10,8 @@ import fnn
 from fnn.cli import train as train_cli
 from fnn.data.sources import DATA_KINDS, known_names, load_source
 from fnn.errors import FnnInputError
-from fnn.run import DEFAULTS, FLAG, PYTHON, SETTINGS, build_optimizer, config_from_record, resolve_config, toml_source
+from fnn.run.build import build_optimizer
+from fnn.run.settings import DEFAULTS, FLAG, PYTHON, SETTINGS, config_from_record, resolve_config, toml_source
 
 
 def fnn_cli(*args, cwd=None):
@@ -101,13 +102,19 @@ def test_to_dict_round_trips_and_leaves_out_what_does_not_apply():
 EVERY_DEFAULT = {setting.name: setting.default for setting in SETTINGS}
 
 
-def test_old_records_with_every_key_still_resume():
-    old = {**EVERY_DEFAULT, "hidden": [16], "momentum": 0.0, "weight_decay": 0.01, "optimizer": "momentum"}
-    config = config_from_record(old, epochs=30)
+def test_a_record_resumes_with_more_epochs_and_one_of_another_form_is_refused():
+    record = resolve_config(({"hidden": [16], "optimizer": "momentum"}, PYTHON)).to_dict()
+    config = config_from_record(record, epochs=30)
     assert config.epochs == 30 and config.momentum is None and config.hidden == (16,)
-    assert build_optimizer(config, 1).name == fnn.optim.momentum(0.1).name  # then and now: the optimiser's own 0.9
-    adam = config_from_record({**EVERY_DEFAULT, "optimizer": "adam", "momentum": 0.0, "weight_decay": 0.01})
-    assert adam.optimizer == "adam" and "momentum" not in adam.to_dict()
+    assert build_optimizer(config, 1).name == fnn.optim.momentum(0.1).name  # the optimiser's own 0.9
+    adam = resolve_config(({"optimizer": "adam"}, PYTHON)).to_dict()
+    with pytest.raises(FnnInputError, match="^The key 'momentum' of the run's saved configuration applies only to "
+                                            "the optimizers sgd, momentum, nesterov; this run uses 'adam'.$"):
+        config_from_record({**adam, "momentum": 0.0})
+    with pytest.raises(FnnInputError, match="^The key 'label' of the run's saved configuration applies only to csv:PATH"):
+        config_from_record(EVERY_DEFAULT)  # every setting listed, those the run ignores too
+    with pytest.raises(FnnInputError, match="^The run's saved configuration must be a dict; got list.$"):
+        config_from_record([])
 
 
 def test_schedule_mistakes_name_where_the_schedule_came_from(tmp_path):
