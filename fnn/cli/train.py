@@ -22,7 +22,6 @@ from fnn.run import (
     FLAG,
     SETTINGS,
     config_from_record,
-    describe_network,
     prepare_run,
     resolve_config,
     run_prepared,
@@ -280,10 +279,10 @@ def _claim(args, config):
 
 
 def _opening(prepared, config, start, threads):
-    parts = [f"{prepared.train_rows} train", f"{prepared.validation_rows} validation" if prepared.validation_rows else "no validation",
+    parts = [f"{len(prepared.train)} train", f"{len(prepared.validation)} validation" if prepared.validation is not None else "no validation",
              f"{len(prepared.test)} test"]
     resumed = f"; resuming after epoch {start.epoch} of {config.epochs}" if start else ""
-    return (f"fnn {__version__}: {describe_network(prepared.params.spec)} on {config.data} ({', '.join(parts)}); "
+    return (f"fnn {__version__}: {prepared.params.spec.describe()} on {config.data} ({', '.join(parts)}); "
             f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, {threads} "
             f"thread{'s' if threads != 1 else ''}{resumed}")
 

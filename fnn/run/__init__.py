@@ -2,11 +2,10 @@
 (data, network, optimiser from a configuration), :mod:`.engine` (the one run loop) and :mod:`.record` (metrics
 and the run record)."""
 
-from fnn.run.build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
+from fnn.run.build import Prepared, build_optimizer, prepare_run
 from fnn.run.engine import Finished, run, run_prepared, run_threads
 from fnn.run.record import (
     data_fingerprints,
-    describe_network,
     environment,
     params_sha256,
     run_record,
@@ -34,8 +33,8 @@ from fnn.run.settings import (
 __all__ = [
     "SETTINGS", "Setting", "RunConfig", "DEFAULTS", "Source", "PYTHON", "FLAG", "GRID", "RECORD", "toml_source",
     "setting_name", "resolve_config", "config_from_record", "machine_threads", "MAX_THREADS",
-    "Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run",
+    "Prepared", "build_optimizer", "prepare_run",
     "Finished", "run", "run_prepared", "run_threads",
-    "test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "run_record",
+    "test_metrics", "validation_metrics", "params_sha256", "environment", "run_record",
     "data_fingerprints",
 ]
