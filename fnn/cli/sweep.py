@@ -10,7 +10,7 @@ import time
 
 from fnn.cli.common import add_command, load_toml
 from fnn.errors import FnnInputError
-from fnn.run import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
+from fnn.run.settings import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
 from fnn.run.sweep import check_scheduler, expand_grid, holds_sweep, sweep
 
 __all__ = ["add_arguments", "run"]

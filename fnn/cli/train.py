@@ -18,16 +18,9 @@ from fnn.cli.common import add_command, load_toml
 from fnn.cli.watch import RunWatch, remove_extras
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.observe.run_plots import write_plots
-from fnn.run import (
-    FLAG,
-    SETTINGS,
-    config_from_record,
-    prepare_run,
-    resolve_config,
-    run_prepared,
-    run_threads,
-    toml_source,
-)
+from fnn.run.build import prepare_run
+from fnn.run.engine import run_prepared, run_threads
+from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
 from fnn.store.run_folder import (
     CHECKPOINT,
     RECORD,

@@ -31,7 +31,8 @@ from attrs import frozen
 
 from fnn.data.sources import load_source
 from fnn.errors import FnnInputError
-from fnn.run import GRID, PYTHON, RunConfig, resolve_config, run, setting_name
+from fnn.run.engine import run
+from fnn.run.settings import GRID, PYTHON, RunConfig, resolve_config, setting_name
 from fnn.store.checkpoint import atomic_write_bytes
 
 __all__ = ["expand_grid", "run_id", "run_one", "sweep", "summarize", "chosen_test", "check_scheduler", "SweepResult",
