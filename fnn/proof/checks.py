@@ -34,10 +34,10 @@ from fnn.store.run_folder import RECORD, read_record
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import prepare_data, run_epoch, start_state
 
-PathLike = str | os.PathLike[str]
+_PathLike = str | os.PathLike[str]
 
 
-def _record(run: PathLike, argument: str) -> dict[str, Any]:
+def _record(run: _PathLike, argument: str) -> dict[str, Any]:
     """The record of a run folder (or of a ``record.json`` path)."""
     run = os.fspath(run)
     if os.path.isfile(run):
@@ -58,14 +58,14 @@ def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
     return run_threads(config)
 
 
-def rerun_threads(run: PathLike) -> int:
+def rerun_threads(run: _PathLike) -> int:
     """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one.
     """
     record = _record(run, "RUN")
     return _run_threads(record, config_from_record(record.get("config") or {}))
 
 
-def verify_run(run: PathLike, threads: int | None = None) -> Verification:
+def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     """Rerun the run in folder ``run`` from its record and judge it: a :class:`fnn.proof.verify.Verification`
     (``.matches``, and ``.reasons`` naming what differs: data, versions, BLAS core type, thread count).
 
@@ -91,7 +91,7 @@ def verify_run(run: PathLike, threads: int | None = None) -> Verification:
     return judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
 
 
-def diff_runs(run_a: PathLike, run_b: PathLike) -> RecordDiff:
+def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
     """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files).
 
     >>> import contextlib, io, os, tempfile
@@ -142,7 +142,7 @@ def _data_matches(record: dict[str, Any] | None, prepared: Prepared) -> bool | N
     return bool(record["data"] == data_fingerprints(prepared))
 
 
-def replay_epoch(run: PathLike, epoch: int) -> Replay:
+def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     """Rerun epoch ``epoch`` (counting from 1) of the run in folder ``run`` alone, through the training fold
     itself (:func:`fnn.train.loop.run_epoch`), and compare it with the kept checkpoint of that epoch: a
     :class:`Replay`. Needs the run's per-epoch checkpoints (``--keep-checkpoints``); epoch 1 starts from the

@@ -20,7 +20,7 @@ from attrs import frozen
 
 from fnn.errors import bad_argument
 
-Entry = tuple[str, Any, Any]
+_Entry = tuple[str, Any, Any]
 
 ABSENT = "<absent>"
 """Stands for a setting one record has and the other does not."""
@@ -44,14 +44,14 @@ class RecordDiff:
     (True, (('diagnostics', False, True),), 'settings: the same')
     """
 
-    settings: tuple[Entry, ...]
-    environment: tuple[Entry, ...]
-    data: tuple[Entry, ...]
+    settings: tuple[_Entry, ...]
+    environment: tuple[_Entry, ...]
+    data: tuple[_Entry, ...]
     first_divergent_epoch: int | None
     divergent_metrics: tuple[str, ...]
     epochs: tuple[int, int]
     params_equal: bool | None
-    observing: tuple[Entry, ...] = ()
+    observing: tuple[_Entry, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -59,7 +59,7 @@ class RecordDiff:
         return not self.settings and not self.data and self.first_divergent_epoch is None and self.params_equal is True
 
     def to_dict(self) -> dict[str, Any]:
-        def rows(entries: tuple[Entry, ...]) -> list[dict[str, Any]]:
+        def rows(entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
             return [{"name": name, "a": a, "b": b} for name, a, b in entries]
 
         return {

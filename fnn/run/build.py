@@ -27,7 +27,7 @@ from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
 from fnn.train.options import TrainOptions, train_options
 
-Label = Callable[[str], str]
+_Label = Callable[[str], str]
 """How an error message words a setting: ``str`` (its name) for Python, its flag for the command line."""
 
 
@@ -95,7 +95,7 @@ def build_optimizer(config: RunConfig, steps_per_epoch: int) -> Optimizer:
     return parts[0] if len(parts) == 1 else chain(*parts)
 
 
-def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: Label) -> tuple[Dataset, Dataset | None]:
+def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None]:
     """``(trained on, held out)``: ``train`` split by :func:`fnn.train.loop.validation_split` (the one definition
     of a run's validation part), or ``(train, None)`` without validation.
 
@@ -204,7 +204,7 @@ def _load(config, source, label):
 
 
 def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None,
-                label: Label | None = None) -> Prepared:
+                label: _Label | None = None) -> Prepared:
     """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
     or take ``data = (train, test)``), standardise with training statistics, hold out the validation part, build
     network and optimiser.

@@ -35,8 +35,8 @@ from fnn.run.settings import PYTHON, RunConfig, machine_threads, resolve_config
 from fnn.train.loop import early_stopping, iterate_epochs
 from fnn.train.state import TrainState
 
-OnState = Callable[[TrainState], Any]
-OnBatch = Callable[[int], Any]
+_OnState = Callable[[TrainState], Any]
+_OnBatch = Callable[[int], Any]
 
 
 @frozen
@@ -73,15 +73,15 @@ def _finite(states: Iterable[TrainState], previous: TrainState | Params) -> Iter
         yield state
 
 
-def _observed(states: Iterable[TrainState], observers: list[OnState]) -> Iterator[TrainState]:
+def _observed(states: Iterable[TrainState], observers: list[_OnState]) -> Iterator[TrainState]:
     for state in states:
         for observe in observers:
             observe(state)
         yield state
 
 
-def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoch: OnState | None = None,
-                 on_batch: OnBatch | None = None, on_checkpoint: OnState | None = None, started: float | None = None) -> Finished:
+def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoch: _OnState | None = None,
+                 on_batch: _OnBatch | None = None, on_checkpoint: _OnState | None = None, started: float | None = None) -> Finished:
     """Train ``prepared`` from its initial params, or continue the :class:`~fnn.TrainState` ``start``, up to
     the configured number of epochs **in all** (a resumed state at epoch 5 with ``epochs=12`` trains 7 more;
     ``fnn.fit(state, epochs=k)`` instead trains ``k`` more), stopping early when ``patience`` says so."""
@@ -97,8 +97,8 @@ def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoc
         return _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started)
 
 
-def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: OnState | None, on_batch: OnBatch | None,
-         on_checkpoint: OnState | None, started: float) -> Finished:
+def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _OnState | None, on_batch: _OnBatch | None,
+         on_checkpoint: _OnState | None, started: float) -> Finished:
     config = prepared.config
     done = start.epoch if start is not None else 0
     if done >= config.epochs:
@@ -125,8 +125,8 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: O
 
 
 def run(config: RunConfig | dict[str, Any], data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None, *,
-        start: TrainState | None = None, on_epoch: OnState | None = None, on_batch: OnBatch | None = None,
-        on_checkpoint: OnState | None = None) -> Finished:
+        start: TrainState | None = None, on_epoch: _OnState | None = None, on_batch: _OnBatch | None = None,
+        on_checkpoint: _OnState | None = None) -> Finished:
     """Prepare and run a :class:`~fnn.run.settings.RunConfig`, or a dict of settings (see :func:`run_prepared`); ``data = (train, test)``
     or a loaded ``source`` replace loading the configured data set. ``tensorboard`` and ``keep_checkpoints`` write
     into a run folder, which only ``fnn train`` has; here they are refused (observe the run with

@@ -29,8 +29,8 @@ from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
 from fnn.errors import FnnInputError, bad_argument
 
-Features = Union[np.ndarray, ScaledRows]
-Data = Union[Dataset, tuple[Features, np.ndarray]]
+_Features = Union[np.ndarray, ScaledRows]
+_Data = Union[Dataset, tuple[_Features, np.ndarray]]
 
 BLOCK_ROWS = 8192
 """Rows hashed at a time: a few MB of features, whatever the size of the set."""
@@ -47,7 +47,7 @@ def _update(digest, name, array, block_rows):
         digest.update(block.data.cast("B"))
 
 
-def data_fingerprint(features: Features, labels: np.ndarray, block_rows: int = BLOCK_ROWS) -> str:
+def data_fingerprint(features: _Features, labels: np.ndarray, block_rows: int = BLOCK_ROWS) -> str:
     """SHA-256 (hex) of ``features`` and ``labels``: their dtypes, shapes and values, row blocks at a time.
 
     ``features`` may be an array, a memory map or :class:`~fnn.data.lazy.ScaledRows` (hashed as the float rows it
@@ -74,7 +74,7 @@ def _pair(data, name):
     raise bad_argument("dataset_fingerprint", name, "a fnn.Dataset or a pair (features, labels)", type(data).__name__)
 
 
-def dataset_fingerprint(data: Data, name: str = "data") -> dict[str, str]:
+def dataset_fingerprint(data: _Data, name: str = "data") -> dict[str, str]:
     """``{"sha256", "features", "labels"}`` of a ``Dataset`` or ``(features, labels)``: the fingerprint with the
     shapes it covers, e.g. ``"float32[60000,784]"``, so a reader sees what was hashed.
 
@@ -91,7 +91,7 @@ def dataset_fingerprint(data: Data, name: str = "data") -> dict[str, str]:
     }
 
 
-def fingerprints(train: Data, validation: Data | None = None) -> dict[str, Any]:
+def fingerprints(train: _Data, validation: _Data | None = None) -> dict[str, Any]:
     """The record's ``data`` entry: the fingerprints of the training and (if any) validation data as used."""
     return {"train": dataset_fingerprint(train, "train"), "validation": None if validation is None else dataset_fingerprint(validation, "validation")}
 
