@@ -178,3 +178,12 @@ def test_a_run_trains_on_the_parts_it_prepared_as_fit_splits_a_fraction():
         state = fnn.fit(prepared.params, (x, whole.labels), epochs=2, options=evolve(prepared.options, validation=0.2))
     assert state.params == finished.state.params and state.history.to_dicts() == finished.record["history"]
     assert finished.record["data"]["validation"]["features"] == "float32[24,4]"
+
+
+def test_a_validation_part_that_leaves_a_side_empty_is_refused_before_training():
+    iris = fnn.data.iris()
+    config = resolve_config(({"data": "iris", "validation": 0.5}, PYTHON))
+    with pytest.raises(FnnInputError, match=r"^validation 0\.5 of 3 training rows leaves 3 to train on and 0 to validate; "):
+        prepare_run(config, data=(iris.subset([0, 60, 120]), iris))
+    with pytest.raises(FnnInputError, match=r"^--validation 0\.5 of 3 training rows"):
+        prepare_run(config, data=(iris.subset([0, 60, 120]), iris), label=lambda name: "--" + name)

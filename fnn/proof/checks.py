@@ -7,9 +7,10 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
 - :func:`verify_run` reruns the recorded configuration with the recorded BLAS thread count and judges the
   rerun's parameters against the recorded SHA-256 (:func:`fnn.proof.verify.judge_rerun`);
 - :func:`diff_runs` compares two records (:func:`fnn.proof.diff.diff_records`);
-- :func:`replay_epoch` recreates epoch ``E``'s batch order and dropout masks alone (:func:`fnn.proof.replay.epoch_plan`),
-  trains that one epoch from the checkpoint of epoch ``E - 1`` and compares the result with the kept checkpoint
-  of epoch ``E``.
+- :func:`replay_epoch` trains epoch ``E`` alone through the training fold (:func:`fnn.train.loop.run_epoch`) from
+  the checkpoint of epoch ``E - 1``, on the data parts as :func:`fnn.run.build.prepare_run` holds them, compares
+  the result with the kept checkpoint of epoch ``E`` and shows the epoch's batch order and dropout masks
+  (:func:`fnn.proof.replay.epoch_plan`).
 """
 
 from __future__ import annotations
