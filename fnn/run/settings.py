@@ -311,6 +311,7 @@ PYTHON, FLAG, GRID, RECORD, DEFAULT = Source("configuration"), Source("flag"), S
 
 
 def toml_source(path: str | os.PathLike[str]) -> Source:
+    """The :class:`Source` of values read from the TOML file ``path`` (its messages name the file)."""
     return Source("toml", str(path))
 
 
