@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from fnn.cli.train import _default_folder
-from fnn.run import PYTHON, machine_threads, resolve_config
+from fnn.run.settings import PYTHON, machine_threads, resolve_config
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.run_folder import acquire_run_lock
 

@@ -7,13 +7,18 @@ import sys
 
 import numpy as np
 import pytest
+from attrs import evolve
+from threadpoolctl import threadpool_limits
 
 import fnn
 import fnn.run.sweep
+from fnn.data.sources import load_train_test
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError
 from fnn.optim import DURATIONS, SCHEDULES, get_schedule
-from fnn.run import FLAG, PYTHON, build_optimizer, prepare_run, resolve_config, run, toml_source
+from fnn.run.build import build_optimizer, prepare_run
+from fnn.run.engine import run, run_prepared
+from fnn.run.settings import FLAG, PYTHON, resolve_config, toml_source
 from fnn.train.options import MAX_EPOCHS, train_options
 
 
@@ -72,8 +77,10 @@ def test_steps_per_epoch_count_the_real_training_split_after_the_hold_out():
     # (120 * (1 - 0.1) / 12 is 9.000000000000002 in floats; rounding it up would say 10.)
     config = resolve_config(({"data": "iris", "validation": 0.1, "batch_size": 12, "epochs": 2, "hidden": [4]}, PYTHON))
     prepared = prepare_run(config)
-    held = stratified_split_indices(prepared.train.labels, 0.1, config.seed, part="validation")[0]
-    assert len(held) == 108 and prepared.steps_per_epoch == 9
+    whole, _ = load_train_test("iris", seed=config.seed)
+    kept, held = stratified_split_indices(whole.labels, 0.1, config.seed, part="validation")
+    assert len(prepared.train) == 108 and len(prepared.validation) == 12 and prepared.steps_per_epoch == 9
+    assert np.array_equal(prepared.train.labels, whole.labels[kept]) and np.array_equal(prepared.validation.labels, whole.labels[held])
     finished = run(config)
     assert [r["step"] for r in finished.record["history"]] == [9, 18]
 
@@ -157,3 +164,26 @@ def test_iterate_epochs_with_epochs_is_finite_and_equals_fit():
     states = list(fnn.iterate_epochs(params, data, epochs=3, lr=0.2))
     assert [s.epoch for s in states] == [1, 2, 3]
     assert np.array_equal(states[-1].params.layers[0].w, fnn.fit(params, data, epochs=3, lr=0.2).params.layers[0].w)
+
+
+def test_a_run_trains_on_the_parts_it_prepared_as_fit_splits_a_fraction():
+    # The run holds out its validation part once, in prepare_run; fit holding out the same fraction of the whole
+    # training part itself trains on the same rows in the same order, so the bits agree.
+    config = resolve_config(({"data": "iris", "hidden": [4], "epochs": 2, "validation": 0.2, "drop_rate": 0.1, "threads": 1}, PYTHON))
+    prepared = prepare_run(config)
+    finished = run_prepared(prepared)
+    whole, _ = load_train_test("iris", seed=config.seed)
+    x = fnn.data.standardize(whole.features, prepared.standardizer)
+    with threadpool_limits(limits=1, user_api="blas"):
+        state = fnn.fit(prepared.params, (x, whole.labels), epochs=2, options=evolve(prepared.options, validation=0.2))
+    assert state.params == finished.state.params and state.history.to_dicts() == finished.record["history"]
+    assert finished.record["data"]["validation"]["features"] == "float32[24,4]"
+
+
+def test_a_validation_part_that_leaves_a_side_empty_is_refused_before_training():
+    iris = fnn.data.iris()
+    config = resolve_config(({"data": "iris", "validation": 0.5}, PYTHON))
+    with pytest.raises(FnnInputError, match=r"^validation 0\.5 of 3 training rows leaves 3 to train on and 0 to validate; "):
+        prepare_run(config, data=(iris.subset([0, 60, 120]), iris))
+    with pytest.raises(FnnInputError, match=r"^--validation 0\.5 of 3 training rows"):
+        prepare_run(config, data=(iris.subset([0, 60, 120]), iris), label=lambda name: "--" + name)

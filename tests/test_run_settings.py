@@ -8,8 +8,10 @@ import pytest
 
 import fnn
 from fnn.cli import train as train_cli
+from fnn.data.sources import DATA_KINDS, known_names, load_source
 from fnn.errors import FnnInputError
-from fnn.run import DEFAULTS, FLAG, PYTHON, SETTINGS, build_optimizer, config_from_record, resolve_config, toml_source
+from fnn.run.build import build_optimizer
+from fnn.run.settings import DEFAULTS, FLAG, PYTHON, SETTINGS, config_from_record, resolve_config, toml_source
 
 
 def fnn_cli(*args, cwd=None):
@@ -100,13 +102,19 @@ def test_to_dict_round_trips_and_leaves_out_what_does_not_apply():
 EVERY_DEFAULT = {setting.name: setting.default for setting in SETTINGS}
 
 
-def test_old_records_with_every_key_still_resume():
-    old = {**EVERY_DEFAULT, "hidden": [16], "momentum": 0.0, "weight_decay": 0.01, "optimizer": "momentum"}
-    config = config_from_record(old, epochs=30)
+def test_a_record_resumes_with_more_epochs_and_one_of_another_form_is_refused():
+    record = resolve_config(({"hidden": [16], "optimizer": "momentum"}, PYTHON)).to_dict()
+    config = config_from_record(record, epochs=30)
     assert config.epochs == 30 and config.momentum is None and config.hidden == (16,)
-    assert build_optimizer(config, 1).name == fnn.optim.momentum(0.1).name  # then and now: the optimiser's own 0.9
-    adam = config_from_record({**EVERY_DEFAULT, "optimizer": "adam", "momentum": 0.0, "weight_decay": 0.01})
-    assert adam.optimizer == "adam" and "momentum" not in adam.to_dict()
+    assert build_optimizer(config, 1).name == fnn.optim.momentum(0.1).name  # the optimiser's own 0.9
+    adam = resolve_config(({"optimizer": "adam"}, PYTHON)).to_dict()
+    with pytest.raises(FnnInputError, match="^The key 'momentum' of the run's saved configuration applies only to "
+                                            "the optimizers sgd, momentum, nesterov; this run uses 'adam'.$"):
+        config_from_record({**adam, "momentum": 0.0})
+    with pytest.raises(FnnInputError, match="^The key 'label' of the run's saved configuration applies only to csv:PATH"):
+        config_from_record(EVERY_DEFAULT)  # every setting listed, those the run ignores too
+    with pytest.raises(FnnInputError, match="^The run's saved configuration must be a dict; got list.$"):
+        config_from_record([])
 
 
 def test_schedule_mistakes_name_where_the_schedule_came_from(tmp_path):
@@ -114,3 +122,22 @@ def test_schedule_mistakes_name_where_the_schedule_came_from(tmp_path):
         resolve_config(({"schedule": "cosinus"}, FLAG))
     with pytest.raises(FnnInputError, match="The key 'schedule' in x.toml is not a schedule .*'every'"):
         resolve_config(({"schedule": "step_decay:0,0.5"}, toml_source("x.toml")))
+
+
+def test_data_names_come_from_the_one_table_of_kinds():
+    data = next(setting for setting in SETTINGS if setting.name == "data")
+    assert data.help == "data set: " + ", ".join(known_names())
+    for kind in DATA_KINDS.values():
+        name = kind.name + (":somewhere" if kind.needs_argument else "")
+        assert resolve_config(({"data": name}, PYTHON)).data == name
+        if kind.needs_argument:
+            with pytest.raises(FnnInputError, match=f"^--data must be {kind.usage}, naming the (file|folder); got '{kind.name}'"):
+                resolve_config(({"data": kind.name}, FLAG))
+    every = r"digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist\[:DIR\], mnist\[:DIR\], idx:DIR, csv:PATH"
+    with pytest.raises(FnnInputError, match=rf"^--data must be one of {every}; got 'nope'\.$"):
+        resolve_config(({"data": "nope"}, FLAG))
+    with pytest.raises(FnnInputError, match=rf"^Unknown data set 'nope'\. Known: {every}\.$"):
+        load_source("nope")
+    assert [k.name for k in DATA_KINDS.values() if k.origin == "generated"] == ["moons", "circles", "spirals", "blobs", "sine"]
+    with pytest.raises(TypeError):
+        DATA_KINDS["extra"] = DATA_KINDS["iris"]  # type: ignore[index]

@@ -16,7 +16,7 @@ from fnn.data.csv import label_column, read_table
 from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
-from fnn.data.sources import GENERATED, csv_header, load_train_test
+from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
 from fnn.errors import FnnInputError
 from fnn.observe.run_plots import write_plots
 from fnn.store.model import CHECKPOINT, load_model
@@ -284,7 +284,7 @@ def predict_command(args):
 def datasets_command(args):
     for name, load in BUNDLED.items():
         print(f"bundled    {name:<14} {load()!r}")
-    for name in GENERATED:
+    for name in (kind.name for kind in DATA_KINDS.values() if kind.origin == "generated"):
         print(f"generated  {name}")
     for label, fashion in (("fashion-mnist", True), ("mnist", False)):
         try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fnn.cli.common import add_command, load_toml
 from fnn.errors import FnnInputError
-from fnn.run import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
+from fnn.run.settings import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
 from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
 
 

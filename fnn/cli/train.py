@@ -18,17 +18,9 @@ from fnn.cli.common import add_command, load_toml
 from fnn.cli.watch import RunWatch, remove_extras
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.observe.run_plots import write_plots
-from fnn.run import (
-    FLAG,
-    SETTINGS,
-    config_from_record,
-    describe_network,
-    prepare_run,
-    resolve_config,
-    run_prepared,
-    run_threads,
-    toml_source,
-)
+from fnn.run.build import prepare_run
+from fnn.run.engine import run_prepared, run_threads
+from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
 from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import (
     RECORD,
@@ -279,10 +271,10 @@ def _claim(args, config):
 
 
 def _opening(prepared, config, start, threads):
-    parts = [f"{prepared.train_rows} train", f"{prepared.validation_rows} validation" if prepared.validation_rows else "no validation",
+    parts = [f"{len(prepared.train)} train", f"{len(prepared.validation)} validation" if prepared.validation is not None else "no validation",
              f"{len(prepared.test)} test"]
     resumed = f"; resuming after epoch {start.epoch} of {config.epochs}" if start else ""
-    return (f"fnn {__version__}: {describe_network(prepared.params.spec)} on {config.data} ({', '.join(parts)}); "
+    return (f"fnn {__version__}: {prepared.params.spec.describe()} on {config.data} ({', '.join(parts)}); "
             f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, {threads} "
             f"thread{'s' if threads != 1 else ''}{resumed}")
 

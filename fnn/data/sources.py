@@ -1,42 +1,98 @@
 """Data sets by name, as a configuration or the command line names them, split into train and test parts.
 
-``digits`` and ``iris`` are bundled; ``moons``, ``circles``, ``spirals``, ``blobs`` and ``sine`` are generated from
-the seed; image folders in MNIST's IDX format and CSV files are read from disk.
+:data:`DATA_KINDS` is the one list of them: ``digits`` and ``iris`` are bundled; ``moons``, ``circles``,
+``spirals``, ``blobs`` and ``sine`` are generated from the seed; image folders in MNIST's IDX format and CSV files
+are read from disk.
 
 >>> train, test = load_train_test("iris", seed=0)
 >>> len(train), len(test)
 (120, 30)
 """
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Union
 
 import numpy as np
+from attrs import frozen
+from numpy.typing import DTypeLike
 
 from fnn.data import synthetic
 from fnn.data.bundled import digits, iris
+from fnn.data.dataset import Dataset
 from fnn.data.input_files import decompression_errors, maybe_gunzip, open_input
 from fnn.data.transforms import stratified_split
 from fnn.errors import FnnInputError
 
-__all__ = ["GENERATED", "load_source", "split_source", "load_train_test", "known_names", "csv_header"]
 
-GENERATED = {
-    "moons": lambda seed, dtype: synthetic.moons(1000, noise=0.2, seed=seed, dtype=dtype),
-    "circles": lambda seed, dtype: synthetic.circles(1000, noise=0.05, seed=seed, dtype=dtype),
-    "spirals": lambda seed, dtype: synthetic.spirals(1000, noise=0.05, seed=seed, dtype=dtype),
-    "blobs": lambda seed, dtype: synthetic.blobs(1000, seed=seed, dtype=dtype),
-    "sine": lambda seed, dtype: synthetic.noisy_sine(1000, noise=0.1, seed=seed, dtype=dtype),
-}
+@frozen
+class DataKind:
+    """One kind of data set a configuration may name: ``origin`` is ``"bundled"`` (``make(dtype=...)`` reads it),
+    ``"generated"`` (``make(seed, dtype)`` draws it) or ``"files"`` (read from disk); ``argument`` is what may follow
+    the name (``"[:DIR]"`` optional, ``":DIR"`` or ``":PATH"`` required, ``""`` nothing).
 
-_BUNDLED = {"digits": digits, "iris": iris}
+    >>> DATA_KINDS["csv"].usage, DATA_KINDS["mnist"].usage, DATA_KINDS["iris"].origin
+    ('csv:PATH', 'mnist[:DIR]', 'bundled')
+    """
+
+    name: str
+    origin: str
+    argument: str = ""
+    make: Callable[..., Any] | None = None
+
+    @property
+    def usage(self) -> str:
+        """How a configuration writes it: the name with its argument (``idx:DIR``)."""
+        return self.name + self.argument
+
+    @property
+    def needs_argument(self) -> bool:
+        return self.argument.startswith(":")
 
 
-def known_names():
-    return sorted(_BUNDLED) + sorted(GENERATED) + ["fashion-mnist", "mnist[:DIR]", "idx:DIR", "csv:PATH"]
+DATA_KINDS: Mapping[str, DataKind] = MappingProxyType({kind.name: kind for kind in (
+    DataKind("digits", "bundled", make=digits),
+    DataKind("iris", "bundled", make=iris),
+    DataKind("moons", "generated", make=lambda seed, dtype: synthetic.moons(1000, noise=0.2, seed=seed, dtype=dtype)),
+    DataKind("circles", "generated", make=lambda seed, dtype: synthetic.circles(1000, noise=0.05, seed=seed, dtype=dtype)),
+    DataKind("spirals", "generated", make=lambda seed, dtype: synthetic.spirals(1000, noise=0.05, seed=seed, dtype=dtype)),
+    DataKind("blobs", "generated", make=lambda seed, dtype: synthetic.blobs(1000, seed=seed, dtype=dtype)),
+    DataKind("sine", "generated", make=lambda seed, dtype: synthetic.noisy_sine(1000, noise=0.1, seed=seed, dtype=dtype)),
+    DataKind("fashion-mnist", "files", "[:DIR]"),
+    DataKind("mnist", "files", "[:DIR]"),
+    DataKind("idx", "files", ":DIR"),
+    DataKind("csv", "files", ":PATH"),
+)})
+"""Every kind of data set by name, in the order help and messages list them (read-only)."""
 
 
-def load_source(name, dtype=np.float32, label=None, drop=()):
+def data_kind(name: str) -> DataKind | None:
+    """The :class:`DataKind` of a data set's name (``csv:PATH`` is of kind csv; any case), or None if unknown.
+
+    >>> data_kind("CSV:train.csv").name, data_kind("nope")
+    ('csv', None)
+    """
+    return DATA_KINDS.get(str(name).partition(":")[0].strip().lower())
+
+
+def known_names() -> list[str]:
+    """The data set names a configuration may give, as it writes them.
+
+    >>> known_names()[-2:]
+    ['idx:DIR', 'csv:PATH']
+    """
+    return [kind.usage for kind in DATA_KINDS.values()]
+
+
+LoadedSource = Union[Dataset, tuple[Dataset, Dataset], None]
+"""What :func:`load_source` returns: a whole set to split, a fixed ``(train, test)`` pair, or None (generated)."""
+
+
+def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | None = None, drop: Sequence[str] = ()) -> LoadedSource:
     """What ``name`` reads from disk or the package, before any seeded split: a whole ``Dataset`` to be split,
     a fixed ``(train, test)`` pair (MNIST-style files), or None for generated data (made from the seed).
     ``label`` and ``drop`` name a CSV table's label column and the columns left out (see :func:`~fnn.data.load_csv`);
@@ -44,45 +100,53 @@ def load_source(name, dtype=np.float32, label=None, drop=()):
 
     A sweep loads each source once and sends it to every worker; :func:`split_source` does the per-run rest.
     """
-    kind, _, argument = name.partition(":")
-    kind = kind.strip().lower()
-    if kind != "csv" and (label is not None or drop):
+    kind, argument = data_kind(name), name.partition(":")[2]
+    if (kind is None or kind.name != "csv") and (label is not None or drop):
         given = "label=" if label is not None else "drop="
         raise FnnInputError(f"{given} names a CSV table's columns; expected it only with csv:PATH data, not {name!r}.")
-    if kind in _BUNDLED:
-        return _BUNDLED[kind](dtype=dtype)
-    if kind in GENERATED:
+    if kind is None:
+        raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")
+    if kind.origin == "bundled" and kind.make is not None:
+        return kind.make(dtype=dtype)
+    if kind.origin == "generated":
         return None
-    if kind in ("mnist", "fashion-mnist", "idx"):
-        from fnn.data.mnist import load_mnist
-
-        fashion = {"mnist": False, "fashion-mnist": True, "idx": None}[kind]  # idx: any four IDX files, either set
-        return load_mnist(argument or None, dtype=dtype, fashion=fashion)
-    if kind == "csv":
+    if kind.name == "csv":
         from fnn.data.csv import load_csv
 
         return load_csv(argument, label=label, dtype=dtype, drop=drop)
-    raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")
+    from fnn.data.mnist import load_mnist
+
+    fashion = {"mnist": False, "fashion-mnist": True, "idx": None}[kind.name]  # idx: any four IDX files, either set
+    return load_mnist(argument or None, dtype=dtype, fashion=fashion)
 
 
-def split_source(source, name, seed=0, test_fraction=0.2, dtype=np.float32):
+def split_source(source: LoadedSource, name: str, seed: int = 0, test_fraction: float = 0.2,
+                 dtype: DTypeLike = np.float32) -> tuple[Dataset, Dataset]:
     """``(train, test)`` from :func:`load_source`'s result: generated from ``seed``, split by class from ``seed``,
     or the fixed pair as it is."""
     if source is None:
-        kind = name.partition(":")[0].strip().lower()
-        return stratified_split(GENERATED[kind](seed, dtype), test_fraction, seed)
+        kind = data_kind(name)
+        if kind is None or kind.make is None or kind.origin != "generated":
+            raise FnnInputError(f"Data set {name!r} is not generated from a seed; expected its loaded source, got None.")
+        return stratified_split(kind.make(seed, dtype), test_fraction, seed)
     if isinstance(source, tuple):
         return source
     return stratified_split(source, test_fraction, seed)
 
 
-def load_train_test(name, seed=0, test_fraction=0.2, dtype=np.float32, label=None, drop=()):
+def load_train_test(name: str, seed: int = 0, test_fraction: float = 0.2, dtype: DTypeLike = np.float32,
+                    label: str | int | None = None, drop: Sequence[str] = ()) -> tuple[Dataset, Dataset]:
     """``(train, test)`` Datasets for ``name``; data without a fixed test part is split by class from ``seed``.
-    ``label`` and ``drop`` name a CSV table's columns, as for :func:`load_source`."""
+    ``label`` and ``drop`` name a CSV table's columns, as for :func:`load_source`.
+
+    >>> train, test = load_train_test("moons", seed=3, test_fraction=0.25)
+    >>> len(train), len(test), train.features.dtype
+    (750, 250, dtype('float32'))
+    """
     return split_source(load_source(name, dtype, label, drop), name, seed, test_fraction, dtype)
 
 
-def csv_header(path):
+def csv_header(path: str) -> list[str]:
     """The cells of a CSV file's first row (plain or gzip-compressed, UTF-8), stripped: its header's names when it
     has a header row. Only that row is read."""
     with open_input(path, "a CSV table (UTF-8, comma-separated)") as handle:

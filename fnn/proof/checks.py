@@ -7,31 +7,38 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
 - :func:`verify_run` reruns the recorded configuration with the recorded BLAS thread count and judges the
   rerun's parameters against the recorded SHA-256 (:func:`fnn.proof.verify.judge_rerun`);
 - :func:`diff_runs` compares two records (:func:`fnn.proof.diff.diff_records`);
-- :func:`replay_epoch` recreates epoch ``E``'s batch order and dropout masks alone (:func:`fnn.proof.replay.epoch_plan`),
-  trains that one epoch from the checkpoint of epoch ``E - 1`` and compares the result with the kept checkpoint
-  of epoch ``E``.
+- :func:`replay_epoch` trains epoch ``E`` alone through the training fold (:func:`fnn.train.loop.run_epoch`) from
+  the checkpoint of epoch ``E - 1``, on the data parts as :func:`fnn.run.build.prepare_run` holds them, compares
+  the result with the kept checkpoint of epoch ``E`` and shows the epoch's batch order and dropout masks
+  (:func:`fnn.proof.replay.epoch_plan`).
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
 from attrs import frozen
 from threadpoolctl import threadpool_limits
 
 from fnn.errors import FnnInputError, bad_argument
-from fnn.proof.diff import diff_records
-from fnn.proof.replay import epoch_plan
-from fnn.proof.verify import judge_rerun
-from fnn.run import config_from_record, data_fingerprints, params_sha256, prepare_run, run_prepared, run_threads
+from fnn.proof.diff import RecordDiff, diff_records
+from fnn.proof.replay import EpochPlan, epoch_plan
+from fnn.proof.verify import Verification, judge_rerun
+from fnn.run.build import Prepared, prepare_run
+from fnn.run.engine import run_prepared, run_threads
+from fnn.run.record import data_fingerprints, params_sha256
+from fnn.run.settings import RunConfig, config_from_record
 from fnn.store.epochs import load_epoch_checkpoint
 from fnn.store.run_folder import RECORD, read_record
-from fnn.train.loop import prepare_data, start_state, validation_split
-from fnn.train.step import train_step
+from fnn.train.dropout import dropout_rates
+from fnn.train.loop import prepare_data, run_epoch, start_state
 
-__all__ = ["recorded_threads", "rerun_threads", "verify_run", "diff_runs", "Replay", "replay_epoch"]
+_PathLike = str | os.PathLike[str]
 
 
-def _record(run, argument):
+def _record(run: _PathLike, argument: str) -> dict[str, Any]:
     """The record of a run folder (or of a ``record.json`` path)."""
     run = os.fspath(run)
     if os.path.isfile(run):
@@ -44,34 +51,35 @@ def _record(run, argument):
     return read_record(run)
 
 
-def recorded_threads(record):
-    """The BLAS thread count a record states, or None (older records, or a BLAS threadpoolctl cannot see)."""
-    blas = (record.get("environment") or {}).get("blas")
-    threads = blas.get("threads") if isinstance(blas, dict) else None
-    return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0 else None
-
-
-def _run_threads(record, config):
-    """The BLAS threads a run used: as its record states them (``threads``, else its environment's BLAS), else
-    as its configuration would choose them now."""
+def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
+    """The BLAS threads a run used, as its record states them, else as its configuration chooses them."""
     threads = record.get("threads") if record else None
     if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0:
         return threads
-    return (recorded_threads(record) if record else None) or run_threads(config)
+    return run_threads(config)
 
 
-def rerun_threads(run):
-    """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one."""
+def rerun_threads(run: _PathLike) -> int:
+    """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one.
+    """
     record = _record(run, "RUN")
     return _run_threads(record, config_from_record(record.get("config") or {}))
 
 
-def verify_run(run, threads=None):
+def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     """Rerun the run in folder ``run`` from its record and judge it: a :class:`fnn.proof.verify.Verification`
     (``.matches``, and ``.reasons`` naming what differs: data, versions, BLAS core type, thread count).
 
     The rerun uses the recorded BLAS thread count unless ``threads`` is given (to test another); the recorded
     data are reloaded as the configuration names them (a ``csv:PATH`` relative to the current folder).
+
+    >>> import contextlib, io, os, tempfile
+    >>> folder = os.path.join(tempfile.mkdtemp(), "run")
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # fnn train --quiet prints the folder
+    ...     code = fnn.cli.main(["train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--keep-checkpoints", "--out", folder, "--quiet"])
+    >>> verdict = verify_run(folder)
+    >>> verdict.matches, verdict.reasons
+    (True, ())
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise bad_argument("verify_run", "threads", "None or a positive int", threads)
@@ -79,13 +87,22 @@ def verify_run(run, threads=None):
     if not isinstance(record.get("config"), dict) or not isinstance(record.get("params_sha256"), str):
         raise FnnInputError(f"RUN {run}: its {RECORD} has no configuration or no params_sha256 to verify against.")
     config = config_from_record(record["config"])
-    config = config.replace(threads=threads if threads is not None else _run_threads(record, config))
+    config = config.replace(threads=int(threads) if threads is not None else _run_threads(record, config))
     rerun = run_prepared(prepare_run(config)).record  # the engine limits BLAS to config.threads
     return judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
 
 
-def diff_runs(run_a, run_b):
-    """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files)."""
+def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
+    """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files).
+
+    >>> import contextlib, io, os, tempfile
+    >>> folder = os.path.join(tempfile.mkdtemp(), "run")
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # fnn train --quiet prints the folder
+    ...     code = fnn.cli.main(["train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--keep-checkpoints", "--out", folder, "--quiet"])
+    >>> difference = diff_runs(folder, os.path.join(folder, "record.json"))
+    >>> difference.identical, difference.epochs
+    (True, (2, 2))
+    """
     return diff_records(_record(run_a, "RUN_A"), _record(run_b, "RUN_B"))
 
 
@@ -94,37 +111,55 @@ class Replay:
     """A replayed epoch: its :class:`~fnn.proof.replay.EpochPlan` (batch indices, masks on demand), the fraction of
     hidden units the dropout masks kept (None without dropout), the SHA-256 of the replayed and of the kept
     parameters after the epoch, and whether the training data as used still have the recorded fingerprint
-    (None if the folder has no record stating it)."""
+    (None if the folder has no record stating it).
+
+    >>> plan = epoch_plan(5, 2, seed=0, epoch=0)
+    >>> Replay(1, plan, None, "ab" * 32, "ab" * 32, None).matches
+    True
+    """
 
     epoch: int
-    plan: object
-    keep_fraction: object
+    plan: EpochPlan
+    keep_fraction: float | None
     replayed_sha256: str
     stored_sha256: str
-    data_matches: object
+    data_matches: bool | None
 
     @property
-    def matches(self):
+    def matches(self) -> bool:
         return self.replayed_sha256 == self.stored_sha256
 
 
-def _training_rows(prepared, params):
-    """The training part exactly as the run trains on it (after its validation hold-out)."""
-    x, y = prepare_data(params, prepared.train, "replay_epoch")
-    if not prepared.options.validation:
-        return x, y
-    train_index, _ = validation_split(params, y, prepared.options.validation, prepared.config.seed)
-    return x[train_index], y[train_index]
+def _keep_fraction(plan: EpochPlan) -> float | None:
+    """The fraction of hidden units an epoch's dropout masks keep (None without dropout)."""
+    masks = [mask for index in range(len(plan.batches)) for mask in (plan.masks(index) or ()) if mask is not None]
+    total = sum(mask.size for mask in masks)
+    return sum(int(np.count_nonzero(mask)) for mask in masks) / total if total else None
 
 
-def replay_epoch(run, epoch):
-    """Rerun epoch ``epoch`` (counting from 1) of the run in folder ``run`` alone and compare it with the kept
-    checkpoint of that epoch: a :class:`Replay`. Needs the run's per-epoch checkpoints (``--keep-checkpoints``);
-    epoch 1 starts from the configuration's initial parameters, any other from the checkpoint of the epoch before.
+def _data_matches(record: dict[str, Any] | None, prepared: Prepared) -> bool | None:
+    if record is None or not isinstance(record.get("data"), dict) or not record["data"].get("train"):
+        return None
+    return bool(record["data"] == data_fingerprints(prepared))
+
+
+def replay_epoch(run: _PathLike, epoch: int) -> Replay:
+    """Rerun epoch ``epoch`` (counting from 1) of the run in folder ``run`` alone, through the training fold
+    itself (:func:`fnn.train.loop.run_epoch`), and compare it with the kept checkpoint of that epoch: a
+    :class:`Replay`. Needs the run's per-epoch checkpoints (``--keep-checkpoints``); epoch 1 starts from the
+    configuration's initial parameters, any other from the checkpoint of the epoch before.
+
+    >>> import contextlib, io, os, tempfile
+    >>> folder = os.path.join(tempfile.mkdtemp(), "run")
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # fnn train --quiet prints the folder
+    ...     code = fnn.cli.main(["train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--keep-checkpoints", "--out", folder, "--quiet"])
+    >>> replay = replay_epoch(folder, 2)
+    >>> replay.matches, replay.plan.first_step, len(replay.plan.batches), replay.keep_fraction
+    (True, 4, 4, None)
     """
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 1:
         raise bad_argument("replay_epoch", "epoch", "a positive int (epochs count from 1)", epoch)
-    run = os.fspath(run)
+    epoch, run = int(epoch), os.fspath(run)
     if not os.path.isdir(run):
         raise FnnInputError(f"RUN {run}: no such run folder.")
     stored = load_epoch_checkpoint(run, epoch)
@@ -134,19 +169,12 @@ def replay_epoch(run, epoch):
         start = start_state(prepared.params, prepared.optimizer, config.seed, "replay_epoch")
     else:
         start = load_epoch_checkpoint(run, epoch - 1).state
-    x, y = _training_rows(prepared, start.params)
+    x, y = prepare_data(start.params, prepared.train, "replay_epoch")
     plan = epoch_plan(len(x), config.batch_size, start.seed, epoch - 1, spec=start.params.spec, drop_rate=config.drop_rate,
                       first_step=start.step, dtype=start.params.dtype)
     record = read_record(run) if os.path.isfile(os.path.join(run, RECORD)) else None
-    params, opt_state, kept, total = start.params, start.opt_state, 0, 0
+    drop_rates = dropout_rates(start.params.spec, config.drop_rate, "replay_epoch")
     with threadpool_limits(limits=_run_threads(record, config), user_api="blas"):  # the run's sums, in its order
-        for index, rows in enumerate(plan.batches):
-            masks = plan.masks(index)
-            if masks is not None:
-                kept += sum(int(np.count_nonzero(mask)) for mask in masks if mask is not None)
-                total += sum(mask.size for mask in masks if mask is not None)
-            _, _, params, opt_state = train_step(prepared.optimizer, params, opt_state, x[rows], y[rows], masks)
-    data_matches = None
-    if record is not None and isinstance(record.get("data"), dict) and record["data"].get("train"):
-        data_matches = record["data"] == data_fingerprints(prepared)
-    return Replay(epoch, plan, kept / total if total else None, params_sha256(params), params_sha256(stored.state.params), data_matches)
+        replayed, _ = run_epoch(start, x, y, prepared.optimizer, config.batch_size, drop_rates)
+    return Replay(epoch, plan, _keep_fraction(plan), params_sha256(replayed.params), params_sha256(stored.state.params),
+                  _data_matches(record, prepared))

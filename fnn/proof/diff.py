@@ -11,13 +11,16 @@ are compared exactly (every float to the last bit), as two runs of one configura
 ((('seed', 0, 1),), 1, False)
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 from attrs import frozen
 
 from fnn.errors import bad_argument
 
-__all__ = ["ABSENT", "OBSERVING", "RecordDiff", "diff_records"]
+_Entry = tuple[str, Any, Any]
 
 ABSENT = "<absent>"
 """Stands for a setting one record has and the other does not."""
@@ -33,24 +36,30 @@ class RecordDiff:
     by name. ``first_divergent_epoch``: the first epoch whose history records differ (or that only one run has),
     None if the histories are equal; ``divergent_metrics`` what differs there. ``epochs``: how many each run
     recorded. ``params_equal``: whether the final parameters' SHA-256 are equal (None if a record lacks one).
-    ``observing``: the :data:`OBSERVING` settings that differ, which do not make the runs differ."""
+    ``observing``: the :data:`OBSERVING` settings that differ, which do not make the runs differ.
 
-    settings: tuple
-    environment: tuple
-    data: tuple
-    first_divergent_epoch: object
-    divergent_metrics: tuple
-    epochs: tuple
-    params_equal: object
-    observing: tuple = ()
+    >>> a = {"config": {"lr": 0.1, "diagnostics": False}, "history": [{"epoch": 1, "loss": 0.5}], "params_sha256": "ab"}
+    >>> difference = diff_records(a, {**a, "config": {"lr": 0.1, "diagnostics": True}})
+    >>> difference.identical, difference.observing, difference.lines()[0]
+    (True, (('diagnostics', False, True),), 'settings: the same')
+    """
+
+    settings: tuple[_Entry, ...]
+    environment: tuple[_Entry, ...]
+    data: tuple[_Entry, ...]
+    first_divergent_epoch: int | None
+    divergent_metrics: tuple[str, ...]
+    epochs: tuple[int, int]
+    params_equal: bool | None
+    observing: tuple[_Entry, ...] = ()
 
     @property
-    def identical(self):
+    def identical(self) -> bool:
         """Same settings, data and history, and equal parameters."""
         return not self.settings and not self.data and self.first_divergent_epoch is None and self.params_equal is True
 
-    def to_dict(self):
-        def rows(entries):
+    def to_dict(self) -> dict[str, Any]:
+        def rows(entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
             return [{"name": name, "a": a, "b": b} for name, a, b in entries]
 
         return {
@@ -64,7 +73,7 @@ class RecordDiff:
             "observing": rows(self.observing),
         }
 
-    def lines(self):
+    def lines(self) -> list[str]:
         """The difference in words, one line per fact, for the command line."""
         out = [f"setting {name}: {a!r} -> {b!r}" for name, a, b in self.settings] or ["settings: the same"]
         out += [f"observing {name}: {a!r} -> {b!r} (does not change the run)" for name, a, b in self.observing]
@@ -132,8 +141,15 @@ def _divergence(history_a, history_b):
     return None, ()
 
 
-def diff_records(record_a, record_b):
-    """The :class:`RecordDiff` between two run records (``record.json`` dicts)."""
+def diff_records(record_a: dict[str, Any], record_b: dict[str, Any]) -> RecordDiff:
+    """The :class:`RecordDiff` between two run records (``record.json`` dicts).
+
+    >>> a = {"config": {"lr": 0.1}, "history": [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]}
+    >>> b = {"config": {"lr": 0.1}, "history": [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.3}]}
+    >>> difference = diff_records(a, b)
+    >>> difference.first_divergent_epoch, difference.divergent_metrics, difference.params_equal
+    (2, ('loss',), None)
+    """
     _check(record_a, "record_a")
     _check(record_b, "record_b")
     epoch, metrics = _divergence(record_a["history"], record_b["history"])

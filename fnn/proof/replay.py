@@ -14,18 +14,22 @@ validation split), which is what :func:`fnn.minibatches` gathers from.
 ((2, 3), 3)
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 from attrs import field, frozen
+from numpy.typing import DTypeLike
 
 from fnn.arrays import as_float_dtype
+from fnn.core.spec import NetworkSpec
 from fnn.errors import bad_argument
 from fnn.train.batches import batch_count, minibatches
 from fnn.train.dropout import dropout_masks, dropout_rates
 
-__all__ = ["EpochPlan", "epoch_batches", "epoch_plan"]
 
-
-def epoch_batches(n, batch_size, seed, epoch, shuffle=True):
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> tuple[np.ndarray, ...]:
     """The row indices of each mini-batch of epoch ``epoch`` (counting from 0) over ``n`` training rows, in the
     order training takes them."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -40,17 +44,22 @@ def epoch_batches(n, batch_size, seed, epoch, shuffle=True):
 @frozen(hash=False)
 class EpochPlan:
     """What epoch ``epoch`` of a run draws: ``batches`` (row indices per step) and, through :meth:`masks`, each
-    step's dropout masks. ``first_step`` is the run's global step number of the epoch's first batch."""
+    step's dropout masks. ``first_step`` is the run's global step number of the epoch's first batch.
+
+    >>> plan = epoch_plan(7, 3, seed=1, epoch=2)
+    >>> plan.first_step, [len(rows) for rows in plan.batches], plan.masks(0)
+    (6, [3, 3, 1], None)
+    """
 
     epoch: int
     first_step: int
     seed: int
-    batches: tuple = field(repr=False)
-    spec: object = field(default=None, repr=False)
-    drop_rates: tuple = ()
-    dtype: object = np.float32
+    batches: tuple[np.ndarray, ...] = field(repr=False)
+    spec: NetworkSpec | None = field(default=None, repr=False)
+    drop_rates: tuple[float, ...] = ()
+    dtype: np.dtype = np.dtype(np.float32)
 
-    def masks(self, index):
+    def masks(self, index: int) -> list[np.ndarray | None] | None:
         """The dropout masks of the epoch's batch ``index`` (one per hidden layer, None where a layer has no
         dropout), or None when the run has no dropout. Made on demand: an epoch's masks together can be large."""
         if not -len(self.batches) <= index < len(self.batches):
@@ -62,12 +71,18 @@ class EpochPlan:
         return dropout_masks(self.spec, size, self.drop_rates, self.seed, self.epoch, self.first_step + index, self.dtype)
 
 
-def epoch_plan(n, batch_size, seed, epoch, *, spec=None, drop_rate=0.0, first_step=None, shuffle=True, dtype=np.float32):
+def epoch_plan(n: int, batch_size: int, seed: int, epoch: int, *, spec: NetworkSpec | None = None,
+               drop_rate: float | Sequence[float] = 0.0, first_step: int | None = None, shuffle: bool = True,
+               dtype: DTypeLike = np.float32) -> EpochPlan:
     """The :class:`EpochPlan` of epoch ``epoch`` (from 0) of a run over ``n`` training rows.
 
     ``spec`` and ``drop_rate`` (one rate or one per hidden layer) are needed for masks; ``first_step`` defaults to
     ``epoch * batch_count(n, batch_size)``, the step count a run has reached then (a checkpoint's ``step`` says it
     too); ``dtype`` is the params' dtype.
+
+    >>> plan = epoch_plan(4, 2, seed=0, epoch=0, spec=fnn.network([2, 8, 2]), drop_rate=0.5)
+    >>> [rows.tolist() for rows in plan.batches], plan.masks(1)[0].shape
+    ([[0, 3], [1, 2]], (2, 8))
     """
     batches = epoch_batches(n, batch_size, seed, epoch, shuffle)
     if first_step is None:

@@ -10,12 +10,14 @@ judgement, so it is the same from the command line and from Python.
 (False, ('BLAS thread count: 1 recorded, 4 now',))
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from attrs import frozen
 
 from fnn.errors import bad_argument
 from fnn.run.provenance import explain_difference
-
-__all__ = ["Verification", "judge_rerun"]
 
 UNEXPLAINED = (
     "nothing the record states differs (data, versions, BLAS and threads all match): the run is not reproducible "
@@ -27,21 +29,31 @@ UNEXPLAINED = (
 class Verification:
     """``matches``: the rerun's params SHA-256 equals the recorded one. ``reasons``: what differs between the
     recorded run and the rerun (see :func:`fnn.run.provenance.explain_difference`); when the params differ and nothing
-    recorded does, a single reason says so."""
+    recorded does, a single reason says so.
+
+    >>> verdict = judge_rerun({"params_sha256": "ab" * 32, "environment": {"fnn": "0.1.0"}}, "ab" * 32, {"fnn": "0.1.0"})
+    >>> verdict.matches, verdict.to_dict()["reasons"]
+    (True, [])
+    """
 
     matches: bool
     recorded_sha256: str
     rerun_sha256: str
-    reasons: tuple
+    reasons: tuple[str, ...]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"matches": self.matches, "recorded_sha256": self.recorded_sha256, "rerun_sha256": self.rerun_sha256, "reasons": list(self.reasons)}
 
 
-def judge_rerun(record, rerun_sha256, current_environment, current_data=None):
+def judge_rerun(record: dict[str, Any], rerun_sha256: str, current_environment: dict[str, Any] | None,
+                current_data: dict[str, Any] | None = None) -> Verification:
     """The :class:`Verification` of a rerun whose final params have SHA-256 ``rerun_sha256``, made in
     ``current_environment`` (:func:`fnn.run.provenance.environment`) on data with fingerprints ``current_data``
-    (:func:`fnn.run.provenance.fingerprints`), against the run ``record`` (a ``record.json`` dict)."""
+    (:func:`fnn.run.provenance.fingerprints`), against the run ``record`` (a ``record.json`` dict).
+
+    >>> judge_rerun({"params_sha256": "ab" * 32, "environment": {"fnn": "0.1.0"}}, "cd" * 32, {"fnn": "0.1.0"}).reasons == (UNEXPLAINED,)
+    True
+    """
     if not isinstance(record, dict) or not isinstance(record.get("params_sha256"), str):
         raise bad_argument("judge_rerun", "record", "a run record with its 'params_sha256'", sorted(record) if isinstance(record, dict) else record)
     if not isinstance(rerun_sha256, str):

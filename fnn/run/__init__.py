@@ -1,41 +1,16 @@
-"""A run of a configuration, by job: :mod:`.settings` (the table of settings, :class:`RunConfig`), :mod:`.build`
-(data, network, optimiser from a configuration), :mod:`.engine` (the one run loop) and :mod:`.record` (metrics
-and the run record)."""
+"""A run of a configuration: :func:`run` trains what a :class:`RunConfig` (or a dict of settings) describes and
+returns a :class:`Finished` run with its record.
 
-from fnn.run.build import Prepared, build_optimizer, build_spec, prepare_run, split_sizes, steps_per_epoch
-from fnn.run.engine import Finished, run, run_prepared, run_threads
-from fnn.run.record import (
-    data_fingerprints,
-    describe_network,
-    environment,
-    params_sha256,
-    run_record,
-    test_metrics,
-    validation_metrics,
-)
-from fnn.run.settings import (
-    DEFAULTS,
-    FLAG,
-    GRID,
-    MAX_THREADS,
-    PYTHON,
-    RECORD,
-    SETTINGS,
-    RunConfig,
-    Setting,
-    Source,
-    config_from_record,
-    machine_threads,
-    resolve_config,
-    setting_name,
-    toml_source,
-)
+By job: :mod:`.settings` (the table of settings, :class:`RunConfig`), :mod:`.build` (data parts, network,
+optimiser from a configuration, computed once), :mod:`.engine` (the one run loop), :mod:`.record` (metrics and
+the run record), :mod:`.provenance` (data fingerprints and the environment) and :mod:`.sweep` (grids of runs).
 
-__all__ = [
-    "SETTINGS", "Setting", "RunConfig", "DEFAULTS", "Source", "PYTHON", "FLAG", "GRID", "RECORD", "toml_source",
-    "setting_name", "resolve_config", "config_from_record", "machine_threads", "MAX_THREADS",
-    "Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run",
-    "Finished", "run", "run_prepared", "run_threads",
-    "test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "run_record",
-    "data_fingerprints",
-]
+>>> finished = fnn.run.run({"data": "iris", "hidden": [4], "epochs": 2})
+>>> finished.record["epochs_run"], finished.record["network"]
+(2, '4-4-3 relu -> softmax, cross-entropy')
+"""
+
+from fnn.run.engine import Finished, run
+from fnn.run.settings import DEFAULTS, PYTHON, SETTINGS, RunConfig, resolve_config
+
+__all__ = ["run", "Finished", "RunConfig", "resolve_config", "PYTHON", "SETTINGS", "DEFAULTS"]

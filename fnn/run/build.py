@@ -4,50 +4,58 @@ The learning-rate schedule's durations are in epochs in a configuration; here, a
 counted with :func:`~fnn.train.batches.batch_count` on the real training part (after the validation hold-out).
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
 
 import numpy as np
 from attrs import frozen
 
-from fnn.core.params import init_params
-from fnn.core.spec import network
+from fnn.core.params import Params, init_params
+from fnn.core.spec import NetworkSpec, network
 from fnn.core.validate import prepare_targets
 from fnn.data.csv import label_column
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
-from fnn.data.sources import csv_header, load_source, split_source
-from fnn.data.transforms import fit_standardizer, standardize
+from fnn.data.sources import LoadedSource, csv_header, load_source, split_source
+from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
-from fnn.optim import add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
+from fnn.optim import Optimizer, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from fnn.run.settings import RunConfig
 from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
-from fnn.train.options import train_options
+from fnn.train.options import TrainOptions, train_options
 
-__all__ = ["Prepared", "build_spec", "build_optimizer", "split_sizes", "steps_per_epoch", "prepare_run"]
+_Label = Callable[[str], str]
+"""How an error message words a setting: ``str`` (its name) for Python, its flag for the command line."""
 
 
 @frozen
 class Prepared:
-    """A configuration resolved before training: data parts, initial params, training options, the steps of one
-    epoch and the standardiser's statistics (or None)."""
+    """A configuration resolved before training, computed once and read by training, the record and the proofs:
+    the data parts as the run uses them (``train`` the rows it trains on, ``validation`` those held out from them
+    or None, ``test``), the initial params, the training options and the standardiser's statistics (or None)."""
 
     config: RunConfig
     train: Dataset
+    validation: Dataset | None
     test: Dataset
-    params: object
-    options: object
-    steps_per_epoch: int
-    standardizer: object = None
-    train_rows: int = 0
-    validation_rows: int = 0
+    params: Params
+    options: TrainOptions
+    standardizer: Standardizer | None = None
 
     @property
-    def optimizer(self):
+    def optimizer(self) -> Optimizer:
         return self.options.optimizer
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """The mini-batches of one epoch (over ``train``, the rows trained on)."""
+        return batch_count(len(self.train), self.config.batch_size)
 
-def build_spec(config, n_features, n_classes, n_targets=1):
+
+def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: int = 1) -> NetworkSpec:
     """The :class:`NetworkSpec` of a configuration for data with ``n_features`` inputs and ``n_classes`` classes
     (0 for regression with ``n_targets`` target columns)."""
     if n_classes == 0:
@@ -69,7 +77,7 @@ def build_spec(config, n_features, n_classes, n_targets=1):
     return network(sizes, activation=activations, loss=loss, init=config.init, bias_init=config.bias_init)
 
 
-def build_optimizer(config, steps_per_epoch):
+def build_optimizer(config: RunConfig, steps_per_epoch: int) -> Optimizer:
     """The optimiser chain of a configuration: optional L2 penalty and clipping, then the optimiser itself, its
     learning rate scheduled in steps of ``steps_per_epoch`` per epoch."""
     lr = get_schedule(config.schedule, "train", "schedule", lr=config.lr, steps_per_unit=steps_per_epoch, total_units=config.epochs)
@@ -87,27 +95,21 @@ def build_optimizer(config, steps_per_epoch):
     return parts[0] if len(parts) == 1 else chain(*parts)
 
 
-def split_sizes(config, params, train, label=None):
-    """``(trained on, held out for validation)``: the rows of ``train`` on each side of the validation split.
+def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None]:
+    """``(trained on, held out)``: ``train`` split by :func:`fnn.train.loop.validation_split` (the one definition
+    of a run's validation part), or ``(train, None)`` without validation.
 
-    A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words
-    it (default: the setting's name)."""
-    label = label or str
+    A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words it."""
     if not config.validation:
-        return len(train), 0
+        return train, None
     labels = prepare_targets(params, train.labels, len(train), "train", "labels")
-    kept, held = (len(part) for part in validation_split(params, labels, config.validation, config.seed))
-    if not kept or not held:
+    kept, held = validation_split(params, labels, config.validation, config.seed)
+    if not len(kept) or not len(held):
         raise FnnInputError(
-            f"{label('validation')} {config.validation} of {len(train)} training rows leaves {kept} to train on and {held} to "
-            f"validate; choose a fraction that leaves rows on both sides (or 0 for no validation)."
+            f"{label('validation')} {config.validation} of {len(train)} training rows leaves {len(kept)} to train on and "
+            f"{len(held)} to validate; choose a fraction that leaves rows on both sides (or 0 for no validation)."
         )
-    return kept, held
-
-
-def steps_per_epoch(config, params, train):
-    """The mini-batches of one epoch on the part of ``train`` that is trained on (after the validation hold-out)."""
-    return batch_count(split_sizes(config, params, train)[0], config.batch_size)
+    return train.subset(kept), train.subset(held)
 
 
 def _needs_standardizing(config, features):
@@ -201,9 +203,11 @@ def _load(config, source, label):
         raise FnnInputError(f"{label('data')} {config.data}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
 
 
-def prepare_run(config, data=None, source=None, label=None):
+def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None,
+                label: _Label | None = None) -> Prepared:
     """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
-    or take ``data = (train, test)``), standardise with training statistics, build network and optimiser.
+    or take ``data = (train, test)``), standardise with training statistics, hold out the validation part, build
+    network and optimiser.
 
     ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
     label = label or str
@@ -216,18 +220,17 @@ def prepare_run(config, data=None, source=None, label=None):
         stats = fit_standardizer(train.features)
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
-    spec = build_spec(config, train.n_features, train.n_classes, n_targets)
+    spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
     _check_fits_in_memory(spec, config, label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
-    kept, held = split_sizes(config, params, train, label)
-    steps = batch_count(kept, config.batch_size)
+    train, validation = _validation_parts(config, params, train, label)
     options = train_options(
         "train",
-        optimizer=build_optimizer(config, steps),
+        optimizer=build_optimizer(config, batch_count(len(train), config.batch_size)),
         batch_size=config.batch_size,
         seed=config.seed,
-        validation=config.validation or None,
+        validation=validation,
         drop_rate=config.drop_rate,
         diagnostics=config.diagnostics,
     )
-    return Prepared(config, train, test, params, options, steps, stats, kept, held)
+    return Prepared(config, train, validation, test, params, options, stats)

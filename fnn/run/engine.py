@@ -15,38 +15,52 @@ them.
 (3, ['accuracy', 'confusion_matrix', 'loss'])
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
 from fnn.arrays import all_finite
+from fnn.core.params import Params
+from fnn.data.dataset import Dataset
+from fnn.data.sources import LoadedSource
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.run.build import Prepared, prepare_run
-from fnn.run.record import data_fingerprints, describe_network, run_record, test_metrics
+from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import PYTHON, RunConfig, machine_threads, resolve_config
 from fnn.train.loop import early_stopping, iterate_epochs
+from fnn.train.state import TrainState
 
-__all__ = ["Finished", "run_prepared", "run", "run_threads"]
+_OnState = Callable[[TrainState], Any]
+_OnBatch = Callable[[int], Any]
 
 
 @frozen
 class Finished:
     """A finished run: the final state (the best one under early stopping), the last one trained, the prepared
-    run and its JSON-ready record."""
+    run and its JSON-ready record.
 
-    state: object
-    last: object
+    >>> finished = run({"data": "iris", "hidden": [4], "epochs": 2, "patience": 1, "monitor": "loss"})
+    >>> finished.state.epoch, finished.last.epoch, len(finished.record["history"]), len(finished.prepared.train)
+    (2, 2, 2, 108)
+    """
+
+    state: TrainState
+    last: TrainState
     prepared: Prepared
-    record: dict
+    record: dict[str, Any]
 
 
-def run_threads(config):
+def run_threads(config: RunConfig) -> int:
     """The BLAS threads a run of ``config`` uses: its ``threads``, else this machine's cores."""
     return config.threads if config.threads is not None else machine_threads()
 
 
-def _finite(states, previous):
+def _finite(states: Iterable[TrainState], previous: TrainState | Params) -> Iterator[TrainState]:
     for state in states:
         if not all(all_finite(array) for array in state.params.arrays()):
             raise TrainingDiverged(
@@ -59,14 +73,15 @@ def _finite(states, previous):
         yield state
 
 
-def _observed(states, observers):
+def _observed(states: Iterable[TrainState], observers: list[_OnState]) -> Iterator[TrainState]:
     for state in states:
         for observe in observers:
             observe(state)
         yield state
 
 
-def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_checkpoint=None, started=None):
+def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoch: _OnState | None = None,
+                 on_batch: _OnBatch | None = None, on_checkpoint: _OnState | None = None, started: float | None = None) -> Finished:
     """Train ``prepared`` from its initial params, or continue the :class:`~fnn.TrainState` ``start``, up to
     the configured number of epochs **in all** (a resumed state at epoch 5 with ``epochs=12`` trains 7 more;
     ``fnn.fit(state, epochs=k)`` instead trains ``k`` more), stopping early when ``patience`` says so."""
@@ -74,15 +89,16 @@ def run_prepared(prepared, start=None, *, on_epoch=None, on_batch=None, on_check
     config = prepared.config
     if start is not None and start.params.spec != prepared.params.spec:
         raise FnnInputError(
-            f"The checkpoint's network ({describe_network(start.params.spec)}) does not match its configuration's "
-            f"({describe_network(prepared.params.spec)})."
+            f"The checkpoint's network ({start.params.spec.describe()}) does not match its configuration's "
+            f"({prepared.params.spec.describe()})."
         )
     threads = run_threads(config)
     with threadpool_limits(limits=threads, user_api="blas"):
         return _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started)
 
 
-def _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started):
+def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _OnState | None, on_batch: _OnBatch | None,
+         on_checkpoint: _OnState | None, started: float) -> Finished:
     config = prepared.config
     done = start.epoch if start is not None else 0
     if done >= config.epochs:
@@ -108,11 +124,18 @@ def _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started):
     return Finished(final, last, prepared, record)
 
 
-def run(config, data=None, source=None, *, start=None, on_epoch=None, on_batch=None, on_checkpoint=None):
+def run(config: RunConfig | dict[str, Any], data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None, *,
+        start: TrainState | None = None, on_epoch: _OnState | None = None, on_batch: _OnBatch | None = None,
+        on_checkpoint: _OnState | None = None) -> Finished:
     """Prepare and run a :class:`~fnn.run.settings.RunConfig`, or a dict of settings (see :func:`run_prepared`); ``data = (train, test)``
     or a loaded ``source`` replace loading the configured data set. ``tensorboard`` and ``keep_checkpoints`` write
     into a run folder, which only ``fnn train`` has; here they are refused (observe the run with
-    :class:`fnn.observe.tensorboard.TensorBoardLog` as ``on_epoch`` instead)."""
+    :class:`fnn.observe.tensorboard.TensorBoardLog` as ``on_epoch`` instead).
+
+    >>> finished = run({"data": "moons", "hidden": [8], "epochs": 3, "validation": 0})
+    >>> finished.state.epoch, finished.prepared.validation, len(finished.prepared.train)
+    (3, None, 800)
+    """
     started = time.perf_counter()
     if not isinstance(config, RunConfig):
         config = resolve_config((config, PYTHON))

@@ -13,19 +13,24 @@ differ, :func:`explain_difference` says which of them changed.
 (64, True, False)
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 import platform
 import sys
 from importlib import metadata
+from typing import Any, Union
 
 import numpy as np
 
 from fnn.arrays import shape_str
 from fnn.data.dataset import Dataset
+from fnn.data.lazy import ScaledRows
 from fnn.errors import FnnInputError, bad_argument
 
-__all__ = ["BLOCK_ROWS", "blas_info", "data_fingerprint", "dataset_fingerprint", "environment", "explain_difference", "fingerprints"]
+_Features = Union[np.ndarray, ScaledRows]
+_Data = Union[Dataset, tuple[_Features, np.ndarray]]
 
 BLOCK_ROWS = 8192
 """Rows hashed at a time: a few MB of features, whatever the size of the set."""
@@ -39,10 +44,10 @@ def _update(digest, name, array, block_rows):
     little = dtype.newbyteorder("<")  # the same values give the same bytes on any machine
     for start in range(0, len(array), block_rows):
         block = np.ascontiguousarray(array[start : start + block_rows], dtype=little)
-        digest.update(memoryview(block).cast("B"))
+        digest.update(block.data.cast("B"))
 
 
-def data_fingerprint(features, labels, block_rows=BLOCK_ROWS):
+def data_fingerprint(features: _Features, labels: np.ndarray, block_rows: int = BLOCK_ROWS) -> str:
     """SHA-256 (hex) of ``features`` and ``labels``: their dtypes, shapes and values, row blocks at a time.
 
     ``features`` may be an array, a memory map or :class:`~fnn.data.lazy.ScaledRows` (hashed as the float rows it
@@ -69,9 +74,14 @@ def _pair(data, name):
     raise bad_argument("dataset_fingerprint", name, "a fnn.Dataset or a pair (features, labels)", type(data).__name__)
 
 
-def dataset_fingerprint(data, name="data"):
+def dataset_fingerprint(data: _Data, name: str = "data") -> dict[str, str]:
     """``{"sha256", "features", "labels"}`` of a ``Dataset`` or ``(features, labels)``: the fingerprint with the
-    shapes it covers, e.g. ``"float32[60000,784]"``, so a reader sees what was hashed."""
+    shapes it covers, e.g. ``"float32[60000,784]"``, so a reader sees what was hashed.
+
+    >>> fingerprint = dataset_fingerprint((np.ones((2, 3), np.float32), np.array([0, 1])))
+    >>> fingerprint["features"], fingerprint["labels"]
+    ('float32[2,3]', 'int64[2]')
+    """
     features, labels = _pair(data, name)
     labels = np.asarray(labels)
     return {
@@ -81,7 +91,7 @@ def dataset_fingerprint(data, name="data"):
     }
 
 
-def fingerprints(train, validation=None):
+def fingerprints(train: _Data, validation: _Data | None = None) -> dict[str, Any]:
     """The record's ``data`` entry: the fingerprints of the training and (if any) validation data as used."""
     return {"train": dataset_fingerprint(train, "train"), "validation": None if validation is None else dataset_fingerprint(validation, "validation")}
 
@@ -103,7 +113,7 @@ def _numpy_blas(entries):
     return entries[0] if entries else None
 
 
-def blas_info():
+def blas_info() -> dict[str, Any]:
     """``{"library", "version", "core_type", "threads", "threading_layer"}`` of the BLAS numpy uses right now
     (threads as currently limited), from threadpoolctl; values are None where it cannot tell."""
     unknown = {"library": None, "version": None, "core_type": None, "threads": None, "threading_layer": None}
@@ -123,7 +133,7 @@ def blas_info():
     }
 
 
-def environment():
+def environment() -> dict[str, Any]:
     """Versions, machine and BLAS: what a rerun must match for bit-identical results. Call it where the run's
     thread limit is in force, so ``blas.threads`` is the count the run used."""
     from fnn.version import __version__
@@ -142,9 +152,7 @@ def environment():
 
 def _blas(env):
     blas = (env or {}).get("blas")
-    if isinstance(blas, str):  # records written before fnn knew more than a name and a version
-        return {"library": blas}
-    return blas or {}
+    return blas if isinstance(blas, dict) else {}
 
 
 _CHECKS = (
@@ -172,7 +180,8 @@ def _data_reasons(recorded, current):
     return reasons
 
 
-def explain_difference(recorded_env, current_env, recorded_fingerprint, current_fingerprint):
+def explain_difference(recorded_env: dict[str, Any] | None, current_env: dict[str, Any] | None,
+                       recorded_fingerprint: dict[str, Any] | None, current_fingerprint: dict[str, Any] | None) -> list[str]:
     """Why a rerun's parameters may differ from the recorded ones: one reason per thing that differs, each
     starting with what it is (``"data"``, ``"fnn version"``, ``"numpy version"``, ``"BLAS library"``, ``"BLAS core
     type"``, ``"BLAS thread count"``, ...). Something the record does not state is said so, as it cannot be ruled

@@ -6,26 +6,24 @@ matrix of a classifier), the wall time and the SHA-256 of the final parameters: 
 changes bits (``fnn verify`` checks a rerun against it).
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
 
 from fnn.core.metrics import confusion_matrix, evaluate, predict_classes
-from fnn.core.validate import prepare_targets
-from fnn.data.lazy import take_rows
+from fnn.core.params import Params
+from fnn.data.dataset import Dataset
+from fnn.run.build import Prepared
 from fnn.run.provenance import environment, fingerprints
-from fnn.train.loop import validation_split
-
-__all__ = ["test_metrics", "validation_metrics", "params_sha256", "describe_network", "environment", "data_fingerprints", "run_record"]
-
-
-def describe_network(spec):
-    """``spec.describe()``: e.g. ``'64-64-10 relu -> softmax, cross-entropy'`` (kept as a function for callers)."""
-    return spec.describe()
+from fnn.run.settings import RunConfig
+from fnn.train.state import TrainState
 
 
-def test_metrics(params, test):
+def test_metrics(params: Params, test: Dataset) -> dict[str, Any]:
     """Metrics of ``params`` on the ``test`` Dataset, with the confusion matrix (as lists) for a classifier."""
     metrics = evaluate(params, *test.as_tuple())
     if params.spec.is_classifier:
@@ -34,10 +32,10 @@ def test_metrics(params, test):
     return metrics
 
 
-test_metrics.__test__ = False  # a function of the library, not a test for pytest to collect
+setattr(test_metrics, "__test__", False)  # a function of the library, not a test for pytest to collect
 
 
-def validation_metrics(state):
+def validation_metrics(state: TrainState) -> dict[str, float]:
     """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``), or {} without a
     validation part: what a sweep ranks on."""
     if not len(state.history):
@@ -46,7 +44,7 @@ def validation_metrics(state):
     return {key[4:]: value for key, value in last.items() if key.startswith("val_") and value is not None}
 
 
-def params_sha256(params):
+def params_sha256(params: Params) -> str:
     """SHA-256 of a network's architecture and the exact bytes (with dtype and shape) of its parameters."""
     digest = hashlib.sha256(json.dumps(params.spec.to_config(), sort_keys=True).encode())
     for array in params.arrays():
@@ -55,22 +53,14 @@ def params_sha256(params):
     return digest.hexdigest()
 
 
-def data_fingerprints(prepared):
-    """The record's ``data`` entry: SHA-256 fingerprints of the training and validation data exactly as the run
-    trains and validates on them (after the test split, the standardisation and the validation hold-out, which
-    is split here as :func:`fnn.train.loop.iterate_epochs` splits it)."""
-    train = prepared.train
-    if not prepared.options.validation:
-        return fingerprints(train)
-    labels = prepare_targets(prepared.params, train.labels, len(train), "train", "labels")
-    train_index, val_index = validation_split(prepared.params, labels, prepared.options.validation, prepared.config.seed)
-    return fingerprints(
-        (take_rows(train.features, train_index), train.labels[train_index]),
-        (take_rows(train.features, val_index), train.labels[val_index]),
-    )
+def data_fingerprints(prepared: Prepared) -> dict[str, Any]:
+    """The record's ``data`` entry: SHA-256 fingerprints of the training and validation parts exactly as the run
+    trains and validates on them (after the test split, the standardisation and the validation hold-out)."""
+    return fingerprints(prepared.train, prepared.validation)
 
 
-def run_record(config, state, metrics, seconds, last=None, threads=None, data=None):
+def run_record(config: RunConfig, state: TrainState, metrics: dict[str, Any], seconds: float, last: TrainState | None = None,
+               threads: int | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready record of a finished run of ``config`` (a :class:`~fnn.run.settings.RunConfig`).
 
     ``state`` is the final state (the best one under early stopping; its params are hashed and were tested),
@@ -82,7 +72,7 @@ def run_record(config, state, metrics, seconds, last=None, threads=None, data=No
     return {
         "config": config.to_dict(),
         "seed": config.seed,
-        "network": describe_network(state.params.spec),
+        "network": state.params.spec.describe(),
         "threads": threads,
         "environment": environment(),
         "data": data,

@@ -1,6 +1,7 @@
-"""The run settings, each defined once: name, type, default, unit, help, the optimisers it applies to, its check.
+"""The run settings, each defined once, as a field of :class:`RunConfig`: name, type, default, unit, help, the
+optimisers it applies to, its check.
 
-Everything else is derived from :data:`SETTINGS`: the defaults, the TOML keys (the setting's name; ``-`` and ``_``
+Everything else is derived from :data:`SETTINGS` (those fields): the defaults, the TOML keys (the setting's name; ``-`` and ``_``
 are the same, so ``batch-size`` and ``batch_size`` both work), the ``fnn train`` flags (``--batch-size``), the
 validation and every error message, which names the flag or the TOML key the value came from.
 :func:`resolve_config` turns layers of given values into one frozen :class:`RunConfig`, checked once.
@@ -14,46 +15,26 @@ Traceback (most recent call last):
 fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the optimizers sgd, momentum, nesterov; this run uses 'adam'.
 """
 
+from __future__ import annotations
+
 import difflib
 import math
 import os
+from collections.abc import Callable
+from typing import Any
 
-from attrs import field, frozen, make_class
+from attrs import field, fields, frozen
 
 from fnn.core.activations import ACTIVATIONS, get_activation
 from fnn.core.initializers import INITIALIZERS, get_initializer
 from fnn.core.losses import LOSSES, get_loss
+from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, get_schedule
 from fnn.train.options import MAX_EPOCHS
 
-__all__ = [
-    "MAX_EPOCHS",
-    "MAX_THREADS",
-    "DATA_KINDS",
-    "MONITORS",
-    "Setting",
-    "SETTINGS",
-    "Source",
-    "PYTHON",
-    "FLAG",
-    "GRID",
-    "toml_source",
-    "RECORD",
-    "RunConfig",
-    "DEFAULTS",
-    "setting_name",
-    "resolve_config",
-    "config_from_record",
-    "machine_threads",
-]
-
 MAX_THREADS = 1024
 """The most BLAS threads a run may ask for (more is a typo, not a machine)."""
-
-DATA_KINDS = ("digits", "iris", "moons", "circles", "spirals", "blobs", "sine", "fashion-mnist", "mnist", "idx", "csv")
-"""The data set names a configuration may give (``mnist``, ``fashion-mnist`` and ``idx`` take ``:DIR``, ``csv``
-takes ``:PATH``)."""
 
 MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
 """The metrics early stopping can watch."""
@@ -147,11 +128,11 @@ def _string(choices=None):
 
 def _data_name(value):
     text = _string()(value).strip()
-    kind, _, argument = text.partition(":")
-    if kind.strip().lower() not in DATA_KINDS:
-        raise _Bad("one of " + ", ".join(DATA_KINDS[:-3]) + ", mnist[:DIR], idx:DIR, csv:PATH")
-    if kind.strip().lower() in ("csv", "idx") and not argument.strip():
-        raise _Bad(f"{kind.strip().lower()}:PATH, naming the file or folder")
+    kind = data_kind(text)
+    if kind is None:
+        raise _Bad("one of " + ", ".join(known_names()))
+    if kind.needs_argument and not text.partition(":")[2].strip():
+        raise _Bad(f"{kind.usage}, naming the {'folder' if kind.argument == ':DIR' else 'file'}")
     return text
 
 
@@ -209,66 +190,96 @@ class Setting:
     all); a ``switch`` is a bool that the command line sets by its flag alone (``--diagnostics``)."""
 
     name: str
-    convert: object = field(repr=False)
-    default: object
+    convert: Callable[[Any], Any] = field(repr=False)
+    default: Any
     help: str
     unit: str = ""
     optimizers: tuple = ()
     switch: bool = False
     data_kinds: tuple = ()
 
-    def applies_to_data(self, data):
+    def applies_to_data(self, data: str) -> bool:
         """Whether the setting applies to the data set ``data`` (``csv:PATH`` is of kind csv)."""
-        return not self.data_kinds or str(data).partition(":")[0].strip().lower() in self.data_kinds
+        kind = data_kind(data)
+        return not self.data_kinds or (kind is not None and kind.name in self.data_kinds)
 
     @property
-    def flag(self):
+    def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def applies_to(self, optimizer):
+    def applies_to(self, optimizer: str) -> bool:
         return not self.optimizers or optimizer in self.optimizers
 
 
 _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
-SETTINGS = (
-    Setting("data", _data_name, "digits", "data set: digits, iris, moons, circles, spirals, blobs, sine, fashion-mnist, mnist:DIR, csv:PATH"),
-    Setting("label", _optional(_column_name), None, "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)),
-    Setting("drop", _column_names, (), "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)),
-    Setting("test_fraction", _float(low=0, high=1, low_open=True, high_open=True), 0.2, "part held out for testing when the data has no test part", "fraction"),
-    Setting("standardize", _bool_or_auto, "auto", "standardise features with training statistics: auto, true, false"),
-    Setting("hidden", _positive_ints, (64,), "hidden layer sizes, comma-separated, e.g. 256,128,64"),
-    Setting("activation", _registered(get_activation, ACTIVATIONS, "activation"), "relu", "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"),
-    Setting("output", _registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "auto", "output activation (auto, softmax, sigmoid, identity)"),
-    Setting("loss", _registered(get_loss, LOSSES, "loss", ("auto",)), "auto", "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"),
-    Setting("init", _registered(get_initializer, INITIALIZERS, "initializer"), "he_uniform", "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"),
-    Setting("bias_init", _registered(get_initializer, INITIALIZERS, "initializer"), "zeros", "bias initialiser (zeros, normal, ...)"),
-    Setting("optimizer", _string(tuple(OPTIMIZERS)), "sgd", "optimiser: " + ", ".join(OPTIMIZERS)),
-    Setting("lr", _float(low=0, low_open=True), 0.1, "learning rate (the schedule's peak)", "per step"),
-    Setting("momentum", _optional(_float(low=0, high=1)), None, "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", "", _SGD_FAMILY),
-    Setting("weight_decay", _float(low=0), 0.01, "decoupled weight decay", "per step, times lr", ("adamw",)),
-    Setting("schedule", _string(), "constant", "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (default: the whole run), linear_warmup:EPOCHS[+SCHEDULE]", "epochs"),
-    Setting("clip_norm", _float(low=0), 0.0, "clip gradients to this global norm (0: off)"),
-    Setting("l2", _float(low=0), 0.0, "L2 penalty on the weights (0: off)"),
-    Setting("epochs", _int(low=1, high=MAX_EPOCHS), 20, "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", "epochs"),
-    Setting("batch_size", _int(low=1), 32, "mini-batch size", "samples"),
-    Setting("validation", _float(low=0, high=1, high_open=True), 0.1, "part of the training part held out for validation, by class (0: none; a sweep needs it)", "fraction"),
-    Setting("drop_rate", _float(low=0, high=1, high_open=True), 0.0, "dropout probability on hidden layers (0: off)", "probability"),
-    Setting("patience", _int(low=0), 0, "early stopping: epochs without improvement of --monitor (0: off)", "epochs"),
-    Setting("monitor", _monitor, "val_loss", "metric early stopping watches, e.g. val_loss or val_accuracy"),
-    Setting("diagnostics", _bool, False, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True),
-    Setting("tensorboard", _bool, False, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True),
-    Setting("keep_checkpoints", _bool, False, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True),
-    Setting("seed", _int(low=0), 0, "seed every random draw derives from"),
-    Setting("dtype", _string(("float32", "float64")), "float32", "float32 or float64"),
-    Setting("threads", _optional(_int(low=1, high=MAX_THREADS)), None, "BLAS threads of the run (if not given: this machine's cores). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", "threads"),
-)
+def _about(convert, help, unit="", optimizers=(), switch=False, data_kinds=()):
+    """A field's metadata: the rest of its :class:`Setting` (name, type and default are the field's own)."""
+    return {"setting": {"convert": convert, "help": help, "unit": unit, "optimizers": optimizers, "switch": switch, "data_kinds": data_kinds}}
+
+
+@frozen
+class RunConfig:
+    """A run's resolved, checked settings (frozen; sequences are tuples), each field one :data:`SETTINGS` entry.
+    Build it with :func:`resolve_config`; ``to_dict()`` gives the record's form.
+
+    >>> config = resolve_config(({"data": "moons", "optimizer": "adam"}, PYTHON))
+    >>> config.data, config.lr, "momentum" in config.to_dict()
+    ('moons', 0.1, False)
+    """
+
+    data: str = field(default="digits", metadata=_about(_data_name, "data set: " + ", ".join(known_names())))
+    label: str | None = field(default=None, metadata=_about(_optional(_column_name), "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)))
+    drop: tuple[str, ...] = field(default=(), metadata=_about(_column_names, "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)))
+    test_fraction: float = field(default=0.2, metadata=_about(_float(low=0, high=1, low_open=True, high_open=True), "part held out for testing when the data has no test part", unit="fraction"))
+    standardize: bool | str = field(default="auto", metadata=_about(_bool_or_auto, "standardise features with training statistics: auto, true, false"))
+    hidden: tuple[int, ...] = field(default=(64,), metadata=_about(_positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64"))
+    activation: str | tuple[str, ...] = field(default="relu", metadata=_about(_registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"))
+    output: str = field(default="auto", metadata=_about(_registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "output activation (auto, softmax, sigmoid, identity)"))
+    loss: str = field(default="auto", metadata=_about(_registered(get_loss, LOSSES, "loss", ("auto",)), "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"))
+    init: str = field(default="he_uniform", metadata=_about(_registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"))
+    bias_init: str = field(default="zeros", metadata=_about(_registered(get_initializer, INITIALIZERS, "initializer"), "bias initialiser (zeros, normal, ...)"))
+    optimizer: str = field(default="sgd", metadata=_about(_string(tuple(OPTIMIZERS)), "optimiser: " + ", ".join(OPTIMIZERS)))
+    lr: float = field(default=0.1, metadata=_about(_float(low=0, low_open=True), "learning rate (the schedule's peak)", unit="per step"))
+    momentum: float | None = field(default=None, metadata=_about(_optional(_float(low=0, high=1)), "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
+    weight_decay: float = field(default=0.01, metadata=_about(_float(low=0), "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
+    schedule: str = field(default="constant", metadata=_about(_string(), "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (default: the whole run), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
+    clip_norm: float = field(default=0.0, metadata=_about(_float(low=0), "clip gradients to this global norm (0: off)"))
+    l2: float = field(default=0.0, metadata=_about(_float(low=0), "L2 penalty on the weights (0: off)"))
+    epochs: int = field(default=20, metadata=_about(_int(low=1, high=MAX_EPOCHS), "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs"))
+    batch_size: int = field(default=32, metadata=_about(_int(low=1), "mini-batch size", unit="samples"))
+    validation: float = field(default=0.1, metadata=_about(_float(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it)", unit="fraction"))
+    drop_rate: float = field(default=0.0, metadata=_about(_float(low=0, high=1, high_open=True), "dropout probability on hidden layers (0: off)", unit="probability"))
+    patience: int = field(default=0, metadata=_about(_int(low=0), "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs"))
+    monitor: str = field(default="val_loss", metadata=_about(_monitor, "metric early stopping watches, e.g. val_loss or val_accuracy"))
+    diagnostics: bool = field(default=False, metadata=_about(_bool, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
+    tensorboard: bool = field(default=False, metadata=_about(_bool, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
+    keep_checkpoints: bool = field(default=False, metadata=_about(_bool, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
+    seed: int = field(default=0, metadata=_about(_int(low=0), "seed every random draw derives from"))
+    dtype: str = field(default="float32", metadata=_about(_string(("float32", "float64")), "float32 or float64"))
+    threads: int | None = field(default=None, metadata=_about(_optional(_int(low=1, high=MAX_THREADS)), "BLAS threads of the run (if not given: this machine's cores). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings that apply to this run as a plain JSON-ready dict (lists, not tuples), for records and
+        checkpoints; :func:`config_from_record` reads it back."""
+        return {
+            s.name: list(value) if isinstance(value := getattr(self, s.name), tuple) else value
+            for s in SETTINGS
+            if s.applies_to(self.optimizer) and s.applies_to_data(self.data)
+        }
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A new configuration with ``changes`` (checked like any other Python values)."""
+        return resolve_config((self.to_dict(), PYTHON), (changes, PYTHON))
+
+
+SETTINGS = tuple(Setting(name=a.name, default=a.default, **a.metadata["setting"]) for a in fields(RunConfig))
 """Every run setting, in the order ``fnn train --help`` shows them."""
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def setting_name(key):
+def setting_name(key: str) -> str | None:
     """The setting a TOML key, grid key or flag name stands for (``-`` and ``_`` are the same), or None."""
     name = str(key).strip().lstrip("-").replace("-", "_")
     return name if name in _BY_NAME else None
@@ -281,7 +292,7 @@ class Source:
     kind: str
     path: str = ""
 
-    def label(self, name):
+    def label(self, name: str) -> str:
         setting = _BY_NAME.get(name)
         if self.kind == "flag":
             return setting.flag if setting else "--" + name.replace("_", "-")
@@ -299,31 +310,10 @@ class Source:
 PYTHON, FLAG, GRID, RECORD, DEFAULT = Source("configuration"), Source("flag"), Source("grid"), Source("record"), Source("default")
 
 
-def toml_source(path):
+def toml_source(path: str | os.PathLike[str]) -> Source:
+    """The :class:`Source` of values read from the TOML file ``path`` (its messages name the file)."""
     return Source("toml", str(path))
 
-
-class _ConfigMethods:
-    def to_dict(self):
-        """The settings that apply to this run as a plain JSON-ready dict (lists, not tuples), for records and
-        checkpoints; :func:`config_from_record` reads it back."""
-        return {
-            s.name: list(value) if isinstance(value := getattr(self, s.name), tuple) else value
-            for s in SETTINGS
-            if s.applies_to(self.optimizer) and s.applies_to_data(self.data)
-        }
-
-    def replace(self, **changes):
-        """A new configuration with ``changes`` (checked like any other Python values)."""
-        return resolve_config((self.to_dict(), PYTHON), (changes, PYTHON))
-
-
-RunConfig = make_class(
-    "RunConfig", {s.name: field(default=s.default) for s in SETTINGS}, bases=(_ConfigMethods,), frozen=True, slots=True
-)
-RunConfig.__doc__ = """A run's resolved, checked settings (frozen; sequences are tuples). Build it with
-:func:`resolve_config`; ``to_dict()`` gives the record's form."""
-RunConfig.__module__ = __name__
 
 DEFAULTS = RunConfig()
 """The configuration of a run given no settings at all (frozen, so no caller can change it for the next)."""
@@ -337,11 +327,15 @@ def _unknown(key, source):
     return FnnInputError(f"Unknown {where}.{hint} Known keys: {', '.join(_BY_NAME)}.")
 
 
-def resolve_config(*layers):
+def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
     """One checked :class:`RunConfig` from ``(values, source)`` layers, later layers overriding earlier ones.
 
     Every key must name a setting, every value fit it, and a setting given for an optimiser it does not apply to
     is refused; each message names the key or flag as the user wrote it (see :class:`Source`).
+
+    >>> config = resolve_config(({"hidden": [8], "lr": 0.5}, PYTHON), ({"lr": "0.05", "batch-size": "16"}, FLAG))
+    >>> config.hidden, config.lr, config.batch_size
+    ((8,), 0.05, 16)
     """
     chosen, origin = {}, {}
     for values, source in layers:
@@ -383,7 +377,7 @@ def resolve_config(*layers):
     return config
 
 
-def machine_threads():
+def machine_threads() -> int:
     """The cores this process may run on (its CPU affinity, else the machine's count): a run's default threads."""
     try:
         return len(os.sched_getaffinity(0))
@@ -391,24 +385,12 @@ def machine_threads():
         return os.cpu_count() or 1
 
 
-def config_from_record(record, epochs=None):
-    """The :class:`RunConfig` of a saved run's configuration dict, old or new (``epochs`` replaces its own).
-
-    Older records listed every setting, including those their optimiser or data ignored; those are dropped here, and
-    their ``momentum`` 0 (then meaning "the optimiser's own") becomes the default None.
-    """
+def config_from_record(record: dict[str, Any], epochs: int | None = None) -> RunConfig:
+    """The :class:`RunConfig` of a saved run's configuration dict (``RunConfig.to_dict()``), checked like any
+    other; ``epochs`` replaces its own."""
     if not isinstance(record, dict):
         raise FnnInputError(f"The run's saved configuration must be a dict; got {type(record).__name__}.")
-    values = dict(record)
-    optimizer = str(values.get("optimizer", DEFAULTS.optimizer)).strip().lower()
-    data = values.get("data", DEFAULTS.data)
-    for name in list(values):
-        setting = _BY_NAME.get(setting_name(name) or "")
-        if setting is not None and not (setting.applies_to(optimizer) and setting.applies_to_data(data)):
-            del values[name]
-    if values.get("momentum") == 0:
-        values["momentum"] = None
-    layers = [(values, RECORD)]
+    layers = [(record, RECORD)]
     if epochs is not None:
         layers.append(({"epochs": epochs}, FLAG))
     return resolve_config(*layers)

@@ -37,7 +37,8 @@ from attrs import frozen
 from fnn.data.dataset import Dataset
 from fnn.data.sources import load_source
 from fnn.errors import FnnInputError
-from fnn.run import GRID, PYTHON, RunConfig, Source, resolve_config, run, setting_name
+from fnn.run.engine import run
+from fnn.run.settings import GRID, PYTHON, RunConfig, Source, resolve_config, setting_name
 from fnn.store.atomic import atomic_write
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
