@@ -37,6 +37,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from attrs import fields, frozen, has
@@ -135,7 +136,7 @@ def _check_spec_saves_by_name(spec):
         raise FnnInputError(
             f"This network cannot be saved by name (a custom activation, loss or initialiser?): {error}"
         ) from None
-    pairs = [
+    pairs: list[tuple[str, Any, Any]] = [
         (f"layer {i} activation", a.activation, b.activation)
         for i, (a, b) in enumerate(zip(spec.layers, rebuilt.layers))
     ]
