@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fnn.errors import FnnInputError, bad_argument
 
@@ -41,7 +41,9 @@ def with_arguments(name: str, *arguments: float, defaults: tuple[float, ...] = (
     return name + ":" + ",".join(repr(float(a)) if not isinstance(a, int) else str(a) for a in arguments)
 
 
-def lookup(registry: Registry[R], value: object, record_type: type[R], *, kind: str, function: str, argument: str) -> R:
+def lookup(
+    registry: Mapping[str, Callable[..., Any]], value: object, record_type: type[R], *, kind: str, function: str, argument: str
+) -> R:
     """Resolve ``value`` (a record, a name, or ``"name:arg,arg"``) to a record of ``record_type``.
 
     >>> lookup(frozen_registry({"half": lambda: 0.5}), "half", float, kind="number", function="f", argument="x")
