@@ -19,7 +19,8 @@ from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import GENERATED, csv_header, load_train_test
 from fnn.errors import FnnInputError
 from fnn.observe.run_plots import write_plots
-from fnn.store.run_folder import CHECKPOINT, RECORD, load_model, read_record, write_run_file
+from fnn.store.model import CHECKPOINT, load_model
+from fnn.store.run_folder import RECORD, read_record, write_run_file
 from fnn.train.state import EpochRecord, History
 
 __all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "OUTPUT_FORMATS"]

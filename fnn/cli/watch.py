@@ -10,6 +10,7 @@ import sys
 from fnn.errors import FnnInputError
 from fnn.observe.advice import problems
 from fnn.store.epochs import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
+from fnn.store.model import Model
 
 __all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
 
@@ -71,7 +72,8 @@ class RunWatch:
         def on_checkpoint(state):
             save(state)
             if self.config.keep_checkpoints and state.epoch not in self.kept:
-                save_epoch_checkpoint(self.folder, state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                model = Model(state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                save_epoch_checkpoint(self.folder, model)
                 self.kept.add(state.epoch)
             return state
 

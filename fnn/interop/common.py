@@ -15,7 +15,7 @@ __all__ = ["network_of", "activation_parts", "write_new_file", "require"]
 
 def network_of(obj, function):
     """``(params, standardizer, class_names)`` of Params, a TrainState, or a model (anything with ``.params``,
-    such as :class:`fnn.store.run_folder.Model` from :func:`fnn.load`)."""
+    such as :class:`fnn.store.Model` from :func:`fnn.load`)."""
     if isinstance(obj, Params):
         return obj, None, ()
     if isinstance(obj, TrainState):
