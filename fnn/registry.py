@@ -14,12 +14,11 @@ from typing import Any, TypeVar
 from fnn.errors import FnnInputError, bad_argument
 
 R = TypeVar("R")
-V = TypeVar("V")
 Registry = Mapping[str, Callable[..., R]]
 """A read-only map from a name to the factory of its record."""
 
 
-def frozen_registry(entries: Mapping[str, V]) -> Mapping[str, V]:
+def frozen_registry(entries: Mapping[str, Any]) -> Mapping[str, Any]:
     """A read-only view of ``entries``, so no caller can patch a name in for everyone.
 
     >>> sorted(frozen_registry({"b": int, "a": float}))
@@ -42,7 +41,7 @@ def with_arguments(name: str, *arguments: float, defaults: tuple[float, ...] = (
 
 
 def lookup(
-    registry: Mapping[str, Callable[..., Any]], value: object, record_type: type[R], *, kind: str, function: str, argument: str
+    registry: Mapping[str, Any], value: object, record_type: type[R], *, kind: str, function: str, argument: str
 ) -> R:
     """Resolve ``value`` (a record, a name, or ``"name:arg,arg"``) to a record of ``record_type``.
 

@@ -138,7 +138,7 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
 
 
-def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False) -> dict[str, float]:
+def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False) -> dict[str, Any]:
     """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of
     ``(x, y)`` in batches. ``counts=True`` adds ``"samples"`` and, for a classifier, ``"correct"``: how many
     predictions were right (the figure Nielsen's ``evaluate`` returns).
@@ -157,7 +157,7 @@ def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: boo
         total += loss_value(params, trace, y[start : start + batch_size]) * len(trace.pre[-1])
         batches.append(trace.post[-1])
     outputs = np.concatenate(batches)
-    metrics: dict[str, float] = {"loss": total / max(len(x), 1)}
+    metrics: dict[str, Any] = {"loss": total / max(len(x), 1)}
     if params.spec.is_classifier:
         correct = int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
         metrics["accuracy"] = correct / len(x) if len(x) else float("nan")

@@ -80,7 +80,7 @@ def _reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
-def maybe_gunzip(handle: IO[bytes]) -> tuple[Readable, bool]:
+def maybe_gunzip(handle: IO[bytes]) -> tuple[IO[bytes] | gzip.GzipFile, bool]:
     """``(stream, compressed)``: a gzip stream over ``handle`` if the file starts with gzip's magic bytes, else
     ``handle`` itself (rewound)."""
     start = handle.read(2)
