@@ -120,19 +120,19 @@ def _silu_derivative(z, a):
     return s * (1 + z * (1 - s))
 
 
-def leaky_relu(slope: float = 0.01) -> Activation:
+def _leaky_relu(slope: float = 0.01) -> Activation:
     """ReLU with ``slope * z`` for negative ``z``; named ``"leaky_relu:<slope>"`` for a non-default slope.
 
-    >>> leaky_relu(0.1)(np.array([-2.0, 3.0]))
+    >>> get_activation("leaky_relu:0.1")(np.array([-2.0, 3.0]))
     array([-0.2,  3. ])
     """
     return _sloped_relu("leaky_relu", slope, 0.01)
 
 
-def prelu(slope: float = 0.25) -> Activation:
+def _prelu(slope: float = 0.25) -> Activation:
     """Parametric ReLU with a fixed (not learned) negative slope, He et al.'s initial value 0.25 by default.
 
-    >>> prelu().name, prelu(0.5).name
+    >>> get_activation("prelu").name, get_activation("prelu:0.5").name
     ('prelu', 'prelu:0.5')
     """
     return _sloped_relu("prelu", slope, 0.25)
@@ -155,10 +155,10 @@ def _sloped_relu(name: str, slope: float, default: float) -> Activation:
     )
 
 
-def elu(alpha: float = 1.0) -> Activation:
+def _elu(alpha: float = 1.0) -> Activation:
     """Exponential linear unit: ``z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise.
 
-    >>> elu(2.0)(np.array([1.0, -np.inf]))
+    >>> get_activation("elu:2")(np.array([1.0, -np.inf]))
     array([ 1., -2.])
     """
     alpha = _finite("elu", "alpha", alpha, positive=True)
@@ -197,9 +197,9 @@ ACTIVATIONS: Registry[Activation] = frozen_registry(
         "tanh": lambda: TANH,
         "arctan": lambda: ARCTAN,
         "relu": lambda: RELU,
-        "leaky_relu": leaky_relu,
-        "prelu": prelu,
-        "elu": elu,
+        "leaky_relu": _leaky_relu,
+        "prelu": _prelu,
+        "elu": _elu,
         "softplus": lambda: SOFTPLUS,
         "silu": lambda: SILU,
         "swish": lambda: SILU,

@@ -58,10 +58,10 @@ def _normal_std(std_of_fans: Callable[[int, int], float]) -> Draw:
     return lambda rng, fan_in, fan_out, shape: std_of_fans(fan_in, fan_out) * rng.standard_normal(shape)
 
 
-def scaled_normal(scale: float = 1.0) -> Initializer:
+def _scaled_normal(scale: float = 1.0) -> Initializer:
     """``scale * N(0, 1)``, e.g. ``"normal:0.1"`` for the small random weights of the classic tutorials.
 
-    >>> scaled_normal(0.1).name, float(scaled_normal(0.0).draw(np.random.default_rng(0), (3,), np.float64).max())
+    >>> get_initializer("normal:0.1").name, float(get_initializer("normal:0").draw(np.random.default_rng(0), (3,), np.float64).max())
     ('normal:0.1', 0.0)
     """
     scale = float(scale)
@@ -71,10 +71,10 @@ def scaled_normal(scale: float = 1.0) -> Initializer:
     )
 
 
-def uniform(limit: float = 1.0) -> Initializer:
+def _uniform(limit: float = 1.0) -> Initializer:
     """``U(-limit, limit)``; ``"uniform"`` is U(-1, 1).
 
-    >>> bool(np.abs(uniform(0.5).draw(np.random.default_rng(0), (100,), np.float64)).max() <= 0.5)
+    >>> bool(np.abs(get_initializer("uniform:0.5").draw(np.random.default_rng(0), (100,), np.float64)).max() <= 0.5)
     True
     """
     limit = float(limit)
@@ -84,11 +84,11 @@ def uniform(limit: float = 1.0) -> Initializer:
     )
 
 
-def constant(value: float = 0.0) -> Initializer:
+def _constant(value: float = 0.0) -> Initializer:
     """Every entry ``value``; ``"zeros"`` is the default for biases.
 
-    >>> constant(0).name, constant(1).name, constant(0.5).name
-    ('zeros', 'ones', 'constant:0.5')
+    >>> [get_initializer(name).name for name in ("constant", "constant:1", "constant:0.5")]
+    ['zeros', 'ones', 'constant:0.5']
     """
     value = float(value)
     name = "zeros" if value == 0 else ("ones" if value == 1 else f"constant:{value!r}")
@@ -105,11 +105,11 @@ INITIALIZERS: Registry[Initializer] = frozen_registry(
         "he_normal": lambda: Initializer("he_normal", _normal_std(lambda i, o: np.sqrt(2 / i))),
         "lecun_normal": lambda: Initializer("lecun_normal", _normal_std(lambda i, o: np.sqrt(1 / i))),
         "lecun_uniform": lambda: Initializer("lecun_uniform", _uniform_limit(lambda i, o: np.sqrt(3 / i))),
-        "normal": scaled_normal,
-        "uniform": uniform,
-        "zeros": lambda: constant(0.0),
-        "ones": lambda: constant(1.0),
-        "constant": constant,
+        "normal": _scaled_normal,
+        "uniform": _uniform,
+        "zeros": lambda: _constant(0.0),
+        "ones": lambda: _constant(1.0),
+        "constant": _constant,
     }
 )
 """Every built-in initialiser by name (read-only).

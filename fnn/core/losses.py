@@ -73,10 +73,10 @@ def logsumexp(z: Array) -> Array:
     return (peak + np.log(np.sum(np.exp(z - peak), axis=-1, keepdims=True)))[..., 0]
 
 
-def class_targets(y: Array, n_outputs: int, dtype: np.dtype | type) -> Array:
+def _class_targets(y: Array, n_outputs: int, dtype: np.dtype | type) -> Array:
     """One-hot rows for integer class labels; float targets pass through as 2-D rows.
 
-    >>> class_targets(np.array([2, 0]), 3, np.float64)
+    >>> _class_targets(np.array([2, 0]), 3, np.float64)
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
@@ -147,7 +147,7 @@ def _binary_value(a, y):
 
 
 def _targets_like(a, y):
-    return class_targets(y, a.shape[-1], a.dtype).reshape(a.shape)
+    return _class_targets(y, a.shape[-1], a.dtype).reshape(a.shape)
 
 
 CROSS_ENTROPY = Loss(
