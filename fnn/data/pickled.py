@@ -30,15 +30,7 @@ from numpy.typing import DTypeLike
 
 from fnn.arrays import as_float_dtype, first_non_finite
 from fnn.data.dataset import Dataset
-from fnn.data.input_files import (
-    Readable,
-    as_path,
-    decompression_errors,
-    maybe_gunzip,
-    open_input,
-    read_exactly,
-    size_text,
-)
+from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
 from fnn.errors import FnnInputError
 
 MAX_PICKLE_BYTES = 512 << 20
@@ -467,7 +459,7 @@ def _finished(value, depth=0):
     raise _Refused(f"found {_describe(value)} where tuples, lists and arrays are expected")
 
 
-def _read_array_pickle(stream: Readable) -> Any:
+def _read_array_pickle(stream: Any) -> Any:
     """What a pickle of numpy arrays nested (at most three deep) in tuples and lists holds, read from the binary
     ``stream`` without :mod:`pickle` (see the module's description). Raises ``ValueError`` saying why a stream is
     refused; the stream must end where the pickle ends."""
