@@ -5,11 +5,20 @@ Every user mistake becomes an :class:`FnnInputError` naming the argument, what w
 :class:`TrainingDiverged`, which carries the last parameters that were still finite.
 """
 
-__all__ = ["FnnInputError", "TrainingDiverged", "bad_argument", "Described"]
+from __future__ import annotations
+
+from typing import Any
 
 
 class FnnInputError(ValueError, TypeError):
-    """An argument of an fnn function has the wrong shape, dtype or value."""
+    """An argument of an fnn function has the wrong shape, dtype or value.
+
+    >>> try:
+    ...     fnn.network([2, 0])
+    ... except ValueError as error:
+    ...     print(type(error).__name__, isinstance(error, TypeError))
+    FnnInputError True
+    """
 
 
 class TrainingDiverged(FloatingPointError):
@@ -17,9 +26,13 @@ class TrainingDiverged(FloatingPointError):
 
     ``last_good`` holds the params from just before the step that produced the bad loss (all finite), and
     ``epoch_start`` the training state at the start of that epoch, from which a run can be resumed.
+
+    >>> error = TrainingDiverged("loss is nan", epoch=2, step=7, last_good=None)
+    >>> error.epoch, error.step, str(error)
+    (2, 7, 'loss is nan')
     """
 
-    def __init__(self, message, *, epoch, step, last_good, epoch_start=None):
+    def __init__(self, message: str, *, epoch: int, step: int, last_good: Any, epoch_start: Any = None) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.step = step
@@ -27,7 +40,7 @@ class TrainingDiverged(FloatingPointError):
         self.epoch_start = epoch_start
 
 
-def bad_argument(function, name, expected, got):
+def bad_argument(function: str, name: str, expected: str, got: object) -> FnnInputError:
     """Build the standard error: which argument of which function, what it should be and what it was.
 
     >>> print(bad_argument("fit", "batch_size", "a positive int", 0))
@@ -43,5 +56,5 @@ class Described(str):
     The 'x' argument of fnn.forward must be a 2-D float array. Got float32 array of shape (3,) instead.
     """
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return str(self)

@@ -5,19 +5,29 @@ plain string that survives JSON, TOML and the command line: ``"leaky_relu:0.1"``
 never edit a registry; they pass their own record wherever a name is accepted.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from fnn.errors import FnnInputError, bad_argument
 
-__all__ = ["frozen_registry", "lookup", "with_arguments"]
+R = TypeVar("R")
+Registry = Mapping[str, Callable[..., R]]
+"""A read-only map from a name to the factory of its record."""
 
 
-def frozen_registry(entries):
-    """A read-only view of ``entries``, so no caller can patch a name in for everyone."""
+def frozen_registry(entries: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of ``entries``, so no caller can patch a name in for everyone.
+
+    >>> sorted(frozen_registry({"b": int, "a": float}))
+    ['a', 'b']
+    """
     return MappingProxyType(dict(entries))
 
 
-def with_arguments(name, *arguments, defaults=()):
+def with_arguments(name: str, *arguments: float, defaults: tuple[float, ...] = ()) -> str:
     """The canonical name of a parameterised entry: ``with_arguments("elu", 0.5) == "elu:0.5"``.
 
     Arguments equal to ``defaults`` are left out, so the default entry keeps its bare name.
@@ -30,8 +40,14 @@ def with_arguments(name, *arguments, defaults=()):
     return name + ":" + ",".join(repr(float(a)) if not isinstance(a, int) else str(a) for a in arguments)
 
 
-def lookup(registry, value, record_type, *, kind, function, argument):
-    """Resolve ``value`` (a record, a name, or ``"name:arg,arg"``) to a record of ``record_type``."""
+def lookup(
+    registry: Mapping[str, Any], value: object, record_type: type[R], *, kind: str, function: str, argument: str
+) -> R:
+    """Resolve ``value`` (a record, a name, or ``"name:arg,arg"``) to a record of ``record_type``.
+
+    >>> lookup(frozen_registry({"half": lambda: 0.5}), "half", float, kind="number", function="f", argument="x")
+    0.5
+    """
     if isinstance(value, record_type):
         return value
     if not isinstance(value, str):

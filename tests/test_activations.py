@@ -74,7 +74,7 @@ def test_softmax_rows_sum_to_one_for_huge_logits():
 def test_leaky_relu_slope_is_configurable_by_name_and_argument():
     z = np.array([-2.0, 3.0])
     assert fnn.get_activation("leaky_relu:0.2")(z).tolist() == [-0.4, 3.0]
-    assert fnn.core.activations.leaky_relu(0.3)(z).tolist() == [-0.6, 3.0]
+    assert fnn.ACTIVATIONS["leaky_relu"](0.3)(z).tolist() == [-0.6, 3.0]
     assert fnn.get_activation("leaky_relu:0.2").name == "leaky_relu:0.2"
     assert fnn.get_activation("leaky_relu").name == "leaky_relu"
 

@@ -11,15 +11,21 @@ Your own activation goes wherever a name is accepted; nothing global is touched:
 array([12.])
 """
 
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 from attrs import field, frozen
 
 from fnn.errors import FnnInputError, bad_argument
-from fnn.registry import frozen_registry, lookup, with_arguments
+from fnn.registry import Registry, frozen_registry, lookup, with_arguments
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu", "prelu", "elu"]
+Array = np.ndarray
+Elementwise = Callable[[Array], Array]
+Derivative = Callable[[Array, Array], Array]
+VectorJacobian = Callable[[Array, Array, Array], Array]
 
 
 @frozen
@@ -28,17 +34,21 @@ class Activation:
     a vector-Jacobian product ``vjp(z, a, g)`` (which may overwrite ``g``, a scratch array of the caller's).
 
     Two activations are equal when their names are, so give your own a name of its own.
+
+    >>> halve = Activation("halve", lambda z: z / 2, lambda z, a: np.full_like(z, 0.5))
+    >>> halve(np.array([4.0, -2.0])), halve == Activation("halve", abs, abs)
+    (array([ 2., -1.]), True)
     """
 
     name: str
-    fn: object = field(eq=False, repr=False)
-    derivative: object = field(default=None, eq=False, repr=False)
-    vjp: object = field(default=None, eq=False, repr=False)
+    fn: Elementwise = field(eq=False, repr=False)
+    derivative: Derivative | None = field(default=None, eq=False, repr=False)
+    vjp: VectorJacobian | None = field(default=None, eq=False, repr=False)
     # fn computed in place of z (z is then the output too); only for activations whose derivative reads z and a
     # in a way that stays right when z is overwritten by a (relu: z > 0 is a > 0; tanh: 1 - a**2).
-    fn_inplace: object = field(default=None, eq=False, repr=False)
+    fn_inplace: Elementwise | None = field(default=None, eq=False, repr=False)
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise FnnInputError(f"An Activation needs a non-empty name; got {self.name!r}.")
         if not callable(self.fn) or (self.derivative is None and self.vjp is None):
@@ -47,13 +57,18 @@ class Activation:
             if getattr(self, part) is not None and not callable(getattr(self, part)):
                 raise FnnInputError(f"Activation {self.name!r} needs a callable {part} (or None); got {getattr(self, part)!r}.")
 
-    def __call__(self, z):
+    def __call__(self, z: Array) -> Array:
         return self.fn(z)
 
-    def backward(self, z, a, g):
-        """Carry the gradient ``g = dL/da`` back to ``dL/dz``; ``g`` may be overwritten."""
+    def backward(self, z: Array, a: Array, g: Array) -> Array:
+        """Carry the gradient ``g = dL/da`` back to ``dL/dz``; ``g`` may be overwritten.
+
+        >>> SIGMOID.backward(np.array([0.0]), np.array([0.5]), np.array([2.0]))
+        array([0.5])
+        """
         if self.vjp is not None:
             return self.vjp(z, a, g)
+        assert self.derivative is not None  # __attrs_post_init__ requires a derivative or a vjp
         return g * self.derivative(z, a)
 
 
@@ -105,17 +120,25 @@ def _silu_derivative(z, a):
     return s * (1 + z * (1 - s))
 
 
-def leaky_relu(slope=0.01):
-    """ReLU with ``slope * z`` for negative ``z``; named ``"leaky_relu:<slope>"`` for a non-default slope."""
+def _leaky_relu(slope: float = 0.01) -> Activation:
+    """ReLU with ``slope * z`` for negative ``z``; named ``"leaky_relu:<slope>"`` for a non-default slope.
+
+    >>> get_activation("leaky_relu:0.1")(np.array([-2.0, 3.0]))
+    array([-0.2,  3. ])
+    """
     return _sloped_relu("leaky_relu", slope, 0.01)
 
 
-def prelu(slope=0.25):
-    """Parametric ReLU with a fixed (not learned) negative slope, He et al.'s initial value 0.25 by default."""
+def _prelu(slope: float = 0.25) -> Activation:
+    """Parametric ReLU with a fixed (not learned) negative slope, He et al.'s initial value 0.25 by default.
+
+    >>> get_activation("prelu").name, get_activation("prelu:0.5").name
+    ('prelu', 'prelu:0.5')
+    """
     return _sloped_relu("prelu", slope, 0.25)
 
 
-def _finite(name, what, value, positive=False):
+def _finite(name: str, what: str, value: float, positive: bool = False) -> float:
     """A hyper-parameter of a named activation as a float; a ValueError (worded for the user) otherwise."""
     number = float(value)
     if not np.isfinite(number) or (positive and number <= 0):
@@ -123,7 +146,7 @@ def _finite(name, what, value, positive=False):
     return number
 
 
-def _sloped_relu(name, slope, default):
+def _sloped_relu(name: str, slope: float, default: float) -> Activation:
     slope = _finite(name, "slope", slope)
     return Activation(
         with_arguments(name, slope, defaults=(default,)),
@@ -132,8 +155,12 @@ def _sloped_relu(name, slope, default):
     )
 
 
-def elu(alpha=1.0):
-    """Exponential linear unit: ``z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise."""
+def _elu(alpha: float = 1.0) -> Activation:
+    """Exponential linear unit: ``z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise.
+
+    >>> get_activation("elu:2")(np.array([1.0, -np.inf]))
+    array([ 1., -2.])
+    """
     alpha = _finite("elu", "alpha", alpha, positive=True)
     return Activation(
         with_arguments("elu", alpha, defaults=(1.0,)),
@@ -160,7 +187,7 @@ SILU = Activation("silu", lambda z: z * _sigmoid(z), _silu_derivative)
 GELU = Activation("gelu", _gelu_tanh, _gelu_tanh_derivative)
 SOFTMAX = Activation("softmax", _softmax, vjp=_softmax_vjp)
 
-ACTIVATIONS = frozen_registry(
+ACTIVATIONS: Registry[Activation] = frozen_registry(
     {
         "identity": lambda: IDENTITY,
         "linear": lambda: IDENTITY,
@@ -170,9 +197,9 @@ ACTIVATIONS = frozen_registry(
         "tanh": lambda: TANH,
         "arctan": lambda: ARCTAN,
         "relu": lambda: RELU,
-        "leaky_relu": leaky_relu,
-        "prelu": prelu,
-        "elu": elu,
+        "leaky_relu": _leaky_relu,
+        "prelu": _prelu,
+        "elu": _elu,
         "softplus": lambda: SOFTPLUS,
         "silu": lambda: SILU,
         "swish": lambda: SILU,
@@ -180,10 +207,14 @@ ACTIVATIONS = frozen_registry(
         "softmax": lambda: SOFTMAX,
     }
 )
-"""Every built-in activation by name (read-only). ``gelu`` is the tanh approximation of Hendrycks & Gimpel."""
+"""Every built-in activation by name (read-only). ``gelu`` is the tanh approximation of Hendrycks & Gimpel.
+
+>>> ACTIVATIONS["relu"]()(np.array([-1.0, 2.0]))
+array([0., 2.])
+"""
 
 
-def get_activation(value, function="network", argument="activation"):
+def get_activation(value: Activation | str, function: str = "network", argument: str = "activation") -> Activation:
     """The :class:`Activation` for a name such as ``"relu"`` or ``"leaky_relu:0.2"``, or ``value`` itself.
 
     >>> get_activation("leaky_relu:0.2").name
@@ -210,7 +241,7 @@ def get_activation(value, function="network", argument="activation"):
     return lookup(ACTIVATIONS, value, Activation, kind="activation", function=function, argument=argument)
 
 
-def _is_number(text):
+def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:

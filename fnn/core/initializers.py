@@ -9,40 +9,61 @@ outputs. Values are drawn in float64 and then cast, so float32 and float64 netwo
 (True, dtype('float32'))
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 from attrs import field, frozen
 
-from fnn.registry import frozen_registry, lookup, with_arguments
+from fnn.registry import Registry, frozen_registry, lookup, with_arguments
 
-__all__ = ["Initializer", "INITIALIZERS", "get_initializer", "scaled_normal", "uniform", "constant"]
+Draw = Callable[[np.random.Generator, int, int, tuple[int, ...]], np.ndarray]
+"""``fn(rng, fan_in, fan_out, shape)``: float64 values of ``shape``."""
 
 
 @frozen
 class Initializer:
-    """``fn(rng, fan_in, fan_out, shape)`` returns float64 values of ``shape``; :meth:`draw` casts them."""
+    """``fn(rng, fan_in, fan_out, shape)`` returns float64 values of ``shape``; :meth:`draw` casts them.
+
+    >>> twos = Initializer("twos", lambda rng, fan_in, fan_out, shape: np.full(shape, 2.0))
+    >>> twos.draw(np.random.default_rng(0), (1, 2), np.float32)
+    array([[2., 2.]], dtype=float32)
+    """
 
     name: str
-    fn: object = field(eq=False, repr=False)
+    fn: Draw = field(eq=False, repr=False)
 
-    def draw(self, rng, shape, dtype, fan_in=None, fan_out=None):
-        """Draw an array of ``shape``; fans default to the weight matrix's ``(shape[0], shape[-1])``."""
+    def draw(
+        self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype | type,
+        fan_in: int | None = None, fan_out: int | None = None,
+    ) -> np.ndarray:
+        """Draw an array of ``shape``; fans default to the weight matrix's ``(shape[0], shape[-1])``.
+
+        >>> get_initializer("constant:3").draw(np.random.default_rng(0), (2,), np.float64)
+        array([3., 3.])
+        """
         fan_in = shape[0] if fan_in is None else fan_in
         fan_out = shape[-1] if fan_out is None else fan_out
         return np.asarray(self.fn(rng, fan_in, fan_out, shape), dtype=dtype)
 
 
-def _uniform_limit(limit_of_fans):
+def _uniform_limit(limit_of_fans: Callable[[int, int], float]) -> Draw:
     return lambda rng, fan_in, fan_out, shape: rng.uniform(
         -limit_of_fans(fan_in, fan_out), limit_of_fans(fan_in, fan_out), shape
     )
 
 
-def _normal_std(std_of_fans):
+def _normal_std(std_of_fans: Callable[[int, int], float]) -> Draw:
     return lambda rng, fan_in, fan_out, shape: std_of_fans(fan_in, fan_out) * rng.standard_normal(shape)
 
 
-def scaled_normal(scale=1.0):
-    """``scale * N(0, 1)``, e.g. ``"normal:0.1"`` for the small random weights of the classic tutorials."""
+def _scaled_normal(scale: float = 1.0) -> Initializer:
+    """``scale * N(0, 1)``, e.g. ``"normal:0.1"`` for the small random weights of the classic tutorials.
+
+    >>> get_initializer("normal:0.1").name, float(get_initializer("normal:0").draw(np.random.default_rng(0), (3,), np.float64).max())
+    ('normal:0.1', 0.0)
+    """
     scale = float(scale)
     return Initializer(
         with_arguments("normal", scale, defaults=(1.0,)),
@@ -50,8 +71,12 @@ def scaled_normal(scale=1.0):
     )
 
 
-def uniform(limit=1.0):
-    """``U(-limit, limit)``; ``"uniform"`` is U(-1, 1)."""
+def _uniform(limit: float = 1.0) -> Initializer:
+    """``U(-limit, limit)``; ``"uniform"`` is U(-1, 1).
+
+    >>> bool(np.abs(get_initializer("uniform:0.5").draw(np.random.default_rng(0), (100,), np.float64)).max() <= 0.5)
+    True
+    """
     limit = float(limit)
     return Initializer(
         with_arguments("uniform", limit, defaults=(1.0,)),
@@ -59,14 +84,18 @@ def uniform(limit=1.0):
     )
 
 
-def constant(value=0.0):
-    """Every entry ``value``; ``"zeros"`` is the default for biases."""
+def _constant(value: float = 0.0) -> Initializer:
+    """Every entry ``value``; ``"zeros"`` is the default for biases.
+
+    >>> [get_initializer(name).name for name in ("constant", "constant:1", "constant:0.5")]
+    ['zeros', 'ones', 'constant:0.5']
+    """
     value = float(value)
     name = "zeros" if value == 0 else ("ones" if value == 1 else f"constant:{value!r}")
     return Initializer(name, lambda rng, fan_in, fan_out, shape: np.full(shape, value))
 
 
-INITIALIZERS = frozen_registry(
+INITIALIZERS: Registry[Initializer] = frozen_registry(
     {
         "glorot_uniform": lambda: Initializer("glorot_uniform", _uniform_limit(lambda i, o: np.sqrt(6 / (i + o)))),
         "xavier_uniform": lambda: Initializer("glorot_uniform", _uniform_limit(lambda i, o: np.sqrt(6 / (i + o)))),
@@ -76,16 +105,24 @@ INITIALIZERS = frozen_registry(
         "he_normal": lambda: Initializer("he_normal", _normal_std(lambda i, o: np.sqrt(2 / i))),
         "lecun_normal": lambda: Initializer("lecun_normal", _normal_std(lambda i, o: np.sqrt(1 / i))),
         "lecun_uniform": lambda: Initializer("lecun_uniform", _uniform_limit(lambda i, o: np.sqrt(3 / i))),
-        "normal": scaled_normal,
-        "uniform": uniform,
-        "zeros": lambda: constant(0.0),
-        "ones": lambda: constant(1.0),
-        "constant": constant,
+        "normal": _scaled_normal,
+        "uniform": _uniform,
+        "zeros": lambda: _constant(0.0),
+        "ones": lambda: _constant(1.0),
+        "constant": _constant,
     }
 )
-"""Every built-in initialiser by name (read-only)."""
+"""Every built-in initialiser by name (read-only).
+
+>>> INITIALIZERS["ones"]().draw(np.random.default_rng(0), (2,), np.float64)
+array([1., 1.])
+"""
 
 
-def get_initializer(value, function="network", argument="init"):
-    """The :class:`Initializer` for a name such as ``"he_normal"`` or ``"normal:0.1"``, or ``value`` itself."""
+def get_initializer(value: Initializer | str, function: str = "network", argument: str = "init") -> Initializer:
+    """The :class:`Initializer` for a name such as ``"he_normal"`` or ``"normal:0.1"``, or ``value`` itself.
+
+    >>> get_initializer("xavier_uniform").name
+    'glorot_uniform'
+    """
     return lookup(INITIALIZERS, value, Initializer, kind="initializer", function=function, argument=argument)

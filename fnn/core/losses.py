@@ -13,12 +13,20 @@ respect to the network's output ``a``):
 2.0
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 from attrs import field, frozen
 
-from fnn.registry import frozen_registry, lookup
+from fnn.registry import Registry, frozen_registry, lookup
 
-__all__ = ["Loss", "LOSSES", "get_loss", "logsumexp", "class_targets"]
+Array = np.ndarray
+OfOutputs = Callable[[Array, Array], Array]
+"""``f(a, y)`` of the outputs and the targets (or ``f(z, y)`` of the logits)."""
+OfBoth = Callable[[Array, Array, Array], Array]
+"""``f(z, a, y)`` of the logits, the outputs and the targets."""
 
 
 @frozen
@@ -30,23 +38,32 @@ class Loss:
     ``value_from_both(z, a, y)``, if given, is the same value computed more cheaply from the outputs ``a`` the
     forward pass already has, falling back to the logits where that would lose accuracy.
     ``class_labels`` says that integer class labels are accepted as targets (one-hot rows are accepted too).
+
+    >>> half_sse = Loss("half_sse", lambda a, y: 0.5 * np.sum((a - y) ** 2), lambda a, y: a - y)
+    >>> float(half_sse.value(np.array([[3.0]]), np.array([[1.0]]))), half_sse.fused
+    (2.0, False)
     """
 
     name: str
-    value: object = field(eq=False, repr=False)
-    derivative: object = field(eq=False, repr=False)
-    output: object = None
-    value_from_logits: object = field(default=None, eq=False, repr=False)
-    grad_logits: object = field(default=None, eq=False, repr=False)
+    value: OfOutputs = field(eq=False, repr=False)
+    derivative: OfOutputs = field(eq=False, repr=False)
+    output: str | None = None
+    value_from_logits: OfOutputs | None = field(default=None, eq=False, repr=False)
+    grad_logits: OfBoth | None = field(default=None, eq=False, repr=False)
     class_labels: bool = False
-    value_from_both: object = field(default=None, eq=False, repr=False)
+    value_from_both: OfBoth | None = field(default=None, eq=False, repr=False)
 
     @property
-    def fused(self):
+    def fused(self) -> bool:
+        """Whether the loss is taken from the logits together with its output activation.
+
+        >>> get_loss("cross_entropy").fused, get_loss("mse").fused
+        (True, False)
+        """
         return self.grad_logits is not None
 
 
-def logsumexp(z):
+def logsumexp(z: Array) -> Array:
     """``log(sum(exp(z)))`` over the last axis, without overflow.
 
     >>> float(logsumexp(np.array([1000.0, 1000.0])) - 1000)  # doctest: +ELLIPSIS
@@ -56,14 +73,19 @@ def logsumexp(z):
     return (peak + np.log(np.sum(np.exp(z - peak), axis=-1, keepdims=True)))[..., 0]
 
 
-def class_targets(y, n_outputs, dtype):
-    """One-hot rows for integer class labels; float targets pass through as 2-D rows."""
+def _class_targets(y: Array, n_outputs: int, dtype: np.dtype | type) -> Array:
+    """One-hot rows for integer class labels; float targets pass through as 2-D rows.
+
+    >>> _class_targets(np.array([2, 0]), 3, np.float64)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
     if y.ndim == 1 and y.dtype.kind in "iu" and n_outputs > 1:
         return np.eye(n_outputs, dtype=dtype)[y]
     return y.reshape(len(y), -1)
 
 
-def _is_class_indices(y):
+def _is_class_indices(y: Array) -> bool:
     return y.ndim == 1 and y.dtype.kind in "iu"
 
 
@@ -125,7 +147,7 @@ def _binary_value(a, y):
 
 
 def _targets_like(a, y):
-    return class_targets(y, a.shape[-1], a.dtype).reshape(a.shape)
+    return _class_targets(y, a.shape[-1], a.dtype).reshape(a.shape)
 
 
 CROSS_ENTROPY = Loss(
@@ -160,7 +182,7 @@ QUADRATIC = Loss(
     class_labels=True,
 )
 
-LOSSES = frozen_registry(
+LOSSES: Registry[Loss] = frozen_registry(
     {
         "cross_entropy": lambda: CROSS_ENTROPY,
         "categorical_cross_entropy": lambda: CROSS_ENTROPY,
@@ -172,9 +194,17 @@ LOSSES = frozen_registry(
     }
 )
 """Every built-in loss by name (read-only). ``mse`` averages over all outputs; ``quadratic`` is Nielsen's
-``1/(2n) sum ||a - y||^2``."""
+``1/(2n) sum ||a - y||^2``.
+
+>>> float(LOSSES["mse"]().value(np.array([[1.0, 3.0]]), np.array([[0.0, 0.0]])))
+5.0
+"""
 
 
-def get_loss(value, function="network", argument="loss"):
-    """The :class:`Loss` for a name such as ``"cross_entropy"``, or ``value`` itself if it is a Loss."""
+def get_loss(value: Loss | str, function: str = "network", argument: str = "loss") -> Loss:
+    """The :class:`Loss` for a name such as ``"cross_entropy"``, or ``value`` itself if it is a Loss.
+
+    >>> get_loss("bce").name, get_loss("bce").output
+    ('binary_cross_entropy', 'sigmoid')
+    """
     return lookup(LOSSES, value, Loss, kind="loss", function=function, argument=argument)

@@ -14,28 +14,31 @@
 [[1, 0], [1, 1]]
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from fnn.arrays import describe
 from fnn.core.network import forward_trace, forward_unchecked, loss_value
+from fnn.core.params import Params
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
 from fnn.errors import bad_argument
 
-__all__ = ["predict", "predict_classes", "accuracy", "mean_loss", "confusion_matrix", "r2_score", "evaluate"]
 
-
-def _check_batch_size(batch_size, function):
+def _check_batch_size(batch_size: object, function: str) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument(function, "batch_size", "a positive int", batch_size)
 
 
-def _outputs(params, x, batch_size):
+def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
     return np.concatenate(
         [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, len(x), batch_size)]
     )
 
 
-def _one_sample(params, x, function):
+def _one_sample(params: Params, x: Any, function: str) -> tuple[Any, bool]:
     """``x`` as rows, and whether it was one sample given as a 1-D array (of one value per network input)."""
     if isinstance(x, np.ndarray) and x.ndim == 1:
         n_inputs = params.spec.sizes[0]
@@ -48,44 +51,72 @@ def _one_sample(params, x, function):
     return x, False
 
 
-def predict(params, x, batch_size=1024):
+def predict(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray:
     """The network's outputs for every row of ``x``, computed ``batch_size`` rows at a time: an array
     ``(n, outputs)``. One sample given as a 1-D array of the network's input size gives its one output row,
-    ``(outputs,)``, as the tutorials' ``predict(x)`` does."""
-    check_params(params, "predict")
+    ``(outputs,)``, as the tutorials' ``predict(x)`` does.
+
+    >>> params = fnn.init_params(fnn.network([2, 3]), seed=0)
+    >>> fnn.predict(params, np.zeros((4, 2), np.float32)).sum(axis=1)  # softmax rows
+    array([1., 1., 1., 1.], dtype=float32)
+    """
+    params = check_params(params, "predict")
     _check_batch_size(batch_size, "predict")
     x, single = _one_sample(params, x, "predict")
     outputs = _outputs(params, check_features(params, x, "predict"), batch_size)
     return outputs[0] if single else outputs
 
 
-def classes_from_outputs(outputs):
+def classes_from_outputs(outputs: np.ndarray) -> np.ndarray:
     """Predicted class per row: the argmax, or ``output > 0.5`` for a single sigmoid output."""
     if outputs.shape[1] == 1:
         return (outputs[:, 0] > 0.5).astype(np.int64)
     return outputs.argmax(axis=1)
 
 
-def predict_classes(params, x, batch_size=1024):
-    """The predicted class of every row of ``x`` (an int array); of one sample given as a 1-D array, one int."""
+def predict_classes(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray | int:
+    """The predicted class of every row of ``x`` (an int array); of one sample given as a 1-D array, one int.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
+    >>> fnn.predict_classes(params, np.array([[-2.0], [3.0]], np.float32))
+    array([0, 1])
+    >>> fnn.predict_classes(params, np.ones(1, np.float32))  # one sample
+    1
+    """
     outputs = predict(params, x, batch_size)
     if outputs.ndim == 1:
         return int(classes_from_outputs(outputs.reshape(1, -1))[0])
     return classes_from_outputs(outputs)
 
 
-def accuracy(params, x, y, batch_size=1024):
-    """The fraction of rows of ``x`` whose predicted class is ``y``'s (labels, one-hot rows or 0/1 targets)."""
+def accuracy(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
+    """The fraction of rows of ``x`` whose predicted class is ``y``'s (labels, one-hot rows or 0/1 targets).
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
+    >>> fnn.accuracy(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 0]))
+    0.5
+    """
     return evaluate(params, x, y, batch_size)["accuracy"]
 
 
-def mean_loss(params, x, y, batch_size=1024):
-    """The loss over the whole data set (the batch losses weighted by batch size)."""
+def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
+    """The loss over the whole data set (the batch losses weighted by batch size).
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="identity", init="zeros"), seed=0)
+    >>> fnn.mean_loss(params, np.ones((3, 1), np.float32), np.array([1.0, 2.0, 2.0], np.float32))  # mse of 0 against y
+    3.0
+    """
     return evaluate(params, x, y, batch_size)["loss"]
 
 
-def confusion_matrix(y_true, y_pred, n_classes=None):
-    """``counts[i, j]``: how many samples of true class ``i`` were predicted as class ``j``."""
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
+    """``counts[i, j]``: how many samples of true class ``i`` were predicted as class ``j``.
+
+    >>> fnn.confusion_matrix([0, 2, 2], [0, 2, 1])
+    array([[1, 0, 0],
+           [0, 0, 0],
+           [0, 1, 1]])
+    """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
@@ -94,8 +125,12 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def r2_score(y_true, y_pred):
-    """The coefficient of determination ``1 - SS_res / SS_tot`` (averaged over output columns)."""
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """The coefficient of determination ``1 - SS_res / SS_tot`` (averaged over output columns).
+
+    >>> fnn.r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    0.5
+    """
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
     residual = np.sum((y_true - y_pred) ** 2, axis=0)
@@ -103,21 +138,26 @@ def r2_score(y_true, y_pred):
     return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
 
 
-def evaluate(params, x, y, batch_size=1024, counts=False):
+def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False) -> dict[str, Any]:
     """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of
     ``(x, y)`` in batches. ``counts=True`` adds ``"samples"`` and, for a classifier, ``"correct"``: how many
-    predictions were right (the figure Nielsen's ``evaluate`` returns)."""
-    check_params(params, "evaluate")
+    predictions were right (the figure Nielsen's ``evaluate`` returns).
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
+    >>> fnn.evaluate(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 1]), counts=True)["correct"]
+    2
+    """
+    params = check_params(params, "evaluate")
     _check_batch_size(batch_size, "evaluate")
     x = check_features(params, x, "evaluate")
     y = prepare_targets(params, y, len(x), "evaluate")
-    total, outputs = 0.0, []
+    total, batches = 0.0, []
     for start in range(0, len(x), batch_size):
         trace = forward_trace(params, x[start : start + batch_size])
         total += loss_value(params, trace, y[start : start + batch_size]) * len(trace.pre[-1])
-        outputs.append(trace.post[-1])
-    outputs = np.concatenate(outputs)
-    metrics = {"loss": total / max(len(x), 1)}
+        batches.append(trace.post[-1])
+    outputs = np.concatenate(batches)
+    metrics: dict[str, Any] = {"loss": total / max(len(x), 1)}
     if params.spec.is_classifier:
         correct = int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
         metrics["accuracy"] = correct / len(x) if len(x) else float("nan")

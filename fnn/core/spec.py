@@ -15,7 +15,10 @@ NetworkSpec(2-4-1, tanh/sigmoid, loss=binary_cross_entropy)
 A spec holds no arrays; it is checked once, here, so every later step can trust it.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from attrs import frozen
 
@@ -24,14 +27,17 @@ from fnn.core.initializers import Initializer, get_initializer
 from fnn.core.losses import Loss, get_loss
 from fnn.errors import FnnInputError, bad_argument
 
-__all__ = ["LayerSpec", "NetworkSpec", "network", "network_from_layers", "spec_from_config"]
-
 _DEFAULT_LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
 
 
 @frozen
 class LayerSpec:
-    """One dense layer: ``input_dim -> output_dim``, its activation and initialisers."""
+    """One dense layer: ``input_dim -> output_dim``, its activation and initialisers.
+
+    >>> layer = fnn.network([3, 4, 2]).layers[0]
+    >>> layer.input_dim, layer.output_dim, layer.activation.name, layer.init.name
+    (3, 4, 'relu', 'glorot_uniform')
+    """
 
     input_dim: int
     output_dim: int
@@ -42,26 +48,44 @@ class LayerSpec:
 
 @frozen(cache_hash=True)  # hashed on every flat-layout lookup in the training loop
 class NetworkSpec:
-    """A checked, immutable network description; build it with :func:`network` or :func:`network_from_layers`."""
+    """A checked, immutable network description; build it with :func:`network` or :func:`network_from_layers`.
 
-    layers: tuple
+    >>> spec = fnn.network([4, 3], output="sigmoid")
+    >>> len(spec.layers), spec.loss.name
+    (1, 'binary_cross_entropy')
+    """
+
+    layers: tuple[LayerSpec, ...]
     loss: Loss
 
     @property
-    def sizes(self):
-        """The layer sizes, input first: ``(784, 256, 10)``."""
+    def sizes(self) -> tuple[int, ...]:
+        """The layer sizes, input first.
+
+        >>> fnn.network([784, 256, 10]).sizes
+        (784, 256, 10)
+        """
         return (self.layers[0].input_dim,) + tuple(layer.output_dim for layer in self.layers)
 
     @property
-    def output_activation(self):
+    def output_activation(self) -> Activation:
+        """The last layer's activation.
+
+        >>> fnn.network([2, 3, 1], loss="bce").output_activation.name
+        'sigmoid'
+        """
         return self.layers[-1].activation
 
     @property
-    def is_classifier(self):
-        """True when outputs are class scores (softmax or sigmoid output); False for regression."""
+    def is_classifier(self) -> bool:
+        """True when outputs are class scores (softmax or sigmoid output); False for regression.
+
+        >>> fnn.network([2, 3]).is_classifier, fnn.network([2, 1], output="identity").is_classifier
+        (True, False)
+        """
         return self.output_activation.name in ("softmax", "sigmoid")
 
-    def describe(self):
+    def describe(self) -> str:
         """The network as people write it: sizes, hidden activation(s) -> output activation, loss.
 
         >>> fnn.network([64, 64, 10], activation="relu", loss="cross_entropy").describe()
@@ -76,13 +100,17 @@ class NetworkSpec:
 
     __str__ = describe
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         sizes = "-".join(map(str, self.sizes))
         activations = "/".join(layer.activation.name for layer in self.layers)
         return f"NetworkSpec({sizes}, {activations}, loss={self.loss.name})"
 
-    def to_config(self):
-        """A plain dict (JSON/TOML-ready) from which :func:`spec_from_config` rebuilds this spec."""
+    def to_config(self) -> dict[str, Any]:
+        """A plain dict (JSON/TOML-ready) from which :func:`spec_from_config` rebuilds this spec.
+
+        >>> fnn.network([2, 1], output="identity").to_config()["layers"][0]["activation"]
+        'identity'
+        """
         return {
             "layers": [
                 {
@@ -98,7 +126,7 @@ class NetworkSpec:
         }
 
 
-def _per_layer(value, count, name, function):
+def _per_layer(value: Any, count: int, name: str, function: str) -> list[Any]:
     """One value per layer: a single value is repeated, a list must have exactly ``count`` entries."""
     if isinstance(value, (str, Activation, Initializer)) or not isinstance(value, Sequence):
         return [value] * count
@@ -107,7 +135,14 @@ def _per_layer(value, count, name, function):
     return list(value)
 
 
-def network(sizes, activation="relu", output=None, loss=None, init="glorot_uniform", bias_init="zeros"):
+def network(
+    sizes: Sequence[int],
+    activation: str | Activation | Sequence[str | Activation] = "relu",
+    output: str | Activation | None = None,
+    loss: str | Loss | None = None,
+    init: str | Initializer | Sequence[str | Initializer] = "glorot_uniform",
+    bias_init: str | Initializer | Sequence[str | Initializer] = "zeros",
+) -> NetworkSpec:
     """A :class:`NetworkSpec` from a list of layer sizes, input first.
 
     If ``sizes`` is ``[2, 3, 1]``, the network has 2 inputs, one hidden layer of 3 units and 1 output.
@@ -140,7 +175,7 @@ def network(sizes, activation="relu", output=None, loss=None, init="glorot_unifo
         activation = get_activation(activation, "network", "activation")
         activations = [activation] * count
         if output is None:
-            output = _default_output(loss, sizes[-1], activation)
+            output = _default_output(loss, activation)
     else:
         activations = [
             get_activation(value, "network", f"activation[{index}]")
@@ -161,7 +196,7 @@ def network(sizes, activation="relu", output=None, loss=None, init="glorot_unifo
     return network_from_layers(layers, loss=loss, function="network")
 
 
-def _default_output(loss, n_outputs, activation):
+def _default_output(loss: str | Loss | None, activation: Activation) -> str | Activation:
     """The output activation when only one activation is named: the one a fused loss needs; the named one for
     another loss (as in Nielsen's all-sigmoid network with the quadratic cost); softmax otherwise (several
     outputs: one output without a loss is refused before this)."""
@@ -170,12 +205,22 @@ def _default_output(loss, n_outputs, activation):
     return "softmax"
 
 
-def network_from_layers(layers, loss=None, init="glorot_uniform", bias_init="zeros", function="network_from_layers"):
+def network_from_layers(
+    layers: Sequence[Mapping[str, Any]],
+    loss: str | Loss | None = None,
+    init: str | Initializer = "glorot_uniform",
+    bias_init: str | Initializer = "zeros",
+    function: str = "network_from_layers",
+) -> NetworkSpec:
     """A :class:`NetworkSpec` from layer dicts with ``input_dim``, ``output_dim``, ``activation`` and optionally
-    ``init`` and ``bias_init`` (defaulting to the arguments of the same names)."""
+    ``init`` and ``bias_init`` (defaulting to the arguments of the same names).
+
+    >>> fnn.network_from_layers([{"input_dim": 2, "output_dim": 3, "activation": "identity"}], loss="mse")
+    NetworkSpec(2-3, identity, loss=mse)
+    """
     if isinstance(layers, Mapping) or not isinstance(layers, Sequence) or not layers:
         raise bad_argument(function, "layers", "a non-empty list of layer dicts", layers)
-    specs = []
+    specs: list[LayerSpec] = []
     for index, layer in enumerate(layers):
         if not isinstance(layer, Mapping):
             raise bad_argument(function, f"layers[{index}]", "a dict with input_dim, output_dim, activation", layer)
@@ -213,8 +258,13 @@ def network_from_layers(layers, loss=None, init="glorot_uniform", bias_init="zer
     return NetworkSpec(tuple(specs), resolved_loss)
 
 
-def spec_from_config(config):
-    """Rebuild a :class:`NetworkSpec` from :meth:`NetworkSpec.to_config`'s dict."""
+def spec_from_config(config: Mapping[str, Any]) -> NetworkSpec:
+    """Rebuild a :class:`NetworkSpec` from :meth:`NetworkSpec.to_config`'s dict.
+
+    >>> spec = fnn.network([4, 8, 3], activation="tanh")
+    >>> fnn.spec_from_config(spec.to_config()) == spec
+    True
+    """
     if not isinstance(config, Mapping) or "layers" not in config:
         raise bad_argument("spec_from_config", "config", "a dict with 'layers' and 'loss'", config)
     return network_from_layers(config["layers"], loss=config.get("loss"), function="spec_from_config")

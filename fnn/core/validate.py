@@ -3,6 +3,10 @@
 Run once per call of a public function (or once per data set in ``fit``), never inside the per-step hot path.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from fnn.arrays import all_finite, describe, first_non_finite
@@ -10,16 +14,17 @@ from fnn.core.params import Params
 from fnn.data.lazy import ScaledRows
 from fnn.errors import Described, bad_argument
 
-__all__ = ["check_params", "check_features", "prepare_targets", "check_batch", "class_labels_of"]
 
-
-def check_params(params, function):
+def check_params(params: object, function: str) -> Params:
+    """``params`` itself if it is a :class:`fnn.Params`; the error naming ``function`` otherwise."""
     if not isinstance(params, Params):
         raise bad_argument(function, "params", "fnn.Params (from fnn.init_params)", describe(params))
     return params
 
 
-def check_features(params, x, function, name="x", check_finite=True):
+def check_features(
+    params: Params, x: object, function: str, name: str = "x", check_finite: bool = True
+) -> np.ndarray | ScaledRows:
     """``x`` must be a 2-D array of the params' float dtype with one column per network input."""
     n_inputs = params.spec.sizes[0]
     if not isinstance(x, (np.ndarray, ScaledRows)):
@@ -40,7 +45,7 @@ def check_features(params, x, function, name="x", check_finite=True):
     return x
 
 
-def prepare_targets(params, y, n, function, name="y"):
+def prepare_targets(params: Params, y: object, n: int, function: str, name: str = "y") -> np.ndarray:
     """Check ``y`` for ``n`` samples and put it in the form the loss computes with.
 
     Integer class labels stay integers (no dense one-hot) when the network has several outputs; a single output
@@ -83,10 +88,10 @@ def prepare_targets(params, y, n, function, name="y"):
 
 # How far a cross-entropy target row may sum from 1: generous for float32 rounding and label smoothing, far below
 # any real mistake (percentages, unnormalised scores, an all-zero row).
-PROBABILITY_SUM_TOLERANCE = 1e-3
+_PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
-def _check_target_values(loss_name, y, function, name):
+def _check_target_values(loss_name: str, y: np.ndarray, function: str, name: str) -> None:
     """Cross-entropy targets are probability distributions; binary cross-entropy targets lie in [0, 1]."""
     if loss_name == "binary_cross_entropy":
         outside = (y < 0) | (y > 1)
@@ -109,21 +114,21 @@ def _check_target_values(loss_name, y, function, name):
                 Described(f"{y[bad]} at index {bad}"),
             )
         sums = y.sum(axis=1, dtype=np.float64)
-        off = np.abs(sums - 1) > PROBABILITY_SUM_TOLERANCE
+        off = np.abs(sums - 1) > _PROBABILITY_SUM_TOLERANCE
         if off.any():
             row = int(np.argmax(off))
             raise bad_argument(
                 function,
                 name,
                 f"cross-entropy target rows that are probability distributions (each summing to 1 within "
-                f"{PROBABILITY_SUM_TOLERANCE})",
+                f"{_PROBABILITY_SUM_TOLERANCE})",
                 Described(f"row {row} summing to {sums[row]:.6g}"),
             )
 
 
-def check_batch(params, batch, function):
+def check_batch(params: object, batch: Any, function: str) -> tuple[np.ndarray | ScaledRows, np.ndarray]:
     """Unpack and check ``batch = (x, y)``; returns ``(x, y)`` with ``y`` prepared for the loss."""
-    check_params(params, function)
+    params = check_params(params, function)
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise bad_argument(function, "batch", "a pair (x, y)", describe(batch))
     x, y = batch
@@ -131,7 +136,7 @@ def check_batch(params, batch, function):
     return x, prepare_targets(params, y, len(x), function, "batch[1] (y)")
 
 
-def class_labels_of(y):
+def class_labels_of(y: np.ndarray) -> np.ndarray:
     """Class indices from prepared targets: labels as they are, argmax of one-hot rows, 0/1 of a single column."""
     if y.ndim == 1:
         return y

@@ -24,21 +24,24 @@ cell-by-cell reader that applies the rules above, so both give the same result.
 (('C#', 'cat'), [1, 0, 1], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 """
 
+from __future__ import annotations
+
 import csv as _csv
 import io
 import operator
 import os
 import re
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
 from fnn.errors import FnnInputError
-
-__all__ = ["read_table", "load_csv", "load_kaggle_mnist_csv", "label_column", "LABEL_NAMES", "MAX_TABLE_BYTES"]
 
 LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
 """Header names (compared without regard to case) that make a column the label column when none is named."""
@@ -49,15 +52,18 @@ MAX_TABLE_BYTES = 1 << 30
 MAX_CLASS_INDEX = 9999
 """Whole-number labels up to this are class indices; larger or negative ones are class names."""
 
-EXPECTED = "a CSV table (UTF-8, comma-separated)"
+_EXPECTED = "a CSV table (UTF-8, comma-separated)"
 _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
 _INTEGER = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 _MISSING = {"nan", "-nan", "+nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity", "?"}
 _FAST_BYTES = b"0123456789.eE+-, \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 
+Drop = str | int | Iterable[str | int] | None
+"""Columns left out: a header name, an index, or several."""
 
-def _is_number(cell):
+
+def _is_number(cell: str) -> bool:
     return _NUMBER.fullmatch(cell) is not None
 
 
@@ -70,12 +76,29 @@ class _Table:
         self.features, self.feature_columns = features, feature_columns
         self.label_index, self.label_cells, self.lines = label_index, label_cells, lines
 
-    def where(self, row, column):
+    def where(self, row: int, column: int) -> str:
         """``'file, line L, column C ('name')'`` for a row and a column of the file (0-based)."""
         return f"{self.path}, line {self.lines[row]}, column {column + 1} ({self.header[column]!r})"
 
 
-def label_column(header, label=None, *, width=None, source="the table", required=True):
+@overload
+def label_column(
+    header: Sequence[str] | None, label: str | int | None = None, *, width: int | None = None, source: str = "the table",
+    required: Literal[True] = True,
+) -> int: ...
+
+
+@overload
+def label_column(
+    header: Sequence[str] | None, label: str | int | None = None, *, width: int | None = None, source: str = "the table",
+    required: bool,
+) -> int | None: ...
+
+
+def label_column(
+    header: Sequence[str] | None, label: str | int | None = None, *, width: int | None = None, source: str = "the table",
+    required: bool = True,
+) -> int | None:
     """The index of the label column of a table whose header row holds the names ``header`` (``None`` for a table
     without a header row, then give its ``width``): the column ``label`` names (a header name, or an index,
     negative from the end), else the one column named as in :data:`LABEL_NAMES` in any case. When none is
@@ -87,7 +110,7 @@ def label_column(header, label=None, *, width=None, source="the table", required
     None
     """
     names = None if header is None else [str(name).strip() for name in header]
-    width = len(names) if names is not None else width
+    width = len(names) if names is not None else (width or 0)
     if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
         if not -width <= label < width:
             raise FnnInputError(f"{source}: the label column index {label} is out of range: expected -{width}..{width - 1} for {width} columns.")
@@ -121,7 +144,9 @@ def label_column(header, label=None, *, width=None, source="the table", required
     )
 
 
-def _drop_indices(header, has_header, drop, width, path, label_index):
+def _drop_indices(
+    header: list[str], has_header: bool, drop: Drop, width: int, path: str, label_index: int | None
+) -> set[int]:
     if drop is None:
         return set()
     if isinstance(drop, (str, int, np.integer)):
@@ -143,11 +168,11 @@ def _drop_indices(header, has_header, drop, width, path, label_index):
     return indices
 
 
-def _read_text(path):
+def _read_text(path: str) -> tuple[bytes | bytearray, str]:
     """The file's bytes (after a byte-order mark) and its text."""
-    with open_input(path, EXPECTED) as handle:
+    with open_input(path, _EXPECTED) as handle:
         stream, _ = maybe_gunzip(handle)
-        with decompression_errors(path, EXPECTED):
+        with decompression_errors(path, _EXPECTED):
             data = read_bounded(stream, MAX_TABLE_BYTES)
     if data is None:
         raise FnnInputError(f"{path}: holds more than {size_text(MAX_TABLE_BYTES)} (decompressed); expected a table of at most that size.")
@@ -165,7 +190,7 @@ def _read_text(path):
     return data, text
 
 
-def _records(text, path):
+def _records(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, cells)`` for each record, ``line`` being where it starts."""
     reader = _csv.reader(io.StringIO(text, newline=""), strict=True)
     line = 1
@@ -180,11 +205,13 @@ def _records(text, path):
         ) from None
 
 
-def _blank(cells):
+def _blank(cells: list[str]) -> bool:
     return not cells or (len(cells) == 1 and not cells[0].strip(" \t"))
 
 
-def _read(path, function, label, drop, required, recognise=False):
+def _read(
+    path: object, function: str, label: str | int | None, drop: Drop, required: bool, recognise: bool = False
+) -> _Table:
     """The table; without a ``label`` it has a label column if ``required`` (then recognised by name, or an error)
     or if ``recognise`` and one is named as a label."""
     path = as_path(path, function)
@@ -193,7 +220,7 @@ def _read(path, function, label, drop, required, recognise=False):
     head = text if newline < 0 or '"' in text[:newline] else text[: newline + 1]  # the header, read on its own
     _, first = next(_records(head, path), (1, None))
     if first is None or _blank(first):
-        raise FnnInputError(f"{path}: expected {EXPECTED} starting with a header or a row; found {'an empty file' if not text.strip() else 'an empty first line'}.")
+        raise FnnInputError(f"{path}: expected {_EXPECTED} starting with a header or a row; found {'an empty file' if not text.strip() else 'an empty first line'}.")
     if len(first) == 1 and (";" in first[0] or "\t" in first[0]):
         raise FnnInputError(
             f"{path}, line 1: expected comma-separated cells; found one cell {first[0][:60]!r} (is the file separated "
@@ -224,7 +251,9 @@ def _read(path, function, label, drop, required, recognise=False):
     return _Table(path, header, has_header, features, feature_columns, label_index, label_cells, lines)
 
 
-def _parse_fast(data, has_header, width, feature_columns, label_index):
+def _parse_fast(
+    data: bytes | bytearray, has_header: bool, width: int, feature_columns: list[int], label_index: int | None
+) -> tuple[np.ndarray, list[str] | None] | None:
     """numpy's C reader on a plain numeric file (digits, signs, points, exponents, commas, spaces; no quotes, no
     blank lines, no lone carriage returns); None when the file is anything else or numpy objects,
     and the cell-by-cell reader decides."""
@@ -255,25 +284,30 @@ def _parse_fast(data, has_header, width, feature_columns, label_index):
     return table[:, feature_columns], label_cells
 
 
-def _parse_strict(records, path, header, width, feature_columns, label_index):
+def _parse_strict(
+    records: Iterator[tuple[int, list[str]]], path: str, header: list[str], width: int, feature_columns: list[int],
+    label_index: int | None,
+) -> tuple[np.ndarray, list[str] | None, np.ndarray]:
     """Every record checked: its width, blank lines, each feature cell a number, each label cell non-empty."""
-    cells, label_cells, lines = [], [], []
+    cells: list[str] = []
+    label_cells: list[str] = []
+    starts: list[int] = []
     pick = operator.itemgetter(*feature_columns)
     blank_at = None
-    for line, row in records:
-        if _blank(row):
+    for line, record in records:
+        if _blank(record):
             blank_at = blank_at or line
             continue
         if blank_at is not None:
             raise FnnInputError(f"{path}, line {blank_at}: expected {width} cells; found a blank line (blank lines are allowed only at the end).")
-        if len(row) != width:
-            raise FnnInputError(f"{path}, line {line}: expected {width} cells, as in the first line; found {len(row)}.")
-        picked = pick(row)
+        if len(record) != width:
+            raise FnnInputError(f"{path}, line {line}: expected {width} cells, as in the first line; found {len(record)}.")
+        picked = pick(record)
         cells.extend(picked if len(feature_columns) > 1 else (picked,))
         if label_index is not None:
-            label_cells.append(row[label_index].strip(" \t"))
-        lines.append(line)
-    lines = np.array(lines, dtype=np.int64)
+            label_cells.append(record[label_index].strip(" \t"))
+        starts.append(line)
+    lines = np.array(starts, dtype=np.int64)
     table = _Table(path, header, True, None, feature_columns, label_index, label_cells, lines)
     if not all(map(_is_number, cells)):
         position = next(i for i, cell in enumerate(cells) if not _is_number(cell))
@@ -290,7 +324,7 @@ def _parse_strict(records, path, header, width, feature_columns, label_index):
     return features, (label_cells if label_index is not None else None), lines
 
 
-def _shown(cell):
+def _shown(cell: str) -> str:
     hint = ""
     if ";" in cell or "\t" in cell.strip():
         hint = " (is the file separated by ';' or tabs? fnn reads comma-separated files)"
@@ -299,7 +333,7 @@ def _shown(cell):
     return f"{cell!r}{hint}"
 
 
-def _labels(table):
+def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
     """``(labels, class_names)`` from the label cells' text."""
     cells = table.label_cells
     if all(_INTEGER.fullmatch(cell) for cell in cells):
@@ -311,11 +345,11 @@ def _labels(table):
         return np.array([lookup[v] for v in values], dtype=np.int64), tuple(map(str, order))
     numeric = [_is_number(cell) for cell in cells]
     if all(numeric):
-        values = np.array([float(cell) for cell in cells], dtype=np.float64)
-        if not all_finite(values):
-            row = first_non_finite(values)[0]
+        targets = np.array([float(cell) for cell in cells], dtype=np.float64)
+        if not all_finite(targets):
+            row = first_non_finite(targets)[0]
             raise FnnInputError(f"{table.where(row, table.label_index)}: expected a finite number; found {cells[row]!r}, too large for float64.")
-        return values.reshape(-1, 1), ()
+        return targets.reshape(-1, 1), ()
     if any(numeric):
         for row, cell in enumerate(cells):
             if cell.lower() in _MISSING:
@@ -325,7 +359,7 @@ def _labels(table):
     return np.array([lookup[cell] for cell in cells], dtype=np.int64), names
 
 
-def _as_dtype(table, dtype):
+def _as_dtype(table: _Table, dtype: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore"):  # an overflow is reported below, with its line and column
         features = table.features.astype(dtype)  # a new array: nobody else holds it
     if not all_finite(features):
@@ -337,7 +371,9 @@ def _as_dtype(table, dtype):
     return freeze_new(features)
 
 
-def read_table(path, label_column=None, drop=(), recognise_label=False):
+def read_table(
+    path: str | os.PathLike[str], label_column: str | int | None = None, drop: Drop = (), recognise_label: bool = False
+) -> tuple[list[str], np.ndarray, list[str] | None, int]:
     """``(header, features, label_cells, first_data_line)``: the header's names (``column0``... without one), the
     feature columns as float64 (all but the label column and ``drop``), the label column's cells as text (``None``
     without a label column) and the line of the first data row.
@@ -346,22 +382,40 @@ def read_table(path, label_column=None, drop=(), recognise_label=False):
     ``recognise_label``: then a column named as in :data:`LABEL_NAMES` is the label column if there is one (as
     :func:`label_column` decides with ``required=False``), which is how prediction inputs that still hold their
     labels are read like the training table. See the module's description for the rules.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(path, "w").write("x,y\\n1,a\\n2,b\\n")
+    >>> read_table(path, "y")
+    (['x', 'y'], array([[1.],
+           [2.]]), ['a', 'b'], 2)
     """
     table = _read(path, "read_table", label_column, drop, required=label_column is not None, recognise=recognise_label)
     return table.header, table.features, table.label_cells, 2 if table.has_header else 1
 
 
-def load_csv(path, label=None, dtype=np.float32, name=None, drop=()):
+def load_csv(
+    path: str | os.PathLike[str], label: str | int | None = None, dtype: DTypeLike = np.float32, name: str | None = None,
+    drop: Drop = (),
+) -> Dataset:
     """A :class:`Dataset` from a CSV table. ``label`` names the label column (a header name or an index); by
     default the one column named label, labels, class, target, species or y (any case), and without one the file
-    is refused. ``drop`` names columns to leave out. See the module's description for the rules."""
-    dtype = as_float_dtype(dtype, "load_csv")
+    is refused. ``drop`` names columns to leave out. See the module's description for the rules.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "houses.csv")
+    >>> _ = open(path, "w").write("rooms,area,price\\n3,70,1.5\\n5,120,2.25\\n")
+    >>> d = fnn.data.load_csv(path, label="price")
+    >>> d, d.labels.ravel().tolist()
+    (Dataset('houses.csv', features=float32[2,2], labels=float64[2,1], classes=()), [1.5, 2.25])
+    """
+    float_type = as_float_dtype(dtype, "load_csv")
     table = _read(path, "load_csv", label, drop, required=True)
     labels, class_names = _labels(table)
-    return Dataset(_as_dtype(table, dtype), freeze_new(labels), class_names, name or os.path.basename(table.path))
+    return Dataset(_as_dtype(table, float_type), freeze_new(labels), class_names, name or os.path.basename(table.path))
 
 
-def _whole(values, rows=4096):
+def _whole(values: np.ndarray, rows: int = 4096) -> bool:
     """Whether every value is a whole number, a block of rows at a time (no full-size temporaries)."""
     buffer = np.empty((min(rows, len(values)), values.shape[1]))
     for start in range(0, len(values), rows):
@@ -371,10 +425,19 @@ def _whole(values, rows=4096):
     return True
 
 
-def load_kaggle_mnist_csv(path, dtype=np.float32):
+def load_kaggle_mnist_csv(path: str | os.PathLike[str], dtype: DTypeLike = np.float32) -> Dataset:
     """Kaggle's MNIST CSV: a header ``label,pixel0,...,pixel783``, then rows of a digit 0..9 and 784 whole-number
-    pixels 0..255, which are scaled to [0, 1]."""
-    dtype = as_float_dtype(dtype, "load_kaggle_mnist_csv")
+    pixels 0..255, which are scaled to [0, 1].
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.csv")
+    >>> header = "label," + ",".join(f"pixel{i}" for i in range(784))
+    >>> _ = open(path, "w").write(header + "\\n7," + ",".join(["0"] * 783 + ["255"]) + "\\n")
+    >>> d = fnn.data.load_kaggle_mnist_csv(path)
+    >>> d.labels.tolist(), d.features[0, -2:].tolist()
+    ([7], [0.0, 1.0])
+    """
+    float_type = as_float_dtype(dtype, "load_kaggle_mnist_csv")
     table = _read(path, "load_kaggle_mnist_csv", 0, (), required=True)
     expected = "Kaggle's MNIST layout: a header 'label,pixel0,...,pixel783' and rows of a digit and 784 pixels 0..255"
     if not table.has_header or table.header[0].lower() != "label" or len(table.header) != 785:
@@ -389,6 +452,6 @@ def load_kaggle_mnist_csv(path, dtype=np.float32):
         row, column = int(bad[0]), int(bad[1])
         raise FnnInputError(f"{table.where(row, column + 1)}: expected a whole-number pixel 0..255; found {float(pixels[row, column])!r}.")
     labels = np.array([int(cell) for cell in table.label_cells], dtype=np.int64)
-    features = pixels.astype(dtype)
-    features /= dtype.type(255)
+    features = pixels.astype(float_type)
+    features /= float_type.type(255)
     return Dataset(freeze_new(features), freeze_new(labels), tuple(str(i) for i in range(10)), "mnist-csv")

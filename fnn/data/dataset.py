@@ -7,6 +7,11 @@ Dataset('toy', features=float32[3,2], labels=int64[3], classes=('no', 'yes'))
 (3, 2)
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 from attrs import cmp_using, field, frozen
 
@@ -14,37 +19,45 @@ from fnn.arrays import arrays_equal, readonly, shape_str
 from fnn.data.lazy import ScaledRows, take_rows
 from fnn.errors import FnnInputError
 
-__all__ = ["Dataset"]
 
-
-def _keep_readonly(value):
+def _keep_readonly(value: Any) -> np.ndarray | ScaledRows:
     # A read-only array (a memory map opened read-only included) or lazily scaled rows are kept as they are.
     if isinstance(value, ScaledRows) or (isinstance(value, np.ndarray) and not value.flags.writeable):
         return value
     return readonly(value)
 
 
-def _features_equal(a, b):
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _features_equal(a: np.ndarray | ScaledRows, b: np.ndarray | ScaledRows) -> bool:
     if isinstance(a, ScaledRows) or isinstance(b, ScaledRows):
         return a is b or arrays_equal(np.asarray(a), np.asarray(b))
     return arrays_equal(a, b)
 
 
-def _describe(array):
+def _describe(array: np.ndarray | ScaledRows) -> str:
     return repr(array) if isinstance(array, ScaledRows) else shape_str(array)
 
 
 @frozen(hash=False, repr=False)
 class Dataset:
     """``features`` (n, d) with samples in rows, ``labels`` (n,) integer classes or (n, k) float targets,
-    ``class_names`` (empty for regression) and a ``name``. Arrays are read-only."""
+    ``class_names`` (empty for regression) and a ``name``. Arrays are read-only; ``features`` may also be
+    :class:`ScaledRows`, integers scaled one batch at a time.
 
-    features: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=_features_equal))
-    labels: np.ndarray = field(converter=_keep_readonly, eq=cmp_using(eq=arrays_equal))
-    class_names: tuple = field(default=(), converter=tuple)
+    >>> d = fnn.data.Dataset(np.eye(2, dtype=np.float32), np.array([1, 0]), ("a", "b"), "pair")
+    >>> len(d), d.n_classes, d.features.flags.writeable
+    (2, 2, False)
+    """
+
+    features: np.ndarray | ScaledRows = field(converter=_keep_readonly, eq=cmp_using(eq=_features_equal))
+    labels: np.ndarray = field(converter=readonly, eq=cmp_using(eq=arrays_equal))
+    class_names: tuple[str, ...] = field(default=(), converter=_names)
     name: str = "data"
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         if self.features.ndim != 2:
             raise FnnInputError(f"Dataset {self.name!r}: features must be 2-D (samples in rows), got {_describe(self.features)}.")
         if len(self.labels) != len(self.features):
@@ -59,27 +72,46 @@ class Dataset:
                     f"({len(self.class_names)} classes); got labels in {low}..{high}."
                 )
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.features)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Dataset({self.name!r}, features={_describe(self.features)}, labels={shape_str(self.labels)}, "
             f"classes={self.class_names})"
         )
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
+        """The number of feature columns.
+
+        >>> fnn.data.iris().n_features
+        4
+        """
         return self.features.shape[1]
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
+        """The number of classes (0 for regression targets).
+
+        >>> fnn.data.iris().n_classes, fnn.data.noisy_sine(10).n_classes
+        (3, 0)
+        """
         return len(self.class_names)
 
-    def as_tuple(self):
-        """``(features, labels)``, the batch form the pure functions take."""
+    def as_tuple(self) -> tuple[np.ndarray | ScaledRows, np.ndarray]:
+        """``(features, labels)``, the batch form the pure functions take.
+
+        >>> x, y = fnn.data.moons(6).as_tuple()
+        >>> x.shape, y.tolist()
+        ((6, 2), [1, 1, 0, 0, 1, 0])
+        """
         return self.features, self.labels
 
-    def subset(self, index, name=None):
-        """The rows at ``index`` (a new Dataset)."""
+    def subset(self, index: Any, name: str | None = None) -> Dataset:
+        """The rows at ``index`` (a new Dataset).
+
+        >>> fnn.data.iris().subset(np.arange(5), "first five")
+        Dataset('first five', features=float32[5,4], labels=int64[5], classes=('setosa', 'versicolor', 'virginica'))
+        """
         return Dataset(take_rows(self.features, index), self.labels[index], self.class_names, name or self.name)

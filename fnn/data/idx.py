@@ -11,19 +11,29 @@ code, and that the sizes account for exactly the bytes that follow.
 (2, 3, 4)
 """
 
+from __future__ import annotations
+
 import gzip
 import math
 import os
 import struct
 import tempfile
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from fnn.arrays import all_finite, first_non_finite
-from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
+from fnn.data.input_files import (
+    Readable,
+    as_path,
+    decompression_errors,
+    maybe_gunzip,
+    open_input,
+    read_exactly,
+    size_text,
+)
 from fnn.errors import FnnInputError
-
-__all__ = ["read_idx", "read_idx_scaled", "write_idx", "IDX_TYPES", "MAX_DIMENSIONS", "MAX_GZIP_IDX_BYTES"]
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
@@ -35,14 +45,14 @@ MAX_GZIP_IDX_BYTES = 1 << 30
 """The most data a gzip-compressed IDX file may declare: it is decompressed into memory (raw files are
 memory-mapped and have no such limit; their sizes are checked against the file's length)."""
 
-EXPECTED = "an IDX file (MNIST's format: 2 zero bytes, a type code, a dimension count, 4-byte sizes, then the data)"
+_EXPECTED = "an IDX file (MNIST's format: 2 zero bytes, a type code, a dimension count, 4-byte sizes, then the data)"
 _MAGIC = (
     f"two zero bytes, a type code ({', '.join(f'0x{c:02X} {np.dtype(t).name}' for c, t in IDX_TYPES.items())}) and a "
     f"dimension count 1..{MAX_DIMENSIONS}: MNIST images are 0x00000803, labels 0x00000801"
 )
 
 
-def _exactly(stream, n, path, what):
+def _exactly(stream: Readable, n: int, path: str, what: str) -> bytes | bytearray:
     data = read_exactly(stream, n)
     if len(data) < n:
         found = "the file is empty (0 bytes)" if what == "magic number" and not data else f"only {len(data)} bytes"
@@ -50,7 +60,7 @@ def _exactly(stream, n, path, what):
     return data
 
 
-def _read_header(stream, path):
+def _read_header(stream: Readable, path: str) -> tuple[np.dtype, tuple[int, ...], int, int]:
     """``(dtype, dims, header_size, data_bytes)`` from the start of ``stream``, every size checked."""
     head = _exactly(stream, 4, path, "magic number")
     zero, code, ndim = struct.unpack(">HBB", head)
@@ -66,20 +76,22 @@ def _read_header(stream, path):
     return dtype, dims, 4 + 4 * ndim, math.prod(dims) * dtype.itemsize  # Python integers: no overflow
 
 
-def _shape_text(dims):
+def _shape_text(dims: tuple[int, ...]) -> str:
     return "x".join(map(str, dims))
 
 
-def _size_error(path, dtype, dims, expected, found, compressed):
+def _size_error(
+    path: str, dtype: np.dtype, dims: tuple[int, ...], expected: int, found: int | None, compressed: bool
+) -> FnnInputError:
     where = "the decompressed file holds" if compressed else "the file holds"
-    found = f"more than {expected} bytes" if found is None else f"{found} bytes"
+    held = f"more than {expected} bytes" if found is None else f"{found} bytes"
     return FnnInputError(
         f"{path}: the IDX header declares {_shape_text(dims)} values of {dtype.name}, so expected {expected} bytes "
-        f"of data, but {where} {found}; it is truncated or not what its header claims."
+        f"of data, but {where} {held}; it is truncated or not what its header claims."
     )
 
 
-def _check_gzip_size(path, dtype, dims, data_bytes):
+def _check_gzip_size(path: str, dtype: np.dtype, dims: tuple[int, ...], data_bytes: int) -> None:
     if data_bytes > MAX_GZIP_IDX_BYTES:
         raise FnnInputError(
             f"{path}: the IDX header declares {_shape_text(dims)} values of {dtype.name} ({size_text(data_bytes)}): "
@@ -88,7 +100,7 @@ def _check_gzip_size(path, dtype, dims, data_bytes):
         )
 
 
-def _finite(array, path, how=""):
+def _finite(array: np.ndarray, path: str, how: str = "") -> np.ndarray:
     """Float data must be finite; integers always are."""
     if not all_finite(array):
         where = first_non_finite(array)
@@ -96,21 +108,28 @@ def _finite(array, path, how=""):
     return array
 
 
-def _native(array):
+def _native(array: np.ndarray) -> np.ndarray:
     array = array.astype(array.dtype.newbyteorder("="), copy=False)
     array.flags.writeable = False
     return array
 
 
-def read_idx(path, mmap=True):
+def read_idx(path: str | os.PathLike[str], mmap: bool = True) -> np.ndarray:
     """The array in an IDX file. A raw file is memory-mapped read-only (unless ``mmap=False``); a gzip-compressed
     one (recognised by its content) is decompressed into memory. The header's sizes are checked against the file's
     real (decompressed) length before anything is allocated. Multi-byte types are converted to native byte order;
-    float data must be finite."""
+    float data must be finite.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
+    >>> fnn.data.write_idx(path, np.array([7, 2, 1], np.uint8))
+    >>> fnn.data.read_idx(path)
+    array([7, 2, 1], dtype=uint8)
+    """
     path = as_path(path, "read_idx")
-    with open_input(path, EXPECTED) as handle:
+    with open_input(path, _EXPECTED) as handle:
         stream, compressed = maybe_gunzip(handle)
-        with decompression_errors(path, EXPECTED):
+        with decompression_errors(path, _EXPECTED):
             dtype, dims, header_size, data_bytes = _read_header(stream, path)
             if compressed:
                 _check_gzip_size(path, dtype, dims, data_bytes)
@@ -130,15 +149,24 @@ def read_idx(path, mmap=True):
         return _finite(_native(array.reshape(dims)), path)
 
 
-def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
+def read_idx_scaled(
+    path: str | os.PathLike[str], divisor: float = 255, dtype: DTypeLike = np.float32, chunk_bytes: int = 1 << 22
+) -> np.ndarray:
     """The array in an IDX file as flat float rows ``values / divisor``, converted a few MB at a time, so the
     integers are never all in memory beside the floats (a gzip file is decompressed as a stream). The header's
-    sizes are checked (against the file's length for a raw file) before the rows are allocated."""
+    sizes are checked (against the file's length for a raw file) before the rows are allocated.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "images-idx3-ubyte")
+    >>> write_idx(path, np.array([[[0, 51], [102, 255]]], np.uint8))
+    >>> read_idx_scaled(path)
+    array([[0. , 0.2, 0.4, 1. ]], dtype=float32)
+    """
     path = as_path(path, "read_idx_scaled")
-    dtype = np.dtype(dtype)
-    with open_input(path, EXPECTED) as handle:
+    float_type: np.dtype[Any] = np.dtype(dtype)
+    with open_input(path, _EXPECTED) as handle:
         stream, compressed = maybe_gunzip(handle)
-        with decompression_errors(path, EXPECTED):
+        with decompression_errors(path, _EXPECTED):
             source, dims, header_size, data_bytes = _read_header(stream, path)
             if compressed:
                 _check_gzip_size(path, source, dims, data_bytes)
@@ -147,7 +175,7 @@ def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
                 if header_size + data_bytes != file_bytes:
                     raise _size_error(path, source, dims, data_bytes, file_bytes - header_size, False)
             rows, width = dims[0], math.prod(dims[1:])
-            out = np.empty((rows, width), dtype)
+            out = np.empty((rows, width), float_type)
             flat = out.reshape(-1)
             step = max(chunk_bytes // source.itemsize, 1) * source.itemsize
             filled = got = 0
@@ -164,13 +192,20 @@ def read_idx_scaled(path, divisor=255, dtype=np.float32, chunk_bytes=1 << 22):
             if got != data_bytes or stream.read(1):
                 raise _size_error(path, source, dims, data_bytes, got if got != data_bytes else None, compressed)
     with np.errstate(over="ignore", invalid="ignore"):
-        out /= dtype.type(divisor)
+        out /= float_type.type(divisor)
     out.flags.writeable = False
-    return _finite(out, path, f" as {dtype.name} after dividing by {divisor}")
+    return _finite(out, path, f" as {float_type.name} after dividing by {divisor}")
 
 
-def write_idx(path, array):
-    """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically."""
+def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
+    """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "x-idx2-int")
+    >>> fnn.data.write_idx(path, np.array([[1, -2]], np.int16))
+    >>> open(path, "rb").read().hex()  # magic 0x00000B02 (int16, 2 dims), sizes 1 and 2, then the values
+    '00000b0200000001000000020001fffe'
+    """
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))
     if code is None:

@@ -5,22 +5,30 @@ the file name; reads are bounded so that neither a lying header nor a gzip bomb 
 stated maximum. Every problem becomes an :class:`~fnn.errors.FnnInputError` that names the file.
 """
 
+from __future__ import annotations
+
 import contextlib
 import gzip
 import os
 import stat
 import zlib
+from collections.abc import Iterator
+from typing import IO, Protocol
 
 from fnn.errors import Described, FnnInputError, bad_argument
 
-__all__ = ["as_path", "open_input", "maybe_gunzip", "read_exactly", "read_bounded", "decompression_errors", "size_text"]
-
-GZIP_MAGIC = b"\x1f\x8b"
-CHUNK = 1 << 24
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 24
 """Bytes read at a time: a declared length is never allocated before the bytes are there."""
 
 
-def size_text(n):
+class Readable(Protocol):
+    """A binary stream: a file opened ``"rb"`` or a gzip stream over one."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+def size_text(n: int) -> str:
     """``'512 MiB'``: a byte count for a message.
 
     >>> size_text(512 << 20), size_text(1536), size_text(7)
@@ -32,8 +40,13 @@ def size_text(n):
     return f"{n} bytes"
 
 
-def as_path(path, function, name="path"):
-    """``path`` as a ``str``, or the standard error naming the argument."""
+def as_path(path: object, function: str, name: str = "path") -> str:
+    """``path`` as a ``str``, or the standard error naming the argument.
+
+    >>> import pathlib
+    >>> as_path(pathlib.Path("a") / "b.csv", "load_csv")
+    'a/b.csv'
+    """
     if isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
         if isinstance(path, str) and path:
@@ -42,7 +55,7 @@ def as_path(path, function, name="path"):
 
 
 @contextlib.contextmanager
-def open_input(path, expected):
+def open_input(path: str, expected: str) -> Iterator[IO[bytes]]:
     """Open ``path`` for binary reading, after checking that it is a regular file; ``expected`` says what it should
     be (``"an IDX file"``) for the messages."""
     try:
@@ -63,22 +76,22 @@ def open_input(path, expected):
         yield handle
 
 
-def _reason(error):
+def _reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
-def maybe_gunzip(handle):
+def maybe_gunzip(handle: IO[bytes]) -> tuple[IO[bytes] | gzip.GzipFile, bool]:
     """``(stream, compressed)``: a gzip stream over ``handle`` if the file starts with gzip's magic bytes, else
     ``handle`` itself (rewound)."""
     start = handle.read(2)
     handle.seek(0)
-    if start == GZIP_MAGIC:
+    if start == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=handle, mode="rb"), True
     return handle, False
 
 
 @contextlib.contextmanager
-def decompression_errors(path, expected):
+def decompression_errors(path: str, expected: str) -> Iterator[None]:
     """Turn the errors a damaged gzip stream raises while being read into fnn's error naming the file."""
     try:
         yield
@@ -89,21 +102,21 @@ def decompression_errors(path, expected):
         ) from None
 
 
-def read_exactly(stream, n):
+def read_exactly(stream: Readable, n: int) -> bytes | bytearray:
     """Up to ``n`` bytes from ``stream``, fewer only at its end; read in chunks, so a length that a file merely
     declares is never allocated before its bytes have arrived."""
-    if n <= CHUNK:
+    if n <= _CHUNK:
         return stream.read(n)
     buffer = bytearray()
     while len(buffer) < n:
-        chunk = stream.read(min(CHUNK, n - len(buffer)))
+        chunk = stream.read(min(_CHUNK, n - len(buffer)))
         if not chunk:
             break
         buffer += chunk
     return buffer
 
 
-def read_bounded(stream, limit):
+def read_bounded(stream: Readable, limit: int) -> bytes | bytearray | None:
     """All the rest of ``stream``, or None if it holds more than ``limit`` bytes (never reading more than
     ``limit + 1``)."""
     data = read_exactly(stream, limit + 1)

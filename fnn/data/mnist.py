@@ -17,18 +17,19 @@ an error, never a silent substitute.
 Images stay uint8 and are scaled to [0, 1] float rows of 784 one mini-batch at a time (:class:`ScaledRows`).
 """
 
+from __future__ import annotations
+
 import gzip
 import os
 import zlib
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx, read_idx_scaled
 from fnn.data.lazy import ScaledRows
 from fnn.errors import FnnInputError
-
-__all__ = ["load_mnist", "find_mnist_folder", "identify_mnist_folder", "MNIST_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_MNIST"]
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -48,7 +49,7 @@ _BLANK_SHARE_THRESHOLD = 0.65  # MNIST ~0.81 of pixels are 0, Fashion-MNIST ~0.5
 _NAMES = {False: "MNIST", True: "Fashion-MNIST"}
 
 
-def _file_in(folder, stem):
+def _file_in(folder: str, stem: str) -> str | None:
     """The raw or gzip file for ``stem`` in ``folder`` (also the ``train-images.idx3-ubyte`` spelling), or None."""
     for name in (stem, stem.replace("-idx", ".idx")):
         for candidate in (name, name + ".gz"):
@@ -58,7 +59,7 @@ def _file_in(folder, stem):
     return None
 
 
-def _candidates(folder, fashion):
+def _candidates(folder: str | os.PathLike[str] | None, fashion: bool | None) -> list[str]:
     subfolders = ("fashion-mnist",) if fashion else ("mnist",)
     places = []
     if folder is not None:
@@ -71,7 +72,7 @@ def _candidates(folder, fashion):
     return places
 
 
-def _head(path, count):
+def _head(path: str | None, count: int) -> bytes:
     if path is None:
         return b""
     opener = gzip.open if path.endswith(".gz") else open
@@ -82,16 +83,20 @@ def _head(path, count):
         return b""
 
 
-def _first_labels(folder, stem):
+def _first_labels(folder: str, stem: str) -> tuple[int, ...] | None:
     head = _head(_file_in(folder, stem), 8 + 16)
     return tuple(head[8:]) if len(head) == 24 and head[:4] == b"\x00\x00\x08\x01" else None
 
 
-def identify_mnist_folder(folder):
+def identify_mnist_folder(folder: str | os.PathLike[str]) -> str | None:
     """``"mnist"``, ``"fashion-mnist"``, or None when a folder's four files are neither (or cannot be told).
 
     By content, cheaply: the first labels of the two label files, then for full-size files the share of blank
     pixels in the first 1,000 training images. Debian's Fashion-MNIST folder is Fashion-MNIST by location.
+
+    >>> import tempfile
+    >>> print(identify_mnist_folder(tempfile.mkdtemp()))  # no files: neither
+    None
     """
     folder = os.fspath(folder)
     if os.path.realpath(folder) == os.path.realpath(DEBIAN_FASHION_MNIST):
@@ -107,7 +112,7 @@ def identify_mnist_folder(folder):
     return None
 
 
-def _how_to_get(fashion):
+def _how_to_get(fashion: bool | None) -> str:
     files = ", ".join(MNIST_FILES.values())
     if fashion:
         return (
@@ -121,14 +126,18 @@ def _how_to_get(fashion):
     )
 
 
-def _cache_root():
+def _cache_root() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "fnn")
 
 
-def find_mnist_folder(folder=None, fashion=False):
+def find_mnist_folder(folder: str | os.PathLike[str] | None = None, fashion: bool | None = False) -> str:
     """The first place that has all four files of the set asked for: ``fashion=False`` MNIST only, ``True``
     Fashion-MNIST only, ``None`` either. A folder given explicitly must have them and must not hold the other set.
+
+    >>> fnn.data.find_mnist_folder("/no/such/folder")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: No MNIST files found. Looked in: /no/such/folder. Put MNIST's four IDX files (...
     """
     places = _candidates(folder, fashion)
     if folder is not None:
@@ -140,7 +149,7 @@ def find_mnist_folder(folder=None, fashion=False):
             if kind is not None and (kind == "fashion-mnist") != fashion:
                 if folder is not None:
                     raise FnnInputError(
-                        f"{place} holds {_NAMES[not fashion]}, not {_NAMES[fashion]} (told by its labels and "
+                        f"{place} holds {_NAMES[not fashion]}, not {_NAMES[bool(fashion)]} (told by its labels and "
                         f"pixels); use --data {kind}:{place} for it. {_how_to_get(fashion)}"
                     )
                 skipped.append(f"{place} (holds {_NAMES[not fashion]})")
@@ -152,8 +161,11 @@ def find_mnist_folder(folder=None, fashion=False):
     raise FnnInputError(f"No {what} files found. Looked in: {listing}.{note} {_how_to_get(bool(fashion))}")
 
 
-def _read_pair(folder, images_stem, labels_stem, name, class_names, dtype, lazy):
+def _read_pair(
+    folder: str, images_stem: str, labels_stem: str, name: str, class_names: tuple[str, ...], dtype: DTypeLike, lazy: bool
+) -> Dataset:
     images_path, labels_path = _file_in(folder, images_stem), _file_in(folder, labels_stem)
+    assert images_path is not None and labels_path is not None  # find_mnist_folder saw all four files
     images = read_idx(images_path) if lazy else read_idx_scaled(images_path, 255, dtype)
     labels = read_idx(labels_path)
     if (lazy and images.ndim != 3) or labels.ndim != 1:
@@ -166,7 +178,10 @@ def _read_pair(folder, images_stem, labels_stem, name, class_names, dtype, lazy)
     return Dataset(ScaledRows(images, 255, dtype) if lazy else images, labels, class_names, name)
 
 
-def load_mnist(folder=None, dtype=np.float32, fashion=None, lazy=True):
+def load_mnist(
+    folder: str | os.PathLike[str] | None = None, dtype: DTypeLike = np.float32, fashion: bool | None = None,
+    lazy: bool = True,
+) -> tuple[Dataset, Dataset]:
     """``(train, test)`` Datasets of 60,000 and 10,000 images as scaled rows of 784.
 
     ``lazy=True`` keeps the images as uint8 (memory-mapped for raw files) and scales each mini-batch when it is
@@ -175,6 +190,15 @@ def load_mnist(folder=None, dtype=np.float32, fashion=None, lazy=True):
 
     ``fashion=False`` loads MNIST and never Fashion-MNIST, ``True`` the reverse; ``None`` accepts either and names
     it by its content (:func:`identify_mnist_folder`; files that are neither keep the digit class names).
+
+    >>> import os, tempfile
+    >>> folder, images, labels = tempfile.mkdtemp(), np.zeros((2, 28, 28), np.uint8), np.array([3, 1], np.uint8)
+    >>> for stem in ("train", "t10k"):
+    ...     fnn.data.write_idx(os.path.join(folder, f"{stem}-images-idx3-ubyte"), images)
+    ...     fnn.data.write_idx(os.path.join(folder, f"{stem}-labels-idx1-ubyte"), labels)
+    >>> train, test = fnn.data.load_mnist(folder)
+    >>> train.features, train.labels.tolist()
+    (ScaledRows(uint8[2, 28, 28] / 255 -> float32[2,784]), [3, 1])
     """
     place = find_mnist_folder(folder, fashion=fashion)
     is_fashion = fashion if fashion is not None else identify_mnist_folder(place) == "fashion-mnist"

@@ -1,7 +1,7 @@
 """The classic ``mnist.pkl.gz``: a pickled tuple of (train, validation, test) pairs of (images, labels) arrays.
 
 Pickle can run code, and even numpy's own array and dtype reconstructors crash the interpreter on crafted state.
-So this file is not given to :mod:`pickle` at all: :func:`read_array_pickle` reads the pickle opcodes itself and
+So this file is not given to :mod:`pickle` at all: :func:`_read_array_pickle` reads the pickle opcodes itself and
 understands only what a pickle of plain numpy arrays inside tuples and lists is made of (as written by Python 2's
 cPickle, which the shared file was, and by Python 3 with protocols 0 to 5). The references a pickle may make to
 numpy are not looked up: they are checked to be the few that array pickles use and their arguments are recorded;
@@ -11,24 +11,27 @@ imported or called. The stream read is bounded by :data:`MAX_PICKLE_BYTES` (deco
 opcodes by :data:`MAX_OPCODES`, so no file can exhaust memory.
 
 >>> import io
->>> parts = read_array_pickle(io.BytesIO(__import__("pickle").dumps((np.arange(3), [np.eye(2)]), protocol=2)))
+>>> parts = _read_array_pickle(io.BytesIO(__import__("pickle").dumps((np.arange(3), [np.eye(2)]), protocol=2)))
 >>> parts[0].tolist(), type(parts[1]).__name__, parts[1][0].shape
 ([0, 1, 2], 'list', (2, 2))
 """
 
+from __future__ import annotations
+
 import codecs
 import math
+import os
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from fnn.arrays import as_float_dtype, first_non_finite
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_exactly, size_text
 from fnn.errors import FnnInputError
-
-__all__ = ["load_mnist_pickle", "read_array_pickle", "ARRAY_DTYPES", "MAX_PICKLE_BYTES", "MAX_OPCODES"]
 
 MAX_PICKLE_BYTES = 512 << 20
 """The most (decompressed) bytes a pickle may hold: MNIST's 70,000 images in float64 are 440 MB."""
@@ -39,8 +42,8 @@ MAX_OPCODES = 100_000
 ARRAY_DTYPES = ("f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8")
 """The array element types accepted (numpy's short names; either byte order)."""
 
-PIXELS = 784
-EXPECTED = "the classic mnist.pkl.gz: a pickle of ((x, y), (x, y), (x, y)) numpy arrays"
+_PIXELS = 784
+_EXPECTED = "the classic mnist.pkl.gz: a pickle of ((x, y), (x, y), (x, y)) numpy arrays"
 
 
 class _Refused(Exception):
@@ -456,7 +459,7 @@ def _finished(value, depth=0):
     raise _Refused(f"found {_describe(value)} where tuples, lists and arrays are expected")
 
 
-def read_array_pickle(stream):
+def _read_array_pickle(stream: Any) -> Any:
     """What a pickle of numpy arrays nested (at most three deep) in tuples and lists holds, read from the binary
     ``stream`` without :mod:`pickle` (see the module's description). Raises ``ValueError`` saying why a stream is
     refused; the stream must end where the pickle ends."""
@@ -485,8 +488,8 @@ def _checked_pair(pair, part):
     images, labels = _split(pair, f"{part} part (images, labels)", 2)
     if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
         raise _Refused(f"the {part} part must hold two arrays")
-    if images.dtype.kind != "f" or images.ndim != 2 or images.shape[1] != PIXELS or len(images) == 0:
-        raise _Refused(f"the {part} images must be a float array of shape (n, {PIXELS}) with n >= 1; found {images.dtype} {images.shape}")
+    if images.dtype.kind != "f" or images.ndim != 2 or images.shape[1] != _PIXELS or len(images) == 0:
+        raise _Refused(f"the {part} images must be a float array of shape (n, {_PIXELS}) with n >= 1; found {images.dtype} {images.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != (len(images),):
         raise _Refused(
             f"the {part} labels must be whole numbers (an integer array) of shape ({len(images)},); found "
@@ -504,26 +507,36 @@ def _checked_pair(pair, part):
     return images, labels
 
 
-def load_mnist_pickle(path, dtype=np.float32):
+def load_mnist_pickle(path: str | os.PathLike[str], dtype: DTypeLike = np.float32) -> tuple[Dataset, ...]:
     """``(train, validation, test)`` Datasets from ``mnist.pkl.gz`` (gzip-compressed or not), read safely: see the
-    module's description. Images are float rows of 784 in [0, 1]; labels whole numbers 0..9."""
+    module's description. Images are float rows of 784 in [0, 1]; labels whole numbers 0..9.
+
+    >>> import gzip, os, pickle, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "mnist.pkl.gz")
+    >>> part = (np.full((2, 784), 0.5, np.float32), np.array([7, 1]))
+    >>> with gzip.open(path, "wb") as file:
+    ...     pickle.dump((part, part, part), file)
+    >>> train, validation, test = fnn.data.load_mnist_pickle(path)
+    >>> test, test.labels.tolist()
+    (Dataset('mnist-pkl[test]', features=float32[2,784], labels=int64[2], classes=('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')), [7, 1])
+    """
     path = as_path(path, "load_mnist_pickle")
-    dtype = as_float_dtype(dtype, "load_mnist_pickle")
-    with open_input(path, EXPECTED) as handle:
-        with decompression_errors(path, EXPECTED):
+    float_type = as_float_dtype(dtype, "load_mnist_pickle")
+    with open_input(path, _EXPECTED) as handle:
+        with decompression_errors(path, _EXPECTED):
             stream, _ = maybe_gunzip(handle)
             try:
-                parts = read_array_pickle(stream)
+                parts = _read_array_pickle(stream)
                 pairs = [_checked_pair(pair, part) for part, pair in zip(("train", "validation", "test"), _split(parts, "file", 3))]
             except (ValueError, _Refused) as refusal:
-                raise FnnInputError(f"{path}: cannot be read as {EXPECTED}: {refusal}.") from None
+                raise FnnInputError(f"{path}: cannot be read as {_EXPECTED}: {refusal}.") from None
     classes = tuple(str(i) for i in range(10))
     return tuple(
-        Dataset(_frozen(images.astype(dtype, copy=False)), _frozen(labels.astype(np.int64, copy=False)), classes, f"mnist-pkl[{part}]")
+        Dataset(_frozen(images.astype(float_type, copy=False)), _frozen(labels.astype(np.int64, copy=False)), classes, f"mnist-pkl[{part}]")
         for part, (images, labels) in zip(("train", "validation", "test"), pairs)
     )
 
 
-def _frozen(array):
+def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False  # a view of bytes this call read, or a fresh conversion: nobody else holds it
     return array

@@ -5,34 +5,42 @@
 (Dataset('moons', features=float32[100,2], labels=int64[100], classes=('0', '1')), [50, 50])
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from fnn.data.dataset import Dataset
 from fnn.errors import bad_argument
 from fnn.seeds import data_rng
 
-__all__ = ["moons", "circles", "spirals", "blobs", "noisy_sine"]
 
-
-def _check(function, n, noise, minimum=2):
+def _check(function: str, n: object, noise: object, minimum: int = 2) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
         raise bad_argument(function, "n", f"an int of at least {minimum}", n)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
         raise bad_argument(function, "noise", "a finite non-negative number", noise)
 
 
-def _split_counts(n, parts):
+def _split_counts(n: int, parts: int) -> list[int]:
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
 
-def _finish(points, labels, rng, noise, name, class_names, dtype):
+def _finish(
+    points: np.ndarray, labels: np.ndarray, rng: np.random.Generator, noise: float, name: str,
+    class_names: tuple[str, ...], dtype: DTypeLike,
+) -> Dataset:
     points = points + noise * rng.standard_normal(points.shape)
     order = rng.permutation(len(points))
     return Dataset(points[order].astype(dtype), labels[order].astype(np.int64), class_names, name)
 
 
-def moons(n=1000, noise=0.2, seed=0, dtype=np.float32):
-    """Two interleaving half circles (two classes), with Gaussian ``noise``."""
+def moons(n: int = 1000, noise: float = 0.2, seed: int = 0, dtype: DTypeLike = np.float32) -> Dataset:
+    """Two interleaving half circles (two classes), with Gaussian ``noise``.
+
+    >>> fnn.data.moons(4, noise=0.0).features.round(2).tolist()
+    [[1.0, 0.0], [0.0, 0.5], [-1.0, 0.0], [2.0, 0.5]]
+    """
     _check("data.moons", n, noise)
     rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
@@ -45,8 +53,15 @@ def moons(n=1000, noise=0.2, seed=0, dtype=np.float32):
     return _finish(points, labels, rng, noise, "moons", ("0", "1"), dtype)
 
 
-def circles(n=1000, noise=0.05, factor=0.5, seed=0, dtype=np.float32):
-    """A small circle (class 1) inside a large one (class 0); ``factor`` is the ratio of their radii."""
+def circles(
+    n: int = 1000, noise: float = 0.05, factor: float = 0.5, seed: int = 0, dtype: DTypeLike = np.float32
+) -> Dataset:
+    """A small circle (class 1) inside a large one (class 0); ``factor`` is the ratio of their radii.
+
+    >>> d = fnn.data.circles(8, noise=0.0, factor=0.25)
+    >>> np.hypot(*d.features.T).round(2).tolist(), d.labels.tolist()
+    ([1.0, 0.25, 0.25, 0.25, 1.0, 1.0, 1.0, 0.25], [0, 1, 1, 1, 0, 0, 0, 1])
+    """
     _check("data.circles", n, noise)
     rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
@@ -58,8 +73,15 @@ def circles(n=1000, noise=0.05, factor=0.5, seed=0, dtype=np.float32):
     return _finish(points, labels, rng, noise, "circles", ("outer", "inner"), dtype)
 
 
-def spirals(n=1000, noise=0.1, turns=1.5, seed=0, dtype=np.float32):
-    """Two interleaved arms of a spiral, one class each."""
+def spirals(
+    n: int = 1000, noise: float = 0.1, turns: float = 1.5, seed: int = 0, dtype: DTypeLike = np.float32
+) -> Dataset:
+    """Two interleaved arms of a spiral, one class each.
+
+    >>> d = fnn.data.spirals(200, seed=1)
+    >>> d, d.class_names
+    (Dataset('spirals', features=float32[200,2], labels=int64[200], classes=('0', '1')), ('0', '1'))
+    """
     _check("data.spirals", n, noise)
     rng = data_rng(seed)
     counts = _split_counts(n, 2)
@@ -71,8 +93,16 @@ def spirals(n=1000, noise=0.1, turns=1.5, seed=0, dtype=np.float32):
     return _finish(np.concatenate(arms), np.repeat([0, 1], counts), rng, noise, "spirals", ("0", "1"), dtype)
 
 
-def blobs(n=1000, centers=3, n_features=2, spread=1.0, seed=0, dtype=np.float32):
-    """Gaussian blobs of standard deviation ``spread`` around ``centers`` random centres in a 10-wide box."""
+def blobs(
+    n: int = 1000, centers: int = 3, n_features: int = 2, spread: float = 1.0, seed: int = 0,
+    dtype: DTypeLike = np.float32,
+) -> Dataset:
+    """Gaussian blobs of standard deviation ``spread`` around ``centers`` random centres in a 10-wide box.
+
+    >>> d = fnn.data.blobs(90, centers=3, n_features=5)
+    >>> d.features.shape, np.bincount(d.labels).tolist()
+    ((90, 5), [30, 30, 30])
+    """
     _check("data.blobs", n, spread, minimum=centers)
     rng = data_rng(seed)
     middles = rng.uniform(-5, 5, (centers, n_features))
@@ -81,8 +111,13 @@ def blobs(n=1000, centers=3, n_features=2, spread=1.0, seed=0, dtype=np.float32)
     return _finish(middles[labels], labels, rng, spread, "blobs", names, dtype)
 
 
-def noisy_sine(n=500, noise=0.1, seed=0, dtype=np.float32):
-    """Regression: ``y = sin(x) + noise`` for ``x`` uniform in ``[-pi, pi]``; targets are an (n, 1) column."""
+def noisy_sine(n: int = 500, noise: float = 0.1, seed: int = 0, dtype: DTypeLike = np.float32) -> Dataset:
+    """Regression: ``y = sin(x) + noise`` for ``x`` uniform in ``[-pi, pi]``; targets are an (n, 1) column.
+
+    >>> d = fnn.data.noisy_sine(3, noise=0.0)
+    >>> bool(np.allclose(np.sin(d.features), d.labels)), d.labels.shape
+    (True, (3, 1))
+    """
     _check("data.noisy_sine", n, noise)
     rng = data_rng(seed)
     x = rng.uniform(-np.pi, np.pi, (n, 1))

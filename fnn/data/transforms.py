@@ -8,45 +8,50 @@
 [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
 """
 
+from __future__ import annotations
+
+from typing import Any, Literal
+
 import numpy as np
 from attrs import frozen
+from numpy.typing import ArrayLike, DTypeLike
 
-from fnn.arrays import all_finite, first_non_finite, readonly
+from fnn.arrays import readonly
 from fnn.data.dataset import Dataset
-from fnn.errors import FnnInputError, bad_argument
+from fnn.errors import bad_argument
 from fnn.seeds import train_test_split_rng, validation_split_rng
 
-SPLIT_STREAMS = {"test": train_test_split_rng, "validation": validation_split_rng}
-
-__all__ = [
-    "scale_unit",
-    "Standardizer",
-    "fit_standardizer",
-    "standardize",
-    "one_hot",
-    "flatten_images",
-    "stratified_split_indices",
-    "stratified_split",
-    "check_finite_features",
-]
+_SPLIT_STREAMS = {"test": train_test_split_rng, "validation": validation_split_rng}
 
 
-def scale_unit(x, maximum=255, dtype=np.float32):
-    """Pixel values ``0..maximum`` to floats in ``[0, 1]`` (a new array of ``dtype``)."""
-    dtype = np.dtype(dtype)
-    return np.asarray(x, dtype=dtype) / dtype.type(maximum)
+def scale_unit(x: ArrayLike, maximum: float = 255, dtype: DTypeLike = np.float32) -> np.ndarray:
+    """Pixel values ``0..maximum`` to floats in ``[0, 1]`` (a new array of ``dtype``).
+
+    >>> fnn.data.scale_unit(np.array([0, 51, 255], np.uint8))
+    array([0. , 0.2, 1. ], dtype=float32)
+    """
+    float_type: np.dtype[Any] = np.dtype(dtype)
+    return np.asarray(x, dtype=float_type) / float_type.type(maximum)
 
 
 @frozen(hash=False)
 class Standardizer:
-    """Per-feature ``mean`` and ``scale`` fitted on training data; apply with :func:`standardize`."""
+    """Per-feature ``mean`` and ``scale`` fitted on training data; apply with :func:`standardize`.
+
+    >>> fnn.data.fit_standardizer(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    Standardizer(mean=array([2., 5.]), scale=array([1., 1.]))
+    """
 
     mean: np.ndarray
     scale: np.ndarray
 
 
-def fit_standardizer(x):
-    """The per-column mean and standard deviation of ``x`` (columns with no spread get scale 1)."""
+def fit_standardizer(x: ArrayLike) -> Standardizer:
+    """The per-column mean and standard deviation of ``x`` (columns with no spread get scale 1).
+
+    >>> fnn.data.fit_standardizer(np.array([[0.0], [4.0]], np.float32)).scale
+    array([2.], dtype=float32)
+    """
     x = np.asarray(x)
     mean = x.mean(axis=0, dtype=np.float64)
     std = x.std(axis=0, dtype=np.float64)
@@ -54,16 +59,26 @@ def fit_standardizer(x):
     return Standardizer(readonly(mean.astype(x.dtype)), readonly(std.astype(x.dtype)))
 
 
-def standardize(x, stats):
-    """``(x - mean) / scale`` with statistics from :func:`fit_standardizer` (fitted on the training part)."""
+def standardize(x: ArrayLike, stats: Standardizer) -> np.ndarray:
+    """``(x - mean) / scale`` with statistics from :func:`fit_standardizer` (fitted on the training part).
+
+    >>> stats = fnn.data.fit_standardizer(np.array([[0.0], [4.0]]))
+    >>> fnn.data.standardize(np.array([[6.0]]), stats)
+    array([[2.]])
+    """
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != stats.mean.shape[0]:
         raise bad_argument("standardize", "x", f"an array with {stats.mean.shape[0]} columns", x.shape)
     return (x - stats.mean) / stats.scale
 
 
-def one_hot(labels, n_classes, dtype=np.float32):
-    """Rows of zeros with a one at each label's column."""
+def one_hot(labels: ArrayLike, n_classes: int, dtype: DTypeLike = np.float32) -> np.ndarray:
+    """Rows of zeros with a one at each label's column.
+
+    >>> fnn.data.one_hot([1, 0], 2)
+    array([[0., 1.],
+           [1., 0.]], dtype=float32)
+    """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise bad_argument("one_hot", "labels", "a 1-D array of integer labels", labels.dtype)
@@ -72,13 +87,20 @@ def one_hot(labels, n_classes, dtype=np.float32):
     return np.eye(n_classes, dtype=dtype)[labels]
 
 
-def flatten_images(images):
-    """``(n, h, w)`` images to ``(n, h * w)`` rows (a view when possible)."""
+def flatten_images(images: ArrayLike) -> np.ndarray:
+    """``(n, h, w)`` images to ``(n, h * w)`` rows (a view when possible).
+
+    >>> fnn.data.flatten_images(np.arange(8).reshape(2, 2, 2))
+    array([[0, 1, 2, 3],
+           [4, 5, 6, 7]])
+    """
     images = np.asarray(images)
     return images.reshape(len(images), -1)
 
 
-def stratified_split_indices(labels, test_fraction, seed, part="test"):
+def stratified_split_indices(
+    labels: ArrayLike, test_fraction: float, seed: int, part: Literal["test", "validation"] = "test"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(train_index, test_index)``: each class split in the same proportion, drawn from ``seed``.
 
     Every class with at least two samples keeps one on each side; the indices come back sorted. ``part`` names
@@ -96,33 +118,30 @@ def stratified_split_indices(labels, test_fraction, seed, part="test"):
         # Regression targets: stratify by quantile bins so both parts span the range.
         edges = np.quantile(keys, np.linspace(0, 1, 11)[1:-1])
         keys = np.searchsorted(edges, keys)
-    if part not in SPLIT_STREAMS:
-        raise bad_argument("stratified_split_indices", "part", f"one of {sorted(SPLIT_STREAMS)}", part)
-    rng = SPLIT_STREAMS[part](seed)
-    test = []
+    if part not in _SPLIT_STREAMS:
+        raise bad_argument("stratified_split_indices", "part", f"one of {sorted(_SPLIT_STREAMS)}", part)
+    rng = _SPLIT_STREAMS[part](seed)
+    picked = []
     for value in np.unique(keys):
         members = np.flatnonzero(keys == value)
         members = members[rng.permutation(len(members))]
         count = int(round(len(members) * test_fraction))
         if len(members) >= 2:
             count = min(max(count, 1), len(members) - 1)
-        test.append(members[:count])
-    test = np.sort(np.concatenate(test)) if test else np.array([], dtype=np.int64)
+        picked.append(members[:count])
+    test = np.sort(np.concatenate(picked)) if picked else np.array([], dtype=np.int64)
     train = np.setdiff1d(np.arange(len(keys)), test)
     return train, test
 
 
-def stratified_split(data, test_fraction=0.2, seed=0):
-    """Split a :class:`Dataset` into ``(train, test)`` with class proportions kept."""
+def stratified_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Split a :class:`Dataset` into ``(train, test)`` with class proportions kept.
+
+    >>> train, test = fnn.data.stratified_split(fnn.data.iris(), 0.2, seed=0)
+    >>> len(train), np.bincount(test.labels).tolist()
+    (120, [10, 10, 10])
+    """
     if not isinstance(data, Dataset):
         raise bad_argument("stratified_split", "data", "a fnn.Dataset", type(data).__name__)
     train, test = stratified_split_indices(data.labels, test_fraction, seed)
     return data.subset(train, f"{data.name}[train]"), data.subset(test, f"{data.name}[test]")
-
-
-def check_finite_features(x, source):
-    """Refuse NaN or infinite features, naming where they came from and the first bad position."""
-    if not all_finite(x):
-        row, column = first_non_finite(x)
-        raise FnnInputError(f"{source}: features must be finite; found {x[row, column]} at row {row}, column {column}.")
-    return x
