@@ -90,15 +90,14 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         return lr, lr / (1 - b1**t), math.sqrt(1 - b2**t)
 
     def kernel(g, moments, p, constants):
-        # g arrives as (1 - b1) * gradient (the prescale), so the first moment needs no pass to scale it.
         m, v = moments
         lr, step_size, root_correction2 = constants
+        v_new = np.multiply(g, g)
+        v_new *= 1 - b2
+        v_new += b2 * v
+        g *= 1 - b1
         m_new = np.multiply(m, b1)
         m_new += g
-        g *= g  # now (1 - b1)^2 g^2: the second moment's term after one more scaling
-        g *= (1 - b2) / (1 - b1) ** 2
-        v_new = np.multiply(v, b2)
-        v_new += g
         # -step * m / (sqrt(v) / c2 + eps) written as -(step * c2) * m / (sqrt(v) + eps * c2): one pass fewer.
         update = np.sqrt(v_new, out=g)
         update += eps * root_correction2
@@ -109,7 +108,7 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         return update, [m_new, v_new]
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
-    return elementwise_optimizer(label, AdamState, kernel, constants, schedule, prescale=lambda constants: 1 - b1)
+    return elementwise_optimizer(label, AdamState, kernel, constants, schedule)
 
 
 def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):

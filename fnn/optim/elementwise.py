@@ -9,9 +9,7 @@ same result however the arrays are cut, so every path gives bit-identical parame
 
 A kernel is ``kernel(g, moments, p, constants) -> (u, new_moments)``: ``g`` is scratch gradient that it may
 overwrite (and return as ``u``), ``moments`` the state's arrays (never overwritten), ``p`` the parameters and
-``constants`` what ``constants(count)`` computed for the step. With ``prescale(constants)`` given, ``g`` arrives
-multiplied by it: the training step folds that factor into the backward pass for free (see
-:attr:`~fnn.optim.base.Optimizer.gradient_scale`), and the public ``update`` multiplies by it first.
+``constants`` what ``constants(count)`` computed for the step.
 """
 
 from attrs import fields
@@ -24,7 +22,7 @@ from fnn.optim.base import Optimizer, check_state_fits, zeros_like_params
 __all__ = ["elementwise_optimizer"]
 
 
-def elementwise_optimizer(name, state_type, kernel, constants, learning_rate, prescale=None):
+def elementwise_optimizer(name, state_type, kernel, constants, learning_rate):
     """An :class:`Optimizer` from a kernel; ``state_type(count, *moments)`` holds one ``Params`` per moment."""
     moment_names = [f.name for f in fields(state_type)[1:]]
     function = f"optim.{name.split('(')[0]}"
@@ -74,14 +72,9 @@ def elementwise_optimizer(name, state_type, kernel, constants, learning_rate, pr
         spec = params.spec
         return Params(spec, new_layers), [Params(spec, layers) for layers in moment_layers]
 
-    def gradient_scale(state):
-        return prescale(constants(state.count))
-
     def update(grads, state, params):
         check_state_fits(function, grads, params)
         grad_flat = flatten_params(grads)
-        if prescale is not None:
-            grad_flat *= gradient_scale(state)
         return run(grad_flat, state, params, add=False)
 
     def update_and_apply(grad_flat, state, params):
@@ -93,5 +86,4 @@ def elementwise_optimizer(name, state_type, kernel, constants, learning_rate, pr
         name,
         lambda state: learning_rate(state.count),
         update_and_apply=update_and_apply,
-        gradient_scale=gradient_scale if prescale is not None else None,
     )

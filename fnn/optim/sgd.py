@@ -41,7 +41,8 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
     def plain(g, moments, p, lr):
-        return g, []  # g arrives as -lr * gradient (the prescale)
+        g *= -lr
+        return g, []
 
     def heavy_ball(g, moments, p, lr):
         velocity = moments[0] * mu
@@ -54,7 +55,7 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
         return g, [velocity]
 
     if mu == 0:
-        return elementwise_optimizer(name, SgdState, plain, schedule, schedule, prescale=lambda lr: -lr)
+        return elementwise_optimizer(name, SgdState, plain, schedule, schedule)
     return elementwise_optimizer(name, MomentumState, heavy_ball, schedule, schedule)
 
 
