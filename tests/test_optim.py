@@ -283,31 +283,6 @@ def test_resume_is_byte_identical_for_every_optimizer_with_dropout(name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fused_flat_step_is_bit_identical_to_update_then_apply(name):
-    """The training loop's fused step on flat storage, the per-array fused path (params not flat) and the public
-    update + apply_updates pair all give the same bytes."""
-    from fnn.optim.base import apply_gradients
-
-    optimizer = optim.chain(optim.clip_by_global_norm(10.0), CASES[name][0]) if name == "adam" else CASES[name][0]
-    spec = fnn.network([5, 7, 3], activation="tanh")
-    flat_params = fnn.init_params(spec, seed=0)  # views of one flat vector
-    split_params = fnn.map_arrays(np.copy, flat_params)  # the same values, separate arrays
-    rng = np.random.default_rng(1)
-    states = {"flat": optimizer.init(flat_params), "split": optimizer.init(split_params), "public": optimizer.init(split_params)}
-    params = {"flat": flat_params, "split": split_params, "public": split_params}
-    for _ in range(3):
-        grad_flat = rng.standard_normal(fnn.flatten_params(flat_params).size).astype(np.float32)
-        for key in ("flat", "split"):
-            params[key], states[key] = apply_gradients(optimizer, grad_flat.copy(), states[key], params[key])
-        grads = fnn.unflatten_params(grad_flat, params["public"])
-        updates, states["public"] = optimizer.update(grads, states["public"], params["public"])
-        params["public"] = optim.apply_updates(params["public"], updates)
-    as_bytes = {key: [a.tobytes() for a in value.arrays()] for key, value in params.items()}
-    assert as_bytes["flat"] == as_bytes["split"] == as_bytes["public"]
-    assert fnn.core.params.flat_view(params["flat"]) is not None
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_training_step_is_the_public_update_byte_for_byte(name, dtype):
     """The training step's fast path computes ``p - lr * g`` (and each optimiser's rule) exactly as the public

@@ -1,11 +1,10 @@
 """Per-epoch training diagnostics, gathered inside the epoch's fold from what each step already holds.
 
-A step has the hidden activations of its forward pass, the gradient vector and the parameters before and after
+A step has the hidden activations of its forward pass, the gradients and the parameters before and after
 its update; from them an epoch's :class:`DiagnosticsAccumulator` keeps only norms, a few per-unit counts and the
 learning rate, so no second forward pass and no copy of an activation is ever made. The fold is
 
-``acc = start_diagnostics(spec)``; per step, ``norms = gradient_norms(spec, grad, scale) if wants_norms(acc)
-else None`` (before a fused update overwrites the gradient), then ``acc = accumulate(acc, hidden, norms, params,
+``acc = start_diagnostics(spec)``; per step, ``norms = gradient_norms(grads) if wants_norms(acc) else None``, then ``acc = accumulate(acc, hidden, norms, params,
 new_params, lr)``; after the last batch ``finish(acc)``, a frozen, JSON-ready :class:`EpochDiagnostics`.
 
 Work over every weight (a norm, a subtraction) is the one cost here that grows with the network, so it is done on
@@ -29,10 +28,10 @@ blur the ratios):
 >>> spec = fnn.network([2, 3, 2], activation="relu")
 >>> params = fnn.init_params(spec, seed=0)
 >>> x, y = np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])
->>> new = fnn.sgd_step(params, (x, y), lr=0.1)
 >>> grads = fnn.grad(params, (x, y))
+>>> new = fnn.sgd_step(params, grads, lr=0.1)
 >>> hidden = [np.maximum(x @ params.layers[0].w + params.layers[0].b, 0)]
->>> acc = accumulate(start_diagnostics(spec), hidden, gradient_norms(spec, grads), params, new, lr=0.1)
+>>> acc = accumulate(start_diagnostics(spec), hidden, gradient_norms(grads), params, new, lr=0.1)
 >>> d = finish(acc)
 >>> d.steps, d.samples, d.layers[0].activation, d.layers[1].dead_fraction is None
 (1, 4, 'relu', True)
@@ -43,7 +42,7 @@ import math
 import numpy as np
 from attrs import frozen
 
-from fnn.core.params import Params, flat_layout
+from fnn.core.params import Params
 from fnn.errors import Described, FnnInputError, bad_argument
 
 __all__ = [
@@ -222,19 +221,16 @@ def _norm(vector):
     return math.sqrt(float(np.dot(vector, vector)))
 
 
-def gradient_norms(spec, grads, scale=1.0):
-    """``||dL/dw||`` of each layer, from ``grads`` as ``Params`` or as the flat gradient vector of the training
-    step (in :func:`~fnn.core.params.flat_layout` order) multiplied by ``scale``. Call it before a fused update
-    overwrites that vector. A ``scale`` of 0 leaves the gradient unknown: NaN."""
-    if isinstance(grads, Params):
-        return tuple(_norm(layer.w) for layer in grads.layers)
-    layout, total = flat_layout(spec)
-    if not isinstance(grads, np.ndarray) or grads.shape != (total,):
-        raise bad_argument("gradient_norms", "grads", f"fnn.Params or a 1-D array of {total} values", getattr(grads, "shape", grads))
-    factor = abs(float(scale))
-    if factor == 0:
-        return (math.nan,) * len(layout)
-    return tuple(_norm(grads[start : start + shape[0] * shape[1]]) / factor for (start, shape), _ in layout)
+def gradient_norms(grads: Params) -> tuple[float, ...]:
+    """``||dL/dw||`` of each layer.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> gradient_norms(fnn.map_arrays(lambda a: np.full_like(a, -3.0), params))
+    (3.0,)
+    """
+    if not isinstance(grads, Params):
+        raise bad_argument("gradient_norms", "grads", "fnn.Params", grads)
+    return tuple(_norm(layer.w) for layer in grads.layers)
 
 
 def _activity(level, activations, watch, ones):

@@ -16,10 +16,14 @@ run continued from any returned state is bit-identical to an uninterrupted one.
 (True, 5, 5)
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
-from attrs import evolve
+from attrs import evolve, frozen
 from toolz import last, reduce, take
 
 from fnn.core.metrics import classes_from_outputs, evaluate
@@ -29,14 +33,13 @@ from fnn.data.dataset import Dataset
 from fnn.data.lazy import take_rows
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.optim.base import Optimizer
 from fnn.train.batches import minibatches
-from fnn.train.diagnostics import finish, start_diagnostics
+from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
 from fnn.train.options import check_epochs, train_options
 from fnn.train.state import EpochRecord, History, TrainState
-from fnn.train.step import train_step, train_step_observed
-
-__all__ = ["start_state", "run_epoch", "iterate_epochs", "fit", "early_stopping", "prepare_data", "validation_split"]
+from fnn.train.step import step_outcome
 
 
 def prepare_data(params, data, function="fit", name="data"):
@@ -69,21 +72,67 @@ def start_state(start, optimizer, seed=None, function="fit"):
     return TrainState(params=start, opt_state=optimizer.init(start), epoch=0, step=0, seed=int(seed), history=History())
 
 
-def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
-    """The step of the epoch's fold: ``(params, opt_state, step, sums, diagnostics) x batch -> next``;
-    ``diagnostics`` is None when the run gathers none, and then the step does no work for them."""
+@frozen(hash=False)
+class RunningMetrics:
+    """The sums an epoch's running metrics are made of: loss times samples, samples, hits (classifiers), and
+    squared errors, target sums and target squares per output (regression)."""
+
+    loss_sum: float = 0.0
+    count: int = 0
+    hits: int = 0
+    sq_err: float | np.ndarray = 0.0
+    y_sum: float | np.ndarray = 0.0
+    y_sq: float | np.ndarray = 0.0
+
+    def add(self, value: float, outputs: np.ndarray, y: np.ndarray, is_classifier: bool) -> RunningMetrics:
+        """These sums with one more batch of ``outputs`` for targets ``y`` and mean loss ``value``."""
+        n = len(outputs)
+        if is_classifier:
+            hits = self.hits + int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+            return evolve(self, loss_sum=self.loss_sum + value * n, count=self.count + n, hits=hits)
+        targets = y.reshape(outputs.shape).astype(np.float64)
+        return evolve(
+            self,
+            loss_sum=self.loss_sum + value * n,
+            count=self.count + n,
+            sq_err=self.sq_err + np.sum((outputs - targets) ** 2, axis=0),
+            y_sum=self.y_sum + targets.sum(axis=0),
+            y_sq=self.y_sq + np.sum(targets**2, axis=0),
+        )
+
+    def metrics(self, is_classifier: bool) -> dict[str, Any]:
+        """``loss`` and ``accuracy`` (classifiers) or ``r2`` (regression), as means over the epoch."""
+        if is_classifier:
+            return {"loss": self.loss_sum / self.count, "accuracy": self.hits / self.count}
+        total = self.y_sq - self.y_sum**2 / self.count
+        r2 = float(np.mean(1 - self.sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
+        return {"loss": self.loss_sum / self.count, "r2": r2}
+
+
+@frozen(hash=False)
+class EpochCarry:
+    """What the epoch's fold carries from step to step: the parameters and optimiser state, the run's step
+    counter, the running metric sums and the diagnostics accumulator (None when the run gathers none)."""
+
+    params: Params
+    opt_state: Any
+    step: int
+    sums: RunningMetrics
+    diagnostics: DiagnosticsAccumulator | None
+
+
+def _epoch_step(
+    optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState
+) -> Callable[[EpochCarry, tuple[np.ndarray, np.ndarray]], EpochCarry]:
+    """The step of the epoch's fold: ``EpochCarry x batch -> EpochCarry``."""
     penalty = optimizer.penalty
 
-    def step(carry, batch):
-        params, opt_state, step_number, sums, observed = carry
+    def step(carry: EpochCarry, batch: tuple[np.ndarray, np.ndarray]) -> EpochCarry:
+        params, step_number = carry.params, carry.step
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        if observed is None:
-            value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
-        else:
-            value, outputs, new_params, opt_state, observed = train_step_observed(optimizer, params, opt_state, x, y, masks, observed)
-        if penalty is not None:
-            value += penalty(params)
+        done = step_outcome(optimizer, params, carry.opt_state, x, y, masks, norms=carry.diagnostics is not None and wants_norms(carry.diagnostics))
+        value = done.loss + penalty(params) if penalty is not None else done.loss
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1} "
@@ -95,21 +144,14 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params), observed
+        observed = carry.diagnostics
+        if observed is not None:
+            lr = optimizer.learning_rate(carry.opt_state) if optimizer.learning_rate is not None else None
+            observed = accumulate(observed, done.trace.post, done.grad_norms, params, done.params, lr)
+        sums = carry.sums.add(value, done.trace.post[-1], y, params.spec.is_classifier)
+        return evolve(carry, params=done.params, opt_state=done.opt_state, step=step_number + 1, sums=sums, diagnostics=observed)
 
     return step
-
-
-def _add_metrics(sums, value, outputs, y, params):
-    n = len(outputs)
-    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
-    if params.spec.is_classifier:
-        hits += int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
-    else:
-        targets = y.reshape(outputs.shape).astype(np.float64)
-        sq_err = sq_err + np.sum((outputs - targets) ** 2, axis=0)
-        y_sum, y_sq = y_sum + targets.sum(axis=0), y_sq + np.sum(targets**2, axis=0)
-    return loss_sum + value * n, count + n, hits, sq_err, y_sum, y_sq
 
 
 def _observed(batches, on_batch):
@@ -129,18 +171,12 @@ def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, o
     if on_batch is not None:
         batches = _observed(batches, on_batch)
     observed = start_diagnostics(state.params.spec) if diagnostics else None
-    start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0), observed)
-    params, opt_state, step_number, sums, observed = reduce(step, batches, start)
-    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
-    metrics = {"loss": loss_sum / count}
-    if params.spec.is_classifier:
-        metrics["accuracy"] = hits / count
-    else:
-        total = y_sq - y_sum**2 / count
-        metrics["r2"] = float(np.mean(1 - sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
-    if observed is not None:
-        metrics["diagnostics"] = finish(observed)
-    return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_number), metrics
+    start = EpochCarry(state.params, state.opt_state, state.step, RunningMetrics(), observed)
+    end = reduce(step, batches, start)
+    metrics: dict[str, Any] = end.sums.metrics(end.params.spec.is_classifier)
+    if end.diagnostics is not None:
+        metrics["diagnostics"] = finish(end.diagnostics)
+    return evolve(state, params=end.params, opt_state=end.opt_state, epoch=state.epoch + 1, step=end.step), metrics
 
 
 def validation_split(params, y, fraction, seed):

@@ -5,19 +5,34 @@ steps are done, the seed and the history. ``fit`` takes one and returns the next
 epoch and continued from its state is bit-identical to one that never stopped.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 from attrs import asdict, field, frozen
 
+from fnn.core.network import Trace
 from fnn.core.params import Params
 from fnn.train.diagnostics import EpochDiagnostics
-
-__all__ = ["EpochRecord", "History", "TrainState"]
 
 
 def _diagnostics(value):
     """An epoch's diagnostics as given, or read back from the dict a record or checkpoint stored."""
     return EpochDiagnostics.from_dict(value) if isinstance(value, dict) else value
+
+
+@frozen(hash=False)
+class StepOutcome:
+    """What one training step gives: the batch's ``loss`` at the old parameters (no penalty term), the forward
+    pass's ``trace`` (``trace.post[-1]`` is the output), the new ``params`` and ``opt_state``, and the gradient's
+    per-layer norms when they were asked for (else None)."""
+
+    loss: float
+    trace: Trace
+    params: Params
+    opt_state: Any
+    grad_norms: tuple[float, ...] | None = None
 
 
 @frozen
