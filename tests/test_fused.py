@@ -106,3 +106,20 @@ def test_the_fused_step_lays_out_params_that_were_not_flat_without_changing_them
     got = fused_step(opt.kernel, params, opt.init(params), x, y)
     assert got.params == composed_step(opt, params, opt.init(params), x, y).params
     assert flat_view(got.params) is not None and params == fnn.map_arrays(np.copy, params)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_step_writes_to_no_array_it_did_not_create(name, fast):
+    import attrs
+
+    optimizer = OPTIMIZERS[name]() if fast else attrs.evolve(OPTIMIZERS[name](), kernel=None)
+    params = fnn.init_params(fnn.network([3, 4, 2], activation="relu"), seed=0)
+    x, y = np.random.default_rng(0).standard_normal((5, 3)), np.array([0, 1, 1, 0, 1])  # the caller's, writable
+    masks = dropout_masks(params.spec, 5, dropout_rates(params.spec, 0.5, "fit"), 0, 0, 0, params.dtype)
+    state = optimizer.init(params)
+    before = [a.copy() for a in (x, y, *masks, *params.arrays())]
+    step_outcome(optimizer, params, state, x.astype(np.float32), y, masks)
+    after = [x, y, *masks, *params.arrays()]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(before, after, strict=True))
+    assert x.flags.writeable and y.flags.writeable
