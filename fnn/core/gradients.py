@@ -59,7 +59,13 @@ def grad(params: Params, batch: Batch) -> Params:
 
 
 def loss_and_grad(params: Params, batch: Batch) -> tuple[float, Params]:
-    """``(loss, grads)`` from one forward and one backward pass (see the module's example)."""
+    """``(loss, grads)`` from one forward and one backward pass.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], activation="identity", loss="mse"), seed=0)
+    >>> value, grads = fnn.loss_and_grad(params, (np.zeros((1, 2), np.float32), np.array([[3.0]], np.float32)))
+    >>> value, grads.layers[0].b
+    (9.0, array([-6.], dtype=float32))
+    """
     x, y = check_batch(params, batch, "loss_and_grad")
     value, grads, _ = loss_and_grad_unchecked(params, x, y)
     return value, grads

@@ -8,6 +8,7 @@ pays for validation once per data set, not once per step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from attrs import frozen
@@ -98,17 +99,18 @@ def backward_into(params: Params, trace: Trace, grad_logits: np.ndarray, out: Se
 def output_gradient(params: Params, trace: Trace, y: np.ndarray) -> np.ndarray:
     """``dL/dz`` of the last layer: fused for softmax/sigmoid cross-entropy, chained through the output's
     activation otherwise. Returns a new array the caller may overwrite."""
-    loss = params.spec.loss
+    loss: Any = params.spec.loss
     z, a = trace.pre[-1], trace.post[-1]
     if loss.fused:
         return loss.grad_logits(z, a, y)
     grad_output = np.array(loss.derivative(a, y), dtype=a.dtype, copy=True)
-    return params.spec.output_activation.backward(z, a, grad_output)
+    output: Any = params.spec.output_activation
+    return output.backward(z, a, grad_output)
 
 
 def loss_value(params: Params, trace: Trace, y: np.ndarray) -> float:
     """The batch's mean loss, from the logits where the loss is fused (finite even for saturated outputs)."""
-    loss = params.spec.loss
+    loss: Any = params.spec.loss
     if loss.value_from_both is not None:
         return float(loss.value_from_both(trace.pre[-1], trace.post[-1], y))
     if loss.fused:

@@ -17,7 +17,7 @@ ValueError: assignment destination is read-only
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -60,6 +60,10 @@ class Layer:
         return f"Layer(w={shape_str(self.w)}, b={shape_str(self.b)})"
 
 
+def _layer_tuple(layers: Iterable[Layer]) -> tuple[Layer, ...]:
+    return tuple(layers)
+
+
 @frozen(hash=False, repr=False)
 class Params:
     """All layers of a network with its spec. Also the shape of gradients and optimiser moments.
@@ -70,7 +74,7 @@ class Params:
     """
 
     spec: NetworkSpec
-    layers: tuple[Layer, ...] = field(converter=tuple)
+    layers: tuple[Layer, ...] = field(converter=_layer_tuple)
 
     def __attrs_post_init__(self) -> None:
         expected = [(layer.input_dim, layer.output_dim) for layer in self.spec.layers]

@@ -47,7 +47,7 @@ class ElementwiseKernel:
     apply: Kernel = field(repr=False)
     constants: Callable[[int], Any] = field(repr=False)
     state_type: type
-    moments: tuple[str, ...] = field(converter=tuple)
+    moments: tuple[str, ...]
 
     def moments_of(self, function: str, state: Any, params: Params) -> list[Params]:
         """The moment ``Params`` of ``state``, refused with a clear error unless it is this rule's state and fits

@@ -37,26 +37,18 @@ blur the ratios):
 (1, 4, 'relu', True)
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from attrs import frozen
 
 from fnn.core.params import Params
+from fnn.core.spec import NetworkSpec
 from fnn.errors import Described, FnnInputError, bad_argument
-
-__all__ = [
-    "DEAD_FAMILY",
-    "SATURATING",
-    "DiagnosticsAccumulator",
-    "EpochDiagnostics",
-    "LayerDiagnostics",
-    "accumulate",
-    "finish",
-    "gradient_norms",
-    "start_diagnostics",
-    "wants_norms",
-]
 
 DEAD_FAMILY = ("relu", "leaky_relu", "prelu", "elu")
 """Activations (by name before any ``:argument``) whose units can die: linear for ``z > 0``, flat or nearly so below."""
@@ -94,10 +86,10 @@ class LayerDiagnostics:
     grad_norm_max: float
     weight_norm: float
     update_ratio: float
-    dead_fraction: object = None
-    saturated_fraction: object = None
+    dead_fraction: float | None = None
+    saturated_fraction: float | None = None
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _LAYER_FIELDS}
 
 
@@ -110,14 +102,14 @@ class EpochDiagnostics:
     and samples it saw, on how many steps norms were measured, and a :class:`LayerDiagnostics` per layer, input
     side first."""
 
-    lr_first: object
-    lr_last: object
+    lr_first: float | None
+    lr_last: float | None
     steps: int
     samples: int
     sampled_steps: int
-    layers: tuple
+    layers: tuple[LayerDiagnostics, ...]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict; :meth:`from_dict` reads it back."""
         return {
             "lr_first": self.lr_first,
@@ -129,7 +121,7 @@ class EpochDiagnostics:
         }
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> EpochDiagnostics:
         """The record :meth:`to_dict` described (e.g. read back from a run's ``record.json``)."""
         try:
             layers = tuple(LayerDiagnostics(**{name: layer[name] for name in _LAYER_FIELDS}) for layer in data["layers"])
@@ -137,7 +129,7 @@ class EpochDiagnostics:
         except (KeyError, TypeError) as error:
             raise FnnInputError(f"Not an epoch's diagnostics (as EpochDiagnostics.to_dict writes them): missing or bad {error}.") from None
 
-    def scalars(self):
+    def scalars(self) -> dict[str, Any]:
         """Every number as a flat ``{"layer1/grad_norm": value, ...}`` dict (None values left out), for logging
         and plotting."""
         out = {"lr_first": self.lr_first, "lr_last": self.lr_last}
@@ -159,7 +151,7 @@ class DiagnosticsAccumulator:
     the column sums of the next step.
     """
 
-    spec: object
+    spec: NetworkSpec
     sample_every: int
     watch: tuple
     steps: int = 0
@@ -170,10 +162,10 @@ class DiagnosticsAccumulator:
     ratio_sums: tuple = ()
     activity: tuple = ()
     saturated_counts: tuple = ()
-    lr_first: object = None
-    lr_last: object = None
-    last_params: object = None
-    ones: object = None
+    lr_first: float | None = None
+    lr_last: float | None = None
+    last_params: Params | None = None
+    ones: np.ndarray | None = None
 
 
 def _watch(activation_name):
@@ -185,7 +177,7 @@ def _watch(activation_name):
     return None
 
 
-def start_diagnostics(spec, sample_every=20):
+def start_diagnostics(spec: NetworkSpec, sample_every: int = 20) -> DiagnosticsAccumulator:
     """An empty accumulator for a network of ``spec``. Gradient norms and update ratios are measured on every
     ``sample_every``-th step, the first included (1: every step); units are watched on every step."""
     if isinstance(sample_every, bool) or not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
@@ -210,7 +202,7 @@ def _no_activity(watch, units):
     return np.zeros(units) if watch[0] == "relu" else np.full(units, -np.inf)
 
 
-def wants_norms(acc):
+def wants_norms(acc: DiagnosticsAccumulator) -> bool:
     """Whether the next step accumulated is a sampled one, for which :func:`accumulate` needs the gradient norms
     (so the step computes them only then)."""
     return acc.steps % acc.sample_every == 0
@@ -273,7 +265,14 @@ def _ratio(before, after):
     return _distance(before, after) / size if size else math.nan
 
 
-def accumulate(acc, hidden_activations, grad_norms, params_before, params_after, lr=None):
+def accumulate(
+    acc: DiagnosticsAccumulator,
+    hidden_activations: Sequence[np.ndarray],
+    grad_norms: Sequence[float] | None,
+    params_before: Params,
+    params_after: Params,
+    lr: float | None = None,
+) -> DiagnosticsAccumulator:
     """The accumulator after one more step.
 
     ``hidden_activations`` are the outputs of the hidden layers in this step's forward pass, before dropout (one
@@ -331,9 +330,10 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     )
 
 
-def finish(acc):
+def finish(acc: DiagnosticsAccumulator) -> EpochDiagnostics:
     """The :class:`EpochDiagnostics` of the steps accumulated."""
-    if acc.steps == 0:
+    last = acc.last_params
+    if acc.steps == 0 or last is None:
         raise FnnInputError("finish needs an accumulator that has seen at least one step; this one saw none.")
     layers = []
     for index, layer in enumerate(acc.spec.layers):
@@ -344,7 +344,7 @@ def finish(acc):
                 layer.activation.name,
                 acc.grad_norm_sums[index] / acc.sampled,
                 acc.grad_norm_maxima[index],
-                _norm(acc.last_params.layers[index].w),
+                _norm(last.layers[index].w),
                 acc.ratio_sums[index] / acc.sampled,
                 None if activity is None else float(np.count_nonzero(activity <= 0)) / len(activity),
                 None if saturated is None else float(np.count_nonzero(saturated > SATURATED_SHARE * acc.samples)) / len(saturated),
@@ -353,5 +353,5 @@ def finish(acc):
     return EpochDiagnostics(_number(acc.lr_first), _number(acc.lr_last), acc.steps, acc.samples, acc.sampled, tuple(layers))
 
 
-def _number(value):
+def _number(value: Any) -> float | None:
     return None if value is None else float(value)

@@ -19,8 +19,8 @@ run continued from any returned state is bit-identical to an uninterrupted one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
 from attrs import evolve, frozen
@@ -37,12 +37,14 @@ from fnn.optim.base import Optimizer
 from fnn.train.batches import minibatches
 from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.options import check_epochs, train_options
+from fnn.train.options import TrainOptions, check_epochs, train_options
 from fnn.train.state import EpochRecord, History, TrainState
 from fnn.train.step import step_outcome
 
+Batch = tuple[Any, np.ndarray]
 
-def prepare_data(params, data, function="fit", name="data"):
+
+def prepare_data(params: Params, data: Any, function: str = "fit", name: str = "data") -> tuple[Any, np.ndarray]:
     """Check a data set once and return ``(x, y)`` ready for the unchecked step functions."""
     if isinstance(data, Dataset):
         x, y = data.as_tuple()
@@ -54,7 +56,7 @@ def prepare_data(params, data, function="fit", name="data"):
     return x, prepare_targets(params, y, len(x), function, f"{name} labels")
 
 
-def start_state(start, optimizer, seed=None, function="fit"):
+def start_state(start: Params | TrainState, optimizer: Optimizer, seed: int | None = None, function: str = "fit") -> TrainState:
     """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params.
 
     The state's ``step`` is the run's one step counter (dropout masks, the history, divergence reports); an
@@ -154,18 +156,35 @@ def _epoch_step(
     return step
 
 
-def _observed(batches, on_batch):
+def _observed(batches: Iterable[Batch], on_batch: Callable[[int], Any]) -> Iterator[Batch]:
     for index, batch in enumerate(batches):
         on_batch(index)
         yield batch
 
 
-def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None, diagnostics=False):
+def run_epoch(
+    state: TrainState,
+    x: Any,
+    y: np.ndarray,
+    optimizer: Optimizer,
+    batch_size: int,
+    drop_rates: Sequence[float] = (),
+    shuffle: bool = True,
+    on_batch: Callable[[int], Any] | None = None,
+    diagnostics: bool = False,
+) -> tuple[TrainState, dict[str, Any]]:
     """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
     epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
     ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar). With
     ``diagnostics``, the metrics also hold the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` under
-    ``"diagnostics"``, gathered inside the steps; they never change the parameters."""
+    ``"diagnostics"``, gathered inside the steps; they never change the parameters.
+
+    >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
+    >>> x, y = prepare_data(params, (np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])))
+    >>> state, metrics = fnn.run_epoch(start_state(params, fnn.optim.sgd(0.1)), x, y, fnn.optim.sgd(0.1), 2)
+    >>> state.epoch, state.step, sorted(metrics)
+    (1, 2, ['accuracy', 'loss'])
+    """
     step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
     batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
     if on_batch is not None:
@@ -179,13 +198,13 @@ def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, o
     return evolve(state, params=end.params, opt_state=end.opt_state, epoch=state.epoch + 1, step=end.step), metrics
 
 
-def validation_split(params, y, fraction, seed):
+def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train_index, validation_index)`` of prepared targets ``y``: by class for a classifier, from ``seed``.
     The run engine uses it too, to count the steps of an epoch on the real training part."""
     return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed, part="validation")
 
 
-def _validation_data(params, validation, train, seed, function):
+def _validation_data(params: Params, validation: Any, train: tuple[Any, np.ndarray], seed: int, function: str) -> tuple[tuple[Any, np.ndarray], tuple[Any, np.ndarray] | None]:
     """``(train, validation)`` as prepared arrays; a float ``validation`` splits ``train`` by class, seeded."""
     if validation is None:
         return train, None
@@ -196,7 +215,7 @@ def _validation_data(params, validation, train, seed, function):
     return train, prepare_data(params, validation, function, "validation")
 
 
-def _options(function, options, keywords):
+def _options(function: str, options: TrainOptions | None, keywords: dict[str, Any]) -> TrainOptions:
     if options is None:
         return train_options(function, **keywords)
     if keywords:
@@ -204,7 +223,16 @@ def _options(function, options, keywords):
     return options
 
 
-def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, function="iterate_epochs", **keywords):
+def iterate_epochs(
+    start: Params | TrainState,
+    data: Any,
+    *,
+    options: TrainOptions | None = None,
+    epochs: int | None = None,
+    on_batch: Callable[[int], Any] | None = None,
+    function: str = "iterate_epochs",
+    **keywords: Any,
+) -> Iterator[TrainState]:
     """The lazy sequence of training states after each epoch: endless, or ``epochs`` more of them.
 
     ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``; how to
@@ -239,7 +267,7 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
 
-    def endless():
+    def endless() -> Iterator[TrainState]:
         current = state
         while True:
             current, metrics = run_epoch(
@@ -255,16 +283,25 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     return endless() if epochs is None else take(epochs, endless())
 
 
-def early_stopping(states, patience, monitor="val_loss"):
+def early_stopping(states: Iterable[TrainState], patience: int, monitor: str = "val_loss") -> tuple[TrainState | None, TrainState | None]:
     """Consume ``states`` until ``monitor`` has not improved for ``patience`` epochs: ``(best, last)`` states.
 
     Lower is better for losses, higher for accuracy and R^2. ``states`` is any iterable of ``TrainState``
     (usually :func:`iterate_epochs`, limited with ``toolz.take`` to a maximum number of epochs).
+
+    >>> from toolz import take
+    >>> data = fnn.data.moons(60, noise=0.3, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> best, last = fnn.early_stopping(take(30, fnn.iterate_epochs(start, data, lr=0.5, seed=0)), patience=2, monitor="loss")
+    >>> best.history[-1].loss == min(last.history.column("loss")), best.epoch <= last.epoch
+    (True, True)
     """
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise bad_argument("early_stopping", "patience", "a positive int", patience)
     lower_is_better = monitor.endswith("loss")
-    best = current = None
+    best: TrainState | None = None
+    current: TrainState | None = None
+    best_value: Any = None
     for current in states:
         value = getattr(current.history[-1], monitor, None)
         if value is None:
@@ -280,7 +317,7 @@ def early_stopping(states, patience, monitor="val_loss"):
     return best, current
 
 
-def fit(start, data, *, epochs, options=None, **keywords):
+def fit(start: Params | TrainState, data: Any, *, epochs: int, options: TrainOptions | None = None, **keywords: Any) -> TrainState:
     """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
 
     ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
@@ -294,12 +331,18 @@ def fit(start, data, *, epochs, options=None, **keywords):
     and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
     bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
     the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
+
+    >>> data = fnn.data.moons(100, noise=0.1, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> state = fnn.fit(start, data, epochs=20, optimizer="adam", lr=0.05, batch_size=10, seed=0)
+    >>> state.epoch, state.history[-1].accuracy > 0.8
+    (20, True)
     """
     options = _options("fit", options, keywords)
-    epochs = check_epochs("fit", epochs)
-    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=epochs, function="fit")
-    if epochs == 0:
+    count = check_epochs("fit", epochs) or 0
+    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=count, function="fit")
+    if count == 0:
         return start_state(start, options.optimizer, options.seed)
     if options.patience is not None:
-        return early_stopping(states, options.patience, options.monitor)[0]
+        return cast(TrainState, early_stopping(states, options.patience, options.monitor)[0])  # count > 0: never None
     return last(states)
