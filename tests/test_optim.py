@@ -1,7 +1,6 @@
 """Optimisers against their published update rules, computed independently here, and against torch.optim."""
 
 
-import attrs
 import numpy as np
 import pytest
 
