@@ -1,43 +1,61 @@
 """Read-only arrays, their short descriptions and equality: the leaves that fnn's records hold."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from fnn.errors import Described, bad_argument
-
-__all__ = ["readonly", "freeze_new", "arrays_equal", "shape_str", "describe", "as_float_dtype", "all_finite", "first_non_finite"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def readonly(value, dtype=None):
-    """Return ``value`` as a read-only ndarray, copying only when it is not one already.
+def readonly(value: Any, dtype: npt.DTypeLike | None = None) -> np.ndarray:
+    """Return ``value`` as a read-only ndarray, copying unless nobody can write it through another name.
 
-    An array that is already read-only (and of ``dtype``, if given) comes back as is, so rebuilding a record with
-    ``attrs.evolve`` costs nothing; anything writable is copied, so the caller's array stays theirs.
+    An array that is read-only, of ``dtype`` (if given), and whose bases are all read-only comes back as is, so
+    rebuilding a record with ``attrs.evolve`` costs nothing; a writable array, or a read-only view of one, is
+    copied, so what the caller keeps writing stays theirs.
 
     >>> a = readonly([1.0, 2.0])
     >>> a.flags.writeable, readonly(a) is a
     (False, True)
+    >>> base = np.zeros(2); view = base.view(); view.flags.writeable = False
+    >>> kept = readonly(view); base[0] = 42.0
+    >>> kept.tolist(), kept is view
+    ([0.0, 0.0], False)
     """
-    if isinstance(value, np.ndarray) and not value.flags.writeable and (dtype is None or value.dtype == dtype):
+    if isinstance(value, np.ndarray) and _unwritable(value) and (dtype is None or value.dtype == dtype):
         return value
     array = np.array(value, dtype=dtype, copy=True)
     array.flags.writeable = False
     return array
 
 
-def freeze_new(array):
+def _unwritable(array: np.ndarray) -> bool:
+    """Whether no one can change ``array``'s values: it and every array or buffer it views are read-only."""
+    current: Any = array
+    while isinstance(current, np.ndarray):
+        if current.flags.writeable:
+            return False
+        current = current.base
+    return current is None or isinstance(current, bytes) or (isinstance(current, memoryview) and current.readonly)
+
+
+def freeze_new(array: np.ndarray) -> np.ndarray:
     """Mark an array this process just created (and nobody else holds) read-only, without a copy."""
     array.flags.writeable = False
     return array
 
 
-def arrays_equal(a, b):
+def arrays_equal(a: np.ndarray, b: np.ndarray) -> bool:
     """Exact equality of two arrays: same shape, same dtype, same values (NaN equal to NaN)."""
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
 
 
-def shape_str(array):
+def shape_str(array: np.ndarray) -> str:
     """``float32[784,256]``: dtype and shape, the way a record shows an array.
 
     >>> shape_str(np.zeros((2, 3), np.float32))
@@ -46,14 +64,14 @@ def shape_str(array):
     return f"{array.dtype}[{','.join(map(str, array.shape))}]"
 
 
-def describe(value):
+def describe(value: Any) -> Described:
     """Say what a value is, for an error message: shape and dtype for arrays, the type otherwise."""
     if isinstance(value, np.ndarray):
         return Described(f"an array of dtype {value.dtype} and shape {value.shape}")
     return Described(f"a {type(value).__name__}")
 
 
-def as_float_dtype(dtype, function="init_params", name="dtype"):
+def as_float_dtype(dtype: npt.DTypeLike, function: str = "init_params", name: str = "dtype") -> np.dtype:
     """Normalise a dtype argument to float32 or float64, the two fnn computes in."""
     try:
         resolved = np.dtype(dtype)
@@ -64,7 +82,7 @@ def as_float_dtype(dtype, function="init_params", name="dtype"):
     return resolved
 
 
-def all_finite(array):
+def all_finite(array: np.ndarray) -> bool:
     """Whether every value of a float array is finite, without a boolean temporary the size of the array.
 
     ``min`` and ``max`` propagate NaN and show an infinity, so two passes in place answer it (``np.isfinite(x).all()``
@@ -78,7 +96,7 @@ def all_finite(array):
     return bool(np.isfinite(array.min()) and np.isfinite(array.max()))
 
 
-def first_non_finite(array, rows=4096):
+def first_non_finite(array: np.ndarray, rows: int = 4096) -> tuple[int, ...] | None:
     """The index tuple of the first NaN or infinity in ``array`` (None if all are finite), scanning in blocks of
     rows so that no full-size temporary is made."""
     for start in range(0, len(array), rows):

@@ -42,8 +42,8 @@ def _run(params, batches, lr=0.1, sample_every=1):
     seen = []
     for x, y in batches:
         grads = fnn.grad(params, (x, y))
-        new = fnn.sgd_step(params, (x, y), lr=lr)
-        norms = gradient_norms(params.spec, grads) if wants_norms(acc) else None
+        new = fnn.sgd_step(params, grads, lr=lr)
+        norms = gradient_norms(grads) if wants_norms(acc) else None
         acc = accumulate(acc, [_hidden(params, x)], norms, params, new, lr)
         seen.append((params, grads, new))
         params = new
@@ -137,14 +137,24 @@ def test_sigmoid_saturation_uses_the_same_rule_as_tanh():
     assert calm.layers[0].saturated_fraction == 0.0
 
 
-def test_gradient_norms_from_the_scaled_flat_vector_equal_those_from_params():
+def test_gradient_norms_are_each_layers_weight_gradient_norm_and_refuse_other_values():
     params = _params(fnn.network([2, 3, 2], activation="relu"), RELU_LAYERS)
     grads = fnn.grad(params, BATCH_2)
-    flat = fnn.flatten_params(grads) * -0.25  # what an SGD step with lr 0.25 hands over
-    assert gradient_norms(params.spec, flat, -0.25) == pytest.approx(gradient_norms(params.spec, grads), rel=1e-12)
-    assert all(math.isnan(n) for n in gradient_norms(params.spec, flat * 0, 0.0))
+    assert gradient_norms(grads) == pytest.approx([np.linalg.norm(layer.w) for layer in grads.layers], rel=1e-12)
     with pytest.raises(fnn.FnnInputError, match="grads"):
-        gradient_norms(params.spec, flat[:-1])
+        gradient_norms(fnn.flatten_params(grads))
+
+
+def test_training_with_diagnostics_gives_the_same_bytes_fused_and_composed():
+    from fnn.train.step import composed_step, step_outcome
+
+    params = _params(fnn.network([2, 3, 2], activation="relu"), RELU_LAYERS)
+    x, y = BATCH_2[0], BATCH_2[1]
+    opt = fnn.optim.adam(0.1)
+    fused = step_outcome(opt, params, opt.init(params), x, y, norms=True)
+    composed = composed_step(opt, params, opt.init(params), x, y, norms=True)
+    assert fused.grad_norms == composed.grad_norms == gradient_norms(fnn.grad(params, (x, y)))
+    assert [a.tobytes() for a in fused.params.arrays()] == [a.tobytes() for a in composed.params.arrays()]
 
 
 def test_float32_training_matches_float64_hand_values_closely():
@@ -152,8 +162,8 @@ def test_float32_training_matches_float64_hand_values_closely():
     params32 = fnn.Params(spec, [fnn.Layer(np.array(w, np.float32), np.array(b, np.float32)) for w, b in RELU_LAYERS])
     x = BATCH_2[0].astype(np.float32)
     grads = fnn.grad(params32, (x, BATCH_2[1]))
-    new = fnn.sgd_step(params32, (x, BATCH_2[1]), lr=0.5)
-    acc = accumulate(start_diagnostics(spec), [_hidden(params32, x)], gradient_norms(spec, grads), params32, new, 0.5)
+    new = fnn.sgd_step(params32, grads, lr=0.5)
+    acc = accumulate(start_diagnostics(spec), [_hidden(params32, x)], gradient_norms(grads), params32, new, 0.5)
     exact, _ = _run(_params(spec, RELU_LAYERS), [BATCH_2], lr=0.5)
     for got, want in zip(finish(acc).layers, exact.layers):
         assert got.grad_norm == pytest.approx(want.grad_norm, rel=1e-5)
@@ -166,7 +176,7 @@ def test_inputs_are_left_alone_and_the_record_round_trips_through_json():
     kept = hidden.copy()
     start = start_diagnostics(params.spec)
     grads = fnn.grad(params, BATCH_1)
-    after = accumulate(start, [hidden], gradient_norms(params.spec, grads), params, params, 0.1)
+    after = accumulate(start, [hidden], gradient_norms(grads), params, params, 0.1)
     assert np.array_equal(hidden, kept) and start.steps == 0 and not start.activity[0].any()
     assert (after.activity[0] > 0).tolist() == [True, False, False]
     diagnostics, _ = _run(params, [BATCH_1, BATCH_2])

@@ -29,7 +29,7 @@ def test_worked_sgd_step_by_hand():
     # dC/dz = (a - y) * a * (1 - a) = (0.645656 - 1) * 0.228784 = -0.0810680, so w -> 0.5 + 0.1 * 0.0810680.
     spec = fnn.network([1, 1], activation="sigmoid", loss="quadratic")
     params = fnn.Params(spec, [fnn.Layer(np.array([[0.5]]), np.array([0.1]))])
-    new = fnn.sgd_step(params, (np.array([[1.0]]), np.array([[1.0]])), lr=0.1)
+    new = fnn.sgd_step(params, fnn.grad(params, (np.array([[1.0]]), np.array([[1.0]]))), lr=0.1)
     assert new.layers[0].w[0, 0] == pytest.approx(0.5 + 0.1 * 0.0810680, abs=1e-7)
     assert new.layers[0].b[0] == pytest.approx(0.1 + 0.1 * 0.0810680, abs=1e-7)
 
@@ -54,7 +54,7 @@ def test_no_silent_upcast(dtype):
     y = np.array([0, 1, 1, 0])
     grads = fnn.grad(params, (x, y))
     assert all(a.dtype == dtype for a in grads.arrays())
-    assert all(a.dtype == dtype for a in fnn.sgd_step(params, (x, y), 0.1).arrays())
+    assert all(a.dtype == dtype for a in fnn.sgd_step(params, grads, 0.1).arrays())
     assert fnn.forward(params, x).dtype == dtype
 
 
@@ -85,7 +85,7 @@ def test_bad_batches_name_the_argument(batch, message):
 def test_sgd_step_refuses_bad_learning_rates(lr):
     params = fnn.init_params(fnn.network([2, 2]), seed=0)
     with pytest.raises(fnn.FnnInputError, match="'lr'"):
-        fnn.sgd_step(params, (np.ones((1, 2), np.float32), np.array([0])), lr)
+        fnn.sgd_step(params, params, lr)
 
 
 def test_params_argument_is_checked():

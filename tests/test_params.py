@@ -96,3 +96,52 @@ def test_params_from_flat_refuses_a_vector_that_does_not_fit(flat):
     with pytest.raises(fnn.FnnInputError, match=r"1-D float array of 26 values"):
         params_from_flat(fnn.network([3, 4, 2]), flat)
     assert flat.flags.writeable  # refused before anything was frozen
+
+
+def test_a_layer_does_not_change_when_the_writable_base_of_its_read_only_view_is_written():
+    base = np.zeros((2, 3))
+    view = base.view()
+    view.flags.writeable = False
+    layer = fnn.Layer(view, np.zeros(3))
+    base[0, 0] = 42.0
+    assert layer.w[0, 0] == 0.0 and not layer.w.flags.writeable
+
+
+def test_read_only_arrays_whose_bases_are_all_read_only_are_kept_without_a_copy():
+    params = fnn.init_params(fnn.network([3, 2]), seed=0)  # views of one read-only flat vector
+    rebuilt = fnn.Layer(params.layers[0].w, params.layers[0].b)
+    assert rebuilt.w is params.layers[0].w and rebuilt.b is params.layers[0].b
+
+
+@pytest.mark.parametrize(
+    "function",
+    [lambda a: a, np.asarray, lambda a: KEPT.setdefault(a.shape, np.ones(a.shape, a.dtype))],
+    ids=["identity", "asarray", "a caller's array"],
+)
+def test_map_arrays_never_freezes_or_shares_an_array_that_someone_else_holds(function):
+    KEPT.clear()
+    mine = fnn.Params(fnn.network([3, 2]), [fnn.Layer(np.zeros((3, 2), np.float32), np.zeros(2, np.float32))])
+    result = fnn.map_arrays(function, mine)
+    assert all(a.flags.writeable for a in KEPT.values())  # the caller's arrays stay theirs
+    for array in result.arrays():
+        assert not array.flags.writeable
+        assert not any(np.shares_memory(array, kept) for kept in KEPT.values())
+
+
+def test_map_arrays_freezes_the_new_arrays_it_is_given_without_copying_them():
+    params = fnn.init_params(fnn.network([3, 2]), seed=0)
+    result = fnn.map_arrays(lambda a: a * 2, params)
+    assert all(array.base is None and not array.flags.writeable for array in result.arrays())
+
+
+def test_params_from_flat_builds_its_records_through_their_constructors(monkeypatch):
+    from fnn.core import params as module
+
+    built = []
+    original = module.Layer.__attrs_post_init__
+    monkeypatch.setattr(module.Layer, "__attrs_post_init__", lambda self: built.append(self) or original(self))
+    params = module.params_from_flat(fnn.network([3, 4, 2]), np.zeros(3 * 4 + 4 + 4 * 2 + 2, np.float32))
+    assert built == list(params.layers)
+
+
+KEPT = {}

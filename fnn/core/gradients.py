@@ -11,41 +11,70 @@ Each takes parameters and a batch ``(x, y)`` with samples in rows and returns ne
 """
 
 
-from fnn.core.network import backward_flat, forward_trace, forward_unchecked, loss_value, output_gradient
-from fnn.core.params import params_from_flat
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from fnn.core.network import backward, forward_trace, forward_unchecked, loss_value, output_gradient
+from fnn.core.params import Params
 from fnn.core.validate import check_batch, check_features, check_params
 
-__all__ = ["forward", "loss", "grad", "loss_and_grad", "loss_and_grad_unchecked"]
+Batch = tuple[npt.ArrayLike, npt.ArrayLike]
 
 
-def forward(params, x):
+def forward(params: Params, x: npt.ArrayLike) -> np.ndarray:
     """The network's output for the batch ``x`` (shape ``(n, inputs)``): probabilities for a softmax or sigmoid
-    output, raw values for an identity output."""
+    output, raw values for an identity output.
+
+    >>> params = fnn.init_params(fnn.network([2, 3, 2]), seed=0)
+    >>> fnn.forward(params, np.zeros((1, 2), np.float32)).sum().round(6)
+    np.float32(1.0)
+    """
     check_params(params, "forward")
     return forward_unchecked(params, check_features(params, x, "forward"))
 
 
-def loss(params, batch):
-    """The mean loss of ``batch = (x, y)``; ``y`` holds integer class labels, one-hot rows or float targets."""
+def loss(params: Params, batch: Batch) -> float:
+    """The mean loss of ``batch = (x, y)``; ``y`` holds integer class labels, one-hot rows or float targets.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], activation="identity", loss="mse"), seed=0)
+    >>> fnn.loss(params, (np.zeros((1, 2), np.float32), np.array([[3.0]], np.float32)))
+    9.0
+    """
     x, y = check_batch(params, batch, "loss")
     return loss_value(params, forward_trace(params, x), y)
 
 
-def grad(params, batch):
-    """Gradients of :func:`loss`, as ``Params`` shaped like ``params``."""
+def grad(params: Params, batch: Batch) -> Params:
+    """Gradients of :func:`loss`, as ``Params`` shaped like ``params``.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], activation="identity", loss="mse"), seed=0)
+    >>> fnn.grad(params, (np.zeros((1, 2), np.float32), np.array([[3.0]], np.float32))).layers[0].b
+    array([-6.], dtype=float32)
+    """
     return loss_and_grad(params, batch)[1]
 
 
-def loss_and_grad(params, batch):
-    """``(loss, grads)`` from one forward and one backward pass."""
+def loss_and_grad(params: Params, batch: Batch) -> tuple[float, Params]:
+    """``(loss, grads)`` from one forward and one backward pass.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], activation="identity", loss="mse"), seed=0)
+    >>> value, grads = fnn.loss_and_grad(params, (np.zeros((1, 2), np.float32), np.array([[3.0]], np.float32)))
+    >>> value, grads.layers[0].b
+    (9.0, array([-6.], dtype=float32))
+    """
     x, y = check_batch(params, batch, "loss_and_grad")
     value, grads, _ = loss_and_grad_unchecked(params, x, y)
     return value, grads
 
 
-def loss_and_grad_unchecked(params, x, y, masks=None):
+def loss_and_grad_unchecked(
+    params: Params, x: np.ndarray, y: np.ndarray, masks: Sequence[np.ndarray | None] | None = None
+) -> tuple[float, Params, np.ndarray]:
     """:func:`loss_and_grad` for trusted, prepared arrays (``y`` as :func:`fnn.core.validate.prepare_targets` gives it);
     ``masks`` applies dropout to the hidden layers. Also returns the output, for running metrics."""
     trace = forward_trace(params, x, masks)
-    flat = backward_flat(params, trace, output_gradient(params, trace, y))
-    return loss_value(params, trace, y), params_from_flat(params.spec, flat), trace.post[-1]
+    return loss_value(params, trace, y), backward(params, trace, output_gradient(params, trace, y)), trace.post[-1]

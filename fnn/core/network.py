@@ -5,12 +5,17 @@ These functions trust their inputs (``fnn.forward`` and ``fnn.core.gradients`` c
 pays for validation once per data set, not once per step.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from attrs import frozen
+from toolz import reduce
 
-from fnn.core.params import flat_layout, params_from_flat
-
-__all__ = ["Trace", "forward_unchecked", "forward_trace", "backward", "backward_flat", "output_gradient", "loss_value"]
+from fnn.arrays import freeze_new
+from fnn.core.params import Layer, Params
 
 
 @frozen
@@ -23,23 +28,26 @@ class Trace:
     activation of hidden layer ``l`` (already divided by the keep probability), or is None.
     """
 
-    inputs: tuple
-    pre: tuple
-    post: tuple
-    masks: tuple
+    inputs: tuple[np.ndarray, ...]
+    pre: tuple[np.ndarray, ...]
+    post: tuple[np.ndarray, ...]
+    masks: tuple[np.ndarray | None, ...]
 
 
-def forward_unchecked(params, x):
-    """The network's output (probabilities for a softmax or sigmoid output) for a trusted batch ``x``."""
-    a = x
-    for layer, layer_spec in zip(params.layers, params.spec.layers):
+def forward_unchecked(params: Params, x: np.ndarray) -> np.ndarray:
+    """The network's output (probabilities for a softmax or sigmoid output) for a trusted batch ``x``: a fold of
+    the layers over ``x``."""
+
+    def layer_output(a: np.ndarray, layer_and_spec: tuple) -> np.ndarray:
+        layer, layer_spec = layer_and_spec
         z = a @ layer.w
         z += layer.b
-        a = layer_spec.activation.fn(z)
-    return a
+        return layer_spec.activation.fn(z)
+
+    return reduce(layer_output, zip(params.layers, params.spec.layers), x)
 
 
-def forward_trace(params, x, masks=None):
+def forward_trace(params: Params, x: np.ndarray, masks: Sequence[np.ndarray | None] | None = None) -> Trace:
     """Run the forward pass and keep what backprop needs; ``masks`` (one per hidden layer) applies dropout."""
     inputs, pre, post = [], [], []
     a = x
@@ -57,52 +65,52 @@ def forward_trace(params, x, masks=None):
     return Trace(tuple(inputs), tuple(pre), tuple(post), tuple(masks) if masks is not None else ())
 
 
-def backward(params, trace, grad_logits):
+def backward(params: Params, trace: Trace, grad_logits: np.ndarray) -> Params:
     """Parameter gradients from ``grad_logits = dL/dz`` of the last layer, as a read-only ``Params``.
 
     ``grad_logits`` is overwritten along the way; pass a scratch array.
     """
-    return params_from_flat(params.spec, backward_flat(params, trace, grad_logits))
+    out = [(np.empty_like(layer.w), np.empty_like(layer.b)) for layer in params.layers]
+    backward_into(params, trace, grad_logits, out)
+    return Params(params.spec, tuple(Layer(freeze_new(w), freeze_new(b)) for w, b in out))
 
 
-def backward_flat(params, trace, grad_logits):
-    """The gradients as one new, writable 1-D array in :func:`~fnn.core.params.flat_layout` order.
+def backward_into(params: Params, trace: Trace, grad_logits: np.ndarray, out: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Write the gradients of each layer's ``(w, b)`` into the caller's new arrays ``out`` (one pair per layer).
 
-    Each product writes straight into its place in the vector, and the bias gradients are products with a vector
-    of ones (a BLAS matrix-vector product, not a separate pass), so a fused optimiser step can then treat all
-    gradients as one array.
+    Each product writes straight into its place, and the bias gradients are products with a vector of ones (a
+    BLAS matrix-vector product, not a separate pass). ``grad_logits`` is overwritten; pass a scratch array.
     """
-    layout, total = flat_layout(params.spec)
-    flat = np.empty(total, params.dtype)
     delta = grad_logits
     ones = np.ones(len(delta), params.dtype)
     for index in range(len(params.layers) - 1, -1, -1):
-        (w_start, w_shape), (b_start, b_shape) = layout[index]
-        np.matmul(trace.inputs[index].T, delta, out=flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape))
-        np.matmul(ones, delta, out=flat[b_start : b_start + b_shape[0]])
+        w_out, b_out = out[index]
+        np.matmul(trace.inputs[index].T, delta, out=w_out)
+        np.matmul(ones, delta, out=b_out)
         if index == 0:
             break
         g = delta @ params.layers[index].w.T
-        if trace.masks and trace.masks[index - 1] is not None:
-            g *= trace.masks[index - 1]
+        mask = trace.masks[index - 1] if trace.masks else None
+        if mask is not None:
+            g *= mask
         delta = params.spec.layers[index - 1].activation.backward(trace.pre[index - 1], trace.post[index - 1], g)
-    return flat
 
 
-def output_gradient(params, trace, y):
+def output_gradient(params: Params, trace: Trace, y: np.ndarray) -> np.ndarray:
     """``dL/dz`` of the last layer: fused for softmax/sigmoid cross-entropy, chained through the output's
     activation otherwise. Returns a new array the caller may overwrite."""
-    loss = params.spec.loss
+    loss: Any = params.spec.loss
     z, a = trace.pre[-1], trace.post[-1]
     if loss.fused:
         return loss.grad_logits(z, a, y)
     grad_output = np.array(loss.derivative(a, y), dtype=a.dtype, copy=True)
-    return params.spec.output_activation.backward(z, a, grad_output)
+    output: Any = params.spec.output_activation
+    return output.backward(z, a, grad_output)
 
 
-def loss_value(params, trace, y):
+def loss_value(params: Params, trace: Trace, y: np.ndarray) -> float:
     """The batch's mean loss, from the logits where the loss is fused (finite even for saturated outputs)."""
-    loss = params.spec.loss
+    loss: Any = params.spec.loss
     if loss.value_from_both is not None:
         return float(loss.value_from_both(trace.pre[-1], trace.post[-1], y))
     if loss.fused:

@@ -14,9 +14,15 @@ Traceback (most recent call last):
 ValueError: assignment destination is read-only
 """
 
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from attrs import cmp_using, evolve, field, frozen
 
 from fnn.arrays import arrays_equal, as_float_dtype, freeze_new, readonly, shape_str
@@ -24,72 +30,71 @@ from fnn.core.spec import NetworkSpec
 from fnn.errors import FnnInputError, bad_argument
 from fnn.seeds import init_rng
 
-__all__ = [
-    "Layer",
-    "Params",
-    "init_params",
-    "map_arrays",
-    "replace_layer",
-    "flatten_params",
-    "unflatten_params",
-    "check_same_structure",
-    "flat_layout",
-    "params_from_flat",
-    "flat_view",
-]
+FlatLayout = tuple[tuple[tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int]]], ...], int]
 
 
-def _array_field():
+def _array_field() -> Any:
     return field(converter=readonly, eq=cmp_using(eq=arrays_equal))
 
 
 # Arrays are unhashable, so records holding them are too (hash=False); equality compares values exactly.
 @frozen(hash=False, repr=False)
 class Layer:
-    """The weight matrix ``w`` (inputs x outputs, since samples are rows: ``x @ w + b``) and bias ``b``."""
+    """The weight matrix ``w`` (inputs x outputs, since samples are rows: ``x @ w + b``) and bias ``b``.
+
+    >>> fnn.Layer(np.ones((2, 3)), np.zeros(3))
+    Layer(w=float64[2,3], b=float64[3])
+    """
 
     w: np.ndarray = _array_field()
     b: np.ndarray = _array_field()
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         if self.w.ndim != 2 or self.b.shape != (self.w.shape[1],) or self.w.dtype != self.b.dtype:
             raise FnnInputError(
                 f"A Layer needs a 2-D w and a 1-D b of w's column count and dtype; got w {shape_str(self.w)} "
                 f"and b {shape_str(self.b)}."
             )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Layer(w={shape_str(self.w)}, b={shape_str(self.b)})"
+
+
+def _layer_tuple(layers: Iterable[Layer]) -> tuple[Layer, ...]:
+    return tuple(layers)
 
 
 @frozen(hash=False, repr=False)
 class Params:
-    """All layers of a network with its spec. Also the shape of gradients and optimiser moments."""
+    """All layers of a network with its spec. Also the shape of gradients and optimiser moments.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], loss="mse"), seed=0)
+    >>> [a.shape for a in params.arrays()], params.dtype
+    ([(2, 1), (1,)], dtype('float32'))
+    """
 
     spec: NetworkSpec
-    layers: tuple = field(converter=tuple)
-    # The flat vector the arrays are views of, when params_from_flat made them (private; see flat_view).
-    _flat: object = field(default=None, eq=False, repr=False, alias="_flat")
+    layers: tuple[Layer, ...] = field(converter=_layer_tuple)
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         expected = [(layer.input_dim, layer.output_dim) for layer in self.spec.layers]
         got = [layer.w.shape for layer in self.layers]
         if expected != got:
             raise FnnInputError(f"Params do not fit their spec: the spec needs weight shapes {expected}, got {got}.")
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.layers[0].w.dtype
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Params({self.spec!r}, {', '.join(map(repr, self.layers))})"
 
-    def arrays(self):
+    def arrays(self) -> list[np.ndarray]:
         """Every array, in layer order, ``w`` before ``b``."""
         return [array for layer in self.layers for array in (layer.w, layer.b)]
 
 
-def init_params(spec, seed, dtype=np.float32):
+def init_params(spec: NetworkSpec, seed: int, dtype: npt.DTypeLike = np.float32) -> Params:
     """Draw the parameters of ``spec`` from ``seed``: each layer's ``w`` from its ``init``, ``b`` from its
     ``bias_init`` (zeros by default).
 
@@ -100,20 +105,20 @@ def init_params(spec, seed, dtype=np.float32):
         raise bad_argument("init_params", "spec", "a NetworkSpec (from fnn.network)", spec)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise bad_argument("init_params", "seed", "a non-negative int", seed)
-    dtype = as_float_dtype(dtype)
+    resolved = as_float_dtype(dtype)
     layout, total = flat_layout(spec)
-    flat = np.empty(total, dtype)
+    flat = np.empty(total, resolved)
     for index, (layer, ((w_start, w_shape), (b_start, b_shape))) in enumerate(zip(spec.layers, layout)):
         rng = init_rng(int(seed), index)
-        flat[w_start : w_start + layer.input_dim * layer.output_dim] = layer.init.draw(rng, w_shape, dtype).ravel()
+        flat[w_start : w_start + layer.input_dim * layer.output_dim] = layer.init.draw(rng, w_shape, resolved).ravel()
         flat[b_start : b_start + layer.output_dim] = layer.bias_init.draw(
-            rng, b_shape, dtype, fan_in=layer.input_dim, fan_out=layer.output_dim
+            rng, b_shape, resolved, fan_in=layer.input_dim, fan_out=layer.output_dim
         )
     return params_from_flat(spec, flat)
 
 
 @lru_cache(maxsize=64)
-def flat_layout(spec):
+def flat_layout(spec: NetworkSpec) -> FlatLayout:
     """Where each array of ``spec``'s params sits in one flat vector: ``(((w_start, w_shape), (b_start, b_shape))
     per layer, total)``, layer by layer, ``w`` before ``b`` (the order of :func:`flatten_params`)."""
     layout, start = [], 0
@@ -124,46 +129,33 @@ def flat_layout(spec):
     return tuple(layout), start
 
 
-def params_from_flat(spec, flat):
+def flat_pieces(spec: NetworkSpec, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(w, b)`` views of the 1-D ``flat`` per layer, in :func:`flat_layout` order (writable if ``flat`` is)."""
+    layout, _ = flat_layout(spec)
+    return [
+        (flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), flat[b_start : b_start + b_shape[0]])
+        for (w_start, w_shape), (b_start, b_shape) in layout
+    ]
+
+
+def params_from_flat(spec: NetworkSpec, flat: np.ndarray) -> Params:
     """``Params`` whose arrays are read-only views of the new 1-D array ``flat`` (made read-only in place).
 
     Params made this way let an optimiser work on all parameters with one array operation instead of one per
-    array; see :func:`flat_view`.
+    array; see :func:`flat_view`. The records' checks cost O(1) per array here: the views' one base is read-only.
     """
-    layout, total = flat_layout(spec)
+    _, total = flat_layout(spec)
     if flat.shape != (total,) or flat.dtype.kind != "f":
         raise FnnInputError(f"params_from_flat needs a 1-D float array of {total} values for {spec!r}; got {shape_str(flat)}.")
     freeze_new(flat)
-    # Views of a checked layout need none of the records' checks: built directly, as the training loop makes
-    # three of these per step (params and two Adam moments), where validating 2 x depth arrays would show.
-    layers = tuple(
-        _checked_record(
-            Layer, w=flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), b=flat[b_start : b_start + b_shape[0]]
-        )
-        for (w_start, w_shape), (b_start, b_shape) in layout
-    )
-    return _checked_record(Params, spec=spec, layers=layers, _flat=flat)
+    return Params(spec, tuple(Layer(w, b) for w, b in flat_pieces(spec, flat)))
 
 
-def _checked_record(cls, **values):
-    """An instance of the frozen record ``cls`` whose values are known to pass its converters and checks."""
-    record = _new(cls)
-    for name, value in values.items():
-        _set(record, name, value)
-    return record
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
-def flat_view(params):
+def flat_view(params: Params) -> np.ndarray | None:
     """The read-only 1-D array that all of ``params``' arrays are views of, in :func:`flat_layout` order, or None."""
-    recorded = params._flat
-    if recorded is not None and all(array.base is recorded for array in params.arrays()):
-        return recorded  # made by params_from_flat (evolve may have swapped a layer: then the check above fails)
     base = params.layers[0].w.base
     layout, total = flat_layout(params.spec)
-    if base is None or base.ndim != 1 or base.size != total or base.flags.writeable:
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or base.size != total or base.flags.writeable:
         return None
     address, itemsize = base.__array_interface__["data"][0], base.itemsize
     for layer, ((w_start, _), (b_start, _)) in zip(params.layers, layout):
@@ -173,23 +165,56 @@ def flat_view(params):
     return base
 
 
-def map_arrays(function, params, *others):
+def map_arrays(function: Callable[..., Any], params: Params, *others: Params) -> Params:
     """Apply ``function`` to matching arrays of ``params`` and ``others``, giving new ``Params`` of the results.
 
-    The results are marked read-only in place (they are new arrays that nobody else holds).
+    A result that ``function`` made is marked read-only in place; one that somebody else also holds (an argument
+    returned as is, an array kept elsewhere) is copied, so nobody's array is frozen or shared writable.
+
+    >>> params = fnn.init_params(fnn.network([2, 1], loss="mse"), seed=0)
+    >>> doubled = fnn.map_arrays(lambda a, b: a + b, params, params)
+    >>> bool(np.array_equal(doubled.layers[0].b, 2 * params.layers[0].b)), doubled.layers[0].w.flags.writeable
+    (True, False)
     """
     layers = tuple(
         Layer(
-            freeze_new(np.asarray(function(layer.w, *(other.layers[i].w for other in others)))),
-            freeze_new(np.asarray(function(layer.b, *(other.layers[i].b for other in others)))),
+            _owned(function(layer.w, *(other.layers[i].w for other in others))),
+            _owned(function(layer.b, *(other.layers[i].b for other in others))),
         )
         for i, layer in enumerate(params.layers)
     )
     return Params(params.spec, layers)
 
 
-def replace_layer(params, index, w=None, b=None):
-    """New params with layer ``index``'s ``w`` and/or ``b`` replaced (e.g. a custom init for one layer)."""
+def _references(value: Any) -> int:
+    return sys.getrefcount(value)
+
+
+# How many references a result that nobody else holds has inside _owned: measured, not assumed, since it
+# depends on the interpreter's calling convention.
+_ALONE = _references(np.empty(0))
+
+
+def _owned(value: Any) -> np.ndarray:
+    """``value`` as a read-only array: frozen in place when it is a new array only this call holds, else copied."""
+    if (
+        type(value) is np.ndarray
+        and value.base is None
+        and value.flags.writeable
+        and value.flags.owndata
+        and sys.getrefcount(value) <= _ALONE
+    ):
+        return freeze_new(value)
+    return readonly(value)
+
+
+def replace_layer(params: Params, index: int, w: npt.ArrayLike | None = None, b: npt.ArrayLike | None = None) -> Params:
+    """New params with layer ``index``'s ``w`` and/or ``b`` replaced (e.g. a custom init for one layer).
+
+    >>> params = fnn.init_params(fnn.network([2, 1], loss="mse"), seed=0)
+    >>> fnn.replace_layer(params, 0, b=[0.5]).layers[0].b.tolist()
+    [0.5]
+    """
     if not -len(params.layers) <= index < len(params.layers):
         raise bad_argument("replace_layer", "index", f"a layer index below {len(params.layers)}", index)
     layer = params.layers[index]
@@ -199,13 +224,22 @@ def replace_layer(params, index, w=None, b=None):
     return evolve(params, layers=layers)
 
 
-def flatten_params(params):
-    """All parameters as one 1-D vector (layer order, ``w`` then ``b``); :func:`unflatten_params` inverts it."""
+def flatten_params(params: Params) -> np.ndarray:
+    """All parameters as one new 1-D vector (layer order, ``w`` then ``b``); :func:`unflatten_params` inverts it.
+
+    >>> fnn.flatten_params(fnn.init_params(fnn.network([2, 1], loss="mse"), seed=0)).shape
+    (3,)
+    """
     return np.concatenate([array.ravel() for array in params.arrays()])
 
 
-def unflatten_params(vector, like):
-    """Params shaped like ``like`` whose values come from the 1-D ``vector``."""
+def unflatten_params(vector: npt.ArrayLike, like: Params) -> Params:
+    """Params shaped like ``like`` whose values come from the 1-D ``vector``.
+
+    >>> like = fnn.init_params(fnn.network([2, 1], loss="mse"), seed=0)
+    >>> fnn.unflatten_params(np.array([1.0, 2.0, 3.0], np.float32), like).layers[0].w.ravel().tolist()
+    [1.0, 2.0]
+    """
     vector = np.asarray(vector)
     sizes = [array.size for array in like.arrays()]
     if vector.shape != (sum(sizes),):
@@ -218,7 +252,7 @@ def unflatten_params(vector, like):
     return Params(like.spec, layers)
 
 
-def check_same_structure(function, name, got, expected):
+def check_same_structure(function: str, name: str, got: Any, expected: Params) -> None:
     """Refuse ``got`` unless its array shapes equal ``expected``'s, naming both."""
     got_shapes = [a.shape for a in got.arrays()] if isinstance(got, Params) else None
     expected_shapes = [a.shape for a in expected.arrays()]

@@ -4,6 +4,10 @@
 'adam(lr=constant:0.01, b1=0.9, b2=0.999)'
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from fnn.errors import FnnInputError
 from fnn.optim.adaptive import AccumulatorState, AdamState, adagrad, adam, adamw, rmsprop
 from fnn.optim.base import ChainState, EmptyState, Optimizer, apply_updates, chain, check_hyperparameter
@@ -37,8 +41,12 @@ OPTIMIZERS = frozen_registry(
 """Every built-in optimiser factory by name (read-only)."""
 
 
-def get_optimizer(name, **hyperparameters):
-    """The optimiser ``name`` built with ``hyperparameters`` (e.g. ``lr=0.1, momentum=0.9``)."""
+def get_optimizer(name: str | Optimizer, **hyperparameters: Any) -> Optimizer:
+    """The optimiser ``name`` built with ``hyperparameters`` (e.g. ``lr=0.1, momentum=0.9``).
+
+    >>> fnn.optim.get_optimizer("momentum", lr=0.1, beta=0.5).name
+    'sgd(lr=constant:0.1, momentum=0.5)'
+    """
     if isinstance(name, Optimizer):
         return name
     factory = OPTIMIZERS.get(str(name).strip().lower())

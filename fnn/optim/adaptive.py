@@ -13,22 +13,28 @@ numbers (to float rounding):
 - AdamW (Loshchilov & Hutter, 2019): Adam plus decoupled weight decay :math:`-\\eta \\lambda \\theta`.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from attrs import frozen
 
 from fnn.core.params import Params
-from fnn.optim.base import check_hyperparameter
+from fnn.optim.base import Optimizer, check_hyperparameter
 from fnn.optim.elementwise import elementwise_optimizer
-from fnn.optim.schedules import as_schedule
-
-__all__ = ["AccumulatorState", "AdamState", "adagrad", "rmsprop", "adam", "adamw"]
+from fnn.optim.schedules import LearningRate, as_schedule
 
 
 @frozen(hash=False)
 class AccumulatorState:
-    """``count`` and one running sum of squared gradients (Adagrad) or mean of them (RMSProp)."""
+    """``count`` and one running sum of squared gradients (Adagrad) or mean of them (RMSProp).
+
+    >>> fnn.optim.adagrad().init(fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)).accumulator.layers[0].b
+    array([0.], dtype=float32)
+    """
 
     count: int
     accumulator: Params
@@ -36,18 +42,22 @@ class AccumulatorState:
 
 @frozen(hash=False)
 class AdamState:
-    """``count`` and the first and second moment estimates ``mu`` and ``nu``."""
+    """``count`` and the first and second moment estimates ``mu`` and ``nu``.
+
+    >>> fnn.optim.adam().init(fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)).count
+    0
+    """
 
     count: int
     mu: Params
     nu: Params
 
 
-def _accumulating(name, label, lr, eps, decay):
+def _accumulating(name: str, label: str, lr: LearningRate, eps: float, decay: float | None) -> Optimizer:
     """Adagrad (``decay=None``: a running sum) or RMSProp (a running mean with weight ``decay``)."""
     schedule = as_schedule(lr, name)
 
-    def kernel(g, moments, p, lr):
+    def kernel(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
         square = g * g
         if decay is None:
             square += moments[0]
@@ -63,20 +73,28 @@ def _accumulating(name, label, lr, eps, decay):
     return elementwise_optimizer(label.format(schedule=schedule.name), AccumulatorState, kernel, schedule, schedule)
 
 
-def adagrad(lr=0.01, eps=1e-10):
-    """Adagrad with ``torch.optim.Adagrad``'s defaults."""
+def adagrad(lr: LearningRate = 0.01, eps: float = 1e-10) -> Optimizer:
+    """Adagrad with ``torch.optim.Adagrad``'s defaults.
+
+    >>> fnn.optim.adagrad(0.1).name
+    'adagrad(lr=constant:0.1)'
+    """
     eps = check_hyperparameter("optim.adagrad", "eps", eps)
     return _accumulating("adagrad", "adagrad(lr={schedule})", lr, eps, None)
 
 
-def rmsprop(lr=0.01, alpha=0.99, eps=1e-8):
-    """RMSProp with ``torch.optim.RMSprop``'s defaults (not centred, no momentum)."""
+def rmsprop(lr: LearningRate = 0.01, alpha: float = 0.99, eps: float = 1e-8) -> Optimizer:
+    """RMSProp with ``torch.optim.RMSprop``'s defaults (not centred, no momentum).
+
+    >>> fnn.optim.rmsprop(0.01, alpha=0.9).name
+    'rmsprop(lr=constant:0.01, alpha=0.9)'
+    """
     alpha = check_hyperparameter("optim.rmsprop", "alpha", alpha, at_most=1.0)
     eps = check_hyperparameter("optim.rmsprop", "eps", eps)
     return _accumulating("rmsprop", f"rmsprop(lr={{schedule}}, alpha={alpha})", lr, eps, alpha)
 
 
-def _adam(name, lr, b1, b2, eps, weight_decay):
+def _adam(name: str, lr: LearningRate, b1: float, b2: float, eps: float, weight_decay: float) -> Optimizer:
     function = f"optim.{name}"
     schedule = as_schedule(lr, name)
     b1 = check_hyperparameter(function, "b1", b1, at_most=0.999999)
@@ -84,21 +102,20 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
     eps = check_hyperparameter(function, "eps", eps)
     weight_decay = check_hyperparameter(function, "weight_decay", weight_decay)
 
-    def constants(count):
+    def constants(count: int) -> tuple[float, float, float]:
         t = count + 1
         lr = schedule(count)
         return lr, lr / (1 - b1**t), math.sqrt(1 - b2**t)
 
-    def kernel(g, moments, p, constants):
-        # g arrives as (1 - b1) * gradient (the prescale), so the first moment needs no pass to scale it.
+    def kernel(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, constants: Any) -> tuple[np.ndarray, list[np.ndarray]]:
         m, v = moments
         lr, step_size, root_correction2 = constants
+        v_new = np.multiply(g, g)
+        v_new *= 1 - b2
+        v_new += b2 * v
+        g *= 1 - b1
         m_new = np.multiply(m, b1)
         m_new += g
-        g *= g  # now (1 - b1)^2 g^2: the second moment's term after one more scaling
-        g *= (1 - b2) / (1 - b1) ** 2
-        v_new = np.multiply(v, b2)
-        v_new += g
         # -step * m / (sqrt(v) / c2 + eps) written as -(step * c2) * m / (sqrt(v) + eps * c2): one pass fewer.
         update = np.sqrt(v_new, out=g)
         update += eps * root_correction2
@@ -109,14 +126,26 @@ def _adam(name, lr, b1, b2, eps, weight_decay):
         return update, [m_new, v_new]
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
-    return elementwise_optimizer(label, AdamState, kernel, constants, schedule, prescale=lambda constants: 1 - b1)
+    return elementwise_optimizer(label, AdamState, kernel, constants, schedule)
 
 
-def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
-    """Adam with bias correction, ``torch.optim.Adam``'s defaults."""
+def adam(lr: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
+    """Adam with bias correction, ``torch.optim.Adam``'s defaults. Its first step moves each parameter by
+    about ``lr`` against the gradient's sign:
+
+    >>> opt, params = fnn.optim.adam(0.1), fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> opt.update(fnn.map_arrays(np.ones_like, params), opt.init(params), params)[0].layers[0].b
+    array([-0.09999999], dtype=float32)
+    """
     return _adam("adam", lr, b1, b2, eps, 0.0)
 
 
-def adamw(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01):
-    """AdamW: Adam with weight decay decoupled from the gradient, ``torch.optim.AdamW``'s defaults."""
+def adamw(
+    lr: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01
+) -> Optimizer:
+    """AdamW: Adam with weight decay decoupled from the gradient, ``torch.optim.AdamW``'s defaults.
+
+    >>> fnn.optim.adamw(weight_decay=0.1).name
+    'adamw(lr=constant:0.001, b1=0.9, b2=0.999, weight_decay=0.1)'
+    """
     return _adam("adamw", lr, b1, b2, eps, weight_decay)

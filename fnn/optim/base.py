@@ -12,89 +12,128 @@ frozen attrs records whose arrays are read-only. Transformations compose with :f
 >>> params = fnn.optim.apply_updates(params, updates)
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
-from attrs import field, frozen
+from attrs import field, fields, frozen
 
 from fnn.arrays import freeze_new
-from fnn.core.params import Layer, Params, check_same_structure, flat_layout, flatten_params, params_from_flat
+from fnn.core.params import Layer, Params, check_same_structure
 from fnn.errors import FnnInputError, bad_argument
 
-__all__ = [
-    "Optimizer",
-    "EmptyState",
-    "ChainState",
-    "chain",
-    "apply_updates",
-    "apply_gradients",
-    "gradient_scale",
-    "check_hyperparameter",
-    "check_state_fits",
-    "zeros_like_params",
-]
+Kernel = Callable[[np.ndarray, Sequence[np.ndarray], np.ndarray, Any], tuple[np.ndarray, Sequence[np.ndarray]]]
+"""``kernel(g, moments, p, constants) -> (u, new_moments)``: one elementwise update rule (see
+:class:`ElementwiseKernel`)."""
+
+
+@frozen
+class ElementwiseKernel:
+    """An update rule that treats every number alone, so it can run on any cut of the arrays: one array each or
+    all parameters as one vector (the training step's fast path does the latter).
+
+    ``apply(g, moments, p, constants) -> (u, new_moments)``: ``g`` is a gradient array that it may overwrite (and
+    return as ``u``), ``moments`` the state's matching arrays (never overwritten), ``p`` the parameters and
+    ``constants`` what ``constants(count)`` gives for the step. The state is ``state_type(count, *moments)`` with
+    one ``Params`` per name in ``moments``.
+
+    >>> kernel = fnn.optim.sgd(0.5).kernel
+    >>> kernel.apply(np.array([2.0]), [], np.array([1.0]), kernel.constants(0))[0]
+    array([-1.])
+    """
+
+    apply: Kernel = field(repr=False)
+    constants: Callable[[int], Any] = field(repr=False)
+    state_type: type
+    moments: tuple[str, ...]
+
+    def moments_of(self, function: str, state: Any, params: Params) -> list[Params]:
+        """The moment ``Params`` of ``state``, refused with a clear error unless it is this rule's state and fits
+        ``params``."""
+        if not isinstance(state, self.state_type):
+            raise FnnInputError(
+                f"fnn.{function} was given a {type(state).__name__} state; it needs the {self.state_type.__name__} "
+                f"from its own init."
+            )
+        moments = [getattr(state, name) for name in self.moments]
+        if moments and not (isinstance(moments[0], Params) and moments[0].spec is params.spec):
+            check_state_fits(function, moments[0], params)  # the same spec object means the same shapes
+        return moments
 
 
 @frozen
 class Optimizer:
     """``init(params) -> state``, ``update(grads, state, params) -> (updates, state)``.
 
-    ``learning_rate(state)`` gives the rate the next update will use (for the history), ``penalty(params)`` the
-    term a transform adds to the loss (an L2 penalty), and ``name`` says what it is. ``update_and_apply``, where
-    present, is ``update`` fused with :func:`apply_updates` for the training loop: it takes the gradients as one
-    1-D scratch array in :func:`~fnn.core.params.flat_layout` order, which it may overwrite, and returns
-    ``(new_params, new_state)``; see :func:`apply_gradients`. ``gradient_scale(state)``, where present, is a
-    number that ``update_and_apply`` wants its gradient multiplied by (``-lr`` for plain SGD, ``1 - b1`` for Adam):
-    the training step multiplies ``dL/dlogits``, a batch-by-outputs array, by it before the backward pass, which
-    is linear in it, so the scaling costs nothing instead of a pass over every parameter.
+    The rest describes it for a run: ``name`` says what it is, ``learning_rate(state)`` gives the rate the next
+    update will use (for the history) and ``penalty(params)`` the term a transform adds to the loss (an L2
+    penalty). ``kernel``, on the built-in elementwise optimisers, is their rule as an :class:`ElementwiseKernel`,
+    which the training step may run once over all parameters; it computes exactly what ``update`` does.
+
+    >>> halve = fnn.optim.Optimizer(lambda params: None, lambda g, s, p: (fnn.map_arrays(lambda a: -a / 2, g), s))
+    >>> params = fnn.init_params(fnn.network([1, 1], loss="mse"), seed=0)
+    >>> updates, _ = halve.update(params, halve.init(params), params)
+    >>> bool(fnn.optim.apply_updates(params, updates) == fnn.map_arrays(lambda a: a / 2, params))
+    True
     """
 
-    init: object = field(repr=False)
-    update: object = field(repr=False)
+    init: Callable[[Params], Any] = field(repr=False)
+    update: Callable[[Params, Any, Params], tuple[Params, Any]] = field(repr=False)
     name: str = "optimizer"
-    learning_rate: object = field(default=None, repr=False)
-    penalty: object = field(default=None, repr=False)
-    update_and_apply: object = field(default=None, repr=False)
-    gradient_scale: object = field(default=None, repr=False)
+    learning_rate: Callable[[Any], float | None] | None = field(default=None, repr=False)
+    penalty: Callable[[Params], float] | None = field(default=None, repr=False)
+    kernel: ElementwiseKernel | None = field(default=None, repr=False)
 
 
 @frozen
 class EmptyState:
-    """The state of a stateless transformation."""
+    """The state of a stateless transformation.
+
+    >>> fnn.optim.clip_by_global_norm(1.0).init(fnn.init_params(fnn.network([1, 1], loss="mse"), seed=0))
+    EmptyState()
+    """
 
 
 @frozen(hash=False)
 class ChainState:
-    """The states of a chain's transformations, in order."""
+    """The states of a chain's transformations, in order.
 
-    states: tuple = field(converter=tuple)
+    >>> fnn.optim.chain(fnn.optim.add_l2(0.1), fnn.optim.sgd(0.1)).init(fnn.init_params(fnn.network([1, 1], loss="mse"), seed=0))
+    ChainState(states=(EmptyState(), SgdState(count=0)))
+    """
+
+    states: tuple[Any, ...] = field(converter=tuple)
 
 
-def chain(*optimizers):
+def chain(*optimizers: Optimizer) -> Optimizer:
     """Apply ``optimizers`` in order, each transforming the updates of the one before.
 
     ``chain(clip_by_global_norm(1.0), sgd(0.1))`` clips the gradient and then takes an SGD step.
+
+    >>> fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), fnn.optim.sgd(0.1)).name
+    'chain(clip_by_global_norm(1.0), sgd(lr=constant:0.1))'
     """
     if not optimizers or not all(isinstance(o, Optimizer) for o in optimizers):
         raise bad_argument("optim.chain", "optimizers", "one or more fnn.optim.Optimizer", optimizers)
 
-    def init(params):
+    def init(params: Params) -> ChainState:
         return ChainState(tuple(o.init(params) for o in optimizers))
 
-    def check(state):
+    def update(updates: Params, state: Any, params: Params) -> tuple[Params, ChainState]:
         if not isinstance(state, ChainState) or len(state.states) != len(optimizers):
             raise FnnInputError(
                 f"The state given to a chain of {len(optimizers)} optimizers does not belong to it "
                 f"(got {type(state).__name__}); build it with the chain's own init."
             )
-
-    def update(updates, state, params):
-        check(state)
         new_states = []
         for optimizer, inner in zip(optimizers, state.states):
             updates, inner = optimizer.update(updates, inner, params)
             new_states.append(inner)
         return updates, ChainState(tuple(new_states))
 
-    def learning_rate(state):
+    def learning_rate(state: ChainState) -> float | None:
         for optimizer, inner in zip(optimizers, state.states):
             if optimizer.learning_rate is not None:
                 return optimizer.learning_rate(inner)
@@ -102,64 +141,33 @@ def chain(*optimizers):
 
     penalties = [o.penalty for o in optimizers if o.penalty is not None]
 
-    def penalty(params):
+    def penalty(params: Params) -> float:
         return sum(p(params) for p in penalties)
 
-    *transforms, final = optimizers
-
-    def update_and_apply(grad_flat, state, params):
-        check(state)
-        grads = params_from_flat(params.spec, grad_flat)
-        new_states = []
-        for optimizer, inner in zip(transforms, state.states):
-            grads, inner = optimizer.update(grads, inner, params)
-            new_states.append(inner)
-        new_params, inner = apply_gradients(final, flatten_params(grads), state.states[-1], params)
-        return new_params, ChainState(tuple(new_states) + (inner,))
-
-    return Optimizer(
-        init,
-        update,
-        "chain(" + ", ".join(o.name for o in optimizers) + ")",
-        learning_rate,
-        penalty if penalties else None,
-        update_and_apply if final.update_and_apply is not None else None,
-    )
+    name = "chain(" + ", ".join(o.name for o in optimizers) + ")"
+    return Optimizer(init, update, name, learning_rate, penalty if penalties else None)
 
 
-def apply_updates(params, updates):
-    """``params + updates``, as new read-only ``Params``."""
+def apply_updates(params: Params, updates: Params) -> Params:
+    """``params + updates``, as new read-only ``Params``.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> fnn.optim.apply_updates(params, fnn.map_arrays(np.ones_like, params)).layers[0].b
+    array([1.], dtype=float32)
+    """
     check_same_structure("optim.apply_updates", "updates", updates, params)
     return Params(
         params.spec,
-        [Layer(freeze_new(p.w + u.w), freeze_new(p.b + u.b)) for p, u in zip(params.layers, updates.layers)],
+        tuple(Layer(freeze_new(p.w + u.w), freeze_new(p.b + u.b)) for p, u in zip(params.layers, updates.layers)),
     )
 
 
-def gradient_scale(optimizer, state):
-    """The number the gradient handed to :func:`apply_gradients` with ``scaled=True`` must be multiplied by."""
-    return 1.0 if optimizer.gradient_scale is None else optimizer.gradient_scale(state)
+def check_hyperparameter(function: str, name: str, value: Any, *, positive: bool = False, at_most: float | None = None) -> float:
+    """Refuse a hyper-parameter that is not a finite number, negative (or zero, if ``positive``) or too large.
 
-
-def apply_gradients(optimizer, grad_flat, state, params, scaled=False):
-    """New ``(params, state)`` from gradients given as one 1-D scratch array (overwritten) in
-    :func:`~fnn.core.params.flat_layout` order.
-
-    ``scaled=True`` says the gradient is already multiplied by :func:`gradient_scale` (as the training step
-    computes it); otherwise that multiplication is done here. Uses the optimiser's fused ``update_and_apply`` when
-    it has one, else ``update`` then :func:`apply_updates`; both give the same numbers.
+    >>> fnn.optim.check_hyperparameter("optim.sgd", "momentum", 0.9, at_most=1.0)
+    0.9
     """
-    if optimizer.update_and_apply is not None:
-        if not scaled and optimizer.gradient_scale is not None:
-            grad_flat *= optimizer.gradient_scale(state)
-        return optimizer.update_and_apply(grad_flat, state, params)
-    grads = params_from_flat(params.spec, grad_flat)
-    updates, state = optimizer.update(grads, state, params)
-    return apply_updates(params, updates), state
-
-
-def check_hyperparameter(function, name, value, *, positive=False, at_most=None):
-    """Refuse a hyper-parameter that is not a finite number, negative (or zero, if ``positive``) or too large."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise bad_argument(function, name, "a finite number", value)
     value = float(value)
@@ -170,11 +178,11 @@ def check_hyperparameter(function, name, value, *, positive=False, at_most=None)
     return value
 
 
-def check_state_fits(function, moments, grads):
+def check_state_fits(function: str, moments: Any, grads: Params) -> None:
     """Refuse a state built for another network, naming both sets of shapes."""
     check_same_structure(function, "state", moments, grads)
 
 
-def zeros_like_params(params):
-    """Params of zeros shaped like ``params`` (the starting optimiser moments), backed by one flat array."""
-    return params_from_flat(params.spec, np.zeros(flat_layout(params.spec)[1], params.dtype))
+def state_fields(state_type: type) -> tuple[str, ...]:
+    """The names of a state record's moment fields: every field after ``count``."""
+    return tuple(f.name for f in fields(state_type)[1:])

@@ -16,8 +16,12 @@ True
 'step_decay:0.1,10,0.5'
 """
 
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable
+from typing import Union
 
 from attrs import field, frozen
 
@@ -25,29 +29,26 @@ from fnn.errors import FnnInputError, bad_argument
 from fnn.optim.base import check_hyperparameter
 from fnn.registry import frozen_registry, lookup, with_arguments
 
-__all__ = [
-    "Schedule",
-    "SCHEDULES",
-    "DURATIONS",
-    "get_schedule",
-    "as_schedule",
-    "constant",
-    "step_decay",
-    "exponential",
-    "cosine",
-    "linear_warmup",
-]
-
 
 @frozen
 class Schedule:
-    """A named function ``step -> learning rate``."""
+    """A named function ``step -> learning rate``.
+
+    >>> half = fnn.optim.Schedule("half", lambda step: 0.5)
+    >>> half(3), fnn.optim.sgd(half).name
+    (0.5, 'sgd(lr=half)')
+    """
 
     name: str
-    fn: object = field(eq=False, repr=False)
+    fn: Callable[[int], float] = field(eq=False, repr=False)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.fn(step)
+
+
+LearningRate = Union[float, str, Schedule, Callable[[int], float]]
+"""What an optimiser's ``lr`` may be: a number, a schedule, a schedule's name with arguments, or a function of the
+step."""
 
 
 def _rate(function, lr):
@@ -61,21 +62,33 @@ def _count(function, name, value):
     return int(value)
 
 
-def constant(lr):
-    """The same rate at every step."""
+def constant(lr: float) -> Schedule:
+    """The same rate at every step.
+
+    >>> fnn.optim.constant(0.1)(1000)
+    0.1
+    """
     lr = _rate("constant", lr)
     return Schedule(with_arguments("constant", lr), lambda step: lr)
 
 
-def step_decay(lr, every, factor=0.1):
-    """``lr * factor ** (step // every)``: the rate drops by ``factor`` every ``every`` steps."""
+def step_decay(lr: float, every: int, factor: float = 0.1) -> Schedule:
+    """``lr * factor ** (step // every)``: the rate drops by ``factor`` every ``every`` steps.
+
+    >>> [fnn.optim.step_decay(1.0, every=2, factor=0.5)(step) for step in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
     lr, every = _rate("step_decay", lr), _count("step_decay", "every", every)
     factor = check_hyperparameter("optim.step_decay", "factor", factor, positive=True)
     return Schedule(with_arguments("step_decay", lr, every, factor), lambda step: lr * factor ** (step // every))
 
 
-def exponential(lr, decay_rate, decay_steps=1):
-    """``lr * decay_rate ** (step / decay_steps)``: smooth exponential decay."""
+def exponential(lr: float, decay_rate: float, decay_steps: int = 1) -> Schedule:
+    """``lr * decay_rate ** (step / decay_steps)``: smooth exponential decay.
+
+    >>> fnn.optim.exponential(1.0, 0.5, decay_steps=10)(20)
+    0.25
+    """
     lr = _rate("exponential", lr)
     decay_rate = check_hyperparameter("optim.exponential", "decay_rate", decay_rate, positive=True)
     decay_steps = _count("exponential", "decay_steps", decay_steps)
@@ -85,25 +98,33 @@ def exponential(lr, decay_rate, decay_steps=1):
     )
 
 
-def cosine(lr, total_steps, final_lr=0.0):
-    """Cosine decay from ``lr`` to ``final_lr`` over ``total_steps``, then ``final_lr``."""
+def cosine(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
+    """Cosine decay from ``lr`` to ``final_lr`` over ``total_steps``, then ``final_lr``.
+
+    >>> fnn.optim.cosine(0.1, total_steps=10)(0), fnn.optim.cosine(0.1, total_steps=10)(99)
+    (0.1, 0.0)
+    """
     lr, total = _rate("cosine", lr), _count("cosine", "total_steps", total_steps)
     final_lr = check_hyperparameter("optim.cosine", "final_lr", final_lr)
 
-    def fn(step):
+    def fn(step: int) -> float:
         progress = min(step, total) / total
         return final_lr + (lr - final_lr) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return Schedule(with_arguments("cosine", lr, total, final_lr), fn)
 
 
-def linear_warmup(lr, warmup_steps, then=None):
+def linear_warmup(lr: float, warmup_steps: int, then: LearningRate | None = None) -> Schedule:
     """Rise linearly from ``lr / warmup_steps`` to ``lr`` over ``warmup_steps``, then follow ``then`` (a schedule
-    whose step count starts after the warm-up) or stay at ``lr``."""
+    whose step count starts after the warm-up) or stay at ``lr``.
+
+    >>> [fnn.optim.linear_warmup(1.0, warmup_steps=4)(step) for step in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
     lr, warmup = _rate("linear_warmup", lr), _count("linear_warmup", "warmup_steps", warmup_steps)
     after = as_schedule(then, "linear_warmup", "then") if then is not None else constant(lr)
 
-    def fn(step):
+    def fn(step: int) -> float:
         return lr * (step + 1) / warmup if step < warmup else after(step - warmup)
 
     name = with_arguments("linear_warmup", lr, warmup) + ("" if then is None else f"+{after.name}")
@@ -134,12 +155,23 @@ DURATIONS = frozen_registry(
 """The arguments of each schedule that are durations: steps in the library, converted from epochs for a run."""
 
 
-def get_schedule(value, function="optim.get_schedule", argument="schedule", *, lr=None, steps_per_unit=1, total_units=None):
+def get_schedule(
+    value: str | Schedule,
+    function: str = "optim.get_schedule",
+    argument: str = "schedule",
+    *,
+    lr: float | None = None,
+    steps_per_unit: int = 1,
+    total_units: int | None = None,
+) -> Schedule:
     """The :class:`Schedule` for a name with arguments such as ``"exponential:0.1,0.5,100"``.
 
     With ``lr`` given the text leaves the learning rate out (``"exponential:0.5,100"``). Durations (see
     :data:`DURATIONS`) are counted in units of ``steps_per_unit`` steps, defaults included; ``total_units``, the
     length of the run in those units, is what ``cosine`` decays over when its ``total_steps`` is left out.
+
+    >>> fnn.optim.get_schedule("exponential:0.1,0.5,100")(200)
+    0.025
     """
     if not isinstance(value, str):
         return lookup(SCHEDULES, value, Schedule, kind="schedule", function=function, argument=argument)
@@ -203,8 +235,12 @@ def _built(key, bound, whole, function, argument):
         raise _failed(whole, function, argument, error) from None
 
 
-def as_schedule(value, function, argument="lr"):
-    """A schedule from a number (constant), a :class:`Schedule`, a name, or any callable of the step."""
+def as_schedule(value: LearningRate, function: str, argument: str = "lr") -> Schedule:
+    """A schedule from a number (constant), a :class:`Schedule`, a name, or any callable of the step.
+
+    >>> fnn.optim.as_schedule(0.1, "optim.sgd").name, fnn.optim.as_schedule("cosine:0.1,10", "optim.sgd")(10)
+    ('constant:0.1', 0.0)
+    """
     if isinstance(value, Schedule):
         return value
     if isinstance(value, str):

@@ -6,44 +6,63 @@ rule, without dampening).
 with :math:`b_0 = 0`; plain SGD is :math:`u_t = -\\eta_t g_t`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
 from attrs import frozen
 
 from fnn.core.params import Params
 from fnn.errors import bad_argument
-from fnn.optim.base import check_hyperparameter
+from fnn.optim.base import Optimizer, check_hyperparameter
 from fnn.optim.elementwise import elementwise_optimizer
-from fnn.optim.schedules import as_schedule
-
-__all__ = ["SgdState", "MomentumState", "sgd", "momentum", "nesterov"]
+from fnn.optim.schedules import LearningRate, as_schedule
 
 
 @frozen
 class SgdState:
-    """``count``: updates taken so far (the schedule's step)."""
+    """``count``: updates taken so far (the schedule's step).
+
+    >>> fnn.optim.sgd(0.1).init(fnn.init_params(fnn.network([1, 1], loss="mse"), seed=0))
+    SgdState(count=0)
+    """
 
     count: int = 0
 
 
 @frozen(hash=False)
 class MomentumState:
-    """``count`` and the momentum buffer ``velocity``, shaped like the params."""
+    """``count`` and the momentum buffer ``velocity``, shaped like the params.
+
+    >>> state = fnn.optim.momentum(0.1).init(fnn.init_params(fnn.network([1, 1], loss="mse"), seed=0))
+    >>> state.count, state.velocity.layers[0].w.tolist()
+    (0, [[0.0]])
+    """
 
     count: int
     velocity: Params
 
 
-def sgd(lr=0.01, momentum=0.0, nesterov=False):
-    """SGD with learning rate ``lr`` (a number, schedule or schedule name) and optional ``momentum``."""
+def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, nesterov: bool = False) -> Optimizer:
+    """SGD with learning rate ``lr`` (a number, schedule or schedule name) and optional ``momentum``.
+
+    >>> opt = fnn.optim.sgd(0.5)
+    >>> params = fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> opt.update(fnn.map_arrays(np.ones_like, params), opt.init(params), params)[0].layers[0].b
+    array([-0.5], dtype=float32)
+    """
     schedule = as_schedule(lr, "sgd")
     mu = check_hyperparameter("optim.sgd", "momentum", momentum, at_most=1.0)
     if nesterov and mu == 0:
         raise bad_argument("optim.sgd", "momentum", "a positive number when nesterov=True", momentum)
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
-    def plain(g, moments, p, lr):
-        return g, []  # g arrives as -lr * gradient (the prescale)
+    def plain(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
+        g *= -lr
+        return g, []
 
-    def heavy_ball(g, moments, p, lr):
+    def heavy_ball(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
         velocity = moments[0] * mu
         velocity += g
         if nesterov:
@@ -54,15 +73,23 @@ def sgd(lr=0.01, momentum=0.0, nesterov=False):
         return g, [velocity]
 
     if mu == 0:
-        return elementwise_optimizer(name, SgdState, plain, schedule, schedule, prescale=lambda lr: -lr)
+        return elementwise_optimizer(name, SgdState, plain, schedule, schedule)
     return elementwise_optimizer(name, MomentumState, heavy_ball, schedule, schedule)
 
 
-def momentum(lr=0.01, beta=0.9):
-    """SGD with heavy-ball momentum ``beta``."""
+def momentum(lr: LearningRate = 0.01, beta: float = 0.9) -> Optimizer:
+    """SGD with heavy-ball momentum ``beta``.
+
+    >>> fnn.optim.momentum(0.1).name
+    'sgd(lr=constant:0.1, momentum=0.9)'
+    """
     return sgd(lr, momentum=beta)
 
 
-def nesterov(lr=0.01, beta=0.9):
-    """SGD with Nesterov momentum ``beta``."""
+def nesterov(lr: LearningRate = 0.01, beta: float = 0.9) -> Optimizer:
+    """SGD with Nesterov momentum ``beta``.
+
+    >>> fnn.optim.nesterov(0.1, beta=0.5).name
+    'sgd(lr=constant:0.1, momentum=0.5, nesterov)'
+    """
     return sgd(lr, momentum=beta, nesterov=True)

@@ -5,31 +5,47 @@
 [[1, 4], [0, 3], [2]]
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 
 from fnn.arrays import describe
 from fnn.errors import FnnInputError, bad_argument
 from fnn.seeds import shuffle_rng
 
-__all__ = ["epoch_permutation", "minibatches", "batch_count"]
 
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits ``n`` samples: a pure function of ``(seed, epoch)``.
 
-def epoch_permutation(n, seed, epoch):
-    """The order in which epoch ``epoch`` visits ``n`` samples: a pure function of ``(seed, epoch)``."""
+    >>> sorted(fnn.epoch_permutation(5, seed=0, epoch=0).tolist())
+    [0, 1, 2, 3, 4]
+    """
     return shuffle_rng(seed, epoch).permutation(n)
 
 
-def batch_count(n, batch_size):
-    """How many mini-batches an epoch of ``n`` samples has (the last one may be smaller)."""
+def batch_count(n: int, batch_size: int) -> int:
+    """How many mini-batches an epoch of ``n`` samples has (the last one may be smaller).
+
+    >>> fnn.batch_count(10, 4)
+    3
+    """
     return -(-n // batch_size)
 
 
-def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
+def minibatches(
+    x: Any, y: Any, batch_size: int, seed: int, epoch: int, shuffle: bool = True
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield the ``(x_batch, y_batch)`` pairs of one epoch, lazily.
 
     Each batch is gathered from ``x`` and ``y`` by index when it is needed, so the data set is never copied whole
     (and a memory-mapped or :class:`~fnn.data.lazy.ScaledRows` ``x`` is read batch by batch). The last batch holds the remainder.
     The arguments are checked at the call, not at the first batch.
+
+    >>> [y.tolist() for _, y in fnn.minibatches(np.zeros((5, 1)), np.arange(5), 2, seed=0, epoch=0, shuffle=False)]
+    [[0, 1], [2, 3], [4]]
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument("minibatches", "batch_size", "a positive int", batch_size)
@@ -50,7 +66,7 @@ def minibatches(x, y, batch_size, seed, epoch, shuffle=True):
     return _batches(x, y, int(batch_size), int(seed), int(epoch), shuffle)
 
 
-def _batches(x, y, batch_size, seed, epoch, shuffle):
+def _batches(x: Any, y: Any, batch_size: int, seed: int, epoch: int, shuffle: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     n = len(x)
     if not shuffle:  # consecutive rows: views, no copies
         for start in range(0, n, batch_size):

@@ -1,11 +1,10 @@
 """Per-epoch training diagnostics, gathered inside the epoch's fold from what each step already holds.
 
-A step has the hidden activations of its forward pass, the gradient vector and the parameters before and after
+A step has the hidden activations of its forward pass, the gradients and the parameters before and after
 its update; from them an epoch's :class:`DiagnosticsAccumulator` keeps only norms, a few per-unit counts and the
 learning rate, so no second forward pass and no copy of an activation is ever made. The fold is
 
-``acc = start_diagnostics(spec)``; per step, ``norms = gradient_norms(spec, grad, scale) if wants_norms(acc)
-else None`` (before a fused update overwrites the gradient), then ``acc = accumulate(acc, hidden, norms, params,
+``acc = start_diagnostics(spec)``; per step, ``norms = gradient_norms(grads) if wants_norms(acc) else None``, then ``acc = accumulate(acc, hidden, norms, params,
 new_params, lr)``; after the last batch ``finish(acc)``, a frozen, JSON-ready :class:`EpochDiagnostics`.
 
 Work over every weight (a norm, a subtraction) is the one cost here that grows with the network, so it is done on
@@ -29,35 +28,27 @@ blur the ratios):
 >>> spec = fnn.network([2, 3, 2], activation="relu")
 >>> params = fnn.init_params(spec, seed=0)
 >>> x, y = np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])
->>> new = fnn.sgd_step(params, (x, y), lr=0.1)
 >>> grads = fnn.grad(params, (x, y))
+>>> new = fnn.sgd_step(params, grads, lr=0.1)
 >>> hidden = [np.maximum(x @ params.layers[0].w + params.layers[0].b, 0)]
->>> acc = accumulate(start_diagnostics(spec), hidden, gradient_norms(spec, grads), params, new, lr=0.1)
+>>> acc = accumulate(start_diagnostics(spec), hidden, gradient_norms(grads), params, new, lr=0.1)
 >>> d = finish(acc)
 >>> d.steps, d.samples, d.layers[0].activation, d.layers[1].dead_fraction is None
 (1, 4, 'relu', True)
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from attrs import frozen
 
-from fnn.core.params import Params, flat_layout
+from fnn.core.params import Params
+from fnn.core.spec import NetworkSpec
 from fnn.errors import Described, FnnInputError, bad_argument
-
-__all__ = [
-    "DEAD_FAMILY",
-    "SATURATING",
-    "DiagnosticsAccumulator",
-    "EpochDiagnostics",
-    "LayerDiagnostics",
-    "accumulate",
-    "finish",
-    "gradient_norms",
-    "start_diagnostics",
-    "wants_norms",
-]
 
 DEAD_FAMILY = ("relu", "leaky_relu", "prelu", "elu")
 """Activations (by name before any ``:argument``) whose units can die: linear for ``z > 0``, flat or nearly so below."""
@@ -95,10 +86,10 @@ class LayerDiagnostics:
     grad_norm_max: float
     weight_norm: float
     update_ratio: float
-    dead_fraction: object = None
-    saturated_fraction: object = None
+    dead_fraction: float | None = None
+    saturated_fraction: float | None = None
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _LAYER_FIELDS}
 
 
@@ -111,14 +102,14 @@ class EpochDiagnostics:
     and samples it saw, on how many steps norms were measured, and a :class:`LayerDiagnostics` per layer, input
     side first."""
 
-    lr_first: object
-    lr_last: object
+    lr_first: float | None
+    lr_last: float | None
     steps: int
     samples: int
     sampled_steps: int
-    layers: tuple
+    layers: tuple[LayerDiagnostics, ...]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict; :meth:`from_dict` reads it back."""
         return {
             "lr_first": self.lr_first,
@@ -130,7 +121,7 @@ class EpochDiagnostics:
         }
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> EpochDiagnostics:
         """The record :meth:`to_dict` described (e.g. read back from a run's ``record.json``)."""
         try:
             layers = tuple(LayerDiagnostics(**{name: layer[name] for name in _LAYER_FIELDS}) for layer in data["layers"])
@@ -138,7 +129,7 @@ class EpochDiagnostics:
         except (KeyError, TypeError) as error:
             raise FnnInputError(f"Not an epoch's diagnostics (as EpochDiagnostics.to_dict writes them): missing or bad {error}.") from None
 
-    def scalars(self):
+    def scalars(self) -> dict[str, Any]:
         """Every number as a flat ``{"layer1/grad_norm": value, ...}`` dict (None values left out), for logging
         and plotting."""
         out = {"lr_first": self.lr_first, "lr_last": self.lr_last}
@@ -160,7 +151,7 @@ class DiagnosticsAccumulator:
     the column sums of the next step.
     """
 
-    spec: object
+    spec: NetworkSpec
     sample_every: int
     watch: tuple
     steps: int = 0
@@ -171,10 +162,10 @@ class DiagnosticsAccumulator:
     ratio_sums: tuple = ()
     activity: tuple = ()
     saturated_counts: tuple = ()
-    lr_first: object = None
-    lr_last: object = None
-    last_params: object = None
-    ones: object = None
+    lr_first: float | None = None
+    lr_last: float | None = None
+    last_params: Params | None = None
+    ones: np.ndarray | None = None
 
 
 def _watch(activation_name):
@@ -186,7 +177,7 @@ def _watch(activation_name):
     return None
 
 
-def start_diagnostics(spec, sample_every=20):
+def start_diagnostics(spec: NetworkSpec, sample_every: int = 20) -> DiagnosticsAccumulator:
     """An empty accumulator for a network of ``spec``. Gradient norms and update ratios are measured on every
     ``sample_every``-th step, the first included (1: every step); units are watched on every step."""
     if isinstance(sample_every, bool) or not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
@@ -211,7 +202,7 @@ def _no_activity(watch, units):
     return np.zeros(units) if watch[0] == "relu" else np.full(units, -np.inf)
 
 
-def wants_norms(acc):
+def wants_norms(acc: DiagnosticsAccumulator) -> bool:
     """Whether the next step accumulated is a sampled one, for which :func:`accumulate` needs the gradient norms
     (so the step computes them only then)."""
     return acc.steps % acc.sample_every == 0
@@ -222,19 +213,16 @@ def _norm(vector):
     return math.sqrt(float(np.dot(vector, vector)))
 
 
-def gradient_norms(spec, grads, scale=1.0):
-    """``||dL/dw||`` of each layer, from ``grads`` as ``Params`` or as the flat gradient vector of the training
-    step (in :func:`~fnn.core.params.flat_layout` order) multiplied by ``scale``. Call it before a fused update
-    overwrites that vector. A ``scale`` of 0 leaves the gradient unknown: NaN."""
-    if isinstance(grads, Params):
-        return tuple(_norm(layer.w) for layer in grads.layers)
-    layout, total = flat_layout(spec)
-    if not isinstance(grads, np.ndarray) or grads.shape != (total,):
-        raise bad_argument("gradient_norms", "grads", f"fnn.Params or a 1-D array of {total} values", getattr(grads, "shape", grads))
-    factor = abs(float(scale))
-    if factor == 0:
-        return (math.nan,) * len(layout)
-    return tuple(_norm(grads[start : start + shape[0] * shape[1]]) / factor for (start, shape), _ in layout)
+def gradient_norms(grads: Params) -> tuple[float, ...]:
+    """``||dL/dw||`` of each layer.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> gradient_norms(fnn.map_arrays(lambda a: np.full_like(a, -3.0), params))
+    (3.0,)
+    """
+    if not isinstance(grads, Params):
+        raise bad_argument("gradient_norms", "grads", "fnn.Params", grads)
+    return tuple(_norm(layer.w) for layer in grads.layers)
 
 
 def _activity(level, activations, watch, ones):
@@ -277,7 +265,14 @@ def _ratio(before, after):
     return _distance(before, after) / size if size else math.nan
 
 
-def accumulate(acc, hidden_activations, grad_norms, params_before, params_after, lr=None):
+def accumulate(
+    acc: DiagnosticsAccumulator,
+    hidden_activations: Sequence[np.ndarray],
+    grad_norms: Sequence[float] | None,
+    params_before: Params,
+    params_after: Params,
+    lr: float | None = None,
+) -> DiagnosticsAccumulator:
     """The accumulator after one more step.
 
     ``hidden_activations`` are the outputs of the hidden layers in this step's forward pass, before dropout (one
@@ -335,9 +330,10 @@ def accumulate(acc, hidden_activations, grad_norms, params_before, params_after,
     )
 
 
-def finish(acc):
+def finish(acc: DiagnosticsAccumulator) -> EpochDiagnostics:
     """The :class:`EpochDiagnostics` of the steps accumulated."""
-    if acc.steps == 0:
+    last = acc.last_params
+    if acc.steps == 0 or last is None:
         raise FnnInputError("finish needs an accumulator that has seen at least one step; this one saw none.")
     layers = []
     for index, layer in enumerate(acc.spec.layers):
@@ -348,7 +344,7 @@ def finish(acc):
                 layer.activation.name,
                 acc.grad_norm_sums[index] / acc.sampled,
                 acc.grad_norm_maxima[index],
-                _norm(acc.last_params.layers[index].w),
+                _norm(last.layers[index].w),
                 acc.ratio_sums[index] / acc.sampled,
                 None if activity is None else float(np.count_nonzero(activity <= 0)) / len(activity),
                 None if saturated is None else float(np.count_nonzero(saturated > SATURATED_SHARE * acc.samples)) / len(saturated),
@@ -357,5 +353,5 @@ def finish(acc):
     return EpochDiagnostics(_number(acc.lr_first), _number(acc.lr_last), acc.steps, acc.samples, acc.sampled, tuple(layers))
 
 
-def _number(value):
+def _number(value: Any) -> float | None:
     return None if value is None else float(value)

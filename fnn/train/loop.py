@@ -16,10 +16,14 @@ run continued from any returned state is bit-identical to an uninterrupted one.
 (True, 5, 5)
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
-from attrs import evolve
+from attrs import evolve, frozen
 from toolz import last, reduce, take
 
 from fnn.core.metrics import classes_from_outputs, evaluate
@@ -29,17 +33,18 @@ from fnn.data.dataset import Dataset
 from fnn.data.lazy import take_rows
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.optim.base import Optimizer
 from fnn.train.batches import minibatches
-from fnn.train.diagnostics import finish, start_diagnostics
+from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.options import check_epochs, train_options
+from fnn.train.options import TrainOptions, check_epochs, train_options
 from fnn.train.state import EpochRecord, History, TrainState
-from fnn.train.step import train_step, train_step_observed
+from fnn.train.step import step_outcome
 
-__all__ = ["start_state", "run_epoch", "iterate_epochs", "fit", "early_stopping", "prepare_data", "validation_split"]
+Batch = tuple[Any, np.ndarray]
 
 
-def prepare_data(params, data, function="fit", name="data"):
+def prepare_data(params: Params, data: Any, function: str = "fit", name: str = "data") -> tuple[Any, np.ndarray]:
     """Check a data set once and return ``(x, y)`` ready for the unchecked step functions."""
     if isinstance(data, Dataset):
         x, y = data.as_tuple()
@@ -51,7 +56,7 @@ def prepare_data(params, data, function="fit", name="data"):
     return x, prepare_targets(params, y, len(x), function, f"{name} labels")
 
 
-def start_state(start, optimizer, seed=None, function="fit"):
+def start_state(start: Params | TrainState, optimizer: Optimizer, seed: int | None = None, function: str = "fit") -> TrainState:
     """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params.
 
     The state's ``step`` is the run's one step counter (dropout masks, the history, divergence reports); an
@@ -69,21 +74,67 @@ def start_state(start, optimizer, seed=None, function="fit"):
     return TrainState(params=start, opt_state=optimizer.init(start), epoch=0, step=0, seed=int(seed), history=History())
 
 
-def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
-    """The step of the epoch's fold: ``(params, opt_state, step, sums, diagnostics) x batch -> next``;
-    ``diagnostics`` is None when the run gathers none, and then the step does no work for them."""
+@frozen(hash=False)
+class RunningMetrics:
+    """The sums an epoch's running metrics are made of: loss times samples, samples, hits (classifiers), and
+    squared errors, target sums and target squares per output (regression)."""
+
+    loss_sum: float = 0.0
+    count: int = 0
+    hits: int = 0
+    sq_err: float | np.ndarray = 0.0
+    y_sum: float | np.ndarray = 0.0
+    y_sq: float | np.ndarray = 0.0
+
+    def add(self, value: float, outputs: np.ndarray, y: np.ndarray, is_classifier: bool) -> RunningMetrics:
+        """These sums with one more batch of ``outputs`` for targets ``y`` and mean loss ``value``."""
+        n = len(outputs)
+        if is_classifier:
+            hits = self.hits + int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+            return evolve(self, loss_sum=self.loss_sum + value * n, count=self.count + n, hits=hits)
+        targets = y.reshape(outputs.shape).astype(np.float64)
+        return evolve(
+            self,
+            loss_sum=self.loss_sum + value * n,
+            count=self.count + n,
+            sq_err=self.sq_err + np.sum((outputs - targets) ** 2, axis=0),
+            y_sum=self.y_sum + targets.sum(axis=0),
+            y_sq=self.y_sq + np.sum(targets**2, axis=0),
+        )
+
+    def metrics(self, is_classifier: bool) -> dict[str, Any]:
+        """``loss`` and ``accuracy`` (classifiers) or ``r2`` (regression), as means over the epoch."""
+        if is_classifier:
+            return {"loss": self.loss_sum / self.count, "accuracy": self.hits / self.count}
+        total = self.y_sq - self.y_sum**2 / self.count
+        r2 = float(np.mean(1 - self.sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
+        return {"loss": self.loss_sum / self.count, "r2": r2}
+
+
+@frozen(hash=False)
+class EpochCarry:
+    """What the epoch's fold carries from step to step: the parameters and optimiser state, the run's step
+    counter, the running metric sums and the diagnostics accumulator (None when the run gathers none)."""
+
+    params: Params
+    opt_state: Any
+    step: int
+    sums: RunningMetrics
+    diagnostics: DiagnosticsAccumulator | None
+
+
+def _epoch_step(
+    optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState
+) -> Callable[[EpochCarry, tuple[np.ndarray, np.ndarray]], EpochCarry]:
+    """The step of the epoch's fold: ``EpochCarry x batch -> EpochCarry``."""
     penalty = optimizer.penalty
 
-    def step(carry, batch):
-        params, opt_state, step_number, sums, observed = carry
+    def step(carry: EpochCarry, batch: tuple[np.ndarray, np.ndarray]) -> EpochCarry:
+        params, step_number = carry.params, carry.step
         x, y = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        if observed is None:
-            value, outputs, new_params, opt_state = train_step(optimizer, params, opt_state, x, y, masks)
-        else:
-            value, outputs, new_params, opt_state, observed = train_step_observed(optimizer, params, opt_state, x, y, masks, observed)
-        if penalty is not None:
-            value += penalty(params)
+        done = step_outcome(optimizer, params, carry.opt_state, x, y, masks, norms=carry.diagnostics is not None and wants_norms(carry.diagnostics))
+        value = done.loss + penalty(params) if penalty is not None else done.loss
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1} "
@@ -95,61 +146,65 @@ def _epoch_step(optimizer, seed, epoch, drop_rates, epoch_start):
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        return new_params, opt_state, step_number + 1, _add_metrics(sums, value, outputs, y, params), observed
+        observed = carry.diagnostics
+        if observed is not None:
+            lr = optimizer.learning_rate(carry.opt_state) if optimizer.learning_rate is not None else None
+            observed = accumulate(observed, done.trace.post, done.grad_norms, params, done.params, lr)
+        sums = carry.sums.add(value, done.trace.post[-1], y, params.spec.is_classifier)
+        return evolve(carry, params=done.params, opt_state=done.opt_state, step=step_number + 1, sums=sums, diagnostics=observed)
 
     return step
 
 
-def _add_metrics(sums, value, outputs, y, params):
-    n = len(outputs)
-    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
-    if params.spec.is_classifier:
-        hits += int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
-    else:
-        targets = y.reshape(outputs.shape).astype(np.float64)
-        sq_err = sq_err + np.sum((outputs - targets) ** 2, axis=0)
-        y_sum, y_sq = y_sum + targets.sum(axis=0), y_sq + np.sum(targets**2, axis=0)
-    return loss_sum + value * n, count + n, hits, sq_err, y_sum, y_sq
-
-
-def _observed(batches, on_batch):
+def _observed(batches: Iterable[Batch], on_batch: Callable[[int], Any]) -> Iterator[Batch]:
     for index, batch in enumerate(batches):
         on_batch(index)
         yield batch
 
 
-def run_epoch(state, x, y, optimizer, batch_size, drop_rates=(), shuffle=True, on_batch=None, diagnostics=False):
+def run_epoch(
+    state: TrainState,
+    x: Any,
+    y: np.ndarray,
+    optimizer: Optimizer,
+    batch_size: int,
+    drop_rates: Sequence[float] = (),
+    shuffle: bool = True,
+    on_batch: Callable[[int], Any] | None = None,
+    diagnostics: bool = False,
+) -> tuple[TrainState, dict[str, Any]]:
     """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
     epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
     ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar). With
     ``diagnostics``, the metrics also hold the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` under
-    ``"diagnostics"``, gathered inside the steps; they never change the parameters."""
+    ``"diagnostics"``, gathered inside the steps; they never change the parameters.
+
+    >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
+    >>> x, y = prepare_data(params, (np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])))
+    >>> state, metrics = fnn.run_epoch(start_state(params, fnn.optim.sgd(0.1)), x, y, fnn.optim.sgd(0.1), 2)
+    >>> state.epoch, state.step, sorted(metrics)
+    (1, 2, ['accuracy', 'loss'])
+    """
     step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
     batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
     if on_batch is not None:
         batches = _observed(batches, on_batch)
     observed = start_diagnostics(state.params.spec) if diagnostics else None
-    start = (state.params, state.opt_state, state.step, (0.0, 0, 0, 0.0, 0.0, 0.0), observed)
-    params, opt_state, step_number, sums, observed = reduce(step, batches, start)
-    loss_sum, count, hits, sq_err, y_sum, y_sq = sums
-    metrics = {"loss": loss_sum / count}
-    if params.spec.is_classifier:
-        metrics["accuracy"] = hits / count
-    else:
-        total = y_sq - y_sum**2 / count
-        metrics["r2"] = float(np.mean(1 - sq_err / np.maximum(total, np.finfo(np.float64).tiny)))
-    if observed is not None:
-        metrics["diagnostics"] = finish(observed)
-    return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_number), metrics
+    start = EpochCarry(state.params, state.opt_state, state.step, RunningMetrics(), observed)
+    end = reduce(step, batches, start)
+    metrics: dict[str, Any] = end.sums.metrics(end.params.spec.is_classifier)
+    if end.diagnostics is not None:
+        metrics["diagnostics"] = finish(end.diagnostics)
+    return evolve(state, params=end.params, opt_state=end.opt_state, epoch=state.epoch + 1, step=end.step), metrics
 
 
-def validation_split(params, y, fraction, seed):
+def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train_index, validation_index)`` of prepared targets ``y``: by class for a classifier, from ``seed``.
     The run engine uses it too, to count the steps of an epoch on the real training part."""
     return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed, part="validation")
 
 
-def _validation_data(params, validation, train, seed, function):
+def _validation_data(params: Params, validation: Any, train: tuple[Any, np.ndarray], seed: int, function: str) -> tuple[tuple[Any, np.ndarray], tuple[Any, np.ndarray] | None]:
     """``(train, validation)`` as prepared arrays; a float ``validation`` splits ``train`` by class, seeded."""
     if validation is None:
         return train, None
@@ -160,7 +215,7 @@ def _validation_data(params, validation, train, seed, function):
     return train, prepare_data(params, validation, function, "validation")
 
 
-def _options(function, options, keywords):
+def _options(function: str, options: TrainOptions | None, keywords: dict[str, Any]) -> TrainOptions:
     if options is None:
         return train_options(function, **keywords)
     if keywords:
@@ -168,7 +223,16 @@ def _options(function, options, keywords):
     return options
 
 
-def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, function="iterate_epochs", **keywords):
+def iterate_epochs(
+    start: Params | TrainState,
+    data: Any,
+    *,
+    options: TrainOptions | None = None,
+    epochs: int | None = None,
+    on_batch: Callable[[int], Any] | None = None,
+    function: str = "iterate_epochs",
+    **keywords: Any,
+) -> Iterator[TrainState]:
     """The lazy sequence of training states after each epoch: endless, or ``epochs`` more of them.
 
     ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``; how to
@@ -203,7 +267,7 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
 
-    def endless():
+    def endless() -> Iterator[TrainState]:
         current = state
         while True:
             current, metrics = run_epoch(
@@ -219,16 +283,25 @@ def iterate_epochs(start, data, *, options=None, epochs=None, on_batch=None, fun
     return endless() if epochs is None else take(epochs, endless())
 
 
-def early_stopping(states, patience, monitor="val_loss"):
+def early_stopping(states: Iterable[TrainState], patience: int, monitor: str = "val_loss") -> tuple[TrainState | None, TrainState | None]:
     """Consume ``states`` until ``monitor`` has not improved for ``patience`` epochs: ``(best, last)`` states.
 
     Lower is better for losses, higher for accuracy and R^2. ``states`` is any iterable of ``TrainState``
     (usually :func:`iterate_epochs`, limited with ``toolz.take`` to a maximum number of epochs).
+
+    >>> from toolz import take
+    >>> data = fnn.data.moons(60, noise=0.3, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> best, last = fnn.early_stopping(take(30, fnn.iterate_epochs(start, data, lr=0.5, seed=0)), patience=2, monitor="loss")
+    >>> best.history[-1].loss == min(last.history.column("loss")), best.epoch <= last.epoch
+    (True, True)
     """
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise bad_argument("early_stopping", "patience", "a positive int", patience)
     lower_is_better = monitor.endswith("loss")
-    best = current = None
+    best: TrainState | None = None
+    current: TrainState | None = None
+    best_value: Any = None
     for current in states:
         value = getattr(current.history[-1], monitor, None)
         if value is None:
@@ -244,7 +317,7 @@ def early_stopping(states, patience, monitor="val_loss"):
     return best, current
 
 
-def fit(start, data, *, epochs, options=None, **keywords):
+def fit(start: Params | TrainState, data: Any, *, epochs: int, options: TrainOptions | None = None, **keywords: Any) -> TrainState:
     """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
 
     ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
@@ -258,12 +331,18 @@ def fit(start, data, *, epochs, options=None, **keywords):
     and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
     bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
     the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
+
+    >>> data = fnn.data.moons(100, noise=0.1, seed=0)
+    >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
+    >>> state = fnn.fit(start, data, epochs=20, optimizer="adam", lr=0.05, batch_size=10, seed=0)
+    >>> state.epoch, state.history[-1].accuracy > 0.8
+    (20, True)
     """
     options = _options("fit", options, keywords)
-    epochs = check_epochs("fit", epochs)
-    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=epochs, function="fit")
-    if epochs == 0:
+    count = check_epochs("fit", epochs) or 0
+    states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=count, function="fit")
+    if count == 0:
         return start_state(start, options.optimizer, options.seed)
     if options.patience is not None:
-        return early_stopping(states, options.patience, options.monitor)[0]
+        return cast(TrainState, early_stopping(states, options.patience, options.monitor)[0])  # count > 0: never None
     return last(states)

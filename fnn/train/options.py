@@ -8,13 +8,16 @@
 (64, 'adam(lr=constant:0.001, b1=0.9, b2=0.999)')
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from attrs import frozen
 
 from fnn.errors import bad_argument
 from fnn.optim import Optimizer, get_optimizer, sgd
-
-__all__ = ["MAX_EPOCHS", "TrainOptions", "train_options", "resolve_optimizer", "check_epochs"]
 
 MAX_EPOCHS = 10**7
 """The most epochs one call may ask for. Beyond it the number is a typo (``1e9`` for ``1e2``): even at a
@@ -27,16 +30,16 @@ class TrainOptions:
 
     optimizer: Optimizer
     batch_size: int = 32
-    seed: object = None
-    validation: object = None
-    drop_rate: object = 0.0
+    seed: int | None = None
+    validation: Any = None
+    drop_rate: float | Sequence[float] = 0.0
     shuffle: bool = True
-    patience: object = None
+    patience: int | None = None
     monitor: str = "val_loss"
     diagnostics: bool = False
 
 
-def resolve_optimizer(optimizer, lr, function="fit"):
+def resolve_optimizer(optimizer: str | Optimizer | None, lr: Any, function: str = "fit") -> Optimizer:
     """The optimiser to train with: ``optimizer`` (a record or a name), or SGD with ``lr`` (0.1 if neither)."""
     if optimizer is None:
         return sgd(0.1 if lr is None else lr)
@@ -52,19 +55,19 @@ def resolve_optimizer(optimizer, lr, function="fit"):
 
 
 def train_options(
-    function="fit",
+    function: str = "fit",
     *,
-    optimizer=None,
-    lr=None,
-    batch_size=32,
-    seed=None,
-    validation=None,
-    drop_rate=0.0,
-    shuffle=True,
-    patience=None,
-    monitor="val_loss",
-    diagnostics=False,
-):
+    optimizer: str | Optimizer | None = None,
+    lr: Any = None,
+    batch_size: int = 32,
+    seed: int | None = None,
+    validation: Any = None,
+    drop_rate: float | Sequence[float] = 0.0,
+    shuffle: bool = True,
+    patience: int | None = None,
+    monitor: str = "val_loss",
+    diagnostics: bool = False,
+) -> TrainOptions:
     """Checked :class:`TrainOptions`. ``optimizer`` is a :mod:`fnn.optim` optimiser or a name; with neither it is
     SGD with ``lr`` (0.1 by default). ``validation`` is a ``Dataset``, ``(x, y)`` or a fraction of the training
     data to hold out; ``drop_rate`` one rate or one per hidden layer; ``patience``/``monitor`` early stopping.
@@ -80,13 +83,13 @@ def train_options(
                         bool(shuffle), patience, monitor, _flag(function, "diagnostics", diagnostics))
 
 
-def _flag(function, name, value):
+def _flag(function: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise bad_argument(function, name, "True or False", value)
     return bool(value)
 
 
-def check_epochs(function, epochs, allow_none=False):
+def check_epochs(function: str, epochs: Any, allow_none: bool = False) -> int | None:
     """``epochs`` as an int in ``[0, MAX_EPOCHS]`` (or None when ``allow_none``)."""
     if epochs is None and allow_none:
         return None

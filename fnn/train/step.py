@@ -1,86 +1,81 @@
-"""The training step's fast path, confined here: gradients computed into one flat vector and fused with the update.
+"""One training step: the network's functions and an optimiser's ``(init, update)`` pair, composed.
 
-The contract (:func:`train_step`): given an optimiser, parameters, its state and a prepared batch, return the
-loss, the network's outputs and the new parameters and state. Everything else in fnn sees gradients as ``Params``
-(:mod:`fnn.core.gradients`) and optimisers through their public ``(init, update)`` pair (:mod:`fnn.optim.base`).
-
-Inside, two tricks that never change a number's value in a way the public path would not:
-
-- the gradient is written by the backward pass straight into one 1-D vector in
-  :func:`~fnn.core.params.flat_layout` order, which the optimiser's ``update_and_apply`` may overwrite, so an elementwise
-  optimiser runs once on the whole vector instead of once per array;
-- an optimiser that wants its gradient pre-multiplied (``Optimizer.gradient_scale``: ``-lr`` for plain SGD,
-  ``1 - b1`` for Adam) gets that factor applied to ``dL/dlogits``, a batch-by-outputs array, before the backward
-  pass, which is linear in it: the scaling is nearly free instead of a pass over every parameter.
-
-The flat vector stays this module's fast path rather than ``Params``' representation: the parameters handed back
-are already views of one flat vector, and building and checking those layer views costs 3-5% of a training step
-(cProfile, 784-256-128-64-10, batch 128, 1 thread), which the forward and backward passes need anyway.
+A step is ``forward`` (keeping what the backward pass needs), the batch's ``loss``, its gradient by the backward
+pass, the optimiser's ``update`` and :func:`~fnn.optim.apply_updates`; :func:`composed_step` is exactly that. The
+built-in optimisers carry an elementwise kernel, which :func:`~fnn.train.fused.fused_step` runs once over all
+parameters as one vector: the same bytes, faster. :func:`train_step` picks the path; the choice never changes a
+bit. The textbook step is :func:`sgd_step`:
 
 >>> spec = fnn.network([2, 3, 2], activation="tanh")
 >>> params = fnn.init_params(spec, seed=0)
->>> x, y = np.array([[0.5, -1.0], [1.0, 2.0]], np.float32), np.array([0, 1])
->>> new = sgd_step(params, (x, y), lr=0.5)
->>> fnn.loss(new, (x, y)) < fnn.loss(params, (x, y))
+>>> batch = (np.array([[0.5, -1.0], [1.0, 2.0]], np.float32), np.array([0, 1]))
+>>> new = sgd_step(params, fnn.grad(params, batch), lr=0.5)
+>>> fnn.loss(new, batch) < fnn.loss(params, batch)
 True
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from fnn.core.network import backward_flat, forward_trace, loss_value, output_gradient
-from fnn.core.validate import check_batch
+from fnn.core.network import backward, forward_trace, loss_value, output_gradient
+from fnn.core.params import Params, check_same_structure, map_arrays
 from fnn.errors import bad_argument
-from fnn.optim.base import apply_gradients, gradient_scale
-from fnn.optim.sgd import sgd
-from fnn.train.diagnostics import accumulate, gradient_norms, wants_norms
+from fnn.optim.base import Optimizer, apply_updates
+from fnn.train.diagnostics import gradient_norms
+from fnn.train.fused import fused_step
+from fnn.train.state import StepOutcome
 
-__all__ = ["train_step", "train_step_observed", "sgd_step"]
+Masks = Sequence[np.ndarray | None] | None
 
 
-def _loss_and_scaled_gradient(params, x, y, masks, scale):
-    """``(loss, scale * gradient as one writable flat vector, trace)``; ``trace.post[-1]`` is the output."""
+def composed_step(
+    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False
+) -> StepOutcome:
+    """forward -> loss -> grad -> ``optimizer.update`` -> ``apply_updates`` on a prepared batch."""
     trace = forward_trace(params, x, masks)
-    grad_logits = output_gradient(params, trace, y)
-    if scale != 1.0:
-        grad_logits *= scale
-    return loss_value(params, trace, y), backward_flat(params, trace, grad_logits), trace
+    value = loss_value(params, trace, y)
+    grads = backward(params, trace, output_gradient(params, trace, y))
+    updates, new_state = optimizer.update(grads, opt_state, params)
+    return StepOutcome(value, trace, apply_updates(params, updates), new_state, gradient_norms(grads) if norms else None)
 
 
-def train_step(optimizer, params, opt_state, x, y, masks=None):
+def step_outcome(
+    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False
+) -> StepOutcome:
+    """The step on a prepared batch: fused when the optimiser has a kernel, composed otherwise (the same bytes)."""
+    if optimizer.kernel is not None:
+        return fused_step(optimizer.kernel, params, opt_state, x, y, masks, norms)
+    return composed_step(optimizer, params, opt_state, x, y, masks, norms)
+
+
+def train_step(
+    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None
+) -> tuple[float, np.ndarray, Params, Any]:
     """One update on a prepared batch: ``(loss, outputs, new_params, new_opt_state)``; ``loss`` is the batch's
     loss at ``params`` (before the update, without any penalty term)."""
-    value, gradient, trace = _loss_and_scaled_gradient(params, x, y, masks, gradient_scale(optimizer, opt_state))
-    new_params, new_state = apply_gradients(optimizer, gradient, opt_state, params, scaled=True)
-    return value, trace.post[-1], new_params, new_state
+    done = step_outcome(optimizer, params, opt_state, x, y, masks)
+    return done.loss, done.trace.post[-1], done.params, done.opt_state
 
 
-def train_step_observed(optimizer, params, opt_state, x, y, masks, diagnostics):
-    """:func:`train_step` that also folds the step into ``diagnostics`` (a
-    :class:`~fnn.train.diagnostics.DiagnosticsAccumulator`): ``(loss, outputs, new_params, new_opt_state,
-    new_diagnostics)``, the same numbers as :func:`train_step`.
+def sgd_step(params: Params, grads: Params, lr: float) -> Params:
+    """The textbook step of gradient descent: ``params - lr * grads``, array by array.
 
-    It reuses the forward pass's hidden activations (before dropout) and reads the gradient norms on a sampled
-    step before the update, which may overwrite the gradient vector (Adam does); the learning rate recorded is
-    the one this update uses.
-    """
-    scale = gradient_scale(optimizer, opt_state)
-    value, gradient, trace = _loss_and_scaled_gradient(params, x, y, masks, scale)
-    norms = gradient_norms(params.spec, gradient, scale) if wants_norms(diagnostics) else None
-    lr = optimizer.learning_rate(opt_state) if optimizer.learning_rate is not None else None
-    new_params, new_state = apply_gradients(optimizer, gradient, opt_state, params, scaled=True)
-    diagnostics = accumulate(diagnostics, trace.post, norms, params, new_params, lr)
-    return value, trace.post[-1], new_params, new_state, diagnostics
+    With ``lr`` bound it folds over mini-batches: ``reduce(lambda p, batch: sgd_step(p, fnn.grad(p, batch), 0.1),
+    batches, params)`` gives the very bytes of ``fit(lr=0.1)`` with the same batches.
 
-
-def sgd_step(params, batch, lr):
-    """One step of gradient descent on ``batch``: new params ``params - lr * grad(params, batch)``.
-
-    With ``lr`` bound it is the step of a fold over mini-batches:
-    ``toolz.reduce(toolz.curry(sgd_step)(lr=0.1), batches, params)``. It is the very step ``fit`` takes with
-    SGD, so a fold of it and ``fit(lr=...)`` give the same bytes.
+    >>> params = fnn.init_params(fnn.network([1, 1], activation="identity", loss="mse"), seed=0)
+    >>> grads = fnn.map_arrays(np.ones_like, params)
+    >>> fnn.sgd_step(params, grads, lr=0.5).layers[0].b
+    array([-0.5], dtype=float32)
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise bad_argument("sgd_step", "lr", "a positive finite number", lr)
-    x, y = check_batch(params, batch, "sgd_step")
-    optimizer = sgd(lr)
-    return train_step(optimizer, params, optimizer.init(params), x, y)[2]
+    if not isinstance(params, Params):
+        raise bad_argument("sgd_step", "params", "fnn.Params", params)
+    check_same_structure("sgd_step", "grads", grads, params)
+    rate = float(lr)  # a Python float keeps each array's dtype, as the optimisers' kernels do
+    return map_arrays(lambda p, g: p - rate * g, params, grads)
