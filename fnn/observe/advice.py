@@ -53,14 +53,8 @@ def diagnostics_series(history: Iterable[EpochRecord | Mapping[str, Any]]) -> tu
     return epochs, {name: [row.get(name) for row in rows] for name in names}
 
 
-def problems(
-    diagnostics: EpochDiagnostics,
-    *,
-    dead_limit: float = 0.25,
-    saturated_limit: float = 0.25,
-    ratio_range: tuple[float, float] = (1e-5, 1e-1),
-    epoch: int | None = None,
-) -> list[tuple[int, str, str]]:
+def problems(diagnostics: EpochDiagnostics, *, dead_limit: float = 0.25, saturated_limit: float = 0.25,
+             ratio_range: tuple[float, float] = (1e-5, 1e-1), epoch: int | None = None) -> list[tuple[int, str, str]]:
     """``(layer, problem, advice)`` for each problem :func:`warnings_for` finds, ``problem`` one of ``"dead"``,
     ``"saturated"``, ``"not finite"``, ``"ratio high"``, ``"ratio low"``: a caller can say each (layer, problem)
     once per run. The arguments are :func:`warnings_for`'s."""
@@ -101,14 +95,8 @@ def problems(
     return found
 
 
-def warnings_for(
-    diagnostics: EpochDiagnostics,
-    *,
-    dead_limit: float = 0.25,
-    saturated_limit: float = 0.25,
-    ratio_range: tuple[float, float] = (1e-5, 1e-1),
-    epoch: int | None = None,
-) -> list[str]:
+def warnings_for(diagnostics: EpochDiagnostics, *, dead_limit: float = 0.25, saturated_limit: float = 0.25,
+                 ratio_range: tuple[float, float] = (1e-5, 1e-1), epoch: int | None = None) -> list[str]:
     """Advice, one string per problem, for an epoch's :class:`EpochDiagnostics`.
 
     A layer warns when more than ``dead_limit`` of its units are dead or more than ``saturated_limit`` saturated,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 """One clearly different colour per class (matplotlib's tab10), reused cyclically beyond ten classes."""
 
-TUTORIAL_ACTIVATIONS = ("identity", "binary_step", "sigmoid", "tanh", "arctan", "relu", "prelu", "elu", "softplus")
+_TUTORIAL_ACTIVATIONS = ("identity", "binary_step", "sigmoid", "tanh", "arctan", "relu", "prelu", "elu", "softplus")
 """The activations the seed tutorials tabulate with their derivatives (PReLU with slope 0.25)."""
 
 
@@ -270,7 +270,7 @@ def misclassified_grid(
     return figure
 
 
-def activation_functions(names: Sequence[str] = TUTORIAL_ACTIVATIONS, low: float = -5.0, high: float = 5.0) -> Figure:
+def activation_functions(names: Sequence[str] = _TUTORIAL_ACTIVATIONS, low: float = -5.0, high: float = 5.0) -> Figure:
     """Each activation (solid) and its derivative (dashed) over ``[low, high]``, one panel per activation, as the
     tutorials tabulate them. The derivative is fnn's own: ReLU's is 0 at 0, the binary step's 0 everywhere.
 
