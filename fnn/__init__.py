@@ -17,6 +17,7 @@ The network and its training load with ``import fnn``; persistence (``save``, ``
 """
 
 import importlib
+from typing import Any
 
 from fnn import data, optim
 from fnn.core.activations import ACTIVATIONS, Activation, get_activation
@@ -46,7 +47,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'fnn' has no attribute {name!r}")
     module_name, attribute = _LAZY[name]
@@ -56,7 +57,7 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from fnn.store.checkpoint import _hash_v2
+from fnn.store.checkpoint import _hash
 
 
 def read_members(path):
@@ -23,5 +23,5 @@ def rewrite(path, change_header=None, change_arrays=None, rehash=True):
     if change_arrays:
         change_arrays(arrays)
     header_bytes = json.dumps(header).encode()
-    digest = _hash_v2(header_bytes, arrays).encode() if rehash else old_hash.tobytes()
+    digest = _hash(header_bytes, arrays).encode() if rehash else old_hash.tobytes()
     np.savez(path, __meta__=np.frombuffer(header_bytes, np.uint8), __sha256__=np.frombuffer(digest, np.uint8), **arrays)

@@ -12,7 +12,8 @@ from checkpoint_files import read_members, rewrite
 
 import fnn
 from fnn import optim
-from fnn.store.checkpoint import _digest, atomic_write_bytes, load_checkpoint, save_checkpoint
+from fnn.store.atomic import atomic_write
+from fnn.store.checkpoint import load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "sgd": optim.sgd(0.1),
@@ -66,27 +67,6 @@ def test_truncated_file_is_refused(tmp_path):
         load_checkpoint(path)
 
 
-def as_version_1(path):
-    """Rewrite a version 2 file as version 1 wrote it: class names bare, hash over the arrays only."""
-    arrays = read_members(path)
-    header = json.loads(arrays.pop("__meta__").tobytes())
-    del arrays["__sha256__"]
-
-    def bare(node):
-        if isinstance(node, dict):
-            if "record" in node:
-                return {"type": node["record"].split(":")[1], "fields": {k: bare(v) for k, v in node["fields"].items()}}
-            return {k: bare(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [bare(item) for item in node]
-        return node
-
-    header = {key: bare(value) for key, value in header.items() if key != "extras"}
-    header["version"] = 1
-    header["arrays_sha256"] = _digest(arrays)
-    np.savez(path, __meta__=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
-
-
 def test_tampered_arrays_are_refused(tmp_path):
     path = tmp_path / "c.npz"
     save_checkpoint(path, trained(optim.adam()))
@@ -115,19 +95,45 @@ def test_a_tampered_header_is_refused(tmp_path, change):
         load_checkpoint(path)
 
 
-def test_version_1_files_are_still_read(tmp_path):
+def tiny_run():
+    """The run whose state ``checkpoint_v2.npz`` holds, as the code of its format wrote it."""
+    params = fnn.init_params(fnn.network([3, 4, 2], activation="tanh"), seed=0)
+    x = np.linspace(-1, 1, 24, dtype=np.float32).reshape(8, 3)
+    optimizer = optim.chain(optim.clip_by_global_norm(1.0), optim.adam(0.01))
+    return fnn.fit(params, (x, np.arange(8) % 2), epochs=2, optimizer=optimizer, batch_size=4, seed=1)
+
+
+def test_a_version_2_file_written_before_the_codec_still_loads_whole():
+    path = os.path.join(os.path.dirname(__file__), "checkpoint_v2.npz")
+    loaded, state = load_checkpoint(path), tiny_run()
+    assert loaded.state.params == state.params and loaded.state.history == state.history
+    assert (loaded.state.epoch, loaded.state.step, loaded.state.seed) == (2, 4, 1)
+    assert loaded.state.opt_state == state.opt_state and type(loaded.state.opt_state) is optim.ChainState
+    assert loaded.config == {"data": "tiny"} and loaded.extras["class_names"].tolist() == ["no", "yes"]
+    model = fnn.load(path)
+    assert model.class_names == ("no", "yes") and model.standardizer.mean.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("version", [1, 3, 0, "2", None])
+def test_another_format_version_is_refused_naming_the_file_and_the_version_read(tmp_path, version):
     path = tmp_path / "c.npz"
-    state = trained(optim.chain(optim.clip_by_global_norm(1.0), optim.adam(0.01)))
-    save_checkpoint(path, state, config={"a": 1}, extras={"mean": np.arange(3.0)})
-    as_version_1(path)
-    loaded = load_checkpoint(path)
-    assert loaded.state.params == state.params and loaded.config == {"a": 1}
-    assert loaded.state.opt_state.states[1].mu == state.opt_state.states[1].mu
-    assert loaded.extras["mean"].tolist() == [0.0, 1.0, 2.0]
-    rewrite_v1 = read_members(path)
-    rewrite_v1["params/0/w"] = rewrite_v1["params/0/w"] * 2
-    np.savez(path, **rewrite_v1)
-    with pytest.raises(fnn.FnnInputError, match="do not match the checkpoint's SHA-256"):
+    save_checkpoint(path, trained(optim.adam(0.01)))
+    rewrite(path, change_header=lambda h: h.__setitem__("version", version))
+    with pytest.raises(fnn.FnnInputError, match=rf"c.npz: checkpoint format 'fnn-checkpoint' version {version!r}; "
+                       r"this fnn reads 'fnn-checkpoint' version 2 only\."):
+        load_checkpoint(path)
+
+
+def test_a_version_1_file_is_refused_before_its_hash_is_looked_for(tmp_path):
+    """Version 1 files had no ``__sha256__`` member and bare class names; they are refused by version, clearly."""
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, trained(optim.adam(0.01)))
+    arrays = read_members(path)
+    header = json.loads(arrays.pop("__meta__").tobytes())
+    del arrays["__sha256__"]
+    header.update(version=1, arrays_sha256="0" * 64)
+    np.savez(path, __meta__=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
+    with pytest.raises(fnn.FnnInputError, match=r"c.npz: checkpoint format 'fnn-checkpoint' version 1; this fnn reads"):
         load_checkpoint(path)
 
 
@@ -139,7 +145,7 @@ def test_wrong_shapes_and_versions_are_refused(tmp_path):
         load_checkpoint(path)
     save_checkpoint(path, trained(optim.sgd(0.1)))
     rewrite(path, change_header=lambda h: h.__setitem__("version", 99))
-    with pytest.raises(fnn.FnnInputError, match="version 99; this fnn reads 'fnn-checkpoint' versions 1, 2"):
+    with pytest.raises(fnn.FnnInputError, match="version 99; this fnn reads 'fnn-checkpoint' version 2 only"):
         load_checkpoint(path)
     np.savez(path, x=np.zeros(3))
     with pytest.raises(fnn.FnnInputError, match="not an fnn checkpoint .no __meta__ header"):
@@ -209,10 +215,10 @@ def test_killing_the_writer_never_leaves_a_half_written_checkpoint(tmp_path):
         assert zipfile.is_zipfile(path)
 
 
-def test_atomic_write_bytes_replaces_whole_files(tmp_path):
+def test_atomic_write_replaces_whole_files(tmp_path):
     path = tmp_path / "f.txt"
-    atomic_write_bytes(path, lambda h: h.write(b"first"))
-    atomic_write_bytes(path, lambda h: h.write(b"second"))
+    atomic_write(path, lambda h: h.write(b"first"))
+    atomic_write(path, b"second")
     assert path.read_bytes() == b"second" and os.listdir(tmp_path) == ["f.txt"]
 
 

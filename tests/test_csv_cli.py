@@ -9,7 +9,7 @@ import pytest
 import fnn
 import fnn.cli.models
 from fnn.cli import main
-from fnn.store.run_folder import load_model
+from fnn.store import load_model
 
 KAGGLE_COLUMNS = ["Id", "SepalLengthCm", "SepalWidthCm", "PetalLengthCm", "PetalWidthCm", "Species"]
 

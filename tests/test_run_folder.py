@@ -10,8 +10,9 @@ import textwrap
 import pytest
 
 import fnn
+from fnn.store import Model
+from fnn.store.model import CHECKPOINT
 from fnn.store.run_folder import (
-    CHECKPOINT,
     LOCK,
     RECORD,
     acquire_run_lock,
@@ -31,7 +32,7 @@ def _state():
 
 def _finished_run(folder):
     with claim_run_folder(folder):
-        save_run_checkpoint(folder, _state(), {"data": "moons"})
+        save_run_checkpoint(folder, Model(_state(), {"data": "moons"}))
         write_record(folder, {"seed": 0})
 
 
@@ -127,7 +128,7 @@ def test_writes_never_follow_a_planted_symlink(tmp_path):
             if name == RECORD:
                 write_record(folder, {"a": 1})
             elif name == CHECKPOINT:
-                save_run_checkpoint(folder, _state(), {})
+                save_run_checkpoint(folder, Model(_state()))
             else:
                 write_run_file(folder, name, lambda handle: handle.write(b"png"))
         assert outside.read_text() == "keep me" and os.path.islink(folder / name)

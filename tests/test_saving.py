@@ -11,7 +11,7 @@ import pytest
 
 import fnn
 from fnn.data.transforms import fit_standardizer
-from fnn.store.run_folder import Model, load_model
+from fnn.store import Model, load_model
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fnn.errors import FnnInputError
-from fnn.run.sweep import chosen_test, expand_grid, run_id, summarize, sweep
+from fnn.run.sweep import check_sweep_folder, chosen_test, expand_grid, run_id, summarize, sweep
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
 GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
@@ -175,6 +175,12 @@ def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
     assert "engine: sequential" in done.stdout and "ranked on validation" in done.stdout and "val accuracy" in done.stdout
     assert done.stdout.count("test accuracy") == 1 and "chosen: lr=" in done.stdout
     assert len(os.listdir(tmp_path / "out" / "runs")) == 4
+    again = subprocess.run(
+        [sys.executable, "-m", "fnn", "sweep", "--config", tmp_path / "sweep.toml", "--sequential", "--out", tmp_path / "out"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert again.returncode == 2 and f"--out {tmp_path / 'out'}: already holds a sweep; run only the missing runs with " \
+        "--resume or replace it with --overwrite." in again.stderr
     bad = subprocess.run([sys.executable, "-m", "fnn", "sweep", "--grid", "lrate=[0.1]"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "Unknown grid key 'lrate'" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -183,3 +189,18 @@ def test_cli_sweep_runs_and_prints_the_summary(tmp_path):
 def test_settings_that_need_a_run_folder_are_refused_before_any_run(name):
     with pytest.raises(FnnInputError, match=f"{name!r} cannot apply"):
         expand_grid({"data": "iris", "epochs": 1, name: True}, {"lr": [0.1]}, seeds=[0])
+
+
+def test_the_sweep_folder_check_words_its_refusals_for_its_caller(tmp_path):
+    out = tmp_path / "s"
+    assert check_sweep_folder(out) == str(out) and os.path.isdir(out / "runs")  # created, nothing in it yet
+    (out / "runs" / "abc.json").write_text("{}")
+    with pytest.raises(FnnInputError, match=r"^out .*s: already holds a sweep; .* with resume=True or replace it with overwrite=True\.$"):
+        check_sweep_folder(out)
+    with pytest.raises(FnnInputError, match=r"^--resume keeps the runs in --out and --overwrite replaces them; give one of them\.$"):
+        check_sweep_folder(out, resume=True, overwrite=True, argument="--out", resume_hint="--resume", overwrite_hint="--overwrite")
+    assert check_sweep_folder(out, resume=True) == check_sweep_folder(out, overwrite=True) == str(out)
+    assert os.listdir(out / "runs") == ["abc.json"]  # a check removes nothing; sweep(overwrite=True) does
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FnnInputError, match=r"^--out .*file: exists and is not a folder\.$"):
+        check_sweep_folder(tmp_path / "file", argument="--out")

@@ -24,7 +24,8 @@ from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import GENERATED, csv_header, load_train_test
 from fnn.errors import FnnInputError
 from fnn.observe.run_plots import write_plots
-from fnn.store.run_folder import CHECKPOINT, RECORD, Model, load_model, read_record, write_run_file
+from fnn.store.model import CHECKPOINT, Model, load_model
+from fnn.store.run_folder import RECORD, read_record, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -316,7 +317,9 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     if not os.path.isfile(os.path.join(folder, RECORD)):
         return state
     try:
-        history = History(EpochRecord(**epoch) for epoch in read_record(folder)["history"])
+        # not list[EpochRecord]: mypy cannot solve the element type of History's tuple converter
+        records: list[Any] = [EpochRecord(**epoch) for epoch in read_record(folder)["history"]]
+        history = History(records)
     except FnnInputError as error:
         raise FnnInputError(f"RUN {folder}: {error}") from None
     except (KeyError, TypeError) as error:

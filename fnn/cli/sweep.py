@@ -3,20 +3,22 @@
 Configurations are ranked on their validation metrics; the test metrics are shown for the chosen one only.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import os
 import sys
 import time
+from typing import Any
 
 from fnn.cli.common import add_command, load_toml
 from fnn.errors import FnnInputError
-from fnn.run import FLAG, PYTHON, Source, resolve_config, setting_name, toml_source
-from fnn.run.sweep import check_scheduler, expand_grid, holds_sweep, sweep
-
-__all__ = ["add_arguments", "run"]
+from fnn.run import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
+from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
 
 
-def add_arguments(commands):
+def add_arguments(commands: Any) -> None:
     sweep_cmd = add_command(
         commands,
         "sweep",
@@ -43,7 +45,7 @@ def add_arguments(commands):
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _seeds(text, where):
+def _seeds(text: Any, where: str) -> list[int]:
     try:
         seeds = [int(part) for part in text.split(",")] if isinstance(text, str) else text
     except ValueError:
@@ -53,7 +55,7 @@ def _seeds(text, where):
     return seeds
 
 
-def _sweep_inputs(args):
+def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[Any]], list[int], list[RunConfig]]:
     """``(base, grid, seeds, configs)``: every value checked where it was given, each mistake named there."""
     base = load_toml(args.config) if args.config is not None else {}
     grid = base.pop("grid", {})
@@ -86,7 +88,7 @@ def _sweep_inputs(args):
     return base, grid, seeds, expand_grid(base, grid, seeds)
 
 
-def _engine_options(args):
+def _engine_options(args: argparse.Namespace) -> tuple[str | None, int | None]:
     if args.scheduler is not None and args.sequential:
         raise FnnInputError("--scheduler runs on a Dask cluster and --sequential in this process; give one of them.")
     workers = None
@@ -108,28 +110,19 @@ def _engine_options(args):
     return address, workers
 
 
-def _out(args):
-    if args.resume and args.overwrite:
-        raise FnnInputError("--resume keeps the runs in --out and --overwrite replaces them; give one of them.")
-    if (args.resume or args.overwrite) and not args.out:
+def _out(args: argparse.Namespace) -> str:
+    if (args.resume or args.overwrite) and not args.out and not (args.resume and args.overwrite):
         raise FnnInputError(f"{'--resume' if args.resume else '--overwrite'} needs --out DIR, the folder of the sweep.")
     out = args.out or os.path.join("runs", time.strftime("sweep-%Y%m%d-%H%M%S"))
-    if os.path.lexists(out) and not os.path.isdir(out):
-        raise FnnInputError(f"--out {out}: exists and is not a folder.")
-    if holds_sweep(out) and not (args.resume or args.overwrite):
-        raise FnnInputError(f"--out {out}: already holds a sweep; run only the missing runs with --resume or replace it with --overwrite.")
-    try:
-        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
-    except OSError as error:
-        raise FnnInputError(f"--out {out}: cannot create the folder ({error.strerror or error}).") from None
-    return out
+    return check_sweep_folder(out, resume=args.resume, overwrite=args.overwrite, argument="--out",
+                              resume_hint="--resume", overwrite_hint="--overwrite")
 
 
-def _cell(value, width):
+def _cell(value: Any, width: int) -> str:
     return f"{json.dumps(value):>{width}}"
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     base, grid, seeds, configs = _sweep_inputs(args)
     out = _out(args)
     address, workers = _engine_options(args)
@@ -141,7 +134,7 @@ def run(args):
         bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, disable=not sys.stderr.isatty())
         print(f"fnn sweep: {total} runs -> {out}", file=sys.stderr)
 
-    def on_result(record, done, count):
+    def on_result(record: dict[str, Any], done: int, count: int) -> None:
         if bar is not None:
             bar.n = done
             bar.refresh()
@@ -159,7 +152,7 @@ def run(args):
     keys = [setting_name(key) or key for key in grid]
     classifier = "val_accuracy_mean" in result.summary[0]
     metric = "val_accuracy" if classifier else ("val_r2" if "val_r2_mean" in result.summary[0] else None)
-    title = {"val_accuracy": "val accuracy (mean +- std)", "val_r2": "val R^2 (mean +- std)"}.get(metric)
+    title = {"val_accuracy": "val accuracy (mean +- std)", "val_r2": "val R^2 (mean +- std)"}.get(metric or "")
     header = [f"{k:>14}" for k in keys] + [f"{'runs':>4}"] + ([f"{title:>28}"] if title else []) + [f"{'val loss':>18}"]
     print("ranked on validation, best first")
     print("  ".join(header))

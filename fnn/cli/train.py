@@ -35,14 +35,12 @@ from fnn.run import (
     run_threads,
     toml_source,
 )
+from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import (
-    CHECKPOINT,
     RECORD,
-    Model,
     RunLock,
     claim_run_folder,
     holds_run,
-    load_model,
     lock_holder,
     save_run_checkpoint,
     write_record,
@@ -354,7 +352,7 @@ def _train(
                 os.remove(os.path.join(folder, RECORD))
             except FileNotFoundError:
                 pass
-        save_run_checkpoint(folder, state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names)
+        save_run_checkpoint(folder, Model(state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names))
         saved.append(state.epoch)
 
     try:

@@ -16,6 +16,7 @@ from fnn.observe.advice import problems
 from fnn.observe.tensorboard import TensorBoardLog
 from fnn.run import Prepared
 from fnn.store.epochs import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
+from fnn.store.model import Model
 from fnn.train.state import TrainState
 
 _Observer = Callable[[TrainState], TrainState]
@@ -31,6 +32,7 @@ class WatchedConfig(Protocol):
     def keep_checkpoints(self) -> bool: ...
 
     def to_dict(self) -> dict[str, Any]: ...
+
 
 _TENSORBOARD_FOLDER = "tensorboard"
 """The subfolder of a run folder that ``--tensorboard`` writes its event files into."""
@@ -69,7 +71,7 @@ class RunWatch:
         for wanted, flag in ((config.tensorboard, "--tensorboard"), (config.keep_checkpoints, "--keep-checkpoints")):
             if wanted and folder is None:
                 raise FnnInputError(f"{flag} writes into the run folder, and --no-record asks for none; drop one of them.")
-        if config.keep_checkpoints:
+        if config.keep_checkpoints and folder is not None:
             check_epochs_free(folder, start_epoch)
         if config.tensorboard and folder is not None:
             self.log = TensorBoardLog(os.path.join(folder, _TENSORBOARD_FOLDER))
@@ -92,8 +94,9 @@ class RunWatch:
 
         def on_checkpoint(state: TrainState) -> TrainState:
             save(state)
-            if self.config.keep_checkpoints and state.epoch not in self.kept:
-                save_epoch_checkpoint(self.folder, state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+            if self.config.keep_checkpoints and self.folder is not None and state.epoch not in self.kept:
+                model = Model(state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                save_epoch_checkpoint(self.folder, model)
                 self.kept.add(state.epoch)
             return state
 

@@ -30,7 +30,7 @@ Exportable = Union[Params, HoldsParams]
 
 def network_of(obj: Exportable, function: str) -> tuple[Params, Standardizer | None, tuple[str, ...]]:
     """``(params, standardizer, class_names)`` of Params, a TrainState, or a model (anything with ``.params``,
-    such as :class:`fnn.store.run_folder.Model` from :func:`fnn.load`)."""
+    such as :class:`fnn.store.Model` from :func:`fnn.load`)."""
     if isinstance(obj, Params):
         return obj, None, ()
     if isinstance(obj, TrainState):

@@ -23,10 +23,12 @@ DataFrames are converted to it, and ``predict`` (regressor) and ``predict_proba`
 scikit-learn's estimators do (the cast from float32 is exact).
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import Any
 
 import numpy as np
-from attrs import fields, has
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -34,35 +36,37 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from fnn.arrays import as_float_dtype
 from fnn.core.activations import get_activation
 from fnn.core.metrics import predict as network_outputs
-from fnn.core.params import Layer, Params, init_params
+from fnn.core.params import Params, init_params
 from fnn.core.spec import network, spec_from_config
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, Optimizer, get_optimizer
+from fnn.store.codec import decode, encode
 from fnn.train.loop import fit as fit_network
-
-__all__ = ["FNNClassifier", "FNNRegressor"]
+from fnn.train.state import History, TrainState
 
 
 class _FNNEstimator(BaseEstimator):
     """What both estimators share: hyper-parameters, seeding, the training call and pickling."""
 
+    state_: TrainState  # set by fitting
+
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        optimizer="adam",
-        learning_rate=0.001,
-        batch_size=32,
-        epochs=100,
-        dropout=0.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        shuffle=True,
-        warm_start=False,
-        random_state=None,
-        dtype="float32",
-    ):
+        hidden_layer_sizes: int | tuple[int, ...] = (100,),
+        activation: Any = "relu",
+        optimizer: str | Optimizer = "adam",
+        learning_rate: float | None = 0.001,
+        batch_size: int = 32,
+        epochs: int = 100,
+        dropout: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        shuffle: bool = True,
+        warm_start: bool = False,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        dtype: Any = "float32",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -90,13 +94,13 @@ class _FNNEstimator(BaseEstimator):
         )
 
     def _check_hyperparameters(self):
-        sizes = self.hidden_layer_sizes
+        sizes: Any = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
         try:
             sizes = tuple(sizes)
         except TypeError:
             raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints") from None
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) > 0 for s in sizes):
             raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints")
         for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 1)):
             value = getattr(self, name)
@@ -185,13 +189,13 @@ class _FNNEstimator(BaseEstimator):
         return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
 
     @property
-    def params_(self):
+    def params_(self) -> Params:
         """The fitted :class:`fnn.Params` (``state_.params``)."""
         check_is_fitted(self, "state_")
         return self.state_.params
 
     @property
-    def history_(self):
+    def history_(self) -> History:
         """The per-epoch :class:`fnn.History` of every fit so far (``state_.history``)."""
         check_is_fitted(self, "state_")
         return self.state_.history
@@ -200,46 +204,28 @@ class _FNNEstimator(BaseEstimator):
         check_is_fitted(self, "state_")
         return network_outputs(self.state_.params, self._features(X, reset=False))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
 
-    # Fitted params hold activation functions, which pickle cannot carry (lambdas): a pickle (joblib's processes,
-    # Dask) carries each Params as its spec's config and its arrays instead, and rebuilds it on arrival.
-    def __getstate__(self):
+    # A fitted state holds activation functions, which pickle cannot carry (lambdas): a pickle (joblib's processes,
+    # Dask) carries it as the codec's description and arrays, with the spec's config, and rebuilds it on arrival.
+    def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         if "state_" in state:
-            state = dict(state, state_=_portable(state["state_"]))
+            fitted = state["state_"]
+            spec = fitted.params.spec
+            tree, arrays = encode(fitted, spec, f"pickling {type(self).__name__}", what="the fitted state")
+            state = dict(state, state_={"spec": spec.to_config(), "tree": tree, "arrays": arrays})
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         if "state_" in state:
-            state = dict(state, state_=_restored(state["state_"]))
+            stored, where = state["state_"], f"unpickling {type(self).__name__}"
+            fitted = decode(stored["tree"], stored["arrays"], spec_from_config(stored["spec"]), where, what="the fitted state")
+            state = dict(state, state_=fitted)
         super().__setstate__(state)
-
-
-def _portable(value):
-    if isinstance(value, Params):
-        return ("params", value.spec.to_config(), tuple((layer.w, layer.b) for layer in value.layers))
-    if has(type(value)):
-        return ("record", type(value), {f.alias: _portable(getattr(value, f.name)) for f in fields(type(value))})
-    if isinstance(value, tuple):
-        return ("tuple", tuple(_portable(item) for item in value))
-    return ("value", value)
-
-
-def _restored(portable):
-    kind, *content = portable
-    if kind == "params":
-        config, arrays = content
-        return Params(spec_from_config(config), [Layer(w, b) for w, b in arrays])
-    if kind == "record":
-        cls, values = content
-        return cls(**{name: _restored(item) for name, item in values.items()})
-    if kind == "tuple":
-        return tuple(_restored(item) for item in content[0])
-    return content[0]
 
 
 class FNNClassifier(ClassifierMixin, _FNNEstimator):
@@ -314,7 +300,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             )
         return x, y
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> FNNClassifier:
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
@@ -323,7 +309,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
         return self._train(x, self._labels(y), self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FNNClassifier:
         """Train one more epoch on ``X, y`` (the first call needs ``classes``, every label there will be)."""
         first = not hasattr(self, "state_")
         if first and classes is None:
@@ -345,19 +331,19 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             raise FnnInputError(f"FNNClassifier needs at least 2 classes to learn from; got 1 class ({classes[0]!r}).")
         self.classes_ = classes
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_`` (float64)."""
         outputs = self._outputs(X).astype(np.float64)
         return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, as a label from ``classes_`` (multilabel: the indicator matrix)."""
         probabilities = self.predict_proba(X)
         if self._multilabel:
             return (probabilities > 0.5).astype(np.int64)
         return self.classes_[np.argmax(probabilities, axis=1)]
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
@@ -392,24 +378,24 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
             )
         return x, y.reshape(len(y), n_outputs)
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> FNNRegressor:
         """Train on ``X`` (n_samples, n_features) and targets ``y``; returns self."""
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
         return self._train(x, y, self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: Any, y: Any) -> FNNRegressor:
         """Train one more epoch on ``X, y``."""
         first = not hasattr(self, "state_")
         x, y = self._targets(X, y, reset=first)
         return self._train(x, y, 1, incremental=not first, stop_early=False)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted targets (float64), shaped like the ``y`` the model was fitted on."""
         outputs = self._outputs(X).astype(np.float64)
         return outputs.ravel() if self._y_ndim == 1 else outputs
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags

@@ -19,23 +19,26 @@ Selection never looks at the test set: configurations are ranked on their valida
 [(0.1, 0), (0.1, 1), (0.05, 0), (0.05, 1)]
 """
 
+from __future__ import annotations
+
 import hashlib
 import itertools
 import json
 import math
 import os
 import socket
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
 from urllib.parse import urlparse
 
 from attrs import frozen
 
+from fnn.data.dataset import Dataset
 from fnn.data.sources import load_source
 from fnn.errors import FnnInputError
-from fnn.run import GRID, PYTHON, RunConfig, resolve_config, run, setting_name
-from fnn.store.checkpoint import atomic_write_bytes
-
-__all__ = ["expand_grid", "run_id", "run_one", "sweep", "summarize", "chosen_test", "check_scheduler", "SweepResult",
-           "SINGLE_THREAD_ENV", "SCHEDULER_SCHEMES"]
+from fnn.run import GRID, PYTHON, RunConfig, Source, resolve_config, run, setting_name
+from fnn.store.atomic import atomic_write
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -48,14 +51,15 @@ class SweepResult:
     """Every run's record (in grid order), the summary rows (best validation first), how the sweep ran, and the
     chosen configuration's test metrics (``chosen_test``: each metric's mean and std over its seeds)."""
 
-    records: tuple
-    summary: tuple
+    records: tuple[dict[str, Any], ...]
+    summary: tuple[dict[str, Any], ...]
     engine: str
+    chosen_test: dict[str, Any]
     skipped: int = 0
-    chosen_test: dict = None
 
 
-def expand_grid(base, grid, seeds, *, base_source=PYTHON, grid_source=GRID):
+def expand_grid(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int], *, base_source: Source = PYTHON,
+                grid_source: Source = GRID) -> list[RunConfig]:
     """The checked :class:`~fnn.run.settings.RunConfig` of every combination: ``grid`` maps keys to lists of values,
     ``seeds`` is a list of ints. Everything is validated here, before any run starts; ``base_source`` and
     ``grid_source`` (:class:`~fnn.run.settings.Source`) say where the values came from, for the messages.
@@ -84,9 +88,9 @@ def expand_grid(base, grid, seeds, *, base_source=PYTHON, grid_source=GRID):
             )
     keys = list(grid)
     configs = []
-    for values in itertools.product(*(grid[key] for key in keys)):
+    for combination in itertools.product(*(grid[key] for key in keys)):
         for seed in seeds:
-            layers = [(base, base_source), (dict(zip(keys, values)), grid_source), ({"seed": seed, "threads": 1}, PYTHON)]
+            layers = [(base, base_source), (dict(zip(keys, combination)), grid_source), ({"seed": seed, "threads": 1}, PYTHON)]
             configs.append(resolve_config(*layers))
     for config in configs:
         for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
@@ -100,48 +104,48 @@ def expand_grid(base, grid, seeds, *, base_source=PYTHON, grid_source=GRID):
     return configs
 
 
-def run_id(config):
+def run_id(config: RunConfig | dict[str, Any]) -> str:
     """A stable name for a run: the SHA-256 of its canonical configuration (seed included)."""
     settings = config.to_dict() if isinstance(config, RunConfig) else config
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_one(config, source=None):
+def run_one(config: RunConfig, source: Dataset | None = None) -> dict[str, Any]:
     """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``)."""
     record = run(config, source=source).record
     record["run_id"] = run_id(config)
     return record
 
 
-def _group_key(config):
+def _group_key(config: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)
 
 
-def _mean_std(values):
+def _mean_std(values: list[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
     return mean, std
 
 
-def _ranked_on(rows):
+def _ranked_on(rows: Sequence[dict[str, Any]]) -> tuple[str, bool]:
     for metric, higher in (("val_accuracy", True), ("val_r2", True), ("val_loss", False)):
         if rows and all(f"{metric}_mean" in row for row in rows):
             return metric, higher
     raise FnnInputError("The sweep's records have no validation metrics to rank on (were they run with validation 0?).")
 
 
-def summarize(records, varying=None):
+def summarize(records: Sequence[dict[str, Any]], varying: Sequence[str] | None = None) -> tuple[dict[str, Any], ...]:
     """One row per configuration (seeds pooled): the mean and sample standard deviation over seeds of each
     **validation** metric (``val_accuracy``, ``val_r2``, ``val_loss``), best first: highest validation accuracy or
     R^2, else lowest validation loss. Test metrics are left out; :func:`chosen_test` gives the chosen row's.
     ``varying`` names the keys shown per row."""
-    groups = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault(_group_key(record["config"]), []).append(record)
     rows = []
     for runs in groups.values():
         config = runs[0]["config"]
-        row = {"config": {k: config[k] for k in (varying or [])}, "runs": len(runs), "seeds": sorted(r["seed"] for r in runs)}
+        row: dict[str, Any] = {"config": {k: config[k] for k in (varying or [])}, "runs": len(runs), "seeds": sorted(r["seed"] for r in runs)}
         for metric in ("accuracy", "r2", "loss"):
             values = [r.get("validation_metrics", {}).get(metric) for r in runs]
             if values and all(v is not None for v in values):
@@ -152,12 +156,12 @@ def summarize(records, varying=None):
     return tuple(rows)
 
 
-def chosen_test(records, row):
+def chosen_test(records: Sequence[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any]:
     """The test metrics of the configuration of summary ``row`` (the chosen one): each metric's mean and std over
     its seeds, and the seeds. The only place a sweep reports test metrics."""
     key = json.dumps({**row["config"]}, sort_keys=True)
     runs = [r for r in records if json.dumps({k: r["config"][k] for k in row["config"]}, sort_keys=True) == key]
-    result = {"config": row["config"], "seeds": sorted(r["seed"] for r in runs)}
+    result: dict[str, Any] = {"config": row["config"], "seeds": sorted(r["seed"] for r in runs)}
     for metric in ("accuracy", "r2", "loss"):
         values = [r["final_metrics"][metric] for r in runs if metric in r["final_metrics"]]
         if values:
@@ -165,7 +169,7 @@ def chosen_test(records, row):
     return result
 
 
-def _parse_address(address, argument):
+def _parse_address(address: str, argument: str) -> tuple[str, int]:
     text = str(address).strip()
     parsed = urlparse(text if "://" in text else f"tcp://{text}")
     try:
@@ -181,7 +185,7 @@ def _parse_address(address, argument):
     return parsed.hostname, port
 
 
-async def _identity(address, seconds):
+async def _identity(address: str, seconds: float) -> Any:
     import asyncio
 
     from distributed.comm import connect
@@ -194,7 +198,7 @@ async def _identity(address, seconds):
         comm.abort()
 
 
-def check_scheduler(address, seconds=4.0, argument="scheduler"):
+def check_scheduler(address: str, seconds: float = 4.0, argument: str = "scheduler") -> None:
     """Refuse, within about ``2 * seconds``, a scheduler address that is malformed, unreachable, silent or not a
     Dask scheduler: it must accept a connection and answer Dask's handshake and ``identity`` as a scheduler."""
     import asyncio
@@ -217,7 +221,7 @@ def check_scheduler(address, seconds=4.0, argument="scheduler"):
         raise FnnInputError(f"{argument} {address}: answered, but not as a Dask scheduler (it says it is {answer.get('type') if isinstance(answer, dict) else answer!r}).")
 
 
-def _dask():
+def _dask() -> ModuleType | None:
     try:
         import distributed
     except ModuleNotFoundError:
@@ -225,12 +229,11 @@ def _dask():
     return distributed
 
 
-def _write(out, record):
-    path = os.path.join(out, "runs", f"{record['run_id']}.json")
-    atomic_write_bytes(path, lambda handle: handle.write(json.dumps(record, indent=1).encode()))
+def _write(out: str, record: dict[str, Any]) -> None:
+    atomic_write(os.path.join(out, "runs", f"{record['run_id']}.json"), json.dumps(record, indent=1).encode())
 
 
-def _finished(out):
+def _finished(out: str) -> dict[str, dict[str, Any]]:
     folder = os.path.join(out, "runs")
     done = {}
     if os.path.isdir(folder):
@@ -245,7 +248,7 @@ def _finished(out):
     return done
 
 
-def holds_sweep(out):
+def _holds_sweep(out: str) -> bool:
     """Whether ``out`` already holds a sweep's results (its summary or run records)."""
     runs = os.path.join(out, "runs")
     return os.path.isfile(os.path.join(out, "summary.json")) or (
@@ -253,25 +256,44 @@ def holds_sweep(out):
     )
 
 
-def _prepare_out(out, resume, overwrite, argument):
+def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
+                       argument: str = "out", resume_hint: str = "resume=True",
+                       overwrite_hint: str = "overwrite=True") -> str:
+    """Refuse ``out`` as a sweep's folder when it is not a folder, or already holds a sweep and neither ``resume``
+    (run only what is missing) nor ``overwrite`` (replace it) is asked, or both are; else create it (with its
+    ``runs`` subfolder) if need be and return it as a string. Nothing is removed here. ``argument`` and the hints
+    word the errors for the caller (the command line passes ``"--out"``, ``"--resume"`` and ``"--overwrite"``)."""
+    out = os.fspath(out)
+    if resume and overwrite:
+        raise FnnInputError(f"{resume_hint} keeps the runs in {argument} and {overwrite_hint} replaces them; give one of them.")
     if os.path.lexists(out) and not os.path.isdir(out):
         raise FnnInputError(f"{argument} {out}: exists and is not a folder.")
-    if holds_sweep(out) and not (resume or overwrite):
-        raise FnnInputError(f"{argument} {out}: already holds a sweep; run only what is missing with resume (--resume) or replace it with overwrite (--overwrite).")
+    if _holds_sweep(out) and not (resume or overwrite):
+        raise FnnInputError(
+            f"{argument} {out}: already holds a sweep; run only the missing runs with {resume_hint} or replace it with "
+            f"{overwrite_hint}."
+        )
     try:
         os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     except OSError as error:
         raise FnnInputError(f"{argument} {out}: cannot create the folder ({error.strerror or error}).") from None
-    if overwrite:
-        for name in os.listdir(os.path.join(out, "runs")):
-            if name.endswith(".json"):
-                os.remove(os.path.join(out, "runs", name))
-        if os.path.isfile(os.path.join(out, "summary.json")):
-            os.remove(os.path.join(out, "summary.json"))
+    return out
 
 
-def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, overwrite=False, workers=None, engine="auto",
-          on_result=None, configs=None):
+def _remove_sweep(out: str) -> None:
+    """Remove the records and summary of the sweep in ``out`` (asked to overwrite it)."""
+    for name in os.listdir(os.path.join(out, "runs")):
+        if name.endswith(".json"):
+            os.remove(os.path.join(out, "runs", name))
+    if os.path.isfile(os.path.join(out, "summary.json")):
+        os.remove(os.path.join(out, "summary.json"))
+
+
+def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int], *, scheduler: str | None = None,
+          out: str | os.PathLike[str] | None = None, resume: bool = False, overwrite: bool = False,
+          workers: int | None = None, engine: str = "auto",
+          on_result: Callable[[dict[str, Any], int, int], Any] | None = None,
+          configs: list[RunConfig] | None = None) -> SweepResult:
     """Run every combination of ``grid`` and ``seeds`` over ``base``; returns a :class:`SweepResult`.
 
     ``engine`` is ``"auto"`` (Dask if installed, else sequential), ``"dask"`` or ``"sequential"``. With ``out``,
@@ -281,8 +303,7 @@ def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, overwrit
     run (for a progress bar). ``configs``, if given, are the checked configurations of :func:`expand_grid`.
     """
     configs = expand_grid(base, grid, seeds) if configs is None else configs
-    if resume and overwrite:
-        raise FnnInputError("Ask a sweep to resume or to overwrite, not both.")
+    out = None if out is None else check_sweep_folder(out, resume=resume, overwrite=overwrite)
     address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
     if scheduler and engine == "sequential":
         raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
@@ -295,13 +316,13 @@ def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, overwrit
         raise FnnInputError(f"workers must be an int from 1 to 1024; got {workers!r}.")
     if address:
         check_scheduler(address, argument="scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS")
-    if out:
-        _prepare_out(out, resume, overwrite, "out")
+    if out and overwrite:
+        _remove_sweep(out)
     done = _finished(out) if (out and resume) else {}
     todo = [c for c in configs if run_id(c) not in done]
-    records = {rid: r for rid, r in done.items()}
+    records = dict(done)
 
-    def arrived(record):
+    def arrived(record: dict[str, Any]) -> None:
         records[record["run_id"]] = record
         if out:
             _write(out, record)
@@ -320,11 +341,12 @@ def sweep(base, grid, seeds, *, scheduler=None, out=None, resume=False, overwrit
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
     if out:
         content = {"engine": label, "ranked_on": _ranked_on(summary)[0], "summary": list(summary), "chosen": result.chosen_test}
-        atomic_write_bytes(os.path.join(out, "summary.json"), lambda handle: handle.write(json.dumps(content, indent=1).encode()))
+        atomic_write(os.path.join(out, "summary.json"), json.dumps(content, indent=1).encode())
     return result
 
 
-def _run_dask(distributed, todo, sources, address, workers, arrived):
+def _run_dask(distributed: ModuleType, todo: list[RunConfig], sources: dict[str, Dataset | None], address: str | None,
+              workers: int | None, arrived: Callable[[dict[str, Any]], None]) -> str:
     if address:
         client = distributed.Client(address, timeout="5s")
         cluster = None

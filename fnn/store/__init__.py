@@ -1,1 +1,21 @@
-"""Persistence: atomic writes, reading untrusted archives, checkpoints, run folders, models and kept epochs."""
+"""Persistence: atomic writes, checkpoints, models, run folders and the codec of frozen state trees.
+
+>>> import os, tempfile
+>>> params = fnn.init_params(fnn.network([2, 3, 2]), seed=0)
+>>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+>>> fnn.store.save(path, params)
+>>> fnn.store.load(path) == params
+True
+"""
+
+from fnn.store.atomic import atomic_write
+from fnn.store.checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.model import Model, load, load_model, save
+from fnn.store.run_folder import RunLock, claim_run_folder, lock_holder, write_run_file
+
+__all__ = [
+    "atomic_write",
+    "FORMAT_VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint",
+    "Model", "save", "load", "load_model",
+    "RunLock", "claim_run_folder", "lock_holder", "write_run_file",
+]

@@ -6,6 +6,8 @@ so a crafted file cannot make fnn allocate more than its own length and no zip b
 :class:`~fnn.errors.FnnInputError` naming the file. :mod:`fnn.store.checkpoint` then checks the header and the hash.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import stat
@@ -15,13 +17,11 @@ import numpy as np
 
 from fnn.errors import FnnInputError
 
-__all__ = ["ARRAY_KINDS", "read_archive"]
-
 ARRAY_KINDS = "biufcUS"  # bool, ints, floats, complex, text: never objects, records or dates
 _MAX_MEMBERS = 100_000  # arrays in one file: a 1000-layer network with Adam has 6000
 
 
-def read_archive(path):
+def read_archive(path: str) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` at ``path``, checked before any allocation; errors name the file."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -74,13 +74,14 @@ def _check_entry_count(path, handle):
     """Refuse a zip whose directory lists more members than any checkpoint has, before zipfile builds a record
     for each (millions of tiny entries would cost far more memory than the file's size)."""
     end_record = getattr(zipfile, "_EndRecData", None)
-    if end_record is None:  # a future zipfile without it: the size checks of each member still apply
+    entries = getattr(zipfile, "_ECD_ENTRIES_TOTAL", None)
+    if end_record is None or entries is None:  # a future zipfile without it: the size checks of each member still apply
         return
     record = end_record(handle)
     handle.seek(0)
-    if record is not None and record[zipfile._ECD_ENTRIES_TOTAL] > _MAX_MEMBERS:
+    if record is not None and record[entries] > _MAX_MEMBERS:
         raise FnnInputError(
-            f"{path}: the archive lists {record[zipfile._ECD_ENTRIES_TOTAL]} members; an fnn checkpoint has at most "
+            f"{path}: the archive lists {record[entries]} members; an fnn checkpoint has at most "
             f"{_MAX_MEMBERS}."
         )
 

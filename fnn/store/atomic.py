@@ -44,20 +44,24 @@ refused
 b'hello'
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import secrets
 import stat
 import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import IO, Any
 
 from fnn.errors import FnnInputError
 
+fcntl: ModuleType | None
 try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
-
-__all__ = ["STALE_AGE", "TEMP_PREFIX", "atomic_write", "atomic_write_bytes", "remove_stale_temporaries"]
 
 TEMP_PREFIX = ".fnn-tmp-"
 STALE_AGE = 10.0  # seconds
@@ -67,20 +71,27 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def atomic_write(path, write, *, overwrite=True):
+def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *,
+                 overwrite: bool = True) -> str:
     """Write a whole file at ``path`` atomically (see the module docstring); returns ``path`` as a string.
 
     ``write`` is bytes or a function of a binary file handle. With ``overwrite=False``, an existing ``path``
     (file, folder or link) is refused with :class:`~fnn.errors.FnnInputError` and left untouched.
+
+    >>> import os, tempfile
+    >>> path = atomic_write(os.path.join(tempfile.mkdtemp(), "n.txt"), lambda handle: handle.write(b"hi"))
+    >>> open(path).read()
+    'hi'
     """
     try:
-        path = os.fspath(path)
+        target = os.fspath(path)
     except TypeError:
         raise FnnInputError(
             f"atomic_write needs a file path (str or os.PathLike); got {type(path).__name__}."
         ) from None
-    if not isinstance(path, str) or not path:
-        raise FnnInputError(f"atomic_write needs a file path; got {path!r}.")
+    if not isinstance(target, str) or not target:
+        raise FnnInputError(f"atomic_write needs a file path; got {target!r}.")
+    path = target
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FnnInputError(f"Cannot write {path}: its folder {folder} does not exist (or is not a folder).")
@@ -88,12 +99,13 @@ def atomic_write(path, write, *, overwrite=True):
         raise FnnInputError(f"Cannot write {path}: it is a folder; expected a file path.")
     if not overwrite and os.path.lexists(path):
         raise _exists(path)
+    writer: Callable[[IO[bytes]], Any]
     if isinstance(write, (bytes, bytearray, memoryview)):
         data = bytes(write)
-
-        def write(handle):
-            handle.write(data)
-    elif not callable(write):
+        writer = lambda handle: handle.write(data)  # noqa: E731
+    elif callable(write):
+        writer = write
+    else:
         raise FnnInputError(f"atomic_write({path!r}, write) needs bytes or a function of a file handle as write.")
     remove_stale_temporaries(folder)
     descriptor, temporary = _create_temporary(folder, path)
@@ -101,7 +113,7 @@ def atomic_write(path, write, *, overwrite=True):
         with os.fdopen(descriptor, "wb") as handle:
             if fcntl is not None:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            write(handle)
+            writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
             if fcntl is not None:
@@ -113,11 +125,6 @@ def atomic_write(path, write, *, overwrite=True):
         raise
     _fsync_folder(folder)
     return path
-
-
-def atomic_write_bytes(path, write):
-    """``atomic_write(path, write, overwrite=True)``: kept for the callers that use this older name."""
-    return atomic_write(path, write, overwrite=True)
 
 
 def _exists(path):
@@ -180,7 +187,7 @@ def _fsync_folder(folder):
         os.close(descriptor)
 
 
-def remove_stale_temporaries(folder, now=None):
+def remove_stale_temporaries(folder: str, now: float | None = None) -> list[str]:
     """Remove the temporaries of writers that died in ``folder``; returns the names removed."""
     now = time.time() if now is None else now
     try:

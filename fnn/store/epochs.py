@@ -1,7 +1,7 @@
 """One checkpoint per epoch in a run folder, kept beside the main one: ``checkpoints/epoch-0001.npz``, ...
 
 ``fnn train --keep-checkpoints`` writes them so that any epoch can be replayed alone (:mod:`fnn.proof.checks`).
-Each is a whole checkpoint (:func:`fnn.store.checkpoint.save_checkpoint`, with the run's configuration and standardiser),
+Each is a whole checkpoint of the run's :class:`~fnn.store.model.Model` (its configuration, standardiser and class names),
 written atomically and never over an existing file: a folder whose ``checkpoints/`` already holds an epoch the
 run is about to write is refused before training starts (:func:`check_epochs_free`).
 
@@ -9,16 +9,14 @@ run is about to write is refused before training starts (:func:`check_epochs_fre
 'epoch-0007.npz'
 """
 
+from __future__ import annotations
+
 import os
 import re
 
-import numpy as np
-
 from fnn.errors import FnnInputError
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
-
-__all__ = ["FOLDER", "epoch_checkpoint_name", "epoch_checkpoint_path", "kept_epochs", "check_epochs_free",
-           "save_epoch_checkpoint", "load_epoch_checkpoint"]
+from fnn.store.checkpoint import Checkpoint, load_checkpoint
+from fnn.store.model import Model
 
 FOLDER = "checkpoints"
 """The subfolder of a run folder that holds the per-epoch checkpoints."""
@@ -26,16 +24,17 @@ FOLDER = "checkpoints"
 _NAME = re.compile(r"^epoch-(\d{4,})\.npz$")
 
 
-def epoch_checkpoint_name(epoch):
+def epoch_checkpoint_name(epoch: int) -> str:
+    """The file name of epoch ``epoch``'s checkpoint."""
     return f"epoch-{int(epoch):04d}.npz"
 
 
-def epoch_checkpoint_path(folder, epoch):
+def epoch_checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> str:
     """Where epoch ``epoch``'s checkpoint of the run in ``folder`` is kept."""
     return os.path.join(os.fspath(folder), FOLDER, epoch_checkpoint_name(epoch))
 
 
-def kept_epochs(folder):
+def kept_epochs(folder: str | os.PathLike[str]) -> list[int]:
     """The epochs whose checkpoints ``folder`` keeps, in order (empty when it keeps none)."""
     try:
         names = os.listdir(os.path.join(os.fspath(folder), FOLDER))
@@ -44,7 +43,7 @@ def kept_epochs(folder):
     return sorted(int(match.group(1)) for match in map(_NAME.match, names) if match)
 
 
-def check_epochs_free(folder, after_epoch, flag="--keep-checkpoints"):
+def check_epochs_free(folder: str | os.PathLike[str], after_epoch: int, flag: str = "--keep-checkpoints") -> None:
     """Refuse (naming ``flag``) a run that would write epochs after ``after_epoch`` into a ``checkpoints/`` that
     already holds one of them, e.g. left by an earlier run in the same folder."""
     taken = [epoch for epoch in kept_epochs(folder) if epoch > after_epoch]
@@ -57,21 +56,18 @@ def check_epochs_free(folder, after_epoch, flag="--keep-checkpoints"):
         )
 
 
-def save_epoch_checkpoint(folder, state, config=None, standardizer=None, class_names=()):
-    """Keep ``state`` as the checkpoint of its epoch in ``folder``; returns the path. An existing file (or link)
-    at that path is refused, never replaced."""
-    path = epoch_checkpoint_path(folder, state.epoch)
+def save_epoch_checkpoint(folder: str | os.PathLike[str], model: Model) -> str:
+    """Keep ``model`` as the checkpoint of its state's epoch in ``folder``; returns the path. An existing file (or
+    link) at that path is refused, never replaced."""
+    path = epoch_checkpoint_path(folder, model.state.epoch)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.lexists(path):
         raise FnnInputError(f"{path} exists; fnn does not overwrite a kept checkpoint.")
-    extras = {} if standardizer is None else {"mean": standardizer.mean, "scale": standardizer.scale}
-    if class_names:
-        extras["class_names"] = np.array(class_names, dtype=str)
-    save_checkpoint(path, state, config=config, extras=extras)
+    model.save_checkpoint(path, overwrite=False)
     return path
 
 
-def load_epoch_checkpoint(folder, epoch, argument="--epoch"):
+def load_epoch_checkpoint(folder: str | os.PathLike[str], epoch: int, argument: str = "--epoch") -> Checkpoint:
     """The :class:`~fnn.store.checkpoint.Checkpoint` kept for ``epoch``; a missing one is an error naming the epochs
     that are kept (and ``argument``)."""
     path = epoch_checkpoint_path(folder, epoch)

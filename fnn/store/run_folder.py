@@ -19,67 +19,30 @@ The rules, for whoever starts a run in a folder (:func:`claim_run_folder`):
 ('hello', None)
 """
 
+from __future__ import annotations
+
 import json
 import os
 import socket
 import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import IO, Any
 
-import numpy as np
-from attrs import frozen
-
-from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.store.atomic import TEMP_PREFIX, atomic_write
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store.model import CHECKPOINT, Model
 
+fcntl: ModuleType | None
 try:  # POSIX advisory locks; the kernel drops them when their holder dies
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = [
-    "CHECKPOINT",
-    "RECORD",
-    "LOCK",
-    "model_extras",
-    "PLOT_FILES",
-    "Model",
-    "RunLock",
-    "holds_run",
-    "lock_holder",
-    "acquire_run_lock",
-    "claim_run_folder",
-    "write_run_file",
-    "save_run_checkpoint",
-    "write_record",
-    "read_record",
-    "load_model",
-]
-
-CHECKPOINT = "checkpoint.npz"
 RECORD = "record.json"
 LOCK = "run.lock"
 PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""
-
-
-@frozen
-class Model:
-    """A trained network with what its inputs need: the run's configuration and standardiser (or None)."""
-
-    state: object
-    config: dict
-    standardizer: object
-    class_names: tuple = ()
-
-    @property
-    def params(self):
-        return self.state.params
-
-    def prepare_features(self, features):
-        """Features as the network was trained on them: standardised with the training statistics if it was."""
-        features = np.asarray(features, dtype=self.params.dtype)
-        return standardize(features, self.standardizer).astype(self.params.dtype) if self.standardizer else features
 
 
 # -- where a run may go ------------------------------------------------------------------------------------------
@@ -93,7 +56,7 @@ def _files_of_no_run(folder):
     return sorted(name for name in os.listdir(folder) if name not in ours and not name.startswith(TEMP_PREFIX))
 
 
-def holds_run(folder):
+def holds_run(folder: str | os.PathLike[str]) -> bool:
     """Whether ``folder`` already holds a run: a checkpoint or a record in it."""
     return any(os.path.lexists(os.path.join(folder, name)) for name in (CHECKPOINT, RECORD))
 
@@ -105,9 +68,18 @@ def _describe_holder(holder):
     )
 
 
-def lock_holder(folder):
+def lock_holder(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The holder of ``folder``'s lock as a dict (``pid``, ``host``, ``started``), or None when no live process
-    holds it (no lock file, or the file of a process that has died)."""
+    holds it (no lock file, or the file of a process that has died).
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with claim_run_folder(folder):
+    ...     lock_holder(folder)["pid"] == os.getpid()
+    True
+    >>> lock_holder(folder) is None
+    True
+    """
     path = os.path.join(folder, LOCK)
     try:
         descriptor = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
@@ -127,7 +99,7 @@ def lock_holder(folder):
         os.close(descriptor)
 
 
-def _read_holder(descriptor):
+def _read_holder(descriptor: int) -> dict[str, Any]:
     os.lseek(descriptor, 0, os.SEEK_SET)
     try:
         return json.loads(os.read(descriptor, 4096).decode() or "{}")
@@ -143,17 +115,25 @@ def _same_file(descriptor, path):
 
 
 class RunLock:
-    """The lock on a run folder held by this process; release it with :meth:`release` or a ``with`` block."""
+    """The lock on a run folder held by this process; release it with :meth:`release` or a ``with`` block.
 
-    def __init__(self, folder, descriptor, holder):
+    >>> import tempfile
+    >>> lock = acquire_run_lock(tempfile.mkdtemp())
+    >>> lock.held, lock.holder["pid"] == os.getpid()
+    (True, True)
+    >>> lock.release(); lock.held
+    False
+    """
+
+    def __init__(self, folder: str, descriptor: int | None, holder: dict[str, Any]) -> None:
         self.folder, self.holder = folder, holder
         self._descriptor = descriptor
 
     @property
-    def held(self):
+    def held(self) -> bool:
         return self._descriptor is not None
 
-    def release(self):
+    def release(self) -> None:
         """Remove the lock file and let go of the lock (idempotent)."""
         if self._descriptor is None:
             return
@@ -165,17 +145,17 @@ class RunLock:
             os.close(self._descriptor)
             self._descriptor = None
 
-    def __enter__(self):
+    def __enter__(self) -> RunLock:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"RunLock({self.folder!r}, {_describe_holder(self.holder)}{'' if self.held else ', released'})"
 
 
-def acquire_run_lock(folder, argument="folder"):
+def acquire_run_lock(folder: str | os.PathLike[str], argument: str = "folder") -> RunLock:
     """Lock ``folder`` for this process: a :class:`RunLock`, or :class:`FnnInputError` naming the live holder.
 
     The lock is an advisory ``flock`` on ``folder/run.lock``, whose content names the holder. The kernel releases
@@ -220,8 +200,9 @@ def acquire_run_lock(folder, argument="folder"):
     raise FnnInputError(f"{argument} {folder}: the lock file keeps changing; another process is starting a run here.")
 
 
-def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder", overwrite_hint="overwrite=True",
-                     resume_hint="resume=True"):
+def claim_run_folder(folder: str | os.PathLike[str], *, overwrite: bool = False, resume: bool = False,
+                     argument: str = "folder", overwrite_hint: str = "overwrite=True",
+                     resume_hint: str = "resume=True") -> RunLock:
     """Make ``folder`` this process's run folder and return its :class:`RunLock` (use it in a ``with`` block, or
     call ``release()`` when the run is over).
 
@@ -234,6 +215,14 @@ def claim_run_folder(folder, *, overwrite=False, resume=False, argument="folder"
 
     ``argument``, ``overwrite_hint`` and ``resume_hint`` word the errors for the caller (the command line passes
     ``"--out"``, ``"--overwrite"`` and ``"--resume DIR"``).
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> write_record(folder, {"epochs": 1}).endswith("record.json")
+    True
+    >>> claim_run_folder(folder, argument="--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --out ...: already holds a run (record.json); ...
     """
     folder = os.fspath(folder)
     if overwrite and resume:
@@ -290,11 +279,21 @@ def _target(folder, name):
     return path
 
 
-def write_run_file(folder, name, write, *, overwrite=True):
+def write_run_file(folder: str | os.PathLike[str], name: str,
+                   write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
     """Write ``folder/name`` atomically with ``write(handle)`` (binary) and return its path.
 
     A symbolic link at that name is refused (never followed, never replaced); with ``overwrite=False`` an
     existing file is refused too.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.path.basename(write_run_file(folder, "a.txt", b"1"))
+    'a.txt'
+    >>> os.symlink("a.txt", os.path.join(folder, "b.txt"))
+    >>> write_run_file(folder, "b.txt", b"2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: ...b.txt is a symbolic link; fnn never writes through a link in a run folder. Remove it.
     """
     path = _target(folder, name)
     if not overwrite and os.path.lexists(path):
@@ -303,26 +302,20 @@ def write_run_file(folder, name, write, *, overwrite=True):
     return path
 
 
-def model_extras(standardizer=None, class_names=()):
-    """The checkpoint extras that make a state a :class:`Model`: the standardiser's statistics and class names
-    (what :func:`load_model` reads back)."""
-    extras = {} if standardizer is None else {"mean": standardizer.mean, "scale": standardizer.scale}
-    if class_names:
-        extras["class_names"] = np.array(class_names, dtype=str)
-    return extras
-
-
-def save_run_checkpoint(folder, state, config, standardizer=None, class_names=()):
+def save_run_checkpoint(folder: str | os.PathLike[str], model: Model) -> str:
+    """Write ``model`` as ``folder``'s checkpoint (never through a link planted there); returns its path."""
     path = _target(folder, CHECKPOINT)
-    save_checkpoint(path, state, config=config, extras=model_extras(standardizer, class_names))
+    model.save_checkpoint(path)
     return path
 
 
-def write_record(folder, record):
+def write_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> str:
+    """Write the run's JSON ``record`` into ``folder`` atomically; returns its path."""
     return write_run_file(folder, RECORD, lambda handle: handle.write(json.dumps(record, indent=2).encode()))
 
 
-def read_record(folder):
+def read_record(folder: str | os.PathLike[str]) -> Any:
+    """The JSON record of the run in ``folder``; a missing or broken one is an error naming it."""
     path = os.path.join(folder, RECORD)
     try:
         with open(path) as handle:
@@ -333,16 +326,3 @@ def read_record(folder):
         raise FnnInputError(f"{path}: not valid JSON ({error}).") from None
     except IsADirectoryError:
         raise FnnInputError(f"{path}: is a folder, not a record file.") from None
-
-
-def load_model(path):
-    """A :class:`Model` from a run folder or a checkpoint file."""
-    path = os.fspath(path)
-    file = os.path.join(path, CHECKPOINT) if os.path.isdir(path) else path
-    if not os.path.exists(file):
-        raise FnnInputError(f"{path}: no checkpoint here (expected a run folder with {CHECKPOINT}, or a .npz file).")
-    checkpoint = load_checkpoint(file)
-    extras = checkpoint.extras
-    standardizer = Standardizer(extras["mean"], extras["scale"]) if "mean" in extras and "scale" in extras else None
-    names = tuple(str(name) for name in extras.get("class_names", ()))
-    return Model(checkpoint.state, checkpoint.config or {}, standardizer, names)
