@@ -23,6 +23,7 @@ from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import GENERATED, csv_header, load_train_test
 from fnn.errors import FnnInputError
+from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
 from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import RECORD, read_record, write_run_file
@@ -301,10 +302,8 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 
 def _save_out(figure: Figure, out: str, overwrite: bool) -> str:
-    from fnn.observe.plots import save_plot
-
     try:
-        return save_plot(figure, out, overwrite=overwrite)
+        return plots.save_plot(figure, out, overwrite=overwrite)
     except FnnInputError as error:
         message = str(error)
         raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
@@ -328,8 +327,6 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
 
 
 def plot_command(args: argparse.Namespace) -> int:
-    from fnn.observe import plots
-
     plots.require_matplotlib()
     if args.activations:
         if args.folders:

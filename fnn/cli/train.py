@@ -20,6 +20,7 @@ from attrs import evolve
 from fnn.cli.common import Commands, add_command, load_toml
 from fnn.cli.watch import RunWatch, remove_extras
 from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.observe.plots import require_matplotlib
 from fnn.observe.run_plots import write_plots
 from fnn.run import (
     FLAG,
@@ -198,8 +199,6 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise FnnInputError("--overwrite replaces a run and --resume continues one; give one of them.")
     if args.plots:
         try:
-            from fnn.observe.plots import require_matplotlib
-
             require_matplotlib()
         except ModuleNotFoundError:
             raise FnnInputError("--plots needs matplotlib, the extra fnn[plots]: pip install 'fnn[plots]' (or leave out --plots).") from None
