@@ -340,3 +340,32 @@ def test_a_missing_extra_says_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'fnn\[onnx\]'"):
         to_onnx(params_with("relu"), tmp_path / "net.onnx")
     assert not (tmp_path / "net.onnx").exists()
+
+
+_WITHOUT = """import sys
+for name in {blocked!r}:
+    sys.modules[name] = None  # as if that extra were not installed
+import fnn.interop, fnn.observe
+print(sorted(m for m in {blocked!r} + ('fnn.interop.sklearn',) if sys.modules.get(m) is not None))
+try:
+    fnn.interop.FNNRegressor
+except ModuleNotFoundError as error:
+    print(error)
+"""
+
+
+def test_the_faces_import_without_their_optional_packages_and_the_estimators_say_what_to_install():
+    blocked = ("sklearn", "onnx", "safetensors", "matplotlib", "tensorboardX")
+    done = subprocess.run([sys.executable, "-c", _WITHOUT.format(blocked=blocked)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "fnn.interop.FNNRegressor needs scikit-learn: pip install 'fnn[sklearn]'."]
+
+
+def test_the_interop_face_gives_the_estimators_on_first_use():
+    import fnn.interop
+    from fnn.interop import sklearn as estimators
+
+    assert fnn.interop.FNNClassifier is estimators.FNNClassifier and fnn.interop.FNNRegressor is estimators.FNNRegressor
+    assert {"FNNClassifier", "FNNRegressor"} <= set(dir(fnn.interop))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        fnn.interop.nothing

@@ -4,18 +4,18 @@ One module per command group: :mod:`.train`, :mod:`.models` (evaluate, predict, 
 User mistakes are one line on stderr and exit code 2; a diverged run exits with 3.
 """
 
+import argparse
 import os
 import sys
+from collections.abc import Callable
 
 from fnn.cli import export, models, proof, sweep, train
 from fnn.cli.common import OneLineParser
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.version import __version__
 
-__all__ = ["main"]
 
-
-def _parser():
+def _parser() -> OneLineParser:
     parser = OneLineParser(
         prog="fnn",
         description="Functional neural networks in pure NumPy: train, evaluate and inspect multilayer perceptrons.",
@@ -31,7 +31,7 @@ def _parser():
     return parser
 
 
-COMMANDS = {
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": train.run,
     "evaluate": models.evaluate_command,
     "predict": models.predict_command,
@@ -45,12 +45,13 @@ COMMANDS = {
 }
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``fnn`` command with ``argv`` (default: the process's arguments); returns its exit code."""
     parser = _parser()
     try:
         args, unknown = parser.parse_known_args(argv)
     except SystemExit as done:  # --help, --version, or a one-line usage error
-        return done.code
+        return int(done.code or 0)
     if unknown:
         command = f"fnn {args.command}" if args.command else "fnn"
         print(f"{command}: error: unrecognized arguments: {' '.join(unknown)} (see '{command} --help')", file=sys.stderr)
@@ -59,7 +60,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        return COMMANDS[args.command](args)
+        return _COMMANDS[args.command](args)
     except (FnnInputError, ModuleNotFoundError) as error:  # a user mistake, or an optional extra not installed
         print(f"fnn {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -77,7 +78,3 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"fnn {args.command}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

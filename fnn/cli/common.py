@@ -1,23 +1,28 @@
 """What the commands share: reading a TOML experiment file, and the shape of a subcommand's parser."""
 
+from __future__ import annotations
+
 import argparse
+import os
 import sys
+from typing import Any, NoReturn
 
 from fnn.errors import FnnInputError
 
-__all__ = ["load_toml", "add_command", "OneLineParser"]
+Commands = argparse._SubParsersAction
+"""What ``add_subparsers`` returns: each command module adds its parsers to it."""
 
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line on stderr and exit code 2, like every other user error
     (argparse's own print the usage first)."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(2)
 
 
-def add_command(commands, name, help, epilog):
+def add_command(commands: Commands, name: str, help: str, epilog: str) -> argparse.ArgumentParser:
     """A subcommand whose description is its help sentence and whose epilog (examples) keeps its line breaks."""
     return commands.add_parser(
         name, help=help, description=help[0].upper() + help[1:] + ".", epilog=epilog,
@@ -25,12 +30,12 @@ def add_command(commands, name, help, epilog):
     )
 
 
-def load_toml(path, flag="--config"):
+def load_toml(path: str | os.PathLike[str], flag: str = "--config") -> dict[str, Any]:
     """The table of an experiment file; a missing or unreadable file, a folder, text that is not UTF-8 or not
     TOML is a one-line error naming ``flag`` and the file."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         with open(path, "rb") as handle:

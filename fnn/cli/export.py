@@ -1,18 +1,17 @@
 """``fnn export``: a trained run's network as an ONNX graph or a safetensors file for other frameworks."""
 
+import argparse
 import os
 
-from fnn.cli.common import add_command
+from fnn.cli.common import Commands, add_command
 from fnn.errors import FnnInputError
 from fnn.interop import to_onnx, to_safetensors
 from fnn.interop.onnx import MIN_OPSET, supported_opsets
 from fnn.store.model import load
 
-__all__ = ["add_arguments", "run"]
+_FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safetensors)}
 
-FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safetensors)}
-
-EXAMPLES = """examples:
+_EXAMPLES = """examples:
   fnn export runs/a --out model.onnx                  # the format follows the extension
   fnn export runs/a --format safetensors --out weights.safetensors
   fnn export runs/a --out model.onnx --force          # replace an existing file
@@ -23,21 +22,21 @@ features) and softmax/sigmoid outputs as fnn gives them. safetensors: torch.nn.S
 the metadata."""
 
 
-def add_arguments(commands):
+def add_arguments(commands: Commands) -> None:
     command = add_command(
-        commands, "export", "write a trained network as ONNX or safetensors for other frameworks", EXAMPLES
+        commands, "export", "write a trained network as ONNX or safetensors for other frameworks", _EXAMPLES
     )
     command.add_argument("model", help="run folder, checkpoint .npz, or a file written by fnn.save")
     command.add_argument(
-        "--format", choices=sorted(FORMATS), help="onnx or safetensors (default: from --out's extension)"
+        "--format", choices=sorted(_FORMATS), help="onnx or safetensors (default: from --out's extension)"
     )
     command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     command.add_argument("--opset", type=int, help=f"the ONNX opset to write (default {MIN_OPSET}; onnx only)")
 
 
-def _format(args):
-    by_extension = next((name for name, (end, _) in FORMATS.items() if args.out.lower().endswith(end)), None)
+def _format(args: argparse.Namespace) -> str:
+    by_extension = next((name for name, (end, _) in _FORMATS.items() if args.out.lower().endswith(end)), None)
     if args.format is not None:
         if by_extension not in (None, args.format):
             raise FnnInputError(f"--format {args.format} but --out {args.out!r} names a {by_extension} file.")
@@ -49,9 +48,9 @@ def _format(args):
     )
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     chosen = _format(args)
-    options = {}
+    options: dict[str, int] = {}
     if args.opset is not None:
         if chosen != "onnx":
             raise FnnInputError(f"--opset is for ONNX exports; this one is {chosen}.")
@@ -68,7 +67,7 @@ def run(args):
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
-    written = FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
+    written = _FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
     params = model if not hasattr(model, "params") else model.params
     print(f"wrote {written} ({chosen}, {params.spec.describe()})")
     return 0

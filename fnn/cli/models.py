@@ -1,15 +1,20 @@
 """``fnn evaluate``, ``fnn predict``, ``fnn plot`` and ``fnn datasets``: using saved models and finding data."""
 
+from __future__ import annotations
+
+import argparse
 import csv
 import io
 import json
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from attrs import evolve
 
-from fnn.cli.common import add_command
+from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
 from fnn.data.bundled import BUNDLED
 from fnn.data.csv import label_column, read_table
@@ -18,16 +23,18 @@ from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
 from fnn.errors import FnnInputError
+from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
-from fnn.store.model import CHECKPOINT, load_model
+from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import RECORD, read_record, write_run_file
-from fnn.train.state import EpochRecord, History
+from fnn.train.state import EpochRecord, History, TrainState
 
-__all__ = ["add_arguments", "evaluate_command", "predict_command", "datasets_command", "plot_command", "OUTPUT_FORMATS"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-OUTPUT_FORMATS = (".csv", ".json", ".npy")
+_OUTPUT_FORMATS = (".csv", ".json", ".npy")
 
-PREDICT_HELP = """examples:
+_PREDICT_HELP = """examples:
   fnn predict runs/iris flowers.csv                    # a CSV table on stdout: index,class,class_index,p_setosa,...
   fnn predict runs/iris --values 5.1,3.5,1.4,0.2       # one sample
   fnn predict runs/iris flowers.csv --out predictions.json
@@ -46,7 +53,7 @@ so are the columns it was trained without (--drop); a .npy array (a 1-D array is
 (MNIST format)."""
 
 
-def add_arguments(commands):
+def add_arguments(commands: Commands) -> None:
     evaluate_cmd = add_command(commands, "evaluate", "evaluate a saved model on a data set: accuracy, loss, confusion matrix",
                                "examples:\n  fnn evaluate runs/a                 # on the test part of the data it was trained on\n"
                                "  fnn evaluate runs/a --data mnist:/data/mnist --json")
@@ -54,7 +61,7 @@ def add_arguments(commands):
     evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
-    predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", PREDICT_HELP)
+    predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", _PREDICT_HELP)
     predict_cmd.add_argument("model", help="run folder or checkpoint .npz")
     predict_cmd.add_argument("input", nargs="?", help="a .csv, .npy or IDX file of inputs (or give --values)")
     predict_cmd.add_argument("--values", metavar="X1,X2,...", help="one sample's inputs, comma-separated, instead of a file")
@@ -76,7 +83,7 @@ def add_arguments(commands):
     plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
 
-def _load_run(path, argument):
+def _load_run(path: str, argument: str) -> Model:
     """The model of a run folder or checkpoint file; a path that is neither is refused naming ``argument``."""
     if not os.path.lexists(path):
         raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
@@ -90,7 +97,7 @@ def _load_run(path, argument):
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
 
-def _model_data(model, name):
+def _model_data(model: Model, name: str | None) -> Dataset:
     """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
     column and dropped columns when it is a CSV table."""
     config = model.config
@@ -110,7 +117,7 @@ def _model_data(model, name):
     return test
 
 
-def evaluate_command(args):
+def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
     test = _model_data(model, args.data)
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
@@ -139,7 +146,7 @@ def evaluate_command(args):
 # -- predict -----------------------------------------------------------------------------------------------------
 
 
-def _csv_inputs(path, model, label, n_inputs):
+def _csv_inputs(path: str, model: Model, label: str | None, n_inputs: int) -> np.ndarray:
     """A CSV table's feature columns as training chose them: the label column (``--label``, else the model's own,
     else one named as in LABEL_NAMES) left out when the table has it, and the model's dropped columns too."""
     header = csv_header(path)
@@ -168,7 +175,7 @@ def _csv_inputs(path, model, label, n_inputs):
     return features
 
 
-def _read_inputs(args, model, n_inputs):
+def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple[np.ndarray, float]:
     """Inputs as 2-D float rows, and the default divisor for their format."""
     if args.label is not None and not str(args.input).lower().endswith((".csv", ".csv.gz")):
         given = "--values" if args.values is not None else args.input
@@ -207,16 +214,16 @@ def _read_inputs(args, model, n_inputs):
     return np.asarray(array).reshape(len(array), -1), 255.0
 
 
-def _output_format(out):
+def _output_format(out: str) -> str:
     if out == "-":
         return ".csv"
-    for extension in OUTPUT_FORMATS:
+    for extension in _OUTPUT_FORMATS:
         if out.lower().endswith(extension):
             return extension
-    raise FnnInputError(f"--out {out}: unknown format; use a file ending in {', '.join(OUTPUT_FORMATS)}, or '-' for stdout.")
+    raise FnnInputError(f"--out {out}: unknown format; use a file ending in {', '.join(_OUTPUT_FORMATS)}, or '-' for stdout.")
 
 
-def _prediction_table(model, outputs):
+def _prediction_table(model: Model, outputs: np.ndarray) -> tuple[list[str], list[list[Any]], np.ndarray]:
     """``(columns, rows, npy_array)``: the table predict writes."""
     if not model.params.spec.is_classifier:
         columns = ["index"] + (["prediction"] if outputs.shape[1] == 1 else [f"prediction_{j}" for j in range(outputs.shape[1])])
@@ -230,7 +237,7 @@ def _prediction_table(model, outputs):
     return columns, rows, classes
 
 
-def _render(extension, columns, rows, array):
+def _render(extension: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], array: np.ndarray) -> bytes:
     if extension == ".npy":
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
@@ -249,7 +256,7 @@ def _render(extension, columns, rows, array):
     return text.getvalue().encode()
 
 
-def predict_command(args):
+def predict_command(args: argparse.Namespace) -> int:
     extension = _output_format(args.out)  # checked before any work
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
@@ -281,7 +288,7 @@ def predict_command(args):
 # -- datasets and plot -------------------------------------------------------------------------------------------
 
 
-def datasets_command(args):
+def datasets_command(args: argparse.Namespace) -> int:
     for name, load in BUNDLED.items():
         print(f"bundled    {name:<14} {load()!r}")
     for name in (kind.name for kind in DATA_KINDS.values() if kind.origin == "generated"):
@@ -294,24 +301,24 @@ def datasets_command(args):
     return 0
 
 
-def _save_out(figure, out, overwrite):
-    from fnn.observe.plots import save_plot
-
+def _save_out(figure: Figure, out: str, overwrite: bool) -> str:
     try:
-        return save_plot(figure, out, overwrite=overwrite)
+        return plots.save_plot(figure, out, overwrite=overwrite)
     except FnnInputError as error:
         message = str(error)
         raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
 
 
-def _with_run_history(folder, state):
+def _with_run_history(folder: str, state: TrainState) -> TrainState:
     """``state`` with the learning curve of every epoch the run trained, from its record: under early stopping the
     checkpoint holds the best epoch's state and history, the record every epoch up to the last. Without a record
     (a run still training), the checkpoint's history."""
     if not os.path.isfile(os.path.join(folder, RECORD)):
         return state
     try:
-        history = History(EpochRecord(**epoch) for epoch in read_record(folder)["history"])
+        # not list[EpochRecord]: mypy cannot solve the element type of History's tuple converter
+        records: list[Any] = [EpochRecord(**epoch) for epoch in read_record(folder)["history"]]
+        history = History(records)
     except FnnInputError as error:
         raise FnnInputError(f"RUN {folder}: {error}") from None
     except (KeyError, TypeError) as error:
@@ -319,9 +326,7 @@ def _with_run_history(folder, state):
     return evolve(state, history=history)
 
 
-def plot_command(args):
-    from fnn.observe import plots
-
+def plot_command(args: argparse.Namespace) -> int:
     plots.require_matplotlib()
     if args.activations:
         if args.folders:

@@ -4,26 +4,26 @@ Exit codes, like ``diff(1)``'s: 0 when the rerun matches (verify), the runs are 
 epoch equals its kept checkpoint (replay); 1 when not; 2 for a usage error (a missing folder, a bad flag).
 """
 
+import argparse
 import json
 import os
 
-from fnn.cli.common import add_command
+from fnn.cli.common import Commands, add_command
+from fnn.errors import FnnInputError
 from fnn.proof.checks import diff_runs, replay_epoch, rerun_threads, verify_run
 from fnn.store.epochs import FOLDER, epoch_checkpoint_name
 
-__all__ = ["add_arguments", "diff_command", "replay_command", "verify_command"]
-
-EXIT_CODES = """exit status: 0 {same}, 1 {differ}, 2 on a usage error."""
+_EXIT_CODES = """exit status: 0 {same}, 1 {differ}, 2 on a usage error."""
 
 
-def add_arguments(commands):
+def add_arguments(commands: Commands) -> None:
     verify = add_command(
         commands, "verify", "rerun a run from its record and confirm its parameters to the bit",
         "examples:\n  fnn verify runs/a                 # rerun with the recorded BLAS thread count\n"
         "  fnn verify runs/a --threads 4     # does this run depend on the thread count?\n\n"
         "When the parameters differ it names what differs from the record: the data, the fnn, numpy or Python\n"
         "version, the BLAS library, its core type or its thread count (each can change the last bits of a sum).\n"
-        + EXIT_CODES.format(same="when the rerun's params SHA-256 equals the record's", differ="when it differs"),
+        + _EXIT_CODES.format(same="when the rerun's params SHA-256 equals the record's", differ="when it differs"),
     )
     verify.add_argument("run", metavar="RUN", help="run folder (with its record.json)")
     verify.add_argument("--threads", type=int, metavar="N", help="BLAS threads for the rerun (default: as recorded)")
@@ -31,7 +31,7 @@ def add_arguments(commands):
 
     diff = add_command(
         commands, "diff", "compare two runs: settings, data, environment, first divergent epoch, equal params",
-        "example:\n  fnn diff runs/a runs/b\n\n" + EXIT_CODES.format(same="when the runs are identical", differ="when they differ"),
+        "example:\n  fnn diff runs/a runs/b\n\n" + _EXIT_CODES.format(same="when the runs are identical", differ="when they differ"),
     )
     diff.add_argument("run_a", metavar="RUN_A", help="run folder (or its record.json)")
     diff.add_argument("run_b", metavar="RUN_B", help="run folder (or its record.json)")
@@ -42,17 +42,15 @@ def add_arguments(commands):
         "example:\n  fnn train --keep-checkpoints --out runs/a && fnn replay runs/a --epoch 3\n\n"
         "Recreates epoch E's batch order and dropout masks from the seed alone, trains that epoch from the\n"
         "checkpoint of epoch E-1 (checkpoints/epoch-NNNN.npz) and compares with the checkpoint of epoch E.\n"
-        + EXIT_CODES.format(same="when the replayed params equal the kept ones", differ="when not"),
+        + _EXIT_CODES.format(same="when the replayed params equal the kept ones", differ="when not"),
     )
     replay.add_argument("run", metavar="RUN", help="run folder trained with --keep-checkpoints")
     replay.add_argument("--epoch", type=int, required=True, metavar="E", help="the epoch to replay (from 1)")
     replay.add_argument("--json", action="store_true", help="print the summary, with every batch's row indices, as JSON")
 
 
-def verify_command(args):
+def verify_command(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
-        from fnn.errors import FnnInputError
-
         raise FnnInputError(f"--threads must be a positive int; got {args.threads}.")
     threads = args.threads if args.threads is not None else rerun_threads(args.run)
     if not args.json:
@@ -75,7 +73,7 @@ def verify_command(args):
     return 0 if verdict.matches else 1
 
 
-def diff_command(args):
+def diff_command(args: argparse.Namespace) -> int:
     difference = diff_runs(args.run_a, args.run_b)
     if args.json:
         print(json.dumps(difference.to_dict()))
@@ -84,7 +82,7 @@ def diff_command(args):
     return 0 if difference.identical else 1
 
 
-def replay_command(args):
+def replay_command(args: argparse.Namespace) -> int:
     replay = replay_epoch(args.run, args.epoch)
     plan = replay.plan
     if args.json:

@@ -5,39 +5,46 @@ What it prints, wherever it runs: on a terminal a tqdm bar with a line per finis
 stdout and a last one with the test metrics and the run folder; ``--quiet`` only the run folder.
 """
 
+import argparse
 import json
 import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from attrs import evolve
 
-from fnn.cli.common import add_command, load_toml
+from fnn.cli.common import Commands, add_command, load_toml
 from fnn.cli.watch import RunWatch, remove_extras
 from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.observe.plots import require_matplotlib
 from fnn.observe.run_plots import write_plots
-from fnn.run.build import prepare_run
-from fnn.run.engine import run_prepared, run_threads
-from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
+from fnn.run.build import Prepared, prepare_run
+from fnn.run.engine import Finished, run_prepared, run_threads
+from fnn.run.settings import FLAG, SETTINGS, Setting, config_from_record, resolve_config, toml_source
 from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import (
     RECORD,
+    RunLock,
     claim_run_folder,
     holds_run,
     lock_holder,
     save_run_checkpoint,
     write_record,
 )
+from fnn.train.state import EpochRecord, TrainState
 from fnn.version import __version__
 
-__all__ = ["add_arguments", "run"]
+# RunConfig, made by attrs.make_class from the table of settings, is a value mypy cannot use as a type.
+_Config = Any
 
-SETTING_FLAGS = {setting.name: setting.flag for setting in SETTINGS}
-RESUME_MAY_CHANGE = ("epochs", "threads")
+_SETTING_FLAGS = {setting.name: setting.flag for setting in SETTINGS}
+_RESUME_MAY_CHANGE = ("epochs", "threads")
 
-TRAIN_EXAMPLES = """examples:
+_TRAIN_EXAMPLES = """examples:
   fnn train                                     # bundled 8x8 digits, [64, 64, 10] ReLU net, a few seconds
   fnn train --data iris --hidden 6 --epochs 200 --lr 0.05 --batch-size 16
   fnn train --data moons --hidden 25,50,50,25 --optimizer adam --lr 0.005 --epochs 100 --plots
@@ -58,7 +65,7 @@ the same bytes, another count sums floats in another order and changes the last 
 """
 
 
-def _shown(setting):
+def _shown(setting: Setting) -> str:
     default = setting.default
     shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     notes = ([] if default is None else [f"default: {shown}"]) + ([f"unit: {setting.unit}"] if setting.unit else [])
@@ -66,8 +73,8 @@ def _shown(setting):
     return f"{setting.help} ({'; '.join(notes)})" if notes else setting.help
 
 
-def add_arguments(commands):
-    train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", TRAIN_EXAMPLES)
+def add_arguments(commands: Commands) -> None:
+    train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", _TRAIN_EXAMPLES)
     train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
     for setting in SETTINGS:  # every flag comes from the table of run settings
         if setting.switch:
@@ -86,7 +93,7 @@ def add_arguments(commands):
 # -- what it prints ----------------------------------------------------------------------------------------------
 
 
-def format_epoch(record, epochs, seconds):
+def _format_epoch(record: EpochRecord, epochs: int, seconds: float) -> str:
     """One epoch as a plain line: train metrics labelled as train, validation ones as val, and the epoch's time."""
     parts = [f"epoch {record.epoch:>3}/{epochs}", f"train loss {record.loss:.4f}"]
     for name, label in (("accuracy", "train accuracy"), ("r2", "train R^2"), ("val_loss", "val loss"),
@@ -103,11 +110,12 @@ class _Progress:
     terminal a tqdm bar over epochs (and one over batches for long epochs) with a line per finished epoch above
     it, elsewhere one plain line per epoch. --quiet silences the human lines."""
 
-    def __init__(self, args, epochs, steps_per_epoch, start_epoch):
+    def __init__(self, args: argparse.Namespace, epochs: int, steps_per_epoch: int, start_epoch: int) -> None:
         self.quiet, self.json, self.epochs = args.quiet, args.json, epochs
         self.stream = sys.stderr if args.json else sys.stdout
         self.per_epoch = not self.quiet and not self.json
-        self.bar = self.batch_bar = None
+        self.bar: Any = None
+        self.batch_bar: Any = None
         if not self.quiet and self.stream.isatty():
             from tqdm import tqdm
 
@@ -116,7 +124,7 @@ class _Progress:
                 self.batch_bar = tqdm(total=steps_per_epoch, desc="batches", unit="batch", file=self.stream, leave=False)
         self.epoch_started = time.perf_counter()
 
-    def say(self, text):
+    def say(self, text: str) -> None:
         if self.quiet:
             return
         if self.bar is not None:
@@ -124,13 +132,13 @@ class _Progress:
         else:
             print(text, file=self.stream, flush=True)
 
-    def on_batch(self, index):
+    def on_batch(self, index: int) -> None:
         if self.batch_bar is not None:
             if index == 0:
                 self.batch_bar.reset()
             self.batch_bar.update()
 
-    def on_epoch(self, state):
+    def on_epoch(self, state: TrainState) -> None:
         now = time.perf_counter()
         seconds, self.epoch_started = now - self.epoch_started, now
         record = state.history[-1]
@@ -141,9 +149,9 @@ class _Progress:
             shown = ("loss", "accuracy", "val_accuracy", "val_r2")
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in shown and v is not None})
         if self.per_epoch or (self.bar is not None and not self.quiet):
-            self.say(format_epoch(record, self.epochs, seconds))
+            self.say(_format_epoch(record, self.epochs, seconds))
 
-    def close(self):
+    def close(self) -> None:
         for bar in (self.batch_bar, self.bar):
             if bar is not None:
                 bar.close()
@@ -152,24 +160,24 @@ class _Progress:
 # -- configuration and run folder ----------------------------------------------------------------------------------
 
 
-def _flags(args):
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
 
 
-def _labeller(args, flags):
+def _labeller(args: argparse.Namespace, flags: dict[str, Any]) -> Callable[[str], str]:
     """How an error names a setting: its flag when given as one (or by default), else where it came from."""
 
-    def label(name):
+    def label(name: str) -> str:
         if args.resume and name not in flags:
             return f"--resume {args.resume}: the run's {name}"
         if name in flags or not args.config:
-            return SETTING_FLAGS.get(name, name)
+            return _SETTING_FLAGS.get(name, name)
         return f"The key {name!r} in {args.config}"
 
     return label
 
 
-def _check_combinations(args):
+def _check_combinations(args: argparse.Namespace) -> None:
     if args.no_record:
         given = [flag for flag, on in (("--out", args.out), ("--resume", args.resume), ("--overwrite", args.overwrite), ("--plots", args.plots)) if on]
         if given:
@@ -180,35 +188,33 @@ def _check_combinations(args):
         raise FnnInputError("--overwrite replaces a run and --resume continues one; give one of them.")
     if args.plots:
         try:
-            from fnn.observe.plots import require_matplotlib
-
             require_matplotlib()
         except ModuleNotFoundError:
             raise FnnInputError("--plots needs matplotlib, the extra fnn[plots]: pip install 'fnn[plots]' (or leave out --plots).") from None
 
 
-def _train_config(args):
+def _train_config(args: argparse.Namespace) -> tuple[_Config, Model | None]:
     """The run's configuration (TOML file under flags, or the resumed run's own) and the state to resume."""
     flags = _flags(args)
     if args.resume:
-        given = [SETTING_FLAGS[name] for name in flags if name not in RESUME_MAY_CHANGE] + (["--config"] if args.config is not None else [])
+        given = [_SETTING_FLAGS[name] for name in flags if name not in _RESUME_MAY_CHANGE] + (["--config"] if args.config is not None else [])
         if given:
             raise FnnInputError(
                 f"--resume continues a run with its own configuration; only --epochs and --threads may change (got {', '.join(given)})."
             )
-        changes = resolve_config(({name: flags[name] for name in RESUME_MAY_CHANGE if name in flags}, FLAG))
+        changes = resolve_config(({name: flags[name] for name in _RESUME_MAY_CHANGE if name in flags}, FLAG))
         model = _load_resumed(args.resume)
         try:
             config = config_from_record(model.config)
         except FnnInputError as error:
             raise FnnInputError(f"--resume {args.resume}: its saved configuration is not usable: {error}") from None
-        config = config.replace(**{name: getattr(changes, name) for name in RESUME_MAY_CHANGE if name in flags})
+        config = config.replace(**{name: getattr(changes, name) for name in _RESUME_MAY_CHANGE if name in flags})
         return config, model
     layers = [(load_toml(args.config), toml_source(args.config))] if args.config is not None else []
     return resolve_config(*layers, (flags, FLAG)), None
 
 
-def _load_resumed(folder):
+def _load_resumed(folder: str) -> Model:
     if not os.path.isdir(folder):
         what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
         raise FnnInputError(f"--resume {folder}: {what}; give the run folder of an earlier fnn train.")
@@ -224,7 +230,7 @@ def _load_resumed(folder):
         raise FnnInputError(f"--resume {folder}: {error}") from None
 
 
-def _default_folder(config):
+def _default_folder(config: _Config) -> str:
     """A new folder runs/DATE-TIME-DATA that no other run has: created here, exclusively (-2, -3, ... when two runs
     start in the same second)."""
     stem = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S") + "-" + config.data.replace(":", "_").replace("/", "_").replace(os.sep, "_"))
@@ -244,7 +250,7 @@ def _default_folder(config):
     raise FnnInputError(f"--out: {stem} and 998 numbered folders beside it exist; give --out DIR.")
 
 
-def _precheck_out(args):
+def _precheck_out(args: argparse.Namespace) -> None:
     """Refuse an --out that cannot take a run before any data is loaded (claiming it later re-checks, locked)."""
     out = args.out
     if os.path.lexists(out) and not os.path.isdir(out):
@@ -255,7 +261,7 @@ def _precheck_out(args):
         )
 
 
-def _claim(args, config):
+def _claim(args: argparse.Namespace, config: _Config) -> tuple[str | None, RunLock | None]:
     if args.no_record:
         return None, None
     if args.resume:
@@ -270,7 +276,7 @@ def _claim(args, config):
 # -- the command ---------------------------------------------------------------------------------------------------
 
 
-def _opening(prepared, config, start, threads):
+def _opening(prepared: Prepared, config: _Config, start: TrainState | None, threads: int) -> str:
     parts = [f"{len(prepared.train)} train", f"{len(prepared.validation)} validation" if prepared.validation is not None else "no validation",
              f"{len(prepared.test)} test"]
     resumed = f"; resuming after epoch {start.epoch} of {config.epochs}" if start else ""
@@ -279,7 +285,7 @@ def _opening(prepared, config, start, threads):
             f"thread{'s' if threads != 1 else ''}{resumed}")
 
 
-def _closing(progress, finished, config, folder):
+def _closing(progress: _Progress, finished: Finished, config: _Config, folder: str | None) -> None:
     record = finished.record
     if record["stopped_early"]:
         progress.say(f"early stopping at epoch {finished.last.epoch} of {config.epochs}: {config.monitor} did not improve "
@@ -294,7 +300,7 @@ def _closing(progress, finished, config, folder):
     progress.say(f"next: fnn evaluate {quoted}  |  fnn plot {quoted}  |  fnn predict {quoted} FILE")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _check_combinations(args)
     if args.out and not args.no_record:
@@ -311,15 +317,24 @@ def run(args):
             lock.release()
 
 
-def _train(args, config, prepared, start, folder, threads, started):
+def _train(
+    args: argparse.Namespace,
+    config: _Config,
+    prepared: Prepared,
+    start: TrainState | None,
+    folder: str | None,
+    threads: int,
+    started: float,
+) -> int:
     if args.overwrite and folder is not None:
         remove_extras(folder)  # the replaced run's kept checkpoints and TensorBoard files go with it
     watch = RunWatch(config, folder, prepared, start.epoch if start else 0)
     progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
     progress.say(_opening(prepared, config, start, threads))
-    saved = []
+    saved: list[int] = []
 
-    def save(state):
+    def save(state: TrainState) -> None:
+        assert folder is not None  # the on_checkpoint of a run with a folder only
         if not saved and args.resume:  # the old record describes the run before this resumption: it goes first
             try:
                 os.remove(os.path.join(folder, RECORD))

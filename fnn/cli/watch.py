@@ -4,26 +4,46 @@ into the run folder's ``tensorboard/``, and one kept checkpoint per epoch in its
 All of it observes the run (an ``on_epoch`` observer) and none of it changes the run.
 """
 
+from __future__ import annotations
+
 import os
 import sys
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO
 
 from fnn.errors import FnnInputError
 from fnn.observe.advice import problems
+from fnn.observe.tensorboard import TensorBoardLog
+from fnn.run.build import Prepared
 from fnn.store.epochs import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
 from fnn.store.model import Model
+from fnn.train.state import TrainState
 
-__all__ = ["TENSORBOARD_FOLDER", "RunWatch", "remove_extras"]
+_Observer = Callable[[TrainState], TrainState]
 
-TENSORBOARD_FOLDER = "tensorboard"
+
+class WatchedConfig(Protocol):
+    """What :class:`RunWatch` reads of a run's :class:`~fnn.run.RunConfig`."""
+
+    @property
+    def tensorboard(self) -> bool: ...
+
+    @property
+    def keep_checkpoints(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+_TENSORBOARD_FOLDER = "tensorboard"
 """The subfolder of a run folder that ``--tensorboard`` writes its event files into."""
 
 
-def remove_extras(folder):
+def remove_extras(folder: str) -> None:
     """Remove what an earlier run in ``folder`` kept besides its checkpoint and record (its per-epoch checkpoints
     and TensorBoard event files), when ``fnn train --overwrite`` replaces it; other files are left alone."""
     for epoch in kept_epochs(folder):
         os.remove(epoch_checkpoint_path(folder, epoch))
-    events = os.path.join(folder, TENSORBOARD_FOLDER)
+    events = os.path.join(folder, _TENSORBOARD_FOLDER)
     if os.path.isdir(events) and not os.path.islink(events):
         for name in os.listdir(events):
             if name.startswith("events.out.tfevents.") and os.path.isfile(os.path.join(events, name)):
@@ -40,38 +60,41 @@ class RunWatch:
     :meth:`observe` as ``on_epoch`` and :meth:`checkpointed` as ``on_checkpoint``, and :meth:`close` it at the
     end."""
 
-    def __init__(self, config, folder, prepared, start_epoch=0, stream=None):
+    def __init__(
+        self, config: WatchedConfig, folder: str | None, prepared: Prepared, start_epoch: int = 0, stream: TextIO | None = None
+    ) -> None:
         self.config, self.folder, self.prepared = config, folder, prepared
         self.stream = stream if stream is not None else sys.stderr
-        self.warned, self.kept = set(), set()
-        self.log = None
+        self.warned: set[tuple[int, str]] = set()
+        self.kept: set[int] = set()
+        self.log: TensorBoardLog | None = None
         for wanted, flag in ((config.tensorboard, "--tensorboard"), (config.keep_checkpoints, "--keep-checkpoints")):
             if wanted and folder is None:
                 raise FnnInputError(f"{flag} writes into the run folder, and --no-record asks for none; drop one of them.")
-        if config.keep_checkpoints:
+        if config.keep_checkpoints and folder is not None:
             check_epochs_free(folder, start_epoch)
-        if config.tensorboard:
-            from fnn.observe.tensorboard import TensorBoardLog
+        if config.tensorboard and folder is not None:
+            self.log = TensorBoardLog(os.path.join(folder, _TENSORBOARD_FOLDER))
 
-            self.log = TensorBoardLog(os.path.join(folder, TENSORBOARD_FOLDER))
-
-    def observe(self, then=None):
+    def observe(self, then: Callable[[TrainState], object] | None = None) -> _Observer:
         """The ``on_epoch`` observer: these extras, then ``then(state)`` if given."""
 
-        def on_epoch(state):
+        def on_epoch(state: TrainState) -> TrainState:
             self(state)
-            return then(state) if then is not None else state
+            if then is not None:
+                then(state)
+            return state
 
         return on_epoch
 
-    def checkpointed(self, save):
+    def checkpointed(self, save: Callable[[TrainState], None]) -> _Observer:
         """The ``on_checkpoint`` observer: ``save(state)`` (the run's main checkpoint), then this epoch's kept
         checkpoint, once per epoch (early stopping hands the best state in again). After the main one, so a run
         interrupted in between resumes from an epoch whose kept checkpoint is not there yet."""
 
-        def on_checkpoint(state):
+        def on_checkpoint(state: TrainState) -> TrainState:
             save(state)
-            if self.config.keep_checkpoints and state.epoch not in self.kept:
+            if self.config.keep_checkpoints and self.folder is not None and state.epoch not in self.kept:
                 model = Model(state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
                 save_epoch_checkpoint(self.folder, model)
                 self.kept.add(state.epoch)
@@ -79,7 +102,7 @@ class RunWatch:
 
         return on_checkpoint
 
-    def __call__(self, state):
+    def __call__(self, state: TrainState) -> TrainState:
         record = state.history[-1]
         if record.diagnostics is not None:
             for layer, problem, advice in problems(record.diagnostics, epoch=record.epoch):
@@ -90,7 +113,8 @@ class RunWatch:
             self.log(state)
         return state
 
-    def close(self):
+    def close(self) -> None:
+        """Close the TensorBoard log, if one is open."""
         if self.log is not None:
             self.log.close()
             self.log = None

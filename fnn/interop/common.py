@@ -1,19 +1,34 @@
 """What the exporters share: the network an object holds, its activations by name, and writing a new file."""
 
+from __future__ import annotations
+
 import importlib
 import inspect
 import os
+from types import ModuleType
+from typing import Protocol, Union
 
-from fnn.core.activations import ACTIVATIONS
+from fnn.core.activations import ACTIVATIONS, Activation
 from fnn.core.params import Params
+from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.store.atomic import atomic_write
 from fnn.train.state import TrainState
 
-__all__ = ["network_of", "activation_parts", "write_new_file", "require"]
+
+class HoldsParams(Protocol):
+    """What holds a network: a ``TrainState``, or a model from :func:`fnn.load` (with its standardiser and class
+    names)."""
+
+    @property
+    def params(self) -> Params: ...
 
 
-def network_of(obj, function):
+Exportable = Union[Params, HoldsParams]
+"""What the exporters take: Params, a TrainState or a model from :func:`fnn.load`."""
+
+
+def network_of(obj: Exportable, function: str) -> tuple[Params, Standardizer | None, tuple[str, ...]]:
     """``(params, standardizer, class_names)`` of Params, a TrainState, or a model (anything with ``.params``,
     such as :class:`fnn.store.Model` from :func:`fnn.load`)."""
     if isinstance(obj, Params):
@@ -28,7 +43,7 @@ def network_of(obj, function):
     )
 
 
-def activation_parts(activation):
+def activation_parts(activation: Activation) -> tuple[str, tuple[float, ...]] | None:
     """A built-in activation's base name and numeric arguments, defaults filled in: ``("leaky_relu", (0.01,))``.
 
     Returns None for an activation that is not one of fnn's (a user's own, by its name).
@@ -42,7 +57,7 @@ def activation_parts(activation):
     return base, tuple(given + [float(d) for d in defaults[len(given) :]])
 
 
-def write_new_file(path, payload, overwrite, function):
+def write_new_file(path: str | os.PathLike[str], payload: bytes, overwrite: bool, function: str) -> str:
     """Write the bytes ``payload`` to ``path`` atomically, refusing an existing file unless ``overwrite``."""
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -53,7 +68,7 @@ def write_new_file(path, payload, overwrite, function):
     return path
 
 
-def require(module, extra, function):
+def require(module: str, extra: str, function: str) -> ModuleType:
     """Import the optional ``module``, or fail saying which extra installs it."""
     try:
         return importlib.import_module(module)

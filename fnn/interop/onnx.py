@@ -20,17 +20,23 @@ names are in the model's metadata (``fnn.core.spec``, ``fnn.class_names``).
 True
 """
 
+from __future__ import annotations
+
 import json
 import numbers
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fnn.core.activations import GELU_C, GELU_K  # one definition of fnn's tanh-approximated gelu
+from fnn.core.activations import GELU_C, GELU_K, Activation  # one definition of fnn's tanh-approximated gelu
 from fnn.errors import FnnInputError
-from fnn.interop.common import activation_parts, network_of, require, write_new_file
+from fnn.interop.common import Exportable, activation_parts, network_of, require, write_new_file
 from fnn.version import __version__
 
-__all__ = ["to_onnx", "onnx_model", "supported_opsets", "MIN_OPSET"]
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 MIN_OPSET = 17
 
@@ -38,27 +44,29 @@ MIN_OPSET = 17
 class _Graph:
     """Nodes and initialisers under construction, with fresh names."""
 
-    def __init__(self, helper, numpy_helper, dtype, opset):
+    def __init__(self, helper: Any, numpy_helper: Any, dtype: np.dtype, opset: int) -> None:
         self.helper, self.numpy_helper, self.dtype, self.opset = helper, numpy_helper, dtype, opset
         self.double = np.dtype(dtype) == np.float64
-        self.nodes, self.initializers, self._count = [], [], 0
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
 
-    def name(self, stem):
+    def name(self, stem: str) -> str:
         self._count += 1
         return f"{stem}_{self._count}"
 
-    def constant(self, stem, value):
+    def constant(self, stem: str, value: float | np.ndarray) -> str:
         name = self.name(stem)
         self.initializers.append(self.numpy_helper.from_array(np.asarray(value, dtype=self.dtype), name))
         return name
 
-    def node(self, op, inputs, output=None, **attributes):
+    def node(self, op: str, inputs: list[str], output: str | None = None, **attributes: Any) -> str:
         output = output or self.name(op.lower())
         self.nodes.append(self.helper.make_node(op, inputs, [output], name=self.name(op), **attributes))
         return output
 
 
-def _gelu(graph, z, out):
+def _gelu(graph: _Graph, z: str, out: str | None) -> str:
     if graph.opset >= 20 and not graph.double:
         return graph.node("Gelu", [z], out, approximate="tanh")
     cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
@@ -68,19 +76,19 @@ def _gelu(graph, z, out):
     return graph.node("Mul", [half_z, graph.node("Add", [t, graph.constant("one", 1.0)])], out)
 
 
-def _binary_step(graph, z, out):
+def _binary_step(graph: _Graph, z: str, out: str | None) -> str:
     at_least_zero = graph.node("GreaterOrEqual", [z, graph.constant("zero", 0.0)])
     return graph.node("Cast", [at_least_zero], out, to=graph.helper.np_dtype_to_tensor_dtype(np.dtype(graph.dtype)))
 
 
-def _sloped_relu(graph, z, out, slope):
+def _sloped_relu(graph: _Graph, z: str, out: str | None, slope: float) -> str:
     if not graph.double:
         return graph.node("LeakyRelu", [z], out, alpha=slope)
     negative_part = graph.node("Mul", [z, graph.constant("slope", slope)])
     return graph.node("Where", [graph.node("Greater", [z, graph.constant("zero", 0.0)]), z, negative_part], out)
 
 
-def _elu(graph, z, out, alpha):
+def _elu(graph: _Graph, z: str, out: str | None, alpha: float) -> str:
     if not graph.double:
         return graph.node("Elu", [z], out, alpha=alpha)
     zero, one = graph.constant("zero", 0.0), graph.constant("one", 1.0)
@@ -89,7 +97,7 @@ def _elu(graph, z, out, alpha):
     return graph.node("Where", [graph.node("Greater", [z, zero]), z, negative_part], out)
 
 
-def _softplus(graph, z, out):
+def _softplus(graph: _Graph, z: str, out: str | None) -> str:
     if not graph.double:
         return graph.node("Softplus", [z], out)
     # max(z, 0) + log(1 + exp(-|z|)), which never overflows
@@ -98,7 +106,7 @@ def _softplus(graph, z, out):
     return graph.node("Add", [graph.node("Relu", [z]), log_term], out)
 
 
-_ACTIVATION_NODES = {
+_ACTIVATION_NODES: dict[str, Callable[..., str]] = {
     "identity": lambda g, z, out: g.node("Identity", [z], out),
     "relu": lambda g, z, out: g.node("Relu", [z], out),
     "tanh": lambda g, z, out: g.node("Tanh", [z], out),
@@ -115,25 +123,29 @@ _ACTIVATION_NODES = {
 }
 
 
-def _activation(graph, activation, z, out, layer):
+def _activation(graph: _Graph, activation: Activation, z: str, out: str | None, layer: int) -> str:
     parts = activation_parts(activation)  # an alias ("logistic") already has its canonical name ("sigmoid")
-    base = parts[0] if parts is not None else None
-    if base not in _ACTIVATION_NODES:
+    if parts is None or parts[0] not in _ACTIVATION_NODES:
         raise FnnInputError(
             f"fnn.interop.to_onnx cannot express the activation {activation.name!r} of layer {layer} in ONNX: it knows "
             f"fnn's built-in activations ({', '.join(sorted(_ACTIVATION_NODES))}) only."
         )
-    return _ACTIVATION_NODES[base](graph, z, out, *parts[1])
+    return _ACTIVATION_NODES[parts[0]](graph, z, out, *parts[1])
 
 
-def supported_opsets():
+def supported_opsets() -> range:
     """The opsets :func:`onnx_model` writes: :data:`MIN_OPSET` to the newest the installed onnx knows."""
     return range(MIN_OPSET, require("onnx", "onnx", "onnx_model").defs.onnx_opset_version() + 1)
 
 
-def onnx_model(obj, *, opset=MIN_OPSET):
+def onnx_model(obj: Exportable, *, opset: int = MIN_OPSET) -> ModelProto:
     """The ONNX ``ModelProto`` of ``obj``'s network (Params, a TrainState or a model from :func:`fnn.load`),
-    checked with ``onnx.checker``."""
+    checked with ``onnx.checker``.
+
+    >>> model = onnx_model(fnn.init_params(fnn.network([2, 3, 2], activation="tanh"), seed=0))
+    >>> [node.op_type for node in model.graph.node], model.opset_import[0].version
+    (['Gemm', 'Tanh', 'Gemm', 'Softmax'], 17)
+    """
     onnx = require("onnx", "onnx", "onnx_model")
     opsets = supported_opsets()
     if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or opset not in opsets:
@@ -176,7 +188,14 @@ def onnx_model(obj, *, opset=MIN_OPSET):
     return model
 
 
-def to_onnx(obj, path, *, opset=MIN_OPSET, overwrite=False):
+def to_onnx(obj: Exportable, path: str | os.PathLike[str], *, opset: int = MIN_OPSET, overwrite: bool = False) -> str:
     """Write :func:`onnx_model` of ``obj`` to ``path`` (atomically, refusing an existing file unless
-    ``overwrite``); returns the path."""
+    ``overwrite``); returns the path.
+
+    >>> import onnx, tempfile
+    >>> params = fnn.init_params(fnn.network([2, 3, 1], activation="relu", output="identity"), seed=0)
+    >>> path = to_onnx(params, os.path.join(tempfile.mkdtemp(), "net.onnx"))
+    >>> [node.op_type for node in onnx.load(path).graph.node]
+    ['Gemm', 'Relu', 'Gemm', 'Identity']
+    """
     return write_new_file(path, onnx_model(obj, opset=opset).SerializeToString(), overwrite, "to_onnx")

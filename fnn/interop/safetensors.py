@@ -21,21 +21,25 @@ act, ...)``: layer ``i`` is module ``2 * i``, so its tensors are ``"{2i}.weight"
 True
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from fnn.core.activations import Activation
+from fnn.core.losses import Loss
 from fnn.core.params import Layer, Params
 from fnn.core.spec import network, spec_from_config
+from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
-from fnn.interop.common import activation_parts, network_of, require, write_new_file
+from fnn.interop.common import Exportable, activation_parts, network_of, require, write_new_file
 
-__all__ = ["to_safetensors", "from_safetensors", "torch_module"]
-
-_TORCH_MODULES = {  # by canonical name: an alias ("logistic") is named as what it is ("sigmoid")
+_TORCH_MODULES: dict[str, Callable[..., str]] = {  # by canonical name: an alias ("logistic") is named as what it is ("sigmoid")
     "identity": lambda: "Identity()",
     "relu": lambda: "ReLU()",
     "tanh": lambda: "Tanh()",
@@ -50,7 +54,7 @@ _TORCH_MODULES = {  # by canonical name: an alias ("logistic") is named as what 
 }
 
 
-def torch_module(activation):
+def torch_module(activation: Activation) -> str | None:
     """The ``torch.nn`` module (as source text) computing fnn's ``activation``, or None if torch has none.
 
     >>> torch_module(fnn.get_activation("leaky_relu:0.2")), torch_module(fnn.get_activation("arctan"))
@@ -63,8 +67,8 @@ def torch_module(activation):
     return _TORCH_MODULES[base](*arguments)
 
 
-def _metadata(params, standardizer, class_names):
-    modules = []
+def _metadata(params: Params, standardizer: Standardizer | None, class_names: Sequence[str]) -> dict[str, str]:
+    modules: list[str | None] = []
     for layer in params.spec.layers:
         modules += [f"Linear({layer.input_dim}, {layer.output_dim})", torch_module(layer.activation)]
     metadata = {
@@ -81,11 +85,18 @@ def _metadata(params, standardizer, class_names):
     return metadata
 
 
-def to_safetensors(obj, path, *, overwrite=False):
+def to_safetensors(obj: Exportable, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
     """Write the network of ``obj`` (Params, a TrainState or a model from :func:`fnn.load`) to ``path`` as a
     safetensors file in ``nn.Sequential`` layout (see the module); returns the path.
 
     The spec must be nameable (built-in activations, loss and initialisers) so it can go in the metadata.
+
+    >>> import tempfile
+    >>> from safetensors.numpy import load_file
+    >>> params = fnn.init_params(fnn.network([2, 3, 1], loss="binary_cross_entropy"), seed=0)
+    >>> path = to_safetensors(params, os.path.join(tempfile.mkdtemp(), "net.safetensors"))
+    >>> {key: tensor.shape for key, tensor in sorted(load_file(path).items())}
+    {'0.bias': (3,), '0.weight': (3, 2), '2.bias': (1,), '2.weight': (1, 3)}
     """
     numpy_io = require("safetensors.numpy", "safetensors", "to_safetensors")
     params, standardizer, class_names = network_of(obj, "to_safetensors")
@@ -106,9 +117,10 @@ def to_safetensors(obj, path, *, overwrite=False):
 _KEY = re.compile(r"^(?P<prefix>(?:.+\.)?)(?P<index>\d+)\.(?P<kind>weight|bias)$")
 
 
-def _linear_stack(tensors, path):
+def _linear_stack(tensors: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """The ``(weight, bias)`` pairs of the ``nn.Linear`` modules of a Sequential, in order."""
-    modules, prefixes = {}, set()
+    modules: dict[int, dict[str, np.ndarray]] = {}
+    prefixes = set()
     for key, tensor in tensors.items():
         match = _KEY.match(key)
         if match is None:
@@ -120,7 +132,7 @@ def _linear_stack(tensors, path):
         modules.setdefault(int(match["index"]), {})[match["kind"]] = tensor
     if len(prefixes) > 1:
         raise FnnInputError(f"{path}: tensors of several modules ({sorted(prefixes)}); fnn imports one nn.Sequential.")
-    layers = []
+    layers: list[tuple[np.ndarray, np.ndarray]] = []
     for index in sorted(modules):
         weight, bias = modules[index].get("weight"), modules[index].get("bias")
         if weight is None:
@@ -148,7 +160,12 @@ def _linear_stack(tensors, path):
     return layers
 
 
-def from_safetensors(path, activation=None, output=None, loss=None):
+def from_safetensors(
+    path: str | os.PathLike[str],
+    activation: str | Activation | Sequence[str | Activation] | None = None,
+    output: str | Activation | None = None,
+    loss: str | Loss | None = None,
+) -> Params:
     """:class:`fnn.Params` from a safetensors file of an ``nn.Sequential`` of ``Linear`` and activation modules.
 
     A file written by :func:`to_safetensors` carries its spec. For any other (e.g. ``safetensors.torch.save_file(
@@ -157,6 +174,14 @@ def from_safetensors(path, activation=None, output=None, loss=None):
     went on through a softmax, so it is not guessed), or a list with one per layer; and ``loss`` if not the
     output's own.
     Keys may carry a module prefix (``"net.0.weight"``); a Linear without bias gets zeros.
+
+    >>> import tempfile
+    >>> from safetensors.numpy import save_file
+    >>> path = os.path.join(tempfile.mkdtemp(), "torch.safetensors")
+    >>> save_file({"0.weight": np.ones((3, 2), np.float32), "2.weight": np.ones((1, 3), np.float32)}, path)
+    >>> params = from_safetensors(path, activation="relu", output="identity")
+    >>> params.spec.sizes, fnn.forward(params, np.array([[1.0, 2.0]], np.float32))
+    ((2, 3, 1), array([[9.]], dtype=float32))
     """
     numpy_io = require("safetensors", "safetensors", "from_safetensors")
     if os.path.isdir(path):
@@ -188,4 +213,6 @@ def from_safetensors(path, activation=None, output=None, loss=None):
         )
     if spec.sizes != tuple(sizes):
         raise FnnInputError(f"{path}: the tensors have layer sizes {sizes} but the spec says {list(spec.sizes)}.")
-    return Params(spec, [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers])
+    # not list[Layer]: mypy cannot solve the element type of Params' tuple converter
+    fnn_layers: list[Any] = [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers]
+    return Params(spec, fnn_layers)

@@ -253,6 +253,11 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     Given by name, every parameter pickles (joblib's processes, Dask); a :mod:`fnn.optim` optimiser or an
     :class:`fnn.Activation` object holds functions pickle cannot carry, so an estimator given one stays in one
     process (``n_jobs=1``).
+
+    >>> x, y = fnn.data.moons(100, seed=0).as_tuple()
+    >>> clf = FNNClassifier(hidden_layer_sizes=(8,), learning_rate=0.05, epochs=20, random_state=0).fit(x, y)
+    >>> clf.classes_.tolist(), clf.predict_proba(x[:2]).shape
+    ([0, 1], (2, 2))
     """
 
     def _output(self):
@@ -349,6 +354,11 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
 
     ``y`` is one target per sample or one row of targets; ``predict`` returns the same shape, in float64.
     Parameters and fitted attributes are :class:`FNNClassifier`'s, less ``classes_``.
+
+    >>> x = np.linspace(-1, 1, 40).reshape(-1, 1)
+    >>> reg = FNNRegressor(hidden_layer_sizes=(8,), learning_rate=0.01, epochs=20, random_state=0).fit(x, x[:, 0] ** 2)
+    >>> reg.predict(x[:2]).dtype, reg.n_iter_
+    (dtype('float64'), 20)
     """
 
     def _output(self):

@@ -5,14 +5,28 @@ problem (dead or saturated units, update ratios far from the usual ~1e-3, a grad
 with what to try; :func:`diagnostics_series` lays a history's diagnostics out as columns for a plot.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from fnn.errors import bad_argument
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO, EpochDiagnostics, LayerDiagnostics  # noqa: F401  (the doctests')
+from fnn.train.state import EpochRecord
 
-__all__ = ["diagnostics_series", "problems", "warnings_for"]
+
+def epoch_diagnostics(value: Any, function: str, argument: str) -> EpochDiagnostics | None:
+    """An epoch's diagnostics as a record holds them (None, :class:`EpochDiagnostics` or its dict) as
+    :class:`EpochDiagnostics` or None; anything else is refused naming ``function``'s ``argument``."""
+    if isinstance(value, Mapping):
+        return EpochDiagnostics.from_dict(value)
+    if value is None or isinstance(value, EpochDiagnostics):
+        return value
+    raise bad_argument(function, argument, "epoch records whose diagnostics are EpochDiagnostics or their dicts", type(value).__name__)
 
 
-def diagnostics_series(history):
+def diagnostics_series(history: Iterable[EpochRecord | Mapping[str, Any]]) -> tuple[list[int], dict[str, list[float | None]]]:
     """``(epochs, {name: values})`` of every epoch in ``history`` that has diagnostics, ``name`` as in
     :meth:`EpochDiagnostics.scalars` (missing values None): the columns a plot draws. ``history`` is a ``History``
     whose records carry ``diagnostics``, or a run record's list of epoch dicts.
@@ -24,27 +38,29 @@ def diagnostics_series(history):
     >>> epochs, series["layer1/grad_norm"]
     ([1], [0.5])
     """
-    epochs, rows = [], []
+    epochs: list[int] = []
+    rows: list[dict[str, float]] = []
     for record in history:
-        values = record if isinstance(record, dict) else {"epoch": record.epoch, "diagnostics": getattr(record, "diagnostics", None)}
-        diagnostics = values.get("diagnostics")
-        if diagnostics is None:
-            continue
-        if isinstance(diagnostics, dict):
-            diagnostics = EpochDiagnostics.from_dict(diagnostics)
-        epochs.append(values["epoch"])
-        rows.append(diagnostics.scalars())
+        if isinstance(record, Mapping):
+            epoch, given = record["epoch"], record.get("diagnostics")
+        else:
+            epoch, given = record.epoch, record.diagnostics
+        diagnostics = epoch_diagnostics(given, "diagnostics_series", "history")
+        if diagnostics is not None:
+            epochs.append(epoch)
+            rows.append(diagnostics.scalars())
     names = sorted({name for row in rows for name in row})
     return epochs, {name: [row.get(name) for row in rows] for name in names}
 
 
-def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
+def problems(diagnostics: EpochDiagnostics, *, dead_limit: float = 0.25, saturated_limit: float = 0.25,
+             ratio_range: tuple[float, float] = (1e-5, 1e-1), epoch: int | None = None) -> list[tuple[int, str, str]]:
     """``(layer, problem, advice)`` for each problem :func:`warnings_for` finds, ``problem`` one of ``"dead"``,
     ``"saturated"``, ``"not finite"``, ``"ratio high"``, ``"ratio low"``: a caller can say each (layer, problem)
     once per run. The arguments are :func:`warnings_for`'s."""
     when = f" in epoch {epoch}" if epoch is not None else ""
     low, high = ratio_range
-    found = []
+    found: list[tuple[int, str, str]] = []
     for layer in diagnostics.layers:
         name = f"Layer {layer.layer} ({layer.activation})"
         if layer.dead_fraction is not None and layer.dead_fraction > dead_limit:
@@ -79,7 +95,8 @@ def problems(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=
     return found
 
 
-def warnings_for(diagnostics, *, dead_limit=0.25, saturated_limit=0.25, ratio_range=(1e-5, 1e-1), epoch=None):
+def warnings_for(diagnostics: EpochDiagnostics, *, dead_limit: float = 0.25, saturated_limit: float = 0.25,
+                 ratio_range: tuple[float, float] = (1e-5, 1e-1), epoch: int | None = None) -> list[str]:
     """Advice, one string per problem, for an epoch's :class:`EpochDiagnostics`.
 
     A layer warns when more than ``dead_limit`` of its units are dead or more than ``saturated_limit`` saturated,

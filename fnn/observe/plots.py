@@ -10,37 +10,32 @@ original ones.
 ['relu', 'tanh']
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from fnn.core.activations import get_activation
 from fnn.core.metrics import classes_from_outputs, predict
-from fnn.data.transforms import standardize
+from fnn.core.params import Params
+from fnn.data.transforms import Standardizer, standardize
 from fnn.store.run_folder import write_run_file
+from fnn.train.state import History
 
-__all__ = [
-    "require_matplotlib",
-    "CLASS_COLOURS",
-    "learning_curves",
-    "compare_runs",
-    "confusion_matrix_plot",
-    "decision_boundary",
-    "fitted_curve",
-    "misclassified_grid",
-    "activation_functions",
-    "save_figure",
-    "save_plot",
-]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 """One clearly different colour per class (matplotlib's tab10), reused cyclically beyond ten classes."""
 
-TUTORIAL_ACTIVATIONS = ("identity", "binary_step", "sigmoid", "tanh", "arctan", "relu", "prelu", "elu", "softplus")
+_TUTORIAL_ACTIVATIONS = ("identity", "binary_step", "sigmoid", "tanh", "arctan", "relu", "prelu", "elu", "softplus")
 """The activations the seed tutorials tabulate with their derivatives (PReLU with slope 0.25)."""
 
 
-def require_matplotlib():
+def require_matplotlib() -> None:
     """Raise ``ModuleNotFoundError`` naming the extra to install when matplotlib is missing; call it before any
     long work whose end is a plot."""
     try:
@@ -49,23 +44,29 @@ def require_matplotlib():
         raise ModuleNotFoundError("plots need matplotlib, the extra fnn[plots]: pip install 'fnn[plots]'") from None
 
 
-def new_figure(**options):
+def new_figure(**options: Any) -> Figure:
+    """A constrained-layout ``Figure`` made without pyplot; ``options`` are ``Figure``'s (e.g. ``figsize``)."""
     require_matplotlib()
     from matplotlib.figure import Figure
 
     return Figure(layout="constrained", **options)
 
 
-def _colour(index):
+def _colour(index: int) -> str:
     return CLASS_COLOURS[int(index) % len(CLASS_COLOURS)]
 
 
-def _names(class_names, count):
+def _names(class_names: Sequence[str], count: int) -> list[str]:
     return list(class_names) if class_names else [str(i) for i in range(count)]
 
 
-def learning_curves(history):
-    """Loss and accuracy (or R^2) per epoch, training and validation (when recorded), first to last epoch."""
+def learning_curves(history: History) -> Figure:
+    """Loss and accuracy (or R^2) per epoch, training and validation (when recorded), first to last epoch.
+
+    >>> history = fnn.History([fnn.EpochRecord(1, 10, 0.1, 0.9, accuracy=0.6), fnn.EpochRecord(2, 20, 0.1, 0.5, accuracy=0.8)])
+    >>> [axis.get_ylabel() for axis in learning_curves(history).axes]
+    ['loss', 'accuracy']
+    """
     epochs = history.column("epoch")
     metric = "accuracy" if any(v is not None for v in history.column("accuracy")) else "r2"
     figure = new_figure(figsize=(10, 4))
@@ -86,10 +87,16 @@ def learning_curves(history):
     return figure
 
 
-def compare_runs(histories, metric=None):
+def compare_runs(histories: Mapping[str, History], metric: str | None = None) -> Figure:
     """Several runs' learning curves on one chart: ``histories`` maps a label (e.g. the run folder's name) to a
     history. Validation curves are solid, training curves dashed, one colour per run; ``metric`` is the right
-    panel's metric (default: accuracy, or R^2 for regression runs)."""
+    panel's metric (default: accuracy, or R^2 for regression runs).
+
+    >>> history = fnn.History([fnn.EpochRecord(1, 10, 0.1, 0.9, r2=0.2), fnn.EpochRecord(2, 20, 0.1, 0.5, r2=0.6)])
+    >>> figure = compare_runs({"a": history, "b": history})
+    >>> figure.axes[1].get_ylabel(), figure.axes[0].get_legend_handles_labels()[1]
+    ('r2', ['a train', 'b train'])
+    """
     figure = new_figure(figsize=(11, 4.5))
     axes = figure.subplots(1, 2)
     histories = dict(histories)
@@ -111,8 +118,12 @@ def compare_runs(histories, metric=None):
     return figure
 
 
-def confusion_matrix_plot(matrix, class_names=()):
-    """A confusion matrix as a heat map with counts (rows: true class, columns: predicted)."""
+def confusion_matrix_plot(matrix: np.ndarray | Sequence[Sequence[int]], class_names: Sequence[str] = ()) -> Figure:
+    """A confusion matrix as a heat map with counts (rows: true class, columns: predicted).
+
+    >>> confusion_matrix_plot([[5, 1], [0, 4]], ("cat", "dog")).axes[0].get_title()
+    'confusion matrix: 9 of 10 right'
+    """
     matrix = np.asarray(matrix)
     size = max(4, 0.6 * len(matrix) + 2)
     figure = new_figure(figsize=(size, size))
@@ -130,15 +141,29 @@ def confusion_matrix_plot(matrix, class_names=()):
     return figure
 
 
-def _network_inputs(params, features, standardizer):
+def _network_inputs(params: Params, features: np.ndarray, standardizer: Standardizer | None) -> np.ndarray:
     features = np.asarray(features, dtype=params.dtype)
     return standardize(features, standardizer).astype(params.dtype) if standardizer is not None else features
 
 
-def decision_boundary(params, features, labels, class_names=(), standardizer=None, feature_names=None, resolution=250):
+def decision_boundary(
+    params: Params,
+    features: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str] = (),
+    standardizer: Standardizer | None = None,
+    feature_names: tuple[str, str] | None = None,
+    resolution: int = 250,
+) -> Figure:
     """The predicted class over the plane of a 2-input classifier, the points coloured by their true class and
     the misclassified ones crossed out. ``features`` are in the data's own units; ``standardizer`` (the run's)
-    is applied to what the network sees, so the axes keep those units."""
+    is applied to what the network sees, so the axes keep those units.
+
+    >>> params = fnn.init_params(fnn.network([2, 4, 2], activation="tanh"), seed=0)
+    >>> x, y = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), np.array([0, 1, 1])
+    >>> decision_boundary(params, x, y, resolution=20).axes[0].get_title()
+    'decision boundary: 1 of 3 right'
+    """
     features = np.asarray(features)
     labels = np.asarray(labels).reshape(len(features), -1)
     true = labels[:, 0].astype(np.int64) if labels.shape[1] == 1 else labels.argmax(axis=1)
@@ -175,9 +200,23 @@ def decision_boundary(params, features, labels, class_names=(), standardizer=Non
     return figure
 
 
-def fitted_curve(params, features, targets, standardizer=None, feature_name="x", target_name="y", points=400):
+def fitted_curve(
+    params: Params,
+    features: np.ndarray,
+    targets: np.ndarray,
+    standardizer: Standardizer | None = None,
+    feature_name: str = "x",
+    target_name: str = "y",
+    points: int = 400,
+) -> Figure:
     """A regression network of one input: the data and the network's curve over the data's range, in the data's
-    own units."""
+    own units.
+
+    >>> params = fnn.init_params(fnn.network([1, 4, 1], activation="tanh", output="identity"), seed=0)
+    >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> fitted_curve(params, x, np.sin(3 * x), points=50).axes[0].get_xlabel()
+    'x'
+    """
     features = np.asarray(features).reshape(len(features), -1)
     targets = np.asarray(targets, dtype=np.float64).reshape(len(features), -1)[:, 0]
     xs = np.linspace(features.min(), features.max(), points).reshape(-1, 1)
@@ -196,8 +235,23 @@ def fitted_curve(params, features, targets, standardizer=None, feature_name="x",
     return figure
 
 
-def misclassified_grid(params, features, labels, class_names, image_shape, count=25):
-    """Up to ``count`` misclassified images with their true and predicted classes."""
+def misclassified_grid(
+    params: Params,
+    features: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    image_shape: tuple[int, int],
+    count: int = 25,
+) -> Figure:
+    """Up to ``count`` misclassified images with their true and predicted classes.
+
+    >>> digits = fnn.data.digits()
+    >>> params = fnn.init_params(fnn.network([64, 10]), seed=0)
+    >>> figure = misclassified_grid(params, digits.features, digits.labels, (), (8, 8), count=3)
+    >>> print(figure.axes[0].get_title())
+    true 0
+    pred 2
+    """
     labels = np.asarray(labels)
     predicted = classes_from_outputs(predict(params, features))
     wrong = np.flatnonzero(predicted != labels)[:count]
@@ -216,9 +270,13 @@ def misclassified_grid(params, features, labels, class_names, image_shape, count
     return figure
 
 
-def activation_functions(names=TUTORIAL_ACTIVATIONS, low=-5.0, high=5.0):
+def activation_functions(names: Sequence[str] = _TUTORIAL_ACTIVATIONS, low: float = -5.0, high: float = 5.0) -> Figure:
     """Each activation (solid) and its derivative (dashed) over ``[low, high]``, one panel per activation, as the
-    tutorials tabulate them. The derivative is fnn's own: ReLU's is 0 at 0, the binary step's 0 everywhere."""
+    tutorials tabulate them. The derivative is fnn's own: ReLU's is 0 at 0, the binary step's 0 everywhere.
+
+    >>> [axis.get_title() for axis in activation_functions(["sigmoid", "elu"]).axes]
+    ['sigmoid', 'elu']
+    """
     activations = [get_activation("prelu:0.25" if name == "prelu" else name, "activation_functions", "names") for name in names]
     columns = min(3, len(activations))
     rows = -(-len(activations) // columns)
@@ -241,13 +299,19 @@ def activation_functions(names=TUTORIAL_ACTIVATIONS, low=-5.0, high=5.0):
     return figure
 
 
-def save_figure(figure, target, dpi=100):
+def save_figure(figure: Figure, target: str | os.PathLike[str] | IO[bytes], dpi: int = 100) -> None:
     """Write ``figure`` as PNG to ``target``, a path or an open binary file."""
     figure.savefig(target, format="png", dpi=dpi)
 
 
-def save_plot(figure, path, overwrite=False, dpi=100):
+def save_plot(figure: Figure, path: str | os.PathLike[str], overwrite: bool = False, dpi: int = 100) -> str:
     """Write ``figure`` to ``path`` as PNG atomically, never through a symbolic link, and over an existing file
-    only with ``overwrite=True``. Returns the path."""
+    only with ``overwrite=True``. Returns the path.
+
+    >>> import tempfile
+    >>> path = save_plot(activation_functions(["relu"]), os.path.join(tempfile.mkdtemp(), "relu.png"))
+    >>> open(path, "rb").read(4)[1:]
+    b'PNG'
+    """
     path = os.fspath(path)
     return write_run_file(os.path.dirname(path) or ".", os.path.basename(path), lambda handle: save_figure(figure, handle, dpi), overwrite=overwrite)

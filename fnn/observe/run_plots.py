@@ -5,18 +5,30 @@ Four panels over the epochs, one line per layer: the gradient norm, the update-t
 figure of :mod:`fnn.observe.plots` it is a ``Figure`` built without pyplot; :func:`fnn.observe.plots.save_plot` writes it.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+from fnn.data.dataset import Dataset
+from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
 from fnn.store.run_folder import write_run_file
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
+from fnn.train.state import EpochRecord, TrainState
 
-__all__ = ["diagnostics_plot", "has_diagnostics", "write_plots", "unstandardize"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_Epochs = Iterable[EpochRecord | Mapping[str, Any]]
 
 
-def _layers(series, quantity):
+def _layers(series: dict[str, list[float | None]], quantity: str) -> list[tuple[int, list[float | None]]]:
     return sorted(
         (int(name.split("/")[0][len("layer") :]), values)
         for name, values in series.items()
@@ -24,13 +36,21 @@ def _layers(series, quantity):
     )
 
 
-def has_diagnostics(history):
+def has_diagnostics(history: _Epochs) -> bool:
     """Whether some epoch of ``history`` (a ``History`` or a run record's epoch dicts) carries diagnostics."""
     return bool(diagnostics_series(history)[0])
 
 
-def diagnostics_plot(history):
-    """The figure of the diagnostics of ``history`` (a ``History`` or a run record's epoch dicts)."""
+def diagnostics_plot(history: _Epochs) -> Figure:
+    """The figure of the diagnostics of ``history`` (a ``History`` or a run record's epoch dicts).
+
+    >>> layer = {"layer": 1, "activation": "relu", "grad_norm": 0.5, "grad_norm_max": 0.7, "weight_norm": 3.0,
+    ...          "update_ratio": 1e-3, "dead_fraction": 0.1, "saturated_fraction": None}
+    >>> d = {"lr_first": 0.1, "lr_last": 0.1, "steps": 4, "samples": 90, "sampled_steps": 1, "layers": [layer]}
+    >>> figure = diagnostics_plot([{"epoch": 1, "diagnostics": d}, {"epoch": 2, "diagnostics": d}])
+    >>> [axis.get_title() for axis in figure.axes][3]
+    'learning rate'
+    """
     epochs, series = diagnostics_series(history)
     if not epochs:
         raise FnnInputError("This run recorded no diagnostics to plot; train with diagnostics on (fnn train --diagnostics).")
@@ -60,45 +80,58 @@ def diagnostics_plot(history):
     return figure
 
 
-def _image_shape(n_features):
+def _image_shape(n_features: int) -> tuple[int, int] | None:
     side = round(np.sqrt(n_features))
     return (side, side) if side * side == n_features and side >= 8 else None
 
 
-def unstandardize(features, standardizer):
+def _unstandardize(features: np.ndarray, standardizer: Standardizer | None) -> np.ndarray:
     """Features back in the data's own units: ``x * scale + mean`` (``features`` itself without a standardiser)."""
     features = np.asarray(features)
     return features if standardizer is None else features * standardizer.scale + standardizer.mean
 
 
-def write_plots(folder, state, test, confusion=None, standardizer=None):
-    """Learning curves (and the diagnostics, when the run recorded them); for a classifier its confusion matrix, plus a decision boundary for 2-D data or a grid of
-    misclassified images for image data; for a regression network of one input, the fitted curve. Returns the
-    paths written.
+def write_plots(
+    folder: str | os.PathLike[str],
+    state: TrainState,
+    test: Dataset,
+    confusion: np.ndarray | None = None,
+    standardizer: Standardizer | None = None,
+) -> list[str]:
+    """Learning curves (and the diagnostics, when the run recorded them); for a classifier its confusion matrix,
+    plus a decision boundary for 2-D data or a grid of misclassified images for image data; for a regression
+    network of one input, the fitted curve. Returns the paths written.
 
     ``test`` holds the features as the network takes them; with the run's ``standardizer`` the boundary and the
     curve are drawn in the data's own units.
+
+    >>> import os, tempfile
+    >>> data = fnn.data.moons(60, seed=0)
+    >>> state = fnn.fit(fnn.init_params(fnn.network([2, 4, 2]), seed=0), data, epochs=2, lr=0.1, batch_size=20, seed=0)
+    >>> confusion = fnn.confusion_matrix(data.labels, fnn.predict_classes(state.params, data.features), 2)
+    >>> [os.path.basename(path) for path in write_plots(tempfile.mkdtemp(), state, data, confusion)]
+    ['learning_curves.png', 'confusion_matrix.png', 'decision_boundary.png']
     """
     plots.require_matplotlib()
 
-    def save(figure, name):
+    def save(figure: Figure, name: str) -> str:
         return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
 
     params = state.params
     written = [save(plots.learning_curves(state.history), "learning_curves.png")]
     if has_diagnostics(state.history):
         written.append(save(diagnostics_plot(state.history), "diagnostics.png"))
-    raw = unstandardize(test.features, standardizer) if test.n_features <= 2 else None
     if params.spec.is_classifier:
         if confusion is not None:
             written.append(save(plots.confusion_matrix_plot(confusion, test.class_names), "confusion_matrix.png"))
         if test.n_features == 2:
-            figure = plots.decision_boundary(params, raw, test.labels, test.class_names, standardizer)
+            figure = plots.decision_boundary(params, _unstandardize(test.features, standardizer), test.labels, test.class_names, standardizer)
             written.append(save(figure, "decision_boundary.png"))
         shape = _image_shape(test.n_features)
         if shape is not None:
             figure = plots.misclassified_grid(params, test.features, test.labels, test.class_names, shape)
             written.append(save(figure, "misclassified.png"))
     elif test.n_features == 1:
-        written.append(save(plots.fitted_curve(params, raw, test.labels, standardizer), "fitted_curve.png"))
+        curve = plots.fitted_curve(params, _unstandardize(test.features, standardizer), test.labels, standardizer)
+        written.append(save(curve, "fitted_curve.png"))
     return written

@@ -14,16 +14,22 @@ and :func:`write_history` exports a finished run's history (a ``History`` or ``r
 (2, {'lr': 0.1, 'loss': 0.5, 'accuracy': 0.75})
 """
 
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
 
 from fnn.errors import bad_argument
-from fnn.train.diagnostics import EpochDiagnostics
+from fnn.observe.advice import epoch_diagnostics
+from fnn.train.state import EpochRecord, TrainState
 
-__all__ = ["TensorBoardLog", "epoch_scalars", "write_history"]
+_Record = EpochRecord | Mapping[str, Any]
 
 
-def _tensorboardx():
+def _tensorboardx() -> tuple[Any, Any, Any, Any]:
     try:
         from tensorboardX.event_file_writer import EventsWriter
         from tensorboardX.proto import event_pb2, summary_pb2
@@ -33,15 +39,15 @@ def _tensorboardx():
     return EventsWriter, event_pb2, summary_pb2, scalar
 
 
-def _as_dict(record):
-    if isinstance(record, dict):
+def _as_dict(record: _Record) -> Mapping[str, Any]:
+    if isinstance(record, Mapping):
         return record
-    if hasattr(record, "to_dict"):
+    if isinstance(record, EpochRecord):
         return record.to_dict()
     raise bad_argument("epoch_scalars", "record", "an fnn.EpochRecord or its dict", type(record).__name__)
 
 
-def epoch_scalars(record):
+def epoch_scalars(record: _Record) -> tuple[int, dict[str, float]]:
     """``(epoch, {tag: value})`` for one epoch's record (an ``EpochRecord`` or its dict): every number it holds,
     diagnostics under ``diagnostics/``; metrics that are None are left out."""
     values = _as_dict(record)
@@ -52,10 +58,8 @@ def epoch_scalars(record):
         for name, value in values.items()
         if name not in ("epoch", "step", "diagnostics") and isinstance(value, (int, float)) and not isinstance(value, bool)
     }
-    diagnostics = values.get("diagnostics")
+    diagnostics = epoch_diagnostics(values.get("diagnostics"), "epoch_scalars", "record")
     if diagnostics is not None:
-        if isinstance(diagnostics, dict):
-            diagnostics = EpochDiagnostics.from_dict(diagnostics)
         scalars.update({f"diagnostics/{name}": float(value) for name, value in diagnostics.scalars().items()})
     return values["epoch"], scalars
 
@@ -63,9 +67,17 @@ def epoch_scalars(record):
 class TensorBoardLog:
     """An event file in ``folder`` (created if needed; files already there are left alone) that each call adds
     the latest epoch of a ``TrainState`` to: ``log(state)`` writes ``state.history[-1]``, flushes so TensorBoard
-    shows it at once, and returns ``state`` (so it can be an ``on_epoch`` observer). ``path`` is the event file. Close it, or use ``with``."""
+    shows it at once, and returns ``state`` (so it can be an ``on_epoch`` observer). ``path`` is the event file.
+    Close it, or use ``with``.
 
-    def __init__(self, folder):
+    >>> import tempfile
+    >>> with TensorBoardLog(tempfile.mkdtemp()) as log:
+    ...     log.write({"epoch": 1, "step": 10, "loss": 0.5})
+    >>> os.path.basename(log.path).startswith("events.out.tfevents."), os.path.getsize(log.path) > 0
+    (True, True)
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
         folder = os.fspath(folder)
         events_writer, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
         os.makedirs(folder, exist_ok=True)
@@ -77,7 +89,7 @@ class TensorBoardLog:
         self.folder = folder
         self.path = next(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(suffix))
 
-    def write(self, record):
+    def write(self, record: _Record) -> None:
         """Add one epoch's record (an ``EpochRecord`` or its dict), on disk when this returns."""
         epoch, scalars = epoch_scalars(record)
         values = [value for tag, number in scalars.items() for value in self._scalar(tag, number).value]
@@ -85,25 +97,31 @@ class TensorBoardLog:
         self._writer.write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
         self._writer.flush()
 
-    def __call__(self, state):
+    def __call__(self, state: TrainState) -> TrainState:
         if len(state.history):
             self.write(state.history[-1])
         return state
 
-    def close(self):
+    def close(self) -> None:
+        """Close the event file; what was written stays."""
         self._writer.close()
 
-    def __enter__(self):
+    def __enter__(self) -> TensorBoardLog:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.close()
-        return False
 
 
-def write_history(folder, history):
+def write_history(folder: str | os.PathLike[str], history: Iterable[_Record]) -> str:
     """Write every epoch of ``history`` (a ``History`` or a list of record dicts) to a new event file in
-    ``folder``; returns its path."""
+    ``folder``; returns its path.
+
+    >>> import tempfile
+    >>> path = write_history(tempfile.mkdtemp(), fnn.History([fnn.EpochRecord(1, 10, 0.1, 0.9)]))
+    >>> os.path.basename(path).startswith("events.out.tfevents.")
+    True
+    """
     with TensorBoardLog(folder) as log:
         for record in history:
             log.write(record)
