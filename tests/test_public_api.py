@@ -1,9 +1,11 @@
 """The public face: what each folder offers a user is its ``__init__``'s ``__all__``, every function and class there
 carries a runnable example, and ``import fnn`` loads the network and its training but no machinery beyond them."""
 
+import ast
 import importlib
 import inspect
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -46,3 +48,16 @@ def test_import_fnn_loads_only_the_network_and_its_training():
 def test_the_lazy_names_load_on_first_use():
     code = "import fnn, sys; fnn.load; fnn.verify_run; print('fnn.store.model' in sys.modules, 'fnn.proof.checks' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == ["True", "True"]
+
+
+def test_only_the_faces_list_public_names():
+    # A module below a face is internal: the face's __all__ is the one list of what a user may rely on.
+    package = pathlib.Path(importlib.import_module("fnn").__file__).parent
+    faces = {f"{face.replace('.', '/')}/__init__.py" for face in FACES}
+    listing = sorted(
+        str(path.relative_to(package.parent))
+        for path in package.rglob("*.py")
+        if any(isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+               for node in ast.parse(path.read_text()).body)
+    )
+    assert set(listing) <= faces, f"internal modules with an __all__: {sorted(set(listing) - faces)}"
