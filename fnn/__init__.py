@@ -16,8 +16,7 @@ The network and its training load with ``import fnn``; persistence (``save``, ``
 ``interop`` and ``cli`` load on first use.
 """
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fnn import data, optim
 from fnn.core.activations import ACTIVATIONS, Activation, get_activation
@@ -29,6 +28,7 @@ from fnn.core.metrics import accuracy, confusion_matrix, evaluate, mean_loss, pr
 from fnn.core.params import Layer, Params, flatten_params, init_params, map_arrays, replace_layer, unflatten_params
 from fnn.core.spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
 from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.lazy import lazy_loader
 from fnn.train.batches import batch_count, epoch_permutation, minibatches
 from fnn.train.dropout import dropout_masks
 from fnn.train.loop import early_stopping, fit, iterate_epochs, run_epoch
@@ -47,18 +47,12 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'fnn' has no attribute {name!r}")
-    module_name, attribute = _LAZY[name]
-    module = importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_loader("fnn", _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+if TYPE_CHECKING:  # what a type checker and an editor see of the names above
+    from fnn import cli as cli, interop as interop, observe as observe, proof as proof, run as run, store as store
+    from fnn.proof.checks import diff_runs, replay_epoch, verify_run
+    from fnn.store.model import load, save
 
 
 __all__ = [

@@ -8,33 +8,22 @@ path)`` and ``onnx_model(obj)`` (the ``fnn[onnx]`` extra). ``obj`` is Params, a 
 ``import fnn.interop`` works without it.
 """
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fnn.interop.onnx import MIN_OPSET, onnx_model, to_onnx
 from fnn.interop.safetensors import from_safetensors, to_safetensors, torch_module
+from fnn.lazy import lazy_loader
 
-# Names whose module imports scikit-learn: loaded on first use.
-_ESTIMATORS = ("FNNClassifier", "FNNRegressor")
+# The estimators' module imports scikit-learn: loaded on first use.
+__getattr__, __dir__ = lazy_loader(
+    "fnn.interop",
+    {name: ("fnn.interop.sklearn", name) for name in ("FNNClassifier", "FNNRegressor")},
+    globals(),
+    {"sklearn": ("scikit-learn", "fnn[sklearn]")},
+)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _ESTIMATORS:
-        raise AttributeError(f"module 'fnn.interop' has no attribute {name!r}")
-    try:
-        module = importlib.import_module("fnn.interop.sklearn")
-    except ModuleNotFoundError as error:
-        if not (error.name or "").startswith("sklearn"):
-            raise
-        raise ModuleNotFoundError(f"fnn.interop.{name} needs scikit-learn: pip install 'fnn[sklearn]'.") from None
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_ESTIMATORS))
-
+if TYPE_CHECKING:
+    from fnn.interop.sklearn import FNNClassifier, FNNRegressor
 
 __all__ = [
     "to_safetensors",
