@@ -50,7 +50,12 @@ _LAZY = {
 __getattr__, __dir__ = lazy_loader("fnn", _LAZY, globals())
 
 if TYPE_CHECKING:  # what a type checker and an editor see of the names above
-    from fnn import cli as cli, interop as interop, observe as observe, proof as proof, run as run, store as store
+    from fnn import cli as cli
+    from fnn import interop as interop
+    from fnn import observe as observe
+    from fnn import proof as proof
+    from fnn import run as run
+    from fnn import store as store
     from fnn.proof.checks import diff_runs, replay_epoch, verify_run
     from fnn.store.model import load, save
 
