@@ -91,28 +91,19 @@ def prepare_targets(params: Params, y: object, n: int, function: str, name: str 
 _PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
+def _refuse_first(wrong: np.ndarray, y: np.ndarray, function: str, name: str, expected: str) -> None:
+    """Refuse ``y`` where ``wrong`` marks a value, naming the first such value and its index."""
+    if wrong.any():
+        bad = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise bad_argument(function, name, expected, Described(f"{y[bad]} at index {bad}"))
+
+
 def _check_target_values(loss_name: str, y: np.ndarray, function: str, name: str) -> None:
     """Cross-entropy targets are probability distributions; binary cross-entropy targets lie in [0, 1]."""
     if loss_name == "binary_cross_entropy":
-        outside = (y < 0) | (y > 1)
-        if outside.any():
-            bad = tuple(int(i) for i in np.argwhere(outside)[0])
-            raise bad_argument(
-                function,
-                name,
-                "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)",
-                Described(f"{y[bad]} at index {bad}"),
-            )
+        _refuse_first((y < 0) | (y > 1), y, function, name, "binary cross-entropy targets in [0, 1] (0/1 labels or probabilities)")
     elif loss_name == "cross_entropy":
-        negative = y < 0
-        if negative.any():
-            bad = tuple(int(i) for i in np.argwhere(negative)[0])
-            raise bad_argument(
-                function,
-                name,
-                "cross-entropy target rows that are probability distributions (no negative entry)",
-                Described(f"{y[bad]} at index {bad}"),
-            )
+        _refuse_first(y < 0, y, function, name, "cross-entropy target rows that are probability distributions (no negative entry)")
         sums = y.sum(axis=1, dtype=np.float64)
         off = np.abs(sums - 1) > _PROBABILITY_SUM_TOLERANCE
         if off.any():

@@ -108,6 +108,19 @@ def _finite(array: np.ndarray, path: str, how: str = "") -> np.ndarray:
     return array
 
 
+def _sized_header(handle: Any, stream: Readable, compressed: bool, path: str) -> tuple[np.dtype, tuple[int, ...], int, int]:
+    """The header's ``(dtype, dims, header_size, data_bytes)``, once the sizes it declares are checked against the
+    file: a gzip file's stated length, a raw file's real one."""
+    dtype, dims, header_size, data_bytes = _read_header(stream, path)
+    if compressed:
+        _check_gzip_size(path, dtype, dims, data_bytes)
+    else:
+        file_bytes = os.fstat(handle.fileno()).st_size
+        if header_size + data_bytes != file_bytes:
+            raise _size_error(path, dtype, dims, data_bytes, file_bytes - header_size, False)
+    return dtype, dims, header_size, data_bytes
+
+
 def _native(array: np.ndarray) -> np.ndarray:
     array = array.astype(array.dtype.newbyteorder("="), copy=False)
     array.flags.writeable = False
@@ -130,16 +143,12 @@ def read_idx(path: str | os.PathLike[str], mmap: bool = True) -> np.ndarray:
     with open_input(path, _EXPECTED) as handle:
         stream, compressed = maybe_gunzip(handle)
         with decompression_errors(path, _EXPECTED):
-            dtype, dims, header_size, data_bytes = _read_header(stream, path)
+            dtype, dims, header_size, data_bytes = _sized_header(handle, stream, compressed, path)
             if compressed:
-                _check_gzip_size(path, dtype, dims, data_bytes)
                 data = read_exactly(stream, data_bytes + 1)
                 if len(data) != data_bytes:
                     raise _size_error(path, dtype, dims, data_bytes, None if len(data) > data_bytes else len(data), True)
                 return _finite(_native(np.frombuffer(data, dtype=dtype).reshape(dims)), path)
-        file_bytes = os.fstat(handle.fileno()).st_size
-        if header_size + data_bytes != file_bytes:
-            raise _size_error(path, dtype, dims, data_bytes, file_bytes - header_size, False)
         if mmap and dtype.itemsize == 1:
             return np.memmap(path, dtype=dtype, mode="r", offset=header_size, shape=dims)
         handle.seek(header_size)
@@ -167,13 +176,7 @@ def read_idx_scaled(
     with open_input(path, _EXPECTED) as handle:
         stream, compressed = maybe_gunzip(handle)
         with decompression_errors(path, _EXPECTED):
-            source, dims, header_size, data_bytes = _read_header(stream, path)
-            if compressed:
-                _check_gzip_size(path, source, dims, data_bytes)
-            else:
-                file_bytes = os.fstat(handle.fileno()).st_size
-                if header_size + data_bytes != file_bytes:
-                    raise _size_error(path, source, dims, data_bytes, file_bytes - header_size, False)
+            source, dims, _, data_bytes = _sized_header(handle, stream, compressed, path)
             rows, width = dims[0], math.prod(dims[1:])
             out = np.empty((rows, width), float_type)
             flat = out.reshape(-1)
