@@ -89,14 +89,20 @@ def lock_holder(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise FnnInputError(f"{path}: the run folder's lock file cannot be opened ({error.strerror}).") from None
     try:
         if fcntl is not None:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return _read_holder(descriptor)
-            return None  # nobody holds it: a stale file of a process that died
+            return _live_holder(descriptor)  # None: a stale file of a process that died
         return _read_holder(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _live_holder(descriptor: int) -> dict[str, Any] | None:
+    """Take the lock on the open lock file: None once it is ours, else what the live process holding it wrote."""
+    assert fcntl is not None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(descriptor)
+    return None
 
 
 def _read_holder(descriptor: int) -> dict[str, Any]:
@@ -174,14 +180,12 @@ def acquire_run_lock(folder: str | os.PathLike[str], argument: str = "folder") -
             raise FnnInputError(f"{argument} {folder}: cannot create the lock file {LOCK} ({error.strerror}).") from None
         try:
             if fcntl is not None:
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = _read_holder(descriptor)
+                other = _live_holder(descriptor)
+                if other is not None:
                     raise FnnInputError(
                         f"{argument} {folder}: another fnn process is training into this folder "
-                        f"({_describe_holder(holder)}); wait for it or choose another folder."
-                    ) from None
+                        f"({_describe_holder(other)}); wait for it or choose another folder."
+                    )
             elif os.fstat(descriptor).st_size:  # pragma: no cover - no flock: an existing file is a holder
                 raise FnnInputError(f"{argument} {folder}: locked by {_describe_holder(_read_holder(descriptor))} (remove {path} if that run is over).")
             if not _same_file(descriptor, path):
