@@ -6,34 +6,17 @@ folder is fingerprinted), ``call(folder)`` is the refused call, ``expected`` a r
 Every call runs with the folder as the working directory, so a stray relative write would be caught too.
 """
 
-import hashlib
 import os
 import zipfile
 
 import numpy as np
 import pytest
 from checkpoint_files import rewrite
+from folder_state import folder_state
 
 import fnn
 from fnn import optim
 from fnn.store.checkpoint import load_checkpoint, save_checkpoint
-
-
-def fingerprint(folder):
-    """Every entry under ``folder``: its kind, link target or content hash, and mode."""
-    seen = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            if os.path.islink(path):
-                seen[path] = ("link", os.readlink(path))
-            elif os.path.isdir(path):
-                seen[path] = ("dir", info.st_mode)
-            else:
-                with open(path, "rb") as handle:
-                    seen[path] = ("file", info.st_mode, hashlib.sha256(handle.read()).hexdigest())
-    return seen
 
 
 def small_state(optimizer=None, epochs=1):
@@ -164,10 +147,10 @@ def test_bad_checkpoints_are_refused_and_nothing_changes(tmp_path, monkeypatch, 
     _, prepare, call, expected = case
     monkeypatch.chdir(tmp_path)
     prepare(str(tmp_path))
-    before = fingerprint(tmp_path)
+    before = folder_state(tmp_path)
     with pytest.raises(fnn.FnnInputError, match=expected):
         call(str(tmp_path))
-    assert fingerprint(tmp_path) == before
+    assert folder_state(tmp_path) == before
 
 
 # ------------------------------------------------------------------------------------------ API and numerics
@@ -251,10 +234,10 @@ API_CASES = [
 def test_bad_api_input_is_refused_by_name(tmp_path, monkeypatch, case):
     _, call, expected = case
     monkeypatch.chdir(tmp_path)
-    before = fingerprint(tmp_path)
+    before = folder_state(tmp_path)
     with pytest.raises(fnn.FnnInputError, match=expected):
         call()
-    assert fingerprint(tmp_path) == before
+    assert folder_state(tmp_path) == before
 
 
 def test_the_tables_are_big_enough():

@@ -6,18 +6,16 @@ killing the test run.
 """
 
 import gzip
-import hashlib
 import json
 import os
-import pathlib
 import pickle
-import stat
 import struct
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from folder_state import folder_state
 from loader_files import idx_bytes, idx_header, kaggle_csv, mnist_parts, mnist_pickle_gz, python2_pickle
 
 import fnn
@@ -28,16 +26,14 @@ from fnn.data.idx import read_idx_scaled
 IMAGES = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
 
 
-def snapshot(folder):
-    """Every file under ``folder`` with its size, modification time and content hash."""
-    seen = {}
-    for root, folders, files in os.walk(folder):
-        for name in folders + files:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            digest = hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest() if stat.S_ISREG(info.st_mode) else "other"
-            seen[os.path.relpath(path, folder)] = (info.st_size, info.st_mtime_ns, digest)
-    return seen
+def refused_untouched(folder, path, call, message, names_path=True):
+    """``call()`` raises FnnInputError matching ``message`` (naming ``path``) and leaves ``folder`` as it was."""
+    before = folder_state(folder)
+    with pytest.raises(fnn.FnnInputError, match=message) as caught:
+        call()
+    if names_path:
+        assert str(path) in str(caught.value)
+    assert folder_state(folder) == before
 
 
 def write(content):
@@ -91,11 +87,7 @@ IDX_CASES = [
 def test_bad_idx_files(tmp_path, name, content, reader, message):
     path = tmp_path / "train-images-idx3-ubyte"
     write(content)(path)
-    before = snapshot(tmp_path)
-    with pytest.raises(fnn.FnnInputError, match=message) as caught:
-        reader(path)
-    assert str(path) in str(caught.value)
-    assert snapshot(tmp_path) == before
+    refused_untouched(tmp_path, path, lambda: reader(path), message)
 
 
 def test_idx_path_argument_that_is_not_a_path():
@@ -154,12 +146,7 @@ CSV_CASES = [
 def test_bad_csv_files(tmp_path, name, content, kwargs, message):
     path = tmp_path / "table.csv"
     write(content)(path)
-    before = snapshot(tmp_path)
-    with pytest.raises(fnn.FnnInputError, match=message) as caught:
-        load_csv(path, **kwargs)
-    if "dtype" not in kwargs:
-        assert str(path) in str(caught.value)
-    assert snapshot(tmp_path) == before
+    refused_untouched(tmp_path, path, lambda: load_csv(path, **kwargs), message, names_path="dtype" not in kwargs)
 
 
 def test_a_table_larger_than_the_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
@@ -188,11 +175,7 @@ KAGGLE_CASES = [
 def test_bad_kaggle_files(tmp_path, name, content, message):
     path = tmp_path / "train.csv"
     write(content)(path)
-    before = snapshot(tmp_path)
-    with pytest.raises(fnn.FnnInputError, match=message) as caught:
-        load_kaggle_mnist_csv(path)
-    assert str(path) in str(caught.value)
-    assert snapshot(tmp_path) == before
+    refused_untouched(tmp_path, path, lambda: load_kaggle_mnist_csv(path), message)
 
 
 def test_read_table_refuses_what_load_csv_refuses(tmp_path):
@@ -280,17 +263,17 @@ CHILD = """
 import json, os, sys, hashlib
 sys.path.insert(0, {tests!r})
 import fnn
-from test_loaders_bad_inputs import snapshot
+from folder_state import folder_state
 results = {{}}
 for name, path in json.loads(sys.argv[1]).items():
     folder = os.path.dirname(path)
     os.chdir(folder)  # an os.system call would write owned.txt here
-    before = snapshot(folder)
+    before = folder_state(folder)
     try:
         fnn.data.load_mnist_pickle(path)
         results[name] = ["loaded", "", True]
     except Exception as error:
-        results[name] = [type(error).__name__, str(error), snapshot(folder) == before]
+        results[name] = [type(error).__name__, str(error), folder_state(folder) == before]
 print(json.dumps(results))
 """
 
