@@ -64,7 +64,7 @@ class EpochPlan:
         dropout), or None when the run has no dropout. Made on demand: an epoch's masks together can be large."""
         if not -len(self.batches) <= index < len(self.batches):
             raise bad_argument("EpochPlan.masks", "index", f"a batch index below {len(self.batches)}", index)
-        if not self.drop_rates:
+        if not self.drop_rates or self.spec is None:
             return None
         index %= len(self.batches)
         size = len(self.batches[index])
