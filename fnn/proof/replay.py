@@ -89,7 +89,7 @@ def epoch_plan(n: int, batch_size: int, seed: int, epoch: int, *, spec: NetworkS
         first_step = int(epoch) * batch_count(n, batch_size)
     elif isinstance(first_step, bool) or not isinstance(first_step, (int, np.integer)) or first_step < 0:
         raise bad_argument("epoch_plan", "first_step", "a non-negative int", first_step)
-    rates = ()
+    rates: tuple[float, ...] = ()
     if spec is not None:
         rates = dropout_rates(spec, drop_rate, "epoch_plan")
     elif drop_rate:
