@@ -317,9 +317,7 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     if not os.path.isfile(os.path.join(folder, RECORD)):
         return state
     try:
-        # not list[EpochRecord]: mypy cannot solve the element type of History's tuple converter
-        records: list[Any] = [EpochRecord(**epoch) for epoch in read_record(folder)["history"]]
-        history = History(records)
+        history = History([EpochRecord(**epoch) for epoch in read_record(folder)["history"]])
     except FnnInputError as error:
         raise FnnInputError(f"RUN {folder}: {error}") from None
     except (KeyError, TypeError) as error:
