@@ -91,3 +91,17 @@ def test_sgd_step_refuses_bad_learning_rates(lr):
 def test_params_argument_is_checked():
     with pytest.raises(fnn.FnnInputError, match="'params'"):
         fnn.forward([np.ones((2, 2))], np.ones((1, 2)))
+
+
+def test_forward_loss_and_grad_take_scaled_rows_as_their_dense_rows():
+    raw = np.array([[0, 255, 17], [51, 102, 3], [200, 1, 90], [7, 8, 9]], np.uint8)
+    rows = fnn.data.ScaledRows(raw, 255)
+    dense = np.asarray(rows)
+    params = fnn.init_params(fnn.network([3, 5, 2]), seed=0)
+    labels = np.array([0, 1, 1, 0])
+    np.testing.assert_array_equal(fnn.forward(params, rows), fnn.forward(params, dense))
+    assert fnn.loss(params, (rows, labels)) == fnn.loss(params, (dense, labels))
+    value, grads = fnn.loss_and_grad(params, (rows, labels))
+    dense_value, dense_grads = fnn.loss_and_grad(params, (dense, labels))
+    assert value == dense_value and grads == dense_grads
+    assert grads.layers[0].w.any()

@@ -104,12 +104,13 @@ def _model_data(model: Model, name: str | None) -> Dataset:
     data = name or config.get("data")
     if not data:
         raise FnnInputError("--data: this checkpoint does not say what data it was trained on; give --data.")
-    columns = {}
+    label: str | int | None = None
+    drop: tuple[str, ...] = ()
     if str(data).partition(":")[0].strip().lower() == "csv":
-        columns = {"label": config.get("label"), "drop": tuple(config.get("drop") or ())}
+        label, drop = config.get("label"), tuple(config.get("drop") or ())
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
-        _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, **columns)
+        _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
     except FnnInputError as error:
         raise FnnInputError(f"{where}: {error}") from None
     except OSError as error:
@@ -316,9 +317,7 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     if not os.path.isfile(os.path.join(folder, RECORD)):
         return state
     try:
-        # not list[EpochRecord]: mypy cannot solve the element type of History's tuple converter
-        records: list[Any] = [EpochRecord(**epoch) for epoch in read_record(folder)["history"]]
-        history = History(records)
+        history = History([EpochRecord(**epoch) for epoch in read_record(folder)["history"]])
     except FnnInputError as error:
         raise FnnInputError(f"RUN {folder}: {error}") from None
     except (KeyError, TypeError) as error:

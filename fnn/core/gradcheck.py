@@ -98,7 +98,7 @@ def check_grad(params: Params, batch: tuple[Any, Any], eps: float = 1e-6, tolera
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y)
     y = y.astype(np.float64) if y.dtype.kind == "f" else y
-    x, y = check_batch(params64, (x, y), "check_grad")
+    _, y = check_batch(params64, (x, y), "check_grad")
     analytic = flatten_params(loss_and_grad(params64, (x, y))[1])
     vector = flatten_params(params64)
 

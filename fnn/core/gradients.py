@@ -34,7 +34,7 @@ def forward(params: Params, x: npt.ArrayLike) -> np.ndarray:
     np.float32(1.0)
     """
     check_params(params, "forward")
-    return forward_unchecked(params, check_features(params, x, "forward"))
+    return forward_unchecked(params, np.asarray(check_features(params, x, "forward")))
 
 
 def loss(params: Params, batch: Batch) -> float:
@@ -45,7 +45,7 @@ def loss(params: Params, batch: Batch) -> float:
     9.0
     """
     x, y = check_batch(params, batch, "loss")
-    return loss_value(params, forward_trace(params, x), y)
+    return loss_value(params, forward_trace(params, np.asarray(x)), y)
 
 
 def grad(params: Params, batch: Batch) -> Params:
@@ -67,7 +67,7 @@ def loss_and_grad(params: Params, batch: Batch) -> tuple[float, Params]:
     (9.0, array([-6.], dtype=float32))
     """
     x, y = check_batch(params, batch, "loss_and_grad")
-    value, grads, _ = loss_and_grad_unchecked(params, x, y)
+    value, grads, _ = loss_and_grad_unchecked(params, np.asarray(x), y)
     return value, grads
 
 

@@ -314,8 +314,9 @@ def _parse_strict(
         row, column = divmod(position, len(feature_columns))
         raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a number; found {_shown(cells[position])}.")
     features = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), len(feature_columns))
-    if not all_finite(features):
-        row, column = first_non_finite(features)
+    bad = None if all_finite(features) else first_non_finite(features)
+    if bad is not None:
+        row, column = bad
         raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a finite number; found {cells[row * len(feature_columns) + column].strip()!r}, too large for float64.")
     if label_index is not None:
         for row, cell in enumerate(label_cells):
@@ -346,8 +347,9 @@ def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
     numeric = [_is_number(cell) for cell in cells]
     if all(numeric):
         targets = np.array([float(cell) for cell in cells], dtype=np.float64)
-        if not all_finite(targets):
-            row = first_non_finite(targets)[0]
+        bad = None if all_finite(targets) else first_non_finite(targets)
+        if bad is not None:
+            row = bad[0]
             raise FnnInputError(f"{table.where(row, table.label_index)}: expected a finite number; found {cells[row]!r}, too large for float64.")
         return targets.reshape(-1, 1), ()
     if any(numeric):
@@ -362,8 +364,9 @@ def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
 def _as_dtype(table: _Table, dtype: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore"):  # an overflow is reported below, with its line and column
         features = table.features.astype(dtype)  # a new array: nobody else holds it
-    if not all_finite(features):
-        row, column = first_non_finite(features)
+    bad = None if all_finite(features) else first_non_finite(features)
+    if bad is not None:
+        row, column = bad
         raise FnnInputError(
             f"{table.where(row, table.feature_columns[column])}: expected a number that fits {dtype.name}; found "
             f"{float(table.features[row, column])!r}, beyond its range (±{np.finfo(dtype).max:.4g})."

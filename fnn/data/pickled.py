@@ -496,8 +496,9 @@ def _checked_pair(pair, part):
             f"{labels.dtype} {labels.shape}" + (" (float labels are refused, not truncated)" if labels.dtype.kind == "f" else "")
         )
     low, high = images.min(), images.max()
-    if not (np.isfinite(low) and np.isfinite(high)):
-        row, column = first_non_finite(images)
+    bad = None if np.isfinite(low) and np.isfinite(high) else first_non_finite(images)
+    if bad is not None:
+        row, column = bad
         raise _Refused(f"the {part} images must be finite; found {images[row, column]} at row {row}, column {column}")
     if low < 0 or high > 1:
         raise _Refused(f"the {part} images must be pixel intensities in [0, 1]; found values in [{low}, {high}]")

@@ -27,7 +27,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -213,6 +212,4 @@ def from_safetensors(
         )
     if spec.sizes != tuple(sizes):
         raise FnnInputError(f"{path}: the tensors have layer sizes {sizes} but the spec says {list(spec.sizes)}.")
-    # not list[Layer]: mypy cannot solve the element type of Params' tuple converter
-    fnn_layers: list[Any] = [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers]
-    return Params(spec, fnn_layers)
+    return Params(spec, [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers])

@@ -169,6 +169,7 @@ class _FNNEstimator(BaseEstimator):
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
         n_outputs, output = self._output()
         spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
+        start: Params | TrainState
         if incremental:
             start = self.state_
             if start.params.spec != spec or start.params.dtype != dtype:

@@ -21,6 +21,7 @@ import numpy as np
 from fnn.core.activations import get_activation
 from fnn.core.metrics import classes_from_outputs, predict
 from fnn.core.params import Params
+from fnn.data.lazy import ScaledRows
 from fnn.data.transforms import Standardizer, standardize
 from fnn.store.run_folder import write_run_file
 from fnn.train.state import History
@@ -237,7 +238,7 @@ def fitted_curve(
 
 def misclassified_grid(
     params: Params,
-    features: np.ndarray,
+    features: np.ndarray | ScaledRows,
     labels: np.ndarray,
     class_names: Sequence[str],
     image_shape: tuple[int, int],

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnn.data.dataset import Dataset
+from fnn.data.lazy import ScaledRows
 from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
@@ -85,7 +86,7 @@ def _image_shape(n_features: int) -> tuple[int, int] | None:
     return (side, side) if side * side == n_features and side >= 8 else None
 
 
-def _unstandardize(features: np.ndarray, standardizer: Standardizer | None) -> np.ndarray:
+def _unstandardize(features: np.ndarray | ScaledRows, standardizer: Standardizer | None) -> np.ndarray:
     """Features back in the data's own units: ``x * scale + mean`` (``features`` itself without a standardiser)."""
     features = np.asarray(features)
     return features if standardizer is None else features * standardizer.scale + standardizer.mean

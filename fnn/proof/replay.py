@@ -64,7 +64,7 @@ class EpochPlan:
         dropout), or None when the run has no dropout. Made on demand: an epoch's masks together can be large."""
         if not -len(self.batches) <= index < len(self.batches):
             raise bad_argument("EpochPlan.masks", "index", f"a batch index below {len(self.batches)}", index)
-        if not self.drop_rates:
+        if not self.drop_rates or self.spec is None:
             return None
         index %= len(self.batches)
         size = len(self.batches[index])
@@ -89,7 +89,7 @@ def epoch_plan(n: int, batch_size: int, seed: int, epoch: int, *, spec: NetworkS
         first_step = int(epoch) * batch_count(n, batch_size)
     elif isinstance(first_step, bool) or not isinstance(first_step, (int, np.integer)) or first_step < 0:
         raise bad_argument("epoch_plan", "first_step", "a non-negative int", first_step)
-    rates = ()
+    rates: tuple[float, ...] = ()
     if spec is not None:
         rates = dropout_rates(spec, drop_rate, "epoch_plan")
     elif drop_rate:

@@ -21,7 +21,7 @@ from fnn.data.lazy import ScaledRows
 from fnn.data.sources import LoadedSource, csv_header, load_source, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
-from fnn.optim import Optimizer, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
+from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from fnn.run.settings import RunConfig
 from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
@@ -70,10 +70,10 @@ def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: i
         output = "sigmoid"
     sizes = [n_features, *config.hidden, n_outputs]
     activation = config.activation
-    per_layer = isinstance(activation, tuple)
-    activations = list(activation) if per_layer else [activation] * (len(sizes) - 2) + [output]
-    if per_layer and len(activations) == len(sizes) - 2:
-        activations.append(output)
+    if isinstance(activation, tuple):
+        activations = [*activation, output] if len(activation) == len(sizes) - 2 else list(activation)
+    else:
+        activations = [activation] * (len(sizes) - 2) + [output]
     return network(sizes, activation=activations, loss=loss, init=config.init, bias_init=config.bias_init)
 
 
@@ -81,7 +81,7 @@ def build_optimizer(config: RunConfig, steps_per_epoch: int) -> Optimizer:
     """The optimiser chain of a configuration: optional L2 penalty and clipping, then the optimiser itself, its
     learning rate scheduled in steps of ``steps_per_epoch`` per epoch."""
     lr = get_schedule(config.schedule, "train", "schedule", lr=config.lr, steps_per_unit=steps_per_epoch, total_units=config.epochs)
-    hyper = {"lr": lr}
+    hyper: dict[str, Schedule | float] = {"lr": lr}
     if config.momentum is not None:
         hyper["momentum" if config.optimizer == "sgd" else "beta"] = config.momentum
     if config.optimizer == "adamw":

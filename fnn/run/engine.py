@@ -97,6 +97,19 @@ def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoc
         return _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started)
 
 
+def _last(states: Iterable[TrainState]) -> TrainState | None:
+    state = None
+    for state in states:
+        pass
+    return state
+
+
+def _trained(state: TrainState | None, config: RunConfig, done: int) -> TrainState:
+    if state is None:
+        raise FnnInputError(f"train: the run trained no epoch (epochs {config.epochs}, already done {done}).")
+    return state
+
+
 def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _OnState | None, on_batch: _OnBatch | None,
          on_checkpoint: _OnState | None, started: float) -> Finished:
     config = prepared.config
@@ -110,13 +123,12 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
     )
     states = _observed(_finite(states, start if start is not None else prepared.params), [o for o in (on_epoch, on_checkpoint) if o is not None])
     if config.patience:
-        final, last = early_stopping(states, config.patience, config.monitor)
+        best, newest = early_stopping(states, config.patience, config.monitor)
+        final, last = _trained(best, config, done), _trained(newest, config, done)
         if on_checkpoint is not None and last is not final:
             on_checkpoint(final)
     else:
-        for final in states:
-            pass
-        last = final
+        final = last = _trained(_last(states), config, done)
     metrics = test_metrics(final.params, prepared.test)
     record = run_record(config, final, metrics, time.perf_counter() - started, last=last, threads=threads, data=data_fingerprints(prepared))
     if start is not None:

@@ -34,8 +34,7 @@ from urllib.parse import urlparse
 
 from attrs import frozen
 
-from fnn.data.dataset import Dataset
-from fnn.data.sources import load_source
+from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError
 from fnn.run.engine import run
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, resolve_config, setting_name
@@ -111,7 +110,7 @@ def run_id(config: RunConfig | dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_one(config: RunConfig, source: Dataset | None = None) -> dict[str, Any]:
+def run_one(config: RunConfig, source: LoadedSource = None) -> dict[str, Any]:
     """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``)."""
     record = run(config, source=source).record
     record["run_id"] = run_id(config)
@@ -346,7 +345,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     return result
 
 
-def _run_dask(distributed: ModuleType, todo: list[RunConfig], sources: dict[str, Dataset | None], address: str | None,
+def _run_dask(distributed: ModuleType, todo: list[RunConfig], sources: dict[str, LoadedSource], address: str | None,
               workers: int | None, arrived: Callable[[dict[str, Any]], None]) -> str:
     if address:
         client = distributed.Client(address, timeout="5s")

@@ -281,8 +281,7 @@ def _history_from(records: Any, path: str) -> History:
             f"{path}: the header's 'history' must be a list of epoch records; got {type(records).__name__}."
         )
     try:
-        epochs: list[Any] = [EpochRecord(**record) for record in records]  # Any: as for Params in the codec
-        history = History(epochs)
+        history = History([EpochRecord(**record) for record in records])
     except (TypeError, ValueError, KeyError, AttributeError) as error:  # diagnostics are rebuilt from a nested dict
         raise FnnInputError(
             f"{path}: the header's 'history' holds a record that is not an epoch record ({error})."

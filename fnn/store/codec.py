@@ -175,7 +175,7 @@ def params_from(arrays: Mapping[str, np.ndarray], prefix: Any, spec: NetworkSpec
     array names are added to ``used``."""
     if not isinstance(prefix, str):
         raise FnnInputError(f"{where}: a Params entry must name its arrays; got {prefix!r}.")
-    layers: list[Any] = []  # not list[Layer]: mypy cannot solve the element type of Params' tuple converter
+    layers: list[Layer] = []
     for i, layer_spec in enumerate(spec.layers):
         names = (f"{prefix}/{i}/w", f"{prefix}/{i}/b")
         missing = [name for name in names if name not in arrays]

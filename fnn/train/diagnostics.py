@@ -40,7 +40,7 @@ blur the ratios):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -121,7 +121,7 @@ class EpochDiagnostics:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EpochDiagnostics:
+    def from_dict(cls, data: Mapping[str, Any]) -> EpochDiagnostics:
         """The record :meth:`to_dict` described (e.g. read back from a run's ``record.json``)."""
         try:
             layers = tuple(LayerDiagnostics(**{name: layer[name] for name in _LAYER_FIELDS}) for layer in data["layers"])
