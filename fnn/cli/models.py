@@ -16,7 +16,6 @@ from attrs import evolve
 
 from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from fnn.data.bundled import BUNDLED
 from fnn.data.csv import label_column, read_table
 from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx
@@ -290,8 +289,9 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def datasets_command(args: argparse.Namespace) -> int:
-    for name, load in BUNDLED.items():
-        print(f"bundled    {name:<14} {load()!r}")
+    for kind in DATA_KINDS.values():
+        if kind.origin == "bundled" and kind.make is not None:
+            print(f"bundled    {kind.name:<14} {kind.make()!r}")
     for name in (kind.name for kind in DATA_KINDS.values() if kind.origin == "generated"):
         print(f"generated  {name}")
     for label, fashion in (("fashion-mnist", True), ("mnist", False)):

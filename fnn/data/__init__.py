@@ -1,13 +1,13 @@
 """Data: the :class:`Dataset` record, bundled and generated data sets, loaders and pure transforms."""
 
-from fnn.data.bundled import BUNDLED, attribution, digits, iris
+from fnn.data.bundled import attribution, digits, iris
 from fnn.data.csv import LABEL_NAMES, label_column, load_csv, load_kaggle_mnist_csv
 from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx, write_idx
 from fnn.data.lazy import ScaledRows
 from fnn.data.mnist import find_mnist_folder, load_mnist
 from fnn.data.pickled import load_mnist_pickle
-from fnn.data.sources import load_train_test
+from fnn.data.sources import DATA_KINDS, DataKind, load_train_test
 from fnn.data.synthetic import blobs, circles, moons, noisy_sine, spirals
 from fnn.data.transforms import (
     Standardizer,
@@ -33,7 +33,8 @@ __all__ = [
     "load_kaggle_mnist_csv",
     "load_mnist_pickle",
     "load_train_test",
-    "BUNDLED",
+    "DATA_KINDS",
+    "DataKind",
     "attribution",
     "iris",
     "digits",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -55,8 +54,6 @@ def digits(dtype: DTypeLike = np.float32, scale: bool = True) -> Dataset:
     return Dataset(pixels, table[:, -1], tuple(str(i) for i in range(10)), "digits")
 
 
-BUNDLED: dict[str, Callable[..., Dataset]] = {"iris": iris, "digits": digits}
-"""The bundled data sets by name."""
 
 
 def attribution() -> str:
