@@ -8,26 +8,31 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
-import safetensors.torch
-import torch
 from safetensors import safe_open
 
 import fnn
 from fnn.interop import from_safetensors, onnx_model, to_onnx, to_safetensors
 
+try:  # PyTorch is not in the test extra: its CPU wheel is installed by hand (pip install torch==2.13.0) or by CI
+    import safetensors.torch
+    import torch
+except ModuleNotFoundError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch, which is outside the test extra: pip install torch==2.13.0")
+
 # fnn's built-in activations that torch has a module for, and that module (built here, not from fnn's metadata).
 TORCH_ACTIVATIONS = {
-    "identity": torch.nn.Identity,
-    "relu": torch.nn.ReLU,
-    "tanh": torch.nn.Tanh,
-    "sigmoid": torch.nn.Sigmoid,
-    "softplus": torch.nn.Softplus,
-    "silu": torch.nn.SiLU,
+    "identity": lambda: torch.nn.Identity(),
+    "relu": lambda: torch.nn.ReLU(),
+    "tanh": lambda: torch.nn.Tanh(),
+    "sigmoid": lambda: torch.nn.Sigmoid(),
+    "softplus": lambda: torch.nn.Softplus(),
+    "silu": lambda: torch.nn.SiLU(),
     "gelu": lambda: torch.nn.GELU(approximate="tanh"),
     "leaky_relu": lambda: torch.nn.LeakyReLU(0.01),
     "leaky_relu:0.2": lambda: torch.nn.LeakyReLU(0.2),
     "prelu": lambda: torch.nn.LeakyReLU(0.25),
-    "elu": torch.nn.ELU,
+    "elu": lambda: torch.nn.ELU(),
     "elu:0.5": lambda: torch.nn.ELU(0.5),
     "softmax": lambda: torch.nn.Softmax(dim=-1),
 }
@@ -49,6 +54,7 @@ def torch_sequential(params):
     return torch.nn.Sequential(*modules)
 
 
+@needs_torch
 @pytest.mark.parametrize("hidden", sorted(TORCH_ACTIVATIONS))
 @pytest.mark.parametrize("output", ["softmax", "identity", "sigmoid"])
 def test_safetensors_load_into_torch_sequential(tmp_path, hidden, output):
@@ -78,6 +84,7 @@ def test_safetensors_layout_and_metadata(tmp_path):
     assert from_safetensors(path) == params
 
 
+@needs_torch
 def test_float64_params_export_as_float64_tensors(tmp_path):
     params = params_with("tanh", "softmax", dtype=np.float64)
     path = to_safetensors(params, tmp_path / "net.safetensors")
@@ -94,6 +101,7 @@ def test_float64_params_export_as_float64_tensors(tmp_path):
     assert from_safetensors(path) == params and from_safetensors(path).dtype == np.float64
 
 
+@needs_torch
 def test_torch_stack_imports_as_fnn_params(tmp_path):
     torch.manual_seed(0)
     model = torch.nn.Sequential(
@@ -111,6 +119,7 @@ def test_torch_stack_imports_as_fnn_params(tmp_path):
     np.testing.assert_allclose(fnn.forward(classifier, x), torch.softmax(logits, -1).numpy(), rtol=0, atol=1e-6)
 
 
+@needs_torch
 def test_torch_module_prefix_and_float64(tmp_path):
     class Wrapper(torch.nn.Module):
         def __init__(self):
@@ -130,6 +139,7 @@ def test_torch_module_prefix_and_float64(tmp_path):
     np.testing.assert_allclose(fnn.forward(params, x), expected, rtol=1e-12, atol=1e-12)
 
 
+@needs_torch
 def test_safetensors_import_refusals(tmp_path):
     plain = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     safetensors.torch.save_file(plain.state_dict(), tmp_path / "plain.safetensors")
@@ -286,6 +296,7 @@ def test_cli_export_onnx_takes_raw_features(tmp_path, run_folder):
     np.testing.assert_allclose(run_onnx(str(tmp_path / "iris.onnx"), x), expected, rtol=0, atol=1e-5)
 
 
+@needs_torch
 def test_cli_export_safetensors_into_torch(tmp_path, run_folder):
     out = tmp_path / "iris.weights"
     done = fnn_cli("export", run_folder, "--format", "safetensors", "--out", out)
