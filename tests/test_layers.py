@@ -3,13 +3,11 @@
 Every module of ``fnn`` is parsed (function-local imports included). A module may import only from its own folder
 or from a folder earlier in ``LAYERS``; a name with a leading underscore may not be taken from another folder; and
 the graph of modules has no cycle. The face (``fnn/__init__.py``) and ``fnn/__main__.py`` sit on top and may import
-anything, lazily.
+anything, lazily. The checker is tested on a planted package too, so that each rule is seen to bite.
 """
 
 import ast
 import pathlib
-
-import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "fnn"
 
@@ -19,14 +17,13 @@ ROOT_MODULES = ("errors", "arrays", "registry", "version", "seeds", "lazy")
 TOP = ("fnn", "fnn.__main__")
 
 
-def _module_name(path):
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+def _module_name(path, package):
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path):
+def _imports(path, module):
     """``(line, imported module, names)`` for every import of an fnn module in ``path``, at any depth."""
-    module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -43,14 +40,6 @@ def _imports(path):
     return found
 
 
-MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def _resolve(target, name):
-    """The module an import reaches: ``from fnn.x import y`` reaches ``fnn.x.y`` when that is a module."""
-    return f"{target}.{name}" if f"{target}.{name}" in MODULES else target
-
-
 def _folder(module):
     parts = module.split(".")
     if module in TOP or (len(parts) == 2 and parts[1] in ROOT_MODULES):
@@ -58,55 +47,46 @@ def _folder(module):
     return parts[1]
 
 
-def _edges():
-    for module, path in MODULES.items():
-        for line, target, names in _imports(path):
-            for reached in {_resolve(target, name) for name in names} or {target}:
-                yield module, path, line, reached, target, names
+def violations(package):
+    """What breaks the layout in the package folder ``package``: ``{rule: [where, ...]}``, every list empty when
+    the layout holds."""
+    modules = {_module_name(p, package): p for p in sorted(package.rglob("*.py"))}
+    edges = []  # (module, where, reached module, imported-from module, names)
+    for module, path in modules.items():
+        for line, target, names in _imports(path, module):
+            where = f"{path.relative_to(package.parent)}:{line}"
+            # ``from fnn.x import y`` reaches the module fnn.x.y when there is one
+            for reached in {f"{target}.{n}" if f"{target}.{n}" in modules else target for n in names} or {target}:
+                edges.append((module, where, reached, target, names))
 
-
-def test_every_module_sits_in_a_known_folder():
-    strays = [m for m in MODULES if m not in TOP and _folder(m) not in LAYERS]
-    loose = [m for m in MODULES if m.count(".") == 1 and m not in TOP and m.split(".")[1] not in ROOT_MODULES + LAYERS]
-    assert not strays and not loose, f"modules outside the layout: {strays + loose}"
-
-
-def test_imports_run_one_way():
-    upward = []
-    for module, path, line, reached, _, _ in _edges():
-        if module in TOP or reached == "fnn":
-            if reached == "fnn" and module not in TOP:
-                upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports the package face")
+    found = {"outside the map": [], "upward": [], "private across folders": [], "circle": []}
+    for module in modules:
+        if module not in TOP and (_folder(module) not in LAYERS or (module.count(".") == 1 and module.split(".")[1] not in ROOT_MODULES + LAYERS)):
+            found["outside the map"].append(module)
+    for module, where, reached, target, names in edges:
+        if module in TOP:
             continue
-        here, there = LAYERS.index(_folder(module)), LAYERS.index(_folder(reached))
-        if there > here:
-            upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({_folder(module) or 'root'}) imports {reached}")
-    assert not upward, "imports from a later folder:\n" + "\n".join(upward)
+        if reached == "fnn":
+            found["upward"].append(f"{where} imports the package face")
+        elif _folder(reached) in LAYERS and LAYERS.index(_folder(reached)) > LAYERS.index(_folder(module)):
+            found["upward"].append(f"{where} ({_folder(module) or 'root'}) imports {reached}")
+        found["private across folders"] += [
+            f"{where} takes {name} from {target}"
+            for name in names
+            if name.startswith("_") and not name.startswith("__") and _folder(module) != _folder(target)
+        ]
 
-
-def test_no_private_name_crosses_a_folder():
-    taken = [
-        f"{path.relative_to(PACKAGE.parent)}:{line} takes {name} from {target}"
-        for module, path, line, reached, target, names in _edges()
-        for name in names
-        if name.startswith("_") and not name.startswith("__") and _folder(module) != _folder(target)
-    ]
-    assert not taken, "private names taken across folders:\n" + "\n".join(taken)
-
-
-def test_no_import_circle():
-    graph = {m: set() for m in MODULES}
-    for module, _, _, reached, _, _ in _edges():
+    graph = {m: set() for m in modules}
+    for module, _, reached, _, _ in edges:
         if reached in graph and reached != module and module not in TOP:
-            # importing a package runs its __init__: an edge to it is an edge to the face of that folder
             graph[module].add(reached)
-    cycles, state = [], {}
+    state = {}
 
     def visit(node, trail):
         state[node] = "open"
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                found["circle"].append(" -> ".join(trail[trail.index(nxt):] + [nxt]))
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = "done"
@@ -114,10 +94,36 @@ def test_no_import_circle():
     for node in sorted(graph):
         if node not in state:
             visit(node, [node])
-    assert not cycles, "import circles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+    return found
 
 
-@pytest.mark.parametrize("module", sorted(MODULES))
-def test_the_checker_sees_every_module(module):
-    # A module the parser cannot read would slip past every rule above.
-    assert isinstance(ast.parse(MODULES[module].read_text()), ast.Module)
+def test_the_package_keeps_its_layout():
+    found = violations(PACKAGE)
+    assert found == {rule: [] for rule in found}, "\n".join(f"{rule}: {where}" for rule, places in found.items() for where in places)
+
+
+def test_every_rule_catches_a_planted_break(tmp_path):
+    package = tmp_path / "fnn"
+    files = {
+        "__init__.py": "from fnn.cli import main\n",  # the face may import anything
+        "errors.py": "",
+        "core/__init__.py": "",
+        "core/params.py": "def f():\n    from fnn.store.model import save  # function-local, upward\n",
+        "core/spec.py": "from fnn.core.params import f\n",
+        "store/__init__.py": "",
+        "store/model.py": "from fnn.core.spec import _hidden\nfrom fnn.store.atomic import g\n",
+        "store/atomic.py": "from fnn.store.model import save\n",
+        "cli/__init__.py": "import fnn\n",
+        "stray.py": "",
+    }
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    found = violations(package)
+    assert found["outside the map"] == ["fnn.stray"]
+    assert found["upward"] == ["fnn/cli/__init__.py:1 imports the package face", "fnn/core/params.py:2 (core) imports fnn.store.model"]
+    assert found["private across folders"] == ["fnn/store/model.py:1 takes _hidden from fnn.core.spec"]
+    assert found["circle"] == [
+        "fnn.core.params -> fnn.store.model -> fnn.core.spec -> fnn.core.params",  # through a function-local import
+        "fnn.store.model -> fnn.store.atomic -> fnn.store.model",
+    ]
