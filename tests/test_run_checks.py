@@ -41,35 +41,32 @@ def test_the_record_holds_what_a_rerun_needs_and_a_fresh_run_verifies(tmp_path):
     data = _csv(tmp_path / "table.csv")
     _ok(fnn_cli("train", "--data", f"csv:{data}", "--hidden", "8", "--epochs", "3", "--validation", "0.25", "--out", tmp_path / "a", "--quiet"))
     record = _record(tmp_path / "a")
-    assert set(record["data"]) == {"train", "validation"}
+    assert set(record["data"]) == {"train", "validation", "test", "source"}
     assert record["data"]["train"]["features"] == "float32[72,4]" and record["data"]["validation"]["features"] == "float32[24,4]"
-    assert len(record["data"]["train"]["sha256"]) == 64
+    assert record["data"]["test"]["features"] == "float32[24,4]" and record["data"]["test"]["labels"] == "int64[24]"
+    assert len(record["data"]["train"]["sha256"]) == 64 and len(record["data"]["test"]["sha256"]) == 64
+    assert record["data"]["source"] == {"location": f"csv:{data}", "files": {str(data): fnn.run.provenance.file_sha256(str(data))}}
     blas = record["environment"]["blas"]
     assert set(blas) >= {"library", "core_type", "threads"} and record["environment"]["numpy"] == np.__version__
     result = _ok(fnn_cli("verify", tmp_path / "a"))
     assert "verified: the rerun's params are bit-identical to the record's" in result.stdout.splitlines()
     assert f"params sha256: {record['params_sha256']}" in result.stdout.splitlines()
     verdict = fnn.verify_run(tmp_path / "a")
-    assert verdict.matches and verdict.reasons == () and verdict.rerun_sha256 == record["params_sha256"]
+    assert verdict.matches and verdict.reasons == () and verdict.differences == () and verdict.rerun_sha256 == record["params_sha256"]
 
 
-def test_verify_names_the_data_when_the_csv_changed(tmp_path):
+def test_verify_refuses_a_changed_csv_naming_the_file_and_both_fingerprints(tmp_path):
     data = _csv(tmp_path / "table.csv")
     _ok(fnn_cli("train", "--data", f"csv:{data}", "--hidden", "8", "--epochs", "2", "--out", tmp_path / "a", "--quiet"))
     lines = data.read_text().splitlines()
     lines[5] = lines[5].replace(lines[5].split(",")[0], str(float(lines[5].split(",")[0]) + 1.0), 1)
     data.write_text("\n".join(lines) + "\n")
-    result = fnn_cli("verify", tmp_path / "a")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "NOT verified" in result.stdout
-    assert "data: the train data differ" in result.stdout
-    verdict = json.loads(_ok_or_1(fnn_cli("verify", tmp_path / "a", "--json")).stdout)
-    assert not verdict["matches"] and verdict["reasons"][0].startswith("data: the train data differ")
-
-
-def _ok_or_1(result):
-    assert result.returncode in (0, 1), result.stdout + result.stderr
-    return result
+    recorded = _record(tmp_path / "a")["data"]["source"]["files"][str(data)]
+    for flags in ((), ("--json",)):
+        result = fnn_cli("verify", tmp_path / "a", *flags)
+        assert result.returncode == 2, result.stdout + result.stderr
+        message = result.stderr.strip().splitlines()[-1]
+        assert f"{data} has changed" in message and recorded in message and fnn.run.provenance.file_sha256(str(data)) in message
 
 
 def _threads_change_bits():

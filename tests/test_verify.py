@@ -28,8 +28,8 @@ def data():
 def test_a_fresh_rerun_matches(data):
     record = _run(data)
     rerun = _run(data)
-    result = judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
-    assert result.matches and result.reasons == ()
+    result = judge_rerun(record, rerun)
+    assert result.matches and result.reasons == () and result.differences == ()
 
 
 def test_changed_data_is_named_when_the_params_differ(data):
@@ -39,25 +39,29 @@ def test_changed_data_is_named_when_the_params_differ(data):
     features[0, 0] += 0.5
     edited = (fnn.data.Dataset(features, train.labels, train.class_names, train.name), test)
     rerun = _run(edited)
-    result = judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
+    result = judge_rerun(record, rerun)
     assert not result.matches
     assert len(result.reasons) == 1 and result.reasons[0].startswith("data: the train data differ")
+    named = [line.partition(":")[0] for line in result.differences]
+    assert "params_sha256" in named and "data.train.sha256" in named and "history epoch 1 loss" in named
 
 
 def test_a_changed_thread_count_is_named(data):
     record = _run(data)
     env = environment()
     current = {**env, "blas": {**env["blas"], "threads": 2}}
-    result = judge_rerun(record, "0" * 64, current, record["data"])
+    result = judge_rerun(record, {**record, "params_sha256": "0" * 64, "environment": current})
     assert not result.matches and result.reasons == ("BLAS thread count: 1 recorded, 2 now",)
-    assert judge_rerun(record, record["params_sha256"], current, record["data"]).matches  # noted, yet matching
+    assert result.differences == (f"params_sha256: {record['params_sha256']!r} recorded, {'0' * 64!r} rerun",)
+    noted = judge_rerun(record, {**record, "environment": current})  # noted, yet matching
+    assert noted.matches and noted.reasons == ("BLAS thread count: 1 recorded, 2 now",)
 
 
 def test_a_mismatch_nothing_explains_says_so(data):
     record = _run(data)
-    result = judge_rerun(record, "0" * 64, record["environment"], record["data"])
+    result = judge_rerun(record, {**record, "params_sha256": "0" * 64})
     assert result.reasons == (UNEXPLAINED,)
     with pytest.raises(fnn.FnnInputError, match="'record'"):
-        judge_rerun({"history": []}, "0" * 64, record["environment"])
-    with pytest.raises(fnn.FnnInputError, match="rerun_sha256"):
-        judge_rerun(record, None, record["environment"])
+        judge_rerun({"history": []}, record)
+    with pytest.raises(fnn.FnnInputError, match="'rerun'"):
+        judge_rerun(record, None)

@@ -24,8 +24,10 @@ from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
+from fnn.run.provenance import check_source
+from fnn.run.record import load_record
 from fnn.store.model import CHECKPOINT, Model, load_model
-from fnn.store.run_folder import RECORD, read_record, write_run_file
+from fnn.store.run_folder import RECORD, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -96,10 +98,13 @@ def _load_run(path: str, argument: str) -> Model:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
 
-def _model_data(model: Model, name: str | None) -> Dataset:
+def _model_data(model: Model, name: str | None, run: str) -> Dataset:
     """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
-    column and dropped columns when it is a CSV table."""
+    column and dropped columns when it is a CSV table. The run's own data are read where it read them; when
+    ``run`` is a run folder with a record, files there that changed since are refused."""
     config = model.config
+    if name is None and os.path.isfile(os.path.join(run, RECORD)):
+        check_source(load_record(run).get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:
         raise FnnInputError("--data: this checkpoint does not say what data it was trained on; give --data.")
@@ -119,7 +124,7 @@ def _model_data(model: Model, name: str | None) -> Dataset:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
-    test = _model_data(model, args.data)
+    test = _model_data(model, args.data, args.model)
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
     metrics = evaluate(model.params, features, test.labels, counts=True)
     if model.params.spec.is_classifier:
@@ -317,11 +322,9 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     if not os.path.isfile(os.path.join(folder, RECORD)):
         return state
     try:
-        history = History([EpochRecord(**epoch) for epoch in read_record(folder)["history"]])
+        history = History([EpochRecord(**epoch) for epoch in load_record(folder)["history"]])
     except FnnInputError as error:
         raise FnnInputError(f"RUN {folder}: {error}") from None
-    except (KeyError, TypeError) as error:
-        raise FnnInputError(f"RUN {folder}: its {RECORD} has no usable history ({type(error).__name__}: {error}); expected the record fnn train wrote.") from None
     return evolve(state, history=history)
 
 
@@ -344,7 +347,7 @@ def plot_command(args: argparse.Namespace) -> int:
             raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")
         folder = args.folders[0]
         model = _load_run(folder, "RUN")
-        test = _model_data(model, None)
+        test = _model_data(model, None, folder)
         features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
         confusion = None
         if model.params.spec.is_classifier:

@@ -18,12 +18,15 @@ _EXIT_CODES = """exit status: 0 {same}, 1 {differ}, 2 on a usage error."""
 
 def add_arguments(commands: Commands) -> None:
     verify = add_command(
-        commands, "verify", "rerun a run from its record and confirm its parameters to the bit",
+        commands, "verify", "rerun a run from its record and confirm the whole record and its checkpoint to the bit",
         "examples:\n  fnn verify runs/a                 # rerun with the recorded BLAS thread count\n"
         "  fnn verify runs/a --threads 4     # does this run depend on the thread count?\n\n"
-        "When the parameters differ it names what differs from the record: the data, the fnn, numpy or Python\n"
-        "version, the BLAS library, its core type or its thread count (each can change the last bits of a sum).\n"
-        + _EXIT_CODES.format(same="when the rerun's params SHA-256 equals the record's", differ="when it differs"),
+        "Proves the params, every metric of every epoch, the validation and test metrics, the data fingerprints\n"
+        "(train, validation, test) and the checkpoint on disk, naming each that differs. The data are read from\n"
+        "where the run read them; a file there that changed since is refused. When the results differ it also\n"
+        "names what differs from the record: the data, the fnn, numpy or Python version, the BLAS library, its\n"
+        "core type or its thread count (each can change the last bits of a sum).\n"
+        + _EXIT_CODES.format(same="when the rerun gives the whole record again", differ="when anything differs"),
     )
     verify.add_argument("run", metavar="RUN", help="run folder (with its record.json)")
     verify.add_argument("--threads", type=int, metavar="N", help="BLAS threads for the rerun (default: as recorded)")
@@ -62,12 +65,17 @@ def verify_command(args: argparse.Namespace) -> int:
     if verdict.matches:
         print("verified: the rerun's params are bit-identical to the record's")
         print(f"params sha256: {verdict.rerun_sha256}")
+        print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
         if verdict.reasons:
             print("these differ from the record without changing the bits:")
     else:
-        print("NOT verified: the rerun's params differ from the record's")
+        print("NOT verified: the rerun or the checkpoint differs from the record")
         print(f"params sha256: {verdict.recorded_sha256} recorded, {verdict.rerun_sha256} rerun")
-        print("what differs from the record:")
+        print("what differs:")
+        for difference in verdict.differences:
+            print(f"  {difference}")
+        if verdict.reasons:
+            print("what differs around the run:")
     for reason in verdict.reasons:
         print(f"  {reason}")
     return 0 if verdict.matches else 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Union
@@ -88,6 +89,43 @@ def known_names() -> list[str]:
     return [kind.usage for kind in DATA_KINDS.values()]
 
 
+def resolve_data(name: str) -> str:
+    """The data set ``name`` by the location it reads, as a record keeps it: a file kind's path or folder made
+    absolute (a user's ``~`` expanded, a relative path taken from the current folder, a bare ``mnist`` or
+    ``fashion-mnist`` the folder it is found in); bundled and generated sets keep their names.
+
+    >>> resolve_data("csv:~/x.csv") == "csv:" + os.path.join(os.path.expanduser("~"), "x.csv"), resolve_data("IRIS")
+    (True, 'IRIS')
+    """
+    kind = data_kind(name)
+    if kind is None or kind.origin != "files":
+        return name
+    argument = name.partition(":")[2].strip()
+    if not argument:
+        from fnn.data.mnist import find_mnist_folder
+
+        argument = find_mnist_folder(None, fashion=kind.name == "fashion-mnist")
+    return f"{kind.name}:{os.path.abspath(os.path.expanduser(argument))}"
+
+
+def data_files(name: str) -> tuple[str, ...]:
+    """The files a file kind of data set reads (after :func:`resolve_data`), those that exist; () for bundled and
+    generated sets.
+
+    >>> data_files("moons"), data_files("csv:/no/such.csv")
+    ((), ())
+    """
+    kind = data_kind(name)
+    if kind is None or kind.origin != "files":
+        return ()
+    place = resolve_data(name).partition(":")[2]
+    if kind.name == "csv":
+        return (place,) if os.path.isfile(place) else ()
+    from fnn.data.mnist import MNIST_FILES, _file_in
+
+    return tuple(path for path in (_file_in(place, stem) for stem in MNIST_FILES.values()) if path is not None)
+
+
 LoadedSource = Union[Dataset, tuple[Dataset, Dataset], None]
 """What :func:`load_source` returns: a whole set to split, a fixed ``(train, test)`` pair, or None (generated)."""
 
@@ -100,7 +138,7 @@ def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | Non
 
     A sweep loads each source once and sends it to every worker; :func:`split_source` does the per-run rest.
     """
-    kind, argument = data_kind(name), name.partition(":")[2]
+    kind = data_kind(name)
     if (kind is None or kind.name != "csv") and (label is not None or drop):
         given = "label=" if label is not None else "drop="
         raise FnnInputError(f"{given} names a CSV table's columns; expected it only with csv:PATH data, not {name!r}.")
@@ -110,6 +148,7 @@ def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | Non
         return kind.make(dtype=dtype)
     if kind.origin == "generated":
         return None
+    argument = resolve_data(name).partition(":")[2]
     if kind.name == "csv":
         from fnn.data.csv import load_csv
 
@@ -117,7 +156,7 @@ def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | Non
     from fnn.data.mnist import load_mnist
 
     fashion = {"mnist": False, "fashion-mnist": True, "idx": None}[kind.name]  # idx: any four IDX files, either set
-    return load_mnist(argument or None, dtype=dtype, fashion=fashion)
+    return load_mnist(argument, dtype=dtype, fashion=fashion)
 
 
 def split_source(source: LoadedSource, name: str, seed: int = 0, test_fraction: float = 0.2,

@@ -4,13 +4,17 @@ A run is a pure function of its configuration, its data and its seed, so its rec
 to rerun it, and its kept per-epoch checkpoints (``fnn train --keep-checkpoints``) are enough to rerun any one
 epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn replay``:
 
-- :func:`verify_run` reruns the recorded configuration with the recorded BLAS thread count and judges the
-  rerun's parameters against the recorded SHA-256 (:func:`fnn.proof.verify.judge_rerun`);
-- :func:`diff_runs` compares two records (:func:`fnn.proof.diff.diff_records`);
+- :func:`verify_run` reruns the recorded configuration with the recorded BLAS thread count and judges the whole
+  rerun against the record (params, history, validation and test metrics, data fingerprints) and the checkpoint
+  on disk (:func:`fnn.proof.verify.judge_rerun`);
+- :func:`diff_runs` compares two records (:func:`fnn.proof.diff.diff_records`) and the two checkpoints on disk;
 - :func:`replay_epoch` trains epoch ``E`` alone through the training fold (:func:`fnn.train.loop.run_epoch`) from
   the checkpoint of epoch ``E - 1``, on the data parts as :func:`fnn.run.build.prepare_run` holds them, compares
   the result with the kept checkpoint of epoch ``E`` and shows the epoch's batch order and dropout masks
   (:func:`fnn.proof.replay.epoch_plan`).
+
+Each reads the record through :func:`fnn.run.record.load_record`, and the data from the location the record
+keeps, refusing files that no longer have the recorded SHA-256 (:func:`fnn.run.provenance.check_source`).
 """
 
 from __future__ import annotations
@@ -19,27 +23,32 @@ import os
 from typing import Any
 
 import numpy as np
-from attrs import frozen
+from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
 from fnn.errors import FnnInputError, bad_argument
-from fnn.proof.diff import RecordDiff, diff_records
+from fnn.proof.diff import RecordDiff, _differences, diff_records
 from fnn.proof.replay import EpochPlan, epoch_plan
 from fnn.proof.verify import Verification, judge_rerun
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run_prepared, run_threads
-from fnn.run.record import data_fingerprints, params_sha256
+from fnn.run.provenance import check_source, file_sha256
+from fnn.run.record import data_fingerprints, load_record, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
+from fnn.store.checkpoint import load_checkpoint
+from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.run_folder import RECORD, read_record
+from fnn.store.model import CHECKPOINT
+from fnn.store.run_folder import RECORD
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import prepare_data, run_epoch, start_state
+from fnn.train.state import TrainState
 
 _PathLike = str | os.PathLike[str]
 
 
-def _record(run: _PathLike, argument: str) -> dict[str, Any]:
-    """The record of a run folder (or of a ``record.json`` path)."""
+def _folder(run: _PathLike, argument: str) -> str:
+    """The run folder ``run`` names (itself, or the folder of its ``record.json``)."""
     run = os.fspath(run)
     if os.path.isfile(run):
         folder, name = os.path.split(run)
@@ -48,7 +57,71 @@ def _record(run: _PathLike, argument: str) -> dict[str, Any]:
         run = folder or "."
     if not os.path.isdir(run):
         raise FnnInputError(f"{argument} {run}: no such run folder.")
-    return read_record(run)
+    return run
+
+
+def _record(run: _PathLike, argument: str) -> dict[str, Any]:
+    """The checked record of a run folder (or of a ``record.json`` path)."""
+    return load_record(_folder(run, argument))
+
+
+def _config(settings: Any, where: str) -> RunConfig:
+    try:
+        return config_from_record(settings)
+    except FnnInputError as error:
+        raise FnnInputError(f"{where}: its configuration is not usable: {error}") from None
+
+
+def _opt_arrays(state: TrainState) -> tuple[Any, dict[str, np.ndarray]]:
+    return encode(state.opt_state, state.params.spec, "checkpoint", prefix="opt", what="the optimiser state")
+
+
+def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    """Equal to the bit: the same names, dtypes, shapes and bytes."""
+    return a.keys() == b.keys() and all(
+        a[name].dtype == b[name].dtype and a[name].shape == b[name].shape
+        and np.ascontiguousarray(a[name]).tobytes() == np.ascontiguousarray(b[name]).tobytes() for name in a
+    )
+
+
+def _same_opt_state(a: TrainState, b: TrainState) -> bool:
+    (tree_a, arrays_a), (tree_b, arrays_b) = _opt_arrays(a), _opt_arrays(b)
+    return bool(tree_a == tree_b and _same_arrays(arrays_a, arrays_b))
+
+
+def _checkpoint_state(folder: str) -> TrainState | None:
+    """The training state of the checkpoint in ``folder`` as it is on disk, or None when there is none."""
+    path = os.path.join(folder, CHECKPOINT)
+    return load_checkpoint(path).state if os.path.isfile(path) else None
+
+
+def _checkpoint_differences(folder: str, record: dict[str, Any], rerun: TrainState) -> list[str]:
+    """What of the checkpoint on disk differs from the record (the file's SHA-256 where recorded, the
+    configuration, the params' SHA-256) and from the rerun's final state (optimiser state, epoch and step), each a
+    line naming it."""
+    path = os.path.join(folder, CHECKPOINT)
+    if not os.path.isfile(path):
+        return [f"checkpoint: {path} is missing"]
+    out = []
+    recorded = record.get("checkpoint_sha256")
+    if recorded is not None and file_sha256(path) != recorded:
+        out.append(f"checkpoint_sha256: {recorded} recorded, {file_sha256(path)} on disk ({path})")
+    try:
+        checkpoint = load_checkpoint(path)
+    except FnnInputError as error:
+        return [*out, f"checkpoint: {error}"]
+    stored = checkpoint.state
+    out += [f"checkpoint config.{name}: {a!r} recorded, {b!r} on disk ({path})"
+            for name, a, b in _differences(record["config"], checkpoint.config or {})]
+    on_disk = params_sha256(stored.params)
+    if on_disk != record["params_sha256"]:
+        out.append(f"checkpoint params: SHA-256 {record['params_sha256']} recorded, {on_disk} on disk ({path})")
+    if not _same_opt_state(stored, rerun):
+        out.append(f"checkpoint optimiser state: differs from the rerun's ({path})")
+    for name in ("epoch", "step"):
+        if getattr(stored, name) != getattr(rerun, name):
+            out.append(f"checkpoint {name}: {getattr(stored, name)} on disk, {getattr(rerun, name)} rerun ({path})")
+    return out
 
 
 def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
@@ -63,15 +136,16 @@ def rerun_threads(run: _PathLike) -> int:
     """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one.
     """
     record = _record(run, "RUN")
-    return _run_threads(record, config_from_record(record.get("config") or {}))
+    return _run_threads(record, _config(record["config"], f"RUN {os.fspath(run)}"))
 
 
 def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     """Rerun the run in folder ``run`` from its record and judge it: a :class:`fnn.proof.verify.Verification`
-    (``.matches``, and ``.reasons`` naming what differs: data, versions, BLAS core type, thread count).
+    (``.matches``; ``.differences`` naming each field of the record or of the checkpoint on disk that the rerun
+    does not give again; ``.reasons`` naming what differs around it: data, versions, BLAS core type, threads).
 
-    The rerun uses the recorded BLAS thread count unless ``threads`` is given (to test another); the recorded
-    data are reloaded as the configuration names them (a ``csv:PATH`` relative to the current folder).
+    The rerun uses the recorded BLAS thread count unless ``threads`` is given (to test another); the data are
+    read from the location the record keeps, and files there that changed since are refused, naming them.
 
     >>> import contextlib, io, os, tempfile
     >>> folder = os.path.join(tempfile.mkdtemp(), "run")
@@ -83,17 +157,20 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise bad_argument("verify_run", "threads", "None or a positive int", threads)
-    record = _record(run, "RUN")
-    if not isinstance(record.get("config"), dict) or not isinstance(record.get("params_sha256"), str):
-        raise FnnInputError(f"RUN {run}: its {RECORD} has no configuration or no params_sha256 to verify against.")
-    config = config_from_record(record["config"])
+    folder = _folder(run, "RUN")
+    record = load_record(folder)
+    where = f"RUN {os.fspath(run)}"
+    config = _config(record["config"], where)
+    check_source(record.get("data"), where)
     config = config.replace(threads=int(threads) if threads is not None else _run_threads(record, config))
-    rerun = run_prepared(prepare_run(config)).record  # the engine limits BLAS to config.threads
-    return judge_rerun(record, rerun["params_sha256"], rerun["environment"], rerun["data"])
+    finished = run_prepared(prepare_run(config))  # the engine limits BLAS to config.threads
+    return judge_rerun(record, finished.record, _checkpoint_differences(folder, record, finished.state))
 
 
 def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
-    """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files).
+    """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files):
+    their records compared, and their checkpoints as they are on disk (``params_equal`` and ``state_equal`` compare
+    the arrays; None when a folder has no checkpoint).
 
     >>> import contextlib, io, os, tempfile
     >>> folder = os.path.join(tempfile.mkdtemp(), "run")
@@ -103,7 +180,13 @@ def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
     >>> difference.identical, difference.epochs
     (True, (2, 2))
     """
-    return diff_records(_record(run_a, "RUN_A"), _record(run_b, "RUN_B"))
+    folder_a, folder_b = _folder(run_a, "RUN_A"), _folder(run_b, "RUN_B")
+    difference = diff_records(load_record(folder_a), load_record(folder_b))
+    state_a, state_b = _checkpoint_state(folder_a), _checkpoint_state(folder_b)
+    if state_a is None or state_b is None:
+        return evolve(difference, params_equal=None, state_equal=None)
+    same_params = params_sha256(state_a.params) == params_sha256(state_b.params)  # of the arrays as loaded
+    return evolve(difference, params_equal=same_params, state_equal=same_params and _same_opt_state(state_a, state_b))
 
 
 @frozen(hash=False)
@@ -162,8 +245,11 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     epoch, run = int(epoch), os.fspath(run)
     if not os.path.isdir(run):
         raise FnnInputError(f"RUN {run}: no such run folder.")
+    record = load_record(run) if os.path.lexists(os.path.join(run, RECORD)) else None
     stored = load_epoch_checkpoint(run, epoch)
-    config = config_from_record(stored.config or {})
+    config = _config(stored.config or {}, f"RUN {run}")
+    if record is not None:
+        check_source(record.get("data"), f"RUN {run}")
     prepared = prepare_run(config)
     if epoch == 1:
         start = start_state(prepared.params, prepared.optimizer, config.seed, "replay_epoch")
@@ -172,7 +258,6 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     x, y = prepare_data(start.params, prepared.train, "replay_epoch")
     plan = epoch_plan(len(x), config.batch_size, start.seed, epoch - 1, spec=start.params.spec, drop_rate=config.drop_rate,
                       first_step=start.step, dtype=start.params.dtype)
-    record = read_record(run) if os.path.isfile(os.path.join(run, RECORD)) else None
     drop_rates = dropout_rates(start.params.spec, config.drop_rate, "replay_epoch")
     with threadpool_limits(limits=_run_threads(record, config), user_api="blas"):  # the run's sums, in its order
         replayed, _ = run_epoch(start, x, y, prepared.optimizer, config.batch_size, drop_rates)

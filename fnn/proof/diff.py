@@ -1,8 +1,11 @@
-"""What differs between two runs, from their records: settings, environment, data, history and parameters.
+"""What differs between two runs, from their records: settings, environment, data, history, results and
+parameters.
 
 Records are the JSON dicts a run folder's ``record.json`` holds (``config``, ``environment``, ``history``,
-``params_sha256``, and ``data`` fingerprints where recorded). Nested settings are named by dotted paths. Histories
-are compared exactly (every float to the last bit), as two runs of one configuration give identical ones.
+``final_metrics``, ``params_sha256``, and ``data`` fingerprints where recorded). Nested settings are named by
+dotted paths. Histories and results are compared exactly (every float to the last bit), as two runs of one
+configuration give identical ones. Here the parameters are compared by the records' hashes;
+:func:`fnn.proof.checks.diff_runs` compares the checkpoints on disk instead.
 
 >>> a = {"config": {"lr": 0.1, "seed": 0}, "history": [{"epoch": 1, "loss": 0.5}], "params_sha256": "ab"}
 >>> b = {"config": {"lr": 0.1, "seed": 1}, "history": [{"epoch": 1, "loss": 0.4}], "params_sha256": "cd"}
@@ -25,6 +28,9 @@ _Entry = tuple[str, Any, Any]
 ABSENT = "<absent>"
 """Stands for a setting one record has and the other does not."""
 
+RESULTS = ("final_metrics", "validation_metrics", "epochs_run", "best_epoch", "stopped_early")
+"""The record's results besides the history, compared entry by entry."""
+
 OBSERVING = ("diagnostics", "tensorboard", "keep_checkpoints")
 """Settings that watch a run without changing a bit of it: listed apart, never making two runs differ. (Their
 per-epoch diagnostics are left out of the history comparison for the same reason.)"""
@@ -35,8 +41,10 @@ class RecordDiff:
     """``settings``, ``environment`` and ``data``: ``(name, value_a, value_b)`` for each entry that differs, sorted
     by name. ``first_divergent_epoch``: the first epoch whose history records differ (or that only one run has),
     None if the histories are equal; ``divergent_metrics`` what differs there. ``epochs``: how many each run
-    recorded. ``params_equal``: whether the final parameters' SHA-256 are equal (None if a record lacks one).
-    ``observing``: the :data:`OBSERVING` settings that differ, which do not make the runs differ.
+    recorded. ``results``: the :data:`RESULTS` entries that differ (``final_metrics.accuracy``, ...).
+    ``params_equal``: whether the final parameters are equal (None if unknown); ``state_equal``: whether the
+    optimiser states are too (None if not compared). ``observing``: the :data:`OBSERVING` settings that differ,
+    which do not make the runs differ.
 
     >>> a = {"config": {"lr": 0.1, "diagnostics": False}, "history": [{"epoch": 1, "loss": 0.5}], "params_sha256": "ab"}
     >>> difference = diff_records(a, {**a, "config": {"lr": 0.1, "diagnostics": True}})
@@ -52,11 +60,14 @@ class RecordDiff:
     epochs: tuple[int, int]
     params_equal: bool | None
     observing: tuple[_Entry, ...] = ()
+    results: tuple[_Entry, ...] = ()
+    state_equal: bool | None = None
 
     @property
     def identical(self) -> bool:
-        """Same settings, data and history, and equal parameters."""
-        return not self.settings and not self.data and self.first_divergent_epoch is None and self.params_equal is True
+        """Same settings, data, history and results, equal parameters (and optimiser states, where compared)."""
+        return (not self.settings and not self.data and self.first_divergent_epoch is None and not self.results
+                and self.params_equal is True and self.state_equal is not False)
 
     def to_dict(self) -> dict[str, Any]:
         def rows(entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
@@ -69,7 +80,9 @@ class RecordDiff:
             "first_divergent_epoch": self.first_divergent_epoch,
             "divergent_metrics": list(self.divergent_metrics),
             "epochs": list(self.epochs),
+            "results": rows(self.results),
             "params_equal": self.params_equal,
+            "state_equal": self.state_equal,
             "observing": rows(self.observing),
         }
 
@@ -84,8 +97,11 @@ class RecordDiff:
         else:
             what = ", ".join(self.divergent_metrics)
             out.append(f"history: first differs at epoch {self.first_divergent_epoch} ({what}); epochs run {self.epochs[0]} and {self.epochs[1]}")
-        params = {True: "equal", False: "different", None: "unknown (a record has no params_sha256)"}[self.params_equal]
+        out += [f"result {name}: {a!r} -> {b!r}" for name, a, b in self.results]
+        params = {True: "equal", False: "different", None: "unknown (a run has no checkpoint or no params_sha256)"}[self.params_equal]
         out.append(f"params: {params}")
+        if self.state_equal is not None:
+            out.append(f"optimiser state: {'equal' if self.state_equal else 'different'}")
         return out
 
 
@@ -164,4 +180,6 @@ def diff_records(record_a: dict[str, Any], record_b: dict[str, Any]) -> RecordDi
         epochs=(len(record_a["history"]), len(record_b["history"])),
         params_equal=None if hash_a is None or hash_b is None else hash_a == hash_b,
         observing=tuple(entry for entry in settings if entry[0] in OBSERVING),
+        results=_differences({name: record_a[name] for name in RESULTS if name in record_a},
+                             {name: record_b[name] for name in RESULTS if name in record_b}),
     )

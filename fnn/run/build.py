@@ -18,7 +18,7 @@ from fnn.core.validate import prepare_targets
 from fnn.data.csv import label_column
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
-from fnn.data.sources import LoadedSource, csv_header, load_source, split_source
+from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
@@ -35,7 +35,9 @@ _Label = Callable[[str], str]
 class Prepared:
     """A configuration resolved before training, computed once and read by training, the record and the proofs:
     the data parts as the run uses them (``train`` the rows it trains on, ``validation`` those held out from them
-    or None, ``test``), the initial params, the training options and the standardiser's statistics (or None)."""
+    or None, ``test``), the initial params, the training options, the standardiser's statistics (or None) and
+    ``source``, where the data were read (``config.data`` resolved, :func:`fnn.data.sources.resolve_data`; None
+    for data given as arrays)."""
 
     config: RunConfig
     train: Dataset
@@ -44,6 +46,7 @@ class Prepared:
     params: Params
     options: TrainOptions
     standardizer: Standardizer | None = None
+    source: str | None = None
 
     @property
     def optimizer(self) -> Optimizer:
@@ -185,7 +188,16 @@ def _with_label_name(config, path):
     return config.replace(label=header[label_column(header, source=path)])
 
 
+def _resolved(config, label):
+    """``config`` with its data named by the location they are read from (a path absolute, ``~`` expanded)."""
+    try:
+        return config.replace(data=resolve_data(config.data))
+    except FnnInputError as error:
+        raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
+
+
 def _load(config, source, label):
+    config = _resolved(config, label)
     path = _csv_path(config)
     if path is not None:
         _check_columns(config, path, label)
@@ -211,8 +223,10 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
 
     ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
     label = label or str
+    where = None
     if data is None:
         config, (train, test) = _load(config, source, label)
+        where = config.data
     else:
         train, test = data
     stats = None
@@ -233,4 +247,4 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         drop_rate=config.drop_rate,
         diagnostics=config.diagnostics,
     )
-    return Prepared(config, train, validation, test, params, options, stats)
+    return Prepared(config, train, validation, test, params, options, stats, where)

@@ -27,6 +27,7 @@ import numpy as np
 from fnn.arrays import shape_str
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
+from fnn.data.sources import data_files
 from fnn.errors import FnnInputError, bad_argument
 
 _Features = Union[np.ndarray, ScaledRows]
@@ -91,9 +92,69 @@ def dataset_fingerprint(data: _Data, name: str = "data") -> dict[str, str]:
     }
 
 
-def fingerprints(train: _Data, validation: _Data | None = None) -> dict[str, Any]:
-    """The record's ``data`` entry: the fingerprints of the training and (if any) validation data as used."""
-    return {"train": dataset_fingerprint(train, "train"), "validation": None if validation is None else dataset_fingerprint(validation, "validation")}
+SPLITS = ("train", "validation", "test")
+"""The parts of a run's data a record fingerprints, in the order messages name them."""
+
+
+def fingerprints(train: _Data, validation: _Data | None = None, test: _Data | None = None) -> dict[str, Any]:
+    """The fingerprints of a run's data as used: training, validation and test parts (None where a run has none).
+
+    >>> parts = fingerprints((np.ones((2, 1)), np.array([0, 1])), test=(np.zeros((1, 1)), np.array([1])))
+    >>> parts["validation"], parts["test"]["features"]
+    (None, 'float64[1,1]')
+    """
+    parts = {"train": train, "validation": validation, "test": test}
+    return {name: None if part is None else dataset_fingerprint(part, name) for name, part in parts.items()}
+
+
+_READ_BLOCK = 1 << 20
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 (hex) of the bytes of the file at ``path``, read a block at a time.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(delete=False) as handle:
+    ...     _ = handle.write(b"abc")
+    >>> file_sha256(handle.name)[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_fingerprint(location: str) -> dict[str, Any]:
+    """``{"location", "files"}``: a data set by the place it is read from (:func:`fnn.data.sources.resolve_data`)
+    and the SHA-256 of each file read there (``files`` is empty for bundled and generated sets).
+
+    >>> source_fingerprint("iris")
+    {'location': 'iris', 'files': {}}
+    """
+    return {"location": location, "files": {path: file_sha256(path) for path in data_files(location)}}
+
+
+def check_source(data: dict[str, Any] | None, where: str) -> None:
+    """Refuse data files that are gone or changed since the run that recorded ``data`` (its record's ``data``
+    entry) read them, naming the file with the recorded and the current SHA-256; ``where`` starts the message.
+
+    >>> check_source({"source": {"location": "iris", "files": {}}}, "RUN runs/a")
+    >>> check_source({"source": {"location": "csv:/no/x.csv", "files": {"/no/x.csv": "ab" * 32}}}, "RUN runs/a")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: RUN runs/a: the run's data file /no/x.csv is gone (recorded SHA-256 abab...
+    """
+    source = (data or {}).get("source") or {}
+    for path, recorded in sorted((source.get("files") or {}).items()):
+        if not os.path.isfile(path):
+            raise FnnInputError(f"{where}: the run's data file {path} is gone (recorded SHA-256 {recorded}); put it back to use the run's data.")
+        current = file_sha256(path)
+        if current != recorded:
+            raise FnnInputError(
+                f"{where}: the run's data file {path} has changed since the run read it (SHA-256 {recorded} recorded, "
+                f"{current} now); restore it, or give the data explicitly."
+            )
 
 
 def _version(package):
@@ -168,7 +229,7 @@ _CHECKS = (
 
 def _data_reasons(recorded, current):
     reasons = []
-    for part in ("train", "validation"):
+    for part in SPLITS:
         before, now = (recorded or {}).get(part), (current or {}).get(part)
         if before is None and now is None:
             continue
@@ -177,6 +238,9 @@ def _data_reasons(recorded, current):
         elif before.get("sha256") != now.get("sha256"):
             shapes = f"{before.get('features')} / {before.get('labels')} recorded, {now.get('features')} / {now.get('labels')} now"
             reasons.append(f"data: the {part} data differ (SHA-256 {str(before.get('sha256'))[:12]}... recorded, {str(now.get('sha256'))[:12]}... now; {shapes})")
+    before, now = ((fingerprint or {}).get("source") or {} for fingerprint in (recorded, current))
+    if before and now and before != now:
+        reasons.append(f"data: read from {before.get('location')} (files {before.get('files')}) recorded, {now.get('location')} (files {now.get('files')}) now")
     return reasons
 
 
