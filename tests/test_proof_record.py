@@ -3,6 +3,7 @@ verification naming what differs; fnn diff compares the checkpoints on disk; eve
 wrong shape in one line."""
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -231,7 +232,10 @@ def test_a_malformed_record_is_refused_in_one_line_by_every_reader(trained, shap
     _one_line_refusal(lambda: diff_runs(trained, folder), str(folder))
     _one_line_refusal(lambda: diff_runs(folder / "record.json", trained), str(folder))
     _one_line_refusal(lambda: replay_epoch(folder, 2), str(folder))
-    for command in (["verify", str(folder)], ["diff", str(trained), str(folder)], ["replay", str(folder), "--epoch", "1"]):
+    commands = [["verify", str(folder)], ["diff", str(trained), str(folder)], ["replay", str(folder), "--epoch", "1"]]
+    if importlib.util.find_spec("matplotlib") is not None:
+        commands.append(["plot", str(folder)])
+    for command in commands:
         assert fnn.cli.main(command) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "record.json" in err, err

@@ -9,7 +9,16 @@ from threadpoolctl import threadpool_limits
 
 import fnn
 from fnn.data.lazy import ScaledRows
-from fnn.run.provenance import data_fingerprint, dataset_fingerprint, environment, explain_difference, fingerprints
+from fnn.run.provenance import (
+    check_source,
+    data_fingerprint,
+    dataset_fingerprint,
+    environment,
+    explain_difference,
+    file_sha256,
+    fingerprints,
+    source_fingerprint,
+)
 
 
 @pytest.fixture
@@ -76,8 +85,36 @@ def test_dataset_fingerprints_name_what_they_cover():
     assert entry["train"]["sha256"] == data_fingerprint(*data.as_tuple())
     assert entry["train"]["features"] == f"{data.features.dtype}[40,2]" and entry["train"]["labels"] == f"{data.labels.dtype}[40]"
     assert entry["validation"]["features"].endswith("[10,2]")
-    assert fingerprints(data)["validation"] is None
+    assert fingerprints(data)["validation"] is None and fingerprints(data)["test"] is None
+    assert fingerprints(data, test=(data.features[:5], data.labels[:5]))["test"]["features"].endswith("[5,2]")
     assert dataset_fingerprint(data) == entry["train"]
+
+
+def test_explain_difference_names_changed_test_data_and_source_files():
+    data = fnn.data.moons(30, noise=0.1, seed=0)
+    recorded = {**fingerprints(data, test=data), "source": {"location": "csv:/a.csv", "files": {"/a.csv": "1" * 64}}}
+    now = {**fingerprints(data, test=fnn.data.moons(30, noise=0.1, seed=1)), "source": {"location": "csv:/a.csv", "files": {"/a.csv": "2" * 64}}}
+    reasons = explain_difference(None, None, recorded, now)
+    assert reasons[0].startswith("data: the test data differ") and reasons[1].startswith("data: read from csv:/a.csv")
+
+
+def test_source_files_are_hashed_and_a_changed_or_missing_one_is_refused_naming_it(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_bytes(b"a,label\n1,0\n")
+    assert file_sha256(str(table)) == hashlib.sha256(b"a,label\n1,0\n").hexdigest()
+    source = source_fingerprint(f"csv:{table}")
+    assert source == {"location": f"csv:{table}", "files": {str(table): file_sha256(str(table))}}
+    assert source_fingerprint("moons") == {"location": "moons", "files": {}}
+    check_source({"source": source}, "RUN r")  # unchanged: no error
+    check_source({"source": None}, "RUN r")  # data given as arrays: nothing to check
+    table.write_bytes(b"a,label\n2,0\n")
+    with pytest.raises(fnn.FnnInputError) as changed:
+        check_source({"source": source}, "RUN r")
+    assert str(changed.value).startswith(f"RUN r: the run's data file {table} has changed")
+    assert source["files"][str(table)] in str(changed.value) and file_sha256(str(table)) in str(changed.value)
+    table.unlink()
+    with pytest.raises(fnn.FnnInputError, match=f"{table} is gone"):
+        check_source({"source": source}, "RUN r")
 
 
 def test_bad_data_is_refused_with_a_clear_error():

@@ -3,6 +3,8 @@
 :func:`data_fingerprint` is the SHA-256 of a data set's values as training sees them (features and labels, with
 their dtypes and shapes), read in blocks of rows, so a memory-mapped or lazily scaled set is never loaded whole;
 an eager array and a :class:`~fnn.data.lazy.ScaledRows` of the same values have the same fingerprint.
+:func:`source_fingerprint` names where a run read its data (:func:`fnn.data.sources.resolve_data`) with the
+SHA-256 of each file there (:func:`file_sha256`), and :func:`check_source` refuses files that changed since.
 :func:`environment` names the package versions, the BLAS library numpy uses, its core type (the kernel it picked
 for this CPU) and its thread count. Each can change the last bits of a float sum, so when a rerun's parameters
 differ, :func:`explain_difference` says which of them changed.
@@ -92,7 +94,7 @@ def dataset_fingerprint(data: _Data, name: str = "data") -> dict[str, str]:
     }
 
 
-SPLITS = ("train", "validation", "test")
+_SPLITS = ("train", "validation", "test")
 """The parts of a run's data a record fingerprints, in the order messages name them."""
 
 
@@ -229,7 +231,7 @@ _CHECKS = (
 
 def _data_reasons(recorded, current):
     reasons = []
-    for part in SPLITS:
+    for part in _SPLITS:
         before, now = (recorded or {}).get(part), (current or {}).get(part)
         if before is None and now is None:
             continue

@@ -101,7 +101,7 @@ def run_record(config: RunConfig, state: TrainState, metrics: dict[str, Any], se
 # -- reading a record back ---------------------------------------------------------------------------------------
 
 MAX_DEPTH = 16
-"""The deepest nesting of lists and objects a record may have (fnn writes at most five levels)."""
+"""The deepest nesting of lists and objects a record may have (fnn writes six levels, the record included)."""
 
 
 def _is_int(value: Any) -> bool:
