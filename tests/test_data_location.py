@@ -1,22 +1,41 @@
 """Data by identity: a run keeps the resolved location of the files it read and their SHA-256; commands run from
 any folder read the run's own files, and refuse, naming the file and both SHA-256, a file that changed since."""
 
+import contextlib
+import io
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from attrs import frozen
 
 import fnn
 from fnn.data.sources import data_files, load_train_test, resolve_data
 from fnn.run.provenance import file_sha256
 
 
-def fnn_cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "fnn", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300, env={**os.environ, **(env or {})})
+@frozen
+class _Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def fnn_cli(*args, cwd, home=None):
+    """``fnn ARGS`` run in folder ``cwd`` (with ``HOME`` set to ``home`` if given), in this process."""
+    out, err, before, old_home = io.StringIO(), io.StringIO(), os.getcwd(), os.environ.get("HOME")
+    try:
+        os.chdir(cwd)
+        if home is not None:
+            os.environ["HOME"] = str(home)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = fnn.cli.main([str(arg) for arg in args])
+    finally:
+        os.chdir(before)
+        if home is not None:
+            os.environ.pop("HOME") if old_home is None else os.environ.update(HOME=old_home)
+    return _Result(code, out.getvalue(), err.getvalue())
 
 
 def _ok(result):
@@ -68,11 +87,11 @@ def test_a_user_tilde_is_expanded_for_training_and_the_record_keeps_the_place(tm
     home.mkdir()
     table = _csv(home / "x.csv", 0)
     _ok(fnn_cli("train", "--data", "csv:~/x.csv", "--hidden", "4", "--epochs", "2", "--out", tmp_path / "run", "--quiet",
-                cwd=tmp_path, env={"HOME": str(home)}))
+                cwd=tmp_path, home=home))
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     assert record["config"]["data"] == f"csv:{table}"
     assert record["data"]["source"] == {"location": f"csv:{table}", "files": {str(table): file_sha256(str(table))}}
-    _ok(fnn_cli("evaluate", tmp_path / "run", "--data", "csv:~/x.csv", cwd=tmp_path, env={"HOME": str(home)}))
+    _ok(fnn_cli("evaluate", tmp_path / "run", "--data", "csv:~/x.csv", cwd=tmp_path, home=home))
 
 
 def _test_row(table):

@@ -104,8 +104,9 @@ def _checkpoint_differences(folder: str, record: dict[str, Any], rerun: TrainSta
         return [f"checkpoint: {path} is missing"]
     out = []
     recorded = record.get("checkpoint_sha256")
-    if recorded is not None and file_sha256(path) != recorded:
-        out.append(f"checkpoint_sha256: {recorded} recorded, {file_sha256(path)} on disk ({path})")
+    current = None if recorded is None else file_sha256(path)
+    if current != recorded:
+        out.append(f"checkpoint_sha256: {recorded} recorded, {current} on disk ({path})")
     try:
         checkpoint = load_checkpoint(path)
     except FnnInputError as error:
