@@ -75,3 +75,15 @@ def test_settings_that_only_observe_a_run_are_listed_apart_and_do_not_make_it_di
     assert difference.identical and difference.settings == () and difference.first_divergent_epoch is None
     assert difference.observing == (("diagnostics", False, True),)
     assert "observing diagnostics: False -> True (does not change the run)" in difference.lines()
+
+
+def test_results_are_compared_entry_by_entry_and_make_the_runs_differ(base):
+    edited = json.loads(json.dumps(base))
+    edited["final_metrics"]["loss"] += 1.0
+    edited["final_metrics"]["confusion_matrix"][0][0] += 1
+    edited["epochs_run"] = 7
+    difference = diff_records(base, edited)
+    assert [name for name, _, _ in difference.results] == ["epochs_run", "final_metrics.confusion_matrix", "final_metrics.loss"]
+    assert not difference.identical and difference.params_equal is True and difference.first_divergent_epoch is None
+    assert f"result final_metrics.loss: {base['final_metrics']['loss']!r} -> {edited['final_metrics']['loss']!r}" in difference.lines()
+    assert diff_records(base, base).results == () and diff_records(base, base).identical

@@ -70,7 +70,10 @@ def verify_command(args: argparse.Namespace) -> int:
             print("these differ from the record without changing the bits:")
     else:
         print("NOT verified: the rerun or the checkpoint differs from the record")
-        print(f"params sha256: {verdict.recorded_sha256} recorded, {verdict.rerun_sha256} rerun")
+        if verdict.recorded_sha256 == verdict.rerun_sha256:
+            print(f"params sha256: {verdict.rerun_sha256}, recorded and rerun alike")
+        else:
+            print(f"params sha256: {verdict.recorded_sha256} recorded, {verdict.rerun_sha256} rerun")
         print("what differs:")
         for difference in verdict.differences:
             print(f"  {difference}")
