@@ -144,7 +144,8 @@ def test_one_changed_test_row_of_the_runs_file_is_refused_naming_it(two_folders,
     try:
         table.write_text("\n".join(lines) + "\n")
         current = file_sha256(str(table))
-        for command in (("evaluate", a / "run"), ("verify", a / "run"), ("plot", a / "run"), ("train", "--resume", a / "run", "--epochs", "21")):
+        for command in (("evaluate", a / "run"), ("evaluate", a / "run" / "checkpoint.npz"), ("verify", a / "run"), ("plot", a / "run"),
+                        ("train", "--resume", a / "run", "--epochs", "21")):
             message = _refused(fnn_cli(*command, cwd=b), table)
             assert recorded in message and current in message
         with pytest.raises(fnn.FnnInputError, match="has changed"):

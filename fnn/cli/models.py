@@ -101,10 +101,11 @@ def _load_run(path: str, argument: str) -> Model:
 def _model_data(model: Model, name: str | None, run: str) -> Dataset:
     """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
     column and dropped columns when it is a CSV table. The run's own data are read where it read them; when
-    ``run`` is a run folder with a record, files there that changed since are refused."""
+    ``run`` is a run folder (or its checkpoint) with a record, files there that changed since are refused."""
     config = model.config
-    if name is None and os.path.isfile(os.path.join(run, RECORD)):
-        check_source(load_record(run).get("data"), f"the model's data {config.get('data')}")
+    folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
+    if name is None and os.path.isfile(os.path.join(folder, RECORD)):
+        check_source(load_record(folder).get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:
         raise FnnInputError("--data: this checkpoint does not say what data it was trained on; give --data.")
