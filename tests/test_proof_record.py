@@ -194,6 +194,8 @@ MALFORMED = {
     "an unknown history entry": json.dumps({**_GOOD, "history": [{**_GOOD["history"][0], "lost": 1}]}),
     "an epoch that is a flag": json.dumps({**_GOOD, "history": [{**_GOOD["history"][0], "epoch": True}]}),
     "a negative step": json.dumps({**_GOOD, "history": [{**_GOOD["history"][0], "step": -1}]}),
+    "diagnostics without their layers": json.dumps({**_GOOD, "history": [{**_GOOD["history"][0], "diagnostics": {"lr_first": 0.1}}]}),
+    "diagnostics of the wrong kind": json.dumps({**_GOOD, "history": [{**_GOOD["history"][0], "diagnostics": [1]}]}),
     "params_sha256 a number": json.dumps({**_GOOD, "params_sha256": 7}),
     "final_metrics a list": json.dumps({**_GOOD, "final_metrics": [0.5]}),
     "a string test metric": json.dumps({**_GOOD, "final_metrics": {"accuracy": "high"}}),

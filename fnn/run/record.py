@@ -29,6 +29,7 @@ from fnn.run.build import Prepared
 from fnn.run.provenance import environment, fingerprints, source_fingerprint
 from fnn.run.settings import RunConfig
 from fnn.store.run_folder import RECORD, read_record
+from fnn.train.diagnostics import EpochDiagnostics
 from fnn.train.state import EpochRecord, TrainState
 
 
@@ -141,6 +142,14 @@ _EPOCH_FIELDS = {field.name for field in fields(EpochRecord)}
 _EPOCH_NEEDS = ("epoch", "step", "lr", "loss")
 
 
+def _readable_diagnostics(value: Any) -> bool:
+    try:
+        EpochDiagnostics.from_dict(value)
+    except (FnnInputError, ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
 def _epoch_problem(index: int, epoch: Any) -> str | None:
     where = f"history[{index}]"
     if not isinstance(epoch, dict):
@@ -154,8 +163,8 @@ def _epoch_problem(index: int, epoch: Any) -> str | None:
             if not _is_int(value) or value < 0:
                 return f"{where}.{key} is {value!r}, expected a count"
         elif key == "diagnostics":
-            if value is not None and not isinstance(value, dict):
-                return f"{where}.diagnostics is {_kind(value)}, expected an object"
+            if value is not None and not _readable_diagnostics(value):
+                return f"{where}.diagnostics is not an epoch's diagnostics as fnn writes them"
         elif value is not None and not _is_number(value):
             return f"{where}.{key} is {_kind(value)}, expected a number"
     return None
