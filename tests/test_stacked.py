@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import fnn
 from fnn.optim import OPTIMIZERS, SCHEDULES
+from fnn.train import stacked
 from fnn.train.stacked import fit_seeds
 
 DIGITS = fnn.data.digits()
@@ -52,6 +53,15 @@ def test_every_schedule(schedule):
     states = fit_seeds(SPEC, SMALL, seeds=[1, 2], epochs=3, optimizer=optimizer, batch_size=32)
     assert_members_are_solo(states, SPEC, SMALL, [1, 2], 3, optimizer=optimizer, batch_size=32)
     assert len(set(states[0].history.column("lr"))) == (1 if schedule == "constant" else 3)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_kernel_applied_a_few_members_at_a_time(monkeypatch, name):
+    # Wide members are updated in cache-sized parts: the same bytes as one call over all of them.
+    monkeypatch.setattr(stacked, "CHUNK", 2 * fnn.core.params.flat_layout(SPEC)[1])
+    options = dict(optimizer=name, lr=0.01, batch_size=40)
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1, 2, 3, 4], epochs=2, **options)
+    assert_members_are_solo(states, SPEC, SMALL, [0, 1, 2, 3, 4], 2, **options)
 
 
 def test_chain_without_kernel_clips_and_penalises_member_by_member():

@@ -35,7 +35,7 @@ from fnn.core.params import Params, flat_layout, flatten_params, init_params, pa
 from fnn.core.spec import NetworkSpec
 from fnn.data.lazy import take_rows
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
-from fnn.optim.base import Optimizer, apply_updates
+from fnn.optim.base import ElementwiseKernel, Optimizer, apply_updates
 from fnn.train.batches import minibatches
 from fnn.train.diagnostics import (
     DiagnosticsAccumulator,
@@ -147,6 +147,31 @@ def _masks(spec: NetworkSpec, n: int, rates: Sequence[float], seeds: Sequence[in
     return [None if layer[0] is None else np.stack(layer) for layer in zip(*drawn)]
 
 
+CHUNK = 1 << 17
+"""The most numbers one call of an optimiser's kernel takes: members whose parameters outgrow the cache are
+updated a few rows at a time (elementwise work gives the same bytes however it is cut)."""
+
+
+def _apply_kernel(
+    kernel: ElementwiseKernel, gradient: np.ndarray, moments: Sequence[np.ndarray], flat: np.ndarray, count: int
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The new parameters and moments by ``kernel`` (``gradient`` is overwritten), as the solo fused step does."""
+    constants = kernel.constants(count)
+    rows = max(1, CHUNK // flat.shape[1])
+    if rows >= len(flat):
+        update, new_moments = kernel.apply(gradient, list(moments), flat, constants)
+        update += flat
+        return update, tuple(new_moments)
+    updated, stacked_moments = np.empty_like(flat), tuple(np.empty_like(m) for m in moments)
+    for start in range(0, len(flat), rows):
+        part = slice(start, start + rows)
+        update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], constants)
+        np.add(update, flat[part], out=updated[part])
+        for whole, new in zip(stacked_moments, new_moments):
+            whole[part] = new
+    return updated, stacked_moments
+
+
 def _step(
     optimizer: Optimizer, template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
     masks: list[np.ndarray | None] | None, norms: Sequence[bool],
@@ -165,9 +190,8 @@ def _step(
     kernel = optimizer.kernel
     if kernel is not None:
         count, moments = carry.opt
-        update, new_moments = kernel.apply(gradient, list(moments), carry.flat, kernel.constants(count))
-        update += carry.flat
-        return values, trace, _Carry(update, (count + 1, tuple(new_moments)), carry.step + 1), grad_norms
+        update, new_moments = _apply_kernel(kernel, gradient, moments, carry.flat, count)
+        return values, trace, _Carry(update, (count + 1, new_moments), carry.step + 1), grad_norms
     rows, states = [], []
     for s, state in enumerate(carry.opt):
         params = _row(spec, carry.flat, s)
