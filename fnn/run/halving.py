@@ -35,7 +35,7 @@ from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import RunConfig, setting_name
-from fnn.run.sweep import _mean_std, expand_grid, run_id
+from fnn.run.sweep import _mean_std, expand_grid, run_id, spread
 from fnn.train.loop import iterate_epochs
 from fnn.train.state import TrainState
 
@@ -54,12 +54,12 @@ class Rung:
 @frozen
 class HalvingResult:
     """The rungs, the chosen configuration (the grid's keys), its runs' records at the full budget (one per seed,
-    with test metrics, as a sweep's records), their test metrics pooled (mean and std over seeds), the metric
+    with test metrics, as a sweep's records), their test metrics pooled (mean, std, min, max and 95% interval over seeds), the metric
     ranked on, and the epochs trained against those a full grid would train.
 
     >>> result = successive_halving({"data": "iris", "hidden": [4], "epochs": 2}, {"lr": [0.5, 0.05]}, [0, 1], min_epochs=1, factor=2)
-    >>> result.ranked_on, len(result.records), sorted(result.chosen_test)[:2], result.epochs_trained < result.epochs_full_grid
-    ('val_accuracy', 2, ['accuracy_mean', 'accuracy_std'], True)
+    >>> result.ranked_on, len(result.records), result.chosen_test["seeds"], result.epochs_trained < result.epochs_full_grid
+    ('val_accuracy', 2, [0, 1], True)
     """
 
     rungs: tuple[Rung, ...]
@@ -184,7 +184,7 @@ def successive_halving(
     for name in ("accuracy", "r2", "loss"):
         values = [r["final_metrics"][name] for r in records if name in r["final_metrics"]]
         if values:
-            pooled[f"{name}_mean"], pooled[f"{name}_std"] = _mean_std(values)
+            pooled.update(spread(name, values))
     return HalvingResult(
         tuple(done), pooled["config"], records, pooled, f"val_{metric}", trained, len(configs) * rungs[-1]
     )
