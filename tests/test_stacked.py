@@ -64,6 +64,31 @@ def test_kernel_applied_a_few_members_at_a_time(monkeypatch, name):
     assert_members_are_solo(states, SPEC, SMALL, [0, 1, 2, 3, 4], 2, **options)
 
 
+@pytest.mark.parametrize(
+    "optimizers",
+    [
+        [fnn.optim.sgd(0.1), fnn.optim.sgd(0.03), fnn.optim.sgd("cosine:0.05,20")],
+        [fnn.optim.momentum(0.05, beta=0.5), fnn.optim.nesterov(0.02, beta=0.9), fnn.optim.sgd(0.1, momentum=0.8)],
+        [fnn.optim.adamw(0.01, weight_decay=0.1), fnn.optim.adamw(0.003, b1=0.8), fnn.optim.adam(0.02)],
+        [fnn.optim.chain(fnn.optim.clip_by_global_norm(c), fnn.optim.sgd(0.1)) for c in (0.1, 1.0, 10.0)],
+    ],
+)
+def test_members_with_their_own_optimizer_settings(optimizers):
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1, 2], epochs=2, optimizers=optimizers, batch_size=30, drop_rate=0.1)
+    for state, seed, optimizer in zip(states, [0, 1, 2], optimizers):
+        alone = solo(SPEC, SMALL, seed, 2, optimizer=optimizer, batch_size=30, drop_rate=0.1)
+        assert state.params == alone.params and state.opt_state == alone.opt_state and state.history == alone.history
+
+
+def test_members_own_optimizers_of_another_kind_are_refused():
+    with pytest.raises(fnn.FnnInputError, match="optimizers"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=[fnn.optim.sgd(0.1), fnn.optim.adam()])
+    with pytest.raises(fnn.FnnInputError, match="lr"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=["sgd", "sgd"], lr=0.1)
+    with pytest.raises(fnn.FnnInputError, match="optimizers"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=["sgd"])
+
+
 def test_chain_without_kernel_clips_and_penalises_member_by_member():
     # clip_by_global_norm takes each member's own norm; add_l2 adds each member's own penalty to its loss.
     optimizer = fnn.optim.chain(fnn.optim.add_l2(1e-3), fnn.optim.clip_by_global_norm(0.5), fnn.optim.adam(0.01))

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
-from attrs import evolve, frozen
+from attrs import frozen
 
 from fnn.core.metrics import evaluate
 from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
@@ -47,7 +47,7 @@ from fnn.train.diagnostics import (
 )
 from fnn.train.dropout import dropout_masks, dropout_rates
 from fnn.train.loop import RunningMetrics, _options, _validation_data, prepare_data, start_state
-from fnn.train.options import TrainOptions, check_epochs
+from fnn.train.options import TrainOptions, check_epochs, resolve_optimizer
 from fnn.train.state import EpochRecord, TrainState
 
 
@@ -71,19 +71,29 @@ class _Stacked:
 
 @frozen(hash=False)
 class _Member:
-    """What one member trains on: its seed, the rows of the data that are its training part, and its
-    validation part (prepared)."""
+    """What one member trains on and with: its seed, the rows of the data that are its training part, its
+    validation part (prepared) and its optimiser."""
 
     seed: int
     rows: np.ndarray
     val: tuple[Any, np.ndarray] | None
+    optimizer: Optimizer
+
+
+@frozen(hash=False)
+class _Moments:
+    """The optimiser states of members whose optimisers have kernels of one state type: the shared update
+    count and one ``(S, P)`` array per moment."""
+
+    count: int
+    moments: tuple[np.ndarray, ...]
 
 
 @frozen(hash=False)
 class _Carry:
     """The stacked run between steps: ``flat`` holds one row of parameters per active member (in
-    :func:`~fnn.core.params.flat_layout` order); ``opt`` is ``(count, moments)`` with one ``(S, P)`` array per moment
-    when the optimiser has an elementwise kernel, else one optimiser state per member."""
+    :func:`~fnn.core.params.flat_layout` order); ``opt`` is :class:`_Moments` when every member's optimiser has
+    an elementwise kernel, else one optimiser state per member."""
 
     flat: np.ndarray
     opt: Any
@@ -130,13 +140,19 @@ def _row(spec: NetworkSpec, flat: np.ndarray, member: int) -> Params:
     return params_from_flat(spec, flat[member].copy())
 
 
-def _member_state(optimizer: Optimizer, spec: NetworkSpec, opt: Any, member: int) -> Any:
-    """Member ``member``'s own optimiser state, as its solo run holds it."""
-    kernel = optimizer.kernel
-    if kernel is None:
-        return opt[member]
-    count, moments = opt
-    return kernel.state_type(count, *(_row(spec, moment, member) for moment in moments))
+def _kernels(members: Sequence[_Member]) -> list[ElementwiseKernel] | None:
+    """The members' elementwise kernels (of one state type, checked at the start), or None if one has none."""
+    kernels = [m.optimizer.kernel for m in members]
+    return None if any(k is None for k in kernels) else cast(list[ElementwiseKernel], kernels)
+
+
+def _member_state(member: _Member, spec: NetworkSpec, opt: Any, row: int) -> Any:
+    """The optimiser state of the member at ``row``, as its solo run holds it."""
+    kernel = member.optimizer.kernel
+    if not isinstance(opt, _Moments):
+        return opt[row]
+    assert kernel is not None  # moments are stacked only when every member has a kernel
+    return kernel.state_type(opt.count, *(_row(spec, moment, row) for moment in opt.moments))
 
 
 def _masks(spec: NetworkSpec, n: int, rates: Sequence[float], seeds: Sequence[int], epoch: int, step: int, dtype: np.dtype) -> list[np.ndarray | None] | None:
@@ -152,20 +168,21 @@ CHUNK = 1 << 17
 updated a few rows at a time (elementwise work gives the same bytes however it is cut)."""
 
 
-def _apply_kernel(
-    kernel: ElementwiseKernel, gradient: np.ndarray, moments: Sequence[np.ndarray], flat: np.ndarray, count: int
+def _apply_kernels(
+    kernels: Sequence[ElementwiseKernel], gradient: np.ndarray, moments: Sequence[np.ndarray], flat: np.ndarray, count: int
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """The new parameters and moments by ``kernel`` (``gradient`` is overwritten), as the solo fused step does."""
-    constants = kernel.constants(count)
-    rows = max(1, CHUNK // flat.shape[1])
+    """The new parameters and moments by each member's kernel (``gradient`` is overwritten), as the solo fused
+    step computes them: one call for members that share one kernel, else one call per member (its own constants)."""
+    shared = all(k is kernels[0] for k in kernels)
+    rows = max(1, CHUNK // flat.shape[1]) if shared else 1
     if rows >= len(flat):
-        update, new_moments = kernel.apply(gradient, list(moments), flat, constants)
+        update, new_moments = kernels[0].apply(gradient, list(moments), flat, kernels[0].constants(count))
         update += flat
         return update, tuple(new_moments)
     updated, stacked_moments = np.empty_like(flat), tuple(np.empty_like(m) for m in moments)
     for start in range(0, len(flat), rows):
-        part = slice(start, start + rows)
-        update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], constants)
+        part, kernel = slice(start, start + rows), kernels[start]
+        update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], kernel.constants(count))
         np.add(update, flat[part], out=updated[part])
         for whole, new in zip(stacked_moments, new_moments):
             whole[part] = new
@@ -173,7 +190,7 @@ def _apply_kernel(
 
 
 def _step(
-    optimizer: Optimizer, template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
+    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
     masks: list[np.ndarray | None] | None, norms: Sequence[bool],
 ) -> tuple[list[float], Trace, _Carry, list[tuple[float, ...] | None]]:
     """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
@@ -187,22 +204,21 @@ def _step(
     gradient = np.empty(carry.flat.shape, carry.flat.dtype)
     backward_into(stacked, trace, grad_logits, _pieces(spec, gradient))
     grad_norms = [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
-    kernel = optimizer.kernel
-    if kernel is not None:
-        count, moments = carry.opt
-        update, new_moments = _apply_kernel(kernel, gradient, moments, carry.flat, count)
-        return values, trace, _Carry(update, (count + 1, new_moments), carry.step + 1), grad_norms
+    if isinstance(carry.opt, _Moments):
+        kernels = cast(list[ElementwiseKernel], _kernels(members))
+        update, new_moments = _apply_kernels(kernels, gradient, carry.opt.moments, carry.flat, carry.opt.count)
+        return values, trace, _Carry(update, _Moments(carry.opt.count + 1, new_moments), carry.step + 1), grad_norms
     rows, states = [], []
-    for s, state in enumerate(carry.opt):
+    for s, (member, state) in enumerate(zip(members, carry.opt)):
         params = _row(spec, carry.flat, s)
-        updates, state = optimizer.update(_row(spec, gradient, s), state, params)
+        updates, state = member.optimizer.update(_row(spec, gradient, s), state, params)
         rows.append(flatten_params(apply_updates(params, updates)))
         states.append(state)
     return values, trace, _Carry(np.stack(rows), tuple(states), carry.step + 1), grad_norms
 
 
 def _epoch(
-    optimizer: Optimizer, template: Params, data: tuple[Any, np.ndarray], members: Sequence[_Member],
+    template: Params, data: tuple[Any, np.ndarray], members: Sequence[_Member],
     starts: Sequence[TrainState], carry: _Carry, options: TrainOptions, drop_rates: Sequence[float],
 ) -> tuple[_Carry, list[dict[str, Any]]]:
     """One epoch of every member: the carry after it and each member's running metrics (and diagnostics)."""
@@ -220,9 +236,8 @@ def _epoch(
         ys = list(y)
         masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
         norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
-        values, trace, done, grad_norms = _step(optimizer, template, carry, x, ys, masks, norms)
-        if optimizer.penalty is not None:
-            values = [value + optimizer.penalty(_row(spec, carry.flat, s)) for s, value in enumerate(values)]
+        values, trace, done, grad_norms = _step(members, template, carry, x, ys, masks, norms)
+        values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
         for s, (member, value) in enumerate(zip(members, values)):
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -234,8 +249,8 @@ def _epoch(
             if not spec.is_classifier:
                 sums[s] = sums[s].add(value, trace.post[-1][s], ys[s], False)
             if observed is not None:
-                state = _member_state(optimizer, spec, carry.opt, s)
-                lr = optimizer.learning_rate(state) if optimizer.learning_rate is not None else None
+                state = _member_state(member, spec, carry.opt, s)
+                lr = member.optimizer.learning_rate(state) if member.optimizer.learning_rate is not None else None
                 hidden = [post[s] for post in trace.post]
                 observed[s] = accumulate(observed[s], hidden, grad_norms[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
         if spec.is_classifier:
@@ -249,15 +264,21 @@ def _epoch(
     return carry, metrics
 
 
-def _starts(start: Any, seeds: Sequence[int], optimizer: Optimizer) -> list[TrainState]:
+def _penalised(optimizer: Optimizer, value: float, spec: NetworkSpec, flat: np.ndarray, row: int) -> float:
+    return value + optimizer.penalty(_row(spec, flat, row)) if optimizer.penalty is not None else value
+
+
+def _starts(start: Any, seeds: Sequence[int], optimizers: Sequence[Optimizer]) -> list[TrainState]:
     """Each member's starting state: fresh from the spec or params, or the states given (one per seed)."""
     if isinstance(start, NetworkSpec):
-        return [start_state(init_params(start, seed), optimizer, seed, "fit_seeds") for seed in seeds]
+        return [start_state(init_params(start, seed), opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
     if isinstance(start, Params):
-        return [start_state(start, optimizer, seed, "fit_seeds") for seed in seeds]
+        return [start_state(start, opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
     if not isinstance(start, (list, tuple)) or len(start) != len(seeds):
         raise bad_argument("fit_seeds", "start", f"a NetworkSpec, Params, or a list of {len(seeds)} Params or TrainStates (one per seed)", type(start).__name__)
-    states = [start_state(one, optimizer, None if isinstance(one, TrainState) else seed, "fit_seeds") for one, seed in zip(start, seeds)]
+    states = [
+        start_state(one, opt, None if isinstance(one, TrainState) else seed, "fit_seeds") for one, seed, opt in zip(start, seeds, optimizers)
+    ]
     for state, seed in zip(states, seeds):
         if state.seed != seed:
             raise bad_argument("fit_seeds", "seeds", f"the seeds of the states given ({[s.seed for s in states]})", list(seeds))
@@ -281,25 +302,28 @@ def _check_seeds(seeds: Any) -> list[int]:
     return [int(seed) for seed in seeds]
 
 
-def _first_carry(optimizer: Optimizer, states: Sequence[TrainState]) -> _Carry:
+def _first_carry(members: Sequence[_Member], states: Sequence[TrainState]) -> _Carry:
     flat = np.stack([flatten_params(state.params) for state in states])
-    kernel = optimizer.kernel
-    if kernel is None:
+    kernels = _kernels(members)
+    if kernels is None:
         return _Carry(flat, tuple(state.opt_state for state in states), states[0].step)
-    moments = [kernel.moments_of("fit_seeds", state.opt_state, state.params) for state in states]
+    kinds = {(k.state_type, k.moments) for k in kernels}
+    if len(kinds) != 1:
+        raise bad_argument("fit_seeds", "optimizers", "optimisers of one kind (one state type), differing in settings only",
+                           [m.optimizer.name for m in members])
+    moments = [k.moments_of("fit_seeds", state.opt_state, state.params) for k, state in zip(kernels, states)]
     counts = {state.opt_state.count for state in states}
     if len(counts) != 1:
         raise bad_argument("fit_seeds", "start", "optimiser states at one update count", sorted(counts))
-    stacked = tuple(np.stack([flatten_params(own[k]) for own in moments]) for k in range(len(kernel.moments)))
-    return _Carry(flat, (counts.pop(), stacked), states[0].step)
+    stacked = tuple(np.stack([flatten_params(own[k]) for own in moments]) for k in range(len(kernels[0].moments)))
+    return _Carry(flat, _Moments(counts.pop(), stacked), states[0].step)
 
 
-def _keep(optimizer: Optimizer, carry: _Carry, rows: list[int]) -> _Carry:
+def _keep(carry: _Carry, rows: list[int]) -> _Carry:
     """The carry of the members at ``rows`` only (the others have stopped)."""
-    if optimizer.kernel is None:
-        return _Carry(carry.flat[rows], tuple(carry.opt[r] for r in rows), carry.step)
-    count, moments = carry.opt
-    return _Carry(carry.flat[rows], (count, tuple(m[rows] for m in moments)), carry.step)
+    if isinstance(carry.opt, _Moments):
+        return _Carry(carry.flat[rows], _Moments(carry.opt.count, tuple(m[rows] for m in carry.opt.moments)), carry.step)
+    return _Carry(carry.flat[rows], tuple(carry.opt[r] for r in rows), carry.step)
 
 
 def _better(value: Any, best: TrainState | None, monitor: str) -> bool:
@@ -320,6 +344,7 @@ def fit_seeds(
     *,
     seeds: Sequence[int],
     epochs: int,
+    optimizers: Sequence[Optimizer | str] | None = None,
     options: TrainOptions | None = None,
     **keywords: Any,
 ) -> tuple[TrainState, ...]:
@@ -330,11 +355,13 @@ def fit_seeds(
     ``start`` is a spec (member ``s`` starts from ``init_params(spec, seed=s)``), one ``Params`` for every
     member, or one ``Params`` or ``TrainState`` per seed (of one network, epoch and step). The options are
     :func:`fnn.fit`'s (``seed`` aside); with ``patience`` each member stops on its own and returns its best state
-    while the others go on; a float ``validation`` splits each member's part by its own seed.
+    while the others go on; a float ``validation`` splits each member's part by its own seed. ``optimizers``, one
+    per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning rate or momentum,
+    AdamW with another weight decay) in place of ``optimizer``/``lr``.
 
     Memory: the parameters, the gradient, the update and each optimiser moment take S times one run's (Adam: 5 x S
     x parameters x itemsize); the forward pass keeps each layer's input, pre- and post-activation for S x batch
-    rows; a float ``validation`` gives each member its own copy of its training part.
+    rows; a float ``validation`` gives each member its own copy of its validation part.
 
     >>> spec = fnn.network([2, 4, 1], activation="tanh", loss="binary_cross_entropy")
     >>> states = fnn.fit_seeds(spec, fnn.data.moons(40, seed=0), seeds=[3, 4], epochs=2, optimizer="adam", lr=0.01)
@@ -346,53 +373,68 @@ def fit_seeds(
     if options.seed is not None:
         raise bad_argument("fit_seeds", "seed", "None (each member's seed is in seeds=[...])", options.seed)
     count = check_epochs("fit_seeds", epochs) or 0
-    optimizer = options.optimizer
-    states = _starts(start, seed_list, optimizer)
+    own_optimizers = _optimizers(optimizers, keywords, len(seed_list)) or [options.optimizer] * len(seed_list)
+    states = _starts(start, seed_list, own_optimizers)
     if count == 0:
         return tuple(states)
     template = states[0].params
     prepared = prepare_data(template, data, "fit_seeds")
     positions = np.arange(len(prepared[0]))
     members = []
-    for seed in seed_list:
+    for seed, optimizer in zip(seed_list, own_optimizers):
         # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
         (rows, _), val = _validation_data(template, options.validation, (positions, prepared[1]), seed, "fit_seeds")
         if val is not None and isinstance(options.validation, float):
             val = (take_rows(prepared[0], val[0]), val[1])
-        members.append(_Member(seed, rows, val))
+        members.append(_Member(seed, rows, val, optimizer))
     sizes = {len(m.rows) for m in members}
     if 0 in sizes:
         raise bad_argument("fit_seeds", "data", "at least one sample", 0)
     if len(sizes) != 1:  # a stratified split holds out the same count for every seed; this guards the assumption
         raise bad_argument("fit_seeds", "validation", "a split that leaves every member as many training samples", sorted(sizes))
     drop_rates = dropout_rates(template.spec, options.drop_rate, "fit_seeds")
-    spec = template.spec
-    carry = _first_carry(optimizer, states)
+    carry = _first_carry(members, states)
     active = list(range(len(seed_list)))
     best: list[TrainState | None] = [None] * len(seed_list)
     for _ in range(count):
-        carry, metrics = _epoch(
-            optimizer, template, prepared, [members[i] for i in active], [states[i] for i in active], carry, options, drop_rates
-        )
+        carry, metrics = _epoch(template, prepared, [members[i] for i in active], [states[i] for i in active], carry, options, drop_rates)
         going = []
-        for row, (member, own) in enumerate(zip(active, metrics)):
-            if members[member].val is not None:
-                own.update({f"val_{k}": v for k, v in evaluate(_row(spec, carry.flat, row), *cast(tuple, members[member].val)).items()})
-            state = TrainState(_row(spec, carry.flat, row), _member_state(optimizer, spec, carry.opt, row), states[member].epoch + 1, carry.step, members[member].seed, states[member].history)
-            lr = optimizer.learning_rate(state.opt_state) if optimizer.learning_rate else None
-            state = evolve(state, history=state.history.append(EpochRecord(state.epoch, state.step, lr, **own)))
-            states[member] = state
+        for row, (index, own) in enumerate(zip(active, metrics)):
+            states[index] = state = _epoch_end(members[index], states[index], carry, row, own)
             if options.patience is not None:
-                if _better(getattr(state.history[-1], options.monitor, None), best[member], options.monitor):
-                    best[member] = state
-                elif state.epoch - cast(TrainState, best[member]).epoch >= options.patience:
+                if _better(getattr(state.history[-1], options.monitor, None), best[index], options.monitor):
+                    best[index] = state
+                elif state.epoch - cast(TrainState, best[index]).epoch >= options.patience:
                     continue
             going.append(row)
         if not going:
             break
         if len(going) < len(active):
-            carry = _keep(optimizer, carry, going)
+            carry = _keep(carry, going)
             active = [active[row] for row in going]
     if options.patience is not None:
         return tuple(cast(TrainState, b) for b in best)
     return tuple(states)
+
+
+def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[Optimizer] | None:
+    if optimizers is None:
+        return None
+    if not isinstance(optimizers, (list, tuple)) or len(optimizers) != count:
+        raise bad_argument("fit_seeds", "optimizers", f"a list of {count} optimisers (one per seed)", optimizers)
+    for name in ("optimizer", "lr"):
+        if keywords.get(name) is not None:
+            raise bad_argument("fit_seeds", name, "left out when optimizers=[...] gives each member its own", keywords[name])
+    return [resolve_optimizer(optimizer, None, "fit_seeds") for optimizer in optimizers]
+
+
+def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any]) -> TrainState:
+    """The member's state after the epoch, its record (with validation metrics) added to its history."""
+    spec = previous.params.spec
+    params = _row(spec, carry.flat, row)
+    if member.val is not None:
+        metrics.update({f"val_{k}": v for k, v in evaluate(params, *member.val).items()})
+    opt_state = _member_state(member, spec, carry.opt, row)
+    lr = member.optimizer.learning_rate(opt_state) if member.optimizer.learning_rate else None
+    record = EpochRecord(previous.epoch + 1, carry.step, lr, **metrics)
+    return TrainState(params, opt_state, previous.epoch + 1, carry.step, member.seed, previous.history.append(record))
