@@ -179,14 +179,14 @@ def _apply_kernels(
         update, new_moments = kernels[0].apply(gradient, list(moments), flat, kernels[0].constants(count))
         update += flat
         return update, tuple(new_moments)
-    updated, stacked_moments = np.empty_like(flat), tuple(np.empty_like(m) for m in moments)
+    stacked_moments = tuple(np.empty_like(m) for m in moments)
     for start in range(0, len(flat), rows):
         part, kernel = slice(start, start + rows), kernels[start]
         update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], kernel.constants(count))
-        np.add(update, flat[part], out=updated[part])
+        np.add(update, flat[part], out=gradient[part])  # the gradient's part is used up: it becomes the parameters
         for whole, new in zip(stacked_moments, new_moments):
             whole[part] = new
-    return updated, stacked_moments
+    return gradient, stacked_moments
 
 
 def _step(
