@@ -137,6 +137,14 @@ def test_regression_members_and_shuffle_off():
         assert states[0].history[-1].r2 is not None
 
 
+def test_lazy_scaled_rows_are_gathered_as_fit_gathers_them():
+    raw = np.random.default_rng(3).integers(0, 256, (120, 6, 6), dtype=np.uint8)
+    data = fnn.data.Dataset(fnn.data.ScaledRows(raw, 255.0), np.arange(120) % 3)
+    spec = fnn.network([36, 8, 3])
+    states = fit_seeds(spec, data, seeds=[0, 9], epochs=2, lr=0.2, batch_size=16, validation=0.25, drop_rate=0.2)
+    assert_members_are_solo(states, spec, data, [0, 9], 2, lr=0.2, batch_size=16, validation=0.25, drop_rate=0.2)
+
+
 def test_validation_data_given_and_diagnostics_recorded():
     val = fnn.data.Dataset(np.asarray(DIGITS.features)[300:400], DIGITS.labels[300:400])
     options = dict(optimizer="nesterov", lr=0.05, validation=val, diagnostics=True, drop_rate=0.1)
