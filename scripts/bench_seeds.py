@@ -55,7 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--digits-epochs", type=int, default=5)
-    parser.add_argument("--fashion-rows", type=int, default=12000)
+    parser.add_argument("--fashion-rows", type=int, default=12000, help="rows of Fashion-MNIST trained on (0: skip it)")
     parser.add_argument("--fashion-epochs", type=int, default=1)
     args = parser.parse_args()
     print(f"fnn {fnn.__version__}, numpy {np.__version__}, 1 BLAS thread, {os.cpu_count()} cores, best of {args.repeats}")
@@ -63,7 +63,9 @@ def main():
         train, _ = fnn.data.stratified_split(fnn.data.digits(), 0.2, seed=0)
         compare("8 seeds, digits 64-64-10", fnn.network([64, 64, 10]), train, list(range(8)), args.digits_epochs,
                 args.repeats, lr=0.1, batch_size=32, validation=0.1)
-        if os.path.isdir(FASHION):
+        if not args.fashion_rows:
+            print("Fashion-MNIST skipped (--fashion-rows 0)")
+        elif os.path.isdir(FASHION):
             fashion, _ = fnn.data.load_mnist(fashion=True, lazy=False)
             rows = fnn.data.Dataset(np.asarray(fashion.features)[: args.fashion_rows], fashion.labels[: args.fashion_rows])
             compare("4 seeds, Fashion-MNIST 784-256-128-64-10", fnn.network([784, 256, 128, 64, 10]), rows, list(range(4)),

@@ -357,7 +357,8 @@ def fit_seeds(
     :func:`fnn.fit`'s (``seed`` aside); with ``patience`` each member stops on its own and returns its best state
     while the others go on; a float ``validation`` splits each member's part by its own seed. ``optimizers``, one
     per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning rate or momentum,
-    AdamW with another weight decay) in place of ``optimizer``/``lr``.
+    AdamW with another weight decay) in place of ``optimizer``/``lr``. A member whose loss turns NaN or infinite
+    raises :class:`fnn.TrainingDiverged` for the call, naming its seed.
 
     Memory: the parameters, the gradient, the update and each optimiser moment take S times one run's (Adam: 5 x S
     x parameters x itemsize); the forward pass keeps each layer's input, pre- and post-activation for S x batch
