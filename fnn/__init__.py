@@ -32,6 +32,7 @@ from fnn.lazy import lazy_loader
 from fnn.train.batches import batch_count, epoch_permutation, minibatches
 from fnn.train.dropout import dropout_masks
 from fnn.train.loop import early_stopping, fit, iterate_epochs, run_epoch
+from fnn.train.stacked import fit_seeds
 from fnn.train.state import EpochRecord, History, TrainState
 from fnn.train.step import sgd_step
 from fnn.version import __version__
@@ -101,6 +102,7 @@ __all__ = [
     "run_epoch",
     "iterate_epochs",
     "fit",
+    "fit_seeds",
     "early_stopping",
     "verify_run",
     "diff_runs",

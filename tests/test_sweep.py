@@ -7,10 +7,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from fnn.errors import FnnInputError
-from fnn.run.sweep import check_sweep_folder, chosen_test, expand_grid, run_id, summarize, sweep
+from fnn.run.sweep import check_sweep_folder, chosen_test, expand_grid, run_id, summarize, sweep, t975
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
 GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
@@ -63,7 +64,16 @@ def test_summary_mean_and_std_match_a_hand_computation():
     assert best["val_accuracy_mean"] == pytest.approx(0.94) and best["val_accuracy_std"] == pytest.approx(0.0141421356, rel=1e-6)
     assert second["val_accuracy_mean"] == pytest.approx(0.8) and second["val_accuracy_std"] == pytest.approx(0.1)
     assert second["val_loss_mean"] == pytest.approx(0.4) and second["val_loss_std"] == pytest.approx(0.1)
+    assert (second["val_accuracy_min"], second["val_accuracy_max"]) == (0.7, 0.9)
+    assert second["val_accuracy_ci95"] == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-5)  # Student's t, 2 dof
+    assert best["val_accuracy_ci95"] == pytest.approx(12.706205 * 0.0141421356 / np.sqrt(2), rel=1e-5)
     assert not any(key.startswith(("accuracy", "loss")) for row in (best, second) for key in row)  # no test metrics
+
+
+def test_t_quantiles_match_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for degrees in [1, 2, 5, 29, 30, 31, 45, 100, 1000]:
+        assert t975(degrees) == pytest.approx(stats.t.ppf(0.975, degrees), abs=2e-4)
 
 
 def test_the_sweep_ranks_on_validation_never_on_test():

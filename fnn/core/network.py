@@ -80,16 +80,17 @@ def backward_into(params: Params, trace: Trace, grad_logits: np.ndarray, out: Se
 
     Each product writes straight into its place, and the bias gradients are products with a vector of ones (a
     BLAS matrix-vector product, not a separate pass). ``grad_logits`` is overwritten; pass a scratch array.
+    Only the last two axes are a layer's, so stacked members (``fnn.train.stacked``) run through the same code.
     """
     delta = grad_logits
-    ones = np.ones(len(delta), params.dtype)
+    ones = np.ones(delta.shape[-2], params.dtype)
     for index in range(len(params.layers) - 1, -1, -1):
         w_out, b_out = out[index]
-        np.matmul(trace.inputs[index].T, delta, out=w_out)
+        np.matmul(trace.inputs[index].swapaxes(-1, -2), delta, out=w_out)
         np.matmul(ones, delta, out=b_out)
         if index == 0:
             break
-        g = delta @ params.layers[index].w.T
+        g = delta @ params.layers[index].w.swapaxes(-1, -2)
         mask = trace.masks[index - 1] if trace.masks else None
         if mask is not None:
             g *= mask

@@ -1,0 +1,441 @@
+"""Many seeds trained as one stacked computation, each member byte-identical to its solo run.
+
+:func:`fit_seeds` trains S seeds of one network at once. Each layer's parameters are stacked to ``(S, in, out)``
+and ``(S, out)``, every member draws its own shuffles and dropout masks from the seed table (:mod:`fnn.seeds`)
+exactly as :func:`fnn.fit` does, and one step is one pass of the network's own forward and backward functions
+(:func:`~fnn.core.network.forward_trace`, :func:`~fnn.core.network.backward_into`, which read only a layer's
+last two axes) over the stacked arrays: ``np.matmul`` on ``(S, n, k) @ (S, k, m)`` runs the same BLAS call per
+member as the solo 2-D product, and elementwise work gives the same numbers however the arrays are cut, so the
+optimiser's own elementwise kernel runs once over all members' parameters. What sums across a member's arrays
+or its batch (the batch's loss and its gradient at the logits, the running metrics, the update of an optimiser
+without a kernel such as a chain with clipping, which takes a global norm) is computed member by member on that
+member's contiguous slice, in the solo run's order. The tests prove the bytes equal for every optimiser and
+schedule, with dropout, early stopping and both float types.
+
+>>> spec = fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy")
+>>> data = fnn.data.moons(100, noise=0.1, seed=0)
+>>> states = fnn.fit_seeds(spec, data, seeds=[0, 1, 2], epochs=3, lr=0.5, batch_size=10)
+>>> solo = fnn.fit(fnn.init_params(spec, seed=1), data, epochs=3, lr=0.5, batch_size=10, seed=1)
+>>> states[1].params == solo.params, states[1].history == solo.history, [s.seed for s in states]
+(True, True, [0, 1, 2])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy as np
+from attrs import frozen
+
+from fnn.core.metrics import evaluate
+from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
+from fnn.core.params import Params, flat_layout, flatten_params, init_params, params_from_flat
+from fnn.core.spec import NetworkSpec
+from fnn.data.lazy import take_rows
+from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.optim.base import ElementwiseKernel, Optimizer, apply_updates
+from fnn.train.batches import minibatches
+from fnn.train.diagnostics import (
+    DiagnosticsAccumulator,
+    accumulate,
+    finish,
+    gradient_norms,
+    start_diagnostics,
+    wants_norms,
+)
+from fnn.train.dropout import dropout_masks, dropout_rates
+from fnn.train.loop import RunningMetrics, _options, _validation_data, prepare_data, start_state
+from fnn.train.options import TrainOptions, check_epochs, resolve_optimizer
+from fnn.train.state import EpochRecord, TrainState
+
+
+@frozen
+class _StackedLayer:
+    """A layer of S members: ``w`` of shape ``(S, in, out)``, ``b`` of ``(S, 1, out)`` (one row per member,
+    broadcast over that member's batch)."""
+
+    w: np.ndarray
+    b: np.ndarray
+
+
+@frozen
+class _Stacked:
+    """What the forward and backward passes read of ``Params`` (``spec``, ``layers``, ``dtype``), for S members."""
+
+    spec: NetworkSpec
+    layers: tuple[_StackedLayer, ...]
+    dtype: np.dtype
+
+
+@frozen(hash=False)
+class _Member:
+    """What one member trains on and with: its seed, the rows of the data that are its training part, its
+    validation part (prepared) and its optimiser."""
+
+    seed: int
+    rows: np.ndarray
+    val: tuple[Any, np.ndarray] | None
+    optimizer: Optimizer
+
+
+@frozen(hash=False)
+class _Moments:
+    """The optimiser states of members whose optimisers have kernels of one state type: the shared update
+    count and one ``(S, P)`` array per moment."""
+
+    count: int
+    moments: tuple[np.ndarray, ...]
+
+
+@frozen(hash=False)
+class _Carry:
+    """The stacked run between steps: ``flat`` holds one row of parameters per active member (in
+    :func:`~fnn.core.params.flat_layout` order); ``opt`` is :class:`_Moments` when every member's optimiser has
+    an elementwise kernel, else one optimiser state per member."""
+
+    flat: np.ndarray
+    opt: Any
+    step: int
+
+
+@frozen(hash=False)
+class _ClassSums:
+    """An epoch's running sums of S classifier members at once: row ``s`` holds what member ``s``'s solo
+    :class:`~fnn.train.loop.RunningMetrics` would (float64 sums in the same order, exact counts)."""
+
+    loss_sum: np.ndarray
+    count: int
+    hits: np.ndarray
+
+    def add(self, values: Sequence[float], outputs: np.ndarray, y: np.ndarray) -> _ClassSums:
+        n = outputs.shape[1]
+        classes = outputs.argmax(axis=-1) if outputs.shape[-1] > 1 else outputs[..., 0] > 0.5
+        labels = y if y.ndim == 2 else (y.argmax(axis=-1) if y.shape[-1] > 1 else y[..., 0] > 0.5)
+        hits = self.hits + np.count_nonzero(classes == labels, axis=-1)
+        return _ClassSums(self.loss_sum + np.array(values) * n, self.count + n, hits)
+
+    def member(self, row: int) -> RunningMetrics:
+        return RunningMetrics(float(self.loss_sum[row]), self.count, int(self.hits[row]))
+
+
+def _pieces(spec: NetworkSpec, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(w, b)`` views of the stacked rows ``flat``, shaped ``(S, in, out)`` and ``(S, out)``, per layer."""
+    layout, _ = flat_layout(spec)
+    count = len(flat)
+    return [
+        (flat[:, w_start : w_start + w_shape[0] * w_shape[1]].reshape(count, *w_shape), flat[:, b_start : b_start + b_shape[0]])
+        for (w_start, w_shape), (b_start, b_shape) in layout
+    ]
+
+
+def _stacked(spec: NetworkSpec, flat: np.ndarray) -> Params:
+    # Not a Params (whose layers are 2-D), but it has all that forward_trace and backward_into read of one.
+    layers = tuple(_StackedLayer(w, b[:, None, :]) for w, b in _pieces(spec, flat))
+    return cast(Params, _Stacked(spec, layers, flat.dtype))
+
+
+def _row(spec: NetworkSpec, flat: np.ndarray, member: int) -> Params:
+    return params_from_flat(spec, flat[member].copy())
+
+
+def _kernels(members: Sequence[_Member]) -> list[ElementwiseKernel] | None:
+    """The members' elementwise kernels (of one state type, checked at the start), or None if one has none."""
+    kernels = [m.optimizer.kernel for m in members]
+    return None if any(k is None for k in kernels) else cast(list[ElementwiseKernel], kernels)
+
+
+def _member_state(member: _Member, spec: NetworkSpec, opt: Any, row: int) -> Any:
+    """The optimiser state of the member at ``row``, as its solo run holds it."""
+    kernel = member.optimizer.kernel
+    if not isinstance(opt, _Moments):
+        return opt[row]
+    assert kernel is not None  # moments are stacked only when every member has a kernel
+    return kernel.state_type(opt.count, *(_row(spec, moment, row) for moment in opt.moments))
+
+
+def _masks(spec: NetworkSpec, n: int, rates: Sequence[float], seeds: Sequence[int], epoch: int, step: int, dtype: np.dtype) -> list[np.ndarray | None] | None:
+    """Each member's own dropout masks (drawn as :func:`fnn.fit` draws them), stacked per hidden layer."""
+    if not rates:
+        return None
+    drawn = [cast(list, dropout_masks(spec, n, rates, seed, epoch, step, dtype)) for seed in seeds]
+    return [None if layer[0] is None else np.stack(layer) for layer in zip(*drawn)]
+
+
+CHUNK = 1 << 17
+"""The most numbers one call of an optimiser's kernel takes: members whose parameters outgrow the cache are
+updated a few rows at a time (elementwise work gives the same bytes however it is cut)."""
+
+
+def _apply_kernels(
+    kernels: Sequence[ElementwiseKernel], gradient: np.ndarray, moments: Sequence[np.ndarray], flat: np.ndarray, count: int
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The new parameters and moments by each member's kernel (``gradient`` is overwritten), as the solo fused
+    step computes them: one call for members that share one kernel, else one call per member (its own constants)."""
+    shared = all(k is kernels[0] for k in kernels)
+    rows = max(1, CHUNK // flat.shape[1]) if shared else 1
+    if rows >= len(flat):
+        update, new_moments = kernels[0].apply(gradient, list(moments), flat, kernels[0].constants(count))
+        update += flat
+        return update, tuple(new_moments)
+    stacked_moments = tuple(np.empty_like(m) for m in moments)
+    for start in range(0, len(flat), rows):
+        part, kernel = slice(start, start + rows), kernels[start]
+        update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], kernel.constants(count))
+        np.add(update, flat[part], out=gradient[part])  # the gradient's part is used up: it becomes the parameters
+        for whole, new in zip(stacked_moments, new_moments):
+            whole[part] = new
+    return gradient, stacked_moments
+
+
+def _step(
+    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
+    masks: list[np.ndarray | None] | None, norms: Sequence[bool],
+) -> tuple[list[float], Trace, _Carry, list[tuple[float, ...] | None]]:
+    """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
+    of the members in ``norms``. ``template`` is any member's params (only its spec is read)."""
+    spec = template.spec
+    stacked = _stacked(spec, carry.flat)
+    trace = forward_trace(stacked, x, masks)
+    outputs = [Trace((), (z,), (a,), ()) for z, a in zip(trace.pre[-1], trace.post[-1])]
+    values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
+    grad_logits = np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+    gradient = np.empty(carry.flat.shape, carry.flat.dtype)
+    backward_into(stacked, trace, grad_logits, _pieces(spec, gradient))
+    grad_norms = [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
+    if isinstance(carry.opt, _Moments):
+        kernels = cast(list[ElementwiseKernel], _kernels(members))
+        update, new_moments = _apply_kernels(kernels, gradient, carry.opt.moments, carry.flat, carry.opt.count)
+        return values, trace, _Carry(update, _Moments(carry.opt.count + 1, new_moments), carry.step + 1), grad_norms
+    rows, states = [], []
+    for s, (member, state) in enumerate(zip(members, carry.opt)):
+        params = _row(spec, carry.flat, s)
+        updates, state = member.optimizer.update(_row(spec, gradient, s), state, params)
+        rows.append(flatten_params(apply_updates(params, updates)))
+        states.append(state)
+    return values, trace, _Carry(np.stack(rows), tuple(states), carry.step + 1), grad_norms
+
+
+def _epoch(
+    template: Params, data: tuple[Any, np.ndarray], members: Sequence[_Member],
+    starts: Sequence[TrainState], carry: _Carry, options: TrainOptions, drop_rates: Sequence[float],
+) -> tuple[_Carry, list[dict[str, Any]]]:
+    """One epoch of every member: the carry after it and each member's running metrics (and diagnostics)."""
+    spec, epoch = template.spec, starts[0].epoch
+    seeds = [m.seed for m in members]
+    classes = _ClassSums(np.zeros(len(members)), 0, np.zeros(len(members), np.int64))
+    sums = [RunningMetrics()] * len(members)  # regression members' sums (per output), one by one
+    observed: list[DiagnosticsAccumulator] | None = [start_diagnostics(spec)] * len(members) if options.diagnostics else None
+    # Each member's batches as rows of the data (the very rows its solo run gathers), gathered for all at once.
+    batches = zip(*(minibatches(m.rows, m.rows, options.batch_size, m.seed, epoch, options.shuffle) for m in members))
+    for batch in batches:
+        rows = np.stack([rows for rows, _ in batch])
+        x = np.asarray(take_rows(data[0], rows.ravel())).reshape(*rows.shape, -1)
+        y = data[1][rows]
+        ys = list(y)
+        masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
+        norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
+        values, trace, done, grad_norms = _step(members, template, carry, x, ys, masks, norms)
+        values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
+        for s, (member, value) in enumerate(zip(members, values)):
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"Training diverged for seed {member.seed}: the loss became {value} at epoch {epoch + 1}, step "
+                    f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
+                    f"finite params are in the error's .last_good and its state at the start of the epoch in .epoch_start.",
+                    epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
+                )
+            if not spec.is_classifier:
+                sums[s] = sums[s].add(value, trace.post[-1][s], ys[s], False)
+            if observed is not None:
+                state = _member_state(member, spec, carry.opt, s)
+                lr = member.optimizer.learning_rate(state) if member.optimizer.learning_rate is not None else None
+                hidden = [post[s] for post in trace.post]
+                observed[s] = accumulate(observed[s], hidden, grad_norms[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
+        if spec.is_classifier:
+            classes = classes.add(values, trace.post[-1], y)
+        carry = done
+    totals = [classes.member(s) for s in range(len(members))] if spec.is_classifier else sums
+    metrics = [total.metrics(spec.is_classifier) for total in totals]
+    if observed is not None:
+        for s, acc in enumerate(observed):
+            metrics[s]["diagnostics"] = finish(acc)
+    return carry, metrics
+
+
+def _penalised(optimizer: Optimizer, value: float, spec: NetworkSpec, flat: np.ndarray, row: int) -> float:
+    return value + optimizer.penalty(_row(spec, flat, row)) if optimizer.penalty is not None else value
+
+
+def _starts(start: Any, seeds: Sequence[int], optimizers: Sequence[Optimizer]) -> list[TrainState]:
+    """Each member's starting state: fresh from the spec or params, or the states given (one per seed)."""
+    if isinstance(start, NetworkSpec):
+        return [start_state(init_params(start, seed), opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
+    if isinstance(start, Params):
+        return [start_state(start, opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
+    if not isinstance(start, (list, tuple)) or len(start) != len(seeds):
+        raise bad_argument("fit_seeds", "start", f"a NetworkSpec, Params, or a list of {len(seeds)} Params or TrainStates (one per seed)", type(start).__name__)
+    states = [
+        start_state(one, opt, None if isinstance(one, TrainState) else seed, "fit_seeds") for one, seed, opt in zip(start, seeds, optimizers)
+    ]
+    for state, seed in zip(states, seeds):
+        if state.seed != seed:
+            raise bad_argument("fit_seeds", "seeds", f"the seeds of the states given ({[s.seed for s in states]})", list(seeds))
+    first = states[0]
+    for state in states[1:]:
+        if state.params.spec != first.params.spec or state.params.dtype != first.params.dtype or (state.epoch, state.step) != (first.epoch, first.step):
+            raise bad_argument(
+                "fit_seeds", "start", "members of one network, dtype, epoch and step",
+                f"{state.params.spec!r} {state.params.dtype} at epoch {state.epoch}, step {state.step} beside "
+                f"{first.params.spec!r} {first.params.dtype} at epoch {first.epoch}, step {first.step}",
+            )
+    return states
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    if not isinstance(seeds, (list, tuple, range)) or not seeds:
+        raise bad_argument("fit_seeds", "seeds", "a non-empty list of non-negative ints", seeds)
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise bad_argument("fit_seeds", "seeds", "a non-empty list of non-negative ints", list(seeds))
+    return [int(seed) for seed in seeds]
+
+
+def _first_carry(members: Sequence[_Member], states: Sequence[TrainState]) -> _Carry:
+    flat = np.stack([flatten_params(state.params) for state in states])
+    kernels = _kernels(members)
+    if kernels is None:
+        return _Carry(flat, tuple(state.opt_state for state in states), states[0].step)
+    kinds = {(k.state_type, k.moments) for k in kernels}
+    if len(kinds) != 1:
+        raise bad_argument("fit_seeds", "optimizers", "optimisers of one kind (one state type), differing in settings only",
+                           [m.optimizer.name for m in members])
+    moments = [k.moments_of("fit_seeds", state.opt_state, state.params) for k, state in zip(kernels, states)]
+    counts = {state.opt_state.count for state in states}
+    if len(counts) != 1:
+        raise bad_argument("fit_seeds", "start", "optimiser states at one update count", sorted(counts))
+    stacked = tuple(np.stack([flatten_params(own[k]) for own in moments]) for k in range(len(kernels[0].moments)))
+    return _Carry(flat, _Moments(counts.pop(), stacked), states[0].step)
+
+
+def _keep(carry: _Carry, rows: list[int]) -> _Carry:
+    """The carry of the members at ``rows`` only (the others have stopped)."""
+    if isinstance(carry.opt, _Moments):
+        return _Carry(carry.flat[rows], _Moments(carry.opt.count, tuple(m[rows] for m in carry.opt.moments)), carry.step)
+    return _Carry(carry.flat[rows], tuple(carry.opt[r] for r in rows), carry.step)
+
+
+def _better(value: Any, best: TrainState | None, monitor: str) -> bool:
+    if value is None:
+        raise FnnInputError(
+            f"Early stopping monitors {monitor!r}, which this run does not record; give validation data "
+            f"(validation=...) or monitor 'loss'."
+        )
+    if best is None:
+        return True
+    best_value = getattr(best.history[-1], monitor)
+    return bool(value < best_value if monitor.endswith("loss") else value > best_value)
+
+
+def fit_seeds(
+    start: NetworkSpec | Params | Sequence[Params | TrainState],
+    data: Any,
+    *,
+    seeds: Sequence[int],
+    epochs: int,
+    optimizers: Sequence[Optimizer | str] | None = None,
+    options: TrainOptions | None = None,
+    **keywords: Any,
+) -> tuple[TrainState, ...]:
+    """Train one network from each of ``seeds`` as one stacked computation: one :class:`TrainState` per seed,
+    in order, whose params, optimiser state and history are the bytes of ``fnn.fit(..., seed=s)`` (same BLAS
+    kernel and thread count).
+
+    ``start`` is a spec (member ``s`` starts from ``init_params(spec, seed=s)``), one ``Params`` for every
+    member, or one ``Params`` or ``TrainState`` per seed (of one network, epoch and step). The options are
+    :func:`fnn.fit`'s (``seed`` aside); with ``patience`` each member stops on its own and returns its best state
+    while the others go on; a float ``validation`` splits each member's part by its own seed. ``optimizers``, one
+    per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning rate or momentum,
+    AdamW with another weight decay) in place of ``optimizer``/``lr``. A member whose loss turns NaN or infinite
+    raises :class:`fnn.TrainingDiverged` for the call, naming its seed.
+
+    Memory: the parameters, the gradient, the update and each optimiser moment take S times one run's (Adam: 5 x S
+    x parameters x itemsize); the forward pass keeps each layer's input, pre- and post-activation for S x batch
+    rows; a float ``validation`` gives each member its own copy of its validation part.
+
+    >>> spec = fnn.network([2, 4, 1], activation="tanh", loss="binary_cross_entropy")
+    >>> states = fnn.fit_seeds(spec, fnn.data.moons(40, seed=0), seeds=[3, 4], epochs=2, optimizer="adam", lr=0.01)
+    >>> [(s.seed, s.epoch, s.step) for s in states]
+    [(3, 2, 4), (4, 2, 4)]
+    """
+    options = _options("fit_seeds", options, keywords)
+    seed_list = _check_seeds(seeds)
+    if options.seed is not None:
+        raise bad_argument("fit_seeds", "seed", "None (each member's seed is in seeds=[...])", options.seed)
+    count = check_epochs("fit_seeds", epochs) or 0
+    own_optimizers = _optimizers(optimizers, keywords, len(seed_list)) or [options.optimizer] * len(seed_list)
+    states = _starts(start, seed_list, own_optimizers)
+    if count == 0:
+        return tuple(states)
+    template = states[0].params
+    prepared = prepare_data(template, data, "fit_seeds")
+    positions = np.arange(len(prepared[0]))
+    members = []
+    for seed, optimizer in zip(seed_list, own_optimizers):
+        # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
+        (rows, _), val = _validation_data(template, options.validation, (positions, prepared[1]), seed, "fit_seeds")
+        if val is not None and isinstance(options.validation, float):
+            val = (take_rows(prepared[0], val[0]), val[1])
+        members.append(_Member(seed, rows, val, optimizer))
+    sizes = {len(m.rows) for m in members}
+    if 0 in sizes:
+        raise bad_argument("fit_seeds", "data", "at least one sample", 0)
+    if len(sizes) != 1:  # a stratified split holds out the same count for every seed; this guards the assumption
+        raise bad_argument("fit_seeds", "validation", "a split that leaves every member as many training samples", sorted(sizes))
+    drop_rates = dropout_rates(template.spec, options.drop_rate, "fit_seeds")
+    carry = _first_carry(members, states)
+    active = list(range(len(seed_list)))
+    best: list[TrainState | None] = [None] * len(seed_list)
+    for _ in range(count):
+        carry, metrics = _epoch(template, prepared, [members[i] for i in active], [states[i] for i in active], carry, options, drop_rates)
+        going = []
+        for row, (index, own) in enumerate(zip(active, metrics)):
+            states[index] = state = _epoch_end(members[index], states[index], carry, row, own)
+            if options.patience is not None:
+                if _better(getattr(state.history[-1], options.monitor, None), best[index], options.monitor):
+                    best[index] = state
+                elif state.epoch - cast(TrainState, best[index]).epoch >= options.patience:
+                    continue
+            going.append(row)
+        if not going:
+            break
+        if len(going) < len(active):
+            carry = _keep(carry, going)
+            active = [active[row] for row in going]
+    if options.patience is not None:
+        return tuple(cast(TrainState, b) for b in best)
+    return tuple(states)
+
+
+def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[Optimizer] | None:
+    if optimizers is None:
+        return None
+    if not isinstance(optimizers, (list, tuple)) or len(optimizers) != count:
+        raise bad_argument("fit_seeds", "optimizers", f"a list of {count} optimisers (one per seed)", optimizers)
+    for name in ("optimizer", "lr"):
+        if keywords.get(name) is not None:
+            raise bad_argument("fit_seeds", name, "left out when optimizers=[...] gives each member its own", keywords[name])
+    return [resolve_optimizer(optimizer, None, "fit_seeds") for optimizer in optimizers]
+
+
+def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any]) -> TrainState:
+    """The member's state after the epoch, its record (with validation metrics) added to its history."""
+    spec = previous.params.spec
+    params = _row(spec, carry.flat, row)
+    if member.val is not None:
+        metrics.update({f"val_{k}": v for k, v in evaluate(params, *member.val).items()})
+    opt_state = _member_state(member, spec, carry.opt, row)
+    lr = member.optimizer.learning_rate(opt_state) if member.optimizer.learning_rate else None
+    record = EpochRecord(previous.epoch + 1, carry.step, lr, **metrics)
+    return TrainState(params, opt_state, previous.epoch + 1, carry.step, member.seed, previous.history.append(record))

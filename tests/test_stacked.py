@@ -1,0 +1,211 @@
+"""fnn.fit_seeds: every member of a stacked run is the very bytes of its solo fnn.fit run."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fnn
+from fnn.optim import OPTIMIZERS, SCHEDULES
+from fnn.train import stacked
+from fnn.train.stacked import fit_seeds
+
+DIGITS = fnn.data.digits()
+SMALL = fnn.data.Dataset(np.asarray(DIGITS.features)[:300], DIGITS.labels[:300])
+SPEC = fnn.network([64, 16, 12, 10])
+SCHEDULE_OF = {
+    "constant": "constant:0.05",
+    "step_decay": "step_decay:0.05,7,0.5",
+    "exponential": "exponential:0.05,0.9,5",
+    "cosine": "cosine:0.05,30",
+    "linear_warmup": "linear_warmup:0.05,10+cosine:0.05,20",
+}
+
+
+def solo(start, data, seed, epochs, **options):
+    begin = start if isinstance(start, (fnn.Params, fnn.TrainState)) else fnn.init_params(start, seed=seed)
+    return fnn.fit(begin, data, epochs=epochs, seed=None if isinstance(begin, fnn.TrainState) else seed, **options)
+
+
+def assert_members_are_solo(states, start, data, seeds, epochs, **options):
+    assert [s.seed for s in states] == list(seeds)
+    for index, (state, seed) in enumerate(zip(states, seeds)):
+        own_start = start[index] if isinstance(start, list) else start
+        alone = solo(own_start, data, seed, epochs, **options)
+        assert state.params == alone.params, f"params of seed {seed}"
+        assert state.opt_state == alone.opt_state, f"optimiser state of seed {seed}"
+        assert state.history == alone.history, f"history of seed {seed}"
+        assert (state.epoch, state.step) == (alone.epoch, alone.step)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("drop_rate", [0.0, 0.3])
+def test_every_optimizer_with_and_without_dropout(name, drop_rate):
+    options = dict(optimizer=name, lr=0.02, batch_size=25, drop_rate=drop_rate, validation=0.2)
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 5, 2], epochs=3, **options)
+    assert_members_are_solo(states, SPEC, SMALL, [0, 5, 2], 3, **options)
+    assert states[0].params != states[1].params  # the members are different runs
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_every_schedule(schedule):
+    optimizer = fnn.optim.momentum(fnn.optim.get_schedule(SCHEDULE_OF[schedule]))
+    states = fit_seeds(SPEC, SMALL, seeds=[1, 2], epochs=3, optimizer=optimizer, batch_size=32)
+    assert_members_are_solo(states, SPEC, SMALL, [1, 2], 3, optimizer=optimizer, batch_size=32)
+    assert len(set(states[0].history.column("lr"))) == (1 if schedule == "constant" else 3)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_kernel_applied_a_few_members_at_a_time(monkeypatch, name):
+    # Wide members are updated in cache-sized parts: the same bytes as one call over all of them.
+    monkeypatch.setattr(stacked, "CHUNK", 2 * fnn.core.params.flat_layout(SPEC)[1])
+    options = dict(optimizer=name, lr=0.01, batch_size=40)
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1, 2, 3, 4], epochs=2, **options)
+    assert_members_are_solo(states, SPEC, SMALL, [0, 1, 2, 3, 4], 2, **options)
+
+
+@pytest.mark.parametrize(
+    "optimizers",
+    [
+        [fnn.optim.sgd(0.1), fnn.optim.sgd(0.03), fnn.optim.sgd("cosine:0.05,20")],
+        [fnn.optim.momentum(0.05, beta=0.5), fnn.optim.nesterov(0.02, beta=0.9), fnn.optim.sgd(0.1, momentum=0.8)],
+        [fnn.optim.adamw(0.01, weight_decay=0.1), fnn.optim.adamw(0.003, b1=0.8), fnn.optim.adam(0.02)],
+        [fnn.optim.chain(fnn.optim.clip_by_global_norm(c), fnn.optim.sgd(0.1)) for c in (0.1, 1.0, 10.0)],
+    ],
+)
+def test_members_with_their_own_optimizer_settings(optimizers):
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1, 2], epochs=2, optimizers=optimizers, batch_size=30, drop_rate=0.1)
+    for state, seed, optimizer in zip(states, [0, 1, 2], optimizers):
+        alone = solo(SPEC, SMALL, seed, 2, optimizer=optimizer, batch_size=30, drop_rate=0.1)
+        assert state.params == alone.params and state.opt_state == alone.opt_state and state.history == alone.history
+
+
+def test_members_own_optimizers_of_another_kind_are_refused():
+    with pytest.raises(fnn.FnnInputError, match="optimizers"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=[fnn.optim.sgd(0.1), fnn.optim.adam()])
+    with pytest.raises(fnn.FnnInputError, match="lr"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=["sgd", "sgd"], lr=0.1)
+    with pytest.raises(fnn.FnnInputError, match="optimizers"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=["sgd"])
+
+
+def test_chain_without_kernel_clips_and_penalises_member_by_member():
+    # clip_by_global_norm takes each member's own norm; add_l2 adds each member's own penalty to its loss.
+    optimizer = fnn.optim.chain(fnn.optim.add_l2(1e-3), fnn.optim.clip_by_global_norm(0.5), fnn.optim.adam(0.01))
+    assert optimizer.kernel is None and optimizer.penalty is not None
+    states = fit_seeds(SPEC, SMALL, seeds=[3, 4, 5], epochs=2, optimizer=optimizer, batch_size=20)
+    assert_members_are_solo(states, SPEC, SMALL, [3, 4, 5], 2, optimizer=optimizer, batch_size=20)
+
+
+def test_early_stopping_freezes_each_member_on_its_own():
+    data = fnn.data.moons(120, noise=0.35, seed=0)
+    spec = fnn.network([2, 24, 1], activation="tanh", loss="binary_cross_entropy")
+    seeds = list(range(6))
+    options = dict(optimizer="adam", lr=0.05, batch_size=10, validation=0.3, patience=2)
+    states = fit_seeds(spec, data, seeds=seeds, epochs=40, **options)
+    assert_members_are_solo(states, spec, data, seeds, 40, **options)
+    assert len({s.epoch for s in states}) > 1  # members stopped at different epochs, the others went on
+
+
+def test_early_stopping_on_a_missing_metric_is_refused():
+    with pytest.raises(fnn.FnnInputError, match="val_loss"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=2, patience=1)
+
+
+def test_float64_members_and_their_own_start_params():
+    starts = [fnn.init_params(SPEC, seed=s + 10, dtype="float64") for s in range(3)]
+    data = fnn.data.Dataset(np.asarray(SMALL.features).astype(np.float64), SMALL.labels)
+    states = fit_seeds(starts, data, seeds=[0, 1, 2], epochs=2, optimizer="rmsprop", lr=0.01, drop_rate=0.2)
+    assert states[0].params.dtype == np.float64
+    assert_members_are_solo(states, starts, data, [0, 1, 2], 2, optimizer="rmsprop", lr=0.01, drop_rate=0.2)
+
+
+def test_one_start_for_all_members_differs_by_shuffle_only():
+    start = fnn.init_params(SPEC, seed=0)
+    states = fit_seeds(start, SMALL, seeds=[0, 1], epochs=2, lr=0.1)
+    assert_members_are_solo(states, start, SMALL, [0, 1], 2, lr=0.1)
+
+
+def test_regression_members_and_shuffle_off():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 3)).astype(np.float32)
+    y = np.stack([x.sum(axis=1), x[:, 0] * x[:, 1]], axis=1).astype(np.float32)
+    spec = fnn.network([3, 10, 2], activation="tanh", loss="mse")
+    for shuffle in (True, False):
+        states = fit_seeds(spec, (x, y), seeds=[7, 8], epochs=3, lr=0.05, batch_size=16, shuffle=shuffle, validation=0.2)
+        assert_members_are_solo(states, spec, (x, y), [7, 8], 3, lr=0.05, batch_size=16, shuffle=shuffle, validation=0.2)
+        assert states[0].history[-1].r2 is not None
+
+
+def test_lazy_scaled_rows_are_gathered_as_fit_gathers_them():
+    raw = np.random.default_rng(3).integers(0, 256, (120, 6, 6), dtype=np.uint8)
+    data = fnn.data.Dataset(fnn.data.ScaledRows(raw, 255.0), np.arange(120) % 3)
+    spec = fnn.network([36, 8, 3])
+    states = fit_seeds(spec, data, seeds=[0, 9], epochs=2, lr=0.2, batch_size=16, validation=0.25, drop_rate=0.2)
+    assert_members_are_solo(states, spec, data, [0, 9], 2, lr=0.2, batch_size=16, validation=0.25, drop_rate=0.2)
+
+
+def test_validation_data_given_and_diagnostics_recorded():
+    val = fnn.data.Dataset(np.asarray(DIGITS.features)[300:400], DIGITS.labels[300:400])
+    options = dict(optimizer="nesterov", lr=0.05, validation=val, diagnostics=True, drop_rate=0.1)
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=2, **options)
+    assert states[0].history[-1].diagnostics is not None and states[0].history[-1].val_accuracy is not None
+    assert_members_are_solo(states, SPEC, SMALL, [0, 1], 2, **options)
+
+
+def test_resumed_members_continue_exactly():
+    first = fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=2, optimizer="adam", lr=0.01, drop_rate=0.2)
+    more = fit_seeds(list(first), SMALL, seeds=[0, 1], epochs=2, optimizer="adam", lr=0.01, drop_rate=0.2)
+    whole = fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=4, optimizer="adam", lr=0.01, drop_rate=0.2)
+    for a, b in zip(more, whole):
+        assert a.params == b.params and a.opt_state == b.opt_state and a.history == b.history
+
+
+def test_zero_epochs_gives_the_start_states():
+    states = fit_seeds(SPEC, SMALL, seeds=[4], epochs=0)
+    assert states[0].params == fnn.init_params(SPEC, seed=4) and states[0].epoch == 0
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0, -1], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0], epochs=1, seed=3), "seed"),
+        (lambda: fit_seeds([fnn.init_params(SPEC, seed=0)], SMALL, seeds=[0, 1], epochs=1), "start"),
+        (lambda: fit_seeds(
+            [fnn.init_params(SPEC, seed=0), fnn.init_params(fnn.network([64, 5, 10]), seed=1)], SMALL, seeds=[0, 1], epochs=1
+        ), "one network"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0], epochs=-1), "epochs"),
+    ],
+)
+def test_bad_arguments_are_named(call, match):
+    with pytest.raises(fnn.FnnInputError, match=match):
+        call()
+
+
+def test_divergence_names_the_seed():
+    data = fnn.data.Dataset(np.asarray(SMALL.features) * 1e4, SMALL.labels)
+    with np.errstate(all="ignore"), pytest.raises(fnn.TrainingDiverged, match="seed 0") as caught:
+        fit_seeds(fnn.network([64, 10]), data, seeds=[0, 1], epochs=3, lr=1e30)
+    assert caught.value.last_good is not None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 7), min_size=2, max_size=4),
+    seeds=st.lists(st.integers(0, 50), min_size=1, max_size=4),
+    batch_size=st.integers(1, 40),
+    dtype=st.sampled_from(["float32", "float64"]),
+    optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+    drop_rate=st.sampled_from([0.0, 0.25]),
+)
+def test_any_small_network_and_seed_list(sizes, seeds, batch_size, dtype, optimizer, drop_rate):
+    classes = max(sizes[-1], 2)
+    spec = fnn.network([4, *sizes[:-1], classes], activation="tanh")
+    rng = np.random.default_rng(len(sizes) + batch_size)
+    data = (rng.normal(size=(37, 4)).astype(dtype), rng.integers(0, classes, 37))
+    starts = [fnn.init_params(spec, seed=s, dtype=dtype) for s in seeds]
+    options = dict(optimizer=optimizer, lr=0.05, batch_size=batch_size, drop_rate=drop_rate)
+    states = fit_seeds(starts, data, seeds=seeds, epochs=2, **options)
+    assert_members_are_solo(states, starts, data, seeds, 2, **options)
