@@ -101,6 +101,11 @@ def _format_epoch(record: EpochRecord, epochs: int, seconds: float) -> str:
         value = getattr(record, name)
         if value is not None:
             parts.append(f"{label} {value:.4f}")
+    for name, value in record.metrics.items():  # the run's chosen metrics: val_f1_macro as "val f1_macro"
+        if value is not None:
+            parts.append(f"{'val ' + name[4:] if name.startswith('val_') else 'train ' + name} {value:.4f}")
+    if record.weighted:
+        parts.append("(weighted)")
     parts.append(f"{seconds:.2f} s")
     return "  ".join(parts)
 

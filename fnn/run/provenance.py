@@ -177,6 +177,8 @@ def _data_reasons(recorded, current):
         elif before.get("sha256") != now.get("sha256"):
             shapes = f"{before.get('features')} / {before.get('labels')} recorded, {now.get('features')} / {now.get('labels')} now"
             reasons.append(f"data: the {part} data differ (SHA-256 {str(before.get('sha256'))[:12]}... recorded, {str(now.get('sha256'))[:12]}... now; {shapes})")
+    if (recorded or {}).get("weights") != (current or {}).get("weights"):
+        reasons.append(f"data: the sample or class weights differ ({(recorded or {}).get('weights')} recorded, {(current or {}).get('weights')} now)")
     return reasons
 
 

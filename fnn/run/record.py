@@ -53,10 +53,21 @@ def params_sha256(params: Params) -> str:
     return digest.hexdigest()
 
 
+def _weights_sha256(weights: np.ndarray | None) -> str | None:
+    return None if weights is None else hashlib.sha256(np.ascontiguousarray(weights, dtype="<f8").tobytes()).hexdigest()
+
+
 def data_fingerprints(prepared: Prepared) -> dict[str, Any]:
     """The record's ``data`` entry: SHA-256 fingerprints of the training and validation parts exactly as the run
-    trains and validates on them (after the test split, the standardisation and the validation hold-out)."""
-    return fingerprints(prepared.train, prepared.validation)
+    trains and validates on them (after the test split, the standardisation and the validation hold-out), and
+    of a weighted run's ``weights``: its class weights as set and the SHA-256 of its sample weights per part."""
+    data = fingerprints(prepared.train, prepared.validation)
+    if prepared.weights is not None or prepared.config.class_weight is not None:
+        train_w, val_w = prepared.weights or (None, None)
+        per_class = prepared.options.class_weight
+        data["weights"] = {"class_weight": {str(k): v for k, v in per_class.items()} if isinstance(per_class, dict) else per_class, "sample_weight": prepared.config.sample_weight,
+                           "train_sha256": _weights_sha256(train_w), "validation_sha256": _weights_sha256(val_w)}
+    return data
 
 
 def run_record(config: RunConfig, state: TrainState, metrics: dict[str, Any], seconds: float, last: TrainState | None = None,

@@ -224,9 +224,9 @@ def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) 
     return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed, part="validation")
 
 
-def _validation_data(params: Params, validation: Any, train: Weighted, seed: int, function: str, per_class: np.ndarray | None) -> tuple[Weighted, Weighted | None]:
-    """``(train, validation)`` as prepared arrays with their weights; a float ``validation`` splits ``train``
-    (and its weights) by class, seeded. Validation data given apart is weighted by the class weights only."""
+def _validation_data(params: Params, validation: Any, train: Weighted, seed: int, function: str) -> tuple[Weighted, Weighted | None]:
+    """``(train, validation)`` as prepared arrays with their sample weights; a float ``validation`` splits
+    ``train`` (and its weights) by class, seeded; validation data given apart may carry weights as ``(x, y, w)``."""
     if validation is None:
         return train, None
     x, y, weights = train
@@ -234,23 +234,33 @@ def _validation_data(params: Params, validation: Any, train: Weighted, seed: int
         train_index, val_index = validation_split(params, y, validation, seed)
         part = (lambda index: None) if weights is None else (lambda index: weights[index])
         return (take_rows(x, train_index), y[train_index], part(train_index)), (take_rows(x, val_index), y[val_index], part(val_index))
+    given = None
+    if isinstance(validation, tuple) and len(validation) == 3:
+        validation, given = validation[:2], validation[2]
     val_x, val_y = prepare_data(params, validation, function, "validation")
-    return train, (val_x, val_y, _weights_of(params, val_y, None, per_class, function))
+    return train, (val_x, val_y, sample_weights(None, len(val_y), given, function=function))
 
 
-def _per_class(params: Params, y: np.ndarray, class_weight: Any, function: str) -> np.ndarray | None:
-    """The weight of each class (``"balanced"`` counts the training targets ``y``), or None."""
-    if class_weight is None:
-        return None
-    if not params.spec.is_classifier:
-        raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", class_weight)
-    return class_weights(class_weight, class_labels_of(y), max(params.spec.sizes[-1], 2), function)
+def _class_weighted(params: Params, data: Weighted, per_class: np.ndarray | None, function: str) -> Weighted:
+    """``data`` with its sample weights times the weight of each row's class (None: all ones)."""
+    if per_class is None:
+        return data
+    x, y, weights = data
+    return x, y, sample_weights(class_labels_of(y), len(y), weights, per_class, len(per_class), function)
 
 
-def _weights_of(params: Params, y: np.ndarray, sample_weight: Any, per_class: np.ndarray | None, function: str) -> np.ndarray | None:
-    """The per-row weights of prepared targets ``y`` (None: unweighted)."""
-    labels = class_labels_of(y) if per_class is not None else None
-    return sample_weights(labels, len(y), sample_weight, per_class, len(per_class) if per_class is not None else 0, function)
+def weighted_parts(params: Params, data: Any, options: TrainOptions, seed: int, function: str = "fit") -> tuple[Weighted, Weighted | None]:
+    """The training and validation parts a run of ``options`` uses, as prepared ``(x, y, weights)``: sample
+    weights times class weights (``"balanced"`` counts the classes of the training part), None where all ones."""
+    x, y = prepare_data(params, data, function)
+    given = sample_weights(None, len(y), options.sample_weight, function=function)
+    train, val = _validation_data(params, options.validation, (x, y, given), seed, function)
+    per_class = None
+    if options.class_weight is not None:
+        if not params.spec.is_classifier:
+            raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", options.class_weight)
+        per_class = class_weights(options.class_weight, class_labels_of(train[1]), max(params.spec.sizes[-1], 2), function)
+    return _class_weighted(params, train, per_class, function), None if val is None else _class_weighted(params, val, per_class, function)
 
 
 def _epoch_metrics(params: Params, data: Weighted, metrics: tuple[Metric, ...], prefix: str, keep_running: bool) -> dict[str, Any]:
@@ -313,11 +323,8 @@ def iterate_epochs(
         raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
     optimizer = options.optimizer
     state = start_state(start, optimizer, options.seed, function)
-    x, y = prepare_data(state.params, data, function)
-    per_class = _per_class(state.params, y, options.class_weight, function)
-    weighted = (x, y, _weights_of(state.params, y, options.sample_weight, per_class, function))
-    train, val = _validation_data(state.params, options.validation, weighted, state.seed, function, per_class)
-    is_weighted = weighted[2] is not None
+    train, val = weighted_parts(state.params, data, options, state.seed, function)
+    is_weighted = train[2] is not None
     drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
