@@ -36,11 +36,12 @@ setattr(test_metrics, "__test__", False)  # a function of the library, not a tes
 
 
 def validation_metrics(state: TrainState) -> dict[str, float]:
-    """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``), or {} without a
-    validation part: what a sweep ranks on."""
+    """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``, and the run's chosen
+    ``metrics`` such as ``f1_macro``), or {} without a validation part: what a sweep ranks on."""
     if not len(state.history):
         return {}
     last = state.history[-1].to_dict()
+    last.update(last.pop("metrics", {}))
     return {key[4:]: value for key, value in last.items() if key.startswith("val_") and value is not None}
 
 
