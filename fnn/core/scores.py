@@ -149,7 +149,8 @@ def _binary_auc(positive: Array, scores: Array, weights: Array) -> float:
 
 def roc_auc_score(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
     """The area under the ROC curve: binary from the score of class 1 (a 1-D ``y_score`` or its second column),
-    else one-vs-rest averaged over the classes present in ``y_true`` (with at least one sample outside them).
+    else one-vs-rest averaged over the classes present in ``y_true``. A class whose area is undefined (no weight
+    on its side or on the rest) is left out of the mean, where scikit-learn's mean is nan.
 
     >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
