@@ -212,3 +212,11 @@ def test_weighted_run_is_recorded_verified_and_replayed(tmp_path):
     assert fnn.cli.main([a for a in argv if a not in ("--sample-weight", "w")][:-3] + ["--out", str(without), "--quiet"]) == 0
     other = json.loads((without / "record.json").read_text())
     assert other["params_sha256"] != record["params_sha256"] and other["data"]["weights"]["train_sha256"] is None
+
+
+def test_the_imbalance_script_shows_balanced_weights_raising_balanced_accuracy():
+    script = os.path.join(HERE, "..", "scripts", "class_weights_imbalanced.py")
+    done = subprocess.run([sys.executable, script, "--seeds", "2"], capture_output=True, text=True, check=True, timeout=600)
+    rows = {line.split("  ")[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    plain, balanced = rows["no weights"], rows["class_weight=balanced"]
+    assert float(balanced[1]) > float(plain[2]) + 0.03  # mean balanced accuracy: row = label, mean, +-, std, ...

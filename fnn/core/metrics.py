@@ -128,7 +128,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool) -> float:
+def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool) -> float:
     """``metric`` of a network's ``outputs`` against prepared targets ``y``: a classifier's metric gets the class
     labels and the predicted classes, or with ``needs_proba`` the probabilities (of class 1 for one sigmoid
     output); a regression's gets the targets and the outputs (one column as a 1-D array)."""
@@ -188,7 +188,7 @@ def evaluate(
     else:
         results["r2"] = r2_score(y, outputs, weights)
     for metric in chosen:
-        results.setdefault(metric.name, metric_value(metric, outputs, y, weights, params.spec.is_classifier))
+        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier))
     if counts:
         results["samples"] = len(x)
     return results

@@ -277,11 +277,14 @@ def get_metrics(values: Iterable[Metric | str] | str | None, function: str = "fi
     """
     if values is None:
         return ()
-    if isinstance(values, (str, Metric)) or callable(values):
-        values = [part.strip() for part in values.split(",") if part.strip()] if isinstance(values, str) else [values]
-    if not isinstance(values, (list, tuple)):
-        raise bad_argument(function, argument, "a metric name, a list of names or fnn.Metric records", values)
-    metrics = tuple(get_metric(value, function, argument) for value in values)
+    given: Any = values
+    if isinstance(given, str):
+        given = [part.strip() for part in given.split(",") if part.strip()]
+    elif isinstance(given, Metric) or callable(given):
+        given = [given]
+    if not isinstance(given, (list, tuple)):
+        raise bad_argument(function, argument, "a metric name, a list of names or fnn.Metric records", given)
+    metrics = tuple(get_metric(value, function, argument) for value in given)
     names = [m.name for m in metrics]
     if len(set(names)) != len(names):
         raise bad_argument(function, argument, "each metric once", names)

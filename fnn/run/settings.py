@@ -407,10 +407,10 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
             f"{label}: early stopping watches {config.monitor!r}, a validation metric, but this run holds out no "
             f"validation part (validation 0); give validation > 0 or monitor 'loss'."
         )
-    chosen = config.monitor.removeprefix("val_")
-    if chosen not in ("loss", "accuracy", "r2") and chosen not in config.metrics:
-        label = origin.get("monitor", DEFAULT).label("monitor")
-        raise FnnInputError(f"{label} {config.monitor!r} watches the metric {chosen!r}, which this run does not compute; add it to metrics (--metrics {chosen}).")
+    watched = config.monitor.removeprefix("val_")
+    if watched not in ("loss", "accuracy", "r2") and watched not in config.metrics:
+        where = origin.get("monitor", DEFAULT).label("monitor")
+        raise FnnInputError(f"{where} {config.monitor!r} watches the metric {watched!r}, which this run does not compute; add it to metrics (--metrics {watched}).")
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:

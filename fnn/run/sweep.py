@@ -139,11 +139,11 @@ def _ranked_on(rows: Sequence[dict[str, Any]], monitor: str | None = None) -> tu
     raise FnnInputError("The sweep's records have no validation metrics to rank on (were they run with validation 0?).")
 
 
-def ranking_monitor(records: Sequence[dict[str, Any]]) -> str | None:
+def _ranking_monitor(records: Sequence[dict[str, Any]]) -> str | None:
     """The validation metric the runs' ``monitor`` setting names when it is one they all share other than the
     default ``val_loss`` (``val_f1_macro``, ...): the sweep ranks on it. None: the default ranking.
 
-    >>> ranking_monitor([{"config": {"monitor": "val_f1_macro"}}]), ranking_monitor([{"config": {"monitor": "val_loss"}}])
+    >>> _ranking_monitor([{"config": {"monitor": "val_f1_macro"}}]), _ranking_monitor([{"config": {"monitor": "val_loss"}}])
     ('val_f1_macro', None)
     """
     monitors = {record["config"].get("monitor", "val_loss") for record in records}
@@ -155,7 +155,7 @@ def summarize(records: Sequence[dict[str, Any]], varying: Sequence[str] | None =
     """One row per configuration (seeds pooled): the mean and sample standard deviation over seeds of each
     **validation** metric (``val_accuracy``, ``val_r2``, ``val_loss`` and the runs' chosen ``metrics``), best
     first: on the runs' ``monitor`` when it names another validation metric (``val_f1_macro``: highest first;
-    see :func:`ranking_monitor`), else highest validation accuracy or R^2, else lowest validation loss. Test
+    see :func:`_ranking_monitor`), else highest validation accuracy or R^2, else lowest validation loss. Test
     metrics are left out; :func:`chosen_test` gives the chosen row's. ``varying`` names the keys shown per row."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -169,7 +169,7 @@ def summarize(records: Sequence[dict[str, Any]], varying: Sequence[str] | None =
             if values and all(v is not None for v in values):
                 row[f"val_{metric}_mean"], row[f"val_{metric}_std"] = _mean_std(values)
         rows.append(row)
-    metric, higher = _ranked_on(rows, ranking_monitor(records))
+    metric, higher = _ranked_on(rows, _ranking_monitor(records))
     rows.sort(key=lambda r: -r[f"{metric}_mean"] if higher else r[f"{metric}_mean"])
     return tuple(rows)
 
@@ -358,7 +358,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     summary = summarize(ordered, [setting_name(key) or key for key in grid])
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
     if out:
-        content = {"engine": label, "ranked_on": _ranked_on(summary, ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
+        content = {"engine": label, "ranked_on": _ranked_on(summary, _ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
         atomic_write(os.path.join(out, "summary.json"), json.dumps(content, indent=1).encode())
     return result
 

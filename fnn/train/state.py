@@ -42,12 +42,12 @@ def _pairs(values: Mapping[str, float | None] | Iterable[tuple[str, float | None
     return tuple(sorted((str(name), None if value is None else float(value)) for name, value in items))
 
 
-@frozen
+@frozen(repr=False)
 class Scores(Mapping[str, "float | None"]):
     """The metrics of one epoch chosen by the user (``val_f1_macro``, ``roc_auc``, ...): a read-only mapping.
 
-    >>> Scores({"val_f1_macro": 0.5})["val_f1_macro"], dict(Scores({}))
-    (0.5, {})
+    >>> Scores({"val_f1_macro": 0.5})["val_f1_macro"], Scores({"f1_macro": 1})
+    (0.5, Scores({'f1_macro': 1.0}))
     """
 
     pairs: tuple[tuple[str, float | None], ...] = field(default=(), converter=_pairs)
@@ -63,6 +63,9 @@ class Scores(Mapping[str, "float | None"]):
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def __repr__(self) -> str:
+        return f"Scores({dict(self.pairs)!r})"
 
 
 def _scores(values: Scores | Mapping[str, float | None]) -> Scores:
