@@ -186,7 +186,8 @@ def test_every_door_spells_class_weights_the_same():
     assert resolve_config(({"class-weight": "Balanced"}, FLAG)).class_weight == "balanced"
     assert resolve_config(({"metrics": "f1_macro, roc_auc", "monitor": "val_f1_macro"}, FLAG)).metrics == ("f1_macro", "roc_auc")
     for values, message in (({"class_weight": "0:x"}, "class:weight pairs"), ({"metrics": "f2"}, "metric names"),
-                            ({"monitor": "val_roc_auc"}, "add it to metrics"), ({"sample_weight": "w"}, "csv:PATH")):
+                            ({"monitor": "val_roc_auc"}, "add it to metrics"), ({"sample_weight": "w"}, "csv:PATH"),
+                            ({"metrics": "roc_auc", "monitor": "roc_auc"}, "only with train_metrics")):
         with pytest.raises(fnn.FnnInputError, match=message):
             resolve_config((values, FLAG))
 

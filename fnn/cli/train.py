@@ -152,7 +152,8 @@ class _Progress:
         if self.bar is not None:
             self.bar.update()
             shown = ("loss", "accuracy", "val_accuracy", "val_r2")
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in shown and v is not None})
+            chosen = {k: v for k, v in record.metrics.items() if k.startswith("val_")}
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in {**record.to_dict(), **chosen}.items() if (k in shown or k in chosen) and v is not None})
         if self.per_epoch or (self.bar is not None and not self.quiet):
             self.say(_format_epoch(record, self.epochs, seconds))
 

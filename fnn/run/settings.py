@@ -411,6 +411,9 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
     if watched not in ("loss", "accuracy", "r2") and watched not in config.metrics:
         where = origin.get("monitor", DEFAULT).label("monitor")
         raise FnnInputError(f"{where} {config.monitor!r} watches the metric {watched!r}, which this run does not compute; add it to metrics (--metrics {watched}).")
+    if watched in config.metrics and watched == config.monitor and not config.train_metrics:
+        where = origin.get("monitor", DEFAULT).label("monitor")
+        raise FnnInputError(f"{where} {config.monitor!r} watches a training metric, which this run computes only with train_metrics (--train-metrics); or watch 'val_{watched}'.")
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:
