@@ -26,6 +26,7 @@ from fnn.core.initializers import INITIALIZERS, Initializer, get_initializer
 from fnn.core.losses import LOSSES, Loss, get_loss
 from fnn.core.metrics import accuracy, confusion_matrix, evaluate, mean_loss, predict, predict_classes, r2_score
 from fnn.core.params import Layer, Params, flatten_params, init_params, map_arrays, replace_layer, unflatten_params
+from fnn.core.scores import METRICS, Metric, get_metric
 from fnn.core.spec import LayerSpec, NetworkSpec, network, network_from_layers, spec_from_config
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.lazy import lazy_loader
@@ -114,6 +115,9 @@ __all__ = [
     "predict",
     "predict_classes",
     "r2_score",
+    "Metric",
+    "METRICS",
+    "get_metric",
     "GradCheckResult",
     "check_grad",
     "check_activation",

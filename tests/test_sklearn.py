@@ -37,12 +37,68 @@ def check_name(check):
     return getattr(check, "func", check).__name__
 
 
+# Integer weights equal repeated rows only to round-off and only where the rows do not decide anything else: in
+# float32 (CHECKED[0]) the round-off is above the check's rtol of 1e-7, and with early stopping (CHECKED[2]) the
+# held-out part is drawn from the rows, so repeating them changes it. Both must fail (strict), and the float64,
+# full-batch instances of test_sample_weight_checks_pass_full_batch_float64 pass the same check.
+# check_class_weight_classifiers needs more than the 5 epochs (10 steps) of CHECKED to learn its noisy blobs; it
+# passes with 100 in test_class_weight_check_passes_when_trained_enough.
+EXPECTED_FAILURES = {
+    (0, "check_sample_weight_equivalence_on_dense_data"): "float32 round-off is above the check's rtol",
+    (2, "check_sample_weight_equivalence_on_dense_data"): "the validation part is drawn from the (repeated) rows",
+    (0, "check_class_weight_classifiers"): "5 epochs are too few for its noisy blobs",
+    (2, "check_class_weight_classifiers"): "5 epochs are too few for its noisy blobs",
+}
+
+
+def _marks(index, check):
+    reason = EXPECTED_FAILURES.get((index, check_name(check)))
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
 SKLEARN_CHECKS = [
-    pytest.param(estimator, check, id=f"{index}-{type(estimator).__name__}-{check_name(check)}")
+    pytest.param(estimator, check, id=f"{index}-{type(estimator).__name__}-{check_name(check)}", marks=_marks(index, check))
     for index, instance in enumerate(CHECKED)
     for estimator, check in estimator_checks_generator(instance, mark="xfail")
     if check_name(check) not in NOT_CHECKED
 ]
+
+SAMPLE_WEIGHT_CHECKS = (
+    "check_sample_weights_pandas_series", "check_sample_weights_not_an_array", "check_sample_weights_list",
+    "check_sample_weights_shape", "check_sample_weight_equivalence_on_dense_data", "check_sample_weights_not_overwritten",
+)
+
+
+@pytest.mark.parametrize("estimator_type", [FNNClassifier, FNNRegressor])
+@pytest.mark.parametrize("name", SAMPLE_WEIGHT_CHECKS)
+def test_sample_weight_checks_pass_full_batch_float64(estimator_type, name):
+    from sklearn.utils import estimator_checks
+
+    estimator = estimator_type(hidden_layer_sizes=(8,), batch_size=10_000, epochs=20, learning_rate=0.01, dtype="float64", random_state=0)
+    getattr(estimator_checks, name)(estimator_type.__name__, estimator)
+
+
+def test_class_weight_check_passes_when_trained_enough():
+    from sklearn.utils.estimator_checks import check_class_weight_classifiers
+
+    check_class_weight_classifiers("FNNClassifier", FNNClassifier(hidden_layer_sizes=(16,), epochs=100, learning_rate=0.01, random_state=0))
+
+
+def test_class_weight_by_label_and_balanced():
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    y = np.array(["no", "no", "no", "no", "yes"])
+    by_label = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0, class_weight={"no": 1, "yes": 4}).fit(x, y)
+    balanced = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0, class_weight="balanced").fit(x, y)
+    repeated = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0).fit(x, y, sample_weight=[1, 1, 1, 1, 4])
+    assert by_label.params_ == repeated.params_  # class weights are the same per-sample weights
+    # balanced: 5/(2*4) and 5/(2*1), the same 1:4 ratio; the weighted mean does not see the scale
+    assert balanced.history_[-1].weighted and by_label.history_[-1].weighted
+    for a, b in zip(balanced.params_.arrays(), by_label.params_.arrays()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    with pytest.raises(fnn.FnnInputError, match="keys are among classes_"):
+        FNNClassifier(class_weight={"maybe": 2}).fit(x, y)
+    with pytest.raises(fnn.FnnInputError, match="class_weight"):
+        FNNRegressor(class_weight="balanced").fit(x, x[:, 0])
 
 
 def test_every_sklearn_check_but_the_array_api_one_is_run():

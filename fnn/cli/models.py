@@ -112,7 +112,7 @@ def _model_data(model: Model, name: str | None, run: str) -> Dataset:
     label: str | int | None = None
     drop: tuple[str, ...] = ()
     if str(data).partition(":")[0].strip().lower() == "csv":
-        label, drop = config.get("label"), tuple(config.get("drop") or ())
+        label, drop = config.get("label"), _dropped(config)
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
         _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
@@ -152,11 +152,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
 # -- predict -----------------------------------------------------------------------------------------------------
 
 
+def _dropped(config: dict) -> tuple[str, ...]:
+    """The columns training left out of the features: those dropped and the sample-weight column."""
+    weight = config.get("sample_weight")
+    return tuple(config.get("drop") or ()) + ((weight,) if weight else ())
+
+
 def _csv_inputs(path: str, model: Model, label: str | None, n_inputs: int) -> np.ndarray:
     """A CSV table's feature columns as training chose them: the label column (``--label``, else the model's own,
     else one named as in LABEL_NAMES) left out when the table has it, and the model's dropped columns too."""
     header = csv_header(path)
-    stored_label, stored_drop = model.config.get("label"), tuple(model.config.get("drop") or ())
+    stored_label, stored_drop = model.config.get("label"), _dropped(model.config)
     drop = [column for column in stored_drop if column in header]
     recognise = False
     if label is not None:

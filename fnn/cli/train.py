@@ -103,6 +103,11 @@ def _format_epoch(record: EpochRecord, epochs: int, seconds: float) -> str:
         value = getattr(record, name)
         if value is not None:
             parts.append(f"{label} {value:.4f}")
+    for name, value in record.metrics.items():  # the run's chosen metrics: val_f1_macro as "val f1_macro"
+        if value is not None:
+            parts.append(f"{'val ' + name[4:] if name.startswith('val_') else 'train ' + name} {value:.4f}")
+    if record.weighted:
+        parts.append("(weighted)")
     parts.append(f"{seconds:.2f} s")
     return "  ".join(parts)
 
@@ -149,7 +154,8 @@ class _Progress:
         if self.bar is not None:
             self.bar.update()
             shown = ("loss", "accuracy", "val_accuracy", "val_r2")
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in record.to_dict().items() if k in shown and v is not None})
+            chosen = {k: v for k, v in record.metrics.items() if k.startswith("val_")}
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in {**record.to_dict(), **chosen}.items() if (k in shown or k in chosen) and v is not None})
         if self.per_epoch or (self.bar is not None and not self.quiet):
             self.say(_format_epoch(record, self.epochs, seconds))
 

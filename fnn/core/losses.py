@@ -5,6 +5,12 @@ from the logits ``z`` with log-sum-exp, and the gradient with respect to ``z`` i
 division by probabilities, so saturated outputs still give finite losses and gradients. Every loss is the mean over
 the samples of the batch.
 
+Sample weights (``fit(..., sample_weight=w, class_weight=...)``) make it a weighted mean, as scikit-learn's MLP
+defines it: ``sum(w_i * loss_i) / sum(w_i)`` over each batch, so the gradient row of sample ``i`` is scaled by
+``w_i / sum(w)`` where it is ``1 / n`` without weights (the fused losses fold that factor in; other losses have
+their rows rescaled). Weights that are all ones are no weights: :func:`sample_weights` drops them, so such a run
+is the very bytes of one without.
+
 Your own loss is a :class:`Loss` with ``value(a, y)`` and ``derivative(a, y)`` (the gradient of the mean loss with
 respect to the network's output ``a``):
 
@@ -15,11 +21,14 @@ respect to the network's output ``a``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from attrs import field, frozen
 
+from fnn.arrays import describe
+from fnn.errors import bad_argument
 from fnn.registry import Registry, frozen_registry, lookup
 
 Array = np.ndarray
@@ -27,6 +36,8 @@ OfOutputs = Callable[[Array, Array], Array]
 """``f(a, y)`` of the outputs and the targets (or ``f(z, y)`` of the logits)."""
 OfBoth = Callable[[Array, Array, Array], Array]
 """``f(z, a, y)`` of the logits, the outputs and the targets."""
+Scaled = Callable[[Array, Array, Array, Array], Array]
+"""``f(z, a, y, scale)``: the gradient at the logits with row ``i`` scaled by ``scale[i]`` instead of ``1 / n``."""
 
 
 @frozen
@@ -38,6 +49,8 @@ class Loss:
     ``value_from_both(z, a, y)``, if given, is the same value computed more cheaply from the outputs ``a`` the
     forward pass already has, falling back to the logits where that would lose accuracy.
     ``class_labels`` says that integer class labels are accepted as targets (one-hot rows are accepted too).
+    ``per_sample(z, a, y)`` gives each sample's loss (their mean is the value): weighted training needs it.
+    ``scaled_grad_logits(z, a, y, scale)`` is ``grad_logits`` with row ``i`` scaled by ``scale[i]`` (weights).
 
     >>> half_sse = Loss("half_sse", lambda a, y: 0.5 * np.sum((a - y) ** 2), lambda a, y: a - y)
     >>> float(half_sse.value(np.array([[3.0]]), np.array([[1.0]]))), half_sse.fused
@@ -52,6 +65,8 @@ class Loss:
     grad_logits: OfBoth | None = field(default=None, eq=False, repr=False)
     class_labels: bool = False
     value_from_both: OfBoth | None = field(default=None, eq=False, repr=False)
+    per_sample: OfBoth | None = field(default=None, eq=False, repr=False)
+    scaled_grad_logits: Scaled | None = field(default=None, eq=False, repr=False)
 
     @property
     def fused(self) -> bool:
@@ -120,6 +135,22 @@ def _cross_entropy_grad(z, a, y):
     return (a - y) / n
 
 
+def _cross_entropy_per_sample(z, a, y):
+    log_norm = logsumexp(z)
+    if _is_class_indices(y):
+        return log_norm - z[np.arange(len(z)), y]
+    return np.sum(y * (log_norm[:, None] - z), axis=-1)
+
+
+def _cross_entropy_scaled_grad(z, a, y, scale):
+    if _is_class_indices(y):
+        grad = a.copy()
+        grad[np.arange(len(z)), y] -= 1
+        grad *= scale[:, None]
+        return grad
+    return (a - y) * scale[:, None]
+
+
 def _cross_entropy_value(a, y):
     # -mean over rows of sum(y * log a): the probabilities are logged before the targets weigh them (the log of
     # sum(y * a) is another quantity unless y is one-hot); tiny keeps log(0) finite, and 0 * log(tiny) is 0.
@@ -137,6 +168,15 @@ def _binary_from_logits(z, y):
 
 def _binary_grad(z, a, y):
     return (a - y.reshape(a.shape)) / len(a)
+
+
+def _binary_per_sample(z, a, y):
+    y = y.reshape(z.shape)
+    return np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1)
+
+
+def _binary_scaled_grad(z, a, y, scale):
+    return (a - y.reshape(a.shape)) * scale[:, None]
 
 
 def _binary_value(a, y):
@@ -159,6 +199,8 @@ CROSS_ENTROPY = Loss(
     grad_logits=_cross_entropy_grad,
     class_labels=True,
     value_from_both=_cross_entropy_from_both,
+    per_sample=_cross_entropy_per_sample,
+    scaled_grad_logits=_cross_entropy_scaled_grad,
 )
 BINARY_CROSS_ENTROPY = Loss(
     "binary_cross_entropy",
@@ -168,18 +210,22 @@ BINARY_CROSS_ENTROPY = Loss(
     value_from_logits=_binary_from_logits,
     grad_logits=_binary_grad,
     class_labels=True,
+    per_sample=_binary_per_sample,
+    scaled_grad_logits=_binary_scaled_grad,
 )
 MEAN_SQUARED_ERROR = Loss(
     "mse",
     lambda a, y: np.mean((a - _targets_like(a, y)) ** 2),
     lambda a, y: 2 * (a - _targets_like(a, y)) / a.size,
     class_labels=True,
+    per_sample=lambda z, a, y: np.mean((a - _targets_like(a, y)) ** 2, axis=-1),
 )
 QUADRATIC = Loss(
     "quadratic",
     lambda a, y: 0.5 * np.sum((a - _targets_like(a, y)) ** 2) / len(a),
     lambda a, y: (a - _targets_like(a, y)) / len(a),
     class_labels=True,
+    per_sample=lambda z, a, y: 0.5 * np.sum((a - _targets_like(a, y)) ** 2, axis=-1),
 )
 
 LOSSES: Registry[Loss] = frozen_registry(
@@ -208,3 +254,103 @@ def get_loss(value: Loss | str, function: str = "network", argument: str = "loss
     ('binary_cross_entropy', 'sigmoid')
     """
     return lookup(LOSSES, value, Loss, kind="loss", function=function, argument=argument)
+
+
+def weighted_value(loss: Loss, z: Array, a: Array, y: Array, weights: Array) -> float:
+    """The batch's weighted mean loss ``sum(w * loss_i) / sum(w)``.
+
+    >>> z = np.array([[0.0], [0.0]]); a = 1 / (1 + np.exp(-z))
+    >>> round(weighted_value(BINARY_CROSS_ENTROPY, z, a, np.array([[1.0], [0.0]]), np.array([3.0, 1.0])), 4)
+    0.6931
+    """
+    if loss.per_sample is None:
+        raise bad_argument("fit", "sample_weight", f"None for the loss {loss.name!r}, which has no per_sample losses to weigh", describe(weights))
+    total = np.sum(weights)
+    return float(np.sum(weights * loss.per_sample(z, a, y)) / total) if total > 0 else 0.0
+
+
+def _scale(weights: Array, dtype: np.dtype) -> Array:
+    """``w / sum(w)``: zeros for a batch whose weights are all 0 (it teaches nothing)."""
+    total = np.sum(weights)
+    return (weights / total).astype(dtype) if total > 0 else np.zeros(len(weights), dtype)
+
+
+def rescaled_rows(grad: Array, weights: Array) -> Array:
+    """A ``1/n`` gradient of a mean loss (a scratch array, overwritten) made that of the weighted mean: row ``i``
+    times ``n * w_i / sum(w)``.
+
+    >>> rescaled_rows(np.array([[0.5], [0.5]]), np.array([3.0, 1.0]))
+    array([[0.75],
+           [0.25]])
+    """
+    grad *= (_scale(weights, grad.dtype) * len(grad))[:, None]
+    return grad
+
+
+def weighted_gradient(loss: Loss, z: Array, a: Array, y: Array, weights: Array) -> Array:
+    """A fused loss's gradient at the logits with row ``i`` scaled by ``w_i / sum(w)`` in place of ``1/n``.
+
+    >>> z = np.zeros((2, 1)); a = np.full((2, 1), 0.5)
+    >>> weighted_gradient(BINARY_CROSS_ENTROPY, z, a, np.array([[1.0], [0.0]]), np.array([3.0, 1.0]))
+    array([[-0.375],
+           [ 0.125]])
+    """
+    if loss.scaled_grad_logits is not None:
+        return loss.scaled_grad_logits(z, a, y, _scale(weights, a.dtype))
+    grad_logits: Any = loss.grad_logits
+    return rescaled_rows(np.array(grad_logits(z, a, y), dtype=a.dtype, copy=True), weights)
+
+
+def class_weights(class_weight: Any, labels: Array, n_classes: int, function: str = "fit") -> Array:
+    """One weight per class: ``"balanced"`` is ``n / (classes present * count)`` over ``labels`` (scikit-learn's),
+    a mapping gives its classes' weights (1 for the rest); an array of ``n_classes`` weights is taken as it is.
+
+    >>> class_weights("balanced", np.array([0, 0, 0, 1]), 2), class_weights({1: 5}, np.array([0, 1]), 3)
+    (array([0.66666667, 2.        ]), array([1., 5., 1.]))
+    """
+    if isinstance(class_weight, np.ndarray) and class_weight.shape == (n_classes,):
+        return class_weight
+    if isinstance(class_weight, str):
+        if class_weight.strip().lower() != "balanced":
+            raise bad_argument(function, "class_weight", "'balanced' or a mapping class -> weight", class_weight)
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        present = np.count_nonzero(counts)
+        return np.divide(len(labels), present * counts, out=np.ones(n_classes), where=counts > 0)
+    if not isinstance(class_weight, Mapping):
+        raise bad_argument(function, "class_weight", "None, 'balanced' or a mapping class -> weight", class_weight)
+    weights = np.ones(n_classes)
+    for key, weight in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < n_classes:
+            raise bad_argument(function, "class_weight", f"classes 0..{n_classes - 1} as keys", key)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight) or weight < 0:
+            raise bad_argument(function, "class_weight", "finite non-negative weights", weight)
+        weights[int(key)] = float(weight)
+    return weights
+
+
+def sample_weights(labels: Array | None, n: int, sample_weight: Any = None, class_weight: Any = None,
+                   n_classes: int = 0, function: str = "fit") -> Array | None:
+    """The per-sample weights of ``n`` samples as float64: ``sample_weight`` times the class weight of each
+    sample's label (``labels``, class indices, needed for ``class_weight``; see :func:`class_weights`), or None
+    when they are all ones.
+
+    >>> sample_weights(np.array([0, 0, 0, 1]), 4, class_weight="balanced", n_classes=2)
+    array([0.66666667, 0.66666667, 0.66666667, 2.        ])
+    >>> sample_weights(None, 3, sample_weight=[1, 1, 1]) is None  # all ones: no weights
+    True
+    """
+    weights = np.ones(n)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "iuf" or given.shape != (n,):
+            raise bad_argument(function, "sample_weight", f"an array of {n} numbers (one per sample)", describe(given))
+        if not np.all(np.isfinite(given)) or np.any(given < 0):
+            raise bad_argument(function, "sample_weight", "finite non-negative weights", describe(given))
+        weights = given.astype(np.float64)
+    if class_weight is not None:
+        if labels is None:
+            raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", class_weight)
+        weights = weights * class_weights(class_weight, labels, max(n_classes, 2), function)[labels]
+    if n and not np.sum(weights) > 0:
+        raise bad_argument(function, "sample_weight", "weights with a positive sum", describe(weights))
+    return None if np.all(weights == 1) else weights

@@ -16,13 +16,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from fnn.arrays import describe
+from fnn.core.losses import sample_weights
 from fnn.core.network import forward_trace, forward_unchecked, loss_value
 from fnn.core.params import Params
+from fnn.core.scores import Metric, get_metrics, r2_score
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
 from fnn.errors import bad_argument
 
@@ -125,23 +128,35 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def r2_score(y_true: Any, y_pred: Any) -> float:
-    """The coefficient of determination ``1 - SS_res / SS_tot`` (averaged over output columns).
+def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool) -> float:
+    """``metric`` of a network's ``outputs`` against prepared targets ``y``: a classifier's metric gets the class
+    labels and the predicted classes, or with ``needs_proba`` the probabilities (of class 1 for one sigmoid
+    output); a regression's gets the targets and the outputs (one column as a 1-D array)."""
+    task = "classifier" if is_classifier else "regression"
+    if metric.task not in ("any", task):
+        raise bad_argument("fit", "metrics", f"metrics for a {task} network", metric.name)
+    if is_classifier:
+        truth = class_labels_of(y)
+        predicted = (outputs[:, 0] if outputs.shape[1] == 1 else outputs) if metric.needs_proba else classes_from_outputs(outputs)
+    else:
+        truth, predicted = (y[:, 0], outputs[:, 0]) if outputs.shape[1] == 1 else (y, outputs)
+    return float(metric.function(truth, predicted) if weights is None else metric.function(truth, predicted, sample_weight=weights))
 
-    >>> fnn.r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
-    0.5
-    """
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
-    residual = np.sum((y_true - y_pred) ** 2, axis=0)
-    total = np.sum((y_true - y_true.mean(axis=0)) ** 2, axis=0)
-    return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
 
-
-def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False) -> dict[str, Any]:
+def evaluate(
+    params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False, sample_weight: Any = None,
+    metrics: Iterable[Metric | str] | str = (),
+) -> dict[str, Any]:
     """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of
     ``(x, y)`` in batches. ``counts=True`` adds ``"samples"`` and, for a classifier, ``"correct"``: how many
-    predictions were right (the figure Nielsen's ``evaluate`` returns).
+    predictions were right (the figure Nielsen's ``evaluate`` returns). ``sample_weight`` weighs the samples
+    (loss, accuracy, r2 and ``metrics`` are then weighted means); ``metrics`` adds those :mod:`fnn.core.scores`
+    metrics by name.
+
+    >>> params = fnn.init_params(fnn.network([1, 2], init="ones"), seed=0)
+    >>> x, y = np.array([[-2.0], [3.0], [1.0]], np.float32), np.array([0, 1, 1])
+    >>> fnn.evaluate(params, x, y, metrics=["balanced_accuracy"])["balanced_accuracy"]
+    0.5
 
     >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
     >>> fnn.evaluate(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 1]), counts=True)["correct"]
@@ -151,20 +166,29 @@ def evaluate(params: Params, x: Any, y: Any, batch_size: int = 1024, counts: boo
     _check_batch_size(batch_size, "evaluate")
     x = check_features(params, x, "evaluate")
     y = prepare_targets(params, y, len(x), "evaluate")
+    weights = sample_weights(None, len(x), sample_weight, function="evaluate")
+    chosen = get_metrics(metrics, "evaluate")
     total, batches = 0.0, []
     for start in range(0, len(x), batch_size):
         trace = forward_trace(params, x[start : start + batch_size])
-        total += loss_value(params, trace, y[start : start + batch_size]) * len(trace.pre[-1])
+        if weights is None:
+            total += loss_value(params, trace, y[start : start + batch_size]) * len(trace.pre[-1])
+        else:
+            part = weights[start : start + batch_size]
+            total += loss_value(params, trace, y[start : start + batch_size], part) * np.sum(part)
         batches.append(trace.post[-1])
     outputs = np.concatenate(batches)
-    metrics: dict[str, Any] = {"loss": total / max(len(x), 1)}
+    results: dict[str, Any] = {"loss": total / (max(len(x), 1) if weights is None else float(np.sum(weights)))}
     if params.spec.is_classifier:
-        correct = int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
-        metrics["accuracy"] = correct / len(x) if len(x) else float("nan")
+        hits = classes_from_outputs(outputs) == class_labels_of(y)
+        correct = int(np.count_nonzero(hits))
+        results["accuracy"] = (correct / len(x) if weights is None else float(np.average(hits, weights=weights))) if len(x) else float("nan")
         if counts:
-            metrics["correct"] = correct
+            results["correct"] = correct
     else:
-        metrics["r2"] = r2_score(y, outputs)
+        results["r2"] = r2_score(y, outputs, weights)
+    for metric in chosen:
+        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier))
     if counts:
-        metrics["samples"] = len(x)
-    return metrics
+        results["samples"] = len(x)
+    return results

@@ -15,6 +15,7 @@ from attrs import frozen
 from toolz import reduce
 
 from fnn.arrays import freeze_new
+from fnn.core.losses import rescaled_rows, weighted_gradient, weighted_value
 from fnn.core.params import Layer, Params
 
 
@@ -97,21 +98,27 @@ def backward_into(params: Params, trace: Trace, grad_logits: np.ndarray, out: Se
         delta = params.spec.layers[index - 1].activation.backward(trace.pre[index - 1], trace.post[index - 1], g)
 
 
-def output_gradient(params: Params, trace: Trace, y: np.ndarray) -> np.ndarray:
+def output_gradient(params: Params, trace: Trace, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """``dL/dz`` of the last layer: fused for softmax/sigmoid cross-entropy, chained through the output's
-    activation otherwise. Returns a new array the caller may overwrite."""
+    activation otherwise; of the ``weights``-weighted mean loss if given. Returns a new array the caller may
+    overwrite."""
     loss: Any = params.spec.loss
     z, a = trace.pre[-1], trace.post[-1]
     if loss.fused:
-        return loss.grad_logits(z, a, y)
+        return loss.grad_logits(z, a, y) if weights is None else weighted_gradient(loss, z, a, y, weights)
     grad_output = np.array(loss.derivative(a, y), dtype=a.dtype, copy=True)
+    if weights is not None:
+        grad_output = rescaled_rows(grad_output, weights)
     output: Any = params.spec.output_activation
     return output.backward(z, a, grad_output)
 
 
-def loss_value(params: Params, trace: Trace, y: np.ndarray) -> float:
-    """The batch's mean loss, from the logits where the loss is fused (finite even for saturated outputs)."""
+def loss_value(params: Params, trace: Trace, y: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The batch's mean loss, from the logits where the loss is fused (finite even for saturated outputs);
+    the ``weights``-weighted mean if given."""
     loss: Any = params.spec.loss
+    if weights is not None:
+        return weighted_value(loss, trace.pre[-1], trace.post[-1], y, weights)
     if loss.value_from_both is not None:
         return float(loss.value_from_both(trace.pre[-1], trace.post[-1], y))
     if loss.fused:

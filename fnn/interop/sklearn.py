@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from fnn.arrays import as_float_dtype
 from fnn.core.activations import get_activation
@@ -66,6 +66,7 @@ class _FNNEstimator(BaseEstimator):
         warm_start: bool = False,
         random_state: int | np.random.RandomState | np.random.Generator | None = None,
         dtype: Any = "float32",
+        class_weight: str | dict[Any, float] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -81,6 +82,7 @@ class _FNNEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.dtype = dtype
+        self.class_weight = class_weight
 
     # --- what the two estimators fill in -------------------------------------------------------------------------
     def _output(self):
@@ -160,10 +162,18 @@ class _FNNEstimator(BaseEstimator):
         raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
 
     # --- training ------------------------------------------------------------------------------------------------
-    def _train(self, x, y, epochs, incremental, stop_early):
-        """Train ``epochs`` epochs on prepared ``(x, y)``: on from ``state_`` when ``incremental``, else afresh."""
+    def _class_weight(self):
+        """``class_weight`` as :func:`fnn.fit` takes it: ``"balanced"``, or a mapping class index -> weight."""
+        return None
+
+    def _train(self, x, y, epochs, incremental, stop_early, sample_weight=None):
+        """Train ``epochs`` epochs on prepared ``(x, y)``: on from ``state_`` when ``incremental``, else afresh;
+        ``sample_weight`` (any array-like, checked as scikit-learn does) weighs the samples."""
         sizes, dtype = self._check_hyperparameters()
         options = dict(optimizer=self._optimizer(), batch_size=int(self.batch_size), shuffle=bool(self.shuffle))
+        if sample_weight is not None:
+            options["sample_weight"] = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
+        options["class_weight"] = self._class_weight()
         options["drop_rate"] = float(self.dropout)
         if stop_early:
             options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
@@ -301,16 +311,34 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             )
         return x, y
 
-    def fit(self, X: Any, y: Any) -> FNNClassifier:
-        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNClassifier:
+        """Train on ``X`` (n_samples, n_features) and labels ``y``, weighing the samples by ``sample_weight``;
+        returns self.
+
+        >>> x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array(["a", "a", "a", "b"])
+        >>> clf = FNNClassifier(hidden_layer_sizes=(4,), epochs=5, random_state=0, class_weight="balanced")
+        >>> clf.fit(x, y, sample_weight=[1, 1, 2, 1]).history_[-1].weighted
+        True
+        """
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
         if not continues:
             self._multilabel = y.ndim == 2
             self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
-        return self._train(x, self._labels(y), self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
+        return self._train(x, self._labels(y), self.epochs, continues, bool(self.early_stopping), sample_weight)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FNNClassifier:
+    def _class_weight(self):
+        weights = self.class_weight
+        if weights is None or isinstance(weights, str):
+            return weights
+        if not isinstance(weights, dict):
+            raise self._bad("class_weight", "None, 'balanced' or a dict label -> weight")
+        unknown = [label for label in weights if label not in self.classes_]
+        if unknown:
+            raise self._bad("class_weight", f"a dict whose keys are among classes_ {self.classes_.tolist()}")
+        return {int(np.searchsorted(self.classes_, label)): weight for label, weight in weights.items()}
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> FNNClassifier:
         """Train one more epoch on ``X, y`` (the first call needs ``classes``, every label there will be)."""
         first = not hasattr(self, "state_")
         if first and classes is None:
@@ -325,7 +353,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         if first:
             self._multilabel = False
             self._set_classes(np.unique(np.asarray(classes)))
-        return self._train(x, self._labels(y), 1, incremental=not first, stop_early=False)
+        return self._train(x, self._labels(y), 1, incremental=not first, stop_early=False, sample_weight=sample_weight)
 
     def _set_classes(self, classes):
         if len(classes) < 2:
@@ -354,7 +382,8 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     """A multilayer perceptron regressor (identity output, mean squared error) trained by :func:`fnn.fit`.
 
     ``y`` is one target per sample or one row of targets; ``predict`` returns the same shape, in float64.
-    Parameters and fitted attributes are :class:`FNNClassifier`'s, less ``classes_``.
+    Parameters and fitted attributes are :class:`FNNClassifier`'s, less ``classes_`` and ``class_weight``
+    (which must stay None).
 
     >>> x = np.linspace(-1, 1, 40).reshape(-1, 1)
     >>> reg = FNNRegressor(hidden_layer_sizes=(8,), learning_rate=0.01, epochs=20, random_state=0).fit(x, x[:, 0] ** 2)
@@ -379,17 +408,23 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
             )
         return x, y.reshape(len(y), n_outputs)
 
-    def fit(self, X: Any, y: Any) -> FNNRegressor:
-        """Train on ``X`` (n_samples, n_features) and targets ``y``; returns self."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNRegressor:
+        """Train on ``X`` (n_samples, n_features) and targets ``y``, weighing the samples by ``sample_weight``;
+        returns self."""
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
-        return self._train(x, y, self.epochs, incremental=continues, stop_early=bool(self.early_stopping))
+        return self._train(x, y, self.epochs, continues, bool(self.early_stopping), sample_weight)
 
-    def partial_fit(self, X: Any, y: Any) -> FNNRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNRegressor:
         """Train one more epoch on ``X, y``."""
         first = not hasattr(self, "state_")
         x, y = self._targets(X, y, reset=first)
-        return self._train(x, y, 1, incremental=not first, stop_early=False)
+        return self._train(x, y, 1, incremental=not first, stop_early=False, sample_weight=sample_weight)
+
+    def _class_weight(self):
+        if self.class_weight is not None:
+            raise self._bad("class_weight", "None for a regressor (it has no classes)")
+        return None
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted targets (float64), shaped like the ``y`` the model was fitted on."""

@@ -61,19 +61,34 @@ def _names(class_names: Sequence[str], count: int) -> list[str]:
     return list(class_names) if class_names else [str(i) for i in range(count)]
 
 
+def _chosen_metrics(history: History) -> list[str]:
+    """The names of the metrics the run chose (``f1_macro`` for ``val_f1_macro``), in the order first recorded."""
+    names: dict[str, None] = {}
+    for record in history:
+        names.update((name.removeprefix("val_"), None) for name in record.metrics)
+    return list(names)
+
+
 def learning_curves(history: History) -> Figure:
-    """Loss and accuracy (or R^2) per epoch, training and validation (when recorded), first to last epoch.
+    """Loss and accuracy (or R^2) per epoch, training and validation (when recorded), first to last epoch, and
+    one panel more per metric the run chose (``fit(..., metrics=[...])``).
 
     >>> history = fnn.History([fnn.EpochRecord(1, 10, 0.1, 0.9, accuracy=0.6), fnn.EpochRecord(2, 20, 0.1, 0.5, accuracy=0.8)])
     >>> [axis.get_ylabel() for axis in learning_curves(history).axes]
     ['loss', 'accuracy']
+    >>> chosen = fnn.History([fnn.EpochRecord(1, 10, 0.1, 0.9, accuracy=0.6, metrics={"val_roc_auc": 0.7})])
+    >>> [axis.get_ylabel() for axis in learning_curves(chosen).axes]
+    ['loss', 'accuracy', 'roc_auc']
     """
     epochs = history.column("epoch")
     metric = "accuracy" if any(v is not None for v in history.column("accuracy")) else "r2"
-    figure = new_figure(figsize=(10, 4))
-    axes = figure.subplots(1, 2)
-    for axis, name in zip(axes, ("loss", metric)):
-        axis.plot(epochs, history.column(name), marker="." if len(epochs) < 30 else None, label=f"train {name}")
+    panels = ["loss", metric, *_chosen_metrics(history)]
+    figure = new_figure(figsize=(5 * len(panels), 4))
+    axes = figure.subplots(1, len(panels))
+    for axis, name in zip(axes, panels):
+        train = history.column(name)
+        if any(v is not None for v in train):
+            axis.plot(epochs, train, marker="." if len(epochs) < 30 else None, label=f"train {name}")
         validation = history.column(f"val_{name}")
         if any(v is not None for v in validation):
             axis.plot(epochs, validation, marker="." if len(epochs) < 30 else None, label=f"validation {name}")

@@ -49,7 +49,11 @@ def _as_dict(record: _Record) -> Mapping[str, Any]:
 
 def epoch_scalars(record: _Record) -> tuple[int, dict[str, float]]:
     """``(epoch, {tag: value})`` for one epoch's record (an ``EpochRecord`` or its dict): every number it holds,
-    diagnostics under ``diagnostics/``; metrics that are None are left out."""
+    the chosen ``metrics`` by name, diagnostics under ``diagnostics/``; metrics that are None are left out.
+
+    >>> epoch_scalars({"epoch": 1, "step": 5, "loss": 0.5, "metrics": {"val_f1_macro": 0.75}})
+    (1, {'loss': 0.5, 'val_f1_macro': 0.75})
+    """
     values = _as_dict(record)
     if not isinstance(values.get("epoch"), int):
         raise bad_argument("epoch_scalars", "record", "an epoch record with an int 'epoch'", values.get("epoch"))
@@ -58,6 +62,8 @@ def epoch_scalars(record: _Record) -> tuple[int, dict[str, float]]:
         for name, value in values.items()
         if name not in ("epoch", "step", "diagnostics") and isinstance(value, (int, float)) and not isinstance(value, bool)
     }
+    chosen = values.get("metrics") or {}  # the run's chosen metrics, under their history names (val_f1_macro)
+    scalars.update({name: float(value) for name, value in chosen.items() if value is not None})
     diagnostics = epoch_diagnostics(values.get("diagnostics"), "epoch_scalars", "record")
     if diagnostics is not None:
         scalars.update({f"diagnostics/{name}": float(value) for name, value in diagnostics.scalars().items()})

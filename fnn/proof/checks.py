@@ -41,7 +41,7 @@ from fnn.store.epochs import load_epoch_checkpoint
 from fnn.store.model import CHECKPOINT
 from fnn.store.run_folder import RECORD
 from fnn.train.dropout import dropout_rates
-from fnn.train.loop import prepare_data, run_epoch, start_state
+from fnn.train.loop import run_epoch, start_state, weighted_parts
 from fnn.train.state import TrainState
 
 _PathLike = str | os.PathLike[str]
@@ -256,11 +256,11 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
         start = start_state(prepared.params, prepared.optimizer, config.seed, "replay_epoch")
     else:
         start = load_epoch_checkpoint(run, epoch - 1).state
-    x, y = prepare_data(start.params, prepared.train, "replay_epoch")
+    (x, y, weights), _ = weighted_parts(start.params, prepared.train, prepared.options, start.seed, "replay_epoch")
     plan = epoch_plan(len(x), config.batch_size, start.seed, epoch - 1, spec=start.params.spec, drop_rate=config.drop_rate,
                       first_step=start.step, dtype=start.params.dtype)
     drop_rates = dropout_rates(start.params.spec, config.drop_rate, "replay_epoch")
     with threadpool_limits(limits=_run_threads(record, config), user_api="blas"):  # the run's sums, in its order
-        replayed, _ = run_epoch(start, x, y, prepared.optimizer, config.batch_size, drop_rates)
+        replayed, _ = run_epoch(start, x, y, prepared.optimizer, config.batch_size, drop_rates, weights=weights)
     return Replay(epoch, plan, _keep_fraction(plan), params_sha256(replayed.params), params_sha256(stored.state.params),
                   _data_matches(record, prepared))

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from attrs import frozen
+from attrs import field, frozen
 
 from fnn.core.params import Params, init_params
 from fnn.core.spec import NetworkSpec, network
@@ -22,7 +22,7 @@ from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
-from fnn.run.settings import RunConfig
+from fnn.run.settings import RunConfig, class_weight_of
 from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
 from fnn.train.options import TrainOptions, train_options
@@ -35,9 +35,10 @@ _Label = Callable[[str], str]
 class Prepared:
     """A configuration resolved before training, computed once and read by training, the record and the proofs:
     the data parts as the run uses them (``train`` the rows it trains on, ``validation`` those held out from them
-    or None, ``test``), the initial params, the training options, the standardiser's statistics (or None) and
+    or None, ``test``), the initial params, the training options, the standardiser's statistics (or None),
     ``source``, where the data were read (``config.data`` resolved, :func:`fnn.data.sources.resolve_data`; None
-    for data given as arrays)."""
+    for data given as arrays), and ``weights``, the sample weights of the ``train`` and ``validation`` rows (read
+    from ``sample_weight``'s CSV column), or None."""
 
     config: RunConfig
     train: Dataset
@@ -47,6 +48,7 @@ class Prepared:
     options: TrainOptions
     standardizer: Standardizer | None = None
     source: str | None = None
+    weights: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, eq=False)
 
     @property
     def optimizer(self) -> Optimizer:
@@ -98,13 +100,13 @@ def build_optimizer(config: RunConfig, steps_per_epoch: int) -> Optimizer:
     return parts[0] if len(parts) == 1 else chain(*parts)
 
 
-def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None]:
-    """``(trained on, held out)``: ``train`` split by :func:`fnn.train.loop.validation_split` (the one definition
-    of a run's validation part), or ``(train, None)`` without validation.
+def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
+    """``(trained on, held out, kept rows, held-out rows)``: ``train`` split by :func:`fnn.train.loop.validation_split`
+    (the one definition of a run's validation part), or ``train`` whole without validation.
 
     A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words it."""
     if not config.validation:
-        return train, None
+        return train, None, np.arange(len(train)), None
     labels = prepare_targets(params, train.labels, len(train), "train", "labels")
     kept, held = validation_split(params, labels, config.validation, config.seed)
     if not len(kept) or not len(held):
@@ -112,7 +114,19 @@ def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: 
             f"{label('validation')} {config.validation} of {len(train)} training rows leaves {len(kept)} to train on and "
             f"{len(held)} to validate; choose a fraction that leaves rows on both sides (or 0 for no validation)."
         )
-    return train.subset(kept), train.subset(held)
+    return train.subset(kept), train.subset(held), kept, held
+
+
+def _weight_column(config: RunConfig, parts: tuple[Dataset, Dataset]) -> tuple[tuple[Dataset, Dataset], np.ndarray | None]:
+    """The CSV's ``sample_weight`` column taken out of the features of ``(train, test)``: the parts without it
+    and the training rows' weights (float64 of the values as read), or None without the setting."""
+    path = _csv_path(config)
+    if config.sample_weight is None or path is None:
+        return parts, None
+    columns = [name for name in csv_header(path) if name != config.label and name not in config.drop]
+    index = columns.index(config.sample_weight)
+    weights = np.asarray(parts[0].features[:, index], dtype=np.float64)
+    return tuple(Dataset(np.delete(d.features, index, axis=1), d.labels, d.class_names, d.name) for d in parts), weights  # type: ignore[return-value]
 
 
 def _needs_standardizing(config, features):
@@ -160,7 +174,9 @@ def _check_columns(config, path, label):
         header = csv_header(path)
     except (FnnInputError, OSError):
         return
-    for name, columns in (("label", () if config.label is None else (config.label,)), ("drop", config.drop)):
+    named = (("label", () if config.label is None else (config.label,)), ("drop", config.drop),
+             ("sample_weight", () if config.sample_weight is None else (config.sample_weight,)))
+    for name, columns in named:
         for column in columns:
             if column not in header:
                 raise FnnInputError(
@@ -229,6 +245,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         where = config.data
     else:
         train, test = data
+    (train, test), weights = _weight_column(config, (train, test))
     stats = None
     if _needs_standardizing(config, train.features):
         stats = fit_standardizer(train.features)
@@ -237,14 +254,19 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
     spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
     _check_fits_in_memory(spec, config, label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
-    train, validation = _validation_parts(config, params, train, label)
+    train, validation, kept, held = _validation_parts(config, params, train, label)
+    parts = None if weights is None else (weights[kept], None if held is None else weights[held])
     options = train_options(
         "train",
         optimizer=build_optimizer(config, batch_count(len(train), config.batch_size)),
         batch_size=config.batch_size,
         seed=config.seed,
-        validation=validation,
+        validation=validation if parts is None or validation is None else (validation.features, validation.labels, parts[1]),
         drop_rate=config.drop_rate,
         diagnostics=config.diagnostics,
+        sample_weight=None if parts is None else parts[0],
+        class_weight=class_weight_of(config.class_weight),
+        metrics=config.metrics,
+        train_metrics=config.train_metrics,
     )
-    return Prepared(config, train, validation, test, params, options, stats, where)
+    return Prepared(config, train, validation, test, params, options, stats, where, parts)

@@ -243,6 +243,8 @@ def _data_reasons(recorded, current):
     before, now = ((fingerprint or {}).get("source") or {} for fingerprint in (recorded, current))
     if before and now and before != now:
         reasons.append(f"data: read from {before.get('location')} (files {before.get('files')}) recorded, {now.get('location')} (files {now.get('files')}) now")
+    if (recorded or {}).get("weights") != (current or {}).get("weights"):
+        reasons.append(f"data: the sample or class weights differ ({(recorded or {}).get('weights')} recorded, {(current or {}).get('weights')} now)")
     return reasons
 
 

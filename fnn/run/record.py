@@ -46,11 +46,12 @@ setattr(test_metrics, "__test__", False)  # a function of the library, not a tes
 
 
 def validation_metrics(state: TrainState) -> dict[str, float]:
-    """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``), or {} without a
-    validation part: what a sweep ranks on."""
+    """The validation metrics of a state's last epoch (``loss``, ``accuracy`` or ``r2``, and the run's chosen
+    ``metrics`` such as ``f1_macro``), or {} without a validation part: what a sweep ranks on."""
     if not len(state.history):
         return {}
     last = state.history[-1].to_dict()
+    last.update(last.pop("metrics", {}))
     return {key[4:]: value for key, value in last.items() if key.startswith("val_") and value is not None}
 
 
@@ -63,12 +64,23 @@ def params_sha256(params: Params) -> str:
     return digest.hexdigest()
 
 
+def _weights_sha256(weights: np.ndarray | None) -> str | None:
+    return None if weights is None else hashlib.sha256(np.ascontiguousarray(weights, dtype="<f8").tobytes()).hexdigest()
+
+
 def data_fingerprints(prepared: Prepared) -> dict[str, Any]:
     """The record's ``data`` entry: SHA-256 fingerprints of the training, validation and test parts exactly as the
-    run uses them (after the test split, the standardisation and the validation hold-out), and ``source``: where
-    they were read (:func:`fnn.run.provenance.source_fingerprint`; None for data given as arrays)."""
-    parts = fingerprints(prepared.train, prepared.validation, prepared.test)
-    return {**parts, "source": None if prepared.source is None else source_fingerprint(prepared.source)}
+    run uses them (after the test split, the standardisation and the validation hold-out); ``source``: where they
+    were read (:func:`fnn.run.provenance.source_fingerprint`; None for data given as arrays); and for a weighted
+    run ``weights``: its class weights as set and the SHA-256 of its sample weights per part."""
+    data = {**fingerprints(prepared.train, prepared.validation, prepared.test),
+            "source": None if prepared.source is None else source_fingerprint(prepared.source)}
+    if prepared.weights is not None or prepared.config.class_weight is not None:
+        train_w, val_w = prepared.weights or (None, None)
+        per_class = prepared.options.class_weight
+        data["weights"] = {"class_weight": {str(k): v for k, v in per_class.items()} if isinstance(per_class, dict) else per_class, "sample_weight": prepared.config.sample_weight,
+                           "train_sha256": _weights_sha256(train_w), "validation_sha256": _weights_sha256(val_w)}
+    return data
 
 
 def run_record(config: RunConfig, state: TrainState, metrics: dict[str, Any], seconds: float, last: TrainState | None = None,

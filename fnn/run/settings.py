@@ -28,6 +28,7 @@ from attrs import field, fields, frozen
 from fnn.core.activations import ACTIVATIONS, get_activation
 from fnn.core.initializers import INITIALIZERS, get_initializer
 from fnn.core.losses import LOSSES, get_loss
+from fnn.core.scores import METRICS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, get_schedule
@@ -37,7 +38,7 @@ MAX_THREADS = 1024
 """The most BLAS threads a run may ask for (more is a typo, not a machine)."""
 
 MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
-"""The metrics early stopping can watch."""
+"""The metrics every run records, which early stopping can watch (and ``val_NAME``/``NAME`` of a chosen metric)."""
 
 class _Bad(Exception):
     """A value that does not fit; carries what was expected."""
@@ -160,9 +161,42 @@ def _registered(get, registry, kind, allowed=()):
 
 def _monitor(value):
     text = _string()(value).strip().lower()
-    if text not in MONITORS:
-        raise _Bad("one of " + ", ".join(MONITORS))
+    if text not in MONITORS and text.removeprefix("val_") not in METRICS:
+        raise _Bad("one of " + ", ".join(MONITORS) + ", or val_NAME of a metric: " + ", ".join(METRICS))
     return text
+
+
+def _metric_names(value):
+    names = value if isinstance(value, (list, tuple)) else _names(value)
+    names = (names,) if isinstance(names, str) else names
+    if not all(isinstance(n, str) and n.strip().lower() in METRICS for n in names) or len(set(names)) != len(names):
+        raise _Bad("metric names, each once, comma-separated such as f1_macro,roc_auc (known: " + ", ".join(METRICS) + ")")
+    return tuple(n.strip().lower() for n in names)
+
+
+def _class_weight(value):
+    """``balanced``, or class weights as ``0:1,1:5`` (or a mapping): kept as that canonical text."""
+    if isinstance(value, str) and value.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        pairs = dict(part.split(":") for part in value.split(",")) if isinstance(value, str) else dict(value)
+        weights = {int(str(k).strip()): float(v) for k, v in pairs.items()}
+    except (TypeError, ValueError):
+        raise _Bad("balanced, or class:weight pairs such as 0:1,1:5") from None
+    if not weights or any(k < 0 or not math.isfinite(w) or w < 0 for k, w in weights.items()):
+        raise _Bad("balanced, or class:weight pairs with classes >= 0 and finite weights >= 0, such as 0:1,1:5")
+    return ",".join(f"{k}:{weights[k]!r}" for k in sorted(weights))
+
+
+def class_weight_of(text: str | None) -> str | dict[int, float] | None:
+    """A configuration's ``class_weight`` as ``fit`` takes it: ``"balanced"`` or a mapping class -> weight.
+
+    >>> class_weight_of("0:1.0,1:5.0"), class_weight_of("balanced")
+    ({0: 1.0, 1: 5.0}, 'balanced')
+    """
+    if text is None or text == "balanced":
+        return text
+    return {int(k): float(v) for k, v in (part.split(":") for part in text.split(","))}
 
 
 def _float(**bounds):
@@ -251,7 +285,11 @@ class RunConfig:
     validation: float = field(default=0.1, metadata=_about(_float(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it)", unit="fraction"))
     drop_rate: float = field(default=0.0, metadata=_about(_float(low=0, high=1, high_open=True), "dropout probability on hidden layers (0: off)", unit="probability"))
     patience: int = field(default=0, metadata=_about(_int(low=0), "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs"))
-    monitor: str = field(default="val_loss", metadata=_about(_monitor, "metric early stopping watches, e.g. val_loss or val_accuracy"))
+    monitor: str = field(default="val_loss", metadata=_about(_monitor, "metric early stopping watches, e.g. val_loss, val_accuracy or val_f1_macro (of --metrics); the direction is inferred"))
+    class_weight: str | None = field(default=None, metadata=_about(_optional(_class_weight), "weigh the loss by class: balanced (n / (classes * count of the class) over the training part) or class:weight pairs such as 0:1,1:5 (others 1)"))
+    sample_weight: str | None = field(default=None, metadata=_about(_optional(_column_name), "csv:PATH only: the column of per-row sample weights (left out of the features); the loss is sum(w * loss) / sum(w) per batch", data_kinds=("csv",)))
+    metrics: tuple[str, ...] = field(default=(), metadata=_about(_metric_names, "metrics computed each epoch on the validation part (val_NAME), comma-separated: " + ", ".join(METRICS)))
+    train_metrics: bool = field(default=False, metadata=_about(_bool, "also compute --metrics on the training part each epoch (one more forward pass)", switch=True))
     diagnostics: bool = field(default=False, metadata=_about(_bool, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
     tensorboard: bool = field(default=False, metadata=_about(_bool, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
     keep_checkpoints: bool = field(default=False, metadata=_about(_bool, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
@@ -369,6 +407,13 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
             f"{label}: early stopping watches {config.monitor!r}, a validation metric, but this run holds out no "
             f"validation part (validation 0); give validation > 0 or monitor 'loss'."
         )
+    watched = config.monitor.removeprefix("val_")
+    if watched not in ("loss", "accuracy", "r2") and watched not in config.metrics:
+        where = origin.get("monitor", DEFAULT).label("monitor")
+        raise FnnInputError(f"{where} {config.monitor!r} watches the metric {watched!r}, which this run does not compute; add it to metrics (--metrics {watched}).")
+    if watched in config.metrics and watched == config.monitor and not config.train_metrics:
+        where = origin.get("monitor", DEFAULT).label("monitor")
+        raise FnnInputError(f"{where} {config.monitor!r} watches a training metric, which this run computes only with train_metrics (--train-metrics); or watch 'val_{watched}'.")
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:

@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 
 from attrs import frozen
 
+from fnn.core.scores import greater_is_better
 from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError
 from fnn.run.engine import run
@@ -159,18 +160,36 @@ def spread(name: str, values: Sequence[float]) -> dict[str, float]:
     return {f"{name}_mean": mean, f"{name}_std": std, f"{name}_min": min(values), f"{name}_max": max(values), f"{name}_ci95": ci}
 
 
-def _ranked_on(rows: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+def _ranked_on(rows: Sequence[dict[str, Any]], monitor: str | None = None) -> tuple[str, bool]:
+    if monitor is not None:
+        if not (rows and all(f"{monitor}_mean" in row for row in rows)):
+            raise FnnInputError(f"The sweep ranks on {monitor!r}, which not every run recorded (add it to metrics).")
+        return monitor, greater_is_better(monitor)
     for metric, higher in (("val_accuracy", True), ("val_r2", True), ("val_loss", False)):
         if rows and all(f"{metric}_mean" in row for row in rows):
             return metric, higher
     raise FnnInputError("The sweep's records have no validation metrics to rank on (were they run with validation 0?).")
 
 
+def _ranking_monitor(records: Sequence[dict[str, Any]]) -> str | None:
+    """The validation metric the runs' ``monitor`` setting names when it is one they all share other than the
+    default ``val_loss`` (``val_f1_macro``, ...): the sweep ranks on it. None: the default ranking.
+
+    >>> _ranking_monitor([{"config": {"monitor": "val_f1_macro"}}]), _ranking_monitor([{"config": {"monitor": "val_loss"}}])
+    ('val_f1_macro', None)
+    """
+    monitors = {record["config"].get("monitor", "val_loss") for record in records}
+    monitor = monitors.pop() if len(monitors) == 1 else None
+    return monitor if monitor is not None and monitor.startswith("val_") and monitor != "val_loss" else None
+
+
 def summarize(records: Sequence[dict[str, Any]], varying: Sequence[str] | None = None) -> tuple[dict[str, Any], ...]:
     """One row per configuration (seeds pooled): the mean, sample standard deviation, min, max and 95% confidence
-    half-width over seeds (see :func:`spread`) of each **validation** metric (``val_accuracy``, ``val_r2``, ``val_loss``), best first: highest validation accuracy or
-    R^2, else lowest validation loss. Test metrics are left out; :func:`chosen_test` gives the chosen row's.
-    ``varying`` names the keys shown per row."""
+    half-width over seeds (see :func:`spread`) of each **validation** metric (``val_accuracy``, ``val_r2``,
+    ``val_loss`` and the runs' chosen ``metrics``), best first: on the runs' ``monitor`` when it names another
+    validation metric (``val_f1_macro``: highest first; see :func:`_ranking_monitor`), else highest validation
+    accuracy or R^2, else lowest validation loss. Test metrics are left out; :func:`chosen_test` gives the chosen
+    row's. ``varying`` names the keys shown per row."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault(_group_key(record["config"]), []).append(record)
@@ -178,12 +197,12 @@ def summarize(records: Sequence[dict[str, Any]], varying: Sequence[str] | None =
     for runs in groups.values():
         config = runs[0]["config"]
         row: dict[str, Any] = {"config": {k: config[k] for k in (varying or [])}, "runs": len(runs), "seeds": sorted(r["seed"] for r in runs)}
-        for metric in ("accuracy", "r2", "loss"):
+        for metric in ("accuracy", "r2", "loss", *config.get("metrics", ())):
             values = [r.get("validation_metrics", {}).get(metric) for r in runs]
             if values and all(v is not None for v in values):
                 row.update(spread(f"val_{metric}", values))
         rows.append(row)
-    metric, higher = _ranked_on(rows)
+    metric, higher = _ranked_on(rows, _ranking_monitor(records))
     rows.sort(key=lambda r: -r[f"{metric}_mean"] if higher else r[f"{metric}_mean"])
     return tuple(rows)
 
@@ -372,7 +391,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     summary = summarize(ordered, [setting_name(key) or key for key in grid])
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
     if out:
-        content = {"engine": label, "ranked_on": _ranked_on(summary)[0], "summary": list(summary), "chosen": result.chosen_test}
+        content = {"engine": label, "ranked_on": _ranked_on(summary, _ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
         atomic_write(os.path.join(out, "summary.json"), json.dumps(content, indent=1).encode())
     return result
 

@@ -288,7 +288,9 @@ def _history_from(records: Any, path: str) -> History:
         ) from None
     for index, record in enumerate(history):
         for key, value in record.to_dict().items():
-            if key == "diagnostics":  # a nested record, already checked by EpochDiagnostics.from_dict above
+            if key in ("diagnostics", "metrics"):  # nested, already read back as numbers by EpochRecord above
+                continue
+            if key == "weighted" and type(value) is bool:
                 continue
             whole = key in ("epoch", "step")
             if (value is None and not whole) or (type(value) is int) or (type(value) is float and not whole):

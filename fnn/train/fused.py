@@ -29,14 +29,16 @@ def fused_step(
     y: np.ndarray,
     masks: Sequence[np.ndarray | None] | None = None,
     norms: bool = False,
+    weights: np.ndarray | None = None,
 ) -> StepOutcome:
-    """One step with ``kernel`` over the flat vectors; ``norms`` also gives the gradient's per-layer norms."""
+    """One step with ``kernel`` over the flat vectors; ``norms`` also gives the gradient's per-layer norms;
+    ``weights`` weigh the batch's samples."""
     moments = kernel.moments_of("train_step", opt_state, params)
     trace = forward_trace(params, x, masks)
-    value = loss_value(params, trace, y)
+    value = loss_value(params, trace, y, weights)
     spec = params.spec
     gradient = np.empty(flat_layout(spec)[1], params.dtype)
-    backward_into(params, trace, output_gradient(params, trace, y), flat_pieces(spec, gradient))
+    backward_into(params, trace, output_gradient(params, trace, y, weights), flat_pieces(spec, gradient))
     grad_norms = gradient_norms(params_from_flat(spec, gradient.copy())) if norms else None
     flats = [_flat(tree) for tree in (params, *moments)]
     update, new_moments = kernel.apply(gradient, flats[1:], flats[0], kernel.constants(opt_state.count))

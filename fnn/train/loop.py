@@ -26,8 +26,10 @@ import numpy as np
 from attrs import evolve, frozen
 from toolz import last, reduce, take
 
+from fnn.core.losses import class_weights, sample_weights
 from fnn.core.metrics import classes_from_outputs, evaluate
 from fnn.core.params import Params
+from fnn.core.scores import Metric, greater_is_better
 from fnn.core.validate import check_features, class_labels_of, prepare_targets
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import take_rows
@@ -42,6 +44,8 @@ from fnn.train.state import EpochRecord, History, TrainState
 from fnn.train.step import step_outcome
 
 Batch = tuple[Any, np.ndarray]
+Weighted = tuple[Any, np.ndarray, np.ndarray | None]
+"""A prepared batch or data set with its sample weights (None: unweighted)."""
 
 
 def prepare_data(params: Params, data: Any, function: str = "fit", name: str = "data") -> tuple[Any, np.ndarray]:
@@ -77,29 +81,33 @@ def start_state(start: Params | TrainState, optimizer: Optimizer, seed: int | No
 @frozen(hash=False)
 class RunningMetrics:
     """The sums an epoch's running metrics are made of: loss times samples, samples, hits (classifiers), and
-    squared errors, target sums and target squares per output (regression)."""
+    squared errors, target sums and target squares per output (regression); in a weighted run each sample
+    counts its weight."""
 
     loss_sum: float = 0.0
-    count: int = 0
-    hits: int = 0
+    count: float = 0
+    hits: float = 0
     sq_err: float | np.ndarray = 0.0
     y_sum: float | np.ndarray = 0.0
     y_sq: float | np.ndarray = 0.0
 
-    def add(self, value: float, outputs: np.ndarray, y: np.ndarray, is_classifier: bool) -> RunningMetrics:
-        """These sums with one more batch of ``outputs`` for targets ``y`` and mean loss ``value``."""
-        n = len(outputs)
+    def add(self, value: float, outputs: np.ndarray, y: np.ndarray, is_classifier: bool, weights: np.ndarray | None = None) -> RunningMetrics:
+        """These sums with one more batch of ``outputs`` for targets ``y`` and mean loss ``value`` (weighted by
+        ``weights`` if given)."""
+        n = len(outputs) if weights is None else float(np.sum(weights))
+        w = 1 if weights is None else weights[:, None]
         if is_classifier:
-            hits = self.hits + int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(y)))
+            right = classes_from_outputs(outputs) == class_labels_of(y)
+            hits = self.hits + (int(np.count_nonzero(right)) if weights is None else float(np.sum(weights * right)))
             return evolve(self, loss_sum=self.loss_sum + value * n, count=self.count + n, hits=hits)
         targets = y.reshape(outputs.shape).astype(np.float64)
         return evolve(
             self,
             loss_sum=self.loss_sum + value * n,
             count=self.count + n,
-            sq_err=self.sq_err + np.sum((outputs - targets) ** 2, axis=0),
-            y_sum=self.y_sum + targets.sum(axis=0),
-            y_sq=self.y_sq + np.sum(targets**2, axis=0),
+            sq_err=self.sq_err + np.sum(w * (outputs - targets) ** 2, axis=0),
+            y_sum=self.y_sum + np.sum(w * targets, axis=0),
+            y_sq=self.y_sq + np.sum(w * targets**2, axis=0),
         )
 
     def metrics(self, is_classifier: bool) -> dict[str, Any]:
@@ -125,15 +133,16 @@ class EpochCarry:
 
 def _epoch_step(
     optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState
-) -> Callable[[EpochCarry, tuple[np.ndarray, np.ndarray]], EpochCarry]:
+) -> Callable[[EpochCarry, Weighted], EpochCarry]:
     """The step of the epoch's fold: ``EpochCarry x batch -> EpochCarry``."""
     penalty = optimizer.penalty
 
-    def step(carry: EpochCarry, batch: tuple[np.ndarray, np.ndarray]) -> EpochCarry:
+    def step(carry: EpochCarry, batch: Weighted) -> EpochCarry:
         params, step_number = carry.params, carry.step
-        x, y = batch
+        x, y, weights = batch
         masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        done = step_outcome(optimizer, params, carry.opt_state, x, y, masks, norms=carry.diagnostics is not None and wants_norms(carry.diagnostics))
+        norms = carry.diagnostics is not None and wants_norms(carry.diagnostics)
+        done = step_outcome(optimizer, params, carry.opt_state, x, y, masks, norms, weights)
         value = done.loss + penalty(params) if penalty is not None else done.loss
         if not math.isfinite(value):
             raise TrainingDiverged(
@@ -150,13 +159,22 @@ def _epoch_step(
         if observed is not None:
             lr = optimizer.learning_rate(carry.opt_state) if optimizer.learning_rate is not None else None
             observed = accumulate(observed, done.trace.post, done.grad_norms, params, done.params, lr)
-        sums = carry.sums.add(value, done.trace.post[-1], y, params.spec.is_classifier)
+        sums = carry.sums.add(value, done.trace.post[-1], y, params.spec.is_classifier, weights)
         return evolve(carry, params=done.params, opt_state=done.opt_state, step=step_number + 1, sums=sums, diagnostics=observed)
 
     return step
 
 
-def _observed(batches: Iterable[Batch], on_batch: Callable[[int], Any]) -> Iterator[Batch]:
+def _weighted_batches(x: Any, y: np.ndarray, weights: np.ndarray | None, batch_size: int, seed: int, epoch: int, shuffle: bool) -> Iterator[Weighted]:
+    """The epoch's batches with their weights: the weights are batched in the same order (it depends only on
+    the number of rows, the seed and the epoch)."""
+    batches = minibatches(x, y, batch_size, seed, epoch, shuffle)
+    if weights is None:
+        return ((xb, yb, None) for xb, yb in batches)
+    return ((xb, yb, wb) for (xb, yb), (wb, _) in zip(batches, minibatches(weights, weights, batch_size, seed, epoch, shuffle)))
+
+
+def _observed(batches: Iterable[Weighted], on_batch: Callable[[int], Any]) -> Iterator[Weighted]:
     for index, batch in enumerate(batches):
         on_batch(index)
         yield batch
@@ -172,12 +190,14 @@ def run_epoch(
     shuffle: bool = True,
     on_batch: Callable[[int], Any] | None = None,
     diagnostics: bool = False,
+    weights: np.ndarray | None = None,
 ) -> tuple[TrainState, dict[str, Any]]:
     """One epoch as ``reduce(step, minibatches, carry)``: the next state (history not yet extended) and the
     epoch's running training metrics. ``x`` and ``y`` must be prepared (see :func:`prepare_data`).
     ``on_batch(index)``, if given, is told of each batch before it is used (for a progress bar). With
     ``diagnostics``, the metrics also hold the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` under
-    ``"diagnostics"``, gathered inside the steps; they never change the parameters.
+    ``"diagnostics"``, gathered inside the steps; they never change the parameters. ``weights`` (one per row,
+    from :func:`fnn.core.losses.sample_weights`) weigh each batch's loss and the running metrics.
 
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
     >>> x, y = prepare_data(params, (np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])))
@@ -186,7 +206,7 @@ def run_epoch(
     (1, 2, ['accuracy', 'loss'])
     """
     step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
-    batches = minibatches(x, y, batch_size, state.seed, state.epoch, shuffle)
+    batches = _weighted_batches(x, y, weights, batch_size, state.seed, state.epoch, shuffle)
     if on_batch is not None:
         batches = _observed(batches, on_batch)
     observed = start_diagnostics(state.params.spec) if diagnostics else None
@@ -204,15 +224,56 @@ def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) 
     return stratified_split_indices(class_labels_of(y) if params.spec.is_classifier else y, fraction, seed, part="validation")
 
 
-def _validation_data(params: Params, validation: Any, train: tuple[Any, np.ndarray], seed: int, function: str) -> tuple[tuple[Any, np.ndarray], tuple[Any, np.ndarray] | None]:
-    """``(train, validation)`` as prepared arrays; a float ``validation`` splits ``train`` by class, seeded."""
+def _validation_data(params: Params, validation: Any, train: Weighted, seed: int, function: str) -> tuple[Weighted, Weighted | None]:
+    """``(train, validation)`` as prepared arrays with their sample weights; a float ``validation`` splits
+    ``train`` (and its weights) by class, seeded; validation data given apart may carry weights as ``(x, y, w)``."""
     if validation is None:
         return train, None
+    x, y, weights = train
     if isinstance(validation, float):
-        x, y = train
         train_index, val_index = validation_split(params, y, validation, seed)
-        return (take_rows(x, train_index), y[train_index]), (take_rows(x, val_index), y[val_index])
-    return train, prepare_data(params, validation, function, "validation")
+        part = (lambda index: None) if weights is None else (lambda index: weights[index])
+        return (take_rows(x, train_index), y[train_index], part(train_index)), (take_rows(x, val_index), y[val_index], part(val_index))
+    given = None
+    if isinstance(validation, tuple) and len(validation) == 3:
+        validation, given = validation[:2], validation[2]
+    val_x, val_y = prepare_data(params, validation, function, "validation")
+    return train, (val_x, val_y, sample_weights(None, len(val_y), given, function=function))
+
+
+def _class_weighted(params: Params, data: Weighted, per_class: np.ndarray | None, function: str) -> Weighted:
+    """``data`` with its sample weights times the weight of each row's class (None: all ones)."""
+    if per_class is None:
+        return data
+    x, y, weights = data
+    return x, y, sample_weights(class_labels_of(y), len(y), weights, per_class, len(per_class), function)
+
+
+def weighted_parts(params: Params, data: Any, options: TrainOptions, seed: int, function: str = "fit") -> tuple[Weighted, Weighted | None]:
+    """The training and validation parts a run of ``options`` uses, as prepared ``(x, y, weights)``: sample
+    weights times class weights (``"balanced"`` counts the classes of the training part), None where all ones."""
+    x, y = prepare_data(params, data, function)
+    given = sample_weights(None, len(y), options.sample_weight, function=function)
+    train, val = _validation_data(params, options.validation, (x, y, given), seed, function)
+    per_class = None
+    if options.class_weight is not None:
+        if not params.spec.is_classifier:
+            raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", options.class_weight)
+        per_class = class_weights(options.class_weight, class_labels_of(train[1]), max(params.spec.sizes[-1], 2), function)
+    return _class_weighted(params, train, per_class, function), None if val is None else _class_weighted(params, val, per_class, function)
+
+
+def _epoch_metrics(params: Params, data: Weighted, metrics: tuple[Metric, ...], prefix: str, keep_running: bool) -> dict[str, Any]:
+    """``metrics`` of ``params`` on ``data``, named with ``prefix``; with ``keep_running`` the loss and accuracy
+    (or r2), which the epoch's running means already give, are left out."""
+    x, y, weights = data
+    values = evaluate(params, x, y, sample_weight=weights, metrics=metrics)
+    if keep_running:
+        values = {name: values[name] for name in (m.name for m in metrics) if name not in ("loss", "accuracy", "r2")}
+    return {f"{prefix}{name}": value for name, value in values.items()}
+
+
+_RECORD_FIELDS = frozenset(("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2", "diagnostics"))
 
 
 def _options(function: str, options: TrainOptions | None, keywords: dict[str, Any]) -> TrainOptions:
@@ -262,7 +323,8 @@ def iterate_epochs(
         raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
     optimizer = options.optimizer
     state = start_state(start, optimizer, options.seed, function)
-    train, val = _validation_data(state.params, options.validation, prepare_data(state.params, data, function), state.seed, function)
+    train, val = weighted_parts(state.params, data, options, state.seed, function)
+    is_weighted = train[2] is not None
     drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
@@ -271,22 +333,30 @@ def iterate_epochs(
         current = state
         while True:
             current, metrics = run_epoch(
-                current, *train, optimizer, options.batch_size, drop_rates, options.shuffle, on_batch, options.diagnostics
+                current, train[0], train[1], optimizer, options.batch_size, drop_rates, options.shuffle, on_batch,
+                options.diagnostics, train[2],
             )
             if val is not None:
-                metrics.update({f"val_{k}": v for k, v in evaluate(current.params, *val).items()})
+                metrics.update(_epoch_metrics(current.params, val, options.metrics, "val_", False))
+            if options.train_metrics:
+                metrics.update(_epoch_metrics(current.params, train, options.metrics, "", True))
             lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
-            record = EpochRecord(current.epoch, current.step, lr, **metrics)
+            named = {name: metrics.pop(name) for name in list(metrics) if name not in _RECORD_FIELDS}
+            record = EpochRecord(current.epoch, current.step, lr, **metrics, metrics=named, weighted=is_weighted)
             current = evolve(current, history=current.history.append(record))
             yield current
 
     return endless() if epochs is None else take(epochs, endless())
 
 
-def early_stopping(states: Iterable[TrainState], patience: int, monitor: str = "val_loss") -> tuple[TrainState | None, TrainState | None]:
+def early_stopping(
+    states: Iterable[TrainState], patience: int, monitor: str = "val_loss", higher_is_better: bool | None = None
+) -> tuple[TrainState | None, TrainState | None]:
     """Consume ``states`` until ``monitor`` has not improved for ``patience`` epochs: ``(best, last)`` states.
 
-    Lower is better for losses, higher for accuracy and R^2. ``states`` is any iterable of ``TrainState``
+    ``monitor`` is any name of the history (``val_f1_macro`` for a run with ``metrics=["f1_macro"]``); which way
+    is better is ``higher_is_better``, else inferred: lower for losses, mse and mae, higher for accuracy, R^2
+    and the other built-in metrics (a metric of your own states its direction). ``states`` is any iterable of ``TrainState``
     (usually :func:`iterate_epochs`, limited with ``toolz.take`` to a maximum number of epochs).
 
     >>> from toolz import take
@@ -298,18 +368,18 @@ def early_stopping(states: Iterable[TrainState], patience: int, monitor: str = "
     """
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise bad_argument("early_stopping", "patience", "a positive int", patience)
-    lower_is_better = monitor.endswith("loss")
+    lower_is_better = not (greater_is_better(monitor) if higher_is_better is None else higher_is_better)
     best: TrainState | None = None
     current: TrainState | None = None
     best_value: Any = None
     for current in states:
-        value = getattr(current.history[-1], monitor, None)
+        value = current.history[-1].value(monitor)
         if value is None:
             raise FnnInputError(
                 f"Early stopping monitors {monitor!r}, which this run does not record; give validation data "
                 f"(validation=...) or monitor 'loss'."
             )
-        best_value = getattr(best.history[-1], monitor) if best is not None else None
+        best_value = best.history[-1].value(monitor) if best is not None else None
         if best is None or (value < best_value if lower_is_better else value > best_value):
             best = current
         elif current.epoch - best.epoch >= patience:
@@ -327,6 +397,10 @@ def fit(start: Params | TrainState, data: Any, *, epochs: int, options: TrainOpt
     How to train is ``options`` or the keyword arguments of :func:`~fnn.train.options.train_options`:
     ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),
     ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``,
+    ``sample_weight`` and ``class_weight`` (``"balanced"`` or ``{class: weight}``: the loss becomes the weighted
+    mean ``sum(w * loss) / sum(w)`` of each batch, as scikit-learn's MLP; all-ones weights are no weights),
+    ``metrics`` (built-in names such as ``"f1_macro"``, ``"roc_auc"``, or :class:`~fnn.core.scores.Metric`
+    records: each epoch's ``val_<name>``, and ``<name>`` on the training data with ``train_metrics=True``),
     ``diagnostics`` (True: each epoch's record carries its :class:`~fnn.train.diagnostics.EpochDiagnostics`: gradient
     and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
     bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
@@ -344,5 +418,6 @@ def fit(start: Params | TrainState, data: Any, *, epochs: int, options: TrainOpt
     if count == 0:
         return start_state(start, options.optimizer, options.seed)
     if options.patience is not None:
-        return cast(TrainState, early_stopping(states, options.patience, options.monitor)[0])  # count > 0: never None
+        higher = greater_is_better(options.monitor, options.metrics)
+        return cast(TrainState, early_stopping(states, options.patience, options.monitor, higher)[0])  # count > 0: never None
     return last(states)

@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from attrs import frozen
+from attrs import field, frozen
 
+from fnn.core.scores import Metric, get_metrics, greater_is_better
 from fnn.errors import bad_argument
 from fnn.optim import Optimizer, get_optimizer, sgd
 
@@ -37,6 +38,10 @@ class TrainOptions:
     patience: int | None = None
     monitor: str = "val_loss"
     diagnostics: bool = False
+    sample_weight: np.ndarray | None = field(default=None, eq=False, repr=False)
+    class_weight: str | Mapping[int, float] | None = None
+    metrics: tuple[Metric, ...] = ()
+    train_metrics: bool = False
 
 
 def resolve_optimizer(optimizer: str | Optimizer | None, lr: Any, function: str = "fit") -> Optimizer:
@@ -67,20 +72,32 @@ def train_options(
     patience: int | None = None,
     monitor: str = "val_loss",
     diagnostics: bool = False,
+    sample_weight: Any = None,
+    class_weight: str | Mapping[int, float] | None = None,
+    metrics: Iterable[Metric | str] | str | None = None,
+    train_metrics: bool = False,
 ) -> TrainOptions:
     """Checked :class:`TrainOptions`. ``optimizer`` is a :mod:`fnn.optim` optimiser or a name; with neither it is
     SGD with ``lr`` (0.1 by default). ``validation`` is a ``Dataset``, ``(x, y)`` or a fraction of the training
     data to hold out; ``drop_rate`` one rate or one per hidden layer; ``patience``/``monitor`` early stopping.
-    ``diagnostics`` (a bool) records per-epoch diagnostics in the history. ``function`` names the caller in error
-    messages."""
+    ``diagnostics`` (a bool) records per-epoch diagnostics in the history. ``sample_weight`` (one number per
+    training sample) and ``class_weight`` (``"balanced"`` or a mapping class -> weight) weigh the loss;
+    ``metrics`` (names or :class:`~fnn.core.scores.Metric` records) are computed on the validation data each
+    epoch, and on the training data too with ``train_metrics``. ``function`` names the caller in error messages."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise bad_argument(function, "batch_size", "a positive int", batch_size)
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise bad_argument(function, "patience", "None or a positive int", patience)
     if not isinstance(monitor, str):
         raise bad_argument(function, "monitor", "a metric name such as 'val_loss'", monitor)
+    chosen = get_metrics(metrics, function)
+    greater_is_better(monitor, chosen)  # a name it cannot rank on is refused now, not after the first epoch
+    if class_weight is not None and not isinstance(class_weight, (str, Mapping)):
+        raise bad_argument(function, "class_weight", "None, 'balanced' or a mapping class -> weight", class_weight)
     return TrainOptions(resolve_optimizer(optimizer, lr, function), int(batch_size), seed, validation, drop_rate,
-                        bool(shuffle), patience, monitor, _flag(function, "diagnostics", diagnostics))
+                        bool(shuffle), patience, monitor, _flag(function, "diagnostics", diagnostics),
+                        None if sample_weight is None else np.asarray(sample_weight), class_weight, chosen,
+                        _flag(function, "train_metrics", train_metrics))
 
 
 def _flag(function: str, name: str, value: Any) -> bool:

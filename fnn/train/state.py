@@ -8,13 +8,14 @@ epoch and continued from its state is bit-identical to one that never stopped.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from attrs import asdict, field, frozen
+from attrs import asdict, field, fields, frozen
 
 from fnn.core.network import Trace
 from fnn.core.params import Params
+from fnn.core.scores import greater_is_better
 from fnn.train.diagnostics import EpochDiagnostics
 
 
@@ -36,17 +37,55 @@ class StepOutcome:
     grad_norms: tuple[float, ...] | None = None
 
 
+def _pairs(values: Mapping[str, float | None] | Iterable[tuple[str, float | None]]) -> tuple[tuple[str, float | None], ...]:
+    items = values.items() if isinstance(values, Mapping) else values
+    return tuple(sorted((str(name), None if value is None else float(value)) for name, value in items))
+
+
+@frozen(repr=False)
+class Scores(Mapping[str, "float | None"]):
+    """The metrics of one epoch chosen by the user (``val_f1_macro``, ``roc_auc``, ...): a read-only mapping.
+
+    >>> Scores({"val_f1_macro": 0.5})["val_f1_macro"], Scores({"f1_macro": 1})
+    (0.5, Scores({'f1_macro': 1.0}))
+    """
+
+    pairs: tuple[tuple[str, float | None], ...] = field(default=(), converter=_pairs)
+
+    def __getitem__(self, name: str) -> float | None:
+        for key, value in self.pairs:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __repr__(self) -> str:
+        return f"Scores({dict(self.pairs)!r})"
+
+
+def _scores(values: Scores | Mapping[str, float | None]) -> Scores:
+    return values if isinstance(values, Scores) else Scores(values)
+
+
 @frozen
 class EpochRecord:
     """The metrics of one finished epoch; ``None`` where a metric does not apply (no validation data, or
     accuracy for a regression network). ``loss`` and ``accuracy`` are running means over the epoch's batches.
     ``diagnostics`` is the epoch's :class:`~fnn.train.diagnostics.EpochDiagnostics` when the run gathered them
     (``fit(..., diagnostics=True)``), else None; :meth:`to_dict` nests it as a dict and leaves it out when None,
-    and a dict given here is read back, so records round-trip through JSON.
+    and a dict given here is read back, so records round-trip through JSON. ``metrics`` holds the metrics the
+    run chose (``fit(..., metrics=["f1_macro"])``: ``val_f1_macro``, and ``f1_macro`` with ``train_metrics``),
+    left out of :meth:`to_dict` when empty; ``weighted`` says the loss and metrics are sample-weighted means.
+    :meth:`value` reads any of them by name.
 
-    >>> record = fnn.EpochRecord(epoch=1, step=10, lr=0.1, loss=0.5)
-    >>> fnn.EpochRecord(**record.to_dict()) == record, record.to_dict()["accuracy"]
-    (True, None)
+    >>> record = fnn.EpochRecord(epoch=1, step=10, lr=0.1, loss=0.5, metrics={"val_f1_macro": 0.75})
+    >>> fnn.EpochRecord(**record.to_dict()) == record, record.to_dict()["accuracy"], record.value("val_f1_macro")
+    (True, None, 0.75)
     """
 
     epoch: int
@@ -59,12 +98,27 @@ class EpochRecord:
     val_accuracy: float | None = None
     val_r2: float | None = None
     diagnostics: EpochDiagnostics | None = field(default=None, converter=_diagnostics)
+    metrics: Scores = field(default=Scores(), converter=_scores)
+    weighted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        values = asdict(self, filter=lambda attribute, _: attribute.name != "diagnostics")
+        values = asdict(self, filter=lambda attribute, _: attribute.name not in ("diagnostics", "metrics", "weighted"))
         if self.diagnostics is not None:
             values["diagnostics"] = self.diagnostics.to_dict()
+        if self.metrics:
+            values["metrics"] = dict(self.metrics)
+        if self.weighted:
+            values["weighted"] = True
         return values
+
+    def value(self, name: str) -> Any:
+        """The metric ``name``: a field such as ``val_loss``, else one of ``metrics``; None where not recorded."""
+        if name in _FIELDS:
+            return getattr(self, name)
+        return self.metrics.get(name)
+
+
+_FIELDS = frozenset(a.name for a in fields(EpochRecord)) - {"diagnostics", "metrics", "weighted"}
 
 
 def _records(records: Iterable[EpochRecord]) -> tuple[EpochRecord, ...]:
@@ -92,8 +146,8 @@ class History:
         return self.records[index]
 
     def column(self, name: str) -> list[Any]:
-        """One metric across epochs, e.g. ``history.column("val_loss")``."""
-        return [getattr(record, name) for record in self.records]
+        """One metric across epochs, e.g. ``history.column("val_loss")`` or ``history.column("val_f1_macro")``."""
+        return [record.value(name) for record in self.records]
 
     def append(self, record: EpochRecord) -> History:
         """A new history with ``record`` at the end (this one is unchanged)."""
@@ -102,14 +156,19 @@ class History:
     def to_dicts(self) -> list[dict[str, Any]]:
         return [record.to_dict() for record in self.records]
 
-    def best_epoch(self, metric: str = "val_loss") -> EpochRecord | None:
-        """The record with the best value of ``metric`` (lowest for losses, highest otherwise), or None."""
-        lower_is_better = metric.endswith("loss")
-        scored = [r for r in self.records if getattr(r, metric) is not None and math.isfinite(getattr(r, metric))]
+    def best_epoch(self, metric: str = "val_loss", higher_is_better: bool | None = None) -> EpochRecord | None:
+        """The record with the best value of ``metric``, or None; which way is better is ``higher_is_better``,
+        else inferred (:func:`fnn.core.scores.greater_is_better`: lowest for losses, mse and mae).
+
+        >>> h = History((EpochRecord(1, 10, 0.1, 0.9, metrics={"val_mae": 0.2}), EpochRecord(2, 20, 0.1, 0.5, metrics={"val_mae": 0.3})))
+        >>> h.best_epoch("loss").epoch, h.best_epoch("val_mae").epoch
+        (2, 1)
+        """
+        higher = greater_is_better(metric) if higher_is_better is None else higher_is_better
+        scored = [r for r in self.records if r.value(metric) is not None and math.isfinite(r.value(metric))]
         if not scored:
             return None
-        key = (lambda r: getattr(r, metric)) if lower_is_better else (lambda r: -getattr(r, metric))
-        return min(scored, key=key)
+        return (max if higher else min)(scored, key=lambda r: r.value(metric))
 
 
 @frozen(hash=False)

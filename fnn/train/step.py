@@ -33,23 +33,26 @@ Masks = Sequence[np.ndarray | None] | None
 
 
 def composed_step(
-    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False
+    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False,
+    weights: np.ndarray | None = None,
 ) -> StepOutcome:
-    """forward -> loss -> grad -> ``optimizer.update`` -> ``apply_updates`` on a prepared batch."""
+    """forward -> loss -> grad -> ``optimizer.update`` -> ``apply_updates`` on a prepared batch (its loss the
+    ``weights``-weighted mean if given)."""
     trace = forward_trace(params, x, masks)
-    value = loss_value(params, trace, y)
-    grads = backward(params, trace, output_gradient(params, trace, y))
+    value = loss_value(params, trace, y, weights)
+    grads = backward(params, trace, output_gradient(params, trace, y, weights))
     updates, new_state = optimizer.update(grads, opt_state, params)
     return StepOutcome(value, trace, apply_updates(params, updates), new_state, gradient_norms(grads) if norms else None)
 
 
 def step_outcome(
-    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False
+    optimizer: Optimizer, params: Params, opt_state: Any, x: np.ndarray, y: np.ndarray, masks: Masks = None, norms: bool = False,
+    weights: np.ndarray | None = None,
 ) -> StepOutcome:
     """The step on a prepared batch: fused when the optimiser has a kernel, composed otherwise (the same bytes)."""
     if optimizer.kernel is not None:
-        return fused_step(optimizer.kernel, params, opt_state, x, y, masks, norms)
-    return composed_step(optimizer, params, opt_state, x, y, masks, norms)
+        return fused_step(optimizer.kernel, params, opt_state, x, y, masks, norms, weights)
+    return composed_step(optimizer, params, opt_state, x, y, masks, norms, weights)
 
 
 def train_step(
