@@ -209,3 +209,11 @@ def test_any_small_network_and_seed_list(sizes, seeds, batch_size, dtype, optimi
     options = dict(optimizer=optimizer, lr=0.05, batch_size=batch_size, drop_rate=drop_rate)
     states = fit_seeds(starts, data, seeds=seeds, epochs=2, **options)
     assert_members_are_solo(states, starts, data, seeds, 2, **options)
+
+
+@pytest.mark.parametrize("keyword, value", [("sample_weight", np.ones(40)), ("class_weight", "balanced"), ("metrics", ["f1_macro"])])
+def test_weights_and_chosen_metrics_are_refused_by_name(keyword, value):
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = np.arange(40) % 2
+    with pytest.raises(fnn.FnnInputError, match=f"{keyword}. argument of fnn.fit_seeds must be None"):
+        fit_seeds(fnn.network([3, 4, 2]), (x, y), seeds=[0, 1], epochs=1, **{keyword: value})

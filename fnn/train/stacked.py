@@ -378,13 +378,18 @@ def fit_seeds(
     states = _starts(start, seed_list, own_optimizers)
     if count == 0:
         return tuple(states)
+    for name, value in (("sample_weight", options.sample_weight), ("class_weight", options.class_weight), ("metrics", options.metrics or None)):
+        if value is not None:  # weighted and chosen-metric runs train one seed at a time, with fnn.fit
+            shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else value
+            raise bad_argument("fit_seeds", name, "None (fit_seeds trains unweighted runs with the built-in metrics; use fnn.fit per seed)", shown)
     template = states[0].params
     prepared = prepare_data(template, data, "fit_seeds")
     positions = np.arange(len(prepared[0]))
     members = []
     for seed, optimizer in zip(seed_list, own_optimizers):
         # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
-        (rows, _), val = _validation_data(template, options.validation, (positions, prepared[1]), seed, "fit_seeds")
+        (rows, _, _), split = _validation_data(template, options.validation, (positions, prepared[1], None), seed, "fit_seeds")
+        val = None if split is None else split[:2]
         if val is not None and isinstance(options.validation, float):
             val = (take_rows(prepared[0], val[0]), val[1])
         members.append(_Member(seed, rows, val, optimizer))
