@@ -7,6 +7,7 @@ Every user mistake becomes an :class:`FnnInputError` naming the argument, what w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -47,6 +48,16 @@ def bad_argument(function: str, name: str, expected: str, got: object) -> FnnInp
     The 'batch_size' argument of fnn.fit must be a positive int. Got 0 instead.
     """
     return FnnInputError(f"The {name!r} argument of fnn.{function} must be {expected}. Got {got!r} instead.")
+
+
+def shown_names(names: Sequence[object], shown: int = 8) -> str:
+    """The first ``shown`` of ``names`` and how many more, so a message stays one readable line for any length.
+
+    >>> shown_names(["a", "b", "c"], 2)
+    "'a', 'b', ... (1 more)"
+    """
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(map(repr, names[:shown])) + more
 
 
 class Described(str):

@@ -1,7 +1,9 @@
 """The ``fnn`` command: the only package that prints. Everything it does is a library call.
 
 One module per command group: :mod:`.train`, :mod:`.models` (evaluate, predict, plot, datasets), :mod:`.sweep`.
-User mistakes are one line on stderr and exit code 2; a diverged run exits with 3.
+User mistakes are one line on stderr and exit code 2 (a mistyped flag with a suggestion); a diverged run exits
+with 3; Ctrl-C exits with 130 and one line (for train and sweep: the command that continues). ``fnn`` alone prints
+the overview of the commands.
 """
 
 import argparse
@@ -10,12 +12,12 @@ import sys
 from collections.abc import Callable
 
 from fnn.cli import export, models, proof, sweep, train
-from fnn.cli.common import OneLineParser
+from fnn.cli.common import Interrupted, OneLineParser, unknown_flags
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.version import __version__
 
 
-def _parser() -> OneLineParser:
+def _parser() -> tuple[OneLineParser, argparse._SubParsersAction]:
     parser = OneLineParser(
         prog="fnn",
         description="Functional neural networks in pure NumPy: train, evaluate and inspect multilayer perceptrons.",
@@ -28,7 +30,7 @@ def _parser() -> OneLineParser:
     sweep.add_arguments(commands)
     export.add_arguments(commands)
     proof.add_arguments(commands)
-    return parser
+    return parser, commands
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -47,18 +49,21 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``fnn`` command with ``argv`` (default: the process's arguments); returns its exit code."""
-    parser = _parser()
+    parser, commands = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args, unknown = parser.parse_known_args(argv)
     except SystemExit as done:  # --help, --version, or a one-line usage error
         return int(done.code or 0)
     if unknown:
         command = f"fnn {args.command}" if args.command else "fnn"
-        print(f"{command}: error: unrecognized arguments: {' '.join(unknown)} (see '{command} --help')", file=sys.stderr)
+        known = commands.choices[args.command] if args.command else parser
+        print(f"{command}: error: {unknown_flags(known, unknown)} (see '{command} --help')", file=sys.stderr)
         return 2
     if args.command is None:
         parser.print_help()
-        return 2
+        return 0
+    args.argv = argv  # as typed, for the command that continues an interrupted one
     try:
         return _COMMANDS[args.command](args)
     except (FnnInputError, ModuleNotFoundError) as error:  # a user mistake, or an optional extra not installed
@@ -75,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"fnn {args.command}: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
         return 2
+    except Interrupted as stopped:
+        print(f"fnn {args.command}: interrupted; {stopped}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"fnn {args.command}: interrupted", file=sys.stderr)
         return 130

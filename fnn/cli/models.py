@@ -21,7 +21,7 @@ from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
 from fnn.store.model import CHECKPOINT, Model, load_model
@@ -58,6 +58,7 @@ def add_arguments(commands: Commands) -> None:
                                "  fnn evaluate runs/a --data mnist:/data/mnist --json")
     evaluate_cmd.add_argument("model", help="run folder or checkpoint .npz")
     evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
+    evaluate_cmd.add_argument("--label", metavar="COLUMN", help="csv:PATH only: the label column's header name (if not given: the model's own, as fnn train --label)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
     predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", _PREDICT_HELP)
@@ -96,9 +97,9 @@ def _load_run(path: str, argument: str) -> Model:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
 
-def _model_data(model: Model, name: str | None) -> Dataset:
+def _model_data(model: Model, name: str | None, label_flag: str | None = None) -> Dataset:
     """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
-    column and dropped columns when it is a CSV table."""
+    column (or ``--label``'s) and dropped columns when it is a CSV table."""
     config = model.config
     data = name or config.get("data")
     if not data:
@@ -106,7 +107,9 @@ def _model_data(model: Model, name: str | None) -> Dataset:
     label: str | int | None = None
     drop: tuple[str, ...] = ()
     if str(data).partition(":")[0].strip().lower() == "csv":
-        label, drop = config.get("label"), tuple(config.get("drop") or ())
+        label, drop = label_flag or config.get("label"), tuple(config.get("drop") or ())
+    elif label_flag is not None:
+        raise FnnInputError(f"--label names a column of csv:PATH data; this data is {data!r}.")
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
         _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
@@ -119,7 +122,10 @@ def _model_data(model: Model, name: str | None) -> Dataset:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
-    test = _model_data(model, args.data)
+    test = _model_data(model, args.data, args.label)
+    if test.features.shape[1] != model.params.spec.sizes[0]:
+        raise FnnInputError(f"--data {args.data}: its {test.features.shape[1]} features do not fit the model's "
+                            f"{model.params.spec.sizes[0]} inputs; give the data the model was trained on.")
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
     metrics = evaluate(model.params, features, test.labels, counts=True)
     if model.params.spec.is_classifier:
@@ -170,7 +176,7 @@ def _csv_inputs(path: str, model: Model, label: str | None, n_inputs: int) -> np
         without = f" after leaving out {', '.join(map(repr, left_out))}" if left_out else ""
         raise FnnInputError(
             f"input {path}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
-            f"{n_inputs} inputs; its columns are {header} (name the label column with --label COLUMN)."
+            f"{n_inputs} inputs; its columns are {shown_names(header)} (name the label column with --label COLUMN)."
         )
     return features
 
