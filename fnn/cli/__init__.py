@@ -17,7 +17,7 @@ from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.version import __version__
 
 
-def _parser() -> tuple[OneLineParser, argparse._SubParsersAction]:
+def _parser() -> OneLineParser:
     parser = OneLineParser(
         prog="fnn",
         description="Functional neural networks in pure NumPy: train, evaluate and inspect multilayer perceptrons.",
@@ -30,7 +30,12 @@ def _parser() -> tuple[OneLineParser, argparse._SubParsersAction]:
     sweep.add_arguments(commands)
     export.add_arguments(commands)
     proof.add_arguments(commands)
-    return parser, commands
+    return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return commands.choices[name]
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -49,7 +54,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``fnn`` command with ``argv`` (default: the process's arguments); returns its exit code."""
-    parser, commands = _parser()
+    parser = _parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args, unknown = parser.parse_known_args(argv)
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(done.code or 0)
     if unknown:
         command = f"fnn {args.command}" if args.command else "fnn"
-        known = commands.choices[args.command] if args.command else parser
+        known = _command_parser(parser, args.command) if args.command else parser
         print(f"{command}: error: {unknown_flags(known, unknown)} (see '{command} --help')", file=sys.stderr)
         return 2
     if args.command is None:

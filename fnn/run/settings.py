@@ -18,6 +18,7 @@ fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the o
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -39,16 +40,16 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 """The environment variables that set BLAS threads, in the order a run's default ``threads`` reads them."""
 
 def _positive_ints(value):
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = [value]
     if isinstance(value, str):
         try:
             value = [int(part) for part in value.split(",") if part.strip()]
         except ValueError:
             raise BadValue("comma-separated positive ints such as 256,128,64") from None
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value):
         raise BadValue("a positive int or a list of positive ints")
-    return tuple(value)
+    return tuple(int(v) for v in value)
 
 
 def _names(value):
@@ -142,6 +143,8 @@ class Setting:
     data_kinds: tuple[str, ...] = ()
     group: str = "training"
     """The topic ``--help`` lists the setting under (data, network, optimiser, training, ...)."""
+    sklearn: str = ""
+    """The estimators' parameter for it (scikit-learn's ``MLPClassifier`` name where it has one), or ``""``."""
 
     def applies_to_data(self, data: str) -> bool:
         """Whether the setting applies to the data set ``data`` (``csv:PATH`` is of kind csv)."""
@@ -158,10 +161,10 @@ class Setting:
 
 _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
-def _about(group, convert, help, unit="", optimizers=(), switch=False, data_kinds=()):
+def _about(group, convert, help, unit="", optimizers=(), switch=False, data_kinds=(), sklearn=""):
     """A field's metadata: the rest of its :class:`Setting` (name, type and default are the field's own)."""
     return {"setting": {"convert": convert, "help": help, "unit": unit, "optimizers": optimizers, "switch": switch,
-                        "data_kinds": data_kinds, "group": group}}
+                        "data_kinds": data_kinds, "group": group, "sklearn": sklearn}}
 
 
 @frozen
@@ -179,30 +182,30 @@ class RunConfig:
     drop: tuple[str, ...] = field(default=(), metadata=_about("data", _column_names, "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)))
     test_fraction: float = field(default=0.2, metadata=_about("data", number_check(low=0, high=1, low_open=True, high_open=True), "part held out for testing when the data has no test part", unit="fraction"))
     standardize: bool | str = field(default="auto", metadata=_about("data", _bool_or_auto, "standardise features with training statistics: auto, true, false (fnn.fit trains on the data as given; standardise it there with fnn.data.fit_standardizer)"))
-    hidden: tuple[int, ...] = field(default=(64,), metadata=_about("network", _positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64"))
-    activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"))
+    hidden: tuple[int, ...] = field(default=(64,), metadata=_about("network", _positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64", sklearn="hidden_layer_sizes"))
+    activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)", sklearn="activation"))
     output: str = field(default="auto", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "output activation (auto, softmax, sigmoid, identity)"))
     loss: str = field(default="auto", metadata=_about("network", _registered(get_loss, LOSSES, "loss", ("auto",)), "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"))
     init: str = field(default="he_uniform", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1 (fnn.network uses glorot_uniform when given none; a run uses he_uniform, for its ReLU layers)"))
     bias_init: str = field(default="zeros", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "bias initialiser (zeros, normal, ...)"))
-    optimizer: str = field(default="sgd", metadata=_about("optimiser", TRAINING_CHECKS["optimizer"], "optimiser: " + ", ".join(OPTIMIZERS)))
-    lr: float = field(default=0.1, metadata=_about("optimiser", TRAINING_CHECKS["lr"], "learning rate (the schedule's peak)", unit="per step"))
+    optimizer: str = field(default="sgd", metadata=_about("optimiser", TRAINING_CHECKS["optimizer"], "optimiser: " + ", ".join(OPTIMIZERS), sklearn="optimizer"))
+    lr: float = field(default=0.1, metadata=_about("optimiser", TRAINING_CHECKS["lr"], "learning rate (the schedule's peak)", unit="per step", sklearn="learning_rate_init"))
     momentum: float | None = field(default=None, metadata=_about("optimiser", _optional(number_check(low=0, high=1)), "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
     weight_decay: float = field(default=0.01, metadata=_about("optimiser", number_check(low=0), "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
     schedule: str = field(default="constant", metadata=_about("optimiser", _string, "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (EPOCHS: the whole run if not given), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
     clip_norm: float = field(default=0.0, metadata=_about("optimiser", number_check(low=0), "clip gradients to this global norm (0: off)"))
-    l2: float = field(default=0.0, metadata=_about("training", number_check(low=0), "L2 penalty on the weights (0: off)"))
-    epochs: int = field(default=20, metadata=_about("training", TRAINING_CHECKS["epochs"], "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs"))
-    batch_size: int = field(default=32, metadata=_about("training", TRAINING_CHECKS["batch_size"], "mini-batch size", unit="samples"))
-    validation: float = field(default=0.1, metadata=_about("training", number_check(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it; fnn.fit holds out none unless given validation=)", unit="fraction"))
-    drop_rate: float = field(default=0.0, metadata=_about("training", TRAINING_CHECKS["drop_rate"], "dropout probability on hidden layers (0: off)", unit="probability"))
-    patience: int = field(default=0, metadata=_about("early stopping", TRAINING_CHECKS["patience"], "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs"))
+    l2: float = field(default=0.0, metadata=_about("training", number_check(low=0), "L2 penalty on the weights (0: off)", sklearn="alpha"))
+    epochs: int = field(default=20, metadata=_about("training", TRAINING_CHECKS["epochs"], "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs", sklearn="max_iter"))
+    batch_size: int = field(default=32, metadata=_about("training", TRAINING_CHECKS["batch_size"], "mini-batch size", unit="samples", sklearn="batch_size"))
+    validation: float = field(default=0.1, metadata=_about("training", number_check(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it; fnn.fit holds out none unless given validation=)", unit="fraction", sklearn="validation_fraction"))
+    drop_rate: float = field(default=0.0, metadata=_about("training", TRAINING_CHECKS["drop_rate"], "dropout probability on hidden layers (0: off)", unit="probability", sklearn="drop_rate"))
+    patience: int = field(default=0, metadata=_about("early stopping", TRAINING_CHECKS["patience"], "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs", sklearn="n_iter_no_change"))
     monitor: str = field(default="val_loss", metadata=_about("early stopping", TRAINING_CHECKS["monitor"], "metric early stopping watches, e.g. val_loss or val_accuracy"))
     diagnostics: bool = field(default=False, metadata=_about("output", TRAINING_CHECKS["diagnostics"], "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
     tensorboard: bool = field(default=False, metadata=_about("output", bool_check, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
     keep_checkpoints: bool = field(default=False, metadata=_about("output", bool_check, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
-    seed: int = field(default=0, metadata=_about("reproducibility", TRAINING_CHECKS["seed"], "seed every random draw derives from"))
-    dtype: str = field(default="float32", metadata=_about("reproducibility", choice_check(("float32", "float64")), "float32 or float64"))
+    seed: int = field(default=0, metadata=_about("reproducibility", TRAINING_CHECKS["seed"], "seed every random draw derives from", sklearn="random_state"))
+    dtype: str = field(default="float32", metadata=_about("reproducibility", choice_check(("float32", "float64")), "float32 or float64", sklearn="dtype"))
     threads: int | None = field(default=None, metadata=_about("reproducibility", _optional(number_check(whole=True, low=1, high=MAX_THREADS)), "BLAS threads of the run (if not given: $OPENBLAS_NUM_THREADS, $OMP_NUM_THREADS or $MKL_NUM_THREADS, the first set, else this machine's cores; the record's threads_from says which). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
 
     def to_dict(self) -> dict[str, Any]:
