@@ -237,7 +237,7 @@ def test_fitted_estimators_pickle_and_predict_the_same():
         ({"learning_rate_init": -1.0}, "'learning_rate_init' parameter of FNNClassifier.*-1.0"),
         ({"learning_rate_init": "big"}, "'learning_rate_init' parameter of FNNClassifier.*'big'"),
         ({"optimizer": "adamax"}, "'optimizer' parameter of FNNClassifier.*'adamax'"),
-        ({"activation": "relux"}, "'relux' for the 'activation' argument of fnn.interop.sklearn.FNNClassifier"),
+        ({"activation": "relux"}, "'activation' parameter of FNNClassifier must be a known activation name"),
         ({"activation": ["relu", "tanh"]}, "'activation' parameter of FNNClassifier.*a list of 1"),
     ],
 )

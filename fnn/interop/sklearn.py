@@ -25,7 +25,6 @@ scikit-learn's estimators do (the cast from float32 is exact).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -34,18 +33,17 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fnn.arrays import as_float_dtype
-from fnn.core.activations import get_activation
+from fnn.core.activations import Activation, get_activation
 from fnn.core.metrics import predict as network_outputs
 from fnn.core.params import Params, init_params
 from fnn.core.spec import network, spec_from_config
 from fnn.errors import FnnInputError
-from fnn.optim import OPTIMIZERS, Optimizer, add_l2, chain, get_optimizer
+from fnn.optim import Optimizer, add_l2, chain, get_optimizer
 from fnn.run.settings import SETTINGS, Setting
 from fnn.store.codec import decode, encode
 from fnn.train.loop import fit as fit_network
 from fnn.train.options import BadValue
 from fnn.train.state import History, TrainState
-
 
 PARAMETERS: dict[str, Setting] = {setting.sklearn: setting for setting in SETTINGS if setting.sklearn}
 """The estimators' parameters that are run settings, by parameter name: each is checked by its setting's check,
@@ -120,6 +118,9 @@ class _FNNEstimator(BaseEstimator):
         sizes = self._checked("hidden_layer_sizes")
         for name in ("max_iter", "batch_size", "n_iter_no_change", "alpha", "validation_fraction"):
             self._checked(name)
+        given = self.activation if isinstance(self.activation, (list, tuple)) else [self.activation]
+        if not any(isinstance(item, Activation) for item in given):  # by name (an fnn.Activation checks itself)
+            self._checked("activation")
         if self._checked("drop_rate") and not sizes:
             raise self._bad("drop_rate", "0 for a network without hidden layers (hidden_layer_sizes=())")
         if self.early_stopping and not self.validation_fraction:
@@ -129,6 +130,8 @@ class _FNNEstimator(BaseEstimator):
         return sizes, self._dtype()
 
     def _dtype(self):
+        if not isinstance(self.dtype, (type, np.dtype)):  # by name (np.float32 and the like check themselves)
+            self._checked("dtype")
         return as_float_dtype(self.dtype, type(self).__name__, "dtype")
 
     def _optimizer(self):
@@ -137,8 +140,6 @@ class _FNNEstimator(BaseEstimator):
             if self.learning_rate_init is not None:
                 raise self._bad("learning_rate_init", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
             return chain(*penalty, self.optimizer) if penalty else self.optimizer
-        if not isinstance(self.optimizer, str):
-            raise self._bad("optimizer", f"an optimiser name ({', '.join(OPTIMIZERS)}) or a fnn.optim optimiser")
         name = self._checked("optimizer")
         chosen = get_optimizer(name) if self.learning_rate_init is None else get_optimizer(name, lr=self._checked("learning_rate_init"))
         return chain(*penalty, chosen) if penalty else chosen
@@ -156,15 +157,11 @@ class _FNNEstimator(BaseEstimator):
         state = self.random_state
         if state is None:
             return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        if isinstance(state, numbers.Integral) and not isinstance(state, bool):
-            if state < 0:
-                raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
-            return self._checked("random_state")
         if isinstance(state, np.random.RandomState):
             return int(state.randint(np.iinfo(np.int32).max))
         if isinstance(state, np.random.Generator):
             return int(state.integers(np.iinfo(np.int32).max))
-        raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
+        return self._checked("random_state")  # an int, as the run setting seed (or None, above)
 
     # --- training ------------------------------------------------------------------------------------------------
     def _train(self, x, y, epochs, incremental, stop_early):

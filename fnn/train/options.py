@@ -98,8 +98,10 @@ TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "monitor": choice_check(MONITORS),
     "diagnostics": bool_check,
 }
-"""The one check of each training setting that ``fit`` and ``fnn train`` share, by the setting's name. (``fit``'s
-``epochs`` counts the epochs of one call and may also be 0; ``fnn train --epochs`` is the run's total.)"""
+"""The one check of each training setting that ``fit`` and ``fnn train`` share, by the setting's name. Where
+``fit`` takes more, it says so: its ``epochs`` counts the epochs of one call and may be 0 (``fnn train --epochs``
+is the run's total); its ``lr`` may also be a schedule or a schedule's name (a run's is the setting
+``schedule``); its ``drop_rate`` may be one rate per hidden layer."""
 
 
 def _checked(function: str, name: str, value: Any) -> Any:
@@ -130,7 +132,7 @@ def resolve_optimizer(optimizer: str | Optimizer | None, lr: Any, function: str 
         lr = _checked(function, "lr", lr)
     if optimizer is None:
         return sgd(0.1 if lr is None else lr)
-    if isinstance(optimizer, str):
+    if not isinstance(optimizer, Optimizer):
         optimizer = _checked(function, "optimizer", optimizer)
     if lr is not None:
         if isinstance(optimizer, str):
@@ -138,8 +140,6 @@ def resolve_optimizer(optimizer: str | Optimizer | None, lr: Any, function: str 
         raise bad_argument(function, "lr", "None when an optimizer object is given (set its own lr)", lr)
     if isinstance(optimizer, str):
         return get_optimizer(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise bad_argument(function, "optimizer", "an optimizer name or a fnn.optim.Optimizer", optimizer)
     return optimizer
 
 
@@ -164,10 +164,12 @@ def train_options(
     own). ``diagnostics`` (a bool) records per-epoch diagnostics in the history. Each value is checked as the run
     setting of its name is (:data:`TRAINING_CHECKS`). ``function`` names the caller in error messages."""
     batch = _checked(function, "batch_size", batch_size)
-    stop = None if patience is None or patience == 0 else _checked(function, "patience", patience)
+    stop = None if patience is None else _checked(function, "patience", patience) or None  # 0: off
     if seed is not None:
         seed = _checked(function, "seed", seed)
-    if isinstance(drop_rate, (numbers.Real, str)):
+    if isinstance(drop_rate, (list, tuple)):  # one rate per hidden layer: each a rate
+        drop_rate = tuple(_checked(function, "drop_rate", rate) for rate in drop_rate)
+    else:
         drop_rate = _checked(function, "drop_rate", drop_rate)
     return TrainOptions(resolve_optimizer(optimizer, lr, function), batch, seed, validation, drop_rate,
                         bool(shuffle), stop, _checked(function, "monitor", monitor),
