@@ -141,12 +141,10 @@ def _resume_command(args: argparse.Namespace, out: str) -> str:
     """The command as typed, with --out OUT and --resume (not --overwrite): it runs only the missing runs."""
     words, skip = [], False
     for word in getattr(args, "argv", ["sweep"]):
-        if skip or word in ("--overwrite", "--resume"):
-            skip = False
+        if skip or word in ("--overwrite", "--resume", "--out") or word.startswith("--out="):
+            skip = word == "--out"
             continue
-        skip = word == "--out"
-        if not word.startswith("--out="):
-            words.append(word)
+        words.append(word)
     return shlex.join(["fnn", *words, "--out", out, "--resume"])
 
 
