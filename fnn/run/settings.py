@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import operator
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,7 +48,7 @@ def _positive_ints(value):
             value = [int(part) for part in value.split(",") if part.strip()]
         except ValueError:
             raise BadValue("comma-separated positive ints such as 256,128,64") from None
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and operator.index(v) > 0 for v in value):
         raise BadValue("a positive int or a list of positive ints")
     return tuple(int(v) for v in value)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ def _number(value: Any, *, low: float | None, high: float | None, low_open: bool
             raise BadValue(kind) from None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral if whole else numbers.Real):
         raise BadValue(kind)
+    value = operator.index(value) if isinstance(value, numbers.Integral) else float(value)
     if not math.isfinite(value):
         raise BadValue("a finite number")
     too_low = low is not None and (value <= low if low_open else value < low)
@@ -52,7 +54,7 @@ def _number(value: Any, *, low: float | None, high: float | None, low_open: bool
         left = "" if low is None else f"{'>' if low_open else '>='} {low}"
         right = "" if high is None else f"{'<' if high_open else '<='} {high}"
         raise BadValue(f"{kind} {' and '.join(p for p in (left, right) if p)}")
-    return int(value) if whole else float(value)
+    return value if whole else float(value)
 
 
 def number_check(*, low: float | None = None, high: float | None = None, low_open: bool = False,
