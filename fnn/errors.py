@@ -53,11 +53,12 @@ def bad_argument(function: str, name: str, expected: str, got: object) -> FnnInp
 def shown_names(names: Sequence[object], shown: int = 8) -> str:
     """The first ``shown`` of ``names`` and how many more, so a message stays one readable line for any length.
 
-    >>> shown_names(["a", "b", "c"], 2)
-    "'a', 'b', ... (1 more)"
+    >>> shown_names(["a", "b", "c"], 2), shown_names(["a"])
+    ("['a', 'b', ...] (1 more)", "['a']")
     """
-    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
-    return ", ".join(map(repr, names[:shown])) + more
+    if len(names) <= shown:
+        return repr(list(names))
+    return "[" + ", ".join(map(repr, names[:shown])) + f", ...] ({len(names) - shown} more)"
 
 
 class Described(str):

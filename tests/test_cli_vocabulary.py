@@ -112,7 +112,7 @@ def test_a_long_header_is_cut_short_in_the_message(tmp_path, capsys):
     names = [f"feature_{i}" for i in range(3000)]
     (tmp_path / "wide.csv").write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
     code, _, err = _run(["train", "--data", f"csv:{tmp_path / 'wide.csv'}", "--no-record"], capsys)
-    assert code == 2 and len(err) < 800 and "'feature_0'" in err and "... (2992 more)" in err
+    assert code == 2 and len(err) < 800 and "'feature_0'" in err and "...] (2992 more)" in err
 
 
 def test_evaluate_takes_label_like_train(tmp_path, capsys):
