@@ -2,6 +2,7 @@
 alone, Ctrl-C, short messages, --overwrite, --label on evaluate, the TOML and grid spellings of fnn train's flags,
 and threads from the environment."""
 
+import inspect
 import json
 import re
 
@@ -106,6 +107,17 @@ def test_ctrl_c_in_sweep_is_one_line_with_the_resume_command_and_exit_130(tmp_pa
     assert code == 130 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"fnn sweep: interrupted; the finished runs are kept in {out}; continue with: fnn sweep ")
     assert err.rstrip().endswith(f"--out {out} --resume") and err.count("--out") == 1 and "--grid lr=0.1,0.05" in err
+
+
+def test_a_sweep_worker_leaves_ctrl_c_to_the_command():
+    import subprocess
+    import sys
+
+    code = ("import signal; from fnn.cli.quiet_worker import dask_setup; dask_setup(None); "
+            "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr
+    assert '"fnn.cli.quiet_worker"' in inspect.getsource(sweep_cli)  # the preload the command gives its workers
 
 
 def test_a_long_header_is_cut_short_in_the_message(tmp_path, capsys):

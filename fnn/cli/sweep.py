@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 import time
+import warnings
 from typing import Any
 
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
@@ -170,11 +171,15 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     started = time.perf_counter()
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")  # Ctrl-C: our one line, not the cluster's shutdown log
+    # Ctrl-C: this command's one line, not the cluster's shutdown log or the workers' tracebacks
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", '["fnn.cli.quiet_worker"]')
     try:
-        result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
-                       workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
-                       configs=configs)
+        with warnings.catch_warnings():  # a busy dashboard port is Dask's business: it takes another by itself
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
+                           workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
+                           configs=configs)
     except KeyboardInterrupt:
         raise Interrupted(f"the finished runs are kept in {out}; continue with: {_resume_command(args, out)}") from None
     finally:
