@@ -7,6 +7,7 @@ Every user mistake becomes an :class:`FnnInputError` naming the argument, what w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -47,6 +48,17 @@ def bad_argument(function: str, name: str, expected: str, got: object) -> FnnInp
     The 'batch_size' argument of fnn.fit must be a positive int. Got 0 instead.
     """
     return FnnInputError(f"The {name!r} argument of fnn.{function} must be {expected}. Got {got!r} instead.")
+
+
+def shown_names(names: Sequence[object], shown: int = 8) -> str:
+    """The first ``shown`` of ``names`` and how many more, so a message stays one readable line for any length.
+
+    >>> shown_names(["a", "b", "c"], 2), shown_names(["a"])
+    ("['a', 'b', ...] (1 more)", "['a']")
+    """
+    if len(names) <= shown:
+        return repr(list(names))
+    return "[" + ", ".join(map(repr, names[:shown])) + f", ...] ({len(names) - shown} more)"
 
 
 class Described(str):

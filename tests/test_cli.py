@@ -121,7 +121,7 @@ def test_toml_experiment_file_and_json_lines(tmp_path):
     *epochs, final = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4] and all(0 <= e["accuracy"] <= 1 for e in epochs)
     assert all(0 <= e["val_accuracy"] <= 1 and e["seconds"] >= 0 for e in epochs)
-    assert final["run_folder"] is None and 0.5 <= final["test"]["accuracy"] <= 1 and final["epochs_run"] == 4
+    assert final["run_folder"] is None and 0.5 <= final["final_metrics"]["accuracy"] <= 1 and final["epochs_run"] == 4
     assert not (tmp_path / "runs").exists()
 
 

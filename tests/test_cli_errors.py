@@ -123,7 +123,7 @@ CASES = [
     (["sweep", "--config", "{p}/seeds-not-list.toml"], "seeds"),
     (["sweep", "--config", "{p}/sweep-no-validation.toml"], "validation"),
     (["sweep", "--grid", "lr"], "--grid"),
-    (["sweep", "--grid", "lr=0.1"], "--grid"),
+    (["sweep", "--grid", "lr=0.1,x"], "--grid lr"),
     (["sweep", "--grid", "lr=[0.1"], "--grid"),
     (["sweep", "--grid", "lr=[]"], "--grid"),
     (["sweep", "--grid", "lrate=[0.1]"], "--grid"),

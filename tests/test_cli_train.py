@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from fnn.cli.train import _default_folder
-from fnn.run.settings import PYTHON, machine_threads, resolve_config
+from fnn.run.settings import PYTHON, default_threads, resolve_config
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.run_folder import acquire_run_lock
 
@@ -42,7 +42,7 @@ def test_json_lines_end_with_the_test_metrics_and_the_run_folder(tmp_path):
     assert [e["epoch"] for e in epochs] == [1, 2] and all("val_loss" in e and "seconds" in e for e in epochs)
     assert final["run_folder"] == str(tmp_path / "run") and final["epochs_run"] == 2 and not final["stopped_early"]
     record = json.loads((tmp_path / "run" / "record.json").read_text())
-    assert final["test"] == record["final_metrics"] and final["params_sha256"] == record["params_sha256"]
+    assert final["final_metrics"] == record["final_metrics"] and final["params_sha256"] == record["params_sha256"]
     assert "4-4-3 relu -> softmax, cross-entropy on iris (108 train, 12 validation, 30 test)" in result.stderr
 
 
@@ -138,7 +138,7 @@ def test_threads_are_applied_and_recorded_and_the_same_count_gives_the_same_byte
     assert one["environment"]["blas"]["threads"] == 1  # fnn.run.provenance.environment, read under the run's limit
     assert one["environment"]["blas"]["core_type"] not in (None, "", "unknown") and one["config"]["threads"] == 1
     assert fnn_cli("train", *IRIS, "--out", tmp_path / "default", "--quiet").returncode == 0
-    assert json.loads((tmp_path / "default" / "record.json").read_text())["threads"] == machine_threads()
+    assert json.loads((tmp_path / "default" / "record.json").read_text())["threads"] == default_threads()[0]
 
 
 def test_a_resumed_run_stopped_midway_leaves_its_checkpoint_and_no_stale_record(tmp_path, monkeypatch, capsys):

@@ -175,7 +175,7 @@ def test_the_estimators_pickle_their_fitted_state_as_the_codec_describes_it():
     from fnn.interop.sklearn import FNNRegressor
 
     x = np.linspace(-1, 1, 40).reshape(20, 2)
-    model = FNNRegressor(hidden_layer_sizes=(3,), epochs=2, random_state=0).fit(x, x.sum(axis=1))
+    model = FNNRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(x, x.sum(axis=1))
     carried = model.__getstate__()["state_"]
     assert sorted(carried) == ["arrays", "spec", "tree"] and carried["tree"]["record"] == "fnn.train.state:TrainState"
     json.dumps([carried["spec"], carried["tree"]])  # no classes, no functions: a description and arrays

@@ -74,5 +74,6 @@ def test_history_with_diagnostics_round_trips_through_json_and_checkpoints(tmp_p
 
 
 def test_diagnostics_must_be_a_bool():
-    with pytest.raises(fnn.FnnInputError, match="diagnostics"):
-        fnn.fit(_params(), _data(), epochs=1, diagnostics="yes")
+    for bad in ("maybe", 2, None):  # words as TOML and the command line take them ("yes", "off") are read alike
+        with pytest.raises(fnn.FnnInputError, match="'diagnostics' argument of fnn.fit must be true or false"):
+            fnn.fit(_params(), _data(), epochs=1, diagnostics=bad)

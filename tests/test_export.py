@@ -323,9 +323,9 @@ def test_cli_export_refusals_name_the_flag(tmp_path, run_folder):
     existing = tmp_path / "taken.onnx"
     existing.write_text("mine")
     done = fnn_cli("export", run_folder, "--out", existing)
-    assert done.returncode == 2 and "--out" in done.stderr and "--force" in done.stderr
+    assert done.returncode == 2 and "--out" in done.stderr and "--overwrite" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and existing.read_text() == "mine"
-    assert fnn_cli("export", run_folder, "--out", existing, "--force").returncode == 0
+    assert fnn_cli("export", run_folder, "--out", existing, "--overwrite").returncode == 0
     assert existing.stat().st_size > 100
     unknown = fnn_cli("export", run_folder, "--out", tmp_path / "model.bin")
     assert unknown.returncode == 2 and "--format" in unknown.stderr

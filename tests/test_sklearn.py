@@ -18,11 +18,11 @@ from fnn.interop.sklearn import FNNClassifier, FNNRegressor
 # Small, fast instances: sklearn's checks fit many times, and 5 epochs at lr 0.01 already pass its accuracy and R^2
 # thresholds. None is expected to fail.
 CHECKED = [
-    FNNClassifier(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
-    FNNRegressor(hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, random_state=0),
+    FNNClassifier(hidden_layer_sizes=(16,), max_iter=5, learning_rate_init=0.01, random_state=0),
+    FNNRegressor(hidden_layer_sizes=(16,), max_iter=5, learning_rate_init=0.01, random_state=0),
     # The other path through fit: a held-out validation part, early stopping, float64.
     FNNClassifier(
-        hidden_layer_sizes=(16,), epochs=5, learning_rate=0.01, early_stopping=True, patience=2, dtype="float64",
+        hidden_layer_sizes=(16,), max_iter=5, learning_rate_init=0.01, early_stopping=True, n_iter_no_change=2, dtype="float64",
         random_state=0,
     ),
 ]
@@ -116,25 +116,25 @@ def iris():
 
 
 def small_classifier(**options):
-    return FNNClassifier(**{"hidden_layer_sizes": (16,), "learning_rate": 0.01, "epochs": 40, "random_state": 0, **options})
+    return FNNClassifier(**{"hidden_layer_sizes": (16,), "learning_rate_init": 0.01, "max_iter": 40, "random_state": 0, **options})
 
 
 def test_pipeline_with_standard_scaler_on_digits():
     train, test = fnn.data.stratified_split(fnn.data.digits(), 0.25, seed=0)
-    model = make_pipeline(StandardScaler(), FNNClassifier(hidden_layer_sizes=(64,), epochs=15, random_state=0))
+    model = make_pipeline(StandardScaler(), FNNClassifier(hidden_layer_sizes=(64,), max_iter=15, random_state=0))
     model.fit(*train.as_tuple())
     assert model.score(*test.as_tuple()) > 0.93
 
 
 def test_cross_val_score_on_digits():
     x, y = fnn.data.digits().as_tuple()
-    scores = cross_val_score(FNNClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=10, random_state=0), x, y, cv=3)
+    scores = cross_val_score(FNNClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=10, random_state=0), x, y, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.85
 
 
 def test_grid_search_in_two_processes_matches_one_process():
     x, y = iris()
-    grid = {"hidden_layer_sizes": [(8,), (16,)], "learning_rate": [0.003, 0.03]}
+    grid = {"hidden_layer_sizes": [(8,), (16,)], "learning_rate_init": [0.003, 0.03]}
     pipeline = make_pipeline(StandardScaler(), small_classifier())
     grid = {f"fnnclassifier__{key}": values for key, values in grid.items()}
     parallel = GridSearchCV(pipeline, grid, cv=3, n_jobs=2).fit(x, y)
@@ -168,16 +168,16 @@ def test_same_random_state_same_bytes_and_another_differs():
 
 def test_random_state_none_draws_a_seed_that_repeats_the_fit():
     x, y = iris()
-    free = [small_classifier(random_state=None, epochs=3).fit(x, y) for _ in range(2)]
+    free = [small_classifier(random_state=None, max_iter=3).fit(x, y) for _ in range(2)]
     assert free[0].seed_ != free[1].seed_
-    repeated = small_classifier(random_state=free[0].seed_, epochs=3).fit(x, y)
+    repeated = small_classifier(random_state=free[0].seed_, max_iter=3).fit(x, y)
     assert repeated.predict_proba(x).tobytes() == free[0].predict_proba(x).tobytes()
 
 
 def test_a_random_state_instance_gives_one_drawn_seed():
     x, y = iris()
-    a = small_classifier(random_state=np.random.RandomState(3), epochs=2).fit(x, y)
-    b = small_classifier(random_state=np.random.RandomState(3), epochs=2).fit(x, y)
+    a = small_classifier(random_state=np.random.RandomState(3), max_iter=2).fit(x, y)
+    b = small_classifier(random_state=np.random.RandomState(3), max_iter=2).fit(x, y)
     assert a.seed_ == b.seed_ == np.random.RandomState(3).randint(np.iinfo(np.int32).max)
     assert a.predict_proba(x).tobytes() == b.predict_proba(x).tobytes()
 
@@ -187,7 +187,7 @@ def test_string_labels_binary_problem_and_dataframe_input():
     keep = y > 0  # versicolor vs virginica: binary, not linearly separable
     frame = pd.DataFrame(x[keep], columns=["sepal_length", "sepal_width", "petal_length", "petal_width"])
     names = np.where(y[keep] == 1, "versicolor", "virginica")
-    model = make_pipeline(StandardScaler(), small_classifier(epochs=60)).fit(frame, names)
+    model = make_pipeline(StandardScaler(), small_classifier(max_iter=60)).fit(frame, names)
     clf = model[-1]
     assert clf.classes_.tolist() == ["versicolor", "virginica"]
     assert clf.params_.spec.sizes == (4, 16, 1) and clf.params_.spec.output_activation.name == "sigmoid"
@@ -202,15 +202,15 @@ def test_string_labels_binary_problem_and_dataframe_input():
 
 def test_lists_float32_and_float64_inputs_train_the_same_network():
     x, y = iris()
-    from_32 = small_classifier(epochs=5).fit(x, y).predict_proba(x)
-    from_64 = small_classifier(epochs=5).fit(x.astype(np.float64), y).predict_proba(x.astype(np.float64))
-    from_list = small_classifier(epochs=5).fit(x.tolist(), y.tolist()).predict_proba(x.tolist())
+    from_32 = small_classifier(max_iter=5).fit(x, y).predict_proba(x)
+    from_64 = small_classifier(max_iter=5).fit(x.astype(np.float64), y).predict_proba(x.astype(np.float64))
+    from_list = small_classifier(max_iter=5).fit(x.tolist(), y.tolist()).predict_proba(x.tolist())
     assert from_32.tobytes() == from_64.tobytes() == from_list.tobytes()
 
 
 def test_fitted_records_are_fnns_own():
     x, y = iris()
-    clf = small_classifier(epochs=4, dtype="float64").fit(x, y)
+    clf = small_classifier(max_iter=4, dtype="float64").fit(x, y)
     assert isinstance(clf.state_, fnn.TrainState) and isinstance(clf.history_, fnn.History)
     assert len(clf.history_) == clf.n_iter_ == 4 and clf.params_.dtype == np.float64
     np.testing.assert_array_equal(clf.predict_proba(x), fnn.predict(clf.params_, x.astype(np.float64)))
@@ -221,7 +221,7 @@ def test_partial_fit_epochs_equal_one_fit_of_as_many_epochs():
     stepped = small_classifier()
     for _ in range(3):
         stepped.partial_fit(x, y, classes=[0, 1, 2])
-    whole = small_classifier(epochs=3).fit(x, y)
+    whole = small_classifier(max_iter=3).fit(x, y)
     assert stepped.params_ == whole.params_ and stepped.n_iter_ == 3
     with pytest.raises(fnn.FnnInputError, match="classes="):
         small_classifier().partial_fit(x, y)
@@ -229,31 +229,31 @@ def test_partial_fit_epochs_equal_one_fit_of_as_many_epochs():
 
 def test_warm_start_continues_where_the_last_fit_stopped():
     x, y = iris()
-    warm = small_classifier(epochs=2, warm_start=True).fit(x, y).fit(x, y)
-    assert warm.params_ == small_classifier(epochs=4).fit(x, y).params_ and len(warm.history_) == 4
+    warm = small_classifier(max_iter=2, warm_start=True).fit(x, y).fit(x, y)
+    assert warm.params_ == small_classifier(max_iter=4).fit(x, y).params_ and len(warm.history_) == 4
     with pytest.raises(fnn.FnnInputError, match="hidden_layer_sizes, activation and dtype must stay"):
         warm.set_params(hidden_layer_sizes=(8,)).fit(x, y)
-    cold = small_classifier(epochs=2).fit(x, y).fit(x, y)
-    assert cold.params_ == small_classifier(epochs=2).fit(x, y).params_
+    cold = small_classifier(max_iter=2).fit(x, y).fit(x, y)
+    assert cold.params_ == small_classifier(max_iter=2).fit(x, y).params_
 
 
 def test_one_activation_per_hidden_layer():
     x, y = iris()
-    clf = small_classifier(hidden_layer_sizes=(8, 6), activation=["tanh", fnn.get_activation("elu:0.5")], epochs=1)
+    clf = small_classifier(hidden_layer_sizes=(8, 6), activation=["tanh", fnn.get_activation("elu:0.5")], max_iter=1)
     names = [layer.activation.name for layer in clf.fit(x, y).params_.spec.layers]
     assert names == ["tanh", "elu:0.5", "softmax"]
 
 
 def test_dropout_trains_another_network_that_still_learns():
     x, y = iris()
-    plain = small_classifier(epochs=60).fit(x, y)
-    dropped = small_classifier(epochs=60, dropout=0.2).fit(x, y)
+    plain = small_classifier(max_iter=60).fit(x, y)
+    dropped = small_classifier(max_iter=60, drop_rate=0.2).fit(x, y)
     assert dropped.params_ != plain.params_ and dropped.score(x, y) > 0.85
 
 
 def test_early_stopping_keeps_the_best_epoch():
     x, y = iris()
-    clf = small_classifier(epochs=300, learning_rate=0.05, early_stopping=True, patience=3, validation_fraction=0.2).fit(x, y)
+    clf = small_classifier(max_iter=300, learning_rate_init=0.05, early_stopping=True, n_iter_no_change=3, validation_fraction=0.2).fit(x, y)
     losses = clf.history_.column("val_loss")
     assert clf.n_iter_ < 300 and losses[-1] == min(losses)
 
@@ -261,17 +261,17 @@ def test_early_stopping_keeps_the_best_epoch():
 def test_regressor_single_and_multiple_outputs():
     data = fnn.data.noisy_sine(300, noise=0.05, seed=0)
     x, y = data.features, data.labels
-    reg = FNNRegressor(hidden_layer_sizes=(32,), activation="tanh", learning_rate=0.01, epochs=150, random_state=0)
+    reg = FNNRegressor(hidden_layer_sizes=(32,), activation="tanh", learning_rate_init=0.01, max_iter=150, random_state=0)
     reg.fit(x, y[:, 0])
     predicted = reg.predict(x)
     assert predicted.shape == (300,) and predicted.dtype == np.float64 and reg.score(x, y[:, 0]) > 0.9
-    two = FNNRegressor(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(x, np.hstack([y, -y]))
+    two = FNNRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(x, np.hstack([y, -y]))
     assert two.predict(x).shape == (300, 2) and two.params_.spec.output_activation.name == "identity"
 
 
 def test_fitted_estimators_pickle_and_predict_the_same():
     x, y = iris()
-    clf = small_classifier(epochs=3).fit(x, y)
+    clf = small_classifier(max_iter=3).fit(x, y)
     copy = pickle.loads(pickle.dumps(clf))
     assert copy.params_ == clf.params_ and copy.state_.opt_state == clf.state_.opt_state
     assert copy.predict_proba(x).tobytes() == clf.predict_proba(x).tobytes()
@@ -282,18 +282,18 @@ def test_fitted_estimators_pickle_and_predict_the_same():
 @pytest.mark.parametrize(
     "options, named",
     [
-        ({"epochs": -1}, "'epochs' parameter of FNNClassifier"),
-        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"max_iter": -1}, "'max_iter' parameter of FNNClassifier"),
+        ({"drop_rate": 1.0}, "'drop_rate' parameter"),
         ({"hidden_layer_sizes": (4, 0)}, "'hidden_layer_sizes' parameter"),
-        ({"hidden_layer_sizes": (), "dropout": 0.1}, "'dropout' parameter.*without hidden layers"),
+        ({"hidden_layer_sizes": (), "drop_rate": 0.1}, "'drop_rate' parameter.*without hidden layers"),
         ({"early_stopping": True, "validation_fraction": 0.0}, "'validation_fraction' parameter"),
         ({"random_state": "seed"}, "'random_state' parameter"),
-        ({"optimizer": fnn.optim.adam()}, "'learning_rate' parameter"),
+        ({"optimizer": fnn.optim.adam()}, "'learning_rate_init' parameter"),
         ({"dtype": "int8"}, "'dtype'"),
-        ({"learning_rate": -1.0}, "'learning_rate' parameter of FNNClassifier.*-1.0"),
-        ({"learning_rate": "big"}, "'learning_rate' parameter of FNNClassifier.*'big'"),
+        ({"learning_rate_init": -1.0}, "'learning_rate_init' parameter of FNNClassifier.*-1.0"),
+        ({"learning_rate_init": "big"}, "'learning_rate_init' parameter of FNNClassifier.*'big'"),
         ({"optimizer": "adamax"}, "'optimizer' parameter of FNNClassifier.*'adamax'"),
-        ({"activation": "relux"}, "'relux' for the 'activation' argument of fnn.interop.sklearn.FNNClassifier"),
+        ({"activation": "relux"}, "'activation' parameter of FNNClassifier must be a known activation name"),
         ({"activation": ["relu", "tanh"]}, "'activation' parameter of FNNClassifier.*a list of 1"),
     ],
 )
@@ -314,7 +314,7 @@ def test_one_class_and_multioutput_targets_are_refused():
 def test_multilabel_targets_as_mlpclassifier_takes_them():
     x, y = iris()
     labels = np.c_[y == 0, y != 1, x[:, 0] > 5.8].astype(int)  # three overlapping labels
-    clf = small_classifier(epochs=150).fit(x, labels)
+    clf = small_classifier(max_iter=150).fit(x, labels)
     assert clf.classes_.tolist() == [0, 1, 2] and clf.params_.spec.output_activation.name == "sigmoid"
     assert clf.predict_proba(x).shape == (150, 3) and clf.predict(x).shape == (150, 3)
     assert set(np.unique(clf.predict(x))) <= {0, 1} and clf.score(x, labels) > 0.7  # every label of a row right
@@ -353,7 +353,7 @@ def test_default_classifier_is_as_accurate_as_mlpclassifiers_default(name):
 def test_predict_proba_columns_follow_classes_():
     x, y = iris()
     names = np.array(["virginica", "setosa", "versicolor"])[y]  # not in sorted order
-    clf = small_classifier(epochs=60).fit(x, names)
+    clf = small_classifier(max_iter=60).fit(x, names)
     proba = clf.predict_proba(x)
     assert clf.classes_.tolist() == ["setosa", "versicolor", "virginica"]
     np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x))

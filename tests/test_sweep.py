@@ -35,7 +35,7 @@ def test_expand_grid_covers_every_combination_with_checked_configs():
         ({"lr": 0.1}, [0], "non-empty list"),
         ({"learning_rate": [0.1]}, [0], r"Unknown grid key 'learning_rate'"),
         ({"epochs": ["ten"]}, [0], "'epochs' must be an int"),
-        ({"hidden": [16]}, [0], "'hidden' must be a list"),
+        ({"hidden": [0]}, [0], "'hidden' must be a positive int or a list of positive ints"),
         ({"lr": [0.1]}, [], "non-empty list of non-negative int seeds"),
         ({"seed": [1, 2]}, [0], "not as a grid key"),
     ],

@@ -108,7 +108,7 @@ def test_divergence_stops_with_epoch_step_and_last_finite_params():
         (dict(epochs=-1), "'epochs'"),
         (dict(epochs=1, batch_size=0), "'batch_size'"),
         (dict(epochs=1, lr=-0.1), "'lr'"),
-        (dict(epochs=1, optimizer="adamm"), "Known optimizers"),
+        (dict(epochs=1, optimizer="adamm"), "one of sgd, momentum"),
         (dict(epochs=1, drop_rate=1.0), "'drop_rate'"),
         (dict(epochs=1, seed=-3), "'seed'"),
         (dict(epochs=1, validation=1.5), "test_fraction"),

@@ -1,7 +1,9 @@
 """The ``fnn`` command: the only package that prints. Everything it does is a library call.
 
 One module per command group: :mod:`.train`, :mod:`.models` (evaluate, predict, plot, datasets), :mod:`.sweep`.
-User mistakes are one line on stderr and exit code 2; a diverged run exits with 3.
+User mistakes are one line on stderr and exit code 2 (a mistyped flag with a suggestion); a diverged run exits
+with 3; Ctrl-C exits with 130 and one line (for train and sweep: the command that continues). ``fnn`` alone prints
+the overview of the commands.
 """
 
 import argparse
@@ -10,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from fnn.cli import export, models, proof, sweep, train
-from fnn.cli.common import OneLineParser
+from fnn.cli.common import Interrupted, OneLineParser, unknown_flags
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.version import __version__
 
@@ -31,6 +33,11 @@ def _parser() -> OneLineParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return commands.choices[name]
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": train.run,
     "evaluate": models.evaluate_command,
@@ -48,17 +55,20 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Run the ``fnn`` command with ``argv`` (default: the process's arguments); returns its exit code."""
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args, unknown = parser.parse_known_args(argv)
     except SystemExit as done:  # --help, --version, or a one-line usage error
         return int(done.code or 0)
     if unknown:
         command = f"fnn {args.command}" if args.command else "fnn"
-        print(f"{command}: error: unrecognized arguments: {' '.join(unknown)} (see '{command} --help')", file=sys.stderr)
+        known = _command_parser(parser, args.command) if args.command else parser
+        print(f"{command}: error: {unknown_flags(known, unknown)} (see '{command} --help')", file=sys.stderr)
         return 2
     if args.command is None:
         parser.print_help()
-        return 2
+        return 0
+    args.argv = argv  # as typed, for the command that continues an interrupted one
     try:
         return _COMMANDS[args.command](args)
     except (FnnInputError, ModuleNotFoundError) as error:  # a user mistake, or an optional extra not installed
@@ -75,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"fnn {args.command}: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
         return 2
+    except Interrupted as stopped:
+        print(f"fnn {args.command}: interrupted; {stopped}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"fnn {args.command}: interrupted", file=sys.stderr)
         return 130

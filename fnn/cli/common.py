@@ -1,13 +1,20 @@
-"""What the commands share: reading a TOML experiment file, and the shape of a subcommand's parser."""
+"""What the commands share: the shape of a subcommand's parser, the run settings' flags (made from the table of
+settings, grouped by topic), suggestions for mistyped flags, reading a TOML experiment file, and how an interrupted
+command says how to continue."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from typing import Any, NoReturn
 
 from fnn.errors import FnnInputError
+from fnn.run.settings import SETTINGS, Setting
+
+GROUPS = ("data", "network", "optimiser", "training", "early stopping", "output", "reproducibility")
+"""The topics of the run settings' flags, in the order ``--help`` shows them."""
 
 Commands = argparse._SubParsersAction
 """What ``add_subparsers`` returns: each command module adds its parsers to it."""
@@ -15,7 +22,11 @@ Commands = argparse._SubParsersAction
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line on stderr and exit code 2, like every other user error
-    (argparse's own print the usage first)."""
+    (argparse's own print the usage first). A flag is matched only as written: no abbreviations."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
@@ -28,6 +39,66 @@ def add_command(commands: Commands, name: str, help: str, epilog: str) -> argpar
         name, help=help, description=help[0].upper() + help[1:] + ".", epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the one line that says what was kept and how to continue (``fnn train --resume DIR``)."""
+
+
+def _shown(setting: Setting) -> str:
+    default = setting.default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    notes = [f"default: {shown}"] if shown not in (None, "") else []
+    notes += [f"unit: {setting.unit}"] if setting.unit else []
+    notes += [f"only with --optimizer {'/'.join(setting.optimizers)}"] if setting.optimizers else []
+    return f"{setting.help} ({'; '.join(notes)})" if notes else setting.help
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A flag for every run setting (but ``leave_out``), in argument groups by topic; returns the groups by name,
+    for the command's own flags."""
+    groups = {name: parser.add_argument_group(name) for name in GROUPS}
+    for setting in SETTINGS:
+        if setting.name in leave_out:
+            continue
+        group = groups[setting.group]
+        if setting.switch:
+            group.add_argument(setting.flag, dest=setting.name, action="store_const", const=True, default=None, help=_shown(setting))
+        else:
+            group.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
+    return groups
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run settings given as flags, by setting name (as typed: the table checks them)."""
+    return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
+
+
+def unknown_flags(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """The one-line message for arguments ``parser`` does not know, suggesting the closest flag to each.
+
+    >>> print(unknown_flags(OneLineParser(prog="fnn x", add_help=False), ["--verbose"]))
+    unrecognized arguments: --verbose
+    """
+    known = [option for action in parser._actions for option in action.option_strings]
+    hints = []
+    for word in unknown:
+        flag = word.partition("=")[0]
+        if not flag.startswith("--"):
+            continue
+        close = [option for option in known if option == _OTHER_WORDS.get(flag)]  # another tool's word for ours
+        close = close or [option for option in known if len(option) > 3 and option.strip("-") == _initials(flag)]  # --learning-rate: --lr
+        close = close or difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+        hints += [f"{flag}: did you mean {close[0]}?"] if close else []
+    return f"unrecognized arguments: {' '.join(unknown)}" + (f" ({'; '.join(hints)})" if hints else "")
+
+
+_OTHER_WORDS = {"--force": "--overwrite", "--output-dir": "--out", "--dir": "--out", "--max-iter": "--epochs",
+                "--learning-rate-init": "--lr", "--alpha": "--l2", "--random-state": "--seed", "--dropout": "--drop-rate"}
+
+
+def _initials(flag: str) -> str:
+    return "".join(part[0] for part in flag.strip("-").split("-") if part)
 
 
 def load_toml(path: str | os.PathLike[str], flag: str = "--config") -> dict[str, Any]:

@@ -14,7 +14,7 @@ _FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safet
 _EXAMPLES = """examples:
   fnn export runs/a --out model.onnx                  # the format follows the extension
   fnn export runs/a --format safetensors --out weights.safetensors
-  fnn export runs/a --out model.onnx --force          # replace an existing file
+  fnn export runs/a --out model.onnx --overwrite      # replace an existing file
 
 ONNX: a Gemm per layer and its activation's nodes, the run's standardiser in front (the graph takes raw
 features) and softmax/sigmoid outputs as fnn gives them. safetensors: torch.nn.Sequential's state_dict layout
@@ -31,7 +31,7 @@ def add_arguments(commands: Commands) -> None:
         "--format", choices=sorted(_FORMATS), help="onnx or safetensors (default: from --out's extension)"
     )
     command.add_argument("--out", required=True, metavar="FILE", help="the file to write")
-    command.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    command.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     command.add_argument("--opset", type=int, help=f"the ONNX opset to write (default {MIN_OPSET}; onnx only)")
 
 
@@ -60,14 +60,14 @@ def run(args: argparse.Namespace) -> int:
         options["opset"] = args.opset
     if os.path.isdir(args.out):
         raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
-    if os.path.exists(args.out) and not args.force:
-        raise FnnInputError(f"--out {args.out!r} exists; pass --force to overwrite it.")
+    if os.path.exists(args.out) and not args.overwrite:
+        raise FnnInputError(f"--out {args.out!r} exists; pass --overwrite to replace it.")
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
         raise FnnInputError(f"--out {args.out!r}: its folder does not exist (fnn export creates no folders).")
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
-    written = _FORMATS[chosen][1](model, args.out, overwrite=args.force, **options)
+    written = _FORMATS[chosen][1](model, args.out, overwrite=args.overwrite, **options)
     params = model if not hasattr(model, "params") else model.params
     print(f"wrote {written} ({chosen}, {params.spec.describe()})")
     return 0

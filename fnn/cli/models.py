@@ -21,7 +21,7 @@ from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
 from fnn.run.provenance import check_source
@@ -60,6 +60,7 @@ def add_arguments(commands: Commands) -> None:
                                "  fnn evaluate runs/a --data mnist:/data/mnist --json")
     evaluate_cmd.add_argument("model", help="run folder or checkpoint .npz")
     evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
+    evaluate_cmd.add_argument("--label", metavar="COLUMN", help="csv:PATH only: the label column's header name (if not given: the model's own, as fnn train --label)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
     predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", _PREDICT_HELP)
@@ -98,10 +99,11 @@ def _load_run(path: str, argument: str) -> Model:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
 
-def _model_data(model: Model, name: str | None, run: str) -> Dataset:
+def _model_data(model: Model, name: str | None, run: str, label_flag: str | None = None) -> Dataset:
     """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
-    column and dropped columns when it is a CSV table. The run's own data are read where it read them; when
-    ``run`` is a run folder (or its checkpoint) with a record, files there that changed since are refused."""
+    column (or ``--label``'s) and dropped columns when it is a CSV table. The run's own data are read where it read
+    them; when ``run`` is a run folder (or its checkpoint) with a record, files there that changed since are
+    refused."""
     config = model.config
     folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
     if name is None and os.path.isfile(os.path.join(folder, RECORD)):
@@ -112,7 +114,9 @@ def _model_data(model: Model, name: str | None, run: str) -> Dataset:
     label: str | int | None = None
     drop: tuple[str, ...] = ()
     if str(data).partition(":")[0].strip().lower() == "csv":
-        label, drop = config.get("label"), _dropped(config)
+        label, drop = label_flag or config.get("label"), _dropped(config)
+    elif label_flag is not None:
+        raise FnnInputError(f"--label names a column of csv:PATH data; this data is {data!r}.")
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
         _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
@@ -125,7 +129,10 @@ def _model_data(model: Model, name: str | None, run: str) -> Dataset:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
-    test = _model_data(model, args.data, args.model)
+    test = _model_data(model, args.data, args.model, args.label)
+    if test.features.shape[1] != model.params.spec.sizes[0]:
+        raise FnnInputError(f"--data {args.data}: its {test.features.shape[1]} features do not fit the model's "
+                            f"{model.params.spec.sizes[0]} inputs; give the data the model was trained on.")
     features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
     metrics = evaluate(model.params, features, test.labels, counts=True)
     if model.params.spec.is_classifier:
@@ -182,7 +189,7 @@ def _csv_inputs(path: str, model: Model, label: str | None, n_inputs: int) -> np
         without = f" after leaving out {', '.join(map(repr, left_out))}" if left_out else ""
         raise FnnInputError(
             f"input {path}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
-            f"{n_inputs} inputs; its columns are {header} (name the label column with --label COLUMN)."
+            f"{n_inputs} inputs; its columns are {shown_names(header)} (name the label column with --label COLUMN)."
         )
     return features
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
+import warnings
 from typing import Any
 
-from fnn.cli.common import add_command, load_toml
+from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
 from fnn.run.settings import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
 from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
@@ -25,24 +27,26 @@ def add_arguments(commands: Any) -> None:
         "run every combination of a grid of settings and seeds, on Dask when installed",
         "examples:\n"
         "  fnn sweep --grid 'lr=[0.1,0.05]' --grid 'hidden=[[32],[64]]' --seeds 0,1,2 --epochs 10 --out runs/sweep\n"
+        "  fnn sweep --data iris --lr 0.05 --grid hidden=6,8 --grid optimizer=sgd,adam   # any fnn train flag is a base setting\n"
         "  fnn sweep --config sweep.toml --out runs/sweep --resume     # TOML: base keys, plus a [grid] table (seeds = [...])\n"
         "  fnn sweep --config sweep.toml --scheduler tcp://10.0.0.5:8786   # an existing Dask cluster\n"
         "Configurations are ranked on validation metrics (every run holds out --validation, 0.1 by default); the test\n"
         "metrics are reported for the chosen configuration only. Every run uses one BLAS thread, so its parameters are\n"
         "bit-identical to the same configuration run alone with --threads 1.",
     )
-    sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration, with an optional [grid] table")
-    sweep_cmd.add_argument("--grid", action="append", default=[], metavar="KEY=JSON", help="a key and a JSON list of values")
-    sweep_cmd.add_argument("--seeds", help="comma-separated seeds (default: 0)")
-    sweep_cmd.add_argument("--epochs", help="epochs of every run (overrides the base)")
-    sweep_cmd.add_argument("--data", help="data set of every run (overrides the base)")
-    sweep_cmd.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
-    sweep_cmd.add_argument("--workers", help="local cluster size (default: one per core)")
-    sweep_cmd.add_argument("--sequential", action="store_true", help="run in this process, one after another")
-    sweep_cmd.add_argument("--out", metavar="DIR", help="folder for one record per run and summary.json (default: runs/sweep-DATE-TIME)")
-    sweep_cmd.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
-    sweep_cmd.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
-    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration (fnn train's keys, and out), with an optional [grid] table")
+    sweep_cmd.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
+                           help="a setting and its values: a JSON list (lr=[0.1,0.05], hidden=[[32],[64]]) or comma-separated (hidden=6,8)")
+    sweep_cmd.add_argument("--seeds", help="comma-separated seeds of every configuration (if not given: --seed, else 0)")
+    groups = add_setting_flags(sweep_cmd)  # every fnn train setting, as the base of every run
+    engine = sweep_cmd.add_argument_group("engine")
+    engine.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (if not given: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
+    engine.add_argument("--workers", help="local cluster size (if not given: one per core)")
+    engine.add_argument("--sequential", action="store_true", help="run in this process, one after another")
+    groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run and summary.json (if not given: runs/sweep-DATE-TIME)")
+    groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    groups["output"].add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
+    groups["output"].add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _seeds(text: Any, where: str) -> list[int]:
@@ -55,9 +59,24 @@ def _seeds(text: Any, where: str) -> list[int]:
     return seeds
 
 
+def _grid_values(key: str, text: str) -> list[Any]:
+    """``--grid KEY=VALUES``'s values: a JSON list, else comma-separated values, each read as its flag's text is."""
+    if text.strip().startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise FnnInputError(f"--grid {key}: {text!r} is not a JSON list ({error}).") from None
+    else:
+        values = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(values, list) or not values:
+        raise FnnInputError(f"--grid {key}: needs a non-empty list of values, e.g. {key}=[a,b] or {key}=a,b; got {text!r}.")
+    return values
+
+
 def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[Any]], list[int], list[RunConfig]]:
     """``(base, grid, seeds, configs)``: every value checked where it was given, each mistake named there."""
-    base = load_toml(args.config) if args.config is not None else {}
+    base = dict(load_toml(args.config)) if args.config is not None else {}
+    base.pop("out", None)  # the sweep's folder: see _out
     grid = base.pop("grid", {})
     if not isinstance(grid, dict):
         raise FnnInputError(f"--config {args.config}: its [grid] must be a table of key = [values]; got {grid!r}.")
@@ -68,18 +87,14 @@ def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, l
         key, separator, text = item.partition("=")
         key = key.strip()
         if not separator or not key:
-            raise FnnInputError(f"--grid takes KEY=JSON_LIST, e.g. 'lr=[0.1,0.05]'; got {item!r}.")
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise FnnInputError(f"--grid {key}: {text!r} is not a JSON list ({error}).") from None
-        if not isinstance(values, list) or not values:
-            raise FnnInputError(f"--grid {key}: needs a non-empty JSON list of values, e.g. {key}=[a,b]; got {text!r}.")
-        grid[key] = values
+            raise FnnInputError(f"--grid takes KEY=VALUES, e.g. 'lr=[0.1,0.05]' or lr=0.1,0.05; got {item!r}.")
+        grid[key] = _grid_values(key, text)
         grid_sources[key] = Source("grid", "--grid")
-    if args.seeds is not None:
-        seeds = _seeds(args.seeds, "--seeds")
-    flags = {key: getattr(args, key) for key in ("epochs", "data") if getattr(args, key) is not None}
+    flags = given_settings(args)
+    if args.seeds is not None and "seed" in flags:
+        raise FnnInputError("--seed and --seeds both name the seeds; give --seeds 0,1,2 (or one --seed).")
+    if args.seeds is not None or "seed" in flags:
+        seeds = _seeds(args.seeds if args.seeds is not None else flags.pop("seed"), "--seeds" if args.seeds is not None else "--seed")
     resolve_config((base, base_source), (flags, FLAG))  # the base's and the flags' mistakes, named where they were made
     base = {**base, **flags}
     for key, values in grid.items():  # each grid value alone, named by where it came from
@@ -111,11 +126,27 @@ def _engine_options(args: argparse.Namespace) -> tuple[str | None, int | None]:
 
 
 def _out(args: argparse.Namespace) -> str:
-    if (args.resume or args.overwrite) and not args.out and not (args.resume and args.overwrite):
+    given = args.out
+    if given is None and args.config is not None:
+        given = load_toml(args.config).get("out")
+        if given is not None and (not isinstance(given, str) or not given.strip()):
+            raise FnnInputError(f"The key 'out' in {args.config} must be a folder name; got {given!r}.")
+    if (args.resume or args.overwrite) and not given and not (args.resume and args.overwrite):
         raise FnnInputError(f"{'--resume' if args.resume else '--overwrite'} needs --out DIR, the folder of the sweep.")
-    out = args.out or os.path.join("runs", time.strftime("sweep-%Y%m%d-%H%M%S"))
+    out = given or os.path.join("runs", time.strftime("sweep-%Y%m%d-%H%M%S"))
     return check_sweep_folder(out, resume=args.resume, overwrite=args.overwrite, argument="--out",
                               resume_hint="--resume", overwrite_hint="--overwrite")
+
+
+def _resume_command(args: argparse.Namespace, out: str) -> str:
+    """The command as typed, with --out OUT and --resume (not --overwrite): it runs only the missing runs."""
+    words, skip = [], False
+    for word in getattr(args, "argv", ["sweep"]):
+        if skip or word in ("--overwrite", "--resume", "--out") or word.startswith("--out="):
+            skip = word == "--out"
+            continue
+        words.append(word)
+    return shlex.join(["fnn", *words, "--out", out, "--resume"])
 
 
 def _cell(value: Any, width: int) -> str:
@@ -140,10 +171,17 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     started = time.perf_counter()
+    # Ctrl-C: this command's one line, not the cluster's shutdown log or the workers' tracebacks
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", '["fnn.cli.quiet_worker"]')
     try:
-        result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
-                       workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
-                       configs=configs)
+        with warnings.catch_warnings():  # a busy dashboard port is Dask's business: it takes another by itself
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
+                           workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
+                           configs=configs)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the finished runs are kept in {out}; continue with: {_resume_command(args, out)}") from None
     finally:
         if bar is not None:
             bar.close()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from attrs import evolve
 
-from fnn.cli.common import Commands, add_command, load_toml
+from fnn.cli.common import Commands, Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.cli.watch import RunWatch, remove_extras
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.observe.plots import require_matplotlib
@@ -26,7 +26,7 @@ from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import Finished, run_prepared, run_threads
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
-from fnn.run.settings import FLAG, SETTINGS, Setting, config_from_record, resolve_config, toml_source
+from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
 from fnn.store.model import CHECKPOINT, Model, load_model
 from fnn.store.run_folder import (
     RECORD,
@@ -62,34 +62,26 @@ output: on a terminal a progress bar; elsewhere (a pipe, a log, a notebook) one 
 and validation metrics and the epoch's time; --json: JSON lines instead; --quiet: only the run folder.
 epochs: --epochs is the number of epochs in all, also with --resume (a run at epoch 5 resumed with --epochs 10
 trains 5 more); in Python, fnn.fit(state, epochs=k) trains k more.
-threads: --threads sets the BLAS threads (default: this machine's cores); the same seed and thread count give
-the same bytes, another count sums floats in another order and changes the last bits.
+threads: --threads sets the BLAS threads (if not given: $OPENBLAS_NUM_THREADS, $OMP_NUM_THREADS or $MKL_NUM_THREADS,
+else this machine's cores); the same seed and thread count give the same bytes, another count sums floats in
+another order and changes the last bits.
+the Python API: fnn.fit takes the same settings by the same names and checks them alike; it holds out no
+validation part unless given one and trains on the data as given (no standardising), and fnn.network's
+initialiser is glorot_uniform where a run's is he_uniform.
 """
-
-
-def _shown(setting: Setting) -> str:
-    default = setting.default
-    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-    notes = ([] if default is None else [f"default: {shown}"]) + ([f"unit: {setting.unit}"] if setting.unit else [])
-    notes += [f"only with --optimizer {'/'.join(setting.optimizers)}"] if setting.optimizers else []
-    return f"{setting.help} ({'; '.join(notes)})" if notes else setting.help
 
 
 def add_arguments(commands: Commands) -> None:
     train = add_command(commands, "train", "train a network, checkpoint it every epoch and write its record", _TRAIN_EXAMPLES)
-    train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size)")
-    for setting in SETTINGS:  # every flag comes from the table of run settings
-        if setting.switch:
-            train.add_argument(setting.flag, dest=setting.name, action="store_const", const=True, default=None, help=setting.help)
-            continue
-        train.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(), help=_shown(setting))
-    train.add_argument("--out", metavar="DIR", help="run folder (default: a new runs/DATE-TIME-DATA); an existing run is refused unless --overwrite")
-    train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
-    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint, up to --epochs in all (only --epochs and --threads may change)")
-    train.add_argument("--no-record", action="store_true", help="write nothing to disk")
-    train.add_argument("--plots", action="store_true", help="also draw PNG plots into the run folder (needs matplotlib: pip install 'fnn[plots]')")
-    train.add_argument("--quiet", action="store_true", help="print only the run folder")
-    train.add_argument("--json", action="store_true", help="print one JSON object per epoch on stdout, then one with the test metrics and the run folder")
+    train.add_argument("--config", metavar="TOML", help="experiment file whose keys are these flags' names (batch_size or batch-size; out too)")
+    output = add_setting_flags(train)["output"]  # every setting's flag comes from the table of run settings
+    output.add_argument("--out", metavar="DIR", help="run folder (if not given: a new runs/DATE-TIME-DATA); an existing run is refused unless --overwrite")
+    output.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    output.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint, up to --epochs in all (only --epochs and --threads may change)")
+    output.add_argument("--no-record", action="store_true", help="write nothing to disk")
+    output.add_argument("--plots", action="store_true", help="also draw PNG plots into the run folder (needs matplotlib: pip install 'fnn[plots]')")
+    output.add_argument("--quiet", action="store_true", help="print only the run folder")
+    output.add_argument("--json", action="store_true", help="print one JSON object per epoch on stdout, then one with the test metrics (final_metrics, as in record.json) and the run folder")
 
 
 # -- what it prints ----------------------------------------------------------------------------------------------
@@ -168,10 +160,6 @@ class _Progress:
 # -- configuration and run folder ----------------------------------------------------------------------------------
 
 
-def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
-
-
 def _labeller(args: argparse.Namespace, flags: dict[str, Any]) -> Callable[[str], str]:
     """How an error names a setting: its flag when given as one (or by default), else where it came from."""
 
@@ -203,7 +191,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
 
 def _train_config(args: argparse.Namespace) -> tuple[_Config, Model | None]:
     """The run's configuration (TOML file under flags, or the resumed run's own) and the state to resume."""
-    flags = _flags(args)
+    flags = given_settings(args)
     if args.resume:
         given = [_SETTING_FLAGS[name] for name in flags if name not in _RESUME_MAY_CHANGE] + (["--config"] if args.config is not None else [])
         if given:
@@ -218,8 +206,17 @@ def _train_config(args: argparse.Namespace) -> tuple[_Config, Model | None]:
             raise FnnInputError(f"--resume {args.resume}: its saved configuration is not usable: {error}") from None
         config = config.replace(**{name: getattr(changes, name) for name in _RESUME_MAY_CHANGE if name in flags})
         return config, model
-    layers = [(load_toml(args.config), toml_source(args.config))] if args.config is not None else []
+    layers = [(_experiment(args)[0], toml_source(args.config))] if args.config is not None else []
     return resolve_config(*layers, (flags, FLAG)), None
+
+
+def _experiment(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
+    """The TOML file's run settings and its ``out`` (the run folder, which a flag overrides)."""
+    table = dict(load_toml(args.config))
+    out = table.pop("out", None)
+    if out is not None and (not isinstance(out, str) or not out.strip()):
+        raise FnnInputError(f"The key 'out' in {args.config} must be a folder name; got {out!r}.")
+    return table, out
 
 
 def _load_resumed(folder: str) -> Model:
@@ -312,12 +309,14 @@ def _closing(progress: _Progress, finished: Finished, config: _Config, folder: s
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.config is not None and args.out is None and not args.resume:
+        args = argparse.Namespace(**{**vars(args), "out": _experiment(args)[1]})
     _check_combinations(args)
     if args.out and not args.no_record:
         _precheck_out(args)
     config, model = _train_config(args)
     start = model.state if model is not None else None
-    prepared = prepare_run(config, label=_labeller(args, _flags(args)))
+    prepared = prepare_run(config, label=_labeller(args, given_settings(args)))
     threads = run_threads(config)
     folder, lock = _claim(args, config)
     try:
@@ -371,7 +370,7 @@ def _train(
         progress.close()
         watch.close()
         if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
-            print(f"fnn train: the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}", file=sys.stderr)
+            raise Interrupted(f"the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}") from None
         raise
     progress.close()
     watch.close()
@@ -383,7 +382,7 @@ def _train(
             plotted = evolve(finished.state, history=finished.last.history)  # the kept params, every epoch's curve
             written = write_plots(folder, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
     if args.json:
-        final = {"test": record["final_metrics"], "run_folder": folder, "epochs_run": record["epochs_run"],
+        final = {"final_metrics": record["final_metrics"], "run_folder": folder, "epochs_run": record["epochs_run"],
                  "best_epoch": record["best_epoch"], "stopped_early": record["stopped_early"],
                  "params_sha256": record["params_sha256"], "wall_seconds": round(record["wall_seconds"], 4)}
         print(json.dumps(final), flush=True)

@@ -41,7 +41,7 @@ from numpy.typing import DTypeLike
 from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, shown_names
 
 LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
 """Header names (compared without regard to case) that make a column the label column when none is named."""
@@ -121,7 +121,7 @@ def label_column(
         matches = [i for i, name in enumerate(names) if name == label]
         if len(matches) != 1:
             problem = f"{len(matches)} columns are named {label!r}" if matches else f"no column is named {label!r}"
-            raise FnnInputError(f"{source}: {problem}; expected exactly one. The columns are {names}; name another or give an index.")
+            raise FnnInputError(f"{source}: {problem}; expected exactly one. The columns are {shown_names(names)}; name another or give an index.")
         return matches[0]
     if label is not None:
         raise FnnInputError(f"{source}: the label column must be given as a header name (str) or an index (int); got {label!r}.")
@@ -140,7 +140,7 @@ def label_column(
     problem = f"several columns could be the label ({', '.join(repr(names[i]) for i in matches)})" if matches else "no column is named as a label"
     raise FnnInputError(
         f"{source}: {problem}; expected exactly one column named one of {', '.join(LABEL_NAMES)} (any case), or the "
-        f"label column named explicitly (label='NAME' or an index). The header is {names}."
+        f"label column named explicitly (label='NAME' or an index). The header is {shown_names(names)}."
     )
 
 

@@ -9,7 +9,7 @@ backends. Needs the ``fnn[sklearn]`` extra.
 >>> from fnn.interop.sklearn import FNNClassifier
 >>> x, y = fnn.data.iris().as_tuple()
 >>> names = np.array(["setosa", "versicolor", "virginica"])[y]
->>> clf = FNNClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, epochs=50, random_state=0).fit(x, names)
+>>> clf = FNNClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=50, random_state=0).fit(x, names)
 >>> clf.classes_.tolist(), clf.score(x, names) > 0.9, len(clf.history_)
 (['setosa', 'versicolor', 'virginica'], True, 50)
 
@@ -25,7 +25,6 @@ scikit-learn's estimators do (the cast from float32 is exact).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -34,15 +33,28 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from fnn.arrays import as_float_dtype
-from fnn.core.activations import get_activation
+from fnn.core.activations import Activation, get_activation
 from fnn.core.metrics import predict as network_outputs
 from fnn.core.params import Params, init_params
 from fnn.core.spec import network, spec_from_config
 from fnn.errors import FnnInputError
-from fnn.optim import OPTIMIZERS, Optimizer, get_optimizer
+from fnn.optim import Optimizer, add_l2, chain, get_optimizer
+from fnn.run.settings import SETTINGS, Setting
 from fnn.store.codec import decode, encode
 from fnn.train.loop import fit as fit_network
+from fnn.train.options import BadValue
 from fnn.train.state import History, TrainState
+
+PARAMETERS: dict[str, Setting] = {setting.sklearn: setting for setting in SETTINGS if setting.sklearn}
+"""The estimators' parameters that are run settings, by parameter name: each is checked by its setting's check,
+with the same words as ``fnn train`` and ``fnn.fit``. Where scikit-learn's ``MLPClassifier`` has the parameter it
+has its name (``hidden_layer_sizes`` is ``hidden``, ``learning_rate_init`` ``lr``, ``alpha`` ``l2``, ``max_iter``
+``epochs``, ``validation_fraction`` ``validation``, ``n_iter_no_change`` ``patience``, ``random_state`` ``seed``),
+elsewhere the setting's own (``optimizer``, ``drop_rate``, ``dtype``).
+
+>>> PARAMETERS["learning_rate_init"].name, PARAMETERS["max_iter"].name, PARAMETERS["n_iter_no_change"].name
+('lr', 'epochs', 'patience')
+"""
 
 
 class _FNNEstimator(BaseEstimator):
@@ -55,13 +67,14 @@ class _FNNEstimator(BaseEstimator):
         hidden_layer_sizes: int | tuple[int, ...] = (100,),
         activation: Any = "relu",
         optimizer: str | Optimizer = "adam",
-        learning_rate: float | None = 0.001,
+        learning_rate_init: float | None = 0.001,
+        alpha: float = 0.0,
         batch_size: int = 32,
-        epochs: int = 100,
-        dropout: float = 0.0,
+        max_iter: int = 100,
+        drop_rate: float = 0.0,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        n_iter_no_change: int = 10,
         shuffle: bool = True,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | np.random.Generator | None = None,
@@ -71,13 +84,14 @@ class _FNNEstimator(BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
-        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
         self.batch_size = batch_size
-        self.epochs = epochs
-        self.dropout = dropout
+        self.max_iter = max_iter
+        self.drop_rate = drop_rate
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
-        self.patience = patience
+        self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
         self.warm_start = warm_start
         self.random_state = random_state
@@ -95,48 +109,42 @@ class _FNNEstimator(BaseEstimator):
             f"The {name!r} parameter of {type(self).__name__} must be {expected}. Got {getattr(self, name)!r} instead."
         )
 
-    def _check_hyperparameters(self):
-        sizes: Any = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
+    def _checked(self, name):
+        """The parameter ``name`` checked by its run setting's check (:data:`PARAMETERS`)."""
         try:
-            sizes = tuple(sizes)
-        except TypeError:
-            raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints") from None
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) > 0 for s in sizes):
-            raise self._bad("hidden_layer_sizes", "an int or a sequence of positive ints")
-        for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise self._bad(name, f"an int >= {low}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
-            raise self._bad("dropout", "a float in [0, 1) (the probability of dropping a hidden unit)")
-        if self.dropout and not sizes:
-            raise self._bad("dropout", "0 for a network without hidden layers (hidden_layer_sizes=())")
-        fraction = self.validation_fraction
-        fraction_ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool) and 0 < fraction < 1
-        if self.early_stopping and not fraction_ok:
-            raise self._bad("validation_fraction", "a float strictly between 0 and 1 when early_stopping is on")
-        return tuple(int(s) for s in sizes), self._dtype()
+            return PARAMETERS[name].convert(getattr(self, name))
+        except BadValue as expected:
+            raise self._bad(name, str(expected)) from None
+
+    def _check_hyperparameters(self):
+        sizes = self._checked("hidden_layer_sizes")
+        for name in ("max_iter", "batch_size", "n_iter_no_change", "alpha", "validation_fraction"):
+            self._checked(name)
+        given = self.activation if isinstance(self.activation, (list, tuple)) else [self.activation]
+        if not any(isinstance(item, Activation) for item in given):  # by name (an fnn.Activation checks itself)
+            self._checked("activation")
+        if self._checked("drop_rate") and not sizes:
+            raise self._bad("drop_rate", "0 for a network without hidden layers (hidden_layer_sizes=())")
+        if self.early_stopping and not self.validation_fraction:
+            raise self._bad("validation_fraction", "a number > 0 and < 1 when early_stopping is on")
+        if self.early_stopping and not self.n_iter_no_change:
+            raise self._bad("n_iter_no_change", "an int >= 1 when early_stopping is on")
+        return sizes, self._dtype()
 
     def _dtype(self):
+        if not isinstance(self.dtype, (type, np.dtype)):  # by name (np.float32 and the like check themselves)
+            self._checked("dtype")
         return as_float_dtype(self.dtype, type(self).__name__, "dtype")
 
     def _optimizer(self):
+        penalty = [add_l2(float(self.alpha))] if self.alpha else []
         if isinstance(self.optimizer, Optimizer):
-            if self.learning_rate is not None:
-                raise self._bad("learning_rate", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
-            return self.optimizer
-        if not isinstance(self.optimizer, str) or self.optimizer.strip().lower() not in OPTIMIZERS:
-            raise self._bad("optimizer", f"an optimiser name ({', '.join(sorted(OPTIMIZERS))}) or a fnn.optim optimiser")
-        if self.learning_rate is None:
-            return get_optimizer(self.optimizer)
-        try:
-            return get_optimizer(self.optimizer, lr=self.learning_rate)
-        except FnnInputError as error:
-            raise FnnInputError(
-                f"The 'learning_rate' parameter of {type(self).__name__} ({self.learning_rate!r}) is the lr of "
-                f"fnn.optim.{self.optimizer.strip().lower()}, which refuses it: {error}"
-            ) from None
+            if self.learning_rate_init is not None:
+                raise self._bad("learning_rate_init", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
+            return chain(*penalty, self.optimizer) if penalty else self.optimizer
+        name = self._checked("optimizer")
+        chosen = get_optimizer(name) if self.learning_rate_init is None else get_optimizer(name, lr=self._checked("learning_rate_init"))
+        return chain(*penalty, chosen) if penalty else chosen
 
     def _hidden_activations(self, n_hidden):
         """One :class:`fnn.Activation` per hidden layer, from ``activation`` (one, or a list with one per layer)."""
@@ -151,15 +159,11 @@ class _FNNEstimator(BaseEstimator):
         state = self.random_state
         if state is None:
             return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        if isinstance(state, numbers.Integral) and not isinstance(state, bool):
-            if state < 0:
-                raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
-            return int(state)
         if isinstance(state, np.random.RandomState):
             return int(state.randint(np.iinfo(np.int32).max))
         if isinstance(state, np.random.Generator):
             return int(state.integers(np.iinfo(np.int32).max))
-        raise self._bad("random_state", "None, a non-negative int, or a numpy RandomState or Generator")
+        return self._checked("random_state")  # an int, as the run setting seed (or None, above)
 
     # --- training ------------------------------------------------------------------------------------------------
     def _class_weight(self):
@@ -174,9 +178,9 @@ class _FNNEstimator(BaseEstimator):
         if sample_weight is not None:
             options["sample_weight"] = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
         options["class_weight"] = self._class_weight()
-        options["drop_rate"] = float(self.dropout)
+        options["drop_rate"] = float(self.drop_rate)
         if stop_early:
-            options.update(validation=float(self.validation_fraction), patience=int(self.patience), monitor="val_loss")
+            options.update(validation=float(self.validation_fraction), patience=int(self.n_iter_no_change), monitor="val_loss")
         n_outputs, output = self._output()
         spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
         start: Params | TrainState
@@ -247,15 +251,18 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     column per label, as ``MLPClassifier`` takes them) give one sigmoid output per label; ``classes_`` is then
     ``arange(n_labels)``, and ``predict`` returns the indicator matrix of the outputs above 0.5.
 
-    Parameters (scikit-learn's ``MLPClassifier`` names where they exist):
-    ``hidden_layer_sizes`` units per hidden layer; ``activation`` of the hidden layers (an fnn activation name or
-    :class:`fnn.Activation`, or a list with one per hidden layer);
-    ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate=None``); ``learning_rate`` its step
-    size; ``batch_size``; ``epochs`` passes over the data per ``fit`` (``MLPClassifier``'s ``max_iter``);
-    ``dropout`` the rate of dropping hidden units in training; ``early_stopping`` holds out
-    ``validation_fraction`` of the data (stratified) and stops once its loss has not improved for ``patience``
+    Parameters: the run settings of ``fnn train`` (:data:`PARAMETERS` maps them), by scikit-learn's ``MLPClassifier``
+    names where it has them, checked by the same checks: ``hidden_layer_sizes`` (``--hidden``) units per hidden
+    layer; ``activation`` of the hidden layers (an fnn activation name or :class:`fnn.Activation`, or a list with
+    one per hidden layer); ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate_init=None``);
+    ``learning_rate_init`` (``--lr``) its step size; ``alpha`` (``--l2``) the L2 penalty on the weights;
+    ``batch_size``; ``max_iter`` (``--epochs``) passes over the data per ``fit``; ``drop_rate`` the rate of
+    dropping hidden units in training; ``early_stopping`` holds out ``validation_fraction`` (``--validation``) of
+    the data (stratified) and stops once its loss has not improved for ``n_iter_no_change`` (``--patience``)
     epochs, keeping the best epoch's parameters; ``shuffle`` the batches each epoch; ``warm_start`` makes ``fit``
-    go on from the last fit; ``random_state`` (see the module); ``dtype`` float32 or float64.
+    go on from the last fit; ``random_state`` (``--seed``; see the module); ``dtype`` float32 or float64.
+    Defaults are ``MLPClassifier``'s where ``fnn train``'s differ: hidden_layer_sizes=(100,), optimizer='adam',
+    learning_rate_init=0.001, n_iter_no_change=10, random_state=None; and max_iter=100.
 
     Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
     :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
@@ -266,7 +273,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     process (``n_jobs=1``).
 
     >>> x, y = fnn.data.moons(100, seed=0).as_tuple()
-    >>> clf = FNNClassifier(hidden_layer_sizes=(8,), learning_rate=0.05, epochs=20, random_state=0).fit(x, y)
+    >>> clf = FNNClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=20, random_state=0).fit(x, y)
     >>> clf.classes_.tolist(), clf.predict_proba(x[:2]).shape
     ([0, 1], (2, 2))
     """
@@ -325,7 +332,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         if not continues:
             self._multilabel = y.ndim == 2
             self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
-        return self._train(x, self._labels(y), self.epochs, continues, bool(self.early_stopping), sample_weight)
+        return self._train(x, self._labels(y), self.max_iter, continues, bool(self.early_stopping), sample_weight)
 
     def _class_weight(self):
         weights = self.class_weight
@@ -386,7 +393,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     (which must stay None).
 
     >>> x = np.linspace(-1, 1, 40).reshape(-1, 1)
-    >>> reg = FNNRegressor(hidden_layer_sizes=(8,), learning_rate=0.01, epochs=20, random_state=0).fit(x, x[:, 0] ** 2)
+    >>> reg = FNNRegressor(hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=20, random_state=0).fit(x, x[:, 0] ** 2)
     >>> reg.predict(x[:2]).dtype, reg.n_iter_
     (dtype('float64'), 20)
     """
@@ -413,7 +420,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         returns self."""
         continues = bool(self.warm_start) and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
-        return self._train(x, y, self.epochs, continues, bool(self.early_stopping), sample_weight)
+        return self._train(x, y, self.max_iter, continues, bool(self.early_stopping), sample_weight)
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNRegressor:
         """Train one more epoch on ``X, y``."""

@@ -5,8 +5,8 @@ them is only what they observe: ``on_epoch(state)`` after each epoch (progress),
 each state worth saving (each epoch, and the best one again when early stopping ends on a worse one), and
 ``on_batch(index)`` before each mini-batch. Observers cannot change the run.
 
-A run uses ``threads`` BLAS threads (the configuration's, else this machine's cores), set with threadpoolctl for
-its duration only; the same seed and thread count give the same bytes. An epoch that ends with non-finite
+A run uses ``threads`` BLAS threads (the configuration's, else the environment's thread variables', else this
+machine's cores; the record's ``threads_from`` says which), set with threadpoolctl for its duration only; the same seed and thread count give the same bytes. An epoch that ends with non-finite
 parameters raises :class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever holds
 them.
 
@@ -31,7 +31,7 @@ from fnn.data.sources import LoadedSource
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.record import data_fingerprints, run_record, test_metrics
-from fnn.run.settings import PYTHON, RunConfig, machine_threads, resolve_config
+from fnn.run.settings import PYTHON, RunConfig, default_threads, resolve_config
 from fnn.train.loop import early_stopping, iterate_epochs
 from fnn.train.state import TrainState
 
@@ -56,8 +56,9 @@ class Finished:
 
 
 def run_threads(config: RunConfig) -> int:
-    """The BLAS threads a run of ``config`` uses: its ``threads``, else this machine's cores."""
-    return config.threads if config.threads is not None else machine_threads()
+    """The BLAS threads a run of ``config`` uses: its ``threads``, else the environment's (see
+    :func:`~fnn.run.settings.default_threads`), else this machine's cores."""
+    return config.threads if config.threads is not None else default_threads()[0]
 
 
 def _finite(states: Iterable[TrainState], previous: TrainState | Params) -> Iterator[TrainState]:
@@ -131,6 +132,7 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
         final = last = _trained(_last(states), config, done)
     metrics = test_metrics(final.params, prepared.test)
     record = run_record(config, final, metrics, time.perf_counter() - started, last=last, threads=threads, data=data_fingerprints(prepared))
+    record["threads_from"] = "threads" if config.threads is not None else default_threads()[1]  # which setting chose them
     if start is not None:
         record["resumed_from_epoch"] = start.epoch
     return Finished(final, last, prepared, record)

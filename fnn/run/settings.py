@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
+import operator
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import field, fields, frozen
@@ -32,50 +34,25 @@ from fnn.core.scores import METRICS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, get_schedule
-from fnn.train.options import MAX_EPOCHS
+from fnn.train.options import TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check
 
 MAX_THREADS = 1024
 """The most BLAS threads a run may ask for (more is a typo, not a machine)."""
 
-MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
-"""The metrics every run records, which early stopping can watch (and ``val_NAME``/``NAME`` of a chosen metric)."""
-
-class _Bad(Exception):
-    """A value that does not fit; carries what was expected."""
-
-
-def _number(value, *, low=None, high=None, low_open=False, high_open=False, whole=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Bad("an int" if whole else "a number")
-    if whole and not isinstance(value, int):
-        raise _Bad("an int")
-    if not math.isfinite(value):
-        raise _Bad("a finite number")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "" if low is None else f"{'>' if low_open else '>='} {low}"
-        right = "" if high is None else f"{'<' if high_open else '<='} {high}"
-        raise _Bad(f"{'an int' if whole else 'a number'} {' and '.join(p for p in (left, right) if p)}")
-    return value if whole else float(value)
-
-
-def _text_number(text, whole):
-    try:
-        return int(text) if whole else float(text)
-    except ValueError:
-        raise _Bad("an int" if whole else "a number") from None
-
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""The environment variables that set BLAS threads, in the order a run's default ``threads`` reads them."""
 
 def _positive_ints(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = [value]
     if isinstance(value, str):
         try:
             value = [int(part) for part in value.split(",") if part.strip()]
         except ValueError:
-            raise _Bad("comma-separated positive ints such as 256,128,64") from None
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-        raise _Bad("a list of positive ints")
-    return tuple(value)
+            raise BadValue("comma-separated positive ints such as 256,128,64") from None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and operator.index(v) > 0 for v in value):
+        raise BadValue("a positive int or a list of positive ints")
+    return tuple(int(v) for v in value)
 
 
 def _names(value):
@@ -83,57 +60,44 @@ def _names(value):
         return value if "," not in value else tuple(part.strip() for part in value.split(","))
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise _Bad("a name or a list of names")
+    raise BadValue("a name or a list of names")
 
 
 def _column_name(value):
     if not isinstance(value, str) or not value.strip():
-        raise _Bad("a column name (the table's header names it)")
+        raise BadValue("a column name (the table's header names it)")
     return value.strip()
 
 
 def _column_names(value):
     parts = value.split(",") if isinstance(value, str) else value
     if not isinstance(parts, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in parts):
-        raise _Bad("column names, comma-separated such as Id,Other")
+        raise BadValue("column names, comma-separated such as Id,Other")
     return tuple(v.strip() for v in parts)
 
 
 def _bool_or_auto(value):
-    if isinstance(value, bool):
-        return value
-    words = {"auto": "auto", "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-    if isinstance(value, str) and value.strip().lower() in words:
-        return words[value.strip().lower()]
-    raise _Bad("true, false or 'auto'")
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return bool_check(value)
+    except BadValue:
+        raise BadValue("true, false or 'auto'") from None
 
 
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-    if isinstance(value, str) and value.strip().lower() in words:
-        return words[value.strip().lower()]
-    raise _Bad("true or false")
-
-
-def _string(choices=None):
-    def convert(value):
-        if not isinstance(value, str) or not value.strip():
-            raise _Bad("a string")
-        if choices is not None and value.strip().lower() not in choices:
-            raise _Bad("one of " + ", ".join(choices))
-        return value.strip().lower() if choices is not None else value
-    return convert
+def _string(value):
+    if not isinstance(value, str) or not value.strip():
+        raise BadValue("a string")
+    return value
 
 
 def _data_name(value):
-    text = _string()(value).strip()
+    text = _string(value).strip()
     kind = data_kind(text)
     if kind is None:
-        raise _Bad("one of " + ", ".join(known_names()))
+        raise BadValue("one of " + ", ".join(known_names()))
     if kind.needs_argument and not text.partition(":")[2].strip():
-        raise _Bad(f"{kind.usage}, naming the {'folder' if kind.argument == ':DIR' else 'file'}")
+        raise BadValue(f"{kind.usage}, naming the {'folder' if kind.argument == ':DIR' else 'file'}")
     return text
 
 
@@ -147,30 +111,23 @@ def _registered(get, registry, kind, allowed=()):
             get(name)
         except FnnInputError:
             known = ", ".join(list(allowed) + sorted(registry))
-            raise _Bad(f"a known {kind} name, with arguments that fit (Known {kind}s: {known})") from None
+            raise BadValue(f"a known {kind} name, with arguments that fit (Known {kind}s: {known})") from None
         return name
 
     def convert(value):
         if kind == "activation":
             names = _names(value)
             return tuple(map(check, names)) if isinstance(names, tuple) else check(names)
-        return check(_string()(value))
+        return check(_string(value))
 
     return convert
-
-
-def _monitor(value):
-    text = _string()(value).strip().lower()
-    if text not in MONITORS and text.removeprefix("val_") not in METRICS:
-        raise _Bad("one of " + ", ".join(MONITORS) + ", or val_NAME of a metric: " + ", ".join(METRICS))
-    return text
 
 
 def _metric_names(value):
     names = value if isinstance(value, (list, tuple)) else _names(value)
     names = (names,) if isinstance(names, str) else names
     if not all(isinstance(n, str) and n.strip().lower() in METRICS for n in names) or len(set(names)) != len(names):
-        raise _Bad("metric names, each once, comma-separated such as f1_macro,roc_auc (known: " + ", ".join(METRICS) + ")")
+        raise BadValue("metric names, each once, comma-separated such as f1_macro,roc_auc (known: " + ", ".join(METRICS) + ")")
     return tuple(n.strip().lower() for n in names)
 
 
@@ -182,9 +139,9 @@ def _class_weight(value):
         pairs = dict(part.split(":") for part in value.split(",")) if isinstance(value, str) else dict(value)
         weights = {int(str(k).strip()): float(v) for k, v in pairs.items()}
     except (TypeError, ValueError):
-        raise _Bad("balanced, or class:weight pairs such as 0:1,1:5") from None
+        raise BadValue("balanced, or class:weight pairs such as 0:1,1:5") from None
     if not weights or any(k < 0 or not math.isfinite(w) or w < 0 for k, w in weights.items()):
-        raise _Bad("balanced, or class:weight pairs with classes >= 0 and finite weights >= 0, such as 0:1,1:5")
+        raise BadValue("balanced, or class:weight pairs with classes >= 0 and finite weights >= 0, such as 0:1,1:5")
     return ",".join(f"{k}:{weights[k]!r}" for k in sorted(weights))
 
 
@@ -199,18 +156,6 @@ def class_weight_of(text: str | None) -> str | dict[int, float] | None:
     return {int(k): float(v) for k, v in (part.split(":") for part in text.split(","))}
 
 
-def _float(**bounds):
-    def convert(value):
-        return _number(_text_number(value, False) if isinstance(value, str) else value, **bounds)
-    return convert
-
-
-def _int(**bounds):
-    def convert(value):
-        return _number(_text_number(value, True) if isinstance(value, str) else value, whole=True, **bounds)
-    return convert
-
-
 def _optional(convert):
     def optional(value):
         return None if value is None else convert(value)
@@ -219,8 +164,9 @@ def _optional(convert):
 
 @frozen
 class Setting:
-    """One run setting. ``convert(value)`` checks a value from TOML, Python or the command line (a string there)
-    and returns it in its one canonical form; ``optimizers`` and ``data_kinds`` list those it applies to (empty:
+    """One run setting. ``convert(value)`` checks a value from TOML, Python, a sweep grid or the command line (a
+    string there) and returns it in its one canonical form (``fnn.fit`` and the estimators check their keywords of
+    the same meaning with the same check); ``optimizers`` and ``data_kinds`` list those it applies to (empty:
     all); a ``switch`` is a bool that the command line sets by its flag alone (``--diagnostics``)."""
 
     name: str
@@ -228,9 +174,13 @@ class Setting:
     default: Any
     help: str
     unit: str = ""
-    optimizers: tuple = ()
+    optimizers: tuple[str, ...] = ()
     switch: bool = False
-    data_kinds: tuple = ()
+    data_kinds: tuple[str, ...] = ()
+    group: str = "training"
+    """The topic ``--help`` lists the setting under (data, network, optimiser, training, ...)."""
+    sklearn: str = ""
+    """The estimators' parameter for it (scikit-learn's ``MLPClassifier`` name where it has one), or ``""``."""
 
     def applies_to_data(self, data: str) -> bool:
         """Whether the setting applies to the data set ``data`` (``csv:PATH`` is of kind csv)."""
@@ -247,9 +197,10 @@ class Setting:
 
 _SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
-def _about(convert, help, unit="", optimizers=(), switch=False, data_kinds=()):
+def _about(group, convert, help, unit="", optimizers=(), switch=False, data_kinds=(), sklearn=""):
     """A field's metadata: the rest of its :class:`Setting` (name, type and default are the field's own)."""
-    return {"setting": {"convert": convert, "help": help, "unit": unit, "optimizers": optimizers, "switch": switch, "data_kinds": data_kinds}}
+    return {"setting": {"convert": convert, "help": help, "unit": unit, "optimizers": optimizers, "switch": switch,
+                        "data_kinds": data_kinds, "group": group, "sklearn": sklearn}}
 
 
 @frozen
@@ -262,40 +213,40 @@ class RunConfig:
     ('moons', 0.1, False)
     """
 
-    data: str = field(default="digits", metadata=_about(_data_name, "data set: " + ", ".join(known_names())))
-    label: str | None = field(default=None, metadata=_about(_optional(_column_name), "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)))
-    drop: tuple[str, ...] = field(default=(), metadata=_about(_column_names, "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)))
-    test_fraction: float = field(default=0.2, metadata=_about(_float(low=0, high=1, low_open=True, high_open=True), "part held out for testing when the data has no test part", unit="fraction"))
-    standardize: bool | str = field(default="auto", metadata=_about(_bool_or_auto, "standardise features with training statistics: auto, true, false"))
-    hidden: tuple[int, ...] = field(default=(64,), metadata=_about(_positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64"))
-    activation: str | tuple[str, ...] = field(default="relu", metadata=_about(_registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)"))
-    output: str = field(default="auto", metadata=_about(_registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "output activation (auto, softmax, sigmoid, identity)"))
-    loss: str = field(default="auto", metadata=_about(_registered(get_loss, LOSSES, "loss", ("auto",)), "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"))
-    init: str = field(default="he_uniform", metadata=_about(_registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1"))
-    bias_init: str = field(default="zeros", metadata=_about(_registered(get_initializer, INITIALIZERS, "initializer"), "bias initialiser (zeros, normal, ...)"))
-    optimizer: str = field(default="sgd", metadata=_about(_string(tuple(OPTIMIZERS)), "optimiser: " + ", ".join(OPTIMIZERS)))
-    lr: float = field(default=0.1, metadata=_about(_float(low=0, low_open=True), "learning rate (the schedule's peak)", unit="per step"))
-    momentum: float | None = field(default=None, metadata=_about(_optional(_float(low=0, high=1)), "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
-    weight_decay: float = field(default=0.01, metadata=_about(_float(low=0), "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
-    schedule: str = field(default="constant", metadata=_about(_string(), "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (default: the whole run), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
-    clip_norm: float = field(default=0.0, metadata=_about(_float(low=0), "clip gradients to this global norm (0: off)"))
-    l2: float = field(default=0.0, metadata=_about(_float(low=0), "L2 penalty on the weights (0: off)"))
-    epochs: int = field(default=20, metadata=_about(_int(low=1, high=MAX_EPOCHS), "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs"))
-    batch_size: int = field(default=32, metadata=_about(_int(low=1), "mini-batch size", unit="samples"))
-    validation: float = field(default=0.1, metadata=_about(_float(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it)", unit="fraction"))
-    drop_rate: float = field(default=0.0, metadata=_about(_float(low=0, high=1, high_open=True), "dropout probability on hidden layers (0: off)", unit="probability"))
-    patience: int = field(default=0, metadata=_about(_int(low=0), "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs"))
-    monitor: str = field(default="val_loss", metadata=_about(_monitor, "metric early stopping watches, e.g. val_loss, val_accuracy or val_f1_macro (of --metrics); the direction is inferred"))
-    class_weight: str | None = field(default=None, metadata=_about(_optional(_class_weight), "weigh the loss by class: balanced (n / (classes * count of the class) over the training part) or class:weight pairs such as 0:1,1:5 (others 1)"))
-    sample_weight: str | None = field(default=None, metadata=_about(_optional(_column_name), "csv:PATH only: the column of per-row sample weights (left out of the features); the loss is sum(w * loss) / sum(w) per batch", data_kinds=("csv",)))
-    metrics: tuple[str, ...] = field(default=(), metadata=_about(_metric_names, "metrics computed each epoch on the validation part (val_NAME), comma-separated: " + ", ".join(METRICS)))
-    train_metrics: bool = field(default=False, metadata=_about(_bool, "also compute --metrics on the training part each epoch (one more forward pass)", switch=True))
-    diagnostics: bool = field(default=False, metadata=_about(_bool, "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
-    tensorboard: bool = field(default=False, metadata=_about(_bool, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
-    keep_checkpoints: bool = field(default=False, metadata=_about(_bool, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
-    seed: int = field(default=0, metadata=_about(_int(low=0), "seed every random draw derives from"))
-    dtype: str = field(default="float32", metadata=_about(_string(("float32", "float64")), "float32 or float64"))
-    threads: int | None = field(default=None, metadata=_about(_optional(_int(low=1, high=MAX_THREADS)), "BLAS threads of the run (if not given: this machine's cores). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
+    data: str = field(default="digits", metadata=_about("data", _data_name, "data set: " + ", ".join(known_names())))
+    label: str | None = field(default=None, metadata=_about("data", _optional(_column_name), "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)))
+    drop: tuple[str, ...] = field(default=(), metadata=_about("data", _column_names, "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)))
+    test_fraction: float = field(default=0.2, metadata=_about("data", number_check(low=0, high=1, low_open=True, high_open=True), "part held out for testing when the data has no test part", unit="fraction"))
+    standardize: bool | str = field(default="auto", metadata=_about("data", _bool_or_auto, "standardise features with training statistics: auto, true, false (fnn.fit trains on the data as given; standardise it there with fnn.data.fit_standardizer)"))
+    hidden: tuple[int, ...] = field(default=(64,), metadata=_about("network", _positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64", sklearn="hidden_layer_sizes"))
+    activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)", sklearn="activation"))
+    output: str = field(default="auto", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "output activation (auto, softmax, sigmoid, identity)"))
+    loss: str = field(default="auto", metadata=_about("network", _registered(get_loss, LOSSES, "loss", ("auto",)), "loss (auto, cross_entropy, binary_cross_entropy, mse, quadratic)"))
+    init: str = field(default="he_uniform", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1 (fnn.network uses glorot_uniform when given none; a run uses he_uniform, for its ReLU layers)"))
+    bias_init: str = field(default="zeros", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "bias initialiser (zeros, normal, ...)"))
+    optimizer: str = field(default="sgd", metadata=_about("optimiser", TRAINING_CHECKS["optimizer"], "optimiser: " + ", ".join(OPTIMIZERS), sklearn="optimizer"))
+    lr: float = field(default=0.1, metadata=_about("optimiser", TRAINING_CHECKS["lr"], "learning rate (the schedule's peak)", unit="per step", sklearn="learning_rate_init"))
+    momentum: float | None = field(default=None, metadata=_about("optimiser", _optional(number_check(low=0, high=1)), "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
+    weight_decay: float = field(default=0.01, metadata=_about("optimiser", number_check(low=0), "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
+    schedule: str = field(default="constant", metadata=_about("optimiser", _string, "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (EPOCHS: the whole run if not given), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
+    clip_norm: float = field(default=0.0, metadata=_about("optimiser", number_check(low=0), "clip gradients to this global norm (0: off)"))
+    l2: float = field(default=0.0, metadata=_about("training", number_check(low=0), "L2 penalty on the weights (0: off)", sklearn="alpha"))
+    epochs: int = field(default=20, metadata=_about("training", TRAINING_CHECKS["epochs"], "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs", sklearn="max_iter"))
+    batch_size: int = field(default=32, metadata=_about("training", TRAINING_CHECKS["batch_size"], "mini-batch size", unit="samples", sklearn="batch_size"))
+    validation: float = field(default=0.1, metadata=_about("training", number_check(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it; fnn.fit holds out none unless given validation=)", unit="fraction", sklearn="validation_fraction"))
+    drop_rate: float = field(default=0.0, metadata=_about("training", TRAINING_CHECKS["drop_rate"], "dropout probability on hidden layers (0: off)", unit="probability", sklearn="drop_rate"))
+    patience: int = field(default=0, metadata=_about("early stopping", TRAINING_CHECKS["patience"], "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs", sklearn="n_iter_no_change"))
+    monitor: str = field(default="val_loss", metadata=_about("early stopping", TRAINING_CHECKS["monitor"], "metric early stopping watches, e.g. val_loss, val_accuracy or val_f1_macro (of --metrics); the direction is inferred"))
+    class_weight: str | None = field(default=None, metadata=_about("training", _optional(_class_weight), "weigh the loss by class: balanced (n / (classes * count of the class) over the training part) or class:weight pairs such as 0:1,1:5 (others 1)"))
+    sample_weight: str | None = field(default=None, metadata=_about("data", _optional(_column_name), "csv:PATH only: the column of per-row sample weights (left out of the features); the loss is sum(w * loss) / sum(w) per batch", data_kinds=("csv",)))
+    metrics: tuple[str, ...] = field(default=(), metadata=_about("output", _metric_names, "metrics computed each epoch on the validation part (val_NAME), comma-separated: " + ", ".join(METRICS)))
+    train_metrics: bool = field(default=False, metadata=_about("output", bool_check, "also compute --metrics on the training part each epoch (one more forward pass)", switch=True))
+    diagnostics: bool = field(default=False, metadata=_about("output", TRAINING_CHECKS["diagnostics"], "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
+    tensorboard: bool = field(default=False, metadata=_about("output", bool_check, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
+    keep_checkpoints: bool = field(default=False, metadata=_about("output", bool_check, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
+    seed: int = field(default=0, metadata=_about("reproducibility", TRAINING_CHECKS["seed"], "seed every random draw derives from", sklearn="random_state"))
+    dtype: str = field(default="float32", metadata=_about("reproducibility", choice_check(("float32", "float64")), "float32 or float64", sklearn="dtype"))
+    threads: int | None = field(default=None, metadata=_about("reproducibility", _optional(number_check(whole=True, low=1, high=MAX_THREADS)), "BLAS threads of the run (if not given: $OPENBLAS_NUM_THREADS, $OMP_NUM_THREADS or $MKL_NUM_THREADS, the first set, else this machine's cores; the record's threads_from says which). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings that apply to this run as a plain JSON-ready dict (lists, not tuples), for records and
@@ -385,7 +336,7 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
                 raise _unknown(key, source)
             try:
                 chosen[name] = _BY_NAME[name].convert(value)
-            except _Bad as expected:
+            except BadValue as expected:
                 raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None
             origin[name] = source
     config = RunConfig(**chosen)
@@ -423,11 +374,27 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
 
 
 def machine_threads() -> int:
-    """The cores this process may run on (its CPU affinity, else the machine's count): a run's default threads."""
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
+
+
+def default_threads(environ: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """``(threads, where from)`` for a run given no ``threads``: the first of :data:`THREAD_VARIABLES` set to a
+    positive int in ``environ`` (default: this process's), as every NumPy program reads them, else this machine's
+    cores (``"cores"``).
+
+    >>> default_threads({"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "3"})
+    (2, 'OMP_NUM_THREADS')
+    """
+    environ = os.environ if environ is None else environ
+    for name in THREAD_VARIABLES:
+        text = environ.get(name, "").strip()
+        if text.isdigit() and 0 < int(text) <= MAX_THREADS:
+            return int(text), name
+    return machine_threads(), "cores"
 
 
 def config_from_record(record: dict[str, Any], epochs: int | None = None) -> RunConfig:
