@@ -73,7 +73,8 @@ def test_every_setting_has_one_default_through_every_door(setting):
         options = train_options()
         given = {"optimizer": options.optimizer.name, "lr": options.optimizer.name, "seed": options.seed or 0,
                  "patience": options.patience or 0, "batch_size": options.batch_size, "drop_rate": options.drop_rate,
-                 "monitor": options.monitor, "diagnostics": options.diagnostics}[setting.name]
+                 "monitor": options.monitor, "diagnostics": options.diagnostics,
+                 "train_metrics": options.train_metrics}[setting.name]
         table = {"optimizer": get_optimizer(DEFAULTS.optimizer, lr=DEFAULTS.lr).name}
         assert given == table.get(setting.name if setting.name != "lr" else "optimizer", setting.default)
     if setting.sklearn:
@@ -119,4 +120,6 @@ def test_every_setting_has_a_sklearn_or_a_reason_and_the_mapping_is_one_to_one()
     assert len(PARAMETERS) == len({s.name for s in PARAMETERS.values()})
     signature = inspect.signature(FNNClassifier).parameters
     assert set(PARAMETERS) <= set(signature)
-    assert set(signature) - set(PARAMETERS) == {"early_stopping", "shuffle", "warm_start"}
+    # the estimators' own: scikit-learn's switches, and class_weight keyed by the labels as given (the table's
+    # class_weight names class indices)
+    assert set(signature) - set(PARAMETERS) == {"early_stopping", "shuffle", "warm_start", "class_weight"}

@@ -41,13 +41,10 @@ def check_name(check):
 # float32 (CHECKED[0]) the round-off is above the check's rtol of 1e-7, and with early stopping (CHECKED[2]) the
 # held-out part is drawn from the rows, so repeating them changes it. Both must fail (strict), and the float64,
 # full-batch instances of test_sample_weight_checks_pass_full_batch_float64 pass the same check.
-# check_class_weight_classifiers needs more than the 5 epochs (10 steps) of CHECKED to learn its noisy blobs; it
-# passes with 100 in test_class_weight_check_passes_when_trained_enough.
+# check_class_weight_classifiers passes: it sets max_iter=1000 itself, now that the parameter has scikit-learn's name.
 EXPECTED_FAILURES = {
     (0, "check_sample_weight_equivalence_on_dense_data"): "float32 round-off is above the check's rtol",
     (2, "check_sample_weight_equivalence_on_dense_data"): "the validation part is drawn from the (repeated) rows",
-    (0, "check_class_weight_classifiers"): "5 epochs are too few for its noisy blobs",
-    (2, "check_class_weight_classifiers"): "5 epochs are too few for its noisy blobs",
 }
 
 
@@ -74,22 +71,22 @@ SAMPLE_WEIGHT_CHECKS = (
 def test_sample_weight_checks_pass_full_batch_float64(estimator_type, name):
     from sklearn.utils import estimator_checks
 
-    estimator = estimator_type(hidden_layer_sizes=(8,), batch_size=10_000, epochs=20, learning_rate=0.01, dtype="float64", random_state=0)
+    estimator = estimator_type(hidden_layer_sizes=(8,), batch_size=10_000, max_iter=20, learning_rate_init=0.01, dtype="float64", random_state=0)
     getattr(estimator_checks, name)(estimator_type.__name__, estimator)
 
 
 def test_class_weight_check_passes_when_trained_enough():
     from sklearn.utils.estimator_checks import check_class_weight_classifiers
 
-    check_class_weight_classifiers("FNNClassifier", FNNClassifier(hidden_layer_sizes=(16,), epochs=100, learning_rate=0.01, random_state=0))
+    check_class_weight_classifiers("FNNClassifier", FNNClassifier(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01, random_state=0))
 
 
 def test_class_weight_by_label_and_balanced():
     x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
     y = np.array(["no", "no", "no", "no", "yes"])
-    by_label = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0, class_weight={"no": 1, "yes": 4}).fit(x, y)
-    balanced = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0, class_weight="balanced").fit(x, y)
-    repeated = FNNClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0).fit(x, y, sample_weight=[1, 1, 1, 1, 4])
+    by_label = FNNClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, class_weight={"no": 1, "yes": 4}).fit(x, y)
+    balanced = FNNClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, class_weight="balanced").fit(x, y)
+    repeated = FNNClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(x, y, sample_weight=[1, 1, 1, 1, 4])
     assert by_label.params_ == repeated.params_  # class weights are the same per-sample weights
     # balanced: 5/(2*4) and 5/(2*1), the same 1:4 ratio; the weighted mean does not see the scale
     assert balanced.history_[-1].weighted and by_label.history_[-1].weighted

@@ -166,7 +166,7 @@ def test_chosen_metrics_per_epoch_and_early_stopping_on_them():
     assert state.history.best_epoch("val_misses", higher_is_better=False).epoch == state.epoch
     # the history round-trips through dicts (records, checkpoints, --json)
     assert fnn.History([fnn.EpochRecord(**r) for r in state.history.to_dicts()]) == state.history
-    with pytest.raises(fnn.FnnInputError, match="neither a loss"):
+    with pytest.raises(fnn.FnnInputError, match="monitor' argument of fnn.fit must be one of .*val_NAME of a metric.*Got 'val_f2'"):
         fnn.fit(start, data, epochs=1, monitor="val_f2", patience=1, validation=0.2)
     best, _ = fnn.early_stopping(take(8, fnn.iterate_epochs(start, data, lr=0.5, seed=0, validation=0.2, metrics="roc_auc")), 2, "val_roc_auc")
     assert best.history[-1].value("val_roc_auc") == max(best.history.column("val_roc_auc"))

@@ -177,6 +177,12 @@ def _epoch_problem(index: int, epoch: Any) -> str | None:
         elif key == "diagnostics":
             if value is not None and not _readable_diagnostics(value):
                 return f"{where}.diagnostics is not an epoch's diagnostics as fnn writes them"
+        elif key == "metrics":
+            if not isinstance(value, dict) or not all(isinstance(k, str) and (v is None or _is_number(v)) for k, v in value.items()):
+                return f"{where}.metrics is {_kind(value)}, expected an object of metric names and numbers"
+        elif key == "weighted":
+            if not isinstance(value, bool):
+                return f"{where}.weighted is {_kind(value)}, expected true or false"
         elif value is not None and not _is_number(value):
             return f"{where}.{key} is {_kind(value)}, expected a number"
     return None
@@ -188,6 +194,9 @@ def _data_problem(data: dict[str, Any]) -> str | None:
             if part is not None and not (isinstance(part, dict) and isinstance(part.get("location"), str) and isinstance(part.get("files"), dict)
                                          and all(isinstance(v, str) for v in part["files"].values())):
                 return "data.source is not an object with a location and the files' SHA-256"
+        elif key == "weights":
+            if not isinstance(part, dict):
+                return "data.weights is not an object of the run's class and sample weights"
         elif part is not None and not (isinstance(part, dict) and isinstance(part.get("sha256"), str)):
             return f"data.{key} is not a fingerprint (an object with its sha256)"
     return None
