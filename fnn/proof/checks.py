@@ -31,7 +31,7 @@ from fnn.run.engine import run_prepared, run_threads
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.run_folder import RECORD, read_record
+from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import prepare_data, run_epoch, start_state
 
@@ -39,7 +39,8 @@ _PathLike = str | os.PathLike[str]
 
 
 def _record(run: _PathLike, argument: str) -> dict[str, Any]:
-    """The record of a run folder (or of a ``record.json`` path)."""
+    """The record of a run folder (or of a ``record.json`` path), refused if the folder's checkpoint is not the one
+    it names (:meth:`fnn.store.RunFolder.checkpoint_name`)."""
     run = os.fspath(run)
     if os.path.isfile(run):
         folder, name = os.path.split(run)
@@ -48,7 +49,11 @@ def _record(run: _PathLike, argument: str) -> dict[str, Any]:
         run = folder or "."
     if not os.path.isdir(run):
         raise FnnInputError(f"{argument} {run}: no such run folder.")
-    return read_record(run)
+    bound = RunFolder(run, argument)
+    record = bound.read_record()
+    if record.get("checkpoint_sha256") is not None or bound.exists(CHECKPOINT):
+        bound.checkpoint_name()
+    return record
 
 
 def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
@@ -172,7 +177,7 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     x, y = prepare_data(start.params, prepared.train, "replay_epoch")
     plan = epoch_plan(len(x), config.batch_size, start.seed, epoch - 1, spec=start.params.spec, drop_rate=config.drop_rate,
                       first_step=start.step, dtype=start.params.dtype)
-    record = read_record(run) if os.path.isfile(os.path.join(run, RECORD)) else None
+    record = _record(run, "RUN") if RunFolder(run).has_record() else None
     drop_rates = dropout_rates(start.params.spec, config.drop_rate, "replay_epoch")
     with threadpool_limits(limits=_run_threads(record, config), user_api="blas"):  # the run's sums, in its order
         replayed, _ = run_epoch(start, x, y, prepared.optimizer, config.batch_size, drop_rates)
