@@ -242,6 +242,7 @@ CASES = [(name, link(where, target), action, LINK) for name, where, target, acti
     ("fifo-file-load", fifo("outside/model.npz"), api(fnn.load, "outside/model.npz"), NOT_REGULAR),
     ("fifo-file-load-model", fifo("outside/model.npz"), api(load_model, "outside/model.npz"), NOT_REGULAR),
     ("fifo-file-predict", fifo("outside/model.npz"), ["predict", "{r}/outside/model.npz", "--values", "1,2,3,4"], NOT_REGULAR),
+    ("fifo-input-predict", fifo("outside/rows.csv"), ["predict", "{a}", "{r}/outside/rows.csv"], NOT_REGULAR),
     # folders where files should be, and the reverse
     ("checkpoints-a-file-resume", a_file_at("a/checkpoints"), RESUME, "is not a folder"),
     ("runs-a-file-sweep-resume", a_file_at("s/runs"), SWEEP_RESUME, "is not a folder"),

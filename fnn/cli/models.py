@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -197,6 +198,8 @@ def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple
         raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
     if not os.path.exists(path):
         raise FnnInputError(f"input {path}: no such file.")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
+        raise FnnInputError(f"input {path}: not a regular file (a FIFO, device or socket); expected a .csv, .npy or IDX file.")
     lowered = path.lower()
     if lowered.endswith(".npy"):
         try:
