@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from folder_state import folder_state
 
 from fnn.cli.train import _default_folder
 from fnn.run.settings import PYTHON, default_threads, resolve_config
 from fnn.store.checkpoint import load_checkpoint
-from fnn.store.run_folder import acquire_run_lock
+from fnn.store.run_folder import RunFolder
 
 IRIS = ["--data", "iris", "--hidden", "4", "--epochs", "2"]
 DIVERGES_IN_EPOCH_2 = ["--data", "moons", "--hidden", "32", "--lr", "500", "--schedule", "linear_warmup:5", "--epochs", "8"]
@@ -64,7 +65,7 @@ def test_an_existing_run_is_refused_unless_overwritten_or_resumed(tmp_path):
 def test_a_second_process_is_refused_by_the_lock_naming_its_holder(tmp_path):
     run = tmp_path / "run"
     assert fnn_cli("train", *IRIS, "--out", run, "--quiet").returncode == 0
-    with acquire_run_lock(run):  # this test process holds the folder, as a running fnn train would
+    with RunFolder(run).acquire():  # this test process holds the folder, as a running fnn train would
         one_line_error(fnn_cli("train", "--resume", run, "--epochs", "4"), f"--resume {run}", f"pid {os.getpid()}")
         one_line_error(fnn_cli("train", *IRIS, "--out", run, "--overwrite"), f"--out {run}", f"pid {os.getpid()}")
     assert fnn_cli("train", "--resume", run, "--epochs", "4", "--quiet").returncode == 0
@@ -81,11 +82,12 @@ def test_a_diverging_run_keeps_the_last_good_checkpoint_and_writes_no_record(tmp
 
     good = tmp_path / "good"
     assert fnn_cli("train", *IRIS, "--out", good, "--quiet").returncode == 0
-    checkpoint = (good / "checkpoint.npz").read_bytes()
+    checkpoint, record = (good / "checkpoint.npz").read_bytes(), (good / "record.json").read_bytes()
     result = fnn_cli("train", "--data", "moons", "--hidden", "32", "--lr", "1e6", "--out", good, "--overwrite")
     assert result.returncode == 3 and "at epoch 1," in result.stderr
     assert (good / "checkpoint.npz").read_bytes() == checkpoint  # never replaced by the diverged run
-    assert not (good / "record.json").exists()  # and no record of one run beside the checkpoint of another
+    assert (good / "record.json").read_bytes() == record  # the replaced run is kept whole until a new one is
+    assert sorted(os.listdir(good)) == ["checkpoint.npz", "record.json"]
 
 
 def test_default_run_folders_never_collide(tmp_path, monkeypatch):
@@ -141,23 +143,22 @@ def test_threads_are_applied_and_recorded_and_the_same_count_gives_the_same_byte
     assert json.loads((tmp_path / "default" / "record.json").read_text())["threads"] == default_threads()[0]
 
 
-def test_a_resumed_run_stopped_midway_leaves_its_checkpoint_and_no_stale_record(tmp_path, monkeypatch, capsys):
+def test_a_resumed_run_stopped_midway_leaves_the_finished_run_as_it_was(tmp_path, monkeypatch, capsys):
     from fnn.cli import main
-    from fnn.cli import train as train_cli
 
     run = tmp_path / "run"
     assert main(["train", *IRIS, "--out", str(run), "--quiet"]) == 0
-    save = train_cli.save_run_checkpoint
+    before = folder_state(run)
+    save = RunFolder.save_checkpoint
 
-    def save_then_interrupt(*args, **kwargs):
-        save(*args, **kwargs)
+    def save_then_interrupt(self, model):
+        save(self, model)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_cli, "save_run_checkpoint", save_then_interrupt)
+    monkeypatch.setattr(RunFolder, "save_checkpoint", save_then_interrupt)
     assert main(["train", "--resume", str(run), "--epochs", "6"]) == 130
-    assert load_checkpoint(run / "checkpoint.npz").state.epoch == 3
-    assert not (run / "record.json").exists()  # the record of epoch 2 no longer sits beside a checkpoint of epoch 3
-    assert f"continue with: fnn train --resume {run}" in capsys.readouterr().err
+    assert folder_state(run) == before  # the record and checkpoint of epoch 2, untouched; the resume's epoch 3 dropped
+    assert f"interrupted; {run} holds the run it held before, as it was" in capsys.readouterr().err
     monkeypatch.undo()
     assert main(["train", "--resume", str(run), "--epochs", "6", "--quiet"]) == 0
     assert json.loads((run / "record.json").read_text())["epochs_run"] == 6 and not (run / "run.lock").exists()

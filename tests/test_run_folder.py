@@ -11,18 +11,7 @@ import pytest
 
 import fnn
 from fnn.store import Model
-from fnn.store.model import CHECKPOINT
-from fnn.store.run_folder import (
-    LOCK,
-    RECORD,
-    acquire_run_lock,
-    claim_run_folder,
-    holds_run,
-    lock_holder,
-    save_run_checkpoint,
-    write_record,
-    write_run_file,
-)
+from fnn.store.run_folder import CHECKPOINT, LOCK, RECORD, RunFolder, write_run_file
 
 
 def _state():
@@ -30,10 +19,19 @@ def _state():
     return fnn.fit(params, fnn.data.moons(40, seed=0), epochs=1, batch_size=8, seed=0)
 
 
+def claim_run_folder(folder, argument="folder", **options):
+    return RunFolder(folder, argument).claim(**options)
+
+
+def lock_holder(folder):
+    return RunFolder(folder).holder()
+
+
 def _finished_run(folder):
-    with claim_run_folder(folder):
-        save_run_checkpoint(folder, Model(_state(), {"data": "moons"}))
-        write_record(folder, {"seed": 0})
+    run = RunFolder(folder)
+    with run.claim():
+        run.save_checkpoint(Model(_state(), {"data": "moons"}))
+        run.write_record({"seed": 0})
 
 
 def test_a_new_folder_is_created_locked_and_unlocked(tmp_path):
@@ -57,9 +55,10 @@ def test_an_existing_run_is_refused_unless_overwrite_or_resume(tmp_path):
         assert (folder / RECORD).exists()  # resuming keeps everything
     (folder / "learning_curves.png").write_bytes(b"old plot")
     with claim_run_folder(folder, overwrite=True):
-        # the old record and plots go at once; the checkpoint stays until the new run replaces it
-        assert not (folder / RECORD).exists() and not (folder / "learning_curves.png").exists()
-        assert (folder / CHECKPOINT).exists()
+        # the old run stays whole (record, checkpoint, plots) until the new record commits the new one
+        assert (folder / RECORD).exists() and (folder / "learning_curves.png").exists()
+        assert (folder / CHECKPOINT).read_bytes() == before[CHECKPOINT]
+    assert not (folder / ".fnn-pending").exists()  # an overwrite that wrote nothing leaves the old run as it was
     with pytest.raises(fnn.FnnInputError, match="not both"):
         claim_run_folder(folder, overwrite=True, resume=True)
 
@@ -70,23 +69,23 @@ def test_resume_needs_a_checkpoint_and_a_file_is_not_a_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(fnn.FnnInputError, match="not a folder"):
         claim_run_folder(tmp_path / "file")
-    assert not holds_run(tmp_path / "empty")
+    assert not RunFolder(tmp_path / "empty").holds_run()
 
 
 def test_a_second_claim_is_refused_naming_the_holder(tmp_path):
     folder = tmp_path / "run"
     with claim_run_folder(folder):
-        with pytest.raises(fnn.FnnInputError, match=rf"another fnn process is training into this folder \(pid {os.getpid()} on .+, started 20"):
+        with pytest.raises(fnn.FnnInputError, match=rf"another fnn process is writing into this folder \(pid {os.getpid()} on .+, started 20"):
             claim_run_folder(folder)
         with pytest.raises(fnn.FnnInputError, match=f"pid {os.getpid()}"):
-            acquire_run_lock(folder)
+            RunFolder(folder).acquire()
 
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from fnn.store.run_folder import claim_run_folder
-    lock = claim_run_folder(sys.argv[1])
+    from fnn.store.run_folder import RunFolder
+    lock = RunFolder(sys.argv[1]).claim()
     print("locked", flush=True)
     time.sleep(60)
     """
@@ -125,12 +124,10 @@ def test_writes_never_follow_a_planted_symlink(tmp_path):
     for name in (RECORD, "learning_curves.png", CHECKPOINT):
         os.symlink(outside, folder / name)
         with pytest.raises(fnn.FnnInputError, match="symbolic link"):
-            if name == RECORD:
-                write_record(folder, {"a": 1})
-            elif name == CHECKPOINT:
-                save_run_checkpoint(folder, Model(_state()))
-            else:
+            if name == "learning_curves.png":
                 write_run_file(folder, name, lambda handle: handle.write(b"png"))
+            else:
+                claim_run_folder(folder, overwrite=True)
         assert outside.read_text() == "keep me" and os.path.islink(folder / name)
         os.remove(folder / name)
     os.symlink(outside, folder / LOCK)

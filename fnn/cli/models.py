@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,8 @@ from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
-from fnn.store.model import CHECKPOINT, Model, load_model
-from fnn.store.run_folder import RECORD, write_run_file
+from fnn.store.model import Model, load_model
+from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _load_run(path: str, argument: str) -> Model:
     """The model of a run folder or checkpoint file; a path that is neither is refused naming ``argument``."""
     if not os.path.lexists(path):
         raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
-    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, CHECKPOINT)):
+    if os.path.isdir(path) and not RunFolder(path, argument).exists(CHECKPOINT):
         raise FnnInputError(f"{argument} {path}: not a run folder (no {CHECKPOINT} in it); expected a folder fnn train wrote, or a checkpoint .npz file.")
     try:
         return load_model(path)
@@ -216,6 +217,8 @@ def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple
         raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
     if not os.path.exists(path):
         raise FnnInputError(f"input {path}: no such file.")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
+        raise FnnInputError(f"input {path}: not a regular file (a FIFO, device or socket); expected a .csv, .npy or IDX file.")
     lowered = path.lower()
     if lowered.endswith(".npy"):
         try:
@@ -333,7 +336,8 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     """``state`` with the learning curve of every epoch the run trained, from its record: under early stopping the
     checkpoint holds the best epoch's state and history, the record every epoch up to the last. Without a record
     (a run still training), the checkpoint's history."""
-    if not os.path.isfile(os.path.join(folder, RECORD)):
+    run = RunFolder(folder, "RUN")
+    if not run.has_record():
         return state
     try:
         history = History([EpochRecord(**epoch) for epoch in load_record(folder)["history"]])
@@ -360,14 +364,16 @@ def plot_command(args: argparse.Namespace) -> int:
         if args.out:
             raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")
         folder = args.folders[0]
-        model = _load_run(folder, "RUN")
-        test = _model_data(model, None, folder)
-        features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
-        confusion = None
-        if model.params.spec.is_classifier:
-            confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
-        prepared = Dataset(features, test.labels, test.class_names, test.name)
-        for written in write_plots(folder, _with_run_history(folder, model.state), prepared, confusion, model.standardizer):
+        with RunFolder(folder, "RUN").acquire():  # one writer at a time, as for training
+            model = _load_run(folder, "RUN")
+            test = _model_data(model, None, folder)
+            features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
+            confusion = None
+            if model.params.spec.is_classifier:
+                confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
+            prepared = Dataset(features, test.labels, test.class_names, test.name)
+            paths = write_plots(folder, _with_run_history(folder, model.state), prepared, confusion, model.standardizer)
+        for written in paths:
             print(f"plot: {written}")
         return 0
     labels = [os.path.basename(os.path.normpath(folder)) for folder in args.folders]

@@ -18,7 +18,7 @@ import numpy as np
 from attrs import evolve
 
 from fnn.cli.common import Commands, Interrupted, add_command, add_setting_flags, given_settings, load_toml
-from fnn.cli.watch import RunWatch, remove_extras
+from fnn.cli.watch import RunWatch
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.observe.plots import require_matplotlib
 from fnn.observe.run_plots import write_plots
@@ -27,16 +27,8 @@ from fnn.run.engine import Finished, run_prepared, run_threads
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
 from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
-from fnn.store.model import CHECKPOINT, Model, load_model
-from fnn.store.run_folder import (
-    RECORD,
-    RunLock,
-    claim_run_folder,
-    holds_run,
-    lock_holder,
-    save_run_checkpoint,
-    write_record,
-)
+from fnn.store.model import Model, load_model
+from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder, RunLock
 from fnn.train.state import EpochRecord, TrainState
 from fnn.version import __version__
 
@@ -223,9 +215,10 @@ def _load_resumed(folder: str) -> Model:
     if not os.path.isdir(folder):
         what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
         raise FnnInputError(f"--resume {folder}: {what}; give the run folder of an earlier fnn train.")
-    if not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+    run = RunFolder(folder, "--resume")
+    if not run.exists(CHECKPOINT):
         raise FnnInputError(f"--resume {folder}: not a run folder (no {CHECKPOINT} in it); give the folder an earlier fnn train wrote.")
-    holder = lock_holder(folder)
+    holder = run.holder()
     if holder is not None:
         raise FnnInputError(f"--resume {folder}: another fnn process is training into this folder (pid {holder.get('pid', '?')} "
                             f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it.")
@@ -262,21 +255,20 @@ def _precheck_out(args: argparse.Namespace) -> None:
     out = args.out
     if os.path.lexists(out) and not os.path.isdir(out):
         raise FnnInputError(f"--out {out}: exists and is not a folder; give a folder for the run.")
-    if os.path.isdir(out) and holds_run(out) and not args.overwrite:
+    if os.path.isdir(out) and RunFolder(out, "--out").holds_run() and not args.overwrite:
         raise FnnInputError(
             f"--out {out}: already holds a run; choose another folder, continue it with --resume {out} or replace it with --overwrite."
         )
 
 
-def _claim(args: argparse.Namespace, config: _Config) -> tuple[str | None, RunLock | None]:
+def _claim(args: argparse.Namespace, config: _Config) -> tuple[RunFolder | None, RunLock | None]:
     if args.no_record:
         return None, None
     if args.resume:
-        folder = args.resume
-        return folder, claim_run_folder(folder, resume=True, argument="--resume")
-    folder = args.out or _default_folder(config)
-    lock = claim_run_folder(folder, overwrite=args.overwrite, argument="--out", overwrite_hint="--overwrite",
-                            resume_hint=f"--resume {folder}")
+        folder = RunFolder(args.resume, "--resume")
+        return folder, folder.claim(resume=True)
+    folder = RunFolder(args.out or _default_folder(config), "--out")
+    lock = folder.claim(overwrite=args.overwrite, overwrite_hint="--overwrite", resume_hint=f"--resume {folder.path}")
     return folder, lock
 
 
@@ -331,12 +323,10 @@ def _train(
     config: _Config,
     prepared: Prepared,
     start: TrainState | None,
-    folder: str | None,
+    folder: RunFolder | None,
     threads: int,
     started: float,
 ) -> int:
-    if args.overwrite and folder is not None:
-        remove_extras(folder)  # the replaced run's kept checkpoints and TensorBoard files go with it
     watch = RunWatch(config, folder, prepared, start.epoch if start else 0)
     progress = _Progress(args, config.epochs, prepared.steps_per_epoch, start.epoch if start else 0)
     progress.say(_opening(prepared, config, start, threads))
@@ -344,12 +334,7 @@ def _train(
 
     def save(state: TrainState) -> None:
         assert folder is not None  # the on_checkpoint of a run with a folder only
-        if not saved and args.resume:  # the old record describes the run before this resumption: it goes first
-            try:
-                os.remove(os.path.join(folder, RECORD))
-            except FileNotFoundError:
-                pass
-        save_run_checkpoint(folder, Model(state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names))
+        folder.save_checkpoint(Model(state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names))
         saved.append(state.epoch)
 
     try:
@@ -363,32 +348,35 @@ def _train(
         watch.close()
         if folder is not None:
             kept = f"epoch {saved[-1]}'s checkpoint is kept" if saved else "its earlier checkpoint, if any, is kept"
-            raise TrainingDiverged(f"{error} In {folder}, {kept}; no record was written.", epoch=error.epoch,
+            kept = "the run that was there is kept as it was" if folder.place(CHECKPOINT) != CHECKPOINT else kept
+            raise TrainingDiverged(f"{error} In {folder.path}, {kept}; no record was written.", epoch=error.epoch,
                                    step=error.step, last_good=error.last_good, epoch_start=error.epoch_start) from None
         raise
     except KeyboardInterrupt:
         progress.close()
         watch.close()
-        if folder is not None and os.path.isfile(os.path.join(folder, CHECKPOINT)):
-            raise Interrupted(f"the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder)}") from None
+        if folder is not None and folder.place(CHECKPOINT) != CHECKPOINT:
+            raise Interrupted(f"interrupted; {folder.path} holds the run it held before, as it was") from None
+        if folder is not None and folder.exists(CHECKPOINT):
+            raise Interrupted(f"the last finished epoch is checkpointed; continue with: fnn train --resume {shlex.quote(folder.path)}") from None
         raise
     progress.close()
     watch.close()
     record = finished.record
     written = []
     if folder is not None:
-        write_record(folder, record)
+        folder.write_record(record)
         if args.plots:
             plotted = evolve(finished.state, history=finished.last.history)  # the kept params, every epoch's curve
-            written = write_plots(folder, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
+            written = write_plots(folder.path, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
     if args.json:
-        final = {"final_metrics": record["final_metrics"], "run_folder": folder, "epochs_run": record["epochs_run"],
+        final = {"final_metrics": record["final_metrics"], "run_folder": None if folder is None else folder.path, "epochs_run": record["epochs_run"],
                  "best_epoch": record["best_epoch"], "stopped_early": record["stopped_early"],
                  "params_sha256": record["params_sha256"], "wall_seconds": round(record["wall_seconds"], 4)}
         print(json.dumps(final), flush=True)
-    _closing(progress, finished, config, folder)
+    _closing(progress, finished, config, None if folder is None else folder.path)
     for path in written:
         progress.say(f"plot: {path}")
     if args.quiet and not args.json and folder is not None:
-        print(folder, flush=True)
+        print(folder.path, flush=True)
     return 0

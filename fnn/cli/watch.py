@@ -6,7 +6,6 @@ All of it observes the run (an ``on_epoch`` observer) and none of it changes the
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
@@ -15,8 +14,9 @@ from fnn.errors import FnnInputError
 from fnn.observe.advice import problems
 from fnn.observe.tensorboard import TensorBoardLog
 from fnn.run.build import Prepared
-from fnn.store.epochs import FOLDER, check_epochs_free, epoch_checkpoint_path, kept_epochs, save_epoch_checkpoint
+from fnn.store.epochs import check_epochs_free, save_epoch_checkpoint
 from fnn.store.model import Model
+from fnn.store.run_folder import RunFolder
 from fnn.train.state import TrainState
 
 _Observer = Callable[[TrainState], TrainState]
@@ -38,30 +38,14 @@ _TENSORBOARD_FOLDER = "tensorboard"
 """The subfolder of a run folder that ``--tensorboard`` writes its event files into."""
 
 
-def remove_extras(folder: str) -> None:
-    """Remove what an earlier run in ``folder`` kept besides its checkpoint and record (its per-epoch checkpoints
-    and TensorBoard event files), when ``fnn train --overwrite`` replaces it; other files are left alone."""
-    for epoch in kept_epochs(folder):
-        os.remove(epoch_checkpoint_path(folder, epoch))
-    events = os.path.join(folder, _TENSORBOARD_FOLDER)
-    if os.path.isdir(events) and not os.path.islink(events):
-        for name in os.listdir(events):
-            if name.startswith("events.out.tfevents.") and os.path.isfile(os.path.join(events, name)):
-                os.remove(os.path.join(events, name))
-    for sub in (os.path.join(folder, FOLDER), events):
-        try:
-            os.rmdir(sub)  # only if now empty
-        except OSError:
-            pass
-
-
 class RunWatch:
     """The extras of one ``fnn train`` run: build it before training (it refuses what cannot work at once), pass
     :meth:`observe` as ``on_epoch`` and :meth:`checkpointed` as ``on_checkpoint``, and :meth:`close` it at the
-    end."""
+    end. ``folder`` is the run's claimed :class:`~fnn.store.run_folder.RunFolder`, through which its extras are
+    written."""
 
     def __init__(
-        self, config: WatchedConfig, folder: str | None, prepared: Prepared, start_epoch: int = 0, stream: TextIO | None = None
+        self, config: WatchedConfig, folder: RunFolder | None, prepared: Prepared, start_epoch: int = 0, stream: TextIO | None = None
     ) -> None:
         self.config, self.folder, self.prepared = config, folder, prepared
         self.stream = stream if stream is not None else sys.stderr
@@ -74,7 +58,7 @@ class RunWatch:
         if config.keep_checkpoints and folder is not None:
             check_epochs_free(folder, start_epoch)
         if config.tensorboard and folder is not None:
-            self.log = TensorBoardLog(os.path.join(folder, _TENSORBOARD_FOLDER))
+            self.log = TensorBoardLog(folder.folder(_TENSORBOARD_FOLDER))
 
     def observe(self, then: Callable[[TrainState], object] | None = None) -> _Observer:
         """The ``on_epoch`` observer: these extras, then ``then(state)`` if given."""

@@ -24,6 +24,7 @@ from typing import Any
 
 from fnn.errors import bad_argument
 from fnn.observe.advice import epoch_diagnostics
+from fnn.store.atomic import os_failure
 from fnn.train.state import EpochRecord, TrainState
 
 _Record = EpochRecord | Mapping[str, Any]
@@ -86,7 +87,10 @@ class TensorBoardLog:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         folder = os.fspath(folder)
         events_writer, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise os_failure(folder, error, "create the folder") from None
         # tensorboardX names files by second and host only: a unique suffix keeps two logs from sharing one.
         suffix = f".{os.getpid()}.{time.monotonic_ns()}"
         # The synchronous writer, not SummaryWriter, whose background thread may not have written an epoch by
@@ -100,8 +104,11 @@ class TensorBoardLog:
         epoch, scalars = epoch_scalars(record)
         values = [value for tag, number in scalars.items() for value in self._scalar(tag, number).value]
         summary = self._summary_pb2.Summary(value=values)
-        self._writer.write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
-        self._writer.flush()
+        try:
+            self._writer.write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
+            self._writer.flush()
+        except OSError as error:
+            raise os_failure(self.path, error) from None
 
     def __call__(self, state: TrainState) -> TrainState:
         if len(state.history):
@@ -110,7 +117,10 @@ class TensorBoardLog:
 
     def close(self) -> None:
         """Close the event file; what was written stays."""
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError as error:
+            raise os_failure(self.path, error) from None
 
     def __enter__(self) -> TensorBoardLog:
         return self

@@ -38,8 +38,7 @@ from fnn.run.settings import RunConfig, config_from_record
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.model import CHECKPOINT
-from fnn.store.run_folder import RECORD
+from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import run_epoch, start_state, weighted_parts
 from fnn.train.state import TrainState
@@ -61,8 +60,14 @@ def _folder(run: _PathLike, argument: str) -> str:
 
 
 def _record(run: _PathLike, argument: str) -> dict[str, Any]:
-    """The checked record of a run folder (or of a ``record.json`` path)."""
-    return load_record(_folder(run, argument))
+    """The checked record of a run folder (or of a ``record.json`` path), refused if the folder's checkpoint is not
+    the one it names (:meth:`fnn.store.RunFolder.checkpoint_name`)."""
+    folder = _folder(run, argument)
+    record = load_record(folder)
+    bound = RunFolder(folder, argument)
+    if record.get("checkpoint_sha256") is not None or bound.exists(CHECKPOINT):
+        bound.checkpoint_name()
+    return record
 
 
 def _config(settings: Any, where: str) -> RunConfig:
@@ -91,8 +96,8 @@ def _same_opt_state(a: TrainState, b: TrainState) -> bool:
 
 def _checkpoint_state(folder: str) -> TrainState | None:
     """The training state of the checkpoint in ``folder`` as it is on disk, or None when there is none."""
-    path = os.path.join(folder, CHECKPOINT)
-    return load_checkpoint(path).state if os.path.isfile(path) else None
+    bound = RunFolder(folder)
+    return bound.load_checkpoint().state if bound.exists(CHECKPOINT) else None
 
 
 def _checkpoint_differences(folder: str, record: dict[str, Any], rerun: TrainState) -> list[str]:

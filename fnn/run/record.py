@@ -28,7 +28,7 @@ from fnn.errors import FnnInputError
 from fnn.run.build import Prepared
 from fnn.run.provenance import environment, fingerprints, source_fingerprint
 from fnn.run.settings import RunConfig
-from fnn.store.run_folder import RECORD, read_record
+from fnn.store.run_folder import RECORD, RunFolder
 from fnn.train.diagnostics import EpochDiagnostics
 from fnn.train.state import EpochRecord, TrainState
 
@@ -263,7 +263,7 @@ def load_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = os.fspath(folder)
     path = os.path.join(folder, RECORD)
     try:
-        record = read_record(folder)
+        record = RunFolder(folder).read_record()  # no link followed, bounded size, a JSON object
     except RecursionError:
         raise FnnInputError(f"{path}: not a run record fnn wrote (it is nested too deeply to read).") from None
     except OSError as error:

@@ -39,7 +39,7 @@ from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError
 from fnn.run.engine import run
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, resolve_config, setting_name
-from fnn.store.atomic import atomic_write
+from fnn.store.run_folder import RunFolder
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -280,64 +280,58 @@ def _dask() -> ModuleType | None:
     return distributed
 
 
-def _write(out: str, record: dict[str, Any]) -> None:
-    atomic_write(os.path.join(out, "runs", f"{record['run_id']}.json"), json.dumps(record, indent=1).encode())
+_RUNS, _SUMMARY = "runs", "summary.json"
 
 
-def _finished(out: str) -> dict[str, dict[str, Any]]:
-    folder = os.path.join(out, "runs")
+def _finished(folder: RunFolder) -> dict[str, dict[str, Any]]:
+    """The records already in the sweep's ``runs/``; an unreadable one is left out (its run is run again)."""
     done = {}
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.endswith(".json"):
-                try:
-                    with open(os.path.join(folder, name)) as handle:
-                        record = json.load(handle)
-                    done[record["run_id"]] = record
-                except (OSError, ValueError, KeyError):
-                    continue  # an unreadable file is run again
+    for name in folder.listdir(_RUNS):
+        if name.endswith(".json"):
+            try:
+                record = json.loads(folder.read_bytes(f"{_RUNS}/{name}", what="a sweep's run record"))
+                done[record["run_id"]] = record
+            except (FnnInputError, ValueError, RecursionError, KeyError, TypeError):
+                continue
     return done
 
 
-def _holds_sweep(out: str) -> bool:
-    """Whether ``out`` already holds a sweep's results (its summary or run records)."""
-    runs = os.path.join(out, "runs")
-    return os.path.isfile(os.path.join(out, "summary.json")) or (
-        os.path.isdir(runs) and any(name.endswith(".json") for name in os.listdir(runs))
-    )
+def _holds_sweep(folder: RunFolder) -> bool:
+    """Whether the folder already holds a sweep's results (its summary or run records)."""
+    return folder.exists(_SUMMARY) or any(name.endswith(".json") for name in folder.listdir(_RUNS))
 
 
 def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
                        argument: str = "out", resume_hint: str = "resume=True",
                        overwrite_hint: str = "overwrite=True") -> str:
-    """Refuse ``out`` as a sweep's folder when it is not a folder, or already holds a sweep and neither ``resume``
-    (run only what is missing) nor ``overwrite`` (replace it) is asked, or both are; else create it (with its
-    ``runs`` subfolder) if need be and return it as a string. Nothing is removed here. ``argument`` and the hints
-    word the errors for the caller (the command line passes ``"--out"``, ``"--resume"`` and ``"--overwrite"``)."""
-    out = os.fspath(out)
+    """Refuse ``out`` as a sweep's folder when it is not a folder, has a symbolic link below it, is being written
+    by another live fnn process, or already holds a sweep and neither ``resume`` (run only what is missing) nor
+    ``overwrite`` (replace it) is asked, or both are; else create it (with its ``runs`` subfolder) if need be and
+    return it as a string. Nothing is removed here. ``argument`` and the hints word the errors for the caller (the
+    command line passes ``"--out"``, ``"--resume"`` and ``"--overwrite"``)."""
+    folder = RunFolder(out, argument)
     if resume and overwrite:
         raise FnnInputError(f"{resume_hint} keeps the runs in {argument} and {overwrite_hint} replaces them; give one of them.")
-    if os.path.lexists(out) and not os.path.isdir(out):
-        raise FnnInputError(f"{argument} {out}: exists and is not a folder.")
-    if _holds_sweep(out) and not (resume or overwrite):
+    if os.path.lexists(folder.path) and not os.path.isdir(folder.path):
+        raise FnnInputError(f"{argument} {folder.path}: exists and is not a folder.")
+    links = folder.links()
+    if links:
+        raise FnnInputError(f"{argument} {folder.path}: {links[0]} is a symbolic link; fnn does not follow links in a sweep folder. Remove it.")
+    if _holds_sweep(folder) and not (resume or overwrite):
         raise FnnInputError(
-            f"{argument} {out}: already holds a sweep; run only the missing runs with {resume_hint} or replace it with "
+            f"{argument} {folder.path}: already holds a sweep; run only the missing runs with {resume_hint} or replace it with "
             f"{overwrite_hint}."
         )
+    holder = folder.holder()
+    if holder is not None:
+        raise FnnInputError(f"{argument} {folder.path}: another fnn process is writing into this folder (pid {holder.get('pid', '?')} "
+                            f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it or choose another folder.")
     try:
-        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+        os.makedirs(folder.path, exist_ok=True)
     except OSError as error:
-        raise FnnInputError(f"{argument} {out}: cannot create the folder ({error.strerror or error}).") from None
-    return out
-
-
-def _remove_sweep(out: str) -> None:
-    """Remove the records and summary of the sweep in ``out`` (asked to overwrite it)."""
-    for name in os.listdir(os.path.join(out, "runs")):
-        if name.endswith(".json"):
-            os.remove(os.path.join(out, "runs", name))
-    if os.path.isfile(os.path.join(out, "summary.json")):
-        os.remove(os.path.join(out, "summary.json"))
+        raise FnnInputError(f"{argument} {folder.path}: cannot create the folder ({error.strerror or error}).") from None
+    folder.folder(_RUNS)
+    return folder.path
 
 
 def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int], *, scheduler: str | None = None,
@@ -350,11 +344,23 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     ``engine`` is ``"auto"`` (Dask if installed, else sequential), ``"dask"`` or ``"sequential"``. With ``out``,
     each record is written to ``out/runs/<run_id>.json`` as it arrives and the summary to ``out/summary.json``; a
     folder that already holds a sweep is refused unless ``resume=True`` (keep its records, run only the missing
-    ones) or ``overwrite=True`` (remove them first). ``on_result(record, done, total)`` is told of each finished
+    ones) or ``overwrite=True`` (replace them: the old records of runs this sweep does not have are removed only
+    once its summary is written). The folder is locked while the sweep writes into it. ``on_result(record, done, total)`` is told of each finished
     run (for a progress bar). ``configs``, if given, are the checked configurations of :func:`expand_grid`.
     """
     configs = expand_grid(base, grid, seeds) if configs is None else configs
-    out = None if out is None else check_sweep_folder(out, resume=resume, overwrite=overwrite)
+    folder = None if out is None else RunFolder(check_sweep_folder(out, resume=resume, overwrite=overwrite), "out")
+    lock = None if folder is None else folder.acquire()  # one writer: no other sweep or train writes here meanwhile
+    try:
+        return _sweep(configs, grid, folder, scheduler, resume, overwrite, workers, engine, on_result)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFolder | None, scheduler: str | None,
+           resume: bool, overwrite: bool, workers: int | None, engine: str,
+           on_result: Callable[[dict[str, Any], int, int], Any] | None) -> SweepResult:
     address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
     if scheduler and engine == "sequential":
         raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
@@ -367,16 +373,14 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
         raise FnnInputError(f"workers must be an int from 1 to 1024; got {workers!r}.")
     if address:
         check_scheduler(address, argument="scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS")
-    if out and overwrite:
-        _remove_sweep(out)
-    done = _finished(out) if (out and resume) else {}
+    done = _finished(folder) if (folder and resume) else {}
     todo = [c for c in configs if run_id(c) not in done]
     records = dict(done)
 
     def arrived(record: dict[str, Any]) -> None:
         records[record["run_id"]] = record
-        if out:
-            _write(out, record)
+        if folder:
+            folder.write(f"{_RUNS}/{record['run_id']}.json", json.dumps(record, indent=1).encode())
         if on_result is not None:
             on_result(record, len(records), len(configs))
 
@@ -390,9 +394,14 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     ordered = tuple(records[run_id(c)] for c in configs)
     summary = summarize(ordered, [setting_name(key) or key for key in grid])
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
-    if out:
+    if folder:
         content = {"engine": label, "ranked_on": _ranked_on(summary, _ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
-        atomic_write(os.path.join(out, "summary.json"), json.dumps(content, indent=1).encode())
+        folder.write(_SUMMARY, json.dumps(content, indent=1).encode())
+        if overwrite:  # only now that the new sweep is whole: the replaced sweep's other records go
+            kept = {f"{run_id(c)}.json" for c in configs}
+            for name in folder.listdir(_RUNS):
+                if name.endswith(".json") and name not in kept:
+                    folder.remove(f"{_RUNS}/{name}")
     return result
 
 

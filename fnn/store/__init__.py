@@ -11,11 +11,11 @@ True
 from fnn.store.atomic import atomic_write
 from fnn.store.checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint, save_checkpoint
 from fnn.store.model import Model, load, load_model, save
-from fnn.store.run_folder import RunLock, claim_run_folder, lock_holder, write_run_file
+from fnn.store.run_folder import RunFolder, RunLock, write_run_file
 
 __all__ = [
     "atomic_write",
     "FORMAT_VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint",
     "Model", "save", "load", "load_model",
-    "RunLock", "claim_run_folder", "lock_holder", "write_run_file",
+    "RunFolder", "RunLock", "write_run_file",
 ]

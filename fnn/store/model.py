@@ -24,6 +24,7 @@ fnn.errors.FnnInputError: ... exists; fnn.save does not overwrite it unless over
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,10 @@ from fnn.core.params import Params
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.optim import EmptyState
+from fnn.store.atomic import os_failure
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.run_folder import CHECKPOINT, RunFolder
 from fnn.train.state import TrainState
-
-CHECKPOINT = "checkpoint.npz"
-"""The file of a run folder that holds its model."""
 
 _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
@@ -111,7 +111,8 @@ class Model:
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
-    """A :class:`Model` from a run folder or a checkpoint file.
+    """A :class:`Model` from a run folder (the checkpoint its record names, see :class:`~fnn.store.RunFolder`) or a
+    checkpoint file.
 
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
@@ -120,11 +121,28 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     >>> load_model(folder).class_names
     ('a', 'b')
     """
-    path = os.fspath(path)
-    file = os.path.join(path, CHECKPOINT) if os.path.isdir(path) else path
-    if not os.path.exists(file):
-        raise FnnInputError(f"{path}: no checkpoint here (expected a run folder with {CHECKPOINT}, or a .npz file).")
-    return Model.from_checkpoint(load_checkpoint(file))
+    path = _path(path, "load_model")
+    if os.path.isdir(path):
+        return Model.from_checkpoint(RunFolder(path).load_checkpoint())
+    _regular_file(path)
+    return Model.from_checkpoint(load_checkpoint(path))
+
+
+def _regular_file(path: str) -> bytes:
+    """The first bytes of the regular file ``path``; anything else (missing, a FIFO, a device) is refused before
+    it is read, so nothing blocks."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FnnInputError(f"{path}: no such file or folder.") from None
+    except OSError as error:
+        raise os_failure(path, error, "read") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise FnnInputError(f"{path}: not a regular file (a FIFO, device or socket); expected a checkpoint .npz file.")
+        return os.read(descriptor, len(_ZIP_MAGIC))
+    finally:
+        os.close(descriptor)
 
 
 def _path(path: Any, function: str) -> str:
@@ -184,16 +202,13 @@ def load(path: str | os.PathLike[str]) -> Params | TrainState | Model:
     """
     path = _path(path, "load")
     if os.path.isdir(path):
-        if not os.path.exists(os.path.join(path, CHECKPOINT)):
+        if not RunFolder(path).exists(CHECKPOINT):
             raise FnnInputError(f"{path}: a folder without {CHECKPOINT}; fnn.load reads a run folder or a saved file.")
         return load_model(path)
-    if not os.path.exists(path):
-        raise FnnInputError(f"{path}: no such file or folder.")
-    with open(path, "rb") as handle:
-        if handle.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
-            raise FnnInputError(
-                f"{path}: not a file written by fnn.save or fnn train (those are .npz archives; this one is not)."
-            )
+    if _regular_file(path) != _ZIP_MAGIC:
+        raise FnnInputError(
+            f"{path}: not a file written by fnn.save or fnn train (those are .npz archives; this one is not)."
+        )
     checkpoint = load_checkpoint(path)
     stored = checkpoint.extras.get(_KIND)
     kind = "model" if stored is None else str(stored)

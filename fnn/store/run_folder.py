@@ -1,37 +1,59 @@
-"""A run's folder: its checkpoint (model, optimiser and training state), its JSON record and its plots, and the
-rules that keep one run from destroying another.
+"""A run's folder as one object, :class:`RunFolder`, through which every read, write and delete under it goes.
 
-``checkpoint.npz`` holds the configuration and the standardiser's statistics with the state, so a folder alone is
-enough to evaluate, predict with, resume, or redraw the plots of a run.
+A run folder holds ``checkpoint.npz`` (the model, optimiser and training state, configuration and preprocessing),
+``record.json`` (what the run did) and, when asked, ``checkpoints/`` (one per epoch), ``tensorboard/`` and plots.
+A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same way. The rules:
 
-The rules, for whoever starts a run in a folder (:func:`claim_run_folder`):
-
-- a folder that already holds a run (a checkpoint or a record) is refused unless the caller asks to overwrite it
-  or to resume it;
-- only one process trains into a folder at a time: a lock file names the holder (pid, host, start time);
-- files are written atomically, and never through a symbolic link planted in the folder (:func:`write_run_file`).
+- **No link is followed below the folder**, at any depth: folders are opened one level at a time with
+  ``O_NOFOLLOW | O_DIRECTORY`` and files through those descriptors, so a planted link is refused, naming it, and
+  never redirects a read, write or delete outside. (The folder's own path is the caller's and is taken as given.)
+- **Every file is written atomically** (:func:`fnn.store.atomic.atomic_write`) and OS faults (a full disk, a
+  read-only file system, ...) become one :class:`~fnn.errors.FnnInputError` naming the file and what to do.
+- **One lock for every writer** (train, resume, sweep, plot, export): an advisory lock on ``run.lock`` naming its
+  holder (pid, host, start); the kernel frees it when the holder dies in any way.
+- **Non-regular files are refused before they are read** (opened with ``O_NONBLOCK``, then ``fstat``), and a
+  record is read with a bounded size and must be a JSON object of the expected shape.
+- **The record names its checkpoint**: ``record.json``'s ``checkpoint_sha256`` is the SHA-256 of the bytes of
+  ``checkpoint.npz`` as written (:meth:`RunFolder.write_record` adds it; no caller does). Every reader goes through
+  :meth:`RunFolder.load_checkpoint`, which refuses a checkpoint the record does not name, naming both files and
+  both hashes. A folder with a checkpoint and no record (a run in progress, a file of ``fnn.save``) loads as is.
+- **Nothing is removed until what replaces it is durable.** A run into a folder that already holds one (``--resume``,
+  ``--overwrite``) writes its checkpoints, kept epochs and TensorBoard files under ``.fnn-pending/``. Writing the new
+  record, naming the pending checkpoint, is the commit; then the pending files move into place and what an
+  overwrite discards (the old kept epochs, TensorBoard files, plots) is removed. Until the commit the old run is
+  exactly as it was; after it, a reader finds the checkpoint the record names in ``.fnn-pending/`` if the move was
+  interrupted, and the next writer to claim the folder finishes it. So a record never names a checkpoint fnn has not
+  made durable: a mismatch means the files were changed by hand, and is refused (restore the checkpoint the record
+  names, or train the run again with ``--overwrite``).
 
 >>> import tempfile
->>> folder = os.path.join(tempfile.mkdtemp(), "run")
->>> with claim_run_folder(folder) as lock:
-...     path = write_run_file(folder, "notes.txt", lambda handle: handle.write(b"hello"))
->>> open(path).read(), lock_holder(folder)
-('hello', None)
+>>> folder = RunFolder(os.path.join(tempfile.mkdtemp(), "run"))
+>>> with folder.claim():
+...     path = folder.write("notes.txt", b"hello")
+>>> folder.read_bytes("notes.txt"), folder.holder()
+(b'hello', None)
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import socket
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
-from typing import IO, Any
+from typing import IO, Any, Protocol
+
+import numpy as np
 
 from fnn.errors import FnnInputError
-from fnn.store.atomic import TEMP_PREFIX, atomic_write
-from fnn.store.model import CHECKPOINT, Model
+from fnn.store.atomic import TEMP_PREFIX, atomic_write, os_failure, sync_folder
+from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.train.state import TrainState
 
 fcntl: ModuleType | None
 try:  # POSIX advisory locks; the kernel drops them when their holder dies
@@ -39,65 +61,54 @@ try:  # POSIX advisory locks; the kernel drops them when their holder dies
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
+CHECKPOINT = "checkpoint.npz"
+"""The file of a run folder that holds its model."""
 RECORD = "record.json"
 LOCK = "run.lock"
+PENDING = ".fnn-pending"
+"""Where a run into a folder that already holds one writes, until its record commits it."""
+EXTRA_FOLDERS = ("checkpoints", "tensorboard")
 PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""
+MAX_RECORD_BYTES = 32 * 2**20
+"""The largest record read (a run of 10,000 epochs with diagnostics is a few MB)."""
+
+_OVERWRITE = "overwrite"  # a mark in PENDING: the commit discards the old run's extras
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_HEX = frozenset("0123456789abcdef")
 
 
-# -- where a run may go ------------------------------------------------------------------------------------------
+class Saveable(Protocol):
+    """What :meth:`RunFolder.save_checkpoint` writes: a state, its configuration and its extra arrays (a
+    :class:`fnn.store.Model`)."""
+
+    @property
+    def state(self) -> TrainState: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
+
+    def extras(self) -> dict[str, np.ndarray]: ...
 
 
-def _files_of_no_run(folder):
-    """What an existing folder holds besides a run's own files, sorted (empty for a run folder or a new one)."""
-    if not os.path.isdir(folder) or holds_run(folder):
-        return []
-    ours = {LOCK, *PLOT_FILES}
-    return sorted(name for name in os.listdir(folder) if name not in ours and not name.startswith(TEMP_PREFIX))
+def _describe_holder(holder: dict[str, Any]) -> str:
+    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
 
 
-def holds_run(folder: str | os.PathLike[str]) -> bool:
-    """Whether ``folder`` already holds a run: a checkpoint or a record in it."""
-    return any(os.path.lexists(os.path.join(folder, name)) for name in (CHECKPOINT, RECORD))
-
-
-def _describe_holder(holder):
-    return (
-        f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
-        f"started {holder.get('started', '?')}"
-    )
-
-
-def lock_holder(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The holder of ``folder``'s lock as a dict (``pid``, ``host``, ``started``), or None when no live process
-    holds it (no lock file, or the file of a process that has died).
-
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> with claim_run_folder(folder):
-    ...     lock_holder(folder)["pid"] == os.getpid()
-    True
-    >>> lock_holder(folder) is None
-    True
-    """
-    path = os.path.join(folder, LOCK)
+def _read_holder(descriptor: int) -> dict[str, Any]:
+    os.lseek(descriptor, 0, os.SEEK_SET)
     try:
-        descriptor = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as error:
-        raise FnnInputError(f"{path}: the run folder's lock file cannot be opened ({error.strerror}).") from None
-    try:
-        if fcntl is not None:
-            return _live_holder(descriptor)  # None: a stale file of a process that died
-        return _read_holder(descriptor)
-    finally:
-        os.close(descriptor)
+        holder = json.loads(os.read(descriptor, 4096).decode() or "{}")
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
 
 
 def _live_holder(descriptor: int) -> dict[str, Any] | None:
     """Take the lock on the open lock file: None once it is ours, else what the live process holding it wrote."""
-    assert fcntl is not None
+    if fcntl is None:  # pragma: no cover - no flock: an existing file is a holder
+        return _read_holder(descriptor) if os.fstat(descriptor).st_size else None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -105,33 +116,34 @@ def _live_holder(descriptor: int) -> dict[str, Any] | None:
     return None
 
 
-def _read_holder(descriptor: int) -> dict[str, Any]:
-    os.lseek(descriptor, 0, os.SEEK_SET)
-    try:
-        return json.loads(os.read(descriptor, 4096).decode() or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {}
+def _link(path: str) -> FnnInputError:
+    return FnnInputError(f"{path} is a symbolic link; fnn does not follow links in a run folder. Remove it.")
 
 
-def _same_file(descriptor, path):
-    try:
-        return os.path.samestat(os.fstat(descriptor), os.lstat(path))
-    except FileNotFoundError:
-        return False
+class _Unbound(FnnInputError):
+    """The checkpoint is not the one the record names."""
+
+
+class _Missing(FnnInputError):
+    """Nothing at a path inside the folder (a level of it missing)."""
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
 class RunLock:
-    """The lock on a run folder held by this process; release it with :meth:`release` or a ``with`` block.
+    """The lock on a folder held by this process; release it with :meth:`release` or a ``with`` block.
 
     >>> import tempfile
-    >>> lock = acquire_run_lock(tempfile.mkdtemp())
+    >>> lock = RunFolder(tempfile.mkdtemp()).acquire()
     >>> lock.held, lock.holder["pid"] == os.getpid()
     (True, True)
     >>> lock.release(); lock.held
     False
     """
 
-    def __init__(self, folder: str, descriptor: int | None, holder: dict[str, Any]) -> None:
+    def __init__(self, folder: RunFolder, descriptor: int | None, holder: dict[str, Any]) -> None:
         self.folder, self.holder = folder, holder
         self._descriptor = descriptor
 
@@ -140,13 +152,25 @@ class RunLock:
         return self._descriptor is not None
 
     def release(self) -> None:
-        """Remove the lock file and let go of the lock (idempotent)."""
+        """Finish a committed run's move into place or drop an uncommitted one (so a writer that failed leaves
+        the folder as it found it), remove the lock file and let go of the lock (idempotent)."""
         if self._descriptor is None:
             return
         try:
-            path = os.path.join(self.folder, LOCK)
-            if _same_file(self._descriptor, path):  # remove only our own file: the inode we locked
-                os.remove(path)
+            if self.folder._staged:
+                self.folder._staged = False
+                self.folder._finish_commit()
+        except (FnnInputError, OSError):
+            pass  # left for the next writer, which finishes or drops it before anything else
+        try:
+            with self.folder._directory() as folder:
+                try:
+                    if os.path.samestat(os.fstat(self._descriptor), os.lstat(LOCK, dir_fd=folder)):
+                        os.remove(LOCK, dir_fd=folder)  # only our own file: the inode we locked
+                except FileNotFoundError:
+                    pass
+        except FnnInputError:
+            pass  # the folder went away: nothing of ours is left in it
         finally:
             os.close(self._descriptor)
             self._descriptor = None
@@ -158,137 +182,536 @@ class RunLock:
         self.release()
 
     def __repr__(self) -> str:
-        return f"RunLock({self.folder!r}, {_describe_holder(self.holder)}{'' if self.held else ', released'})"
+        return f"RunLock({self.folder.path!r}, {_describe_holder(self.holder)}{'' if self.held else ', released'})"
 
 
-def acquire_run_lock(folder: str | os.PathLike[str], argument: str = "folder") -> RunLock:
-    """Lock ``folder`` for this process: a :class:`RunLock`, or :class:`FnnInputError` naming the live holder.
-
-    The lock is an advisory ``flock`` on ``folder/run.lock``, whose content names the holder. The kernel releases
-    such a lock when its process ends in any way (even ``kill -9``), so a lock file left by a dead process holds
-    no lock and is simply taken over: no pid liveness guess, which a reused pid or another host would fool.
-    """
-    folder = os.fspath(folder)
-    path = os.path.join(folder, LOCK)
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(5):  # retried only when the file was replaced between open and lock
-        try:
-            descriptor = os.open(path, flags, 0o644)
-        except OSError as error:
-            if os.path.islink(path):
-                raise FnnInputError(f"{argument} {folder}: {LOCK} is a symbolic link; fnn does not follow links in a run folder. Remove it.") from None
-            raise FnnInputError(f"{argument} {folder}: cannot create the lock file {LOCK} ({error.strerror}).") from None
-        try:
-            if fcntl is not None:
-                other = _live_holder(descriptor)
-                if other is not None:
-                    raise FnnInputError(
-                        f"{argument} {folder}: another fnn process is training into this folder "
-                        f"({_describe_holder(other)}); wait for it or choose another folder."
-                    )
-            elif os.fstat(descriptor).st_size:  # pragma: no cover - no flock: an existing file is a holder
-                raise FnnInputError(f"{argument} {folder}: locked by {_describe_holder(_read_holder(descriptor))} (remove {path} if that run is over).")
-            if not _same_file(descriptor, path):
-                os.close(descriptor)  # the file we locked was removed by its releasing holder: lock the new one
-                continue
-            holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, json.dumps(holder).encode(), 0)
-            return RunLock(folder, descriptor, holder)
-        except BaseException:
-            try:
-                os.close(descriptor)
-            except OSError:
-                pass
-            raise
-    raise FnnInputError(f"{argument} {folder}: the lock file keeps changing; another process is starting a run here.")
-
-
-def claim_run_folder(folder: str | os.PathLike[str], *, overwrite: bool = False, resume: bool = False,
-                     argument: str = "folder", overwrite_hint: str = "overwrite=True",
-                     resume_hint: str = "resume=True") -> RunLock:
-    """Make ``folder`` this process's run folder and return its :class:`RunLock` (use it in a ``with`` block, or
-    call ``release()`` when the run is over).
-
-    - A new or empty folder is created if needed and locked; an existing folder holding other files and no run
-      is refused unless ``overwrite`` (the run is then written beside them).
-    - A folder that holds a run is refused unless ``resume`` (it must then hold a checkpoint, kept as it is) or
-      ``overwrite`` (its record and plots are removed at once, so they never describe the new run; the old
-      checkpoint stays until the new run's first checkpoint replaces it atomically).
-    - A folder another live process is training into is refused, naming that process.
-
-    ``argument``, ``overwrite_hint`` and ``resume_hint`` word the errors for the caller (the command line passes
-    ``"--out"``, ``"--overwrite"`` and ``"--resume DIR"``).
+class RunFolder:
+    """A run (or sweep) folder: every read, write and delete under it, its lock, and its record bound to its
+    checkpoint (see the module docstring). ``argument`` names the folder in errors (``"--out"``, ``"RUN"``, ...).
 
     >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> write_record(folder, {"epochs": 1}).endswith("record.json")
+    >>> run = RunFolder(tempfile.mkdtemp(), "--out")
+    >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
+    >>> with run.claim():
+    ...     _ = run.save_checkpoint(fnn.store.Model(fnn.TrainState(params, None)))
+    ...     _ = run.write_record({"epochs": 0})
+    >>> run.read_record()["checkpoint_sha256"] == run.sha256(CHECKPOINT)
     True
-    >>> claim_run_folder(folder, argument="--out")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    fnn.errors.FnnInputError: --out ...: already holds a run (record.json); ...
+    >>> run.load_checkpoint().state.params == params
+    True
     """
-    folder = os.fspath(folder)
-    if overwrite and resume:
-        raise FnnInputError(f"{argument} {folder}: ask to overwrite the run or to resume it, not both.")
-    if os.path.lexists(folder) and not os.path.isdir(folder):
-        raise FnnInputError(f"{argument} {folder}: exists and is not a folder.")
-    others = _files_of_no_run(folder)
-    if others and not overwrite:
-        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-        raise FnnInputError(
-            f"{argument} {folder}: holds other files ({shown}) and no run; a run goes into a new or empty folder. "
-            f"Choose another folder, or write the run beside them with {overwrite_hint}."
-        )
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as error:
-        raise FnnInputError(f"{argument} {folder}: cannot create the folder ({error.strerror}).") from None
-    lock = acquire_run_lock(folder, argument)
-    try:
-        if resume and not os.path.isfile(os.path.join(folder, CHECKPOINT)):
-            raise FnnInputError(f"{argument} {folder}: nothing to resume, no {CHECKPOINT} here.")
-        if holds_run(folder) and not (overwrite or resume):
-            held = [name for name in (CHECKPOINT, RECORD) if os.path.lexists(os.path.join(folder, name))]
-            raise FnnInputError(
-                f"{argument} {folder}: already holds a run ({', '.join(held)}); choose another folder, continue it "
-                f"with {resume_hint} or replace it with {overwrite_hint}."
-            )
-        if overwrite:
-            for name in (RECORD, *PLOT_FILES):
+
+    def __init__(self, path: str | os.PathLike[str], argument: str = "RUN") -> None:
+        try:
+            self.path: str = os.fspath(path)
+        except TypeError:
+            raise FnnInputError(f"{argument}: expected a folder path (str or os.PathLike); got {type(path).__name__}.") from None
+        if not isinstance(self.path, str) or not self.path:
+            raise FnnInputError(f"{argument}: expected a folder path; got {self.path!r}.")
+        self.argument = argument
+        self.lock: RunLock | None = None
+        self._staged = False
+        self._saved: str | None = None
+
+    def __repr__(self) -> str:
+        return f"RunFolder({self.path!r})"
+
+    def file(self, name: str) -> str:
+        """The path of ``name`` (``a/b`` for below a subfolder) in this folder."""
+        return os.path.join(self.path, *name.split("/"))
+
+    def _where(self) -> str:
+        return f"{self.argument} {self.path}"
+
+    # -- descriptors: one level at a time, never through a link -------------------------------------------------
+
+    def _refuse(self, name: str, error: OSError, parent: int) -> FnnInputError:
+        try:
+            link = stat.S_ISLNK(os.lstat(os.path.basename(name), dir_fd=parent).st_mode)
+        except OSError:
+            link = False
+        if link or error.errno == errno.ELOOP:
+            return _link(self.file(name))
+        if error.errno == errno.ENOTDIR:
+            return FnnInputError(f"{self.file(name)} is not a folder; fnn expected one there. Remove or rename it.")
+        return os_failure(self.file(name), error, "open")
+
+    @contextmanager
+    def _directory(self, sub: str = "", create: bool = False) -> Iterator[int]:
+        """An open descriptor of ``sub`` (``""``: the folder itself), each level opened without following a link;
+        ``create`` makes missing levels."""
+        try:
+            descriptor = os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise _Missing(f"{self._where()}: no such folder.") from None
+        except NotADirectoryError:
+            raise FnnInputError(f"{self._where()}: exists and is not a folder.") from None
+        except OSError as error:
+            raise os_failure(self.path, error, "open") from None
+        try:
+            walked = []
+            for part in [part for part in sub.split("/") if part]:
+                walked.append(part)
+                if create:
+                    try:
+                        os.mkdir(part, dir_fd=descriptor)
+                    except FileExistsError:
+                        pass
+                    except OSError as error:
+                        raise os_failure(self.file("/".join(walked)), error, "create the folder") from None
                 try:
-                    os.remove(os.path.join(folder, name))  # removes a link itself, never its target
+                    inner = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
                 except FileNotFoundError:
-                    pass
-    except BaseException:
-        lock.release()
-        raise
-    return lock
+                    raise _Missing(f"{self.file('/'.join(walked))}: no such folder.") from None
+                except OSError as error:
+                    raise self._refuse("/".join(walked), error, descriptor) from None
+                os.close(descriptor)
+                descriptor = inner
+            yield descriptor
+        finally:
+            os.close(descriptor)
+
+    def _info(self, name: str) -> os.stat_result | None:
+        sub, base = os.path.split(name)
+        try:
+            with self._directory(sub) as folder:
+                return os.lstat(base, dir_fd=folder)
+        except (FileNotFoundError, _Missing):
+            return None
+
+    def exists(self, name: str) -> bool:
+        """Whether anything (a file, a folder, a link) is at ``name`` in this folder; a link on the way is refused."""
+        return self._info(name) is not None
+
+    def listdir(self, sub: str = "") -> list[str]:
+        """The names in subfolder ``sub``, sorted (empty when there is none); a link on the way is refused."""
+        try:
+            with self._directory(sub) as folder:
+                return sorted(os.listdir(folder))
+        except _Missing:
+            return []
+
+    def links(self) -> list[str]:
+        """Every symbolic link below the folder, at any depth (paths), sorted."""
+        found: list[str] = []
+
+        def walk(folder: int, prefix: str) -> None:
+            for name in sorted(os.listdir(folder)):
+                info = os.lstat(name, dir_fd=folder)
+                if stat.S_ISLNK(info.st_mode):
+                    found.append(self.file(prefix + name))
+                elif stat.S_ISDIR(info.st_mode):
+                    inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=folder)
+                    try:
+                        walk(inner, f"{prefix}{name}/")
+                    finally:
+                        os.close(inner)
+
+        if os.path.isdir(self.path):
+            with self._directory() as top:
+                walk(top, "")
+        return found
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _opened(self, name: str, what: str) -> Iterator[tuple[int, os.stat_result]]:
+        sub, base = os.path.split(name)
+        with self._directory(sub) as folder:
+            try:
+                descriptor = os.open(base, _READ_FLAGS, dir_fd=folder)
+            except FileNotFoundError:
+                raise FnnInputError(f"{self.file(name)}: no such file; expected {what}.") from None
+            except OSError as error:
+                if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENOTDIR):
+                    raise self._refuse(name, error, folder) from None
+                raise os_failure(self.file(name), error, "read") from None
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
+                raise FnnInputError(f"{self.file(name)} is {kind}; expected {what}. Remove it.")
+            yield descriptor, info
+        finally:
+            os.close(descriptor)
+
+    def read_bytes(self, name: str, limit: int = MAX_RECORD_BYTES, what: str = "a file fnn wrote") -> bytes:
+        """The bytes of the regular file ``name``; a link, a FIFO or a file over ``limit`` bytes is refused."""
+        with self._opened(name, what) as (descriptor, info):
+            if info.st_size > limit:
+                raise FnnInputError(f"{self.file(name)} is {info.st_size} bytes, more than the {limit} fnn reads; expected {what}.")
+            chunks, size = [], 0
+            try:
+                while chunk := os.read(descriptor, 1 << 20):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        raise FnnInputError(f"{self.file(name)} grew past the {limit} bytes fnn reads; expected {what}.")
+            except OSError as error:
+                raise os_failure(self.file(name), error, "read") from None
+            return b"".join(chunks)
+
+    def sha256(self, name: str) -> str | None:
+        """The hex SHA-256 of the regular file ``name``'s bytes, or None when nothing is there."""
+        if self._info(name) is None:
+            return None
+        digest = hashlib.sha256()
+        with self._opened(name, "a checkpoint") as (descriptor, _):
+            try:
+                while chunk := os.read(descriptor, 1 << 20):
+                    digest.update(chunk)
+            except OSError as error:
+                raise os_failure(self.file(name), error, "read") from None
+        return digest.hexdigest()
+
+    def has_record(self) -> bool:
+        return self.exists(RECORD)
+
+    def read_record(self) -> dict[str, Any]:
+        """The run's record: a JSON object of at most :data:`MAX_RECORD_BYTES`, with the shape fnn writes
+        (``config``, ``final_metrics`` and ``data`` objects, a ``history`` of epoch objects of numbers); anything else
+        is refused in one line naming the file."""
+        path = self.file(RECORD)
+        if self._info(RECORD) is None:
+            raise FnnInputError(f"{self._where()}: no {RECORD} (is this a finished fnn run folder?).")
+        raw = self.read_bytes(RECORD, MAX_RECORD_BYTES, "a run record")
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise FnnInputError(f"{path}: not valid JSON ({error}).") from None
+        except RecursionError:
+            raise FnnInputError(f"{path}: nested too deeply to be a run record.") from None
+        _check_record(path, record)
+        return record
+
+    def _named_checkpoint(self) -> str | None:
+        """The SHA-256 the record names, None without a record; a record naming none while a checkpoint is here
+        is refused."""
+        if not self.has_record():
+            return None
+        named = self.read_record().get("checkpoint_sha256")
+        if named is None and self.exists(CHECKPOINT):
+            raise FnnInputError(
+                f"{self.file(RECORD)} names no checkpoint (no checkpoint_sha256), so {self.file(CHECKPOINT)} cannot be "
+                f"proven to be its run's; train the run again (fnn train --out {self.path} --overwrite)."
+            )
+        return named
+
+    def checkpoint_name(self) -> str:
+        """Where the checkpoint the record names is (``checkpoint.npz``, or under ``.fnn-pending/`` while a commit
+        is being finished); without a record, ``checkpoint.npz``. A checkpoint that is not the one the record
+        names is refused, naming both files and both hashes."""
+        named = self._named_checkpoint()
+        if named is None:
+            if self._info(CHECKPOINT) is None:
+                raise FnnInputError(f"{self._where()}: no {CHECKPOINT} here (expected a run folder fnn train wrote).")
+            return CHECKPOINT
+        pending = f"{PENDING}/{CHECKPOINT}"
+        for name in (CHECKPOINT, pending, CHECKPOINT):  # again: a commit may have moved it meanwhile
+            if self.sha256(name) == named:
+                return name
+        actual = self.sha256(CHECKPOINT)
+        shown = "no file" if actual is None else f"sha256 {actual}"
+        raise _Unbound(
+            f"{self.file(CHECKPOINT)} ({shown}) is not the checkpoint {self.file(RECORD)} names (sha256 {named}): "
+            f"they are from different runs or one was changed; restore the run's checkpoint, or train it again "
+            f"(fnn train --out {self.path} --overwrite)."
+        )
+
+    def load_checkpoint(self, *, opt_state: bool = True) -> Checkpoint:
+        """The :class:`~fnn.store.checkpoint.Checkpoint` the record names (see :meth:`checkpoint_name`)."""
+        try:
+            name = self.checkpoint_name()
+        except _Unbound as refusal:
+            if self.exists(CHECKPOINT):
+                load_checkpoint(self.file(CHECKPOINT), opt_state=False)  # a damaged file is named as damaged first
+            raise refusal from None
+        return load_checkpoint(self.file(name), opt_state=opt_state)
+
+    # -- the lock and claiming the folder ------------------------------------------------------------------------
+
+    def holder(self) -> dict[str, Any] | None:
+        """The holder of the folder's lock (``pid``, ``host``, ``started``), or None when no live process holds
+        it (no lock file, or the file of a process that has died)."""
+        try:
+            with self._directory() as folder:
+                descriptor = os.open(LOCK, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), dir_fd=folder)
+        except (_Missing, FileNotFoundError):
+            return None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise _link(self.file(LOCK)) from None
+            raise os_failure(self.file(LOCK), error, "open the lock file") from None
+        try:
+            return _live_holder(descriptor)  # None: a stale file of a process that died
+        finally:
+            os.close(descriptor)
+
+    def acquire(self) -> RunLock:
+        """Lock the folder for this process: a :class:`RunLock`, or :class:`FnnInputError` naming the live holder.
+
+        The lock is an advisory ``flock`` on ``run.lock``, whose content names the holder. The kernel releases it
+        when its process ends in any way (even ``kill -9``), so a lock file left by a dead process holds no lock
+        and is simply taken over: no pid liveness guess, which a reused pid or another host would fool."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(5):  # retried only when the file was replaced between open and lock
+            with self._directory() as folder:
+                try:
+                    descriptor = os.open(LOCK, flags, 0o644, dir_fd=folder)
+                except OSError as error:
+                    if error.errno == errno.ELOOP:
+                        raise self._refuse(LOCK, error, folder) from None
+                    raise FnnInputError(f"{self._where()}: cannot create the lock file {LOCK} ({error.strerror}).") from None
+                try:
+                    other = _live_holder(descriptor)
+                    if other is not None:
+                        raise FnnInputError(
+                            f"{self._where()}: another fnn process is writing into this folder ({_describe_holder(other)}); "
+                            f"wait for it or choose another folder."
+                        )
+                    try:
+                        same = os.path.samestat(os.fstat(descriptor), os.lstat(LOCK, dir_fd=folder))
+                    except FileNotFoundError:
+                        same = False
+                    if not same:
+                        os.close(descriptor)  # the file we locked was removed by its releasing holder: lock the new one
+                        continue
+                    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                    os.ftruncate(descriptor, 0)
+                    os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+                    self.lock = RunLock(self, descriptor, holder)
+                    return self.lock
+                except BaseException:
+                    try:
+                        os.close(descriptor)
+                    except OSError:
+                        pass
+                    raise
+        raise FnnInputError(f"{self._where()}: the lock file keeps changing; another process is starting a run here.")
+
+    def holds_run(self) -> bool:
+        """Whether the folder already holds a run: a checkpoint or a record in it."""
+        return self.exists(CHECKPOINT) or self.exists(RECORD)
+
+    def _others(self) -> list[str]:
+        ours = {LOCK, PENDING, *PLOT_FILES}
+        return [name for name in self.listdir() if name not in ours and not name.startswith(TEMP_PREFIX)]
+
+    def claim(self, *, overwrite: bool = False, resume: bool = False, overwrite_hint: str = "overwrite=True",
+              resume_hint: str = "resume=True") -> RunLock:
+        """Make the folder this process's run folder and return its :class:`RunLock` (use it in a ``with`` block).
+
+        - A new or empty folder is created if needed and locked; one holding other files and no run is refused
+          unless ``overwrite`` (the run is then written beside them).
+        - One holding a run is refused unless ``resume`` (it must hold a checkpoint) or ``overwrite``; either
+          way the run in it stays whole until the new record commits the new one (module docstring).
+        - A folder another live process writes into, or with a symbolic link anywhere below it, is refused.
+
+        ``overwrite_hint`` and ``resume_hint`` word the errors (the command line passes ``"--overwrite"`` and
+        ``"--resume DIR"``).
+
+        >>> import tempfile
+        >>> folder = RunFolder(tempfile.mkdtemp(), "--out")
+        >>> folder.write(RECORD, b"{}").endswith("record.json")
+        True
+        >>> folder.claim()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        fnn.errors.FnnInputError: --out ...: already holds a run (record.json); ...
+        """
+        if overwrite and resume:
+            raise FnnInputError(f"{self._where()}: ask to overwrite the run or to resume it, not both.")
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise FnnInputError(f"{self._where()}: exists and is not a folder.")
+        others = [] if self.holds_run() else self._others()
+        if others and not overwrite:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise FnnInputError(
+                f"{self._where()}: holds other files ({shown}) and no run; a run goes into a new or empty folder. "
+                f"Choose another folder, or write the run beside them with {overwrite_hint}."
+            )
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as error:
+            raise FnnInputError(f"{self._where()}: cannot create the folder ({error.strerror}).") from None
+        self._refuse_links()
+        lock = self.acquire()
+        try:
+            self._finish_commit()
+            if resume and self._info(CHECKPOINT) is None:
+                raise FnnInputError(f"{self._where()}: nothing to resume, no {CHECKPOINT} here.")
+            if self.holds_run() and not (overwrite or resume):
+                held = [name for name in (CHECKPOINT, RECORD) if self.exists(name)]
+                raise FnnInputError(
+                    f"{self._where()}: already holds a run ({', '.join(held)}); choose another folder, continue it "
+                    f"with {resume_hint} or replace it with {overwrite_hint}."
+                )
+            self._staged = self.has_record() or (overwrite and self.holds_run())
+            if self._staged:
+                with self._directory(PENDING, create=True) as pending:
+                    if overwrite:
+                        atomic_write(self.file(f"{PENDING}/{_OVERWRITE}"), b"", folder_fd=pending)
+        except BaseException:
+            lock.release()
+            raise
+        return lock
+
+    def _refuse_links(self) -> None:
+        links = self.links()
+        if links:
+            more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+            raise FnnInputError(f"{self._where()}: {links[0]}{more} is a symbolic link; fnn does not follow links in a run folder. Remove it.")
+
+    def _held(self) -> None:
+        if self.lock is None or not self.lock.held:
+            raise FnnInputError(f"{self._where()}: write into a run folder only while holding its lock (claim() or acquire()).")
+
+    # -- writing ----------------------------------------------------------------------------------------------
+
+    def write(self, name: str, write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
+        """Write ``name`` (``sub/name`` for a file in a subfolder, made if missing) atomically; returns its path."""
+        sub, base = os.path.split(name)
+        if not base or base in (".", "..") or ".." in sub.split("/"):
+            raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+        with self._directory(sub, create=True) as folder:
+            return atomic_write(self.file(name), write, overwrite=overwrite, folder_fd=folder)
+
+    def place(self, name: str) -> str:
+        """Where a writer of this claim puts ``name``: under ``.fnn-pending/`` until its record commits it."""
+        return f"{PENDING}/{name}" if self._staged else name
+
+    def folder(self, sub: str) -> str:
+        """The path of subfolder ``sub`` of :meth:`place`, made if missing (never through a link)."""
+        name = self.place(sub)
+        with self._directory(name, create=True):
+            return self.file(name)
+
+    def save_checkpoint(self, model: Saveable) -> str:
+        """Write ``model`` as the run's checkpoint; returns the SHA-256 of its bytes (the record will name it)."""
+        self._held()
+        name = self.place(CHECKPOINT)
+        with self._directory(os.path.dirname(name)):  # no link on the way, checked before the write
+            pass
+        save_checkpoint(self.file(name), model.state, config=model.config, extras=model.extras())
+        self._saved = self.sha256(name)
+        assert self._saved is not None
+        return self._saved
+
+    def write_record(self, record: dict[str, Any]) -> str:
+        """Write the run's record, naming the checkpoint this claim saved (else the one in the folder), and commit
+        a staged run (module docstring); returns the record's path."""
+        self._held()
+        named = self._saved if self._saved is not None else self.sha256(CHECKPOINT)
+        content = {**record, "checkpoint_sha256": named}
+        try:
+            text = json.dumps(content, indent=2, allow_nan=True)
+        except (TypeError, ValueError) as error:
+            raise FnnInputError(f"{self.file(RECORD)}: the record is not JSON-ready ({error}).") from None
+        path = self.write(RECORD, text.encode())
+        if self._staged:
+            self._finish_commit()
+            self._staged = False
+        return path
+
+    def remove(self, name: str) -> None:
+        """Remove the file, link or folder tree at ``name`` (a link itself, never what it points to)."""
+        sub, base = os.path.split(name)
+        try:
+            with self._directory(sub) as folder:
+                _remove_entry(folder, base, self.file(name))
+        except _Missing:
+            return
+
+    def _finish_commit(self) -> None:
+        """Finish (or, if the record does not name its checkpoint, drop) what a staged run left under PENDING."""
+        if self._info(PENDING) is None:
+            return
+        pending = f"{PENDING}/{CHECKPOINT}"
+        staged = self.sha256(pending)
+        if staged is None or (self.read_record().get("checkpoint_sha256") if self.has_record() else None) != staged:
+            self.remove(PENDING)  # an attempt that never committed (or a finished move): the old run stays
+            return
+        if self.exists(f"{PENDING}/{_OVERWRITE}"):
+            for name in (*EXTRA_FOLDERS, *PLOT_FILES):
+                self.remove(name)
+            self.remove(f"{PENDING}/{_OVERWRITE}")
+        for sub in EXTRA_FOLDERS:
+            for name in self.listdir(f"{PENDING}/{sub}"):
+                self._move(f"{PENDING}/{sub}", sub, name)
+        self._move(PENDING, "", CHECKPOINT)
+        self.remove(PENDING)
+
+    def _move(self, source: str, target: str, name: str) -> None:
+        with self._directory(source) as origin, self._directory(target, create=True) as destination:
+            try:
+                os.replace(name, name, src_dir_fd=origin, dst_dir_fd=destination)
+            except OSError as error:
+                raise os_failure(self.file(f"{target}/{name}" if target else name), error, "move into place") from None
+            sync_folder(destination)
 
 
-# -- writing into a run folder -----------------------------------------------------------------------------------
+def _remove_entry(folder: int, name: str, shown: str) -> None:
+    try:
+        info = os.lstat(name, dir_fd=folder)
+    except FileNotFoundError:
+        return
+    try:
+        if stat.S_ISDIR(info.st_mode):
+            inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=folder)
+            try:
+                for entry in os.listdir(inner):
+                    _remove_entry(inner, entry, os.path.join(shown, entry))
+            finally:
+                os.close(inner)
+            os.rmdir(name, dir_fd=folder)
+        else:
+            os.remove(name, dir_fd=folder)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise os_failure(shown, error, "remove") from None
 
 
-def _target(folder, name):
-    if not name or os.path.basename(name) != name or name in (".", ".."):
-        raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise FnnInputError(f"{folder}: no such folder to write {name} into.")
-    path = os.path.join(folder, name)
-    if os.path.islink(path):
-        raise FnnInputError(f"{path} is a symbolic link; fnn never writes through a link in a run folder. Remove it.")
-    if os.path.isdir(path):
-        raise FnnInputError(f"{path} is a folder; fnn expected to write a file there.")
-    return path
+def _check_record(path: str, record: Any) -> None:
+    """Refuse a record that is not the JSON object of the shape fnn writes, naming the first part that is not."""
+    if not isinstance(record, dict):
+        raise FnnInputError(f"{path}: a run record must be a JSON object; got a JSON {type(record).__name__}.")
+    for key in ("config", "final_metrics", "data", "environment"):
+        if key in record and not isinstance(record[key], dict):
+            raise FnnInputError(f"{path}: the record's {key!r} must be an object; got {type(record[key]).__name__}.")
+    for key, inner in (("data", None), ("environment", "blas")):
+        for name, value in record.get(key, {}).items():
+            if (inner is None or name == inner) and value is not None and not isinstance(value, dict):
+                raise FnnInputError(f"{path}: the record's {key}[{name!r}] must be an object; got {type(value).__name__}.")
+    for key in ("params_sha256", "checkpoint_sha256"):
+        value = record.get(key)
+        if value is not None and not _is_sha256(value):
+            raise FnnInputError(f"{path}: the record's {key!r} must be a hex SHA-256; got {str(value)[:80]!r}.")
+    history = record.get("history", [])
+    if not isinstance(history, list):
+        raise FnnInputError(f"{path}: the record's 'history' must be a list of epochs; got {type(history).__name__}.")
+    for index, epoch in enumerate(history):
+        if not isinstance(epoch, dict):
+            raise FnnInputError(f"{path}: the record's history[{index}] must be an object; got {type(epoch).__name__}.")
+        for key, value in epoch.items():
+            if key == "diagnostics" and (value is None or isinstance(value, dict)):
+                continue
+            whole = key in ("epoch", "step")
+            if (value is None and not whole) or type(value) is int or (type(value) is float and not whole):
+                continue
+            raise FnnInputError(
+                f"{path}: the record's history[{index}][{key!r}] must be {'an int' if whole else 'a number or null'}; got {value!r}."
+            )
+    for key in ("epochs_run", "best_epoch", "resumed_from_epoch", "threads"):
+        value = record.get(key)
+        if value is not None and type(value) is not int:
+            raise FnnInputError(f"{path}: the record's {key!r} must be an int; got {value!r}.")
 
 
 def write_run_file(folder: str | os.PathLike[str], name: str,
                    write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
-    """Write ``folder/name`` atomically with ``write(handle)`` (binary) and return its path.
-
-    A symbolic link at that name is refused (never followed, never replaced); with ``overwrite=False`` an
-    existing file is refused too.
+    """Write ``folder/name`` atomically with ``write`` (bytes, or a function of a binary handle) and return its
+    path; a symbolic link or a folder at that name is refused (never followed, never replaced), and with
+    ``overwrite=False`` an existing file too.
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -299,34 +722,16 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
     Traceback (most recent call last):
     fnn.errors.FnnInputError: ...b.txt is a symbolic link; fnn never writes through a link in a run folder. Remove it.
     """
-    path = _target(folder, name)
+    if not name or os.path.basename(name) != name or name in (".", ".."):
+        raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+    folder = os.fspath(folder)
+    path = os.path.join(folder, name)
+    if not os.path.isdir(folder):
+        raise FnnInputError(f"{folder}: no such folder to write {name} into.")
+    if os.path.islink(path):
+        raise FnnInputError(f"{path} is a symbolic link; fnn never writes through a link in a run folder. Remove it.")
+    if os.path.isdir(path):
+        raise FnnInputError(f"{path} is a folder; fnn expected to write a file there.")
     if not overwrite and os.path.lexists(path):
         raise FnnInputError(f"{path} exists; fnn does not overwrite it unless asked.")
-    atomic_write(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won
-    return path
-
-
-def save_run_checkpoint(folder: str | os.PathLike[str], model: Model) -> str:
-    """Write ``model`` as ``folder``'s checkpoint (never through a link planted there); returns its path."""
-    path = _target(folder, CHECKPOINT)
-    model.save_checkpoint(path)
-    return path
-
-
-def write_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> str:
-    """Write the run's JSON ``record`` into ``folder`` atomically; returns its path."""
-    return write_run_file(folder, RECORD, lambda handle: handle.write(json.dumps(record, indent=2).encode()))
-
-
-def read_record(folder: str | os.PathLike[str]) -> Any:
-    """The JSON record of the run in ``folder``; a missing or broken one is an error naming it."""
-    path = os.path.join(folder, RECORD)
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise FnnInputError(f"{folder}: no {RECORD} (is this a finished fnn run folder?).") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FnnInputError(f"{path}: not valid JSON ({error}).") from None
-    except IsADirectoryError:
-        raise FnnInputError(f"{path}: is a folder, not a record file.") from None
+    return atomic_write(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won
