@@ -10,9 +10,9 @@ import pytest
 
 from fnn.cli import main
 from fnn.cli import sweep as sweep_cli
-from fnn.cli import train as train_cli
 from fnn.cli.common import GROUPS
 from fnn.run.settings import SETTINGS, default_threads, machine_threads
+from fnn.store import RunFolder
 
 IRIS = ["--data", "iris", "--hidden", "4", "--epochs", "2"]
 
@@ -85,13 +85,13 @@ def test_fnn_alone_prints_the_overview_and_exits_0(capsys):
 
 
 def test_ctrl_c_in_train_is_one_line_with_the_resume_command_and_exit_130(tmp_path, monkeypatch, capsys):
-    save = train_cli.save_run_checkpoint
+    save = RunFolder.save_checkpoint
 
     def save_then_interrupt(*args, **kwargs):
         save(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_cli, "save_run_checkpoint", save_then_interrupt)
+    monkeypatch.setattr(RunFolder, "save_checkpoint", save_then_interrupt)
     code, _, err = _run(["train", *IRIS, "--out", str(tmp_path / "run"), "--quiet"], capsys)
     assert code == 130
     assert err.strip() == f"fnn train: interrupted; the last finished epoch is checkpointed; continue with: fnn train --resume {tmp_path / 'run'}"

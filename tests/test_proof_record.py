@@ -136,7 +136,7 @@ def test_an_edit_of_any_field_of_the_record_fails_verification_naming_it(trained
 # -- the checkpoint on disk ----------------------------------------------------------------------------------------
 
 
-def test_a_swapped_checkpoint_fails_verification_and_diff_finds_the_params_unequal(trained, tmp_path):
+def test_a_swapped_checkpoint_fails_verification_and_diff_refuses_it_naming_both_hashes(trained, tmp_path):
     other = _train(tmp_path / "other", "--seed", "5")  # the same network, other weights
     folder = shutil.copytree(trained, tmp_path / "run")
     shutil.copyfile(other / "checkpoint.npz", folder / "checkpoint.npz")
@@ -146,10 +146,10 @@ def test_a_swapped_checkpoint_fails_verification_and_diff_finds_the_params_unequ
     assert {"checkpoint_sha256", "checkpoint params", "checkpoint optimiser state", "checkpoint config.seed"} <= named
     same = diff_runs(trained, trained)
     assert same.identical and same.params_equal is True and same.state_equal is True
-    swapped = diff_runs(trained, folder)
-    assert swapped.settings == () and swapped.first_divergent_epoch is None  # the records agree...
-    assert swapped.params_equal is False and swapped.state_equal is False and not swapped.identical  # ...the files do not
-    assert "params: different" in swapped.lines()
+    with pytest.raises(fnn.FnnInputError, match="checkpoint") as refused:  # the records agree, the files do not
+        diff_runs(trained, folder)
+    recorded, on_disk = _read(folder)["checkpoint_sha256"], _read(other)["checkpoint_sha256"]
+    assert recorded in str(refused.value) and on_disk in str(refused.value) and "\n" not in str(refused.value)
 
 
 def test_diff_names_edited_results_and_a_missing_checkpoint(trained, tmp_path):

@@ -104,7 +104,11 @@ def _checkpoint_differences(folder: str, record: dict[str, Any], rerun: TrainSta
     """What of the checkpoint on disk differs from the record (the file's SHA-256 where recorded, the
     configuration, the params' SHA-256) and from the rerun's final state (optimiser state, epoch and step), each a
     line naming it."""
-    path = os.path.join(folder, CHECKPOINT)
+    bound = RunFolder(folder)
+    try:  # the checkpoint the record names (it may be in the folder's pending commit); else the one in its place
+        path = bound.file(bound.checkpoint_name())
+    except FnnInputError:
+        path = bound.file(CHECKPOINT)
     if not os.path.isfile(path):
         return [f"checkpoint: {path} is missing"]
     out = []
@@ -251,7 +255,7 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     epoch, run = int(epoch), os.fspath(run)
     if not os.path.isdir(run):
         raise FnnInputError(f"RUN {run}: no such run folder.")
-    record = load_record(run) if os.path.lexists(os.path.join(run, RECORD)) else None
+    record = _record(run, "RUN") if RunFolder(run).has_record() else None
     stored = load_epoch_checkpoint(run, epoch)
     config = _config(stored.config or {}, f"RUN {run}")
     if record is not None:
