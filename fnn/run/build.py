@@ -6,7 +6,6 @@ counted with :func:`~fnn.train.batches.batch_count` on the real training part (a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -21,6 +20,7 @@ from fnn.data.lazy import ScaledRows
 from fnn.data.sources import LoadedSource, csv_header, load_source, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
+from fnn.limits import require_memory, training_bytes
 from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from fnn.run.settings import RunConfig
 from fnn.train.batches import batch_count
@@ -124,25 +124,15 @@ def _standardized(parts, stats):
     return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
 
 
-def _memory_bytes():
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not POSIX: no bound known
-        return None
-
-
-def _check_fits_in_memory(spec, config, label):
-    """Refuse a network whose parameters alone would not fit in this machine's memory (a typo in the sizes),
-    before numpy tries to allocate them."""
-    count = sum(layer.input_dim * layer.output_dim + layer.output_dim for layer in spec.layers)
-    needed = count * np.dtype(config.dtype).itemsize
-    memory = _memory_bytes()
-    if memory is not None and needed > memory:
-        raise FnnInputError(
-            f"{label('hidden')} {','.join(map(str, config.hidden))}: the network {'-'.join(map(str, spec.sizes))} has "
-            f"{count:,} parameters, {needed / 2**30:,.1f} GiB in {config.dtype}, more than this machine's "
-            f"{memory / 2**30:,.1f} GiB of memory."
-        )
+def _check_fits_in_memory(spec, config, rows, label):
+    """Refuse a network whose training would not fit in this machine's memory (a typo in the sizes), before
+    numpy tries to allocate it."""
+    hidden = ",".join(map(str, config.hidden)) or "(none)"
+    require_memory(
+        training_bytes(spec.sizes, np.dtype(config.dtype).itemsize, min(config.batch_size, rows)),
+        f"{label('hidden')} {hidden} with {label('batch_size')} {config.batch_size}: training the network "
+        f"{'-'.join(map(str, spec.sizes))} ({config.dtype})",
+    )
 
 
 def _csv_path(config):
@@ -221,7 +211,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
     spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
-    _check_fits_in_memory(spec, config, label)
+    _check_fits_in_memory(spec, config, len(train), label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
     train, validation = _validation_parts(config, params, train, label)
     options = train_options(

@@ -30,6 +30,7 @@ from fnn.core.initializers import INITIALIZERS, get_initializer
 from fnn.core.losses import LOSSES, get_loss
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
+from fnn.limits import MAX_BATCH_SIZE
 from fnn.optim import OPTIMIZERS, get_schedule
 from fnn.train.options import MAX_EPOCHS
 
@@ -247,7 +248,7 @@ class RunConfig:
     clip_norm: float = field(default=0.0, metadata=_about(_float(low=0), "clip gradients to this global norm (0: off)"))
     l2: float = field(default=0.0, metadata=_about(_float(low=0), "L2 penalty on the weights (0: off)"))
     epochs: int = field(default=20, metadata=_about(_int(low=1, high=MAX_EPOCHS), "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs"))
-    batch_size: int = field(default=32, metadata=_about(_int(low=1), "mini-batch size", unit="samples"))
+    batch_size: int = field(default=32, metadata=_about(_int(low=1, high=MAX_BATCH_SIZE), "mini-batch size", unit="samples"))
     validation: float = field(default=0.1, metadata=_about(_float(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it)", unit="fraction"))
     drop_rate: float = field(default=0.0, metadata=_about(_float(low=0, high=1, high_open=True), "dropout probability on hidden layers (0: off)", unit="probability"))
     patience: int = field(default=0, metadata=_about(_int(low=0), "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs"))

@@ -17,6 +17,7 @@ import numpy as np
 from attrs import frozen
 
 from fnn.errors import bad_argument
+from fnn.limits import MAX_BATCH_SIZE
 from fnn.optim import Optimizer, get_optimizer, sgd
 
 MAX_EPOCHS = 10**7
@@ -73,8 +74,8 @@ def train_options(
     data to hold out; ``drop_rate`` one rate or one per hidden layer; ``patience``/``monitor`` early stopping.
     ``diagnostics`` (a bool) records per-epoch diagnostics in the history. ``function`` names the caller in error
     messages."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise bad_argument(function, "batch_size", "a positive int", batch_size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= MAX_BATCH_SIZE:
+        raise bad_argument(function, "batch_size", f"a positive int up to {MAX_BATCH_SIZE}", batch_size)
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise bad_argument(function, "patience", "None or a positive int", patience)
     if not isinstance(monitor, str):
