@@ -340,7 +340,7 @@ def _train(
                 os.remove(os.path.join(folder, RECORD))
             except FileNotFoundError:
                 pass
-        save_run_checkpoint(folder, Model(state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names))
+        save_run_checkpoint(folder, prepared.model(state))
         saved.append(state.epoch)
 
     try:

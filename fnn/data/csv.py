@@ -63,7 +63,12 @@ Drop = str | int | Iterable[str | int] | None
 """Columns left out: a header name, an index, or several."""
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell's text is a number by this module's rules (decimal text, no ``nan``, ``inf`` or ``1_000``).
+
+    >>> is_number(" -1.5e3"), is_number("nan"), is_number("species")
+    (True, False, False)
+    """
     return _NUMBER.fullmatch(cell) is not None
 
 
@@ -226,7 +231,7 @@ def _read(
             f"{path}, line 1: expected comma-separated cells; found one cell {first[0][:60]!r} (is the file separated "
             f"by ';' or tabs? fnn reads comma-separated files)."
         )
-    has_header = not any(map(_is_number, first))
+    has_header = not any(map(is_number, first))
     width = len(first)
     header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
     label_index = None
@@ -309,8 +314,8 @@ def _parse_strict(
         starts.append(line)
     lines = np.array(starts, dtype=np.int64)
     table = _Table(path, header, True, None, feature_columns, label_index, label_cells, lines)
-    if not all(map(_is_number, cells)):
-        position = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+    if not all(map(is_number, cells)):
+        position = next(i for i, cell in enumerate(cells) if not is_number(cell))
         row, column = divmod(position, len(feature_columns))
         raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a number; found {_shown(cells[position])}.")
     features = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), len(feature_columns))
@@ -344,7 +349,7 @@ def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
         order = sorted(set(values))
         lookup = {value: index for index, value in enumerate(order)}
         return np.array([lookup[v] for v in values], dtype=np.int64), tuple(map(str, order))
-    numeric = [_is_number(cell) for cell in cells]
+    numeric = [is_number(cell) for cell in cells]
     if all(numeric):
         targets = np.array([float(cell) for cell in cells], dtype=np.float64)
         bad = None if all_finite(targets) else first_non_finite(targets)

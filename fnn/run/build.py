@@ -14,7 +14,7 @@ from attrs import frozen
 from fnn.core.params import Params, init_params
 from fnn.core.spec import NetworkSpec, network
 from fnn.core.validate import prepare_targets
-from fnn.data.csv import label_column
+from fnn.data.csv import is_number, label_column
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
 from fnn.data.sources import LoadedSource, csv_header, load_source, split_source
@@ -23,9 +23,11 @@ from fnn.errors import FnnInputError
 from fnn.limits import require_memory, training_bytes
 from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from fnn.run.settings import RunConfig
+from fnn.store.model import Model
 from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
 from fnn.train.options import TrainOptions, train_options
+from fnn.train.state import TrainState
 
 _Label = Callable[[str], str]
 """How an error message words a setting: ``str`` (its name) for Python, its flag for the command line."""
@@ -44,6 +46,12 @@ class Prepared:
     params: Params
     options: TrainOptions
     standardizer: Standardizer | None = None
+    columns: tuple[str, ...] = ()
+
+    def model(self, state: TrainState) -> Model:
+        """``state`` as a :class:`~fnn.store.model.Model` with this run's preprocessing: configuration,
+        standardiser, class names and feature columns by name."""
+        return Model(state, self.config.to_dict(), self.standardizer, self.train.class_names, self.columns)
 
     @property
     def optimizer(self) -> Optimizer:
@@ -167,6 +175,18 @@ def _name_flags(message, label):
             .replace("or the label column given by index (label=0 for the first)", f"or a header row and {flag} naming the label column"))
 
 
+def _feature_columns(config):
+    """The names of a CSV table's feature columns in training order (its header without the label and dropped
+    columns), or ``()`` for data without named columns."""
+    path = _csv_path(config)
+    if path is None:
+        return ()
+    header = csv_header(path)
+    if any(map(is_number, header)):  # no header row: columns by position only
+        return ()
+    return tuple(name for name in header if name != config.label and name not in config.drop)
+
+
 def _with_label_name(config, path):
     """``config`` with the label column it recognised by name written in, so the record and predict name it."""
     if config.label is not None:
@@ -223,4 +243,4 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         drop_rate=config.drop_rate,
         diagnostics=config.diagnostics,
     )
-    return Prepared(config, train, validation, test, params, options, stats)
+    return Prepared(config, train, validation, test, params, options, stats, _feature_columns(config) if data is None else ())
