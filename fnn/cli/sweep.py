@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import shlex
 import sys
 import time
+from concurrent.futures import CancelledError
 from typing import Any
 
 from fnn.cli.common import add_command, load_toml
@@ -118,6 +121,17 @@ def _out(args: argparse.Namespace) -> str:
                               resume_hint="--resume", overwrite_hint="--overwrite")
 
 
+def _resume_command(args: argparse.Namespace, out: str) -> str:
+    """The command that finishes this sweep: its own flags, with ``--out`` and ``--resume``."""
+    words = ["fnn", "sweep"]
+    for flag, value in (("--config", args.config), *(("--grid", g) for g in args.grid), ("--seeds", args.seeds),
+                        ("--epochs", args.epochs), ("--data", args.data), ("--scheduler", args.scheduler),
+                        ("--workers", args.workers)):
+        if value is not None:
+            words += [flag, value]
+    return shlex.join([*words, "--out", out, "--resume"])
+
+
 def _cell(value: Any, width: int) -> str:
     return f"{json.dumps(value):>{width}}"
 
@@ -140,11 +154,23 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     started = time.perf_counter()
+    quiet_dask = logging.getLogger("distributed")
+    level = quiet_dask.level
+    quiet_dask.setLevel(logging.CRITICAL)  # its reconnection tracebacks; a lost scheduler is reported below, once
     try:
         result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
                        workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
                        configs=configs)
+    except (OSError, TimeoutError, CancelledError) as error:  # Dask's lost connections and cancelled futures
+        if isinstance(error, OSError) and error.filename is not None:
+            raise  # a file of the sweep's: reported with its name
+        where = f"the Dask scheduler at {address}" if address else "the local Dask cluster"
+        raise FnnInputError(
+            f"{where} was lost mid-sweep ({type(error).__name__}); the runs that finished are kept in "
+            f"{os.path.join(out, 'runs')}. Finish the rest with: {_resume_command(args, out)}"
+        ) from None
     finally:
+        quiet_dask.setLevel(level)
         if bar is not None:
             bar.close()
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"

@@ -49,6 +49,10 @@ LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
 MAX_TABLE_BYTES = 1 << 30
 """The largest table read (decompressed); it is read into memory whole."""
 
+MAX_LINE_CHARS = 1 << 22
+"""The longest line read (about 4 million characters: 400,000 columns of numbers); a longer one is refused before
+it is split into cells, whose Python strings would take many times its size."""
+
 MAX_CLASS_INDEX = 9999
 """Whole-number labels up to this are class indices; larger or negative ones are class names."""
 
@@ -195,9 +199,20 @@ def _read_text(path: str) -> tuple[bytes | bytearray, str]:
     return data, text
 
 
+def bounded_lines(lines: Iterable[str], path: str) -> Iterator[str]:
+    """``lines`` as they are, refusing one longer than :data:`MAX_LINE_CHARS` before it is split into cells."""
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise FnnInputError(
+                f"{path}, line {number}: longer than {MAX_LINE_CHARS:,} characters; expected a table's "
+                f"rows, one per line (is this a file of another kind, or a table without line breaks?)."
+            )
+        yield line
+
+
 def _records(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, cells)`` for each record, ``line`` being where it starts."""
-    reader = _csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = _csv.reader(bounded_lines(io.StringIO(text, newline=""), path), strict=True)
     line = 1
     try:
         for cells in reader:
