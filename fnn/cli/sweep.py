@@ -154,9 +154,8 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     started = time.perf_counter()
-    quiet_dask = logging.getLogger("distributed")
-    level = quiet_dask.level
-    quiet_dask.setLevel(logging.CRITICAL)  # its reconnection tracebacks; a lost scheduler is reported below, once
+    disabled = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)  # Dask's reconnection tracebacks: a lost scheduler is reported below, once
     try:
         result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
                        workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
@@ -170,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             f"{os.path.join(out, 'runs')}. Finish the rest with: {_resume_command(args, out)}"
         ) from None
     finally:
-        quiet_dask.setLevel(level)
+        logging.disable(disabled)
         if bar is not None:
             bar.close()
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"

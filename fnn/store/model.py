@@ -122,14 +122,14 @@ class Model:
         columns matched by name (its label column, ``label`` or the model's, and dropped columns ignored), divided
         by ``scale`` (default 255 for an IDX file, else 1). A file's format is ``kind`` (``"csv"``, ``"npy"`` or
         ``"idx"``), by default what its name ends in (IDX for any other). ``source`` names the input in errors."""
-        return self._read(raw, label, source, scale, kind)[0]
+        return self._read(raw, label, _source(raw, source), scale, kind)[0]
 
     def _read(self, raw: Any, label: str | None, source: str, scale: float | None, kind: str | None) -> tuple[np.ndarray, Any]:
-        """``(features, label values or None)``, features checked as :meth:`inputs` describes."""
+        """``(features, label values or None)``, features checked as :meth:`inputs` describes; ``source`` as
+        :func:`_source` names it."""
         divisor, values = 1.0, None
         if isinstance(raw, (str, os.PathLike)):
             path = os.fspath(raw)
-            source = path if source in ("x", path) else source
             kind = kind or ("csv" if path.lower().endswith(_TABLES) else "npy" if path.lower().endswith(".npy") else "idx")
             if label is not None and kind != "csv":
                 raise FnnInputError(f"label {label!r}: names a column of a CSV table; {path} is not one.")
@@ -138,7 +138,9 @@ class Model:
             elif kind == "npy":
                 features = _npy(path, source)
             else:
-                features, divisor = read_idx(path).astype(np.float64), 255.0
+                images = read_idx(path)  # memory-mapped: nothing read yet
+                require_memory(8 * images.size, f"{source} ({images.size:,} values as float64)")
+                features, divisor = images.astype(np.float64), 255.0
         else:
             table = _named_columns(raw)
             if table is not None:
@@ -224,10 +226,12 @@ class Model:
             )
         return features, cells
 
-    def prepare_features(self, raw: Any, *, label: str | None = None, source: str = "x", scale: float | None = None) -> np.ndarray:
+    def prepare_features(self, raw: Any, *, label: str | None = None, source: str = "x", scale: float | None = None,
+                         kind: str | None = None) -> np.ndarray:
         """Features as the network was trained on them: :meth:`inputs` in the params' dtype, standardised with the
         training statistics if it was. Values beyond that dtype's range are refused, naming ``source``."""
-        return self._prepared(self.inputs(raw, label=label, source=source, scale=scale), source)
+        source = _source(raw, source)
+        return self._prepared(self.inputs(raw, label=label, source=source, scale=scale, kind=kind), source)
 
     def _prepared(self, features: np.ndarray, source: str) -> np.ndarray:
         dtype = self.params.dtype
@@ -273,6 +277,7 @@ class Model:
         """What ``fnn evaluate --json`` gives (loss, accuracy or R^2, counts, a classifier's confusion matrix) on
         raw inputs and their labels ``y`` (class names or indices, or targets); ``y`` may be left out for a table
         holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
+        source = _source(raw, source)
         if isinstance(raw, Dataset):
             features = raw.features if self.standardizer is None else self._prepared(np.asarray(raw.features, np.float64), source)
             labels: Any = raw.labels
@@ -280,7 +285,8 @@ class Model:
             found, values = self._read(raw, label, source, scale, kind)
             features = self._prepared(found, source)
             if y is None and values is None:
-                raise FnnInputError(f"y: give the labels of {source} (its table has no label column {self.label or ''}).".replace(" )", ")"))
+                column = f" {self.label!r}" if self.label is not None else ""
+                raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
             labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
         metrics = evaluate(self.params, features, labels, counts=True)
         if self.params.spec.is_classifier:
@@ -354,6 +360,11 @@ def probabilities(outputs: np.ndarray) -> np.ndarray:
     array([[0.75, 0.25]])
     """
     return np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if outputs.shape[1] == 1 else outputs
+
+
+def _source(raw: Any, source: str) -> str:
+    """How messages name an input: ``source``, or a file's path when ``source`` is the default ``"x"``."""
+    return os.fspath(raw) if source == "x" and isinstance(raw, (str, os.PathLike)) else source
 
 
 def _is_numeric(values: np.ndarray) -> bool:
