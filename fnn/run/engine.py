@@ -138,8 +138,8 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
         start if start is not None else prepared.params, prepared.train, options=options,
         epochs=config.epochs - done, on_batch=on_batch, function="train",
     )
-    first = start if start is not None else prepared.params
-    limit = _loss_limit(getattr(first, "params", first), prepared.train)
+    first: TrainState | Params = start if start is not None else prepared.params
+    limit = _loss_limit(start.params if start is not None else prepared.params, prepared.train)
     states = _observed(_converging(states, first, limit), [o for o in (on_epoch, on_checkpoint) if o is not None])
     if config.patience:
         best, newest = early_stopping(states, config.patience, config.monitor)

@@ -239,8 +239,9 @@ class Model:
             cast = features.astype(dtype)
             prepared = cast if self.standardizer is None else standardize(cast, self.standardizer).astype(dtype)
         for values, what in ((features, "a number"), (cast, f"a number that fits {dtype}"), (prepared, f"a number that fits {dtype} once standardised")):
-            if not all_finite(values):
-                row, column = first_non_finite(values)
+            bad = None if all_finite(values) else first_non_finite(values)
+            if bad is not None:
+                row, column = bad
                 name = f" ({self.columns[column]!r})" if len(self.columns) == values.shape[1] else ""
                 raise FnnInputError(f"{source}: row {row + 1}, column {column + 1}{name}: expected {what}; found {float(features[row, column])!r}.")
         return prepared
