@@ -42,6 +42,7 @@ from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
 from fnn.errors import FnnInputError
+from fnn.limits import require_memory
 
 LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
 """Header names (compared without regard to case) that make a column the label column when none is named."""
@@ -185,6 +186,8 @@ def _read_text(path: str) -> tuple[bytes | bytearray, str]:
             data = read_bounded(stream, MAX_TABLE_BYTES)
     if data is None:
         raise FnnInputError(f"{path}: holds more than {size_text(MAX_TABLE_BYTES)} (decompressed); expected a table of at most that size.")
+    # its text, cells and float64 values: up to about six times the bytes (two per number), refused before parsing
+    require_memory(6 * len(data), f"{path} ({size_text(len(data))} of text to parse)")
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:

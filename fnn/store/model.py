@@ -57,7 +57,7 @@ Table = Mapping[str, Any]
 """A table with named columns: column name -> values (a pandas DataFrame is read the same way)."""
 
 
-def _class_names(names: Any) -> tuple[str, ...]:
+def _strings(names: Any) -> tuple[str, ...]:
     return tuple(str(name) for name in names)
 
 
@@ -95,8 +95,8 @@ class Model:
     state: TrainState
     config: dict[str, Any] = field(factory=dict)
     standardizer: Standardizer | None = None
-    class_names: tuple[str, ...] = field(default=(), converter=_class_names)
-    columns: tuple[str, ...] = field(default=(), converter=_class_names)
+    class_names: tuple[str, ...] = field(default=(), converter=_strings)
+    columns: tuple[str, ...] = field(default=(), converter=_strings)
 
     @property
     def params(self) -> Params:
