@@ -14,7 +14,7 @@ platform that tells neither, nothing is refused). The estimates:
 (268, 3740)
 >>> require_memory(10 ** 18, "hidden 1000000000,1000000")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
-fnn.errors.FnnInputError: hidden 1000000000,1000000: needs 888 PiB, more than the ... of memory available here.
+fnn.errors.FnnInputError: hidden 1000000000,1000000: needs 888.2 PiB, more than the ... of memory available here.
 """
 
 from __future__ import annotations
