@@ -170,8 +170,8 @@ def layer(i, o, activation):
 API_CASES = [
     # minibatches
     ("minibatches: x and y lengths", lambda: fnn.minibatches(np.zeros((5, 2)), np.zeros(3), 2, 0, 0), r"'x' and 'y' arguments of fnn.minibatches .* x with 5 rows and y with 3"),
-    ("minibatches: batch_size 0", lambda: fnn.minibatches(X3, np.zeros(4), 0, 0, 0), "'batch_size' argument of fnn.minibatches must be a positive int. Got 0"),
-    ("minibatches: batch_size float", lambda: fnn.minibatches(X3, np.zeros(4), 2.5, 0, 0), "'batch_size' .* must be a positive int. Got 2.5"),
+    ("minibatches: batch_size 0", lambda: fnn.minibatches(X3, np.zeros(4), 0, 0, 0), "'batch_size' argument of fnn.minibatches must be a positive int up to 2147483647. Got 0"),
+    ("minibatches: batch_size float", lambda: fnn.minibatches(X3, np.zeros(4), 2.5, 0, 0), "'batch_size' .* must be a positive int up to 2147483647. Got 2.5"),
     ("minibatches: negative seed", lambda: fnn.minibatches(X3, np.zeros(4), 2, -1, 0), "'seed' argument of fnn.minibatches must be a non-negative int. Got -1"),
     ("minibatches: negative epoch", lambda: fnn.minibatches(X3, np.zeros(4), 2, 0, -3), "'epoch' .* must be a non-negative int. Got -3"),
     ("minibatches: x without rows", lambda: fnn.minibatches(5, np.zeros(4), 2, 0, 0), "'x' argument of fnn.minibatches must be an array of samples in rows"),

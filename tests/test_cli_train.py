@@ -15,7 +15,7 @@ from fnn.store.checkpoint import load_checkpoint
 from fnn.store.run_folder import RunFolder
 
 IRIS = ["--data", "iris", "--hidden", "4", "--epochs", "2"]
-DIVERGES_IN_EPOCH_2 = ["--data", "moons", "--hidden", "32", "--lr", "500", "--schedule", "linear_warmup:5", "--epochs", "8"]
+DIVERGES_IN_EPOCH_2 = ["--data", "moons", "--hidden", "32", "--lr", "500", "--schedule", "linear_warmup:20", "--epochs", "8"]
 
 
 def fnn_cli(*args, cwd=None, env=None):

@@ -92,7 +92,7 @@ def test_predict_reads_the_table_as_training_did(kaggle_run, capsys, tmp_path):
 def test_predict_with_a_column_too_many_names_the_columns(kaggle_run, capsys, tmp_path):
     _, run = kaggle_run
     table = write_kaggle_iris(tmp_path / "extra.csv", columns=[*KAGGLE_COLUMNS, "Extra"])
-    one_line_error(run_cli(capsys, "predict", run, table), "extra.csv", "7 columns give 5 inputs after leaving out", "'Species'", "'Id'", "takes 4", "'Extra'", "--label")
+    one_line_error(run_cli(capsys, "predict", run, table), "extra.csv", "has unknown column(s) 'Extra'", "'SepalLengthCm'", "label 'Species'", "in any order")
     one_line_error(run_cli(capsys, "predict", run, table, "--label", "nope"), "--label 'nope'", "'nope'", "SepalLengthCm")
 
 

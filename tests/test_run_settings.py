@@ -38,7 +38,7 @@ def test_defaults_come_from_the_table():
 
 def test_a_flag_value_is_checked_and_the_message_names_the_flag(tmp_path):
     result = fnn_cli("train", "--batch-size", "0", "--no-record", cwd=tmp_path)
-    assert result.returncode == 2 and "--batch-size must be an int >= 1; got '0'." in result.stderr
+    assert result.returncode == 2 and "--batch-size must be an int >= 1 and <= 2147483647; got '0'." in result.stderr
     result = fnn_cli("train", "--hidden", "64,x", "--no-record", cwd=tmp_path)
     assert result.returncode == 2 and "--hidden must be comma-separated positive ints" in result.stderr
     with pytest.raises(FnnInputError, match=r"^--epochs must be an int >= 1 and <= 10000000; got '100000000'\.$"):

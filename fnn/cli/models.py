@@ -7,28 +7,25 @@ import csv
 import io
 import json
 import os
-import stat
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from attrs import evolve
 
 from fnn.cli.common import Commands, add_command
-from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from fnn.data.csv import label_column, read_table
+from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
 from fnn.data.dataset import Dataset
-from fnn.data.idx import read_idx
 from fnn.data.mnist import find_mnist_folder
-from fnn.data.sources import DATA_KINDS, csv_header, load_train_test
+from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, load_train_test
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
-from fnn.store.model import Model, load_model
-from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder, write_run_file
+from fnn.store.model import Model, load_model, probabilities
+from fnn.store.run_folder import CHECKPOINT, RunFolder, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -58,9 +55,12 @@ so are the columns it was trained without (--drop); a .npy array (a 1-D array is
 def add_arguments(commands: Commands) -> None:
     evaluate_cmd = add_command(commands, "evaluate", "evaluate a saved model on a data set: accuracy, loss, confusion matrix",
                                "examples:\n  fnn evaluate runs/a                 # on the test part of the data it was trained on\n"
-                               "  fnn evaluate runs/a --data mnist:/data/mnist --json")
+                               "  fnn evaluate runs/a --data csv:holdout.csv   # every row; columns matched by header name\n"
+                               "  fnn evaluate runs/a --data mnist:/data/mnist --split test --json")
     evaluate_cmd.add_argument("model", help="run folder or checkpoint .npz")
-    evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on)")
+    evaluate_cmd.add_argument("--data", help="data set name (default: the one the model was trained on); every row of it is scored unless --split says which part")
+    evaluate_cmd.add_argument("--split", choices=("test", "train", "all"),
+                              help="the part scored: test (default without --data: the run's test part), train (the rows the run's split trains on) or all (default with --data)")
     evaluate_cmd.add_argument("--label", metavar="COLUMN", help="csv:PATH only: the label column's header name (if not given: the model's own, as fnn train --label)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
@@ -100,14 +100,14 @@ def _load_run(path: str, argument: str) -> Model:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
 
-def _model_data(model: Model, name: str | None, run: str, label_flag: str | None = None) -> Dataset:
-    """The test part of ``name`` (``--data``), or of the data the model was trained on, with the model's label
-    column (or ``--label``'s) and dropped columns when it is a CSV table. The run's own data are read where it read
-    them; when ``run`` is a run folder (or its checkpoint) with a record, files there that changed since are
-    refused."""
+def _model_data(model: Model, name: str | None, run: str, split: str = "test", label_flag: str | None = None) -> Dataset:
+    """The ``split`` part (test or train) of ``name`` (``--data``), or of the data the model was trained on, with
+    the model's label column (or ``--label``'s) and dropped columns when it is a CSV table. The run's own data are
+    read where it read them; when ``run`` is a run folder (or its checkpoint) with a record, files there that
+    changed since are refused."""
     config = model.config
     folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
-    if name is None and os.path.isfile(os.path.join(folder, RECORD)):
+    if name is None and RunFolder(folder).has_record():
         check_source(load_record(folder).get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:
@@ -115,41 +115,65 @@ def _model_data(model: Model, name: str | None, run: str, label_flag: str | None
     label: str | int | None = None
     drop: tuple[str, ...] = ()
     if str(data).partition(":")[0].strip().lower() == "csv":
-        label, drop = label_flag or config.get("label"), _dropped(config)
+        label, drop = label_flag or config.get("label"), model.drop
     elif label_flag is not None:
         raise FnnInputError(f"--label names a column of csv:PATH data; this data is {data!r}.")
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
-        _, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
+        train, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
     except FnnInputError as error:
         raise FnnInputError(f"{where}: {error}") from None
     except OSError as error:
         raise FnnInputError(f"{where}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
-    return test
+    return train if split == "train" else test
+
+
+def _whole_data(model: Model, name: str) -> Dataset | str:
+    """All of ``--data``: a CSV table's path (read by the model, its columns by name), else the whole data set
+    (a fixed train/test pair joined, generated data drawn from the model's seed)."""
+    kind = data_kind(name)
+    if kind is not None and kind.name == "csv":
+        return name.partition(":")[2]
+    try:
+        source = load_source(name, model.params.dtype)
+    except FnnInputError as error:
+        raise FnnInputError(f"--data {name}: {error}") from None
+    except OSError as error:
+        raise FnnInputError(f"--data {name}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
+    if isinstance(source, Dataset):
+        return source
+    if source is None and kind is not None and kind.make is not None:  # generated: the whole set the seed draws
+        return cast(Dataset, kind.make(model.config.get("seed", 0), model.params.dtype))
+    train, test = cast(tuple[Dataset, Dataset], source)
+    features = np.concatenate([np.asarray(train.features), np.asarray(test.features)])
+    return Dataset(features, np.concatenate([train.labels, test.labels]), train.class_names, name)
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
-    test = _model_data(model, args.data, args.model, args.label)
-    if test.features.shape[1] != model.params.spec.sizes[0]:
-        raise FnnInputError(f"--data {args.data}: its {test.features.shape[1]} features do not fit the model's "
-                            f"{model.params.spec.sizes[0]} inputs; give the data the model was trained on.")
-    features = test.features if model.standardizer is None else model.prepare_features(np.asarray(test.features))
-    metrics = evaluate(model.params, features, test.labels, counts=True)
-    if model.params.spec.is_classifier:
-        predicted = predict_classes(model.params, features)
-        metrics["confusion_matrix"] = confusion_matrix(test.labels, predicted, max(test.n_classes, 2)).tolist()
+    if args.data is not None and args.split in (None, "all"):
+        data: Dataset | str = _whole_data(model, args.data)
+    elif args.split == "all":
+        data = _whole_data(model, str(model.config.get("data") or ""))
+    else:
+        data = _model_data(model, args.data, args.model, args.split or "test", args.label)
+    source = f"--data {args.data}" if args.data is not None else f"the model's data {model.config.get('data')}"
+    try:
+        metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv")
+    except FnnInputError as error:
+        message = str(error)
+        raise FnnInputError(message if message.startswith(source) else f"{source}: {message}") from None
     if args.json:
         print(json.dumps(metrics))
         return 0
-    print(f"{test.name}: {len(test)} samples")
+    print(f"{data.name if isinstance(data, Dataset) else os.path.basename(data)}: {metrics['samples']} samples")
     if "accuracy" in metrics:
         print(f" accuracy: {metrics['accuracy']:.4f}  ({metrics['correct']} of {metrics['samples']} right)")
     if "r2" in metrics:
         print(f"      R^2: {metrics['r2']:.4f}")
     print(f"     loss: {metrics['loss']:.4f}")
     if "confusion_matrix" in metrics:
-        names = test.class_names or tuple(str(i) for i in range(len(metrics["confusion_matrix"])))
+        names = model.class_names or tuple(str(i) for i in range(len(metrics["confusion_matrix"])))
         width = max(5, max(len(str(v)) for row in metrics["confusion_matrix"] for v in row) + 1)
         print("confusion matrix (rows: true, columns: predicted):")
         for name, row in zip(names, metrics["confusion_matrix"]):
@@ -160,44 +184,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
 # -- predict -----------------------------------------------------------------------------------------------------
 
 
-def _dropped(config: dict) -> tuple[str, ...]:
-    """The columns training left out of the features: those dropped and the sample-weight column."""
-    weight = config.get("sample_weight")
-    return tuple(config.get("drop") or ()) + ((weight,) if weight else ())
-
-
-def _csv_inputs(path: str, model: Model, label: str | None, n_inputs: int) -> np.ndarray:
-    """A CSV table's feature columns as training chose them: the label column (``--label``, else the model's own,
-    else one named as in LABEL_NAMES) left out when the table has it, and the model's dropped columns too."""
-    header = csv_header(path)
-    stored_label, stored_drop = model.config.get("label"), _dropped(model.config)
-    drop = [column for column in stored_drop if column in header]
-    recognise = False
-    if label is not None:
-        if label not in header:
-            raise FnnInputError(f"--label {label!r}: {path} has no column named {label!r}; expected one of its header's names {header}.")
-    elif stored_label is not None:
-        label = stored_label if stored_label in header else None
-    else:
-        # A table exactly as wide as the model's inputs is all features (a moons model given columns x,y); a wider
-        # one has its label column found by the loader's own name rule, as training applied it.
-        recognise = len(header) - len(drop) != n_inputs
-    header, features, label_cells, _ = read_table(path, label, drop=drop, recognise_label=recognise)
-    if features.shape[1] != n_inputs:
-        left_out = [*([label] if label is not None else []), *drop]
-        if recognise and label_cells is not None:
-            left_out.append(header[label_column(header, source=path)])
-        without = f" after leaving out {', '.join(map(repr, left_out))}" if left_out else ""
-        raise FnnInputError(
-            f"input {path}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
-            f"{n_inputs} inputs; its columns are {shown_names(header)} (name the label column with --label COLUMN)."
-        )
-    return features
-
-
-def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple[np.ndarray, float]:
-    """Inputs as 2-D float rows, and the default divisor for their format."""
-    if args.label is not None and not str(args.input).lower().endswith((".csv", ".csv.gz")):
+def _raw_inputs(args: argparse.Namespace, n_inputs: int) -> tuple[Any, str]:
+    """What the model reads (one sample's row, or a file's path) and how messages name it."""
+    is_table = str(args.input).lower().endswith((".csv", ".csv.gz"))
+    if args.label is not None and not is_table:
         given = "--values" if args.values is not None else args.input
         raise FnnInputError(f"--label {args.label}: names a column of a .csv input; expected one, got {given}.")
     if args.values is not None:
@@ -209,7 +199,7 @@ def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple
             raise FnnInputError(f"--values: expected {n_inputs} comma-separated numbers; got {args.values!r}.") from None
         if len(row) != n_inputs:
             raise FnnInputError(f"--values: the model takes {n_inputs} inputs; got {len(row)} values.")
-        return np.array([row]), 1.0
+        return np.array([row]), "--values"
     path = args.input
     if path is None:
         raise FnnInputError("input: give a file of inputs (.csv, .npy or IDX) or one sample with --values.")
@@ -217,23 +207,9 @@ def _read_inputs(args: argparse.Namespace, model: Model, n_inputs: int) -> tuple
         raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
     if not os.path.exists(path):
         raise FnnInputError(f"input {path}: no such file.")
-    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
-        raise FnnInputError(f"input {path}: not a regular file (a FIFO, device or socket); expected a .csv, .npy or IDX file.")
-    lowered = path.lower()
-    if lowered.endswith(".npy"):
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise FnnInputError(f"input {path}: not a readable .npy file ({error}).") from None
-        if array.ndim == 1 and len(array) == n_inputs:
-            array = array.reshape(1, -1)  # one sample
-        if array.ndim == 0 or array.dtype.kind not in "biuf":
-            raise FnnInputError(f"input {path}: expected a numeric array of samples in rows; got {array.dtype} {array.shape}.")
-        return array.reshape(len(array), -1), 1.0
-    if lowered.endswith((".csv", ".csv.gz")):
-        return _csv_inputs(path, model, args.label, n_inputs), 1.0
-    array = read_idx(path)
-    return np.asarray(array).reshape(len(array), -1), 255.0
+    if args.label is not None and args.label not in csv_header(path):
+        raise FnnInputError(f"--label {args.label!r}: {path} has no column named {args.label!r}; expected one of its header's names {shown_names(csv_header(path))}.")
+    return path, f"input {path}"
 
 
 def _output_format(out: str) -> str:
@@ -251,11 +227,9 @@ def _prediction_table(model: Model, outputs: np.ndarray) -> tuple[list[str], lis
         columns = ["index"] + (["prediction"] if outputs.shape[1] == 1 else [f"prediction_{j}" for j in range(outputs.shape[1])])
         rows = [[i, *map(float, row)] for i, row in enumerate(outputs)]
         return columns, rows, outputs[:, 0] if outputs.shape[1] == 1 else outputs
-    probabilities = np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if outputs.shape[1] == 1 else outputs
-    classes = classes_from_outputs(outputs)
-    names = list(model.class_names) if len(model.class_names) == probabilities.shape[1] else [str(j) for j in range(probabilities.shape[1])]
+    classes, names = classes_from_outputs(outputs), model.output_names(outputs)
     columns = ["index", "class", "class_index"] + [f"p_{name}" for name in names]
-    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities))]
+    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities(outputs)))]
     return columns, rows, classes
 
 
@@ -283,15 +257,10 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
     model = _load_run(args.model, "model")
-    n_inputs = model.params.spec.sizes[0]
-    features, divisor = _read_inputs(args, model, n_inputs)
-    if features.shape[1] != n_inputs:
-        source = "--values" if args.values is not None else f"input {args.input}"
-        raise FnnInputError(f"{source}: {features.shape[1]} input columns, but the model takes {n_inputs}.")
     if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
         raise FnnInputError(f"--scale: expected a positive number; got {args.scale}.")
-    features = features / (args.scale if args.scale is not None else divisor)
-    outputs = predict(model.params, model.prepare_features(features))
+    raw, source = _raw_inputs(args, model.params.spec.sizes[0])
+    outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale)
     columns, rows, array = _prediction_table(model, outputs)
     content = _render(extension, columns, rows, array)
     if args.out == "-":

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shlex
 import sys
 import time
 import warnings
+from concurrent.futures import CancelledError
 from typing import Any
 
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
@@ -171,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
 
     started = time.perf_counter()
+    disabled = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)  # Dask's reconnection tracebacks: a lost scheduler is reported below, once
     # Ctrl-C: this command's one line, not the cluster's shutdown log or the workers' tracebacks
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", '["fnn.cli.quiet_worker"]')
@@ -182,7 +186,16 @@ def run(args: argparse.Namespace) -> int:
                            configs=configs)
     except KeyboardInterrupt:
         raise Interrupted(f"the finished runs are kept in {out}; continue with: {_resume_command(args, out)}") from None
+    except (OSError, TimeoutError, CancelledError) as error:  # Dask's lost connections and cancelled futures
+        if isinstance(error, OSError) and error.filename is not None:
+            raise  # a file of the sweep's: reported with its name
+        where = f"the Dask scheduler at {address}" if address else "the local Dask cluster"
+        raise FnnInputError(
+            f"{where} was lost mid-sweep ({type(error).__name__}); the runs that finished are kept in "
+            f"{os.path.join(out, 'runs')}. Finish the rest with: {_resume_command(args, out)}"
+        ) from None
     finally:
+        logging.disable(disabled)
         if bar is not None:
             bar.close()
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"

@@ -334,7 +334,7 @@ def _train(
 
     def save(state: TrainState) -> None:
         assert folder is not None  # the on_checkpoint of a run with a folder only
-        folder.save_checkpoint(Model(state, prepared.config.to_dict(), prepared.standardizer, prepared.train.class_names))
+        folder.save_checkpoint(prepared.model(state))
         saved.append(state.epoch)
 
     try:

@@ -15,7 +15,6 @@ from fnn.observe.advice import problems
 from fnn.observe.tensorboard import TensorBoardLog
 from fnn.run.build import Prepared
 from fnn.store.epochs import check_epochs_free, save_epoch_checkpoint
-from fnn.store.model import Model
 from fnn.store.run_folder import RunFolder
 from fnn.train.state import TrainState
 
@@ -79,7 +78,7 @@ class RunWatch:
         def on_checkpoint(state: TrainState) -> TrainState:
             save(state)
             if self.config.keep_checkpoints and self.folder is not None and state.epoch not in self.kept:
-                model = Model(state, self.config.to_dict(), self.prepared.standardizer, self.prepared.train.class_names)
+                model = self.prepared.model(state)
                 save_epoch_checkpoint(self.folder, model)
                 self.kept.add(state.epoch)
             return state

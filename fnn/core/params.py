@@ -28,6 +28,7 @@ from attrs import cmp_using, evolve, field, frozen
 from fnn.arrays import arrays_equal, as_float_dtype, freeze_new, readonly, shape_str
 from fnn.core.spec import NetworkSpec
 from fnn.errors import FnnInputError, bad_argument
+from fnn.limits import require_memory
 from fnn.seeds import init_rng
 
 FlatLayout = tuple[tuple[tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int]]], ...], int]
@@ -107,6 +108,11 @@ def init_params(spec: NetworkSpec, seed: int, dtype: npt.DTypeLike = np.float32)
         raise bad_argument("init_params", "seed", "a non-negative int", seed)
     resolved = as_float_dtype(dtype)
     layout, total = flat_layout(spec)
+    require_memory(
+        total * resolved.itemsize,
+        f"The 'spec' argument of fnn.init_params: the network {'-'.join(map(str, spec.sizes))} has {total:,} "
+        f"parameters ({resolved})",
+    )
     flat = np.empty(total, resolved)
     for index, (layer, ((w_start, w_shape), (b_start, b_shape))) in enumerate(zip(spec.layers, layout)):
         rng = init_rng(int(seed), index)

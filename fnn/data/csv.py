@@ -42,12 +42,17 @@ from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
 from fnn.errors import FnnInputError, shown_names
+from fnn.limits import require_memory
 
 LABEL_NAMES = ("label", "labels", "class", "target", "species", "y")
 """Header names (compared without regard to case) that make a column the label column when none is named."""
 
 MAX_TABLE_BYTES = 1 << 30
 """The largest table read (decompressed); it is read into memory whole."""
+
+MAX_LINE_CHARS = 1 << 22
+"""The longest line read (about 4 million characters: 400,000 columns of numbers); a longer one is refused before
+it is split into cells, whose Python strings would take many times its size."""
 
 MAX_CLASS_INDEX = 9999
 """Whole-number labels up to this are class indices; larger or negative ones are class names."""
@@ -63,7 +68,12 @@ Drop = str | int | Iterable[str | int] | None
 """Columns left out: a header name, an index, or several."""
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell's text is a number by this module's rules (decimal text, no ``nan``, ``inf`` or ``1_000``).
+
+    >>> is_number(" -1.5e3"), is_number("nan"), is_number("species")
+    (True, False, False)
+    """
     return _NUMBER.fullmatch(cell) is not None
 
 
@@ -176,6 +186,8 @@ def _read_text(path: str) -> tuple[bytes | bytearray, str]:
             data = read_bounded(stream, MAX_TABLE_BYTES)
     if data is None:
         raise FnnInputError(f"{path}: holds more than {size_text(MAX_TABLE_BYTES)} (decompressed); expected a table of at most that size.")
+    # its text, cells and float64 values: up to about six times the bytes (two per number), refused before parsing
+    require_memory(6 * len(data), f"{path} ({size_text(len(data))} of text to parse)")
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
@@ -190,9 +202,20 @@ def _read_text(path: str) -> tuple[bytes | bytearray, str]:
     return data, text
 
 
+def bounded_lines(lines: Iterable[str], path: str) -> Iterator[str]:
+    """``lines`` as they are, refusing one longer than :data:`MAX_LINE_CHARS` before it is split into cells."""
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise FnnInputError(
+                f"{path}, line {number}: longer than {MAX_LINE_CHARS:,} characters; expected a table's "
+                f"rows, one per line (is this a file of another kind, or a table without line breaks?)."
+            )
+        yield line
+
+
 def _records(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, cells)`` for each record, ``line`` being where it starts."""
-    reader = _csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = _csv.reader(bounded_lines(io.StringIO(text, newline=""), path), strict=True)
     line = 1
     try:
         for cells in reader:
@@ -226,7 +249,7 @@ def _read(
             f"{path}, line 1: expected comma-separated cells; found one cell {first[0][:60]!r} (is the file separated "
             f"by ';' or tabs? fnn reads comma-separated files)."
         )
-    has_header = not any(map(_is_number, first))
+    has_header = not any(map(is_number, first))
     width = len(first)
     header = [cell.strip() for cell in first] if has_header else [f"column{i}" for i in range(width)]
     label_index = None
@@ -309,8 +332,8 @@ def _parse_strict(
         starts.append(line)
     lines = np.array(starts, dtype=np.int64)
     table = _Table(path, header, True, None, feature_columns, label_index, label_cells, lines)
-    if not all(map(_is_number, cells)):
-        position = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+    if not all(map(is_number, cells)):
+        position = next(i for i, cell in enumerate(cells) if not is_number(cell))
         row, column = divmod(position, len(feature_columns))
         raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a number; found {_shown(cells[position])}.")
     features = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), len(feature_columns))
@@ -344,7 +367,7 @@ def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
         order = sorted(set(values))
         lookup = {value: index for index, value in enumerate(order)}
         return np.array([lookup[v] for v in values], dtype=np.int64), tuple(map(str, order))
-    numeric = [_is_number(cell) for cell in cells]
+    numeric = [is_number(cell) for cell in cells]
     if all(numeric):
         targets = np.array([float(cell) for cell in cells], dtype=np.float64)
         bad = None if all_finite(targets) else first_non_finite(targets)

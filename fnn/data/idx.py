@@ -34,6 +34,7 @@ from fnn.data.input_files import (
     size_text,
 )
 from fnn.errors import FnnInputError
+from fnn.limits import require_memory
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
@@ -178,6 +179,7 @@ def read_idx_scaled(
         with decompression_errors(path, _EXPECTED):
             source, dims, _, data_bytes = _sized_header(handle, stream, compressed, path)
             rows, width = dims[0], math.prod(dims[1:])
+            require_memory(rows * width * float_type.itemsize, f"{path} ({_shape_text(dims)} as {float_type.name})")
             out = np.empty((rows, width), float_type)
             flat = out.reshape(-1)
             step = max(chunk_bytes // source.itemsize, 1) * source.itemsize

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Union
 
@@ -185,14 +185,24 @@ def load_train_test(name: str, seed: int = 0, test_fraction: float = 0.2, dtype:
     return split_source(load_source(name, dtype, label, drop), name, seed, test_fraction, dtype)
 
 
+def _lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The lines of ``text``, each read with a bound one past the longest line a table may have."""
+    from fnn.data.csv import MAX_LINE_CHARS
+
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        yield line
+
+
 def csv_header(path: str) -> list[str]:
     """The cells of a CSV file's first row (plain or gzip-compressed, UTF-8), stripped: its header's names when it
     has a header row. Only that row is read."""
     with open_input(path, "a CSV table (UTF-8, comma-separated)") as handle:
         stream, _ = maybe_gunzip(handle)
         with decompression_errors(path, "a CSV table"):
+            from fnn.data.csv import bounded_lines
+
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
             try:
-                return [cell.strip() for cell in next(csv.reader(text, strict=True), [])]
+                return [cell.strip() for cell in next(csv.reader(bounded_lines(_lines(text), path), strict=True), [])]
             except csv.Error as error:
                 raise FnnInputError(f"{path}, line 1: malformed CSV ({error}); expected comma-separated cells.") from None

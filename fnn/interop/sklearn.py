@@ -38,6 +38,7 @@ from fnn.core.metrics import predict as network_outputs
 from fnn.core.params import Params, init_params
 from fnn.core.spec import network, spec_from_config
 from fnn.errors import FnnInputError
+from fnn.limits import require_memory, training_bytes
 from fnn.optim import Optimizer, add_l2, chain, get_optimizer
 from fnn.run.settings import SETTINGS, Setting
 from fnn.store.codec import decode, encode
@@ -183,6 +184,11 @@ class _FNNEstimator(BaseEstimator):
             options.update(validation=float(self.validation_fraction), patience=int(self.n_iter_no_change), monitor="val_loss")
         n_outputs, output = self._output()
         spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
+        require_memory(  # before anything is allocated, naming the estimator's own settings
+            training_bytes(spec.sizes, np.dtype(dtype).itemsize, min(int(self.batch_size), len(x))),
+            f"hidden_layer_sizes={self.hidden_layer_sizes!r}, batch_size={self.batch_size!r}: training the network "
+            f"{'-'.join(map(str, spec.sizes))} ({np.dtype(dtype)})",
+        )
         start: Params | TrainState
         if incremental:
             start = self.state_

@@ -6,7 +6,6 @@ counted with :func:`~fnn.train.batches.batch_count` on the real training part (a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -15,17 +14,20 @@ from attrs import field, frozen
 from fnn.core.params import Params, init_params
 from fnn.core.spec import NetworkSpec, network
 from fnn.core.validate import prepare_targets
-from fnn.data.csv import label_column
+from fnn.data.csv import is_number, label_column
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import ScaledRows
 from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
+from fnn.limits import require_memory, training_bytes
 from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
 from fnn.run.settings import RunConfig, class_weight_of
+from fnn.store.model import Model
 from fnn.train.batches import batch_count
 from fnn.train.loop import validation_split
 from fnn.train.options import TrainOptions, train_options
+from fnn.train.state import TrainState
 
 _Label = Callable[[str], str]
 """How an error message words a setting: ``str`` (its name) for Python, its flag for the command line."""
@@ -49,6 +51,12 @@ class Prepared:
     standardizer: Standardizer | None = None
     source: str | None = None
     weights: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, eq=False)
+    columns: tuple[str, ...] = ()
+
+    def model(self, state: TrainState) -> Model:
+        """``state`` as a :class:`~fnn.store.model.Model` with this run's preprocessing: configuration,
+        standardiser, class names and feature columns by name."""
+        return Model(state, self.config.to_dict(), self.standardizer, self.train.class_names, self.columns)
 
     @property
     def optimizer(self) -> Optimizer:
@@ -141,25 +149,15 @@ def _standardized(parts, stats):
     return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
 
 
-def _memory_bytes():
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not POSIX: no bound known
-        return None
-
-
-def _check_fits_in_memory(spec, config, label):
-    """Refuse a network whose parameters alone would not fit in this machine's memory (a typo in the sizes),
-    before numpy tries to allocate them."""
-    count = sum(layer.input_dim * layer.output_dim + layer.output_dim for layer in spec.layers)
-    needed = count * np.dtype(config.dtype).itemsize
-    memory = _memory_bytes()
-    if memory is not None and needed > memory:
-        raise FnnInputError(
-            f"{label('hidden')} {','.join(map(str, config.hidden))}: the network {'-'.join(map(str, spec.sizes))} has "
-            f"{count:,} parameters, {needed / 2**30:,.1f} GiB in {config.dtype}, more than this machine's "
-            f"{memory / 2**30:,.1f} GiB of memory."
-        )
+def _check_fits_in_memory(spec, config, rows, label):
+    """Refuse a network whose training would not fit in this machine's memory (a typo in the sizes), before
+    numpy tries to allocate it."""
+    hidden = ",".join(map(str, config.hidden)) or "(none)"
+    require_memory(
+        training_bytes(spec.sizes, np.dtype(config.dtype).itemsize, min(config.batch_size, rows)),
+        f"{label('hidden')} {hidden} with {label('batch_size')} {config.batch_size}: training the network "
+        f"{'-'.join(map(str, spec.sizes))} ({config.dtype})",
+    )
 
 
 def _csv_path(config):
@@ -194,6 +192,18 @@ def _name_flags(message, label):
     return (message.replace("(label='NAME' or an index)", f"with {flag}")
             .replace("give the label column by index (label=0 for the first)", f"give the table a header row and name the label column with {flag}")
             .replace("or the label column given by index (label=0 for the first)", f"or a header row and {flag} naming the label column"))
+
+
+def _feature_columns(config):
+    """The names of a CSV table's feature columns in training order (its header without the label and dropped
+    columns), or ``()`` for data without named columns."""
+    path = _csv_path(config)
+    if path is None:
+        return ()
+    header = csv_header(path)
+    if any(map(is_number, header)):  # no header row: columns by position only
+        return ()
+    return tuple(name for name in header if name not in (config.label, config.sample_weight) and name not in config.drop)
 
 
 def _with_label_name(config, path):
@@ -252,7 +262,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
     spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
-    _check_fits_in_memory(spec, config, label)
+    _check_fits_in_memory(spec, config, len(train), label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
     train, validation, kept, held = _validation_parts(config, params, train, label)
     parts = None if weights is None else (weights[kept], None if held is None else weights[held])
@@ -269,4 +279,4 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         metrics=config.metrics,
         train_metrics=config.train_metrics,
     )
-    return Prepared(config, train, validation, test, params, options, stats, where, parts)
+    return Prepared(config, train, validation, test, params, options, stats, where, parts, _feature_columns(config) if data is None else ())

@@ -6,9 +6,11 @@ each state worth saving (each epoch, and the best one again when early stopping 
 ``on_batch(index)`` before each mini-batch. Observers cannot change the run.
 
 A run uses ``threads`` BLAS threads (the configuration's, else the environment's thread variables', else this
-machine's cores; the record's ``threads_from`` says which), set with threadpoolctl for its duration only; the same seed and thread count give the same bytes. An epoch that ends with non-finite
-parameters raises :class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever holds
-them.
+machine's cores; the record's ``threads_from`` says which), set with threadpoolctl for its duration only; the same
+seed and thread count give the same bytes. An epoch that ends with non-finite parameters, or with a training loss
+that exploded (above :data:`DIVERGENCE_FACTOR` times ``max(1, L0)``, ``L0`` the loss of the starting parameters on
+the training part), raises :class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever
+holds them; its ``last_good`` is the state before.
 
 >>> finished = run(resolve_config(({"data": "iris", "hidden": [6], "epochs": 3}, PYTHON)))
 >>> finished.state.epoch, sorted(finished.record["final_metrics"])
@@ -25,6 +27,7 @@ from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
 from fnn.arrays import all_finite
+from fnn.core.metrics import evaluate
 from fnn.core.params import Params
 from fnn.data.dataset import Dataset
 from fnn.data.sources import LoadedSource
@@ -61,12 +64,27 @@ def run_threads(config: RunConfig) -> int:
     return config.threads if config.threads is not None else default_threads()[0]
 
 
-def _finite(states: Iterable[TrainState], previous: TrainState | Params) -> Iterator[TrainState]:
+DIVERGENCE_FACTOR = 1e4
+"""A run diverges when an epoch's training loss exceeds this many times ``max(1, L0)``, ``L0`` being the loss of
+the parameters it started from on its training part (or when the loss or the parameters stop being finite)."""
+
+
+def _loss_limit(params: Params, train: Dataset) -> float:
+    """The training loss above which a run starting from ``params`` has diverged (:data:`DIVERGENCE_FACTOR`)."""
+    return DIVERGENCE_FACTOR * max(1.0, float(evaluate(params, *train.as_tuple())["loss"]))
+
+
+def _converging(states: Iterable[TrainState], previous: TrainState | Params, limit: float) -> Iterator[TrainState]:
+    """``states`` up to the first whose parameters are not finite or whose training loss exceeds ``limit``: then
+    :class:`~fnn.errors.TrainingDiverged`, carrying the last good state."""
     for state in states:
-        if not all(all_finite(array) for array in state.params.arrays()):
+        loss = state.history[-1].loss
+        if loss > limit or not all(all_finite(array) for array in state.params.arrays()):
+            what = (f"the training loss grew to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} times the starting loss "
+                    f"(limit {limit:.4g}),") if loss > limit else "the parameters became NaN or infinite"
             raise TrainingDiverged(
-                f"Training diverged: the parameters became NaN or infinite in epoch {state.epoch} (the loss was "
-                f"still finite). Lower the learning rate, scale the inputs, or clip gradients.",
+                f"Training diverged: {what} in epoch {state.epoch}{'' if loss > limit else ' (the loss was still finite)'}. "
+                f"Lower the learning rate, scale the inputs, or clip gradients.",
                 epoch=state.epoch, step=state.step,
                 last_good=getattr(previous, "params", previous), epoch_start=previous,
             )
@@ -122,7 +140,9 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
         start if start is not None else prepared.params, prepared.train, options=options,
         epochs=config.epochs - done, on_batch=on_batch, function="train",
     )
-    states = _observed(_finite(states, start if start is not None else prepared.params), [o for o in (on_epoch, on_checkpoint) if o is not None])
+    first: TrainState | Params = start if start is not None else prepared.params
+    limit = _loss_limit(start.params if start is not None else prepared.params, prepared.train)
+    states = _observed(_converging(states, first, limit), [o for o in (on_epoch, on_checkpoint) if o is not None])
     if config.patience:
         best, newest = early_stopping(states, config.patience, config.monitor)
         final, last = _trained(best, config, done), _trained(newest, config, done)

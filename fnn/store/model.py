@@ -23,16 +23,26 @@ fnn.errors.FnnInputError: ... exists; fnn.save does not overwrite it unless over
 
 from __future__ import annotations
 
+import math
 import os
 import stat
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from attrs import field, frozen
 
+from fnn.arrays import all_finite, describe, first_non_finite
+from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
 from fnn.core.params import Params
+from fnn.data.csv import is_number, label_column, read_table
+from fnn.data.dataset import Dataset
+from fnn.data.idx import read_idx
+from fnn.data.input_files import open_input
+from fnn.data.sources import csv_header
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError
+from fnn.limits import bytes_text, require_memory
 from fnn.optim import EmptyState
 from fnn.store.atomic import os_failure
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -41,47 +51,281 @@ from fnn.train.state import TrainState
 
 _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
-_MEAN, _SCALE, _CLASS_NAMES = "mean", "scale", "class_names"
+_MEAN, _SCALE, _CLASS_NAMES, _COLUMNS = "mean", "scale", "class_names", "columns"
+_TABLES = (".csv", ".csv.gz")
+Table = Mapping[str, Any]
+"""A table with named columns: column name -> values (a pandas DataFrame is read the same way)."""
 
 
-def _class_names(names: Any) -> tuple[str, ...]:
+def _strings(names: Any) -> tuple[str, ...]:
     return tuple(str(name) for name in names)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(map(repr, names))
+
+
+def _named_columns(raw: Any) -> Table | None:
+    """``raw`` as a mapping of column name -> values if it is a table with named columns (a mapping, or a pandas
+    DataFrame), else None."""
+    if isinstance(raw, Mapping):
+        return {str(name): values for name, values in raw.items()}
+    if hasattr(raw, "columns") and hasattr(raw, "to_numpy") and not isinstance(raw, np.ndarray):
+        return {str(name): raw[name].to_numpy() for name in raw.columns}
+    return None
 
 
 @frozen
 class Model:
-    """A trained network with what its inputs need: the run's configuration, standardiser (or None) and class names.
+    """A trained network with all of its run's preprocessing: configuration (its ``label`` and ``drop`` columns),
+    standardiser (or None), class names and the feature ``columns`` by name in training order (empty when the data
+    had no named columns). :meth:`predict`, :meth:`predict_proba` and :meth:`evaluate` take RAW features, as
+    ``fnn predict`` and ``fnn evaluate`` do: an array (columns in training order), a table with named columns (a
+    mapping of name -> values, a pandas DataFrame, a CSV file read by its header) or a ``.npy`` or IDX file.
 
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
     >>> stats = fnn.data.Standardizer(np.array([1.0, 2.0]), np.array([2.0, 4.0]))
-    >>> model = Model(fnn.TrainState(params, None), {}, stats, ("cat", "dog"))
-    >>> model.prepare_features([[3.0, 6.0]]), sorted(model.extras())
-    (array([[1., 1.]], dtype=float32), ['class_names', 'mean', 'scale'])
+    >>> model = Model(fnn.TrainState(params, None), {}, stats, ("cat", "dog"), columns=("w", "h"))
+    >>> model.prepare_features({"h": [6.0], "w": [3.0]}), sorted(model.extras())
+    (array([[1., 1.]], dtype=float32), ['class_names', 'columns', 'mean', 'scale'])
+    >>> model.predict({"w": [3.0], "h": [6.0]}).tolist(), model.predict_proba([[3.0, 6.0]]).shape
+    (['cat'], (1, 2))
     """
 
     state: TrainState
     config: dict[str, Any] = field(factory=dict)
     standardizer: Standardizer | None = None
-    class_names: tuple[str, ...] = field(default=(), converter=_class_names)
+    class_names: tuple[str, ...] = field(default=(), converter=_strings)
+    columns: tuple[str, ...] = field(default=(), converter=_strings)
 
     @property
     def params(self) -> Params:
         """The network's parameters (``state.params``)."""
         return self.state.params
 
-    def prepare_features(self, features: Any) -> np.ndarray:
-        """Features as the network was trained on them: standardised with the training statistics if it was."""
-        features = np.asarray(features, dtype=self.params.dtype)
-        if self.standardizer is None:
-            return features
-        return standardize(features, self.standardizer).astype(self.params.dtype)
+    @property
+    def label(self) -> str | None:
+        """The label column of the table the model was trained on (None without one)."""
+        label = self.config.get("label")
+        return None if label is None else str(label)
+
+    @property
+    def drop(self) -> tuple[str, ...]:
+        """The columns training left out of its table: those dropped and the sample-weight column."""
+        weight = self.config.get("sample_weight")
+        return tuple(map(str, self.config.get("drop") or ())) + ((str(weight),) if weight else ())
+
+    # -- raw inputs ---------------------------------------------------------------------------------------------
+
+    def inputs(self, raw: Any, *, label: str | None = None, source: str = "x", scale: float | None = None,
+               kind: str | None = None) -> np.ndarray:
+        """Raw features as float64 rows in training column order (see the class for what ``raw`` may be): a table's
+        columns matched by name (its label column, ``label`` or the model's, and dropped columns ignored), divided
+        by ``scale`` (default 255 for an IDX file, else 1). A file's format is ``kind`` (``"csv"``, ``"npy"`` or
+        ``"idx"``), by default what its name ends in (IDX for any other). ``source`` names the input in errors."""
+        return self._read(raw, label, _source(raw, source), scale, kind)[0]
+
+    def _read(self, raw: Any, label: str | None, source: str, scale: float | None, kind: str | None) -> tuple[np.ndarray, Any]:
+        """``(features, label values or None)``, features checked as :meth:`inputs` describes; ``source`` as
+        :func:`_source` names it."""
+        divisor, values = 1.0, None
+        if isinstance(raw, (str, os.PathLike)):
+            path = os.fspath(raw)
+            kind = kind or ("csv" if path.lower().endswith(_TABLES) else "npy" if path.lower().endswith(".npy") else "idx")
+            if label is not None and kind != "csv":
+                raise FnnInputError(f"label {label!r}: names a column of a CSV table; {path} is not one.")
+            if kind == "csv":
+                features, values = self._csv(path, label, source)
+            elif kind == "npy":
+                features = _npy(path, source)
+            else:
+                images = read_idx(path)  # memory-mapped: nothing read yet
+                require_memory(8 * images.size, f"{source} ({images.size:,} values as float64)")
+                features, divisor = images.astype(np.float64), 255.0
+        else:
+            table = _named_columns(raw)
+            if table is not None:
+                features, values = self._table(table, label, source)
+            else:
+                features = _numbers(raw, source)
+        n_inputs = self.params.spec.sizes[0]
+        if features.ndim == 1 and len(features) == n_inputs:
+            features = features.reshape(1, -1)  # one sample
+        features = features.reshape(len(features), -1) if features.ndim > 2 else features
+        if features.ndim != 2 or features.shape[1] != n_inputs:
+            raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got an array of shape {features.shape}.")
+        if scale is not None and not (np.isfinite(scale) and scale > 0):
+            raise FnnInputError(f"scale: expected a positive number; got {scale}.")
+        features = features / (scale if scale is not None else divisor)
+        return features, values
+
+    def _names(self, names: Sequence[str], label: str | None, source: str) -> str | None:
+        """The label column among ``names`` (or None), after refusing names that are missing, unknown or repeated."""
+        label = label if label is not None else self.label
+        if label is not None and label not in names and label != self.label:
+            raise FnnInputError(f"label {label!r}: {source} has no column named {label!r}; its columns are {list(names)}.")
+        repeated = sorted({name for name in names if list(names).count(name) > 1})
+        ignored = {*self.drop, *([label] if label is not None else [])}
+        unknown = [name for name in names if name not in self.columns and name not in ignored]
+        missing = [name for name in self.columns if name not in names]
+        problems = [f"{what} {_listed(names)}" for what, names in (("repeats the column(s)", repeated),
+                    ("has no column(s)", missing), ("has unknown column(s)", unknown)) if names]
+        if problems:
+            problem = " and ".join(problems)
+            ignoring = f"; its label {label!r} and dropped columns are ignored" if label is not None else ""
+            raise FnnInputError(f"{source}: {problem}; expected the model's columns {list(self.columns)} by name, in any order{ignoring}.")
+        return label if label in names else None
+
+    def _table(self, table: Table, label: str | None, source: str) -> tuple[np.ndarray, Any]:
+        names = list(table)
+        if not self.columns:
+            label = label if label is not None else self.label
+            if label is None:
+                found = label_column(names, source=source, required=False)
+                label = None if found is None else names[found]
+            keep = [name for name in names if name != label and name not in self.drop]
+            columns = [np.asarray(table[name]) for name in keep]
+        else:
+            label = self._names(names, label, source)
+            keep, columns = list(self.columns), [np.asarray(table[name]) for name in self.columns]
+        try:
+            features = np.column_stack([column.astype(np.float64) for column in columns]) if columns else np.empty((0, 0))
+        except (TypeError, ValueError):
+            bad = next(name for name, column in zip(keep, columns) if not _is_numeric(column))
+            raise FnnInputError(f"{source}: column {bad!r}: expected numbers; got {np.asarray(table[bad]).dtype} values.") from None
+        return features, (None if label is None or label not in table else np.asarray(table[label]))
+
+    def _csv(self, path: str, label: str | None, source: str) -> tuple[np.ndarray, Any]:
+        """A CSV table's feature columns: by name when the model knows its columns and the table has a header row,
+        else as training chose them (the label column, ``label``, the model's or one named as in LABEL_NAMES, and
+        the dropped columns left out)."""
+        header = csv_header(path)
+        named = bool(header) and not any(is_number(cell) for cell in header)
+        if self.columns and named:
+            label = self._names(header, label, path)
+            drop = [name for name in header if name not in self.columns and name != label]
+            names, features, cells, _ = read_table(path, label, drop=drop)
+            kept = [name for name in names if name in self.columns]
+            return features[:, [kept.index(name) for name in self.columns]], cells
+        if label is not None and label not in header:
+            raise FnnInputError(f"label {label!r}: {path} has no column named {label!r}; expected one of its header's names {header}.")
+        label = label if label is not None else (self.label if self.label in header else None)
+        drop = [column for column in self.drop if column in header]
+        n_inputs = self.params.spec.sizes[0]
+        # A table exactly as wide as the model's inputs is all features (a moons model given columns x,y); a wider
+        # one has its label column found by the loader's own name rule, as training applied it.
+        recognise = label is None and self.label is None and len(header) - len(drop) != n_inputs
+        header, features, cells, _ = read_table(path, label, drop=drop, recognise_label=recognise)
+        if features.shape[1] != n_inputs:
+            left_out = [*([label] if label is not None else []), *drop]
+            if recognise and cells is not None:
+                left_out.append(header[label_column(header, source=path)])
+            without = f" after leaving out {_listed(left_out)}" if left_out else ""
+            raise FnnInputError(
+                f"{source}: {len(header)} columns give {features.shape[1]} inputs{without}, but the model takes "
+                f"{n_inputs} inputs; its columns are {header} (name the label column with --label COLUMN)."
+            )
+        return features, cells
+
+    def prepare_features(self, raw: Any, *, label: str | None = None, source: str = "x", scale: float | None = None,
+                         kind: str | None = None) -> np.ndarray:
+        """Features as the network was trained on them: :meth:`inputs` in the params' dtype, standardised with the
+        training statistics if it was. Values beyond that dtype's range are refused, naming ``source``."""
+        source = _source(raw, source)
+        return self._prepared(self.inputs(raw, label=label, source=source, scale=scale, kind=kind), source)
+
+    def _prepared(self, features: np.ndarray, source: str) -> np.ndarray:
+        dtype = self.params.dtype
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the input
+            cast = features.astype(dtype)
+            prepared = cast if self.standardizer is None else standardize(cast, self.standardizer).astype(dtype)
+        for values, what in ((features, "a number"), (cast, f"a number that fits {dtype}"), (prepared, f"a number that fits {dtype} once standardised")):
+            bad = None if all_finite(values) else first_non_finite(values)
+            if bad is not None:
+                row, column = bad
+                name = f" ({self.columns[column]!r})" if len(self.columns) == values.shape[1] else ""
+                raise FnnInputError(f"{source}: row {row + 1}, column {column + 1}{name}: expected {what}; found {float(features[row, column])!r}.")
+        return prepared
+
+    # -- predictions and metrics --------------------------------------------------------------------------------
+
+    def outputs(self, raw: Any, **how: Any) -> np.ndarray:
+        """The network's output rows for raw inputs (``how``: ``label``, ``source``, ``scale`` of :meth:`inputs`)."""
+        return predict(self.params, self.prepare_features(raw, **how))
+
+    def predict(self, raw: Any, **how: Any) -> np.ndarray:
+        """Class names (class indices if the model has no names) for a classifier, values for a regression: one
+        per row of raw inputs; what ``fnn predict`` writes."""
+        outputs = self.outputs(raw, **how)
+        if not self.params.spec.is_classifier:
+            return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+        classes = classes_from_outputs(outputs)
+        names = self.output_names(outputs)
+        return np.array(names)[classes] if self.class_names else classes
+
+    def predict_proba(self, raw: Any, **how: Any) -> np.ndarray:
+        """A classifier's class probabilities, one row per row of raw inputs (two columns for a sigmoid output)."""
+        if not self.params.spec.is_classifier:
+            raise FnnInputError("predict_proba: this model is a regression; it gives values (predict), not probabilities.")
+        return probabilities(self.outputs(raw, **how))
+
+    def output_names(self, outputs: np.ndarray) -> list[str]:
+        """The class names of a classifier's probability columns (``'0'``, ``'1'``, ... if it has none that fit)."""
+        count = probabilities(outputs).shape[1]
+        return list(self.class_names) if len(self.class_names) == count else [str(j) for j in range(count)]
+
+    def evaluate(self, raw: Any, y: Any = None, *, label: str | None = None, source: str = "x", scale: float | None = None,
+                 kind: str | None = None) -> dict[str, Any]:
+        """What ``fnn evaluate --json`` gives (loss, accuracy or R^2, counts, a classifier's confusion matrix) on
+        raw inputs and their labels ``y`` (class names or indices, or targets); ``y`` may be left out for a table
+        holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
+        source = _source(raw, source)
+        if isinstance(raw, Dataset):
+            features = raw.features if self.standardizer is None else self._prepared(np.asarray(raw.features, np.float64), source)
+            labels: Any = raw.labels
+        else:
+            found, values = self._read(raw, label, source, scale, kind)
+            features = self._prepared(found, source)
+            if y is None and values is None:
+                column = f" {self.label!r}" if self.label is not None else ""
+                raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
+            labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
+        metrics = evaluate(self.params, features, labels, counts=True)
+        if self.params.spec.is_classifier:
+            predicted = predict_classes(self.params, features)
+            classes = max(len(self.class_names), self.params.spec.sizes[-1], 2)
+            metrics["confusion_matrix"] = confusion_matrix(np.asarray(labels), predicted, classes).tolist()
+        return metrics
+
+    def _labels(self, values: Any, source: str) -> np.ndarray:
+        """Labels as the loss takes them: class names mapped to the model's class indices; numbers as they are."""
+        values = np.asarray(values)
+        if not self.params.spec.is_classifier:
+            if values.dtype.kind in "iuf":
+                return values
+            try:
+                return np.array([float(v) for v in values.ravel()]).reshape(values.shape)
+            except ValueError:
+                raise FnnInputError(f"{source}: expected numbers (targets); got {values.ravel()[:3].tolist()}...") from None
+        if values.dtype.kind in "iub":
+            return values.astype(np.int64)
+        lookup = {name: index for index, name in enumerate(self.class_names)}
+        texts = [str(v).strip() for v in values.ravel()]
+        unknown = [text for text in texts if text not in lookup]
+        if unknown:
+            raise FnnInputError(f"{source}: the class {unknown[0]!r} is not one of the model's classes {list(self.class_names)}.")
+        return np.array([lookup[text] for text in texts], dtype=np.int64)
+
+    # -- checkpoints ----------------------------------------------------------------------------------------------
 
     def extras(self) -> dict[str, np.ndarray]:
-        """The checkpoint extras that carry the standardiser's statistics and the class names
+        """The checkpoint extras that carry the standardiser's statistics, the class names and the feature columns
         (:meth:`from_checkpoint` reads them back)."""
         extras = {} if self.standardizer is None else {_MEAN: self.standardizer.mean, _SCALE: self.standardizer.scale}
         if self.class_names:
             extras[_CLASS_NAMES] = np.array(self.class_names, dtype=str)
+        if self.columns:
+            extras[_COLUMNS] = np.array(self.columns, dtype=str)
         return extras
 
     @classmethod
@@ -95,7 +339,7 @@ class Model:
         """
         extras = checkpoint.extras
         standardizer = Standardizer(extras[_MEAN], extras[_SCALE]) if _MEAN in extras and _SCALE in extras else None
-        return cls(checkpoint.state, checkpoint.config or {}, standardizer, extras.get(_CLASS_NAMES, ()))
+        return cls(checkpoint.state, checkpoint.config or {}, standardizer, extras.get(_CLASS_NAMES, ()), extras.get(_COLUMNS, ()))
 
     def save_checkpoint(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
         """Write this model as a checkpoint at ``path`` (what ``fnn train`` writes into a run folder).
@@ -108,6 +352,61 @@ class Model:
         {'lr': 0.1}
         """
         save_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
+
+
+def probabilities(outputs: np.ndarray) -> np.ndarray:
+    """A classifier's output rows as class probabilities: softmax rows as they are, a sigmoid column ``p`` as
+    ``[1 - p, p]``.
+
+    >>> probabilities(np.array([[0.25]]))
+    array([[0.75, 0.25]])
+    """
+    return np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if outputs.shape[1] == 1 else outputs
+
+
+def _source(raw: Any, source: str) -> str:
+    """How messages name an input: ``source``, or a file's path when ``source`` is the default ``"x"``."""
+    return os.fspath(raw) if source == "x" and isinstance(raw, (str, os.PathLike)) else source
+
+
+def _is_numeric(values: np.ndarray) -> bool:
+    try:
+        values.astype(np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _numbers(raw: Any, source: str) -> np.ndarray:
+    try:
+        array = np.asarray(raw)
+    except ValueError as error:
+        raise FnnInputError(f"{source}: expected rows of numbers; got {type(raw).__name__} ({error}).") from None
+    if array.dtype.kind not in "biuf" or array.ndim == 0:
+        raise FnnInputError(f"{source}: expected rows of numbers; got {describe(raw)}.")
+    return array.astype(np.float64)
+
+
+def _npy(path: str, source: str) -> np.ndarray:
+    """A ``.npy`` file's numeric array, its header's size checked against the file and memory before it is read."""
+    with open_input(path, "a .npy array") as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(handle)
+            held = os.fstat(handle.fileno()).st_size - handle.tell()
+            if dtype.kind not in "biuf" or not shape:
+                raise FnnInputError(f"{source}: expected a numeric array of samples in rows; got {dtype} {shape}.")
+            declared = math.prod(shape) * dtype.itemsize
+            if declared != held:
+                raise FnnInputError(f"{source}: its header declares {dtype} {shape} ({bytes_text(declared)}), but the file holds {bytes_text(held)} of data.")
+            require_memory(declared + 8 * math.prod(shape), source)  # the array and its float64 copy
+            handle.seek(0)
+            return np.lib.format.read_array(handle, allow_pickle=False).astype(np.float64)
+        except (OSError, ValueError) as error:
+            if isinstance(error, FnnInputError):
+                raise
+            raise FnnInputError(f"{source}: not a readable .npy file ({error}).") from None
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:

@@ -14,6 +14,7 @@ import numpy as np
 
 from fnn.arrays import describe
 from fnn.errors import FnnInputError, bad_argument
+from fnn.limits import MAX_BATCH_SIZE
 from fnn.seeds import shuffle_rng
 
 
@@ -47,8 +48,8 @@ def minibatches(
     >>> [y.tolist() for _, y in fnn.minibatches(np.zeros((5, 1)), np.arange(5), 2, seed=0, epoch=0, shuffle=False)]
     [[0, 1], [2, 3], [4]]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise bad_argument("minibatches", "batch_size", "a positive int", batch_size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= MAX_BATCH_SIZE:
+        raise bad_argument("minibatches", "batch_size", f"a positive int up to {MAX_BATCH_SIZE}", batch_size)
     for name, value in (("seed", seed), ("epoch", epoch)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise bad_argument("minibatches", name, "a non-negative int", value)

@@ -35,6 +35,7 @@ from fnn.data.dataset import Dataset
 from fnn.data.lazy import take_rows
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.limits import require_memory, training_bytes
 from fnn.optim.base import Optimizer
 from fnn.train.batches import minibatches
 from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
@@ -284,6 +285,20 @@ def _options(function: str, options: TrainOptions | None, keywords: dict[str, An
     return options
 
 
+def _check_step_memory(start: Any, data: Any, batch_size: int, function: str) -> None:
+    """Refuse, before anything of the run is allocated, a training step that would not fit in memory."""
+    params = start.params if isinstance(start, TrainState) else start
+    if not isinstance(params, Params):
+        return  # start_state names the mistake
+    rows = data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else getattr(data, "features", ())
+    batch_rows = min(batch_size, len(rows)) if hasattr(rows, "__len__") else batch_size
+    sizes = params.spec.sizes
+    require_memory(
+        training_bytes(sizes, params.dtype.itemsize, batch_rows),
+        f"{function}: training the network {'-'.join(map(str, sizes))} ({params.dtype}) with batch_size {batch_size}",
+    )
+
+
 def iterate_epochs(
     start: Params | TrainState,
     data: Any,
@@ -322,6 +337,7 @@ def iterate_epochs(
     if options.patience is not None:
         raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
     optimizer = options.optimizer
+    _check_step_memory(start, data, options.batch_size, function)
     state = start_state(start, optimizer, options.seed, function)
     train, val = weighted_parts(state.params, data, options, state.seed, function)
     is_weighted = train[2] is not None

@@ -23,6 +23,7 @@ from attrs import field, frozen
 
 from fnn.core.scores import METRICS, Metric, get_metrics, greater_is_better
 from fnn.errors import bad_argument
+from fnn.limits import MAX_BATCH_SIZE
 from fnn.optim import OPTIMIZERS, Optimizer, get_optimizer, sgd
 
 MAX_EPOCHS = 10**7
@@ -102,7 +103,7 @@ def _monitor_check(value: Any) -> str:
 TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "optimizer": choice_check(tuple(OPTIMIZERS)),
     "lr": number_check(low=0, low_open=True),
-    "batch_size": number_check(low=1, whole=True),
+    "batch_size": number_check(low=1, high=MAX_BATCH_SIZE, whole=True),
     "epochs": number_check(low=1, high=MAX_EPOCHS, whole=True),
     "seed": number_check(low=0, whole=True),
     "drop_rate": number_check(low=0, high=1, high_open=True),
