@@ -1,5 +1,8 @@
 """Metrics over whole data sets, evaluated in batches so memory stays bounded: accuracy, loss, confusion, R^2.
 
+Data may be any real array-like (lists, int or float arrays, pandas frames and series, SciPy sparse matrices); it is
+converted once to the params' dtype (:func:`fnn.arrays.real_array`), a sparse matrix one batch at a time.
+
 >>> params = fnn.init_params(fnn.network([2, 4, 3]), seed=0)
 >>> x, y = np.zeros((5, 2), np.float32), np.array([0, 1, 2, 1, 0])
 >>> m = fnn.evaluate(params, x, y)
@@ -20,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from fnn.arrays import describe
+from fnn.arrays import describe, is_sparse, real_array
 from fnn.core.network import forward_trace, forward_unchecked, loss_value
 from fnn.core.params import Params
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
+from fnn.data.lazy import ScaledRows
 from fnn.errors import bad_argument
 
 
@@ -40,6 +44,8 @@ def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
 
 def _one_sample(params: Params, x: Any, function: str) -> tuple[Any, bool]:
     """``x`` as rows, and whether it was one sample given as a 1-D array (of one value per network input)."""
+    if not isinstance(x, ScaledRows) and not is_sparse(x):
+        x = real_array(x, function, "x", params.dtype)
     if isinstance(x, np.ndarray) and x.ndim == 1:
         n_inputs = params.spec.sizes[0]
         if len(x) != n_inputs:
@@ -117,7 +123,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
            [0, 0, 0],
            [0, 1, 1]])
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred = real_array(y_true, "confusion_matrix", "y_true"), real_array(y_pred, "confusion_matrix", "y_pred")
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
     if n_classes is None:
@@ -131,8 +137,9 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     >>> fnn.r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
     0.5
     """
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    y_true = real_array(y_true, "r2_score", "y_true", np.float64)
+    y_true = y_true.reshape(len(y_true), -1)
+    y_pred = real_array(y_pred, "r2_score", "y_pred", np.float64).reshape(y_true.shape)
     residual = np.sum((y_true - y_pred) ** 2, axis=0)
     total = np.sum((y_true - y_true.mean(axis=0)) ** 2, axis=0)
     return float(np.mean(1 - residual / np.maximum(total, np.finfo(np.float64).tiny)))
