@@ -20,6 +20,18 @@ from fnn.data.lazy import ScaledRows, take_rows
 from fnn.errors import FnnInputError
 
 
+def class_indices(values: Iterable[Any]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(indices, class_names)``: each label as its index among the sorted distinct labels, which name the classes,
+    so labels 1..3 give three classes named '1', '2', '3' (no empty class 0). Numbers sort as numbers.
+
+    >>> indices, names = class_indices([3, 1, 2, 3])
+    >>> indices.tolist(), names
+    ([2, 0, 1, 2], ('1', '2', '3'))
+    """
+    order, indices = np.unique(np.asarray(list(values)), return_inverse=True)
+    return indices.astype(np.int64).reshape(-1), tuple(str(value) for value in order.tolist())
+
+
 def _keep_readonly(value: Any) -> np.ndarray | ScaledRows:
     # A read-only array (a memory map opened read-only included) or lazily scaled rows are kept as they are.
     if isinstance(value, ScaledRows) or (isinstance(value, np.ndarray) and not value.flags.writeable):
