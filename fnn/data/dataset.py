@@ -187,9 +187,9 @@ def for_task(train: Dataset, test: Dataset, task: str, name: str = "task") -> tu
         )
     if not train.n_classes or not (task == "regression" or (task == "auto" and mostly_single)):
         return train, test
-    values = _numbers(train.class_names)
-    if values is None:
+    numbers = _numbers(train.class_names)
+    if numbers is None:
         if task == "auto":
             return train, test
         raise FnnInputError(f"{name} regression: the labels of {train.name!r} are text ({', '.join(train.class_names[:3])}, ...), not numbers to predict.")
-    return _as_target(train, values), _as_target(test, values)
+    return _as_target(train, numbers), _as_target(test, numbers)
