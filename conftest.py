@@ -1,9 +1,97 @@
-"""Names every doctest may use, as the docs assume them: ``np`` and ``fnn``."""
+"""Names every doctest may use, as the docs assume them: ``np`` and ``fnn``; and files that import an optional
+package this environment lacks are reported as skipped, with the reason, instead of failing to collect."""
+
+import ast
+import doctest
+import importlib.util
+import pathlib
 
 import numpy as np
 import pytest
 
 import fnn
+
+# The optional packages (import name -> how to get it): none is needed by ``pip install -e .``.
+OPTIONAL = {
+    "sklearn": "the sklearn extra",
+    "scipy": "the sklearn extra",
+    "joblib": "the sklearn extra",
+    "pandas": "the test extra",
+    "matplotlib": "the plots extra",
+    "dask": "the sweep extra",
+    "distributed": "the sweep extra",
+    "onnx": "the onnx extra",
+    "onnxruntime": "the test extra",
+    "safetensors": "the safetensors extra",
+    "tensorboardX": "the tensorboard extra",
+    "tensorboard": "the test extra",
+    "torch": "pip install torch==2.13.0 (CPU wheel)",
+    "psutil": "the bench extra",
+}
+
+
+def missing_optional(names):
+    """``"pkg (how to get it)"`` for each optional package among ``names`` that is not installed."""
+    return [f"{name} ({OPTIONAL[name]})" for name in sorted(set(names) & set(OPTIONAL)) if importlib.util.find_spec(name) is None]
+
+
+def imported_packages(source):
+    """The top-level package names a module imports at module level (not inside functions)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+class _NeedsMissing(pytest.File):
+    """A test or doctest file that imports an optional package this environment lacks: one skip with the reason."""
+
+    def collect(self):
+        pytest.skip(f"{self.path.name} imports {', '.join(self.missing)}, not installed")
+
+
+@pytest.fixture
+def missing_optional_packages():
+    """:func:`missing_optional`, for tests that check which optional packages a whole scenario needs."""
+    return missing_optional
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path, parent):
+    collected = yield
+    if file_path.suffix != ".py" or not collected:
+        return collected
+    missing = missing_optional(imported_packages(pathlib.Path(file_path).read_text()))
+    if not missing:
+        return collected
+    skipped = _NeedsMissing.from_parent(parent, path=file_path)
+    skipped.missing = missing
+    return [skipped]
+
+
+def _missing_package_of(error):
+    """The reason to skip when ``error`` (a test's or an example's) is an optional package this environment lacks."""
+    if isinstance(error, doctest.UnexpectedException):
+        error = error.exc_info[1]
+    if not isinstance(error, ModuleNotFoundError):
+        return None
+    named = {error.name.split(".")[0]} if error.name else {word.strip("'.,:") for word in str(error).split()}
+    missing = missing_optional(named | {name for name in OPTIONAL if name.lower() in str(error).lower().replace("-", "")})
+    return f"needs {', '.join(missing)}, not installed" if missing else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test or example stopped by a missing optional package (imported where it is used) is skipped, saying which."""
+    report = yield
+    if call.excinfo is not None and report.failed:
+        reason = _missing_package_of(call.excinfo.value)
+        if reason:
+            report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
+    return report
 
 
 @pytest.fixture(autouse=True)

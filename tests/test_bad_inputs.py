@@ -220,8 +220,10 @@ API_CASES = [
     ("BCE: infinite", lambda: fnn.loss(SIGMOID, (X3, np.array([0, np.inf, 1, 0], F32))), "must be finite targets"),
     # targets of the wrong kind
     ("y of the wrong length", lambda: fnn.loss(REGRESSION, (X3, np.zeros(3, F32))), r"'batch\[1\] \(y\)' argument of fnn.loss must be 4 labels or targets"),
-    ("y a list", lambda: fnn.loss(REGRESSION, (X3, [0.0] * 4)), r"'batch\[1\] \(y\)' argument of fnn.loss must be a numpy array"),
-    ("y of strings", lambda: fnn.loss(SOFTMAX, (X3, np.array(["a", "b", "a", "b"]))), "must be integer labels or float targets"),
+    ("y a ragged list", lambda: fnn.loss(REGRESSION, (X3, [[0.0], [1.0, 2.0], [0.0], [0.0]])), r"'batch\[1\] \(y\)' argument of fnn.loss must be a rectangular array of real numbers"),
+    ("y of strings", lambda: fnn.loss(SOFTMAX, (X3, np.array(["a", "b", "a", "b"]))), r"'batch\[1\] \(y\)' argument of fnn.loss must be real numbers \(ints or floats\). Got an array of dtype <U1"),
+    ("x complex", lambda: fnn.predict(SOFTMAX, X3 + 1j), r"'x' argument of fnn.predict must be real numbers \(ints or floats\). Got an array of dtype complex"),
+    ("x objects", lambda: fnn.fit(SOFTMAX, (np.array([[None] * 3] * 4), np.zeros(4, int)), epochs=1), r"'data features' argument of fnn.fit must be real numbers"),
     ("classifier labels beyond 0/1", lambda: fnn.loss(SIGMOID, (X3, np.arange(4))), "class labels in 0..1. Got labels in 0..3"),
     # other argument checks
     ("init_params: negative seed", lambda: fnn.init_params(fnn.network([2, 2]), seed=-1), "'seed' argument of fnn.init_params must be a non-negative int"),

@@ -237,7 +237,8 @@ def test_label_kinds(tmp_path):
         data = load_csv(path)
         return data.labels.tolist(), data.class_names
 
-    assert labels(["2", "0", "+2"]) == ([2, 0, 2], ("0", "1", "2"))
+    assert labels(["2", "0", "+2"]) == ([1, 0, 1], ("0", "2"))  # no empty class 1
+    assert labels(["3", "1", "2", "1"]) == ([2, 0, 1, 0], ("1", "2", "3"))  # labels 1..3: three classes, no empty 0
     assert labels(["-1", "1", "-1"]) == ([0, 1, 0], ("-1", "1"))  # not class indices: names, in numerical order
     assert labels(["10", "20000"]) == ([0, 1], ("10", "20000"))
     assert labels(["1.0", "0.5"]) == ([[1.0], [0.5]], ())  # numbers that are not all whole: a regression target
@@ -368,7 +369,8 @@ def test_what_is_loaded_is_exactly_what_the_file_says(tmp_path_factory, values, 
     path.write_text("a,b,c,label\n" + "\n".join(rows) + "\n")
     data = load_csv(path, dtype=np.float64)
     assert data.features.tobytes() == np.array(values, np.float64).tobytes()
-    assert data.labels.tolist() == classes[: len(values)] and data.class_names == tuple(map(str, range(max(classes[: len(values)]) + 1)))
+    present = sorted(set(classes[: len(values)]))
+    assert [present[label] for label in data.labels] == classes[: len(values)] and data.class_names == tuple(map(str, present))
 
 
 def test_python2_integer_flags_of_the_classic_file(tmp_path):

@@ -63,8 +63,8 @@ def test_no_silent_upcast(dtype):
     [
         ((np.ones((4, 2), np.float32), np.array([0, 1, 2, 0])), r"shape \(n, 3\)"),
         ((np.ones(3, np.float32), np.array([0])), r"shape \(n, 3\)"),
-        ((np.ones((4, 3), np.float64), np.array([0, 1, 2, 0])), "dtype float32"),
-        ((np.ones((4, 3), np.uint8), np.array([0, 1, 2, 0])), "dtype float32"),
+        ((np.ones((4, 3), np.complex64), np.array([0, 1, 2, 0])), r"real numbers \(ints or floats\). Got an array of dtype complex64"),
+        ((np.full((4, 3), "1"), np.array([0, 1, 2, 0])), r"real numbers .* dtype <U1"),
         ((np.ones((4, 3), np.float32), np.array([0, 1, 2])), "4 labels"),
         ((np.ones((4, 3), np.float32), np.array([0, 1, 2, 3])), r"class labels in 0..2.*0..3"),
         ((np.ones((4, 3), np.float32), np.array([0, -1, 2, 1])), r"class labels in 0..2"),
@@ -72,7 +72,7 @@ def test_no_silent_upcast(dtype):
         ((np.array([[np.nan, 0, 0]] * 4, np.float32), np.array([0, 1, 2, 0])), "finite values.*nan"),
         ((np.ones((4, 3), np.float32),), "a pair"),
         ([[1.0, 2.0, 3.0]], "a pair"),
-        ((np.ones((4, 3), np.float32).tolist(), np.array([0, 1, 2, 0])), "numpy array"),
+        (([[1.0, 2.0, 3.0]] * 3 + [[1.0]], np.array([0, 1, 2, 0])), "rectangular array of real numbers"),
     ],
 )
 def test_bad_batches_name_the_argument(batch, message):

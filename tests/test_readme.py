@@ -91,7 +91,14 @@ def test_every_block_kind_is_one_the_test_knows():
     assert sum(kind == "python" for kind, _ in blocks()) >= 8
 
 
-def test_the_readme_runs_as_written(tmp_path, monkeypatch):
+# What the README's walk-through uses besides PyTorch: the test extra installs them all.
+README_NEEDS = ("matplotlib", "dask", "distributed", "sklearn", "pandas", "safetensors", "onnx", "onnxruntime", "tensorboardX")
+
+
+def test_the_readme_runs_as_written(tmp_path, monkeypatch, missing_optional_packages):
+    missing = missing_optional_packages(README_NEEDS)
+    if missing:
+        pytest.skip(f"the README's walk-through needs {', '.join(missing)}: pip install -e '.[test]'")
     monkeypatch.chdir(tmp_path)  # an empty folder: whatever a block needs, an earlier block made
     namespace = {"__name__": "__main__"}
     ran, left_out = [], []

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -18,10 +19,25 @@ def run(script, *args):
     return done.stdout
 
 
-def test_reproduce_iris():
-    out = run("reproduce_iris.py")
-    assert "tutorial" in out and "standardised, SGD 200 epochs" in out
-    assert float(out.split("stratified")[0].split()[-1]) >= 0.9
+SPREAD = re.compile(r"(\d\.\d+) ± (\d\.\d+) \((\d\.\d+)-(\d\.\d+)\)\s+(.+?)\s*$")
+
+
+def test_reproduce_iris_reports_a_spread_over_seeds():
+    out = run("reproduce_iris.py", "--seeds", "0", "1", "2")
+    assert "over seeds 0, 1, 2" in out
+    rows = {m.group(5): [float(v) for v in m.groups()[:4]] for m in map(SPREAD.search, out.splitlines()) if m}
+    assert set(rows) == {"training accuracy, as there", "training accuracy", "stratified 20% test split"}
+    for note, (mean, sd, low, high) in rows.items():
+        assert 0 <= low <= mean <= high <= 1 and sd >= 0, note
+    assert rows["stratified 20% test split"][2] >= 0.9 and rows["training accuracy"][2] >= 0.9
+
+
+@needs_fashion
+def test_reproduce_deep_relu_prints_train_and_test_at_the_tutorials_rate():
+    out = run("reproduce_deep_relu.py", "--small-iterations", "2", "--deep-iterations", "2")
+    assert "(lr 0.1 and 0.1)" in out
+    rows = [line for line in out.splitlines() if line.strip().startswith("[784")]
+    assert len(rows) == 2 and all(" train, " in row and " test" in row and "train (MNIST)" in row for row in rows)
 
 
 def test_reproduce_moons_both_networks_short():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
@@ -24,6 +25,12 @@ CHECKED = [
     FNNClassifier(
         hidden_layer_sizes=(16,), max_iter=5, learning_rate_init=0.01, early_stopping=True, n_iter_no_change=2, dtype="float64",
         random_state=0,
+    ),
+    FNNRegressor(hidden_layer_sizes=(16,), max_iter=5, learning_rate_init=0.01, early_stopping=True, n_iter_no_change=2, random_state=0),
+    # Two hidden layers, one activation each, dropout, sgd without shuffling.
+    FNNClassifier(
+        hidden_layer_sizes=(16, 8), activation=["tanh", "relu"], dropout=0.1, optimizer="sgd", learning_rate=0.1,
+        shuffle=False, epochs=5, dtype="float64", random_state=0,
     ),
 ]
 
@@ -356,3 +363,79 @@ def test_predict_proba_columns_follow_classes_():
     np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x))
     for column, label in enumerate(clf.classes_):
         assert proba[names == label, column].mean() > 0.6
+
+
+def test_mlpclassifiers_fitted_attribute_names():
+    x, y = iris()
+    clf = small_classifier(epochs=6).fit(x, y)
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=6, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(x, y)
+    for name in ("n_layers_", "n_outputs_", "out_activation_", "n_iter_"):
+        assert getattr(clf, name) == getattr(mlp, name), name
+    assert [w.shape for w in clf.coefs_] == [w.shape for w in mlp.coefs_]
+    assert [b.shape for b in clf.intercepts_] == [b.shape for b in mlp.intercepts_]
+    assert clf.t_ == mlp.t_ == 6 * len(x)
+    assert clf.loss_curve_ == [record.loss for record in clf.history_] and len(clf.loss_curve_) == 6
+    assert clf.best_loss_ == min(clf.loss_curve_) and clf.validation_scores_ is None is clf.best_validation_score_
+    assert np.array_equal(clf.coefs_[0], clf.params_.layers[0].w)
+    binary = small_classifier(epochs=2).fit(x, y == 0)
+    assert (binary.n_outputs_, binary.out_activation_) == (1, "logistic")
+    regressor = FNNRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(x, x[:, 0])
+    assert (regressor.n_outputs_, regressor.out_activation_, regressor.n_layers_) == (1, "identity", 3)
+
+
+def test_early_stopping_scores_as_mlpclassifier_names_them():
+    x, y = iris()
+    clf = small_classifier(epochs=8, early_stopping=True, patience=3).fit(x, y)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_ and all(0 <= score <= 1 for score in scores)
+    assert clf.best_validation_score_ == max(scores) and clf.best_loss_ is None
+    held_out = len(x) - clf.t_ // clf.n_iter_
+    assert 0 < held_out < len(x) / 5
+    regressor = FNNRegressor(hidden_layer_sizes=(8,), max_iter=4, early_stopping=True, random_state=0).fit(x, x[:, 0])
+    assert regressor.validation_scores_ == [record.val_r2 for record in regressor.history_]
+
+
+def test_predict_log_proba_is_the_log_of_predict_proba():
+    x, y = iris()
+    clf = small_classifier(epochs=3).fit(x, y)
+    assert np.allclose(np.exp(clf.predict_log_proba(x)), clf.predict_proba(x))
+    assert clf.predict_log_proba(x).shape == (len(x), 3) and (clf.predict_log_proba(x) <= 0).all()
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"])
+def test_sparse_input_trains_as_its_dense_equal(kind):
+    from scipy import sparse
+
+    x, y = iris()
+    matrix = getattr(sparse, kind)(x)
+    dense = small_classifier(epochs=3).fit(x, y)
+    fitted = small_classifier(epochs=3).fit(matrix, y)
+    assert fitted.params_ == dense.params_
+    assert np.array_equal(fitted.predict_proba(matrix), dense.predict_proba(x))
+    regressor = FNNRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    assert np.array_equal(regressor.fit(matrix, x[:, 0]).predict(matrix), regressor.fit(x, x[:, 0]).predict(x))
+
+
+def test_one_hot_encoded_text_categories_train_through_a_pipeline():
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], size=(120, 1))
+    y = (colour[:, 0] == "red").astype(int)
+    model = make_pipeline(OneHotEncoder(), FNNClassifier(hidden_layer_sizes=(4,), learning_rate_init=0.05, max_iter=30, random_state=0))
+    assert model.fit(colour, y).score(colour, y) == 1.0
+
+
+@pytest.mark.parametrize("estimator", [FNNRegressor, FNNClassifier])
+def test_too_small_for_early_stopping_is_refused_as_mlp_refuses_it(estimator):
+    theirs = {FNNRegressor: MLPRegressor, FNNClassifier: MLPClassifier}[estimator]
+    with pytest.raises(ValueError, match="n_samples=1"):
+        theirs(early_stopping=True).fit(np.ones((1, 2)), [0])
+    ours = r"n_samples=1 .* the validation set is too small" if estimator is FNNRegressor else "got 1 class"
+    with pytest.raises(ValueError, match=ours):
+        estimator(early_stopping=True).fit(np.ones((1, 2)), [0])
+    with pytest.raises(ValueError, match=r"n_samples=3 .* the validation set is too small"):
+        FNNClassifier(early_stopping=True, random_state=0).fit(np.ones((3, 2)), [0, 1, 2])  # one row a class

@@ -1,5 +1,8 @@
 """Metrics over whole data sets, evaluated in batches so memory stays bounded: accuracy, loss, confusion, R^2.
 
+Data may be any real array-like (lists, int or float arrays, pandas frames and series, SciPy sparse matrices); it is
+converted once to the params' dtype (:func:`fnn.arrays.real_array`), a sparse matrix one batch at a time.
+
 >>> params = fnn.init_params(fnn.network([2, 4, 3]), seed=0)
 >>> x, y = np.zeros((5, 2), np.float32), np.array([0, 1, 2, 1, 0])
 >>> m = fnn.evaluate(params, x, y)
@@ -21,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from fnn.arrays import describe
+from fnn.arrays import describe, is_sparse, real_array
 from fnn.core.losses import sample_weights
 from fnn.core.network import forward_trace, forward_unchecked, loss_value
 from fnn.core.params import Params
 from fnn.core.scores import Metric, get_metrics, r2_score
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
+from fnn.data.lazy import ScaledRows
 from fnn.errors import bad_argument
 
 
@@ -43,6 +47,8 @@ def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
 
 def _one_sample(params: Params, x: Any, function: str) -> tuple[Any, bool]:
     """``x`` as rows, and whether it was one sample given as a 1-D array (of one value per network input)."""
+    if not isinstance(x, ScaledRows) and not is_sparse(x):
+        x = real_array(x, function, "x", params.dtype)
     if isinstance(x, np.ndarray) and x.ndim == 1:
         n_inputs = params.spec.sizes[0]
         if len(x) != n_inputs:
@@ -120,7 +126,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
            [0, 0, 0],
            [0, 1, 1]])
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred = real_array(y_true, "confusion_matrix", "y_true"), real_array(y_pred, "confusion_matrix", "y_pred")
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
     if n_classes is None:

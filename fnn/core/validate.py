@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from fnn.arrays import all_finite, describe, first_non_finite
+from fnn.arrays import all_finite, describe, first_non_finite, is_sparse, real_array
 from fnn.core.params import Params
 from fnn.data.lazy import ScaledRows
 from fnn.errors import Described, bad_argument
@@ -25,24 +25,35 @@ def check_params(params: object, function: str) -> Params:
 def check_features(
     params: Params, x: object, function: str, name: str = "x", check_finite: bool = True
 ) -> np.ndarray | ScaledRows:
-    """``x`` must be a 2-D array of the params' float dtype with one column per network input."""
+    """``x`` as a 2-D array of the params' float dtype with one column per network input.
+
+    Any real array-like (lists, int or float arrays, pandas frames) is converted once to that dtype; a SciPy sparse
+    matrix becomes :class:`ScaledRows`, densified one batch at a time.
+    """
     n_inputs = params.spec.sizes[0]
-    if not isinstance(x, (np.ndarray, ScaledRows)):
-        raise bad_argument(function, name, f"a 2-D numpy array of shape (n, {n_inputs})", describe(x))
+    if is_sparse(x):
+        return _sparse_rows(params, x, function, name)
+    if not isinstance(x, ScaledRows):
+        x = real_array(x, function, name, params.dtype)
     if x.ndim != 2 or x.shape[1] != n_inputs:
         raise bad_argument(function, name, f"a 2-D array of shape (n, {n_inputs}) (samples in rows)", describe(x))
-    if x.dtype != params.dtype:
-        raise bad_argument(
-            function,
-            name,
-            f"an array of the params' dtype {params.dtype} (convert with x.astype(np.{params.dtype}), or "
-            f"init the params with dtype={str(x.dtype)!r} if it is a float)",
-            describe(x),
-        )
+    if x.dtype != params.dtype:  # ScaledRows of another dtype
+        raise bad_argument(function, name, f"rows of the params' dtype {params.dtype}", Described(repr(x)))
     if check_finite and isinstance(x, np.ndarray) and not all_finite(x):
         bad = first_non_finite(x)
         raise bad_argument(function, name, "finite values", Described(f"{x[bad]} at index {bad}"))
     return x
+
+
+def _sparse_rows(params: Params, x: Any, function: str, name: str) -> ScaledRows:
+    n_inputs = params.spec.sizes[0]
+    if len(x.shape) != 2 or x.shape[1] != n_inputs:
+        raise bad_argument(function, name, f"a 2-D array of shape (n, {n_inputs}) (samples in rows)", Described(f"a sparse matrix of shape {x.shape}"))
+    x = x.tocsr()
+    stored = real_array(x.data, function, name)
+    if not all_finite(stored):
+        raise bad_argument(function, name, "finite values", Described("a sparse matrix holding NaN or infinity"))
+    return ScaledRows(x, 1, params.dtype)
 
 
 def prepare_targets(params: Params, y: object, n: int, function: str, name: str = "y") -> np.ndarray:
@@ -55,8 +66,7 @@ def prepare_targets(params: Params, y: object, n: int, function: str, name: str 
     """
     spec = params.spec
     n_outputs = spec.sizes[-1]
-    if not isinstance(y, np.ndarray):
-        raise bad_argument(function, name, f"a numpy array of {n} labels or targets", describe(y))
+    y = real_array(y, function, name)
     if len(y) != n:
         raise bad_argument(function, name, f"{n} labels or targets (one per row of x)", describe(y))
     if y.dtype.kind in "iu" and n_outputs == 1 and not spec.is_classifier and y.ndim == 1:

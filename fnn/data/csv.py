@@ -9,8 +9,9 @@ What is loaded is exactly what the file says, or an error naming the file, line 
   ``inf``, ``1_000``, hex and empty cells are not numbers, and a value too large for the float type is refused.
 - The label column is the one the caller names (``label=`` a header name or a column index), else the one column
   named as in :data:`LABEL_NAMES` (any case); :func:`label_column` decides it, for training and prediction alike.
-  Labels that are all whole numbers 0..9999 are class indices (classes ``0..max``); other whole numbers and text
-  become class names (sorted); numbers that are not all whole (``1.5``, ``3.0``) are a regression target.
+  Labels that are all whole numbers, or text, are classes: each label becomes its index among the sorted distinct
+  labels, which name the classes (labels 1..3 give classes '1', '2', '3'); numbers that are not all whole
+  (``1.5``, ``3.0``) are a regression target.
 - ``drop=`` names columns (or indices) left out, such as an ``Id`` column that would leak the label.
 
 Well-formed numeric files are parsed by numpy's C reader (without its comment character); anything else by a
@@ -39,7 +40,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from fnn.arrays import all_finite, as_float_dtype, first_non_finite, freeze_new
-from fnn.data.dataset import Dataset
+from fnn.data.dataset import Dataset, class_indices
 from fnn.data.input_files import as_path, decompression_errors, maybe_gunzip, open_input, read_bounded, size_text
 from fnn.errors import FnnInputError, shown_names
 from fnn.limits import require_memory
@@ -53,9 +54,6 @@ MAX_TABLE_BYTES = 1 << 30
 MAX_LINE_CHARS = 1 << 22
 """The longest line read (about 4 million characters: 400,000 columns of numbers); a longer one is refused before
 it is split into cells, whose Python strings would take many times its size."""
-
-MAX_CLASS_INDEX = 9999
-"""Whole-number labels up to this are class indices; larger or negative ones are class names."""
 
 _EXPECTED = "a CSV table (UTF-8, comma-separated)"
 _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
@@ -361,12 +359,7 @@ def _labels(table: _Table) -> tuple[np.ndarray, tuple[str, ...]]:
     """``(labels, class_names)`` from the label cells' text."""
     cells = table.label_cells
     if all(_INTEGER.fullmatch(cell) for cell in cells):
-        values = [int(cell) for cell in cells]
-        if 0 <= min(values) and max(values) <= MAX_CLASS_INDEX:
-            return np.array(values, dtype=np.int64), tuple(str(i) for i in range(max(values) + 1))
-        order = sorted(set(values))
-        lookup = {value: index for index, value in enumerate(order)}
-        return np.array([lookup[v] for v in values], dtype=np.int64), tuple(map(str, order))
+        return class_indices(int(cell) for cell in cells)
     numeric = [is_number(cell) for cell in cells]
     if all(numeric):
         targets = np.array([float(cell) for cell in cells], dtype=np.float64)

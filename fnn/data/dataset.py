@@ -20,6 +20,18 @@ from fnn.data.lazy import ScaledRows, take_rows
 from fnn.errors import FnnInputError
 
 
+def class_indices(values: Iterable[Any]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(indices, class_names)``: each label as its index among the sorted distinct labels, which name the classes,
+    so labels 1..3 give three classes named '1', '2', '3' (no empty class 0). Numbers sort as numbers.
+
+    >>> indices, names = class_indices([3, 1, 2, 3])
+    >>> indices.tolist(), names
+    ([2, 0, 1, 2], ('1', '2', '3'))
+    """
+    order, indices = np.unique(np.asarray(list(values)), return_inverse=True)
+    return indices.astype(np.int64).reshape(-1), tuple(str(value) for value in order.tolist())
+
+
 def _keep_readonly(value: Any) -> np.ndarray | ScaledRows:
     # A read-only array (a memory map opened read-only included) or lazily scaled rows are kept as they are.
     if isinstance(value, ScaledRows) or (isinstance(value, np.ndarray) and not value.flags.writeable):
@@ -115,3 +127,69 @@ class Dataset:
         Dataset('first five', features=float32[5,4], labels=int64[5], classes=('setosa', 'versicolor', 'virginica'))
         """
         return Dataset(take_rows(self.features, index), self.labels[index], self.class_names, name or self.name)
+
+
+TASKS = ("auto", "classification", "regression")
+"""What a run learns: ``auto`` decides from the labels (:func:`for_task`), or the user says."""
+
+
+def _numbers(names: tuple[str, ...]) -> np.ndarray | None:
+    try:
+        return np.array([float(name) for name in names])
+    except ValueError:
+        return None
+
+
+def _single_row_classes(data: Dataset) -> int:
+    return int(np.count_nonzero(np.bincount(data.labels, minlength=data.n_classes) == 1))
+
+
+def _as_target(data: Dataset, values: np.ndarray) -> Dataset:
+    return Dataset(data.features, values[data.labels].reshape(-1, 1), (), data.name)
+
+
+def _as_classes(data: Dataset, names: tuple[str, ...], values: np.ndarray) -> Dataset:
+    indices = np.searchsorted(values, data.labels[:, 0])
+    return Dataset(data.features, indices.astype(np.int64), names, data.name)
+
+
+def for_task(train: Dataset, test: Dataset, task: str, name: str = "task") -> tuple[Dataset, Dataset]:
+    """``(train, test)`` as classes or as a regression target, as ``task`` says, decided on ``train`` and done alike
+    to both; ``name`` words the setting in errors.
+
+    Under ``auto`` whole-number labels stay classes while they look like classes: they become a number to regress
+    when more than half of the distinct values (of more than two) occur in a single row each, as prices or
+    counts do. ``regression`` turns numeric class names into a target column; ``classification`` turns whole-number
+    targets into classes and refuses labels most of whose classes have a single row.
+
+    >>> prices = Dataset(np.zeros((4, 1), np.float32), np.array([0, 1, 2, 3]), ("10", "12", "15", "40"), "prices")
+    >>> for_task(prices, prices, "auto")[0].labels.ravel().tolist()
+    [10.0, 12.0, 15.0, 40.0]
+    >>> iris = fnn.data.iris()
+    >>> for_task(iris, iris, "auto")[0].class_names
+    ('setosa', 'versicolor', 'virginica')
+    """
+    if task not in TASKS:
+        raise FnnInputError(f"{name} {task!r}: expected one of {', '.join(TASKS)}.")
+    if task == "classification" and not train.n_classes:
+        targets = [part.labels for part in (train, test)]
+        if any(t.ndim != 2 or t.shape[1] != 1 or not np.array_equal(t, np.round(t)) for t in targets):
+            raise FnnInputError(f"{name} classification: the target of {train.name!r} is not one column of whole numbers; classes need labels.")
+        values = np.unique(np.concatenate(targets)[:, 0])
+        names = tuple(str(int(value)) for value in values)
+        train, test = _as_classes(train, names, values), _as_classes(test, names, values)
+    single = _single_row_classes(train) if train.n_classes else 0
+    mostly_single = train.n_classes > 2 and 2 * single > train.n_classes
+    if task == "classification" and mostly_single:
+        raise FnnInputError(
+            f"{name} classification: {single} of the {train.n_classes} classes of {train.name!r} have a single "
+            f"row, too few to learn a class from; if the label is a number to predict, say {name} regression."
+        )
+    if not train.n_classes or not (task == "regression" or (task == "auto" and mostly_single)):
+        return train, test
+    numbers = _numbers(train.class_names)
+    if numbers is None:
+        if task == "auto":
+            return train, test
+        raise FnnInputError(f"{name} regression: the labels of {train.name!r} are text ({', '.join(train.class_names[:3])}, ...), not numbers to predict.")
+    return _as_target(train, numbers), _as_target(test, numbers)

@@ -17,7 +17,8 @@ from numpy.typing import DTypeLike
 
 
 class ScaledRows:
-    """A read-only 2-D view of ``raw`` (n, ...) as float rows ``raw / divisor``, gathered lazily by index.
+    """A read-only 2-D view of ``raw`` (n, ...) as float rows ``raw / divisor``, gathered lazily by index;
+    ``raw`` may be a SciPy CSR matrix, whose rows are made dense only as they are gathered.
 
     Indexing with an int array or a slice gives an ordinary ndarray of just those rows; :meth:`rows` gives another
     lazy view. Values equal ``raw.reshape(n, -1).astype(dtype) / divisor`` exactly.
@@ -37,7 +38,7 @@ class ScaledRows:
         self.divisor = divisor
         self.dtype: np.dtype[Any] = np.dtype(dtype)
         self.index = index
-        n = len(raw) if index is None else len(index)
+        n = raw.shape[0] if index is None else len(index)
         self.shape = (n, int(np.prod(raw.shape[1:], dtype=np.int64)))
 
     ndim = 2
@@ -58,6 +59,8 @@ class ScaledRows:
         if isinstance(key, tuple):
             raise TypeError("ScaledRows supports row indexing only: rows[index] or rows[start:stop]")
         picked = self.raw[self._source_index(key)]
+        if hasattr(picked, "toarray"):  # a SciPy sparse matrix: only these rows are made dense
+            picked = picked.toarray()
         picked = picked.reshape(len(picked), -1) if picked.ndim > 1 else picked.reshape(1, -1)
         out = picked.astype(self.dtype)
         out /= self.dtype.type(self.divisor)

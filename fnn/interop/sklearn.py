@@ -37,12 +37,14 @@ from fnn.core.activations import Activation, get_activation
 from fnn.core.metrics import predict as network_outputs
 from fnn.core.params import Params, init_params
 from fnn.core.spec import network, spec_from_config
+from fnn.core.validate import prepare_targets
 from fnn.errors import FnnInputError
 from fnn.limits import require_memory, training_bytes
 from fnn.optim import Optimizer, add_l2, chain, get_optimizer
 from fnn.run.settings import SETTINGS, Setting
 from fnn.store.codec import decode, encode
 from fnn.train.loop import fit as fit_network
+from fnn.train.loop import validation_split
 from fnn.train.options import BadValue
 from fnn.train.state import History, TrainState
 
@@ -202,12 +204,30 @@ class _FNNEstimator(BaseEstimator):
             self.seed_ = self._draw_seed()
             start = init_params(spec, seed=self.seed_, dtype=dtype)
             options["seed"] = self.seed_
+        trained_rows = self._trained_rows(start, x, y) if stop_early else x.shape[0]
+        before = start.epoch if isinstance(start, TrainState) else 0
         self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
         self.n_iter_ = len(self.state_.history)
+        self.t_ = (getattr(self, "t_", 0) if incremental else 0) + (self.state_.epoch - before) * trained_rows
         return self
 
+    def _trained_rows(self, start: Params | TrainState, x: Any, y: np.ndarray) -> int:
+        """The rows trained on beside the held-out validation part, refusing data too small for both (as
+        scikit-learn's ``MLPClassifier`` and ``MLPRegressor`` do, with a ValueError)."""
+        params = start.params if isinstance(start, TrainState) else start
+        prepared = prepare_targets(params, y, x.shape[0], "fit", "y")
+        train, validation = validation_split(params, prepared, float(self.validation_fraction), self.seed_)
+        if not len(train) or not len(validation):
+            raise FnnInputError(
+                f"{type(self).__name__} with early_stopping=True holds out validation_fraction="
+                f"{self.validation_fraction} of the data, but with n_samples={x.shape[0]} the training part has "
+                f"{len(train)} and the validation set {len(validation)} rows: the validation set is too small. "
+                f"Increase validation_fraction or the size of the data set, or set early_stopping=False."
+            )
+        return len(train)
+
     def _features(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
+        return validate_data(self, X, reset=reset, dtype=self._dtype(), accept_sparse="csr", order="C")
 
     @property
     def params_(self) -> Params:
@@ -221,6 +241,51 @@ class _FNNEstimator(BaseEstimator):
         check_is_fitted(self, "state_")
         return self.state_.history
 
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weight matrix of each layer, ``(inputs, outputs)``, as ``MLPClassifier.coefs_``."""
+        return [layer.w for layer in self.params_.layers]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vector of each layer, as ``MLPClassifier.intercepts_``."""
+        return [layer.b for layer in self.params_.layers]
+
+    @property
+    def n_layers_(self) -> int:
+        """Layers counted as scikit-learn counts them: input, hidden and output."""
+        return len(self.params_.layers) + 1
+
+    @property
+    def out_activation_(self) -> str:
+        """The output activation by scikit-learn's name: ``'logistic'``, ``'softmax'`` or ``'identity'``."""
+        name = self.params_.spec.output_activation.name
+        return "logistic" if name == "sigmoid" else name
+
+    @property
+    def loss_curve_(self) -> list[float]:
+        """The training loss of each epoch in ``history_`` (the mean over its mini-batches)."""
+        return [record.loss for record in self.history_]
+
+    @property
+    def best_loss_(self) -> float | None:
+        """The least training loss, or None with early stopping (which keeps the best validation epoch instead)."""
+        return None if self.early_stopping else min(self.loss_curve_, default=None)
+
+    @property
+    def validation_scores_(self) -> list[float] | None:
+        """With early stopping, the score of each epoch on the held-out part (accuracy, or R^2 for a regressor)."""
+        if not self.early_stopping:
+            return None
+        scores = (record.val_accuracy if record.val_accuracy is not None else record.val_r2 for record in self.history_)
+        return [float(score) for score in scores if score is not None]
+
+    @property
+    def best_validation_score_(self) -> float | None:
+        """The best of ``validation_scores_``, or None without early stopping."""
+        scores = self.validation_scores_
+        return None if scores is None else max(scores, default=None)
+
     def _outputs(self, X):
         check_is_fitted(self, "state_")
         return network_outputs(self.state_.params, self._features(X, reset=False))
@@ -228,6 +293,7 @@ class _FNNEstimator(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
+        tags.input_tags.sparse = True
         return tags
 
     # A fitted state holds activation functions, which pickle cannot carry (lambdas): a pickle (joblib's processes,
@@ -272,7 +338,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
     :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
-    stopping, up to the best epoch, whose parameters are kept) and ``seed_``.
+    stopping, up to the best epoch, whose parameters are kept) and ``seed_``; and ``MLPClassifier``'s names for
+    what fnn has: ``coefs_``, ``intercepts_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+    ``best_validation_score_``, ``n_layers_``, ``n_outputs_``, ``out_activation_`` and ``t_`` (training rows seen).
+
+    ``X`` may be any real array-like, a DataFrame, or a SciPy sparse matrix (made dense one mini-batch at a time,
+    never whole). With ``early_stopping``, data too small to hold out a validation part is refused with a
+    ``ValueError``, as ``MLPClassifier`` refuses it.
 
     Given by name, every parameter pickles (joblib's processes, Dask); a :mod:`fnn.optim` optimiser or an
     :class:`fnn.Activation` object holds functions pickle cannot carry, so an estimator given one stays in one
@@ -312,7 +384,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         return index.astype(np.int64)
 
     def _targets(self, X, y, reset):
-        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True)
+        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), accept_sparse="csr", order="C", multi_output=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -329,7 +401,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         returns self.
 
         >>> x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array(["a", "a", "a", "b"])
-        >>> clf = FNNClassifier(hidden_layer_sizes=(4,), epochs=5, random_state=0, class_weight="balanced")
+        >>> clf = FNNClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0, class_weight="balanced")
         >>> clf.fit(x, y, sample_weight=[1, 1, 2, 1]).history_[-1].weighted
         True
         """
@@ -378,6 +450,21 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         outputs = self._outputs(X).astype(np.float64)
         return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
 
+    @property
+    def n_outputs_(self) -> int:
+        """The network's output units: 1 for two classes (one sigmoid), else one per class or label."""
+        return self.params_.spec.sizes[-1]
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """The natural logarithm of :meth:`predict_proba` (float64; ``-inf`` where a probability is 0).
+
+        >>> clf = FNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit([[0.0], [1.0]], ["a", "b"])
+        >>> np.allclose(np.exp(clf.predict_log_proba([[0.5]])), clf.predict_proba([[0.5]]))
+        True
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, as a label from ``classes_`` (multilabel: the indicator matrix)."""
         probabilities = self.predict_proba(X)
@@ -408,7 +495,9 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         return self.n_outputs_, "identity"
 
     def _targets(self, X, y, reset):
-        x, y = validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True, y_numeric=True)
+        x, y = validate_data(
+            self, X, y, reset=reset, dtype=self._dtype(), accept_sparse="csr", order="C", multi_output=True, y_numeric=True
+        )
         y = np.asarray(y, dtype=self._dtype())
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if reset:

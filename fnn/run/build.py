@@ -15,7 +15,7 @@ from fnn.core.params import Params, init_params
 from fnn.core.spec import NetworkSpec, network
 from fnn.core.validate import prepare_targets
 from fnn.data.csv import is_number, label_column
-from fnn.data.dataset import Dataset
+from fnn.data.dataset import Dataset, for_task
 from fnn.data.lazy import ScaledRows
 from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
@@ -137,6 +137,16 @@ def _weight_column(config: RunConfig, parts: tuple[Dataset, Dataset]) -> tuple[t
     return tuple(Dataset(np.delete(d.features, index, axis=1), d.labels, d.class_names, d.name) for d in parts), weights  # type: ignore[return-value]
 
 
+def _check_output_for_classes(config, train, label):
+    """Class labels need an output whose values are class scores; refused before training in one line."""
+    if train.n_classes and config.output not in ("auto", "softmax", "sigmoid"):
+        raise FnnInputError(
+            f"{label('output')} {config.output}: {train.name!r} has class labels ({train.n_classes} classes), which need "
+            f"an output of class scores: softmax or sigmoid (auto chooses), also with {label('loss')} mse; for a number "
+            f"to predict, say {label('task')} regression."
+        )
+
+
 def _needs_standardizing(config, features):
     if isinstance(features, ScaledRows):  # images scaled to [0, 1] batch by batch
         return config.standardize is True
@@ -222,6 +232,17 @@ def _resolved(config, label):
         raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
 
 
+class _TaskError(Exception):
+    """A refusal of the task setting, which ``_load`` passes on as it is (not as a data set's error)."""
+
+
+def _task_of_table(source, config, label):
+    try:
+        return for_task(source, source, config.task, label("task"))[0]
+    except FnnInputError as error:
+        raise _TaskError(str(error)) from None
+
+
 def _load(config, source, label):
     config = _resolved(config, label)
     path = _csv_path(config)
@@ -234,7 +255,11 @@ def _load(config, source, label):
             source = load_source(config.data, config.dtype, label=config.label if path else None, drop=config.drop if path else ())
         if path is not None:
             config = _with_label_name(config, path)
+        if isinstance(source, Dataset):  # one table: decide classes or regression before splitting it by class
+            source = _task_of_table(source, config, label)
         return config, split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
+    except _TaskError as error:
+        raise FnnInputError(str(error)) from None
     except FnnInputError as error:
         raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
     except OSError as error:  # a folder where a file was expected, a file that cannot be read, ...
@@ -256,6 +281,8 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
     else:
         train, test = data
     (train, test), weights = _weight_column(config, (train, test))
+    train, test = for_task(train, test, config.task, label("task"))
+    _check_output_for_classes(config, train, label)
     stats = None
     if _needs_standardizing(config, train.features):
         stats = fit_standardizer(train.features)

@@ -31,6 +31,7 @@ from fnn.core.activations import ACTIVATIONS, get_activation
 from fnn.core.initializers import INITIALIZERS, get_initializer
 from fnn.core.losses import LOSSES, get_loss
 from fnn.core.scores import METRICS
+from fnn.data.dataset import TASKS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError
 from fnn.optim import OPTIMIZERS, get_schedule
@@ -217,6 +218,7 @@ class RunConfig:
     label: str | None = field(default=None, metadata=_about("data", _optional(_column_name), "csv:PATH only: the label column's header name (if not given: the one column named label, labels, class, target, species or y, any case; none is an error)", data_kinds=("csv",)))
     drop: tuple[str, ...] = field(default=(), metadata=_about("data", _column_names, "csv:PATH only: columns left out, comma-separated header names, e.g. Id (a column that would leak the label)", data_kinds=("csv",)))
     test_fraction: float = field(default=0.2, metadata=_about("data", number_check(low=0, high=1, low_open=True, high_open=True), "part held out for testing when the data has no test part", unit="fraction"))
+    task: str = field(default="auto", metadata=_about("data", choice_check(TASKS), "what the label is: auto (whole numbers are classes unless most of their values occur once, as prices do), classification, regression"))
     standardize: bool | str = field(default="auto", metadata=_about("data", _bool_or_auto, "standardise features with training statistics: auto, true, false (fnn.fit trains on the data as given; standardise it there with fnn.data.fit_standardizer)"))
     hidden: tuple[int, ...] = field(default=(64,), metadata=_about("network", _positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64", sklearn="hidden_layer_sizes"))
     activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)", sklearn="activation"))
