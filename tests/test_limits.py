@@ -67,7 +67,7 @@ API_CASES = [
     ("run() of a huge network", lambda f: run({"data": "iris", "hidden": [200000, 200000], "epochs": 1}),
      ["hidden 200000,200000 with batch_size 32", "training the network 4-200000-200000-3"]),
     ("fit with batch_size 10**20", lambda f: fnn.fit(fnn.init_params(fnn.network([3, 2]), seed=0), (X, np.arange(10) % 2), epochs=1, batch_size=10**20),
-     ["'batch_size' argument of fnn.fit", f"up to {MAX_BATCH_SIZE}"]),
+     ["'batch_size' argument of fnn.fit", f"<= {MAX_BATCH_SIZE}"]),
     ("minibatches with batch_size 10**20", lambda f: fnn.minibatches(X, np.arange(10), 10**20, 0, 0),
      ["'batch_size' argument of fnn.minibatches"]),
     ("load a lying .npy", lambda f: fnn.load(f / "model.npz").predict(str(f / "lying.npy")),

@@ -187,7 +187,7 @@ class _FNNEstimator(BaseEstimator):
         n_outputs, output = self._output()
         spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
         require_memory(  # before anything is allocated, naming the estimator's own settings
-            training_bytes(spec.sizes, np.dtype(dtype).itemsize, min(int(self.batch_size), len(x))),
+            training_bytes(spec.sizes, np.dtype(dtype).itemsize, min(int(self.batch_size), x.shape[0])),
             f"hidden_layer_sizes={self.hidden_layer_sizes!r}, batch_size={self.batch_size!r}: training the network "
             f"{'-'.join(map(str, spec.sizes))} ({np.dtype(dtype)})",
         )

@@ -695,6 +695,8 @@ def _check_record(path: str, record: Any) -> None:
         for key, value in epoch.items():
             if key == "diagnostics" and (value is None or isinstance(value, dict)):
                 continue
+            if (key == "metrics" and isinstance(value, dict)) or (key == "weighted" and isinstance(value, bool)):
+                continue  # their entries are checked where the record is read as a run's (fnn.run.record)
             whole = key in ("epoch", "step")
             if (value is None and not whole) or type(value) is int or (type(value) is float and not whole):
                 continue

@@ -291,7 +291,9 @@ def _check_step_memory(start: Any, data: Any, batch_size: int, function: str) ->
     if not isinstance(params, Params):
         return  # start_state names the mistake
     rows = data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else getattr(data, "features", ())
-    batch_rows = min(batch_size, len(rows)) if hasattr(rows, "__len__") else batch_size
+    shape = getattr(rows, "shape", None)  # a sparse matrix has a shape but no len
+    count = shape[0] if shape else (len(rows) if hasattr(rows, "__len__") else batch_size)
+    batch_rows = min(batch_size, count)
     sizes = params.spec.sizes
     require_memory(
         training_bytes(sizes, params.dtype.itemsize, batch_rows),
