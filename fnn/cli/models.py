@@ -151,6 +151,9 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model = _load_run(args.model, "model")
+    named = None if args.data is None else data_kind(args.data)
+    if args.label is not None and named is not None and named.name != "csv":
+        raise FnnInputError(f"--label names a column of csv:PATH data; this data is {args.data!r}.")
     if args.data is not None and args.split in (None, "all"):
         data: Dataset | str = _whole_data(model, args.data)
     elif args.split == "all":

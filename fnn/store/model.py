@@ -281,6 +281,9 @@ class Model:
         holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
         source = _source(raw, source)
         if isinstance(raw, Dataset):
+            width, n_inputs = raw.features.shape[1], self.params.spec.sizes[0]
+            if width != n_inputs:
+                raise FnnInputError(f"{source}: its {width} features do not fit the model's {n_inputs} inputs; give the data the model was trained on.")
             features = raw.features if self.standardizer is None else self._prepared(np.asarray(raw.features, np.float64), source)
             labels: Any = raw.labels
         else:
