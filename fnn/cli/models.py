@@ -18,7 +18,7 @@ from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
 from fnn.data.dataset import Dataset
 from fnn.data.mnist import find_mnist_folder
-from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, load_train_test
+from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, load_train_test, resolve_data
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots
@@ -133,7 +133,7 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
     (a fixed train/test pair joined, generated data drawn from the model's seed)."""
     kind = data_kind(name)
     if kind is not None and kind.name == "csv":
-        return name.partition(":")[2]
+        return resolve_data(name).partition(":")[2]  # a user's ~ expanded, as for training
     try:
         source = load_source(name, model.params.dtype)
     except FnnInputError as error:
