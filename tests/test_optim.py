@@ -1,6 +1,8 @@
 """Optimisers against their published update rules, computed independently here, and against torch.optim."""
 
 
+import math
+
 import numpy as np
 import pytest
 
@@ -302,3 +304,44 @@ def test_the_training_step_is_the_public_update_byte_for_byte(name, dtype):
     for a, b in zip(fused[0].arrays() + _state_arrays(fused[1]), public[0].arrays() + _state_arrays(public[1]), strict=True):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     assert not np.array_equal(fused[0].layers[0].w, params.layers[0].w)
+
+
+def _textbook(name, g, moments, p, t):
+    """Each rule as one plain NumPy expression per quantity, in the kernels' order of operations (``t`` counts
+    from 1): the kernels' in-place passes must give these very bytes."""
+    if name == "sgd":
+        return g * -0.1, []
+    if name in ("momentum", "nesterov"):
+        velocity = moments[0] * 0.9 + g
+        return ((g + velocity * 0.9) if name == "nesterov" else velocity) * -0.1, [velocity]
+    if name == "adagrad":
+        total = g * g + moments[0]
+        return g / (np.sqrt(total) + 1e-10) * -0.1, [total]
+    if name == "rmsprop":
+        mean = g * g * (1 - 0.9) + moments[0] * 0.9
+        return g / (np.sqrt(mean) + 1e-8) * -0.01, [mean]
+    m, v = moments
+    v = g * g * (1 - 0.999) + v * 0.999
+    m = m * 0.9 + g * (1 - 0.9)
+    step, c2 = 0.01 / (1 - 0.9**t), math.sqrt(1 - 0.999**t)  # Python floats: they take the arrays' dtype
+    update = m / (np.sqrt(v) + 1e-8 * c2) * -(step * c2)
+    return (update - p * (0.01 * 0.1) if name == "adamw" else update), [m, v]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_update_is_its_textbook_numpy_expression_byte_for_byte(name, dtype):
+    optimizer = CASES[name][0]
+    params = fnn.init_params(fnn.network([6, 5, 3]), seed=0, dtype=dtype)
+    rng = np.random.default_rng(1)
+    grads = fnn.map_arrays(lambda a: rng.standard_normal(a.shape).astype(dtype), params)
+    state = optimizer.init(params)
+    for _ in range(3):  # moments that are not zero
+        _, state = optimizer.update(grads, state, params)
+    updates, new_state = optimizer.update(grads, state, params)
+    names = [f.name for f in type(state).__attrs_attrs__[1:]]
+    for i, (g, p) in enumerate(zip(grads.arrays(), params.arrays())):
+        want, want_moments = _textbook(name, g, [getattr(state, n).arrays()[i] for n in names], p, state.count + 1)
+        assert updates.arrays()[i].tobytes() == want.astype(dtype).tobytes()
+        got_moments = [getattr(new_state, n).arrays()[i] for n in names]
+        assert [a.tobytes() for a in got_moments] == [a.astype(dtype).tobytes() for a in want_moments]

@@ -103,3 +103,14 @@ def test_scaling_model_quick_prediction():
     assert all(value > 0 for row in seconds for value in row)
     # on one core both methods are the same step
     assert seconds[0][0] == seconds[1][0] and seconds[2][0] == seconds[3][0]
+
+
+@needs_fashion
+def test_bench_creep_times_every_epoch_with_and_without_the_flush():
+    out = run("bench_creep.py", "--subset", "1280", "--epochs", "3", "--compare")
+    runs = out.split("== ")[1:]
+    assert [r.splitlines()[0].split(":")[0] for r in runs] == ["adam (flush every 16 updates)", "adam (no flush)"]
+    for text in runs:
+        rows = [line.split() for line in text.splitlines()[1:] if line.split() and line.split()[0].isdigit()]
+        assert [int(r[0]) for r in rows] == [1, 2, 3] and all(float(r[1]) > 0 and int(r[2]) >= 0 for r in rows)
+        assert "epoch 3 / epoch 2:" in text

@@ -57,18 +57,19 @@ def _accumulating(name: str, label: str, lr: LearningRate, eps: float, decay: fl
     """Adagrad (``decay=None``: a running sum) or RMSProp (a running mean with weight ``decay``)."""
     schedule = as_schedule(lr, name)
 
-    def kernel(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
-        square = g * g
+    def kernel(
+        g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float, new: Sequence[np.ndarray], scratch: np.ndarray
+    ) -> None:
+        square = np.multiply(g, g, out=new[0])
         if decay is None:
             square += moments[0]
         else:
             square *= 1 - decay
-            square += decay * moments[0]
-        denominator = np.sqrt(square)
+            square += np.multiply(moments[0], decay, out=scratch)
+        denominator = np.sqrt(square, out=scratch)
         denominator += eps
         g /= denominator
         g *= -lr
-        return g, [square]
 
     return elementwise_optimizer(label.format(schedule=schedule.name), AccumulatorState, kernel, schedule, schedule)
 
@@ -107,14 +108,17 @@ def _adam(name: str, lr: LearningRate, b1: float, b2: float, eps: float, weight_
         lr = schedule(count)
         return lr, lr / (1 - b1**t), math.sqrt(1 - b2**t)
 
-    def kernel(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, constants: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    def kernel(
+        g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, constants: Any, new: Sequence[np.ndarray], scratch: np.ndarray
+    ) -> None:
         m, v = moments
+        m_new, v_new = new
         lr, step_size, root_correction2 = constants
-        v_new = np.multiply(g, g)
+        np.multiply(g, g, out=v_new)
         v_new *= 1 - b2
-        v_new += b2 * v
+        v_new += np.multiply(v, b2, out=scratch)
         g *= 1 - b1
-        m_new = np.multiply(m, b1)
+        np.multiply(m, b1, out=m_new)
         m_new += g
         # -step * m / (sqrt(v) / c2 + eps) written as -(step * c2) * m / (sqrt(v) + eps * c2): one pass fewer.
         update = np.sqrt(v_new, out=g)
@@ -122,8 +126,7 @@ def _adam(name: str, lr: LearningRate, b1: float, b2: float, eps: float, weight_
         np.divide(m_new, update, out=update)
         update *= -(step_size * root_correction2)
         if weight_decay:
-            update -= (lr * weight_decay) * p
-        return update, [m_new, v_new]
+            update -= np.multiply(p, lr * weight_decay, out=scratch)
 
     label = f"{name}(lr={schedule.name}, b1={b1}, b2={b2}" + (f", weight_decay={weight_decay})" if name == "adamw" else ")")
     return elementwise_optimizer(label, AdamState, kernel, constants, schedule)

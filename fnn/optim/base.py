@@ -24,9 +24,14 @@ from fnn.arrays import freeze_new
 from fnn.core.params import Layer, Params, check_same_structure
 from fnn.errors import FnnInputError, bad_argument
 
-Kernel = Callable[[np.ndarray, Sequence[np.ndarray], np.ndarray, Any], tuple[np.ndarray, Sequence[np.ndarray]]]
-"""``kernel(g, moments, p, constants) -> (u, new_moments)``: one elementwise update rule (see
+Kernel = Callable[[np.ndarray, Sequence[np.ndarray], np.ndarray, Any, Sequence[np.ndarray], np.ndarray], None]
+"""``kernel(g, moments, p, constants, new_moments, scratch)``: one elementwise update rule (see
 :class:`ElementwiseKernel`)."""
+
+FLUSH_EVERY = 16
+"""Every this many updates, :meth:`ElementwiseKernel.run` sets the subnormal numbers of the new moments to zero."""
+
+_EXPONENT_BITS = {4: (np.int32, 0x7F800000), 8: (np.int64, 0x7FF0000000000000)}
 
 
 @frozen
@@ -34,13 +39,14 @@ class ElementwiseKernel:
     """An update rule that treats every number alone, so it can run on any cut of the arrays: one array each or
     all parameters as one vector (the training step's fast path does the latter).
 
-    ``apply(g, moments, p, constants) -> (u, new_moments)``: ``g`` is a gradient array that it may overwrite (and
-    return as ``u``), ``moments`` the state's matching arrays (never overwritten), ``p`` the parameters and
-    ``constants`` what ``constants(count)`` gives for the step. The state is ``state_type(count, *moments)`` with
-    one ``Params`` per name in ``moments``.
+    ``apply(g, moments, p, constants, new_moments, scratch)`` overwrites ``g`` (a gradient the step owns) with
+    the update, writes the new moments into ``new_moments`` and may use ``scratch`` as working space (new arrays
+    the step owns, shaped like ``g``; a rule without moments gets no scratch), in as few passes as NumPy allows; ``moments`` (the state's matching
+    arrays) and the parameters ``p`` are only read. ``constants`` is what ``constants(count)`` gives for the step.
+    The state is ``state_type(count, *moments)`` with one ``Params`` per name in ``moments``.
 
     >>> kernel = fnn.optim.sgd(0.5).kernel
-    >>> kernel.apply(np.array([2.0]), [], np.array([1.0]), kernel.constants(0))[0]
+    >>> kernel.run(np.array([2.0]), [], np.array([1.0]), count=0)[0]
     array([-1.])
     """
 
@@ -48,6 +54,27 @@ class ElementwiseKernel:
     constants: Callable[[int], Any] = field(repr=False)
     state_type: type
     moments: tuple[str, ...]
+
+    def run(
+        self, g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, count: int, add_params: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Update number ``count``'s ``(u, new_moments)`` for ``g`` (overwritten: ``u`` is ``g``), ``moments``
+        and ``p`` of one shape; with ``add_params``, ``u`` holds the new parameters ``p + u`` instead.
+
+        Where the gradient stays zero (a dead unit, a blank pixel) a moment decays geometrically into the
+        subnormal range and stays there (``0.9 * x`` rounds back to ``x`` for the smallest numbers), and every
+        division or square root of a subnormal takes a slow path. So after every ``FLUSH_EVERY``-th update the
+        subnormal entries of the new moments become zero; normal numbers are never touched.
+        """
+        new_moments = [np.empty_like(m) for m in moments]
+        scratch = np.empty_like(g) if moments else g[:0]  # the rules without moments need none
+        self.apply(g, moments, p, self.constants(count), new_moments, scratch)
+        if moments and (count + 1) % FLUSH_EVERY == 0:
+            for m in new_moments:
+                _flush_subnormals(m, scratch)
+        if add_params:
+            g += p
+        return g, new_moments
 
     def moments_of(self, function: str, state: Any, params: Params) -> list[Params]:
         """The moment ``Params`` of ``state``, refused with a clear error unless it is this rule's state and fits
@@ -61,6 +88,16 @@ class ElementwiseKernel:
         if moments and not (isinstance(moments[0], Params) and moments[0].spec is params.spec):
             check_state_fits(function, moments[0], params)  # the same spec object means the same shapes
         return moments
+
+
+def _flush_subnormals(x: np.ndarray, scratch: np.ndarray) -> None:
+    """Set the subnormal numbers of the contiguous ``x`` to +0 in place: its bits times the sign of its exponent
+    bits, three integer passes (a masked write's time grows with the share of numbers it writes)."""
+    integer, exponent = _EXPONENT_BITS[x.itemsize]
+    bits, mask = x.view(integer), scratch.view(integer)
+    np.bitwise_and(bits, exponent, out=mask)
+    np.sign(mask, out=mask)
+    np.multiply(bits, mask, out=bits)
 
 
 @frozen

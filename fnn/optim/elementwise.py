@@ -32,10 +32,9 @@ def elementwise_optimizer(
     def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
         check_state_fits(function, grads, params)
         moments = rule.moments_of(function, state, params)
-        step_constants = constants(state.count)
         moment_arrays = [m.arrays() for m in moments]
         results = [
-            kernel(np.copy(g), [arrays[i] for arrays in moment_arrays], p, step_constants)
+            rule.run(np.copy(g), [arrays[i] for arrays in moment_arrays], p, state.count)
             for i, (g, p) in enumerate(zip(grads.arrays(), params.arrays()))
         ]
         updates = _params_of(params.spec, [u for u, _ in results])

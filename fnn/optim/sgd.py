@@ -58,19 +58,21 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, nesterov: bool = False) 
         raise bad_argument("optim.sgd", "momentum", "a positive number when nesterov=True", momentum)
     name = f"sgd(lr={schedule.name}" + (f", momentum={mu}" if mu else "") + (", nesterov" if nesterov else "") + ")"
 
-    def plain(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    def plain(
+        g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float, new: Sequence[np.ndarray], scratch: np.ndarray
+    ) -> None:
         g *= -lr
-        return g, []
 
-    def heavy_ball(g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float) -> tuple[np.ndarray, list[np.ndarray]]:
-        velocity = moments[0] * mu
+    def heavy_ball(
+        g: np.ndarray, moments: Sequence[np.ndarray], p: np.ndarray, lr: float, new: Sequence[np.ndarray], scratch: np.ndarray
+    ) -> None:
+        velocity = np.multiply(moments[0], mu, out=new[0])
         velocity += g
         if nesterov:
-            g += mu * velocity
+            g += np.multiply(velocity, mu, out=scratch)
             g *= -lr
         else:
-            g = velocity * -lr
-        return g, [velocity]
+            np.multiply(velocity, -lr, out=g)
 
     if mu == 0:
         return elementwise_optimizer(name, SgdState, plain, schedule, schedule)

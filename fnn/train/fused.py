@@ -41,10 +41,9 @@ def fused_step(
     backward_into(params, trace, output_gradient(params, trace, y, weights), flat_pieces(spec, gradient))
     grad_norms = gradient_norms(params_from_flat(spec, gradient.copy())) if norms else None
     flats = [_flat(tree) for tree in (params, *moments)]
-    update, new_moments = kernel.apply(gradient, flats[1:], flats[0], kernel.constants(opt_state.count))
-    update += flats[0]
+    new_params, new_moments = kernel.run(gradient, flats[1:], flats[0], opt_state.count, add_params=True)
     new_state = kernel.state_type(opt_state.count + 1, *(params_from_flat(spec, m) for m in new_moments))
-    return StepOutcome(value, trace, params_from_flat(spec, update), new_state, grad_norms)
+    return StepOutcome(value, trace, params_from_flat(spec, new_params), new_state, grad_norms)
 
 
 def _flat(params: Params) -> np.ndarray:
