@@ -176,14 +176,13 @@ def _apply_kernels(
     shared = all(k is kernels[0] for k in kernels)
     rows = max(1, CHUNK // flat.shape[1]) if shared else 1
     if rows >= len(flat):
-        update, new_moments = kernels[0].apply(gradient, list(moments), flat, kernels[0].constants(count))
-        update += flat
+        update, new_moments = kernels[0].run(gradient, list(moments), flat, count, add_params=True)
         return update, tuple(new_moments)
     stacked_moments = tuple(np.empty_like(m) for m in moments)
     for start in range(0, len(flat), rows):
         part, kernel = slice(start, start + rows), kernels[start]
-        update, new_moments = kernel.apply(gradient[part], [m[part] for m in moments], flat[part], kernel.constants(count))
-        np.add(update, flat[part], out=gradient[part])  # the gradient's part is used up: it becomes the parameters
+        # the gradient's part is used up: it becomes the parameters
+        _, new_moments = kernel.run(gradient[part], [m[part] for m in moments], flat[part], count, add_params=True)
         for whole, new in zip(stacked_moments, new_moments):
             whole[part] = new
     return gradient, stacked_moments
