@@ -297,8 +297,10 @@ def _finished(folder: RunFolder) -> dict[str, dict[str, Any]]:
 
 
 def _holds_sweep(folder: RunFolder) -> bool:
-    """Whether the folder already holds a sweep's results (its summary or run records)."""
-    return folder.exists(_SUMMARY) or any(name.endswith(".json") for name in folder.listdir(_RUNS))
+    """Whether the folder already holds a sweep's results (its summary or run records, or a halving sweep's run
+    folders)."""
+    return folder.exists(_SUMMARY) or any(name.endswith(".json") or folder.exists(f"{_RUNS}/{name}/record.json")
+                                          for name in folder.listdir(_RUNS))
 
 
 def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
