@@ -189,8 +189,30 @@ def _apply_kernels(
     return gradient, stacked_moments
 
 
+def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Each member's batch loss and the stacked gradient at the logits: in one pass over the stack for a loss
+    that stacks (every built-in one: its sums run over each member's own last axes, in the solo order), else
+    member by member through the solo functions."""
+    loss: Any = template.spec.loss
+    z, a = trace.pre[-1], trace.post[-1]
+    if not loss.stacks:
+        outputs = [Trace((), (z_s,), (a_s,), ()) for z_s, a_s in zip(z, a)]
+        values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
+        return values, np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+    if loss.value_from_both is not None:
+        stacked = loss.value_from_both(z, a, ys)
+    else:
+        stacked = loss.value_from_logits(z, ys) if loss.fused else loss.value(a, ys)
+    if loss.fused:
+        grad = loss.grad_logits(z, a, ys)
+    else:
+        output: Any = template.spec.output_activation
+        grad = output.backward(z, a, np.array(loss.derivative(a, ys), dtype=a.dtype, copy=True))
+    return [float(value) for value in stacked], grad
+
+
 def _step(
-    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
+    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: np.ndarray,
     masks: list[np.ndarray | None] | None, norms: Sequence[bool],
 ) -> tuple[list[float], Trace, _Carry, list[tuple[float, ...] | None]]:
     """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
@@ -198,9 +220,7 @@ def _step(
     spec = template.spec
     stacked = _stacked(spec, carry.flat)
     trace = forward_trace(stacked, x, masks)
-    outputs = [Trace((), (z,), (a,), ()) for z, a in zip(trace.pre[-1], trace.post[-1])]
-    values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
-    grad_logits = np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+    values, grad_logits = _losses(template, trace, ys)
     gradient = np.empty(carry.flat.shape, carry.flat.dtype)
     backward_into(stacked, trace, grad_logits, _pieces(spec, gradient))
     grad_norms = [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
@@ -236,7 +256,7 @@ def _epoch(
         ys = list(y)
         masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
         norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
-        values, trace, done, grad_norms = _step(members, template, carry, x, ys, masks, norms)
+        values, trace, done, grad_norms = _step(members, template, carry, x, y, masks, norms)
         values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
         for s, (member, value) in enumerate(zip(members, values)):
             if not math.isfinite(value):
