@@ -282,8 +282,9 @@ def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str,
     print(f"successive halving: {len(result.rungs)} rungs in {time.perf_counter() - started:.1f} s; "
           f"{result.epochs_trained} of the full grid's {result.epochs_full_grid} epochs; ranked on {result.ranked_on}")
     for rung in result.rungs:
-        shown = "; ".join(", ".join(f"{k}={json.dumps(row['config'][k])}" for k in keys) + f" {_score(row['score'])}" for row in rung.ranked)
-        print(f"rung {rung.epochs:>4} epochs: {shown}  -> {rung.promoted} on")
+        best = rung.ranked[0]
+        shown = ", ".join(f"{k}={json.dumps(best['config'][k])}" for k in keys) or "the base configuration"
+        print(f"rung {rung.epochs:>4} epochs: {len(rung.ranked)} ranked; best {shown} at {_score(best['score'])}; {rung.promoted} go on")
     chosen = result.chosen_test
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
     score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")

@@ -6,11 +6,12 @@ exactly as :func:`fnn.fit` does, and one step is one pass of the network's own f
 (:func:`~fnn.core.network.forward_trace`, :func:`~fnn.core.network.backward_into`, which read only a layer's
 last two axes) over the stacked arrays: ``np.matmul`` on ``(S, n, k) @ (S, k, m)`` runs the same BLAS call per
 member as the solo 2-D product, and elementwise work gives the same numbers however the arrays are cut, so the
-optimiser's own elementwise kernel runs once over all members' parameters. What sums across a member's arrays
-or its batch (the batch's loss and its gradient at the logits, the running metrics, the update of an optimiser
-without a kernel such as a chain with clipping, which takes a global norm) is computed member by member on that
-member's contiguous slice, in the solo run's order. The tests prove the bytes equal for every optimiser and
-schedule, with dropout, early stopping and both float types.
+optimiser's own elementwise kernel runs once over all members' parameters. The built-in losses take the stacked
+batch whole (``Loss.stacks``): each member's loss and gradient at the logits reduce that member's own last axes,
+in the solo order. What else sums across a member's arrays or its batch (a loss of one's own, the running
+metrics, the update of an optimiser without a kernel such as a chain with clipping, which takes a global norm) is
+computed member by member on that member's contiguous slice, in the solo run's order. The tests prove the bytes
+equal for every optimiser, schedule and built-in loss, with dropout, early stopping and both float types.
 
 >>> spec = fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy")
 >>> data = fnn.data.moons(100, noise=0.1, seed=0)
