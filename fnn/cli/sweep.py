@@ -246,12 +246,7 @@ def run(args: argparse.Namespace) -> int:
             cells.append(f"{row[metric + '_mean']:.4f} +- {row[metric + '_std']:.4f}".rjust(28))
         cells.append(f"{row['val_loss_mean']:.4f} +- {row['val_loss_std']:.4f}")
         print("  ".join(cells))
-    chosen = result.chosen_test
-    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
-    score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")
-    print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seeds): "
-          f"{score[1]} {chosen[score[0] + '_mean']:.4f} +- {chosen[score[0] + '_std']:.4f}, "
-          f"test loss {chosen['loss_mean']:.4f} +- {chosen['loss_std']:.4f}")
+    _print_chosen(result.chosen_test)
     print(f"records: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
     return 0
 
@@ -285,14 +280,18 @@ def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str,
         best = rung.ranked[0]
         shown = ", ".join(f"{k}={json.dumps(best['config'][k])}" for k in keys) or "the base configuration"
         print(f"rung {rung.epochs:>4} epochs: {len(rung.ranked)} ranked; best {shown} at {_score(best['score'])}; {rung.promoted} go on")
-    chosen = result.chosen_test
+    _print_chosen(result.chosen_test)
+    print(f"runs: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
+    return 0
+
+
+def _print_chosen(chosen: dict[str, Any]) -> None:
+    """The chosen configuration and its test metrics (the only test metrics a sweep shows)."""
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
     score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")
     print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seeds): "
           f"{score[1]} {chosen[score[0] + '_mean']:.4f} +- {chosen[score[0] + '_std']:.4f}, "
           f"test loss {chosen['loss_mean']:.4f} +- {chosen['loss_std']:.4f}")
-    print(f"runs: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
-    return 0
 
 
 def _score(value: float | None) -> str:

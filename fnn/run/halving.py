@@ -44,7 +44,7 @@ from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import RunConfig, setting_name
-from fnn.run.sweep import _mean_std, check_sweep_folder, expand_grid, run_id, spread
+from fnn.run.sweep import _mean_std, expand_grid, locked_sweep_folder, run_id, spread
 from fnn.store.model import Model
 from fnn.store.run_folder import RECORD, RunFolder
 from fnn.train.loop import iterate_epochs
@@ -159,13 +159,8 @@ def successive_halving(
     """
     configs = expand_grid(base, grid, list(seeds))
     rungs = rung_epochs(_check(configs, grid), min_epochs, factor)
-    folder = None if out is None else RunFolder(check_sweep_folder(out, resume=resume, overwrite=overwrite), "out")
-    lock = None if folder is None else folder.acquire()  # one writer: no other sweep or train writes here meanwhile
-    try:
+    with locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
         return _halving(configs, grid, rungs, factor, sources, folder, resume, overwrite, on_rung)
-    finally:
-        if lock is not None:
-            lock.release()
 
 
 def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[int], factor: int,
