@@ -95,3 +95,19 @@ def test_halving_refusals_name_what_was_given(extra, message, tmp_path, capsys):
 def test_rung_flags_need_halving(flag, capsys):
     assert main(["sweep", "--data", "iris", "--grid", "lr=0.1,0.2", flag, "2", "--quiet"]) == 2
     assert f"{flag} sets a rung of successive halving; it needs --halving" in capsys.readouterr().err
+
+
+def test_resuming_with_other_rungs_or_seeds_trains_those_rungs_from_each_runs_checkpoint(whole, tmp_path, capsys):
+    """A finished sweep's folder resumed with another --factor (other rungs) or other --seeds: the finished rungs are
+    not taken for this sweep's, runs continue from their checkpoints only up to this sweep's rung, and the result is
+    that of a fresh sweep with these settings."""
+    for changed in (["--factor", "2"], ["--seeds", "0"]):
+        args = [*ARGS, *changed]
+        fresh, resumed = str(tmp_path / f"fresh{changed[0]}"), str(tmp_path / f"resumed{changed[0]}")
+        assert main([*args, "--out", fresh]) == 0
+        assert main([*ARGS, "--out", resumed]) == 0
+        assert main([*args, "--out", resumed, "--resume"]) == 0
+        mine, theirs = (json.loads(open(os.path.join(folder, "summary.json")).read()) for folder in (resumed, fresh))
+        assert mine["rungs"] == theirs["rungs"] and mine["chosen"] == theirs["chosen"]
+        finals = {name: value for name, value in _finals(fresh).items() if value[0] == 9}
+        assert {name: _finals(resumed)[name] for name in finals} == finals

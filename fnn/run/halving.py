@@ -174,7 +174,9 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
     for config in configs:
         groups.setdefault(run_id(config.replace(seed=0)), []).append(config)
     started = time.perf_counter()
-    done = _finished_rungs(folder, rungs) if (folder is not None and resume) else []
+    everyone = {_key_of(own[0], varying) for own in groups.values()}
+    seeds = sorted({config.seed for config in configs})
+    done = _finished_rungs(folder, rungs, everyone, seeds) if (folder is not None and resume) else []
     alive = [key for key in groups if _key_of(groups[key][0], varying) in done[-1][1]] if done else list(groups)
     finished = [rung for rung, _ in done]
     runs: dict[str, _Run] = {}
@@ -183,7 +185,7 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
             for key in alive:
                 for config in groups[key]:
                     if run_id(config) not in runs:
-                        runs[run_id(config)] = _start(config, loaded[config.data], folder if resume else None)
+                        runs[run_id(config)] = _start(config, loaded[config.data], folder if resume else None, epochs)
                     before = runs[run_id(config)].state
                     runs[run_id(config)] = _advance(runs[run_id(config)], epochs)
                     after = runs[run_id(config)].state
@@ -201,10 +203,10 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
                     runs.pop(run_id(config), None)  # a configuration that stops frees its runs
             alive = ranked[:keep]
             if folder is not None:
-                folder.write(_RUNGS, json.dumps({"metric": metric, "rungs": [_rung_dict(r) for r in finished]}, indent=1).encode())
+                folder.write(_RUNGS, json.dumps({"seeds": seeds, "rungs": [_rung_dict(r) for r in finished]}, indent=1).encode())
             if on_rung is not None:
                 on_rung(finished[-1])
-        chosen = [runs.get(run_id(c)) or _start(c, loaded[c.data], folder) for c in groups[alive[0]]]
+        chosen = [runs.get(run_id(c)) or _start(c, loaded[c.data], folder, rungs[-1]) for c in groups[alive[0]]]
         if any(r.state is None for r in chosen):
             raise FnnInputError("successive_halving: every configuration diverged; lower the learning rates of the grid.")
         records = tuple(_record(r, time.perf_counter() - started) for r in chosen)
@@ -241,24 +243,26 @@ def _key_of(config: RunConfig, varying: Sequence[str]) -> str:
     return json.dumps(_varying(config, varying), sort_keys=True)
 
 
-def _finished_rungs(folder: RunFolder, rungs: list[int]) -> list[tuple[Rung, set[str]]]:
+def _finished_rungs(folder: RunFolder, rungs: list[int], everyone: set[str], seeds: list[int]) -> list[tuple[Rung, set[str]]]:
     """The rungs a killed sweep finished (each with the keys of the configurations it promoted), if they are
-    this sweep's rungs; else none (every rung runs again, each run from its own checkpoint)."""
+    this sweep's rungs over this sweep's configurations (``everyone``: their keys) and seeds; else none (every rung runs
+    again, each run from its own checkpoint)."""
     if not folder.exists(_RUNGS):
         return []
     try:
-        saved = json.loads(folder.read_bytes(_RUNGS, what="a halving sweep's rungs"))["rungs"]
-        done = [Rung(r["epochs"], tuple(r["ranked"]), r["promoted"]) for r in saved]
+        saved = json.loads(folder.read_bytes(_RUNGS, what="a halving sweep's rungs"))
+        done = [Rung(r["epochs"], tuple(r["ranked"]), r["promoted"]) for r in saved["rungs"]]
     except (FnnInputError, ValueError, KeyError, TypeError):
         return []
-    if [rung.epochs for rung in done] != rungs[: len(done)]:
+    if saved.get("seeds") != seeds or [rung.epochs for rung in done] != rungs[: len(done)] or (done and {json.dumps(row["config"], sort_keys=True) for row in done[0].ranked} != everyone):
         return []
     return [(rung, {json.dumps(row["config"], sort_keys=True) for row in rung.ranked[: rung.promoted]}) for rung in done]
 
 
-def _start(config: RunConfig, source: LoadedSource, folder: RunFolder | None) -> _Run:
+def _start(config: RunConfig, source: LoadedSource, folder: RunFolder | None, upto: int) -> _Run:
     """A run of ``config`` from its initial params, or (from ``folder``) from its checkpoint at the last rung it
-    reached: continuing a loaded state is continuing the run (its seed is in the state)."""
+    reached, if not beyond ``upto`` epochs: continuing a loaded state is continuing the run (its seed is in the
+    state)."""
     prepared = prepare_run(config, source=source)
     start = None
     if folder is not None and folder.exists(f"{_RUNS}/{run_id(config)}/{RECORD}"):
@@ -266,6 +270,8 @@ def _start(config: RunConfig, source: LoadedSource, folder: RunFolder | None) ->
             start = RunFolder(folder.file(f"{_RUNS}/{run_id(config)}"), "out").load_checkpoint().state
         except FnnInputError:
             start = None  # a damaged or unbound checkpoint: the run starts again from its initial params
+    if start is not None and start.epoch > upto:
+        start = None  # a checkpoint beyond this rung (the sweep had other rungs): this rung ranks the run at upto
     if start is None:
         states = iterate_epochs(prepared.params, prepared.train, options=prepared.options, epochs=config.epochs, function="train")
         return _Run(config, prepared, states, None)
