@@ -217,3 +217,72 @@ def test_weights_and_chosen_metrics_are_refused_by_name(keyword, value):
     y = np.arange(40) % 2
     with pytest.raises(fnn.FnnInputError, match=f"{keyword}. argument of fnn.fit_seeds must be None"):
         fit_seeds(fnn.network([3, 4, 2]), (x, y), seeds=[0, 1], epochs=1, **{keyword: value})
+
+
+def _one_hot(labels, k):
+    return np.eye(k, dtype=np.float32)[labels]
+
+
+@pytest.mark.parametrize("loss, output, targets", [
+    ("cross_entropy", "softmax", "labels"), ("cross_entropy", "softmax", "one_hot"), ("binary_cross_entropy", "sigmoid", "labels"),
+    ("binary_cross_entropy", "sigmoid", "one_hot"), ("mse", "identity", "one_hot"), ("quadratic", "identity", "one_hot"),
+    ("mse", "softmax", "labels"), ("quadratic", "sigmoid", "one_hot"),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_builtin_loss_stacks_to_its_solo_bytes(loss, output, targets, dtype):
+    k = 1 if loss == "binary_cross_entropy" and targets == "labels" else 3
+    spec = fnn.network([4, 9, k], activation="tanh", output=output, loss=loss)
+    starts = [fnn.init_params(spec, seed=s, dtype=dtype) for s in (0, 5, 9)]
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 4)).astype(dtype)
+    labels = (x[:, 0] > 0).astype(np.int64) if k == 1 else np.digitize(x[:, 0] + x[:, 1], [-0.5, 0.5])
+    y = labels if targets == "labels" else _one_hot(labels, max(k, 2))[:, :k].astype(dtype)
+    states = fit_seeds(starts, (x, y), seeds=[0, 5, 9], epochs=3, lr=0.2, batch_size=25, validation=0.2)
+    assert_members_are_solo(states, starts, (x, y), [0, 5, 9], 3, lr=0.2, batch_size=25, validation=0.2)
+    assert spec.loss.stacks
+
+
+def test_a_loss_of_ones_own_runs_member_by_member():
+    solo_mse = fnn.core.losses.MEAN_SQUARED_ERROR
+    mine = fnn.core.losses.Loss("my_mse", solo_mse.value, solo_mse.derivative)
+    spec = fnn.network([3, 6, 2], activation="tanh", loss=mine)
+    x = np.random.default_rng(2).normal(size=(60, 3)).astype(np.float32)
+    y = np.stack([x.sum(axis=1), x[:, 0]], axis=1).astype(np.float32)
+    assert not mine.stacks
+    states = fit_seeds(spec, (x, y), seeds=[1, 2], epochs=2, lr=0.05, batch_size=16, validation=0.2)
+    assert_members_are_solo(states, spec, (x, y), [1, 2], 2, lr=0.05, batch_size=16, validation=0.2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacked_loss_functions_give_each_members_solo_bytes(dtype):
+    """Every function of every built-in loss (the weighted ones too) on S stacked batches against each batch alone,
+    with a member whose true-class probability underflows (the cross-entropy's value then comes from its logits)."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(scale=3, size=(4, 37, 5)).astype(dtype)
+    z[2, 5] = [-200, 200, 0, 0, 0] if dtype == np.float32 else [-2000, 2000, 0, 0, 0]
+    a = np.exp(z - z.max(axis=-1, keepdims=True))
+    a /= a.sum(axis=-1, keepdims=True)
+    labels = rng.integers(0, 5, size=(4, 37))
+    labels[2, 5] = 0
+    scale = rng.random((4, 37)).astype(dtype)
+    z1 = z[..., :1]
+    a1 = (0.5 * (1 + np.tanh(z1 / 2))).astype(dtype)
+    for name in ("cross_entropy", "binary_cross_entropy", "mse", "quadratic"):
+        loss = fnn.core.losses.get_loss(name)
+        for zs, az, y in [(z, a, labels), (z, a, np.eye(5, dtype=dtype)[labels])] + ([(z1, a1, labels % 2)] if name == "binary_cross_entropy" else []):
+            if name == "binary_cross_entropy" and y is labels:
+                continue  # class labels are a single sigmoid output's
+            calls = [("value", (az, y)), ("derivative", (az, y)), ("per_sample", (zs, az, y))]
+            if loss.fused:
+                calls += [("value_from_logits", (zs, y)), ("grad_logits", (zs, az, y)), ("scaled_grad_logits", (zs, az, y, scale))]
+            if loss.value_from_both is not None:
+                calls += [("value_from_both", (zs, az, y))]
+            for function, args in calls:
+                stacked_result = np.asarray(getattr(loss, function)(*args))
+                for s in range(4):
+                    alone = np.asarray(getattr(loss, function)(*(arg[s] for arg in args)))
+                    assert stacked_result[s].tobytes() == alone.tobytes(), (name, function, y.dtype, s)
+    ce = fnn.core.losses.CROSS_ENTROPY
+    values = ce.value_from_both(z, a, labels)  # member 2 from its logits (a finite ~400/37 more), the others from a
+    assert np.isfinite(values).all() and values[2] == ce.value_from_logits(z[2], labels[2]) and values[2] > 10
+    assert values[0] == -np.add.reduce(np.log(a[0][np.arange(37), labels[0]])) / 37

@@ -21,7 +21,7 @@ from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, load_train_test, resolve_data
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
-from fnn.observe.run_plots import write_plots
+from fnn.observe.run_plots import write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
 from fnn.store.model import Model, load_model, probabilities
@@ -78,10 +78,13 @@ def add_arguments(commands: Commands) -> None:
         commands, "plot", "redraw a run's plots, compare runs' learning curves, or draw the activation functions",
         "examples:\n  fnn plot runs/a                     # learning curves and more, into runs/a\n"
         "  fnn plot runs/a runs/b runs/c       # their learning curves on one chart: compare.png\n"
+        "  fnn plot runs/sweep                 # a sweep's curves, mean over seeds with a min-max band: learning_curves.png\n"
         "  fnn plot --activations              # the activations and their derivatives: activations.png",
     )
     plot_cmd.add_argument("folders", nargs="*", metavar="RUN", help="run folder(s)")
     plot_cmd.add_argument("--activations", action="store_true", help="draw the activation functions and their derivatives")
+    plot_cmd.add_argument("--band", choices=plots.BANDS, default="minmax",
+                          help="a sweep's band around the mean over seeds: min to max, or +- one std (default: minmax)")
     plot_cmd.add_argument("--out", help="the PNG file for a comparison or --activations (default: compare.png, activations.png)")
     plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
@@ -318,6 +321,11 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     return evolve(state, history=history)
 
 
+def _is_sweep(folder: str) -> bool:
+    """A folder fnn sweep wrote: its runs/ folder and no checkpoint of its own."""
+    return os.path.isdir(os.path.join(folder, "runs")) and not os.path.lexists(os.path.join(folder, CHECKPOINT))
+
+
 def plot_command(args: argparse.Namespace) -> int:
     plots.require_matplotlib()
     if args.activations:
@@ -332,6 +340,10 @@ def plot_command(args: argparse.Namespace) -> int:
         if not os.path.isdir(folder):
             what = "does not exist" if not os.path.lexists(folder) else "is a file"
             raise FnnInputError(f"RUN {folder}: {what}; expected a run folder (with {CHECKPOINT}) that fnn train wrote.")
+    if len(args.folders) == 1 and _is_sweep(args.folders[0]):
+        with RunFolder(args.folders[0], "SWEEP").acquire():  # one writer at a time, as for a sweep
+            print(f"plot: {write_sweep_plot(args.folders[0], args.band, args.out, args.overwrite)}")
+        return 0
     if len(args.folders) == 1:
         if args.out:
             raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")

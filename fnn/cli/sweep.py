@@ -18,6 +18,7 @@ from typing import Any
 
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
+from fnn.run.halving import Rung, successive_halving
 from fnn.run.settings import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
 from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
 
@@ -32,20 +33,27 @@ def add_arguments(commands: Any) -> None:
         "  fnn sweep --data iris --lr 0.05 --grid hidden=6,8 --grid optimizer=sgd,adam   # any fnn train flag is a base setting\n"
         "  fnn sweep --config sweep.toml --out runs/sweep --resume     # TOML: base keys, plus a [grid] table (seeds = [...])\n"
         "  fnn sweep --config sweep.toml --scheduler tcp://10.0.0.5:8786   # an existing Dask cluster\n"
+        "  fnn sweep --data iris --epochs 27 --grid lr=0.3,0.1,0.03 --halving --min-epochs 1 --factor 3 --out runs/halving\n"
         "Configurations are ranked on validation metrics (every run holds out --validation, 0.1 by default); the test\n"
         "metrics are reported for the chosen configuration only. Every run uses one BLAS thread, so its parameters are\n"
-        "bit-identical to the same configuration run alone with --threads 1.",
+        "bit-identical to the same configuration run alone with --threads 1. With --halving, every configuration\n"
+        "trains --min-epochs epochs, the best 1/--factor go on, --factor times longer each rung, up to --epochs; a\n"
+        "survivor continues its own run (its checkpoint), so it ends with the bytes of the configuration run alone.",
     )
     sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration (fnn train's keys, and out), with an optional [grid] table")
     sweep_cmd.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
                            help="a setting and its values: a JSON list (lr=[0.1,0.05], hidden=[[32],[64]]) or comma-separated (hidden=6,8)")
     sweep_cmd.add_argument("--seeds", help="comma-separated seeds of every configuration (if not given: --seed, else 0)")
     groups = add_setting_flags(sweep_cmd)  # every fnn train setting, as the base of every run
+    halving = sweep_cmd.add_argument_group("successive halving")
+    halving.add_argument("--halving", action="store_true", help="successive halving: rungs in epochs, the best 1/FACTOR of each rung go on (runs in this process)")
+    halving.add_argument("--min-epochs", dest="min_epochs", metavar="MIN_EPOCHS", help="with --halving: the first rung's epochs (default: 1)")
+    halving.add_argument("--factor", metavar="FACTOR", help="with --halving: how many times longer each rung is, and how many fewer go on (default: 3)")
     engine = sweep_cmd.add_argument_group("engine")
     engine.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (if not given: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
     engine.add_argument("--workers", help="local cluster size (if not given: one per core)")
     engine.add_argument("--sequential", action="store_true", help="run in this process, one after another")
-    groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run and summary.json (if not given: runs/sweep-DATE-TIME)")
+    groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run (with --halving: one run folder per run) and summary.json (if not given: runs/sweep-DATE-TIME)")
     groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
     groups["output"].add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
     groups["output"].add_argument("--quiet", action="store_true", help="no progress output")
@@ -140,6 +148,28 @@ def _out(args: argparse.Namespace) -> str:
                               resume_hint="--resume", overwrite_hint="--overwrite")
 
 
+def _halving_options(args: argparse.Namespace) -> tuple[int, int]:
+    """``(min_epochs, factor)`` of --halving, each checked where it was given."""
+    if not args.halving:
+        for flag, value in (("--min-epochs", args.min_epochs), ("--factor", args.factor)):
+            if value is not None:
+                raise FnnInputError(f"{flag} sets a rung of successive halving; it needs --halving.")
+        return 1, 3
+    for flag, value in (("--scheduler", args.scheduler), ("--workers", args.workers)):
+        if value is not None:
+            raise FnnInputError(f"--halving runs its rungs in this process, one run after another; leave out {flag}.")
+    options = []
+    for flag, text, default, low in (("--min-epochs", args.min_epochs, 1, 1), ("--factor", args.factor, 3, 2)):
+        try:
+            value = default if text is None else int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise FnnInputError(f"{flag} must be an int of at least {low}; got {text!r}.")
+        options.append(value)
+    return options[0], options[1]
+
+
 def _resume_command(args: argparse.Namespace, out: str) -> str:
     """The command as typed, with --out OUT and --resume (not --overwrite): it runs only the missing runs."""
     words, skip = [], False
@@ -157,6 +187,9 @@ def _cell(value: Any, width: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     base, grid, seeds, configs = _sweep_inputs(args)
+    min_epochs, factor = _halving_options(args)
+    if args.halving:
+        return _run_halving(args, base, grid, seeds, len(configs), min_epochs, factor)
     out = _out(args)
     address, workers = _engine_options(args)
     total = len(configs)
@@ -213,11 +246,53 @@ def run(args: argparse.Namespace) -> int:
             cells.append(f"{row[metric + '_mean']:.4f} +- {row[metric + '_std']:.4f}".rjust(28))
         cells.append(f"{row['val_loss_mean']:.4f} +- {row['val_loss_std']:.4f}")
         print("  ".join(cells))
-    chosen = result.chosen_test
+    _print_chosen(result.chosen_test)
+    print(f"records: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
+    return 0
+
+
+def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str, list[Any]], seeds: list[int], runs: int,
+                 min_epochs: int, factor: int) -> int:
+    """``fnn sweep --halving``: the rungs as they finish, then the chosen configuration's test metrics."""
+    if any(setting_name(key) == "epochs" for key in grid):
+        raise FnnInputError("--halving shares out --epochs (the full budget) over its rungs; leave 'epochs' out of --grid.")
+    if base.get("patience"):
+        raise FnnInputError(f"--halving is the stopping rule; leave out --patience (got {base['patience']}): early stopping "
+                            "would end runs on their own, so survivors could not continue to --epochs exactly.")
+    out = _out(args)
+    keys = [setting_name(key) or key for key in grid]
+    started = time.perf_counter()
+
+    def on_rung(rung: Rung) -> None:
+        if not args.quiet:
+            print(f"rung {rung.epochs} epochs: {len(rung.ranked)} configurations, {rung.promoted} go on", file=sys.stderr)
+
+    if not args.quiet:
+        print(f"fnn sweep --halving: {runs} runs -> {out}", file=sys.stderr)
+    try:
+        result = successive_halving(base, grid, seeds, min_epochs=min_epochs, factor=factor, out=out, resume=args.resume,
+                                    overwrite=args.overwrite, on_rung=on_rung)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the finished rungs and each run's checkpoint are kept in {out}; continue with: {_resume_command(args, out)}") from None
+    print(f"successive halving: {len(result.rungs)} rungs in {time.perf_counter() - started:.1f} s; "
+          f"{result.epochs_trained} of the full grid's {result.epochs_full_grid} epochs; ranked on {result.ranked_on}")
+    for rung in result.rungs:
+        best = rung.ranked[0]
+        shown = ", ".join(f"{k}={json.dumps(best['config'][k])}" for k in keys) or "the base configuration"
+        print(f"rung {rung.epochs:>4} epochs: {len(rung.ranked)} ranked; best {shown} at {_score(best['score'])}; {rung.promoted} go on")
+    _print_chosen(result.chosen_test)
+    print(f"runs: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
+    return 0
+
+
+def _print_chosen(chosen: dict[str, Any]) -> None:
+    """The chosen configuration and its test metrics (the only test metrics a sweep shows)."""
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
     score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")
     print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seeds): "
           f"{score[1]} {chosen[score[0] + '_mean']:.4f} +- {chosen[score[0] + '_std']:.4f}, "
           f"test loss {chosen['loss_mean']:.4f} +- {chosen['loss_std']:.4f}")
-    print(f"records: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
-    return 0
+
+
+def _score(value: float | None) -> str:
+    return "diverged" if value is None else f"{value:.4f}"

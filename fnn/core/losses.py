@@ -51,6 +51,8 @@ class Loss:
     ``class_labels`` says that integer class labels are accepted as targets (one-hot rows are accepted too).
     ``per_sample(z, a, y)`` gives each sample's loss (their mean is the value): weighted training needs it.
     ``scaled_grad_logits(z, a, y, scale)`` is ``grad_logits`` with row ``i`` scaled by ``scale[i]`` (weights).
+    ``stacks`` says that every function also takes S stacked batches ``(S, n, k)`` (targets ``(S, n)`` or
+    ``(S, n, k)``) and gives each member's value (shape ``(S,)``) or gradient with the bytes of its own batch's.
 
     >>> half_sse = Loss("half_sse", lambda a, y: 0.5 * np.sum((a - y) ** 2), lambda a, y: a - y)
     >>> float(half_sse.value(np.array([[3.0]]), np.array([[1.0]]))), half_sse.fused
@@ -67,6 +69,7 @@ class Loss:
     value_from_both: OfBoth | None = field(default=None, eq=False, repr=False)
     per_sample: OfBoth | None = field(default=None, eq=False, repr=False)
     scaled_grad_logits: Scaled | None = field(default=None, eq=False, repr=False)
+    stacks: bool = False
 
     @property
     def fused(self) -> bool:
@@ -88,86 +91,118 @@ def logsumexp(z: Array) -> Array:
     return (peak + np.log(np.sum(np.exp(z - peak), axis=-1, keepdims=True)))[..., 0]
 
 
-def _class_targets(y: Array, n_outputs: int, dtype: np.dtype | type) -> Array:
-    """One-hot rows for integer class labels; float targets pass through as 2-D rows.
+def _class_targets(y: Array, n_outputs: int, dtype: np.dtype | type, ndim: int = 2) -> Array:
+    """One-hot rows for integer class labels (of a batch, or of S stacked batches when ``ndim`` is 3); float
+    targets pass through.
 
     >>> _class_targets(np.array([2, 0]), 3, np.float64)
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    if y.ndim == 1 and y.dtype.kind in "iu" and n_outputs > 1:
+    if y.ndim == ndim - 1 and y.dtype.kind in "iu" and n_outputs > 1:
         return np.eye(n_outputs, dtype=dtype)[y]
-    return y.reshape(len(y), -1)
+    return y.reshape(len(y), -1) if ndim == 2 else y
 
 
-def _is_class_indices(y: Array) -> bool:
-    return y.ndim == 1 and y.dtype.kind in "iu"
+# Every built-in loss takes one batch (n, k) or S stacked batches (S, n, k): what sums over a member's batch
+# reduces its own contiguous last axes, one member at a time in the solo order, so a stacked member's value and
+# gradient are the bytes of its solo batch's (fnn.fit_seeds relies on it).
+
+
+def _is_class_indices(y: Array, a: Array) -> bool:
+    return y.ndim == a.ndim - 1 and y.dtype.kind in "iu"
+
+
+def _at_classes(y: Array) -> tuple[Array, ...]:
+    """The index of each sample's class entry: ``(arange(n), y)``, with the member's row first if stacked."""
+    if y.ndim == 1:
+        return np.arange(len(y)), y
+    return np.arange(len(y))[:, None], np.arange(y.shape[1]), y
+
+
+def _picked(values: Array, y: Array) -> Array:
+    """Each sample's entry at its class index: ``values[i, y[i]]`` (of every member, if stacked)."""
+    return values[_at_classes(y)]
+
+
+def _batch_mean(values: Array) -> Array:
+    """The mean over each batch's samples (the last axis): a scalar for one batch, one per member if stacked."""
+    return np.mean(values, axis=-1)
 
 
 def _cross_entropy_from_logits(z, y):
     log_norm = logsumexp(z)
-    if _is_class_indices(y):
-        return np.mean(log_norm - z[np.arange(len(z)), y])
+    if _is_class_indices(y, z):
+        return _batch_mean(log_norm - _picked(z, y))
     # -sum(y * log softmax(z)) = sum(y * (logsumexp(z) - z)): right for any target row, soft ones included.
-    return np.mean(np.sum(y * (log_norm[:, None] - z), axis=-1))
+    return _batch_mean(np.sum(y.reshape(z.shape) * (log_norm[..., None] - z), axis=-1))
 
 
 def _cross_entropy_from_both(z, a, y):
     # -log of the softmax probability of the true class: one log per sample instead of a log-sum-exp per row.
     # Where a probability is within 1e8 of underflow, its log would lose digits, so the logits decide.
-    if _is_class_indices(y):
-        picked = a[np.arange(len(a)), y]
-        if np.minimum.reduce(picked) > _SAFE_PROBABILITY[a.dtype.char]:
+    if not _is_class_indices(y, a):
+        return _cross_entropy_from_logits(z, y)
+    picked = _picked(a, y)
+    smallest = np.minimum.reduce(picked, axis=-1)
+    if picked.ndim == 1:
+        if smallest > _SAFE_PROBABILITY[a.dtype.char]:
             return -np.add.reduce(np.log(picked)) / len(picked)  # the mean, without np.mean's Python layers
-    return _cross_entropy_from_logits(z, y)
+        return _cross_entropy_from_logits(z, y)
+    safe = smallest > _SAFE_PROBABILITY[a.dtype.char]
+    if safe.all():
+        return -np.add.reduce(np.log(picked), axis=-1) / picked.shape[-1]
+    quick = -np.add.reduce(np.log(np.where(safe[:, None], picked, 1)), axis=-1) / picked.shape[-1]
+    return np.where(safe, quick, _cross_entropy_from_logits(z, y))  # each member by its own test, as alone
 
 
 _SAFE_PROBABILITY = {dtype.char: float(np.finfo(dtype).tiny) * 1e8 for dtype in map(np.dtype, ("float32", "float64"))}
 
 
 def _cross_entropy_grad(z, a, y):
-    n = len(z)
-    if _is_class_indices(y):
+    n = z.shape[-2]
+    if _is_class_indices(y, a):
         grad = a.copy()
-        grad[np.arange(n), y] -= 1
+        grad[_at_classes(y)] -= 1
         grad /= n
         return grad
-    return (a - y) / n
+    return (a - y.reshape(a.shape)) / n
 
 
 def _cross_entropy_per_sample(z, a, y):
     log_norm = logsumexp(z)
-    if _is_class_indices(y):
-        return log_norm - z[np.arange(len(z)), y]
-    return np.sum(y * (log_norm[:, None] - z), axis=-1)
+    if _is_class_indices(y, z):
+        return log_norm - _picked(z, y)
+    return np.sum(y.reshape(z.shape) * (log_norm[..., None] - z), axis=-1)
 
 
 def _cross_entropy_scaled_grad(z, a, y, scale):
-    if _is_class_indices(y):
+    if _is_class_indices(y, a):
         grad = a.copy()
-        grad[np.arange(len(z)), y] -= 1
-        grad *= scale[:, None]
+        grad[_at_classes(y)] -= 1
+        grad *= scale[..., None]
         return grad
-    return (a - y) * scale[:, None]
+    return (a - y.reshape(a.shape)) * scale[..., None]
 
 
 def _cross_entropy_value(a, y):
     # -mean over rows of sum(y * log a): the probabilities are logged before the targets weigh them (the log of
     # sum(y * a) is another quantity unless y is one-hot); tiny keeps log(0) finite, and 0 * log(tiny) is 0.
-    log_a = np.log(np.maximum(a if not _is_class_indices(y) else a[np.arange(len(a)), y], np.finfo(a.dtype).tiny))
-    if _is_class_indices(y):
-        return -np.mean(log_a)
-    return -np.mean(np.sum(y.reshape(a.shape) * log_a, axis=-1))
+    classes = _is_class_indices(y, a)
+    log_a = np.log(np.maximum(_picked(a, y) if classes else a, np.finfo(a.dtype).tiny))
+    if classes:
+        return -_batch_mean(log_a)
+    return -_batch_mean(np.sum(y.reshape(a.shape) * log_a, axis=-1))
 
 
 def _binary_from_logits(z, y):
     y = y.reshape(z.shape)
     # max(z, 0) - z*y + log(1 + exp(-|z|)) is log(1 + exp(z)) - z*y without overflow.
-    return np.mean(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1))
+    return _batch_mean(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1))
 
 
 def _binary_grad(z, a, y):
-    return (a - y.reshape(a.shape)) / len(a)
+    return (a - y.reshape(a.shape)) / a.shape[-2]
 
 
 def _binary_per_sample(z, a, y):
@@ -176,24 +211,37 @@ def _binary_per_sample(z, a, y):
 
 
 def _binary_scaled_grad(z, a, y, scale):
-    return (a - y.reshape(a.shape)) * scale[:, None]
+    return (a - y.reshape(a.shape)) * scale[..., None]
 
 
 def _binary_value(a, y):
     eps = np.finfo(a.dtype).eps
     y = y.reshape(a.shape)
     a = np.clip(a, eps, 1 - eps)
-    return -np.mean(np.sum(y * np.log(a) + (1 - y) * np.log1p(-a), axis=-1))
+    return -_batch_mean(np.sum(y * np.log(a) + (1 - y) * np.log1p(-a), axis=-1))
 
 
 def _targets_like(a, y):
-    return _class_targets(y, a.shape[-1], a.dtype).reshape(a.shape)
+    return _class_targets(y, a.shape[-1], a.dtype, a.ndim).reshape(a.shape)
+
+
+def _per_batch(values: Array) -> Array:
+    """Each batch's (n, k) values as one row of ``n * k`` (the order a whole-array reduction of it takes)."""
+    return values.reshape(*values.shape[:-2], -1)
+
+
+def _mse_value(a, y):
+    return _batch_mean(_per_batch((a - _targets_like(a, y)) ** 2))
+
+
+def _quadratic_value(a, y):
+    return 0.5 * np.sum(_per_batch((a - _targets_like(a, y)) ** 2), axis=-1) / a.shape[-2]
 
 
 CROSS_ENTROPY = Loss(
     "cross_entropy",
     _cross_entropy_value,
-    lambda a, y: -_targets_like(a, y) / np.maximum(a, np.finfo(a.dtype).tiny) / len(a),
+    lambda a, y: -_targets_like(a, y) / np.maximum(a, np.finfo(a.dtype).tiny) / a.shape[-2],
     output="softmax",
     value_from_logits=_cross_entropy_from_logits,
     grad_logits=_cross_entropy_grad,
@@ -201,31 +249,35 @@ CROSS_ENTROPY = Loss(
     value_from_both=_cross_entropy_from_both,
     per_sample=_cross_entropy_per_sample,
     scaled_grad_logits=_cross_entropy_scaled_grad,
+    stacks=True,
 )
 BINARY_CROSS_ENTROPY = Loss(
     "binary_cross_entropy",
     _binary_value,
-    lambda a, y: (a - _targets_like(a, y)) / np.maximum(a * (1 - a), np.finfo(a.dtype).tiny) / len(a),
+    lambda a, y: (a - _targets_like(a, y)) / np.maximum(a * (1 - a), np.finfo(a.dtype).tiny) / a.shape[-2],
     output="sigmoid",
     value_from_logits=_binary_from_logits,
     grad_logits=_binary_grad,
     class_labels=True,
     per_sample=_binary_per_sample,
     scaled_grad_logits=_binary_scaled_grad,
+    stacks=True,
 )
 MEAN_SQUARED_ERROR = Loss(
     "mse",
-    lambda a, y: np.mean((a - _targets_like(a, y)) ** 2),
-    lambda a, y: 2 * (a - _targets_like(a, y)) / a.size,
+    _mse_value,
+    lambda a, y: 2 * (a - _targets_like(a, y)) / (a.shape[-2] * a.shape[-1]),
     class_labels=True,
     per_sample=lambda z, a, y: np.mean((a - _targets_like(a, y)) ** 2, axis=-1),
+    stacks=True,
 )
 QUADRATIC = Loss(
     "quadratic",
-    lambda a, y: 0.5 * np.sum((a - _targets_like(a, y)) ** 2) / len(a),
-    lambda a, y: (a - _targets_like(a, y)) / len(a),
+    _quadratic_value,
+    lambda a, y: (a - _targets_like(a, y)) / a.shape[-2],
     class_labels=True,
     per_sample=lambda z, a, y: 0.5 * np.sum((a - _targets_like(a, y)) ** 2, axis=-1),
+    stacks=True,
 )
 
 LOSSES: Registry[Loss] = frozen_registry(

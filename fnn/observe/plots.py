@@ -23,6 +23,7 @@ from fnn.core.metrics import classes_from_outputs, predict
 from fnn.core.params import Params
 from fnn.data.lazy import ScaledRows
 from fnn.data.transforms import Standardizer, standardize
+from fnn.errors import FnnInputError
 from fnn.store.run_folder import write_run_file
 from fnn.train.state import History
 
@@ -131,6 +132,60 @@ def compare_runs(histories: Mapping[str, History], metric: str | None = None) ->
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(f"{len(histories)} runs compared (dashed: train, solid: validation)")
+    return figure
+
+
+BANDS = ("minmax", "std")
+"""The bands :func:`sweep_curves` draws around the mean over seeds: min to max, or the mean +- one sample std."""
+
+
+def _mean_band(rows: np.ndarray, band: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds (the rows) per epoch, and the band's low and high edges."""
+    mean = rows.mean(axis=0)
+    if band == "minmax":
+        return mean, rows.min(axis=0), rows.max(axis=0)
+    std = rows.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(mean)
+    return mean, mean - std, mean + std
+
+
+def sweep_curves(groups: Mapping[str, Sequence[History]], band: str = "minmax") -> Figure:
+    """A sweep's learning curves, one colour per configuration: ``groups`` maps a configuration's label to its
+    seeds' histories. The validation loss and accuracy (or R^2) are drawn as the mean over seeds with a shaded
+    band (``band``: ``"minmax"``, min to max over seeds, or ``"std"``, the mean +- one sample standard
+    deviation), the training loss's mean dashed; epochs run to the shortest of a configuration's seeds.
+
+    >>> a = fnn.History([fnn.EpochRecord(1, 9, 0.1, 0.8, val_loss=0.9, val_accuracy=0.5), fnn.EpochRecord(2, 18, 0.1, 0.6, val_loss=0.7, val_accuracy=0.7)])
+    >>> b = fnn.History([fnn.EpochRecord(1, 9, 0.1, 0.6, val_loss=0.5, val_accuracy=0.6), fnn.EpochRecord(2, 18, 0.1, 0.4, val_loss=0.3, val_accuracy=0.9)])
+    >>> figure = sweep_curves({"lr=0.1": [a, b]})
+    >>> figure.axes[0].lines[0].get_ydata().tolist(), figure.axes[1].get_ylabel()
+    ([0.7, 0.5], 'val accuracy')
+    """
+    if band not in BANDS:
+        raise FnnInputError(f"band must be one of {', '.join(BANDS)}; got {band!r}.")
+    histories = [h for own in groups.values() for h in own]
+    metric = "accuracy" if histories and all(any(v is not None for v in h.column("val_accuracy")) for h in histories) else "r2"
+    figure = new_figure(figsize=(11, 4.5))
+    axes = figure.subplots(1, 2)
+    for index, (label, own) in enumerate(groups.items()):
+        length = min(len(h.column("epoch")) for h in own)
+        epochs = np.asarray(own[0].column("epoch")[:length])
+        for axis, name in zip(axes, ("loss", metric)):
+            validation = [h.column(f"val_{name}")[:length] for h in own]
+            if any(v is None for row in validation for v in row):
+                continue
+            mean, low, high = _mean_band(np.asarray(validation, dtype=np.float64), band)
+            axis.plot(epochs, mean, color=_colour(index), marker="." if length < 30 else None, label=f"{label} ({len(own)} seeds)")
+            axis.fill_between(epochs, low, high, color=_colour(index), alpha=0.2, linewidth=0)
+        train = np.asarray([h.column("loss")[:length] for h in own], dtype=np.float64)
+        axes[0].plot(epochs, train.mean(axis=0), linestyle="--", color=_colour(index))
+    for axis, name in zip(axes, ("loss", metric)):
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(f"val {name}")
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
+    shown = "min to max" if band == "minmax" else "mean +- std"
+    figure.suptitle(f"{len(groups)} configurations: validation mean over seeds, band {shown} (dashed: train loss mean)")
     return figure
 
 

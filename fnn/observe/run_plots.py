@@ -1,4 +1,5 @@
-"""The per-epoch diagnostics of a run drawn as one figure (matplotlib, the optional extra ``fnn[plots]``).
+"""The per-epoch diagnostics of a run drawn as one figure (matplotlib, the optional extra ``fnn[plots]``), the
+plots written into a run folder, and a sweep folder's learning curves (:func:`sweep_histories`).
 
 Four panels over the epochs, one line per layer: the gradient norm, the update-to-weight ratio (with the usual
 ~1e-3 marked), the dead or saturated fraction of each hidden layer's units, and the learning rate. Like every
@@ -7,6 +8,7 @@ figure of :mod:`fnn.observe.plots` it is a ``Figure`` built without pyplot; :fun
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,9 +21,9 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
-from fnn.store.run_folder import write_run_file
+from fnn.store.run_folder import RECORD, RunFolder, write_run_file
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
-from fnn.train.state import EpochRecord, TrainState
+from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -136,3 +138,56 @@ def write_plots(
         curve = plots.fitted_curve(params, _unstandardize(test.features, standardizer), test.labels, standardizer)
         written.append(save(curve, "fitted_curve.png"))
     return written
+
+
+def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
+    """The run records of a sweep folder: ``runs/<run_id>.json`` (a sweep's) and ``runs/<run_id>/record.json``
+    (a halving sweep's run folders)."""
+    records = []
+    for name in sorted(folder.listdir("runs")):
+        path = f"runs/{name}" if name.endswith(".json") else f"runs/{name}/{RECORD}"
+        if folder.exists(path):
+            try:
+                records.append(json.loads(folder.read_bytes(path, what="a sweep's run record")))
+            except ValueError as error:
+                raise FnnInputError(f"{folder.file(path)}: not a run record fnn wrote ({error}).") from None
+    if not records:
+        raise FnnInputError(f"{folder.argument} {folder.path}: no run records in its runs/ folder (expected a folder fnn sweep wrote).")
+    return records
+
+
+def sweep_histories(path: str | os.PathLike[str], argument: str = "SWEEP") -> dict[str, list[History]]:
+    """A sweep folder's histories grouped by configuration (seeds pooled), each labelled by the settings that vary
+    over the sweep (``lr=0.1, hidden=[16]``), in the order of the runs' ids. ``argument`` names the folder in
+    errors.
+
+    >>> import tempfile
+    >>> from fnn.run.sweep import sweep
+    >>> out = tempfile.mkdtemp()
+    >>> _ = sweep({"data": "iris", "hidden": [4], "epochs": 2}, {"lr": [0.1, 0.05]}, [0, 1], engine="sequential", out=out)
+    >>> sorted((label, [len(h) for h in own]) for label, own in sweep_histories(out).items())
+    [('lr=0.05', [2, 2]), ('lr=0.1', [2, 2])]
+    """
+    folder = RunFolder(path, argument)
+    records = _sweep_records(folder)
+    configs = [{k: v for k, v in record.get("config", {}).items() if k != "seed"} for record in records]
+    keys = [k for k in configs[0] if any(c.get(k) != configs[0][k] for c in configs)]
+    groups: dict[str, list[History]] = {}
+    for record, config in zip(records, configs):
+        label = ", ".join(f"{k}={json.dumps(config.get(k))}" for k in keys) or "the base configuration"
+        try:
+            history = History([EpochRecord(**epoch) for epoch in record.get("history", [])])
+        except TypeError as error:
+            raise FnnInputError(f"{folder.path}: a run record's history is not one fnn wrote ({error}).") from None
+        groups.setdefault(label, []).append(history)
+    return groups
+
+
+def write_sweep_plot(path: str | os.PathLike[str], band: str = "minmax", out: str | os.PathLike[str] | None = None,
+                     overwrite: bool = True) -> str:
+    """Draw :func:`fnn.observe.plots.sweep_curves` of the sweep folder ``path`` into ``out`` (default: its
+    ``learning_curves.png``); returns the path written."""
+    figure = plots.sweep_curves(sweep_histories(path), band)
+    if out is None:
+        return write_run_file(path, "learning_curves.png", lambda handle: plots.save_figure(figure, handle))
+    return plots.save_plot(figure, out, overwrite=overwrite)

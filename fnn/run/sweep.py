@@ -27,7 +27,8 @@ import json
 import math
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
@@ -297,8 +298,10 @@ def _finished(folder: RunFolder) -> dict[str, dict[str, Any]]:
 
 
 def _holds_sweep(folder: RunFolder) -> bool:
-    """Whether the folder already holds a sweep's results (its summary or run records)."""
-    return folder.exists(_SUMMARY) or any(name.endswith(".json") for name in folder.listdir(_RUNS))
+    """Whether the folder already holds a sweep's results (its summary or run records, or a halving sweep's run
+    folders)."""
+    return folder.exists(_SUMMARY) or any(name.endswith(".json") or folder.exists(f"{_RUNS}/{name}/record.json")
+                                          for name in folder.listdir(_RUNS))
 
 
 def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
@@ -349,10 +352,18 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     run (for a progress bar). ``configs``, if given, are the checked configurations of :func:`expand_grid`.
     """
     configs = expand_grid(base, grid, seeds) if configs is None else configs
-    folder = None if out is None else RunFolder(check_sweep_folder(out, resume=resume, overwrite=overwrite), "out")
-    lock = None if folder is None else folder.acquire()  # one writer: no other sweep or train writes here meanwhile
-    try:
+    with locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
         return _sweep(configs, grid, folder, scheduler, resume, overwrite, workers, engine, on_result)
+
+
+@contextmanager
+def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, overwrite: bool) -> Iterator[RunFolder | None]:
+    """The sweep folder ``out`` checked (:func:`check_sweep_folder`) and locked for this process while in use: one
+    writer, no other sweep or train writes there meanwhile. None without ``out``."""
+    folder = None if out is None else RunFolder(check_sweep_folder(out, resume=resume, overwrite=overwrite), "out")
+    lock = None if folder is None else folder.acquire()
+    try:
+        yield folder
     finally:
         if lock is not None:
             lock.release()

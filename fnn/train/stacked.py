@@ -6,11 +6,12 @@ exactly as :func:`fnn.fit` does, and one step is one pass of the network's own f
 (:func:`~fnn.core.network.forward_trace`, :func:`~fnn.core.network.backward_into`, which read only a layer's
 last two axes) over the stacked arrays: ``np.matmul`` on ``(S, n, k) @ (S, k, m)`` runs the same BLAS call per
 member as the solo 2-D product, and elementwise work gives the same numbers however the arrays are cut, so the
-optimiser's own elementwise kernel runs once over all members' parameters. What sums across a member's arrays
-or its batch (the batch's loss and its gradient at the logits, the running metrics, the update of an optimiser
-without a kernel such as a chain with clipping, which takes a global norm) is computed member by member on that
-member's contiguous slice, in the solo run's order. The tests prove the bytes equal for every optimiser and
-schedule, with dropout, early stopping and both float types.
+optimiser's own elementwise kernel runs once over all members' parameters. The built-in losses take the stacked
+batch whole (``Loss.stacks``): each member's loss and gradient at the logits reduce that member's own last axes,
+in the solo order. What else sums across a member's arrays or its batch (a loss of one's own, the running
+metrics, the update of an optimiser without a kernel such as a chain with clipping, which takes a global norm) is
+computed member by member on that member's contiguous slice, in the solo run's order. The tests prove the bytes
+equal for every optimiser, schedule and built-in loss, with dropout, early stopping and both float types.
 
 >>> spec = fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy")
 >>> data = fnn.data.moons(100, noise=0.1, seed=0)
@@ -188,8 +189,30 @@ def _apply_kernels(
     return gradient, stacked_moments
 
 
+def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Each member's batch loss and the stacked gradient at the logits: in one pass over the stack for a loss
+    that stacks (every built-in one: its sums run over each member's own last axes, in the solo order), else
+    member by member through the solo functions."""
+    loss: Any = template.spec.loss
+    z, a = trace.pre[-1], trace.post[-1]
+    if not loss.stacks:
+        outputs = [Trace((), (z_s,), (a_s,), ()) for z_s, a_s in zip(z, a)]
+        values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
+        return values, np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+    if loss.value_from_both is not None:
+        stacked = loss.value_from_both(z, a, ys)
+    else:
+        stacked = loss.value_from_logits(z, ys) if loss.fused else loss.value(a, ys)
+    if loss.fused:
+        grad = loss.grad_logits(z, a, ys)
+    else:
+        output: Any = template.spec.output_activation
+        grad = output.backward(z, a, np.array(loss.derivative(a, ys), dtype=a.dtype, copy=True))
+    return [float(value) for value in stacked], grad
+
+
 def _step(
-    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: Sequence[np.ndarray],
+    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: np.ndarray,
     masks: list[np.ndarray | None] | None, norms: Sequence[bool],
 ) -> tuple[list[float], Trace, _Carry, list[tuple[float, ...] | None]]:
     """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
@@ -197,9 +220,7 @@ def _step(
     spec = template.spec
     stacked = _stacked(spec, carry.flat)
     trace = forward_trace(stacked, x, masks)
-    outputs = [Trace((), (z,), (a,), ()) for z, a in zip(trace.pre[-1], trace.post[-1])]
-    values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
-    grad_logits = np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+    values, grad_logits = _losses(template, trace, ys)
     gradient = np.empty(carry.flat.shape, carry.flat.dtype)
     backward_into(stacked, trace, grad_logits, _pieces(spec, gradient))
     grad_norms = [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
@@ -235,7 +256,7 @@ def _epoch(
         ys = list(y)
         masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
         norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
-        values, trace, done, grad_norms = _step(members, template, carry, x, ys, masks, norms)
+        values, trace, done, grad_norms = _step(members, template, carry, x, y, masks, norms)
         values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
         for s, (member, value) in enumerate(zip(members, values)):
             if not math.isfinite(value):
