@@ -157,6 +157,29 @@ def params_from_flat(spec: NetworkSpec, flat: np.ndarray) -> Params:
     return Params(spec, tuple(Layer(w, b) for w, b in flat_pieces(spec, flat)))
 
 
+def trusted_params_from_flat(spec: NetworkSpec, flat: np.ndarray) -> Params:
+    """``Params`` of read-only views of ``flat``, built without the records' checks: for the training step only,
+    where ``flat`` is a new 1-D float vector of ``spec``'s size that the step made and nobody else holds (it is
+    made read-only in place). The same record :func:`params_from_flat` gives, for a fraction of the Python."""
+    freeze_new(flat)
+    layers = []
+    for (w_start, w_shape), (b_start, b_shape) in flat_layout(spec)[0]:
+        layer = _new_record(Layer)
+        _set_field(layer, "w", flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape))
+        _set_field(layer, "b", flat[b_start : b_start + b_shape[0]])
+        layers.append(layer)
+    params = _new_record(Params)
+    _set_field(params, "spec", spec)
+    _set_field(params, "layers", tuple(layers))
+    return params
+
+
+# The frozen records' own __setattr__ refuses every assignment; object's, on a record not yet handed out, is how
+# attrs itself fills slots in its generated __init__.
+_new_record = object.__new__
+_set_field = object.__setattr__
+
+
 def flat_view(params: Params) -> np.ndarray | None:
     """The read-only 1-D array that all of ``params``' arrays are views of, in :func:`flat_layout` order, or None."""
     base = params.layers[0].w.base
