@@ -163,15 +163,24 @@ def trusted_params_from_flat(spec: NetworkSpec, flat: np.ndarray) -> Params:
     made read-only in place). The same record :func:`params_from_flat` gives, for a fraction of the Python."""
     freeze_new(flat)
     layers = []
-    for (w_start, w_shape), (b_start, b_shape) in flat_layout(spec)[0]:
+    for w_slice, w_shape, b_slice in _flat_slices(spec):
         layer = _new_record(Layer)
-        _set_field(layer, "w", flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape))
-        _set_field(layer, "b", flat[b_start : b_start + b_shape[0]])
+        _set_field(layer, "w", flat[w_slice].reshape(w_shape))
+        _set_field(layer, "b", flat[b_slice])
         layers.append(layer)
     params = _new_record(Params)
     _set_field(params, "spec", spec)
     _set_field(params, "layers", tuple(layers))
     return params
+
+
+@lru_cache(maxsize=64)
+def _flat_slices(spec: NetworkSpec) -> tuple[tuple[slice, tuple[int, int], slice], ...]:
+    """:func:`flat_layout` as ``(w_slice, w_shape, b_slice)`` per layer, made once per spec."""
+    return tuple(
+        (slice(w_start, w_start + w_shape[0] * w_shape[1]), w_shape, slice(b_start, b_start + b_shape[0]))
+        for (w_start, w_shape), (b_start, b_shape) in flat_layout(spec)[0]
+    )
 
 
 # The frozen records' own __setattr__ refuses every assignment; object's, on a record not yet handed out, is how
