@@ -137,11 +137,7 @@ def flat_layout(spec: NetworkSpec) -> FlatLayout:
 
 def flat_pieces(spec: NetworkSpec, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(w, b)`` views of the 1-D ``flat`` per layer, in :func:`flat_layout` order (writable if ``flat`` is)."""
-    layout, _ = flat_layout(spec)
-    return [
-        (flat[w_start : w_start + w_shape[0] * w_shape[1]].reshape(w_shape), flat[b_start : b_start + b_shape[0]])
-        for (w_start, w_shape), (b_start, b_shape) in layout
-    ]
+    return [(flat[w_slice].reshape(w_shape), flat[b_slice]) for w_slice, w_shape, b_slice in _flat_slices(spec)]
 
 
 def params_from_flat(spec: NetworkSpec, flat: np.ndarray) -> Params:
