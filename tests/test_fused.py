@@ -10,7 +10,7 @@ import fnn
 from fnn import optim
 from fnn.core.params import flat_view
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.fused import fused_step
+from fnn.train.fused import flat_step, fused_step, step_flats
 from fnn.train.step import composed_step, step_outcome
 
 OPTIMIZERS = {
@@ -123,3 +123,24 @@ def test_a_step_writes_to_no_array_it_did_not_create(name, fast):
     after = [x, y, *masks, *params.arrays()]
     assert all(a.tobytes() == b.tobytes() for a, b in zip(before, after, strict=True))
     assert x.flags.writeable and y.flags.writeable
+
+
+def test_flat_step_hands_on_the_vectors_its_records_are_views_of_and_the_next_step_gives_the_same_bytes():
+    params = fnn.init_params(fnn.network([3, 4, 2]), seed=0)
+    x, y = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32), np.array([0, 1, 1, 0, 1, 0])
+    opt = optim.adam(0.01)
+    state = opt.init(params)
+    first, flats = flat_step(opt.kernel, params, state, step_flats(opt.kernel, params, state), x, y)
+    assert flats[0] is flat_view(first.params) and flats[1] is flat_view(first.opt_state.mu)
+    assert flats[2] is flat_view(first.opt_state.nu) and not any(f.flags.writeable for f in flats)
+    handed, _ = flat_step(opt.kernel, first.params, first.opt_state, flats, x, y)
+    found = fused_step(opt.kernel, first.params, first.opt_state, x, y)
+    composed = composed_step(opt, first.params, first.opt_state, x, y)
+    assert [a.tobytes() for a in handed.params.arrays()] == [a.tobytes() for a in composed.params.arrays()]
+    assert handed.params == found.params and handed.opt_state == found.opt_state == composed.opt_state
+
+
+def test_step_flats_refuses_a_state_of_another_optimiser():
+    params = fnn.init_params(fnn.network([3, 2]), seed=0)
+    with pytest.raises(fnn.FnnInputError, match="AdamState"):
+        step_flats(optim.adam(0.1).kernel, params, optim.sgd(0.1, momentum=0.9).init(params))

@@ -145,3 +145,25 @@ def test_params_from_flat_builds_its_records_through_their_constructors(monkeypa
 
 
 KEPT = {}
+
+
+def test_trusted_params_from_flat_gives_the_very_record_of_params_from_flat_without_running_its_checks(monkeypatch):
+    from fnn.core import params as module
+
+    spec = fnn.network([3, 4, 2])
+    checked = module.params_from_flat(spec, np.arange(26, dtype=np.float32))
+    built = []
+    monkeypatch.setattr(module.Layer, "__attrs_post_init__", lambda self: built.append(self))
+    monkeypatch.setattr(module.Params, "__attrs_post_init__", lambda self: built.append(self))
+    flat = np.arange(26, dtype=np.float32)
+    trusted = module.trusted_params_from_flat(spec, flat)
+    assert built == []  # no record was checked
+    monkeypatch.undo()
+    assert type(trusted) is fnn.Params and all(type(layer) is fnn.Layer for layer in trusted.layers)
+    assert trusted == checked and repr(trusted) == repr(checked) and trusted.spec is spec
+    assert module.flat_view(trusted) is flat and not flat.flags.writeable
+    assert all(a.base is flat and not a.flags.writeable for a in trusted.arrays())
+    with pytest.raises(ValueError, match="read-only"):
+        trusted.layers[0].w[0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        trusted.layers[0].w = np.zeros((3, 4), np.float32)  # the record stays frozen

@@ -15,10 +15,13 @@ from typing import Any
 import numpy as np
 
 from fnn.core.network import backward_into, forward_trace, loss_value, output_gradient
-from fnn.core.params import Params, flat_layout, flat_pieces, flat_view, flatten_params, params_from_flat
+from fnn.core.params import Params, flat_pieces, flat_view, flatten_params, trusted_params_from_flat
 from fnn.optim.base import ElementwiseKernel
 from fnn.train.diagnostics import gradient_norms
 from fnn.train.state import StepOutcome
+
+Flats = tuple[np.ndarray, ...]
+"""The flat vectors of a step's parameters and optimiser moments, in that order (see :func:`step_flats`)."""
 
 
 def fused_step(
@@ -33,17 +36,42 @@ def fused_step(
 ) -> StepOutcome:
     """One step with ``kernel`` over the flat vectors; ``norms`` also gives the gradient's per-layer norms;
     ``weights`` weigh the batch's samples."""
-    moments = kernel.moments_of("train_step", opt_state, params)
+    flats = step_flats(kernel, params, opt_state)
+    return flat_step(kernel, params, opt_state, flats, x, y, masks, norms, weights)[0]
+
+
+def step_flats(kernel: ElementwiseKernel, params: Params, opt_state: Any, function: str = "train_step") -> Flats:
+    """The flat vectors of ``params`` and of ``opt_state``'s moments (a state that is not ``kernel``'s is refused):
+    the vectors they are views of, or new ones (once, for arrays fnn did not lay out flat)."""
+    moments = kernel.moments_of(function, opt_state, params)
+    return tuple(_flat(tree) for tree in (params, *moments))
+
+
+def flat_step(
+    kernel: ElementwiseKernel,
+    params: Params,
+    opt_state: Any,
+    flats: Flats,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: Sequence[np.ndarray | None] | None = None,
+    norms: bool = False,
+    weights: np.ndarray | None = None,
+) -> tuple[StepOutcome, Flats]:
+    """:func:`fused_step` given ``params``' and ``opt_state``'s :func:`step_flats`; also gives the new outcome's
+    flats, so a fold of steps finds them once, not on every step. The new records are views of the new vectors,
+    built without re-checking what this function just laid out."""
     trace = forward_trace(params, x, masks)
     value = loss_value(params, trace, y, weights)
     spec = params.spec
-    gradient = np.empty(flat_layout(spec)[1], params.dtype)
+    gradient = np.empty(flats[0].shape, flats[0].dtype)
     backward_into(params, trace, output_gradient(params, trace, y, weights), flat_pieces(spec, gradient))
-    grad_norms = gradient_norms(params_from_flat(spec, gradient.copy())) if norms else None
-    flats = [_flat(tree) for tree in (params, *moments)]
-    new_params, new_moments = kernel.run(gradient, flats[1:], flats[0], opt_state.count, add_params=True)
-    new_state = kernel.state_type(opt_state.count + 1, *(params_from_flat(spec, m) for m in new_moments))
-    return StepOutcome(value, trace, params_from_flat(spec, new_params), new_state, grad_norms)
+    grad_norms = gradient_norms(trusted_params_from_flat(spec, gradient.copy())) if norms else None
+    count = opt_state.count
+    new_params, new_moments = kernel.run(gradient, flats[1:], flats[0], count, add_params=True)
+    new_state = kernel.state_type(count + 1, *(trusted_params_from_flat(spec, m) for m in new_moments))
+    outcome = StepOutcome(value, trace, trusted_params_from_flat(spec, new_params), new_state, grad_norms)
+    return outcome, (new_params, *new_moments)
 
 
 def _flat(params: Params) -> np.ndarray:

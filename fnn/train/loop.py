@@ -40,9 +40,10 @@ from fnn.optim.base import Optimizer
 from fnn.train.batches import minibatches
 from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
+from fnn.train.fused import Flats, flat_step, step_flats
 from fnn.train.options import TrainOptions, check_epochs, train_options
 from fnn.train.state import EpochRecord, History, TrainState
-from fnn.train.step import step_outcome
+from fnn.train.step import composed_step
 
 Batch = tuple[Any, np.ndarray]
 Weighted = tuple[Any, np.ndarray, np.ndarray | None]
@@ -100,7 +101,7 @@ class RunningMetrics:
         if is_classifier:
             right = classes_from_outputs(outputs) == class_labels_of(y)
             hits = self.hits + (int(np.count_nonzero(right)) if weights is None else float(np.sum(weights * right)))
-            return evolve(self, loss_sum=self.loss_sum + value * n, count=self.count + n, hits=hits)
+            return RunningMetrics(self.loss_sum + value * n, self.count + n, hits, self.sq_err, self.y_sum, self.y_sq)
         targets = y.reshape(outputs.shape).astype(np.float64)
         return evolve(
             self,
@@ -123,27 +124,34 @@ class RunningMetrics:
 @frozen(hash=False)
 class EpochCarry:
     """What the epoch's fold carries from step to step: the parameters and optimiser state, the run's step
-    counter, the running metric sums and the diagnostics accumulator (None when the run gathers none)."""
+    counter, the running metric sums, the diagnostics accumulator (None when the run gathers none) and, on the
+    fused path, the flat vectors the parameters and moments are views of (None until the first step finds them)."""
 
     params: Params
     opt_state: Any
     step: int
     sums: RunningMetrics
     diagnostics: DiagnosticsAccumulator | None
+    flats: Flats | None = None
 
 
 def _epoch_step(
     optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState
 ) -> Callable[[EpochCarry, Weighted], EpochCarry]:
     """The step of the epoch's fold: ``EpochCarry x batch -> EpochCarry``."""
-    penalty = optimizer.penalty
+    penalty, kernel, spec = optimizer.penalty, optimizer.kernel, epoch_start.params.spec
+    is_classifier = spec.is_classifier
 
     def step(carry: EpochCarry, batch: Weighted) -> EpochCarry:
-        params, step_number = carry.params, carry.step
+        params, step_number, observed = carry.params, carry.step, carry.diagnostics
         x, y, weights = batch
-        masks = dropout_masks(params.spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
-        norms = carry.diagnostics is not None and wants_norms(carry.diagnostics)
-        done = step_outcome(optimizer, params, carry.opt_state, x, y, masks, norms, weights)
+        masks = dropout_masks(spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
+        norms = observed is not None and wants_norms(observed)
+        if kernel is not None:
+            flats = carry.flats if carry.flats is not None else step_flats(kernel, params, carry.opt_state)
+            done, new_flats = flat_step(kernel, params, carry.opt_state, flats, x, y, masks, norms, weights)
+        else:
+            done, new_flats = composed_step(optimizer, params, carry.opt_state, x, y, masks, norms, weights), None
         value = done.loss + penalty(params) if penalty is not None else done.loss
         if not math.isfinite(value):
             raise TrainingDiverged(
@@ -156,12 +164,11 @@ def _epoch_step(
                 last_good=params,
                 epoch_start=epoch_start,
             )
-        observed = carry.diagnostics
         if observed is not None:
             lr = optimizer.learning_rate(carry.opt_state) if optimizer.learning_rate is not None else None
             observed = accumulate(observed, done.trace.post, done.grad_norms, params, done.params, lr)
-        sums = carry.sums.add(value, done.trace.post[-1], y, params.spec.is_classifier, weights)
-        return evolve(carry, params=done.params, opt_state=done.opt_state, step=step_number + 1, sums=sums, diagnostics=observed)
+        sums = carry.sums.add(value, done.trace.post[-1], y, is_classifier, weights)
+        return EpochCarry(done.params, done.opt_state, step_number + 1, sums, observed, new_flats)
 
     return step
 
