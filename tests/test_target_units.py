@@ -86,3 +86,15 @@ def test_in_target_units_folds_the_inverse_into_the_output_layer():
     assert np.isclose(metrics["mae"], 1.0, rtol=1e-4) and np.isclose(metrics["mse"], 1.0, rtol=1e-4)
     with pytest.raises(fnn.FnnInputError, match="identity output.*Got 'relu'"):
         in_target_units(fnn.init_params(fnn.network([3, 2], loss="mse"), seed=0), targets)
+
+
+def test_an_export_answers_in_the_targets_units(tmp_path):
+    pytest.importorskip("safetensors", reason="safetensors (the interop extra) is not installed")
+    from fnn.interop import from_safetensors, to_safetensors
+
+    params = fnn.init_params(fnn.network([2, 3, 1], output="identity", loss="mse"), seed=0)
+    model = Model(fnn.TrainState(params, None), targets=fnn.data.Standardizer(np.array([1_000.0]), np.array([50.0])))
+    path = str(tmp_path / "m.safetensors")
+    to_safetensors(model, path)
+    x = np.array([[0.5, -1.0]], np.float32)
+    assert np.allclose(fnn.predict(from_safetensors(path, output="identity"), x)[:, 0], model.predict(x), rtol=1e-5)
