@@ -11,6 +11,7 @@ import pytest
 
 import fnn
 from fnn.proof.checks import verify_run
+from fnn.run.engine import run
 from fnn.run.record import load_record
 from fnn.store.model import Model, evaluate_in_target_units, in_target_units, load_model
 
@@ -98,3 +99,13 @@ def test_an_export_answers_in_the_targets_units(tmp_path):
     to_safetensors(model, path)
     x = np.array([[0.5, -1.0]], np.float32)
     assert np.allclose(fnn.predict(from_safetensors(path, output="identity"), x)[:, 0], model.predict(x), rtol=1e-5)
+
+
+def test_a_halving_sweep_records_a_regressions_test_metrics_as_its_solo_run_does():
+    from fnn.run.halving import successive_halving
+
+    base = {"data": "sine", "hidden": [16], "epochs": 2}
+    result = successive_halving(base, {"lr": [0.1, 0.05]}, [0], min_epochs=1, factor=2)
+    solo = run({**base, **result.chosen, "seed": 0}).record
+    assert result.records[0]["params_sha256"] == solo["params_sha256"]
+    assert result.records[0]["final_metrics"] == solo["final_metrics"] and solo["final_metrics"]["r2"] > 0.5
