@@ -16,15 +16,15 @@ from attrs import evolve
 
 from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
-from fnn.data.dataset import Dataset
+from fnn.data.dataset import Dataset, for_task
 from fnn.data.mnist import find_mnist_folder
-from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, load_train_test, resolve_data
+from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, resolve_data, split_source
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
-from fnn.store.model import Model, load_model, probabilities
+from fnn.store.model import Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -123,7 +123,10 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
         raise FnnInputError(f"--label names a column of csv:PATH data; this data is {data!r}.")
     where = f"--data {data}" if name else f"the model's data {data} (give --data to choose other data)"
     try:
-        train, test = load_train_test(data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype, label=label, drop=drop)
+        source = load_source(data, model.params.dtype, label, drop)
+        if isinstance(source, Dataset):  # one table: classes or a regression target as training decided, before its split
+            source = for_task(source, source, str(config.get("task", "auto")))[0]
+        train, test = split_source(source, data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype)
     except FnnInputError as error:
         raise FnnInputError(f"{where}: {error}") from None
     except OSError as error:
@@ -356,7 +359,8 @@ def plot_command(args: argparse.Namespace) -> int:
             if model.params.spec.is_classifier:
                 confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
             prepared = Dataset(features, test.labels, test.class_names, test.name)
-            paths = write_plots(folder, _with_run_history(folder, model.state), prepared, confusion, model.standardizer)
+            state = evolve(model.state, params=in_target_units(model.params, model.targets))  # outputs in the targets' units
+            paths = write_plots(folder, _with_run_history(folder, state), prepared, confusion, model.standardizer)
         for written in paths:
             print(f"plot: {written}")
         return 0

@@ -27,7 +27,7 @@ from fnn.run.engine import Finished, run_prepared, run_threads
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
 from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
-from fnn.store.model import Model, load_model
+from fnn.store.model import Model, in_target_units, load_model
 from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder, RunLock
 from fnn.train.state import EpochRecord, TrainState
 from fnn.version import __version__
@@ -367,7 +367,8 @@ def _train(
     if folder is not None:
         folder.write_record(record)
         if args.plots:
-            plotted = evolve(finished.state, history=finished.last.history)  # the kept params, every epoch's curve
+            # the kept params (outputs in the targets' units), every epoch's curve
+            plotted = evolve(finished.state, params=in_target_units(finished.state.params, prepared.targets), history=finished.last.history)
             written = write_plots(folder.path, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
     if args.json:
         final = {"final_metrics": record["final_metrics"], "run_folder": None if folder is None else folder.path, "epochs_run": record["epochs_run"],

@@ -13,6 +13,7 @@ from fnn.core.params import Params
 from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.store.atomic import atomic_write
+from fnn.store.model import in_target_units
 from fnn.train.state import TrainState
 
 
@@ -30,13 +31,14 @@ Exportable = Union[Params, HoldsParams]
 
 def network_of(obj: Exportable, function: str) -> tuple[Params, Standardizer | None, tuple[str, ...]]:
     """``(params, standardizer, class_names)`` of Params, a TrainState, or a model (anything with ``.params``,
-    such as :class:`fnn.store.Model` from :func:`fnn.load`)."""
+    such as :class:`fnn.store.Model` from :func:`fnn.load`; a regression trained on standardised targets with
+    the inverse folded into its output layer, so the export answers in the targets' units)."""
     if isinstance(obj, Params):
         return obj, None, ()
     if isinstance(obj, TrainState):
         return obj.params, None, ()
     if isinstance(getattr(obj, "params", None), Params):
-        return obj.params, getattr(obj, "standardizer", None), tuple(getattr(obj, "class_names", ()) or ())
+        return in_target_units(obj.params, getattr(obj, "targets", None)), getattr(obj, "standardizer", None), tuple(getattr(obj, "class_names", ()) or ())
     raise FnnInputError(
         f"The 'obj' argument of fnn.interop.{function} must be fnn.Params, a fnn.TrainState or a model with .params "
         f"(from fnn.load). Got {type(obj).__name__} instead."

@@ -39,8 +39,9 @@ class Prepared:
     the data parts as the run uses them (``train`` the rows it trains on, ``validation`` those held out from them
     or None, ``test``), the initial params, the training options, the standardiser's statistics (or None),
     ``source``, where the data were read (``config.data`` resolved, :func:`fnn.data.sources.resolve_data`; None
-    for data given as arrays), and ``weights``, the sample weights of the ``train`` and ``validation`` rows (read
-    from ``sample_weight``'s CSV column), or None."""
+    for data given as arrays), ``weights``, the sample weights of the ``train`` and ``validation`` rows (read
+    from ``sample_weight``'s CSV column), or None, and ``targets``, a regression's target statistics when it
+    trains on standardised targets (``train`` and ``validation`` hold them standardised, ``test`` as given)."""
 
     config: RunConfig
     train: Dataset
@@ -52,11 +53,12 @@ class Prepared:
     source: str | None = None
     weights: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, eq=False)
     columns: tuple[str, ...] = ()
+    targets: Standardizer | None = None
 
     def model(self, state: TrainState) -> Model:
         """``state`` as a :class:`~fnn.store.model.Model` with this run's preprocessing: configuration,
-        standardiser, class names and feature columns by name."""
-        return Model(state, self.config.to_dict(), self.standardizer, self.train.class_names, self.columns)
+        standardiser, class names, feature columns by name and target statistics."""
+        return Model(state, self.config.to_dict(), self.standardizer, self.train.class_names, self.columns, self.targets)
 
     @property
     def optimizer(self) -> Optimizer:
@@ -72,7 +74,7 @@ def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: i
     """The :class:`NetworkSpec` of a configuration for data with ``n_features`` inputs and ``n_classes`` classes
     (0 for regression with ``n_targets`` target columns)."""
     if n_classes == 0:
-        n_outputs, output, loss = n_targets, "identity", "mse"
+        n_outputs, output, loss = n_targets, "identity", "quadratic"
     elif n_classes == 2 and config.output in ("auto", "sigmoid"):
         n_outputs, output, loss = 1, "sigmoid", "binary_cross_entropy"
     else:
@@ -157,6 +159,14 @@ def _needs_standardizing(config, features):
 
 def _standardized(parts, stats):
     return tuple(Dataset(standardize(d.features, stats), d.labels, d.class_names, d.name) for d in parts)
+
+
+def _target_statistics(config, train):
+    """A regression's target statistics, fitted on the training part, when its targets are standardised: under
+    ``standardize`` auto or true, for an identity output (a bounded output keeps the targets as given)."""
+    if train.n_classes or config.standardize is False or config.output not in ("auto", "identity"):
+        return None
+    return fit_standardizer(train.labels.reshape(len(train), -1))
 
 
 def _check_fits_in_memory(spec, config, rows, label):
@@ -269,8 +279,8 @@ def _load(config, source, label):
 def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None,
                 label: _Label | None = None) -> Prepared:
     """Resolve a configuration: load the data (or split a ``source`` from :func:`fnn.data.sources.load_source`,
-    or take ``data = (train, test)``), standardise with training statistics, hold out the validation part, build
-    network and optimiser.
+    or take ``data = (train, test)``), standardise with training statistics (a regression's targets too, see
+    :class:`Prepared`), hold out the validation part, build network and optimiser.
 
     ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
     label = label or str
@@ -288,6 +298,9 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         stats = fit_standardizer(train.features)
         train, test = _standardized((train, test), stats)
     n_targets = 1 if train.labels.ndim == 1 else train.labels.shape[1]
+    targets = _target_statistics(config, train)
+    if targets is not None:  # trained on standardised targets; the test part keeps its own units
+        train = Dataset(train.features, standardize(train.labels.reshape(len(train), -1), targets), (), train.name)
     spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
     _check_fits_in_memory(spec, config, len(train), label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
@@ -306,4 +319,4 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         metrics=config.metrics,
         train_metrics=config.train_metrics,
     )
-    return Prepared(config, train, validation, test, params, options, stats, where, parts, _feature_columns(config) if data is None else ())
+    return Prepared(config, train, validation, test, params, options, stats, where, parts, _feature_columns(config) if data is None else (), targets)

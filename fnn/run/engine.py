@@ -150,7 +150,7 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
             on_checkpoint(final)
     else:
         final = last = _trained(_last(states), config, done)
-    metrics = test_metrics(final.params, prepared.test)
+    metrics = test_metrics(final.params, prepared.test, prepared.targets)
     record = run_record(config, final, metrics, time.perf_counter() - started, last=last, threads=threads, data=data_fingerprints(prepared))
     record["threads_from"] = "threads" if config.threads is not None else default_threads()[1]  # which setting chose them
     if start is not None:

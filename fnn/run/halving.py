@@ -304,6 +304,6 @@ def _varying(config: RunConfig, keys: Sequence[str]) -> dict[str, Any]:
 def _record(run: _Run, seconds: float) -> dict[str, Any]:
     state = run.state
     assert state is not None  # the caller refuses a chosen run that diverged
-    record = run_record(run.config, state, test_metrics(state.params, run.prepared.test), seconds, threads=1, data=data_fingerprints(run.prepared))
+    record = run_record(run.config, state, test_metrics(state.params, run.prepared.test, run.prepared.targets), seconds, threads=1, data=data_fingerprints(run.prepared))
     record["run_id"] = run_id(run.config)
     return record

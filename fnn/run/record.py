@@ -21,21 +21,25 @@ from typing import Any
 import numpy as np
 from attrs import fields
 
-from fnn.core.metrics import confusion_matrix, evaluate, predict_classes
+from fnn.core.metrics import confusion_matrix, predict_classes
 from fnn.core.params import Params
 from fnn.data.dataset import Dataset
+from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.run.build import Prepared
 from fnn.run.provenance import environment, fingerprints, source_fingerprint
 from fnn.run.settings import RunConfig
+from fnn.store.model import evaluate_in_target_units
 from fnn.store.run_folder import RECORD, RunFolder
 from fnn.train.diagnostics import EpochDiagnostics
 from fnn.train.state import EpochRecord, TrainState
 
 
-def test_metrics(params: Params, test: Dataset) -> dict[str, Any]:
-    """Metrics of ``params`` on the ``test`` Dataset, with the confusion matrix (as lists) for a classifier."""
-    metrics = evaluate(params, *test.as_tuple())
+def test_metrics(params: Params, test: Dataset, targets: Standardizer | None = None) -> dict[str, Any]:
+    """Metrics of ``params`` on the ``test`` Dataset, with the confusion matrix (as lists) for a classifier; a
+    regression's (loss, r2, mse, mae) in the targets' own units, its outputs unscaled with ``targets``, the
+    statistics of the standardised targets it trained on (see :func:`fnn.store.model.evaluate_in_target_units`)."""
+    metrics = evaluate_in_target_units(params, *test.as_tuple(), targets)
     if params.spec.is_classifier:
         predicted = predict_classes(params, test.features)
         metrics["confusion_matrix"] = confusion_matrix(test.labels, predicted, max(test.n_classes, 2)).tolist()

@@ -1,7 +1,7 @@
 """A trained model and one-call persistence: :class:`Model`, :func:`save`, :func:`load` and :func:`load_model`.
 
-A :class:`Model` is a training state with what its inputs need: the run's configuration, input standardiser and
-class names. It builds the checkpoint extras that carry them (:meth:`Model.extras`) and reads them back
+A :class:`Model` is a training state with what its inputs and outputs need: the run's configuration, input
+standardiser, class names and, for a regression trained on standardised targets, the targets' statistics. It builds the checkpoint extras that carry them (:meth:`Model.extras`) and reads them back
 (:meth:`Model.from_checkpoint`), so ``fnn train``'s run folders, its kept epochs and :func:`save` store a model the
 same way, and ``fnn evaluate``, ``fnn predict`` and ``fnn export`` read any of them.
 
@@ -34,14 +34,14 @@ from attrs import field, frozen
 
 from fnn.arrays import all_finite, describe, first_non_finite
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
-from fnn.core.params import Params
+from fnn.core.params import Params, replace_layer
 from fnn.data.csv import is_number, label_column, read_table
 from fnn.data.dataset import Dataset
 from fnn.data.idx import read_idx
 from fnn.data.input_files import open_input
 from fnn.data.sources import csv_header
 from fnn.data.transforms import Standardizer, standardize
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, bad_argument
 from fnn.limits import bytes_text, require_memory
 from fnn.optim import EmptyState
 from fnn.store.atomic import os_failure
@@ -52,6 +52,7 @@ from fnn.train.state import TrainState
 _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
 _MEAN, _SCALE, _CLASS_NAMES, _COLUMNS = "mean", "scale", "class_names", "columns"
+_TARGET_MEAN, _TARGET_SCALE = "target_mean", "target_scale"
 _TABLES = (".csv", ".csv.gz")
 Table = Mapping[str, Any]
 """A table with named columns: column name -> values (a pandas DataFrame is read the same way)."""
@@ -75,11 +76,45 @@ def _named_columns(raw: Any) -> Table | None:
     return None
 
 
+def in_target_units(params: Params, targets: Standardizer | None) -> Params:
+    """``params`` of a regression trained on targets standardised with ``targets`` (a
+    :class:`~fnn.data.Standardizer`), with the inverse folded into the identity output layer (``w * scale``,
+    ``b * scale + mean``), so its outputs are in the targets' own units; ``params`` themselves without ``targets``.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="identity", loss="mse", init="ones"), seed=0)
+    >>> targets = fnn.data.Standardizer(np.array([50_000.0], np.float32), np.array([2_000.0], np.float32))
+    >>> fnn.predict(in_target_units(params, targets), np.array([[1.5]], np.float32)).tolist()
+    [[53000.0]]
+    """
+    if targets is None:
+        return params
+    if params.spec.output_activation.name != "identity":
+        raise bad_argument("in_target_units", "params", "a network with an identity output (what standardised targets train)",
+                           params.spec.output_activation.name)
+    last = params.layers[-1]
+    scale, mean = targets.scale.astype(last.w.dtype), targets.mean.astype(last.w.dtype)
+    return replace_layer(params, -1, w=last.w * scale, b=last.b * scale + mean)
+
+
+def evaluate_in_target_units(params: Params, x: Any, y: Any, targets: Standardizer | None = None, counts: bool = False) -> dict[str, Any]:
+    """:func:`fnn.evaluate` of ``params`` in the targets' own units (:func:`in_target_units`); a regression's also
+    with ``mse`` and ``mae``: the test metrics of a run's record and of :meth:`Model.evaluate`.
+
+    >>> params = fnn.init_params(fnn.network([1, 1], output="identity", loss="mse", init="ones"), seed=0)
+    >>> targets = fnn.data.Standardizer(np.array([10.0], np.float32), np.array([2.0], np.float32))
+    >>> evaluate_in_target_units(params, np.array([[0.0], [1.0]], np.float32), np.array([[11.0], [12.0]]), targets)
+    {'loss': 0.5, 'r2': -1.0, 'mse': 0.5, 'mae': 0.5}
+    """
+    metrics = () if params.spec.is_classifier else ("mse", "mae")
+    return evaluate(in_target_units(params, targets), x, y, counts=counts, metrics=metrics)
+
+
 @frozen
 class Model:
     """A trained network with all of its run's preprocessing: configuration (its ``label`` and ``drop`` columns),
-    standardiser (or None), class names and the feature ``columns`` by name in training order (empty when the data
-    had no named columns). :meth:`predict`, :meth:`predict_proba` and :meth:`evaluate` take RAW features, as
+    standardiser (or None), class names, the feature ``columns`` by name in training order (empty when the data
+    had no named columns) and a regression's ``targets`` statistics when it trained on standardised targets (its
+    outputs, predictions and metrics are then in the targets' own units). :meth:`predict`, :meth:`predict_proba` and :meth:`evaluate` take RAW features, as
     ``fnn predict`` and ``fnn evaluate`` do: an array (columns in training order), a table with named columns (a
     mapping of name -> values, a pandas DataFrame, a CSV file read by its header) or a ``.npy`` or IDX file.
 
@@ -97,6 +132,7 @@ class Model:
     standardizer: Standardizer | None = None
     class_names: tuple[str, ...] = field(default=(), converter=_strings)
     columns: tuple[str, ...] = field(default=(), converter=_strings)
+    targets: Standardizer | None = None
 
     @property
     def params(self) -> Params:
@@ -251,7 +287,7 @@ class Model:
 
     def outputs(self, raw: Any, **how: Any) -> np.ndarray:
         """The network's output rows for raw inputs (``how``: ``label``, ``source``, ``scale`` of :meth:`inputs`)."""
-        return predict(self.params, self.prepare_features(raw, **how))
+        return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how))
 
     def predict(self, raw: Any, **how: Any) -> np.ndarray:
         """Class names (class indices if the model has no names) for a classifier, values for a regression: one
@@ -293,7 +329,7 @@ class Model:
                 column = f" {self.label!r}" if self.label is not None else ""
                 raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
             labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
-        metrics = evaluate(self.params, features, labels, counts=True)
+        metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True)
         if self.params.spec.is_classifier:
             predicted = predict_classes(self.params, features)
             classes = max(len(self.class_names), self.params.spec.sizes[-1], 2)
@@ -322,9 +358,11 @@ class Model:
     # -- checkpoints ----------------------------------------------------------------------------------------------
 
     def extras(self) -> dict[str, np.ndarray]:
-        """The checkpoint extras that carry the standardiser's statistics, the class names and the feature columns
-        (:meth:`from_checkpoint` reads them back)."""
+        """The checkpoint extras that carry the standardiser's statistics, the class names, the feature columns and
+        the targets' statistics (:meth:`from_checkpoint` reads them back)."""
         extras = {} if self.standardizer is None else {_MEAN: self.standardizer.mean, _SCALE: self.standardizer.scale}
+        if self.targets is not None:
+            extras[_TARGET_MEAN], extras[_TARGET_SCALE] = self.targets.mean, self.targets.scale
         if self.class_names:
             extras[_CLASS_NAMES] = np.array(self.class_names, dtype=str)
         if self.columns:
@@ -342,7 +380,8 @@ class Model:
         """
         extras = checkpoint.extras
         standardizer = Standardizer(extras[_MEAN], extras[_SCALE]) if _MEAN in extras and _SCALE in extras else None
-        return cls(checkpoint.state, checkpoint.config or {}, standardizer, extras.get(_CLASS_NAMES, ()), extras.get(_COLUMNS, ()))
+        targets = Standardizer(extras[_TARGET_MEAN], extras[_TARGET_SCALE]) if _TARGET_MEAN in extras and _TARGET_SCALE in extras else None
+        return cls(checkpoint.state, checkpoint.config or {}, standardizer, extras.get(_CLASS_NAMES, ()), extras.get(_COLUMNS, ()), targets)
 
     def save_checkpoint(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
         """Write this model as a checkpoint at ``path`` (what ``fnn train`` writes into a run folder).
