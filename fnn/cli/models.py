@@ -25,7 +25,7 @@ from fnn.observe.run_plots import write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.run.record import load_record
 from fnn.store.model import Model, in_target_units, load_model, probabilities
-from fnn.store.run_folder import CHECKPOINT, RunFolder, write_run_file
+from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -278,9 +278,11 @@ def predict_command(args: argparse.Namespace) -> int:
         return 0
     folder, name = os.path.split(args.out)
     try:
-        write_run_file(folder or ".", name, lambda handle: handle.write(content), overwrite=args.overwrite)
+        with beside_runs(args.out, "--out"):
+            write_run_file(folder or ".", name, lambda handle: handle.write(content), overwrite=args.overwrite)
     except FnnInputError as error:
-        raise FnnInputError(f"--out {args.out}: {error}") from None
+        message = str(error)
+        raise FnnInputError(message if message.startswith("--out") else f"--out {args.out}: {message}") from None
     print(f"{len(rows)} predictions written to {args.out}", file=sys.stderr)
     return 0
 
@@ -304,9 +306,12 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 def _save_out(figure: Figure, out: str, overwrite: bool) -> str:
     try:
-        return plots.save_plot(figure, out, overwrite=overwrite)
+        with beside_runs(out, "--out"):
+            return plots.save_plot(figure, out, overwrite=overwrite)
     except FnnInputError as error:
         message = str(error)
+        if message.startswith("--out"):
+            raise
         raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
 
 

@@ -329,6 +329,8 @@ def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, ove
     if holder is not None:
         raise FnnInputError(f"{argument} {folder.path}: another fnn process is writing into this folder (pid {holder.get('pid', '?')} "
                             f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it or choose another folder.")
+    if folder.holds_run():  # a run's own files; a sweep's overwrite would leave them mixed with the sweep's
+        raise FnnInputError(f"{argument} {folder.path}: holds a run (its checkpoint or record), not a sweep; choose another folder.")
     try:
         os.makedirs(folder.path, exist_ok=True)
     except OSError as error:

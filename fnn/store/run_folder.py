@@ -36,6 +36,7 @@ A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same wa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -453,7 +454,7 @@ class RunFolder:
         The lock is an advisory ``flock`` on ``run.lock``, whose content names the holder. The kernel releases it
         when its process ends in any way (even ``kill -9``), so a lock file left by a dead process holds no lock
         and is simply taken over: no pid liveness guess, which a reused pid or another host would fool."""
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         for _ in range(5):  # retried only when the file was replaced between open and lock
             with self._directory() as folder:
                 try:
@@ -462,6 +463,10 @@ class RunFolder:
                     if error.errno == errno.ELOOP:
                         raise self._refuse(LOCK, error, folder) from None
                     raise FnnInputError(f"{self._where()}: cannot create the lock file {LOCK} ({error.strerror}).") from None
+                if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a FIFO or device planted as the lock file
+                    os.close(descriptor)
+                    raise FnnInputError(f"{self.file(LOCK)}: not a regular file (a FIFO, device or socket); fnn keeps its lock "
+                                        f"there. Remove it and try again.")
                 try:
                     other = _live_holder(descriptor)
                     if other is not None:
@@ -707,6 +712,34 @@ def _check_record(path: str, record: Any) -> None:
         value = record.get(key)
         if value is not None and type(value) is not int:
             raise FnnInputError(f"{path}: the record's {key!r} must be an int; got {value!r}.")
+
+
+@contextlib.contextmanager
+def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
+    """Hold the lock of the run folder ``path`` would be written into, if it is one, while the caller writes there
+    (``fnn export``, ``fnn predict --out`` and ``fnn plot --out`` write as one of its writers); a run folder's own
+    files (its checkpoint, record, lock and pending commit) are refused as targets, even with ``--overwrite``.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with beside_runs(os.path.join(folder, "p.csv"), "--out"):
+    ...     pass
+    >>> with beside_runs(os.path.join(folder, "record.json"), "--out"):  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --out ...record.json: a run folder's own file name; fnn writes nothing else in its place. Choose another name.
+    """
+    path = os.fspath(path)
+    if os.path.basename(path) in (CHECKPOINT, RECORD, LOCK, PENDING):
+        raise FnnInputError(f"{flag} {path}: a run folder's own file name; fnn writes nothing else in its place. Choose another name.")
+    parent = os.path.dirname(os.path.abspath(path))
+    target = RunFolder(parent, flag) if os.path.isdir(parent) else None
+    lock = target.acquire() if target is not None and (target.holds_run() or target.exists(LOCK)) else None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def write_run_file(folder: str | os.PathLike[str], name: str,
