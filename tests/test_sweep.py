@@ -214,3 +214,14 @@ def test_the_sweep_folder_check_words_its_refusals_for_its_caller(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(FnnInputError, match=r"^--out .*file: exists and is not a folder\.$"):
         check_sweep_folder(tmp_path / "file", argument="--out")
+
+
+@pytest.mark.parametrize("line, key, expected", [("hidden = 6", "hidden", [6]), ("lr = 0.1", "lr", 0.1)])
+def test_a_toml_grid_key_with_one_value_is_a_list_of_one(tmp_path, capsys, line, key, expected):
+    from fnn.cli import main
+    config = tmp_path / "g.toml"
+    config.write_text(f'data = "iris"\n[grid]\n{line}\n')
+    code = main(["sweep", "--config", str(config), "--epochs", "1", "--sequential", "--out", str(tmp_path / "s")])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())["summary"]
+    assert len(summary) == 1 and summary[0]["config"][key] == expected

@@ -93,6 +93,8 @@ def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, l
     base_source = toml_source(args.config) if args.config is not None else PYTHON
     seeds = _seeds(grid.pop("seeds"), f"The key 'seeds' in the [grid] of {args.config}") if "seeds" in grid else [0]
     grid_sources = {key: Source("grid", str(args.config)) for key in grid}
+    # a [grid] key with one value is a list of one, as --grid lr=0.1 is
+    grid = {key: values if isinstance(values, list) else [values] for key, values in grid.items()}
     for item in args.grid:
         key, separator, text = item.partition("=")
         key = key.strip()
