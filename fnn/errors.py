@@ -7,6 +7,7 @@ Every user mistake becomes an :class:`FnnInputError` naming the argument, what w
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,49 @@ def shown_names(names: Sequence[object], shown: int = 8) -> str:
     if len(names) <= shown:
         return repr(list(names))
     return "[" + ", ".join(map(repr, names[:shown])) + f", ...] ({len(names) - shown} more)"
+
+
+OTHER_WORDS = {"force": "overwrite", "output_dir": "out", "dir": "out", "max_iter": "epochs",
+               "learning_rate_init": "lr", "learning_rate": "lr", "alpha": "l2", "random_state": "seed",
+               "dropout": "drop_rate", "hidden_layer_sizes": "hidden", "n_iter_no_change": "patience",
+               "validation_fraction": "validation", "solver": "optimizer"}
+"""Other tools' words for fnn's settings (scikit-learn's, mostly), suggested when one is used by mistake."""
+
+
+def closest_name(word: str, known: Sequence[str]) -> str | None:
+    """The name of ``known`` a mistyped ``word`` most likely means, or None: another tool's word for it
+    (:data:`OTHER_WORDS`), its initials (``learning-rate`` for ``lr``), else the closest spelling. ``-`` and ``_``
+    are the same, and the answer is spelled as in ``known``.
+
+    >>> closest_name("batchsize", ["batch_size", "epochs"]), closest_name("--learning-rate", ["--lr", "--seed"])
+    ('batch_size', '--lr')
+    >>> closest_name("zzz", ["lr"]) is None
+    True
+    """
+    def plain(name: str) -> str:
+        return str(name).strip().lstrip("-").replace("-", "_").lower()
+
+    by_plain = {plain(name): name for name in known}
+    typed = plain(word)
+    alias = OTHER_WORDS.get(typed)
+    if alias in by_plain:
+        return by_plain[alias]
+    initials = "".join(part[0] for part in typed.split("_") if part)
+    if len(initials) > 1 and initials in by_plain and "_" in typed:
+        return by_plain[initials]
+    close = difflib.get_close_matches(typed, list(by_plain), n=1, cutoff=0.6)
+    return by_plain[close[0]] if close else None
+
+
+def unknown_name(what: str, word: str, known: Sequence[str]) -> FnnInputError:
+    """The one-line error for a name nothing knows: what it was, the closest known name, a short list of the rest.
+
+    >>> print(unknown_name("setting", "batchsize", ["batch_size", "epochs", "lr"]))
+    Unknown setting 'batchsize'. Did you mean 'batch_size'? Known: ['batch_size', 'epochs', 'lr'].
+    """
+    close = closest_name(word, known)
+    hint = f" Did you mean {close!r}?" if close else ""
+    return FnnInputError(f"Unknown {what} {word!r}.{hint} Known: {shown_names(list(known))}.")
 
 
 class Described(str):

@@ -5,12 +5,11 @@ command says how to continue."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from typing import Any, NoReturn
 
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, closest_name
 from fnn.run.settings import SETTINGS, Setting
 
 GROUPS = ("data", "network", "optimiser", "training", "early stopping", "output", "reproducibility")
@@ -86,19 +85,9 @@ def unknown_flags(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
         flag = word.partition("=")[0]
         if not flag.startswith("--"):
             continue
-        close = [option for option in known if option == _OTHER_WORDS.get(flag)]  # another tool's word for ours
-        close = close or [option for option in known if len(option) > 3 and option.strip("-") == _initials(flag)]  # --learning-rate: --lr
-        close = close or difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
-        hints += [f"{flag}: did you mean {close[0]}?"] if close else []
+        close = closest_name(flag, known)
+        hints += [f"{flag}: did you mean {close}?"] if close else []
     return f"unrecognized arguments: {' '.join(unknown)}" + (f" ({'; '.join(hints)})" if hints else "")
-
-
-_OTHER_WORDS = {"--force": "--overwrite", "--output-dir": "--out", "--dir": "--out", "--max-iter": "--epochs",
-                "--learning-rate-init": "--lr", "--alpha": "--l2", "--random-state": "--seed", "--dropout": "--drop-rate"}
-
-
-def _initials(flag: str) -> str:
-    return "".join(part[0] for part in flag.strip("-").split("-") if part)
 
 
 def load_toml(path: str | os.PathLike[str], flag: str = "--config") -> dict[str, Any]:

@@ -17,7 +17,6 @@ fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the o
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 import operator
@@ -33,7 +32,7 @@ from fnn.core.losses import LOSSES, get_loss
 from fnn.core.scores import METRICS
 from fnn.data.dataset import TASKS
 from fnn.data.sources import data_kind, known_names
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, closest_name, shown_names
 from fnn.optim import OPTIMIZERS, get_schedule
 from fnn.train.options import TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check
 
@@ -311,11 +310,11 @@ DEFAULTS = RunConfig()
 
 
 def _unknown(key, source):
-    close = difflib.get_close_matches(str(key).replace("-", "_"), list(_BY_NAME), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = closest_name(str(key), list(_BY_NAME))
+    hint = f" Did you mean {close!r}?" if close else ""
     where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
     where += f" in {source.path}" if source.kind == "grid" and source.path else ""
-    return FnnInputError(f"Unknown {where}.{hint} Known keys: {', '.join(_BY_NAME)}.")
+    return FnnInputError(f"Unknown {where}.{hint} Known keys: {shown_names(list(_BY_NAME))}.")
 
 
 def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
