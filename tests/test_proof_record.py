@@ -14,7 +14,7 @@ import pytest
 import fnn
 from fnn.proof.checks import diff_runs, replay_epoch, verify_run
 from fnn.run.provenance import file_sha256
-from fnn.run.record import MAX_DEPTH, check_record
+from fnn.store.record import MAX_DEPTH, check_record
 
 _TRAIN = ["--data", "iris", "--hidden", "4", "--optimizer", "adam", "--lr", "0.01", "--epochs", "2", "--batch-size", "64", "--validation", "0.2", "--keep-checkpoints", "--quiet"]
 

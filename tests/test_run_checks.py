@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fnn
+from fnn.run.provenance import file_sha256
 from fnn.store.epochs import epoch_checkpoint_path, kept_epochs
 
 
@@ -143,6 +144,12 @@ def test_replay_says_different_when_a_kept_checkpoint_is_not_what_training_gave(
     _ok(fnn_cli("train", "--data", "iris", "--hidden", "6", "--epochs", "3", "--keep-checkpoints", "--out", run, "--quiet"))
     os.replace(epoch_checkpoint_path(run, 3), epoch_checkpoint_path(run, 2).replace("0002", "0002-real"))
     os.replace(epoch_checkpoint_path(run, 1), epoch_checkpoint_path(run, 3))  # epoch 3's file now holds epoch 1
+    refused = fnn_cli("replay", run, "--epoch", "3")  # the record binds each kept checkpoint: this one is refused
+    named = json.loads((run / "record.json").read_text())["kept_checkpoints"]
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and named["epoch-0003.npz"] in refused.stderr
+    record = json.loads((run / "record.json").read_text())  # a record naming bytes that training does not give
+    record["kept_checkpoints"]["epoch-0003.npz"] = file_sha256(epoch_checkpoint_path(run, 3))
+    (run / "record.json").write_text(json.dumps(record))
     result = fnn_cli("replay", run, "--epoch", "3")
     assert result.returncode == 1 and "NOT replayed" in result.stdout and "DIFFER" in result.stdout
 

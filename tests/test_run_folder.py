@@ -31,7 +31,7 @@ def _finished_run(folder):
     run = RunFolder(folder)
     with run.claim():
         run.save_checkpoint(Model(_state(), {"data": "moons"}))
-        run.write_record({"seed": 0})
+        run.write_record({"config": {"data": "moons"}, "history": [], "final_metrics": {}, "params_sha256": "0" * 64, "seed": 0})
 
 
 def test_a_new_folder_is_created_locked_and_unlocked(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 import fnn
 from fnn.proof.checks import verify_run
 from fnn.run.engine import run
-from fnn.run.record import load_record
 from fnn.store.model import Model, evaluate_in_target_units, in_target_units, load_model
+from fnn.store.run_folder import RunFolder
 
 
 def _prices(path, rows=200):
@@ -52,7 +52,7 @@ def test_the_model_carries_the_target_statistics_and_predicts_in_their_units(tra
 
 def test_record_evaluate_and_the_command_line_agree_in_target_units(trained):
     folder, run_folder, x, y = trained
-    recorded = load_record(run_folder)["final_metrics"]
+    recorded = RunFolder(run_folder).read_record()["final_metrics"]
     assert sorted(recorded) == ["loss", "mae", "mse", "r2"] and recorded["mse"] > 1e5 and recorded["r2"] > 0.9
     code, out = _cli("evaluate", run_folder, "--json")
     evaluated = json.loads(out)

@@ -23,7 +23,6 @@ from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
-from fnn.run.record import load_record
 from fnn.store.model import Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_run_file
 from fnn.train.state import EpochRecord, History, TrainState
@@ -111,7 +110,7 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
     config = model.config
     folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
     if name is None and RunFolder(folder).has_record():
-        check_source(load_record(folder).get("data"), f"the model's data {config.get('data')}")
+        check_source(RunFolder(folder).read_record().get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:
         raise FnnInputError("--data: this checkpoint does not say what data it was trained on; give --data.")
@@ -322,11 +321,7 @@ def _with_run_history(folder: str, state: TrainState) -> TrainState:
     run = RunFolder(folder, "RUN")
     if not run.has_record():
         return state
-    try:
-        history = History([EpochRecord(**epoch) for epoch in load_record(folder)["history"]])
-    except FnnInputError as error:
-        raise FnnInputError(f"RUN {folder}: {error}") from None
-    return evolve(state, history=history)
+    return evolve(state, history=History([EpochRecord(**epoch) for epoch in run.read_record()["history"]]))
 
 
 def _is_sweep(folder: str) -> bool:

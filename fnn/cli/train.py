@@ -25,7 +25,6 @@ from fnn.observe.run_plots import write_plots
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import Finished, run_prepared, run_threads
 from fnn.run.provenance import check_source
-from fnn.run.record import load_record
 from fnn.run.settings import FLAG, SETTINGS, config_from_record, resolve_config, toml_source
 from fnn.store.model import Model, in_target_units, load_model
 from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder, RunLock
@@ -222,8 +221,8 @@ def _load_resumed(folder: str) -> Model:
     if holder is not None:
         raise FnnInputError(f"--resume {folder}: another fnn process is training into this folder (pid {holder.get('pid', '?')} "
                             f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it.")
-    if os.path.isfile(os.path.join(folder, RECORD)):  # the run's data, where it read them, must be as it read them
-        check_source(load_record(folder).get("data"), f"--resume {folder}")
+    if run.has_record():  # the run's data, where it read them, must be as it read them
+        check_source(run.read_record().get("data"), f"--resume {folder}")
     try:
         return load_model(folder)
     except FnnInputError as error:

@@ -147,10 +147,7 @@ def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
     for name in sorted(folder.listdir("runs")):
         path = f"runs/{name}" if name.endswith(".json") else f"runs/{name}/{RECORD}"
         if folder.exists(path):
-            try:
-                records.append(json.loads(folder.read_bytes(path, what="a sweep's run record")))
-            except ValueError as error:
-                raise FnnInputError(f"{folder.file(path)}: not a run record fnn wrote ({error}).") from None
+            records.append(folder.read_record(path))
     if not records:
         raise FnnInputError(f"{folder.argument} {folder.path}: no run records in its runs/ folder (expected a folder fnn sweep wrote).")
     return records
@@ -175,11 +172,7 @@ def sweep_histories(path: str | os.PathLike[str], argument: str = "SWEEP") -> di
     groups: dict[str, list[History]] = {}
     for record, config in zip(records, configs):
         label = ", ".join(f"{k}={json.dumps(config.get(k))}" for k in keys) or "the base configuration"
-        try:
-            history = History([EpochRecord(**epoch) for epoch in record.get("history", [])])
-        except TypeError as error:
-            raise FnnInputError(f"{folder.path}: a run record's history is not one fnn wrote ({error}).") from None
-        groups.setdefault(label, []).append(history)
+        groups.setdefault(label, []).append(History([EpochRecord(**epoch) for epoch in record["history"]]))
     return groups
 
 

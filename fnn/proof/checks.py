@@ -13,7 +13,7 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
   the result with the kept checkpoint of epoch ``E`` and shows the epoch's batch order and dropout masks
   (:func:`fnn.proof.replay.epoch_plan`).
 
-Each reads the record through :func:`fnn.run.record.load_record`, and the data from the location the record
+Each reads the record through :meth:`fnn.store.RunFolder.read_record`, and the data from the location the record
 keeps, refusing files that no longer have the recorded SHA-256 (:func:`fnn.run.provenance.check_source`).
 """
 
@@ -33,7 +33,7 @@ from fnn.proof.verify import Verification, judge_rerun
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run_prepared, run_threads
 from fnn.run.provenance import check_source, file_sha256
-from fnn.run.record import data_fingerprints, load_record, params_sha256
+from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
@@ -63,8 +63,8 @@ def _record(run: _PathLike, argument: str) -> dict[str, Any]:
     """The checked record of a run folder (or of a ``record.json`` path), refused if the folder's checkpoint is not
     the one it names (:meth:`fnn.store.RunFolder.checkpoint_name`)."""
     folder = _folder(run, argument)
-    record = load_record(folder)
     bound = RunFolder(folder, argument)
+    record = bound.read_record()
     if record.get("checkpoint_sha256") is not None or bound.exists(CHECKPOINT):
         bound.checkpoint_name()
     return record
@@ -155,7 +155,8 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     does not give again; ``.reasons`` naming what differs around it: data, versions, BLAS core type, threads).
 
     The rerun uses the recorded BLAS thread count unless ``threads`` is given (to test another); the data are
-    read from the location the record keeps, and files there that changed since are refused, naming them.
+    read from the location the record keeps, and files there that changed since are refused, naming them; so is a
+    kept per-epoch checkpoint that is not the one the record names.
 
     >>> import contextlib, io, os, tempfile
     >>> folder = os.path.join(tempfile.mkdtemp(), "run")
@@ -168,7 +169,9 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise bad_argument("verify_run", "threads", "None or a positive int", threads)
     folder = _folder(run, "RUN")
-    record = load_record(folder)
+    bound = RunFolder(folder, "RUN")
+    record = bound.read_record()
+    bound.check_kept_checkpoints()  # each kept epoch's checkpoint is the one the record names, or refused
     where = f"RUN {os.fspath(run)}"
     config = _config(record["config"], where)
     check_source(record.get("data"), where)
@@ -191,7 +194,7 @@ def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
     (True, (2, 2))
     """
     folder_a, folder_b = _folder(run_a, "RUN_A"), _folder(run_b, "RUN_B")
-    difference = diff_records(load_record(folder_a), load_record(folder_b))
+    difference = diff_records(RunFolder(folder_a, "RUN_A").read_record(), RunFolder(folder_b, "RUN_B").read_record())
     state_a, state_b = _checkpoint_state(folder_a), _checkpoint_state(folder_b)
     if state_a is None or state_b is None:
         return evolve(difference, params_equal=None, state_equal=None)

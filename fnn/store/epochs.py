@@ -4,7 +4,8 @@
 Each is a whole checkpoint of the run's :class:`~fnn.store.model.Model` (its configuration, standardiser and class names),
 written atomically through the run's :class:`~fnn.store.run_folder.RunFolder` (so never through a link, and staged
 until the run's record commits it) and never over an existing file: a folder whose ``checkpoints/`` already holds
-an epoch the run is about to write is refused before training starts (:func:`check_epochs_free`).
+an epoch the run is about to write is refused before training starts (:func:`check_epochs_free`). The run's record
+names the SHA-256 of each (``kept_checkpoints``), and a kept checkpoint of other bytes is refused when read.
 
 >>> epoch_checkpoint_name(7)
 'epoch-0007.npz'
@@ -13,16 +14,13 @@ an epoch the run is about to write is refused before training starts (:func:`che
 from __future__ import annotations
 
 import os
-import re
 
 from fnn.errors import FnnInputError
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from fnn.store.run_folder import PENDING, RunFolder, Saveable
+from fnn.store.record import KEPT_NAME
+from fnn.store.run_folder import KEPT_FOLDER, PENDING, RunFolder, Saveable
 
-FOLDER = "checkpoints"
-"""The subfolder of a run folder that holds the per-epoch checkpoints."""
-
-_NAME = re.compile(r"^epoch-(\d{4,})\.npz$")
+FOLDER = KEPT_FOLDER
 
 
 def epoch_checkpoint_name(epoch: int) -> str:
@@ -36,7 +34,7 @@ def epoch_checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> str:
 
 
 def _epochs(run: RunFolder, sub: str) -> list[int]:
-    return sorted(int(match.group(1)) for match in map(_NAME.match, run.listdir(sub)) if match)
+    return sorted(int(match.group(1)) for match in map(KEPT_NAME.match, run.listdir(sub)) if match)
 
 
 def kept_epochs(folder: str | os.PathLike[str]) -> list[int]:
@@ -66,12 +64,14 @@ def save_epoch_checkpoint(run: RunFolder, model: Saveable) -> str:
     if os.path.lexists(name):
         raise FnnInputError(f"{name} exists; fnn does not overwrite a kept checkpoint.")
     save_checkpoint(name, model.state, config=model.config, extras=model.extras(), overwrite=False)
+    run.bind_kept(os.path.basename(name))
     return name
 
 
 def load_epoch_checkpoint(folder: str | os.PathLike[str], epoch: int, argument: str = "--epoch") -> Checkpoint:
     """The :class:`~fnn.store.checkpoint.Checkpoint` kept for ``epoch``; a missing one is an error naming the epochs
-    that are kept (and ``argument``). A link or a file that is not regular is refused before it is read."""
+    that are kept (and ``argument``). A link or a file that is not regular is refused before it is read, and one
+    that is not the one the run's record names (:meth:`~fnn.store.run_folder.RunFolder.kept_checkpoint`)."""
     run = RunFolder(folder)
     name = f"{FOLDER}/{epoch_checkpoint_name(epoch)}"
     if not run.exists(name):
@@ -81,5 +81,4 @@ def load_epoch_checkpoint(folder: str | os.PathLike[str], epoch: int, argument: 
             f"{argument} {epoch}: {run.path} keeps no checkpoint of epoch {epoch} ({run.file(name)}); it keeps {what}. "
             f"Train with --keep-checkpoints to keep one per epoch."
         )
-    run.sha256(name)  # opened without following a link and fstat-ed: a regular file, or refused
-    return load_checkpoint(run.file(name))
+    return load_checkpoint(run.file(run.kept_checkpoint(epoch_checkpoint_name(epoch))))

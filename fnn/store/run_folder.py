@@ -17,6 +17,9 @@ A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same wa
   ``checkpoint.npz`` as written (:meth:`RunFolder.write_record` adds it; no caller does). Every reader goes through
   :meth:`RunFolder.load_checkpoint`, which refuses a checkpoint the record does not name, naming both files and
   both hashes. A folder with a checkpoint and no record (a run in progress, a file of ``fnn.save``) loads as is.
+  Likewise its ``kept_checkpoints`` names the SHA-256 of each kept per-epoch checkpoint (:meth:`RunFolder.bind_kept`),
+  and :meth:`RunFolder.kept_checkpoint` refuses one of other bytes, or one it does not name.
+- **One check of a record's shape**, :mod:`fnn.store.record`, when it is written and whenever it is read.
 - **Nothing is removed until what replaces it is durable.** A run into a folder that already holds one (``--resume``,
   ``--overwrite``) writes its checkpoints, kept epochs and TensorBoard files under ``.fnn-pending/``. Writing the new
   record, naming the pending checkpoint, is the commit; then the pending files move into place and what an
@@ -54,6 +57,7 @@ import numpy as np
 from fnn.errors import FnnInputError
 from fnn.store.atomic import TEMP_PREFIX, atomic_write, os_failure, sync_folder
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.record import KEPT, KEPT_NAME, MAX_RECORD_BYTES, check_record, parse_record
 from fnn.train.state import TrainState
 
 fcntl: ModuleType | None
@@ -68,16 +72,15 @@ RECORD = "record.json"
 LOCK = "run.lock"
 PENDING = ".fnn-pending"
 """Where a run into a folder that already holds one writes, until its record commits it."""
-EXTRA_FOLDERS = ("checkpoints", "tensorboard")
+KEPT_FOLDER = "checkpoints"
+"""The subfolder of a run folder that holds its kept per-epoch checkpoints (``epoch-0001.npz``, ...)."""
+EXTRA_FOLDERS = (KEPT_FOLDER, "tensorboard")
 PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""
-MAX_RECORD_BYTES = 32 * 2**20
-"""The largest record read (a run of 10,000 epochs with diagnostics is a few MB)."""
 
 _OVERWRITE = "overwrite"  # a mark in PENDING: the commit discards the old run's extras
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_HEX = frozenset("0123456789abcdef")
 
 
 class Saveable(Protocol):
@@ -127,10 +130,6 @@ class _Unbound(FnnInputError):
 
 class _Missing(FnnInputError):
     """Nothing at a path inside the folder (a level of it missing)."""
-
-
-def _is_sha256(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
 class RunLock:
@@ -195,7 +194,7 @@ class RunFolder:
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
     >>> with run.claim():
     ...     _ = run.save_checkpoint(fnn.store.Model(fnn.TrainState(params, None)))
-    ...     _ = run.write_record({"epochs": 0})
+    ...     _ = run.write_record({"config": {}, "history": [], "final_metrics": {}, "params_sha256": "0" * 64})
     >>> run.read_record()["checkpoint_sha256"] == run.sha256(CHECKPOINT)
     True
     >>> run.load_checkpoint().state.params == params
@@ -213,6 +212,9 @@ class RunFolder:
         self.lock: RunLock | None = None
         self._staged = False
         self._saved: str | None = None
+        self._kept: dict[str, str] = {}  # the kept checkpoints this claim wrote, with their SHA-256
+        self._inherited: dict[str, str] | None = None  # those the record at the claim named (None: no record)
+        self._overwriting = False
 
     def __repr__(self) -> str:
         return f"RunFolder({self.path!r})"
@@ -368,22 +370,12 @@ class RunFolder:
     def has_record(self) -> bool:
         return self.exists(RECORD)
 
-    def read_record(self) -> dict[str, Any]:
-        """The run's record: a JSON object of at most :data:`MAX_RECORD_BYTES`, with the shape fnn writes
-        (``config``, ``final_metrics`` and ``data`` objects, a ``history`` of epoch objects of numbers); anything else
-        is refused in one line naming the file."""
-        path = self.file(RECORD)
-        if self._info(RECORD) is None:
-            raise FnnInputError(f"{self._where()}: no {RECORD} (is this a finished fnn run folder?).")
-        raw = self.read_bytes(RECORD, MAX_RECORD_BYTES, "a run record")
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            raise FnnInputError(f"{path}: not valid JSON ({error}).") from None
-        except RecursionError:
-            raise FnnInputError(f"{path}: nested too deeply to be a run record.") from None
-        _check_record(path, record)
-        return record
+    def read_record(self, name: str = RECORD) -> dict[str, Any]:
+        """The run's record (or the record file ``name`` of a sweep's run): at most :data:`MAX_RECORD_BYTES` of
+        JSON of the shape fnn writes, else refused in one line naming the file (:mod:`fnn.store.record`)."""
+        if self._info(name) is None:
+            raise FnnInputError(f"{self._where()}: no {name} (is this a finished fnn run folder?).")
+        return parse_record(self.read_bytes(name, MAX_RECORD_BYTES, "a run record"), self.file(name))
 
     def _named_checkpoint(self) -> str | None:
         """The SHA-256 the record names, None without a record; a record naming none while a checkpoint is here
@@ -551,6 +543,9 @@ class RunFolder:
                     f"with {resume_hint} or replace it with {overwrite_hint}."
                 )
             self._staged = self.has_record() or (overwrite and self.holds_run())
+            self._kept = {}
+            self._inherited = None if overwrite or not self.has_record() else self.read_record().get(KEPT, {})
+            self._overwriting = overwrite
             if self._staged:
                 with self._directory(PENDING, create=True) as pending:
                     if overwrite:
@@ -606,7 +601,8 @@ class RunFolder:
         a staged run (module docstring); returns the record's path."""
         self._held()
         named = self._saved if self._saved is not None else self.sha256(CHECKPOINT)
-        content = {**record, "checkpoint_sha256": named}
+        kept = self._kept_checkpoints()
+        content = check_record({**record, "checkpoint_sha256": named, **({KEPT: kept} if kept else {})}, self.file(RECORD))
         try:
             text = json.dumps(content, indent=2, allow_nan=True)
         except (TypeError, ValueError) as error:
@@ -616,6 +612,59 @@ class RunFolder:
             self._finish_commit()
             self._staged = False
         return path
+
+    def bind_kept(self, name: str) -> str:
+        """Bind the kept checkpoint ``name`` (``epoch-0001.npz``) this claim wrote into :meth:`place` of
+        ``checkpoints/``: the record will name the SHA-256 of its bytes, returned."""
+        self._held()
+        digest = self.sha256(f"{self.place(KEPT_FOLDER)}/{name}")
+        if digest is None:
+            raise FnnInputError(f"{self.file(self.place(KEPT_FOLDER) + '/' + name)}: no such kept checkpoint to bind.")
+        self._kept[name] = digest
+        return digest
+
+    def _kept_checkpoints(self) -> dict[str, str]:
+        """What the record names of the kept checkpoints the committed run will hold: those this claim wrote, those
+        the record before named, and those of a run that was stopped before its first record (its own, unbound)."""
+        kept = dict(self._kept)
+        if not self._overwriting:
+            for name in self.listdir(KEPT_FOLDER):
+                if name in kept or not KEPT_NAME.match(name):
+                    continue
+                digest = self.sha256(f"{KEPT_FOLDER}/{name}") if self._inherited is None else None
+                if digest is not None:
+                    kept[name] = digest
+                elif self._inherited is not None and name in self._inherited:
+                    kept[name] = self._inherited[name]
+        return dict(sorted(kept.items()))
+
+    def kept_checkpoint(self, name: str) -> str:
+        """Where the kept checkpoint ``name`` (``epoch-0001.npz``) the record names is (under ``checkpoints/``, or
+        under ``.fnn-pending/`` while a commit is being finished); without a record, ``checkpoints/name``. One
+        the record does not name, or of other bytes, is refused naming the file and both hashes."""
+        where = f"{KEPT_FOLDER}/{name}"
+        if not self.has_record():
+            return where
+        named = self.read_record().get(KEPT, {}).get(name)
+        for place in (where, f"{PENDING}/{where}", where):  # again: a commit may have moved it meanwhile
+            if named is not None and self.sha256(place) == named:
+                return place
+        actual = self.sha256(where)
+        shown = "no file" if actual is None else f"sha256 {actual}"
+        bound = f"sha256 {named}" if named is not None else "no sha256: it names no such kept checkpoint"
+        raise _Unbound(
+            f"{self.file(where)} ({shown}) is not the kept checkpoint {self.file(RECORD)} names ({bound}): it is from "
+            f"another run or was changed; restore the run's checkpoint, or train it again (fnn train --out {self.path} --overwrite)."
+        )
+
+    def check_kept_checkpoints(self) -> list[str]:
+        """The names of the kept checkpoints, each proven the one the record names (:meth:`kept_checkpoint`): every
+        one the record names and every epoch checkpoint in ``checkpoints/``."""
+        named = self.read_record().get(KEPT, {}) if self.has_record() else {}
+        names = sorted({*named, *(name for name in self.listdir(KEPT_FOLDER) if KEPT_NAME.match(name))})
+        for name in names:
+            self.kept_checkpoint(name)
+        return names
 
     def remove(self, name: str) -> None:
         """Remove the file, link or folder tree at ``name`` (a link itself, never what it points to)."""
@@ -674,44 +723,6 @@ def _remove_entry(folder: int, name: str, shown: str) -> None:
         return
     except OSError as error:
         raise os_failure(shown, error, "remove") from None
-
-
-def _check_record(path: str, record: Any) -> None:
-    """Refuse a record that is not the JSON object of the shape fnn writes, naming the first part that is not."""
-    if not isinstance(record, dict):
-        raise FnnInputError(f"{path}: a run record must be a JSON object; got a JSON {type(record).__name__}.")
-    for key in ("config", "final_metrics", "data", "environment"):
-        if key in record and not isinstance(record[key], dict):
-            raise FnnInputError(f"{path}: the record's {key!r} must be an object; got {type(record[key]).__name__}.")
-    for key, inner in (("data", None), ("environment", "blas")):
-        for name, value in record.get(key, {}).items():
-            if (inner is None or name == inner) and value is not None and not isinstance(value, dict):
-                raise FnnInputError(f"{path}: the record's {key}[{name!r}] must be an object; got {type(value).__name__}.")
-    for key in ("params_sha256", "checkpoint_sha256"):
-        value = record.get(key)
-        if value is not None and not _is_sha256(value):
-            raise FnnInputError(f"{path}: the record's {key!r} must be a hex SHA-256; got {str(value)[:80]!r}.")
-    history = record.get("history", [])
-    if not isinstance(history, list):
-        raise FnnInputError(f"{path}: the record's 'history' must be a list of epochs; got {type(history).__name__}.")
-    for index, epoch in enumerate(history):
-        if not isinstance(epoch, dict):
-            raise FnnInputError(f"{path}: the record's history[{index}] must be an object; got {type(epoch).__name__}.")
-        for key, value in epoch.items():
-            if key == "diagnostics" and (value is None or isinstance(value, dict)):
-                continue
-            if (key == "metrics" and isinstance(value, dict)) or (key == "weighted" and isinstance(value, bool)):
-                continue  # their entries are checked where the record is read as a run's (fnn.run.record)
-            whole = key in ("epoch", "step")
-            if (value is None and not whole) or type(value) is int or (type(value) is float and not whole):
-                continue
-            raise FnnInputError(
-                f"{path}: the record's history[{index}][{key!r}] must be {'an int' if whole else 'a number or null'}; got {value!r}."
-            )
-    for key in ("epochs_run", "best_epoch", "resumed_from_epoch", "threads"):
-        value = record.get(key)
-        if value is not None and type(value) is not int:
-            raise FnnInputError(f"{path}: the record's {key!r} must be an int; got {value!r}.")
 
 
 @contextlib.contextmanager
