@@ -1,5 +1,9 @@
-"""TensorBoard event files, read back with TensorBoard's own reader."""
+"""TensorBoard event files, read back with TensorBoard's own reader, written through the run folder (never
+through a link, staged until the run's record commits them)."""
 
+import contextlib
+import io
+import os
 import sys
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 
 import fnn
 from fnn.observe.tensorboard import TensorBoardLog, epoch_scalars, write_history
+from fnn.store import Model, RunFolder
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 pytest.importorskip("tensorboardX")
@@ -66,4 +71,59 @@ def test_without_tensorboardx_the_error_says_what_to_install(monkeypatch, tmp_pa
     for name in [name for name in sys.modules if name.split(".")[0] == "tensorboardX"] + ["tensorboardX"]:
         monkeypatch.setitem(sys.modules, name, None)  # an import of it, or of any part, now fails
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'fnn\[tensorboard\]'"):
+        TensorBoardLog(tmp_path)
+
+
+# -- through the run folder: its descriptors, its lock and its commit ----------------------------------------------
+
+
+def _trained(folder):
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert fnn.cli.main(["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--tensorboard", "--out", str(folder), "--quiet"]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("resume", [False, True], ids=["new run", "resumed run"])
+@pytest.mark.parametrize("target", ["folder", "dangling"])
+def test_a_link_planted_where_the_log_goes_is_refused_and_nothing_is_written_through_it(tmp_path, resume, target):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    run = tmp_path / "run"
+    if resume:
+        _trained(run)
+    folder = RunFolder(run)
+    with folder.claim(resume=resume):
+        link = run / folder.place("tensorboard")
+        if link.exists():
+            link.rename(run / "moved")
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(outside if target == "folder" else tmp_path / "nowhere", link)
+        with pytest.raises(fnn.FnnInputError, match=f"{link} is a symbolic link; fnn does not follow links"):
+            TensorBoardLog(folder, "tensorboard")
+    assert list(outside.iterdir()) == [] and not (tmp_path / "nowhere").exists()
+
+
+def test_a_resumed_runs_log_is_staged_and_committed_with_its_record(tmp_path):
+    run = _trained(tmp_path / "run")
+    old = sorted(os.listdir(run / "tensorboard"))
+    folder = RunFolder(run)
+    for commit in (False, True):
+        with folder.claim(resume=True):
+            with TensorBoardLog(folder, "tensorboard") as log:
+                log.write({"epoch": 2, "step": 8, "lr": 0.1, "loss": 0.25})
+            assert os.path.dirname(log.path) == str(run / ".fnn-pending" / "tensorboard")
+            assert sorted(os.listdir(run / "tensorboard")) == old  # the old run's logs only, until the commit
+            if commit:
+                folder.save_checkpoint(Model.from_checkpoint(folder.load_checkpoint()))
+                folder.write_record(folder.read_record())
+        committed = sorted(os.listdir(run / "tensorboard"))
+        assert committed == (sorted([*old, os.path.basename(log.path)]) if commit else old)
+    assert _read(run / "tensorboard" / os.path.basename(log.path))["loss"] == [(2, 0.25)]
+
+
+def test_a_log_never_writes_over_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("time.monotonic_ns", lambda: 7)
+    monkeypatch.setattr("time.time", lambda: 1_000_000_000.0)
+    TensorBoardLog(tmp_path).close()
+    with pytest.raises(fnn.FnnInputError, match="exists; fnn does not write over it"):
         TensorBoardLog(tmp_path)

@@ -57,7 +57,7 @@ class RunWatch:
         if config.keep_checkpoints and folder is not None:
             check_epochs_free(folder, start_epoch)
         if config.tensorboard and folder is not None:
-            self.log = TensorBoardLog(folder.folder(_TENSORBOARD_FOLDER))
+            self.log = TensorBoardLog(folder, _TENSORBOARD_FOLDER)
 
     def observe(self, then: Callable[[TrainState], object] | None = None) -> _Observer:
         """The ``on_epoch`` observer: these extras, then ``then(state)`` if given."""

@@ -17,6 +17,8 @@ and :func:`write_history` exports a finished run's history (a ``History`` or ``r
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -25,6 +27,7 @@ from typing import Any
 from fnn.errors import bad_argument
 from fnn.observe.advice import epoch_diagnostics
 from fnn.store.atomic import os_failure
+from fnn.store.run_folder import RunFolder
 from fnn.train.state import EpochRecord, TrainState
 
 _Record = EpochRecord | Mapping[str, Any]
@@ -32,12 +35,12 @@ _Record = EpochRecord | Mapping[str, Any]
 
 def _tensorboardx() -> tuple[Any, Any, Any, Any]:
     try:
-        from tensorboardX.event_file_writer import EventsWriter
         from tensorboardX.proto import event_pb2, summary_pb2
+        from tensorboardX.record_writer import masked_crc32c
         from tensorboardX.summary import scalar
     except ImportError:
         raise ModuleNotFoundError("TensorBoard logging needs tensorboardX: pip install 'fnn[tensorboard]'.") from None
-    return EventsWriter, event_pb2, summary_pb2, scalar
+    return masked_crc32c, event_pb2, summary_pb2, scalar
 
 
 def _as_dict(record: _Record) -> Mapping[str, Any]:
@@ -72,43 +75,57 @@ def epoch_scalars(record: _Record) -> tuple[int, dict[str, float]]:
 
 
 class TensorBoardLog:
-    """An event file in ``folder`` (created if needed; files already there are left alone) that each call adds
-    the latest epoch of a ``TrainState`` to: ``log(state)`` writes ``state.history[-1]``, flushes so TensorBoard
-    shows it at once, and returns ``state`` (so it can be an ``on_epoch`` observer). ``path`` is the event file.
-    Close it, or use ``with``.
+    """An event file in ``folder`` (a path, created if needed, or a :class:`~fnn.store.run_folder.RunFolder`), or
+    in its subfolder ``sub``, that each call adds the latest epoch of a ``TrainState`` to: ``log(state)`` writes
+    ``state.history[-1]``, on disk when it returns, and returns ``state`` (so it can be an ``on_epoch`` observer).
+    ``path`` is the event file; files already there are left alone. The file is created through the folder's
+    descriptors, never through a link and never over a file; in a claimed run folder, where its run writes
+    (:meth:`~fnn.store.run_folder.RunFolder.place`), so the run's record commits it. Close it, or use ``with``.
 
     >>> import tempfile
-    >>> with TensorBoardLog(tempfile.mkdtemp()) as log:
+    >>> with TensorBoardLog(tempfile.mkdtemp(), "tb") as log:
     ...     log.write({"epoch": 1, "step": 10, "loss": 0.5})
     >>> os.path.basename(log.path).startswith("events.out.tfevents."), os.path.getsize(log.path) > 0
     (True, True)
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        folder = os.fspath(folder)
-        events_writer, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
+    def __init__(self, folder: str | os.PathLike[str] | RunFolder, sub: str = "") -> None:
+        self._crc, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
+        if not isinstance(folder, RunFolder):
+            path = os.fspath(folder)
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError as error:
+                raise os_failure(path, error, "create the folder") from None
+            folder = RunFolder(path, "TensorBoard folder")
+        where = folder.place(sub) if sub else ""
+        # TensorBoard's own naming (second, host), with a unique suffix so that two logs never share a file.
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{time.monotonic_ns()}"
+        self.path = folder.file(f"{where}/{name}" if where else name)
+        self.folder = os.path.dirname(self.path)
+        self._descriptor: int | None = folder.create(f"{where}/{name}" if where else name)
+        self._write_event(self._event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _write_event(self, event: Any) -> None:
+        """Append one record (length, its CRC, the event, its CRC) and make it durable."""
+        if self._descriptor is None:
+            raise ValueError(f"{self.path}: the TensorBoard log is closed.")
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        framed = memoryview(header + struct.pack("<I", self._crc(header)) + data + struct.pack("<I", self._crc(data)))
         try:
-            os.makedirs(folder, exist_ok=True)
+            while framed:
+                framed = framed[os.write(self._descriptor, framed):]
+            os.fsync(self._descriptor)
         except OSError as error:
-            raise os_failure(folder, error, "create the folder") from None
-        # tensorboardX names files by second and host only: a unique suffix keeps two logs from sharing one.
-        suffix = f".{os.getpid()}.{time.monotonic_ns()}"
-        # The synchronous writer, not SummaryWriter, whose background thread may not have written an epoch by
-        # the time its flush returns.
-        self._writer = events_writer(os.path.join(folder, "events"), filename_suffix=suffix)
-        self.folder = folder
-        self.path = next(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(suffix))
+            raise os_failure(self.path, error) from None
 
     def write(self, record: _Record) -> None:
         """Add one epoch's record (an ``EpochRecord`` or its dict), on disk when this returns."""
         epoch, scalars = epoch_scalars(record)
         values = [value for tag, number in scalars.items() for value in self._scalar(tag, number).value]
         summary = self._summary_pb2.Summary(value=values)
-        try:
-            self._writer.write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
-            self._writer.flush()
-        except OSError as error:
-            raise os_failure(self.path, error) from None
+        self._write_event(self._event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
 
     def __call__(self, state: TrainState) -> TrainState:
         if len(state.history):
@@ -116,11 +133,10 @@ class TensorBoardLog:
         return state
 
     def close(self) -> None:
-        """Close the event file; what was written stays."""
-        try:
-            self._writer.close()
-        except OSError as error:
-            raise os_failure(self.path, error) from None
+        """Close the event file; what was written stays (idempotent)."""
+        if self._descriptor is not None:
+            descriptor, self._descriptor = self._descriptor, None
+            os.close(descriptor)
 
     def __enter__(self) -> TensorBoardLog:
         return self

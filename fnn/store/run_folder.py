@@ -575,6 +575,24 @@ class RunFolder:
         with self._directory(sub, create=True) as folder:
             return atomic_write(self.file(name), write, overwrite=overwrite, folder_fd=folder)
 
+    def create(self, name: str) -> int:
+        """A new file ``name`` (``sub/name``: the subfolder made if missing) opened for writing through the
+        folder's descriptors, never through a link and never over anything already there; its descriptor, which
+        the caller closes. For files written as they grow (a TensorBoard log), not replaced whole (:meth:`write`)."""
+        sub, base = os.path.split(name)
+        if not base or base in (".", "..") or ".." in sub.split("/"):
+            raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        with self._directory(sub, create=True) as folder:
+            try:
+                return os.open(base, flags, 0o644, dir_fd=folder)
+            except FileExistsError:
+                if stat.S_ISLNK(os.lstat(base, dir_fd=folder).st_mode):
+                    raise _link(self.file(name)) from None
+                raise FnnInputError(f"{self.file(name)} exists; fnn does not write over it.") from None
+            except OSError as error:
+                raise os_failure(self.file(name), error, "create") from None
+
     def place(self, name: str) -> str:
         """Where a writer of this claim puts ``name``: under ``.fnn-pending/`` until its record commits it."""
         return f"{PENDING}/{name}" if self._staged else name
