@@ -364,11 +364,11 @@ def _train(
     record = finished.record
     written = []
     if folder is not None:
-        folder.write_record(record)
-        if args.plots:
+        if args.plots:  # staged with the run: its record commits them, and a resume without --plots removes the old
             # the kept params (outputs in the targets' units), every epoch's curve
             plotted = evolve(finished.state, params=in_target_units(finished.state.params, prepared.targets), history=finished.last.history)
-            written = write_plots(folder.path, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
+            written = write_plots(folder, plotted, prepared.test, record["final_metrics"].get("confusion_matrix"), prepared.standardizer)
+        folder.write_record(record)
     if args.json:
         final = {"final_metrics": record["final_metrics"], "run_folder": None if folder is None else folder.path, "epochs_run": record["epochs_run"],
                  "best_epoch": record["best_epoch"], "stopped_early": record["stopped_early"],

@@ -95,7 +95,7 @@ def _unstandardize(features: np.ndarray | ScaledRows, standardizer: Standardizer
 
 
 def write_plots(
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | RunFolder,
     state: TrainState,
     test: Dataset,
     confusion: np.ndarray | None = None,
@@ -103,7 +103,9 @@ def write_plots(
 ) -> list[str]:
     """Learning curves (and the diagnostics, when the run recorded them); for a classifier its confusion matrix,
     plus a decision boundary for 2-D data or a grid of misclassified images for image data; for a regression
-    network of one input, the fitted curve. Returns the paths written.
+    network of one input, the fitted curve. Returns the paths written. Into a claimed :class:`RunFolder` they are
+    written where its run writes (:meth:`RunFolder.place`), so the run's record commits them: a resumed or
+    overwritten run's figures replace the old ones in its commit, and a run that never commits leaves the old ones.
 
     ``test`` holds the features as the network takes them; with the run's ``standardizer`` the boundary and the
     curve are drawn in the data's own units.
@@ -118,6 +120,9 @@ def write_plots(
     plots.require_matplotlib()
 
     def save(figure: Figure, name: str) -> str:
+        if isinstance(folder, RunFolder):
+            folder.write(folder.place(name), lambda handle: plots.save_figure(figure, handle))
+            return folder.file(name)
         return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
 
     params = state.params

@@ -22,8 +22,9 @@ A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same wa
 - **One check of a record's shape**, :mod:`fnn.store.record`, when it is written and whenever it is read.
 - **Nothing is removed until what replaces it is durable.** A run into a folder that already holds one (``--resume``,
   ``--overwrite``) writes its checkpoints, kept epochs and TensorBoard files under ``.fnn-pending/``. Writing the new
-  record, naming the pending checkpoint, is the commit; then the pending files move into place and what an
-  overwrite discards (the old kept epochs, TensorBoard files, plots) is removed. Until the commit the old run is
+  record, naming the pending checkpoint, is the commit; then what an overwrite discards (the old kept epochs and
+  TensorBoard files) and the old figures (which describe the old record) are removed, and the pending files (with
+  the new run's figures, when it draws them) move into place. Until the commit the old run is
   exactly as it was; after it, a reader finds the checkpoint the record names in ``.fnn-pending/`` if the move was
   interrupted, and the next writer to claim the folder finishes it. So a record never names a checkpoint fnn has not
   made durable: a mismatch means the files were changed by hand, and is refused (restore the checkpoint the record
@@ -79,6 +80,8 @@ PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""
 
 _OVERWRITE = "overwrite"  # a mark in PENDING: the commit discards the old run's extras
+_STALE_FIGURES = "figures-stale"  # a mark in PENDING: the commit removes the old run's figures
+_FIGURES = "figures"  # the subfolder of PENDING holding the figures of the run it commits
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -548,8 +551,8 @@ class RunFolder:
             self._overwriting = overwrite
             if self._staged:
                 with self._directory(PENDING, create=True) as pending:
-                    if overwrite:
-                        atomic_write(self.file(f"{PENDING}/{_OVERWRITE}"), b"", folder_fd=pending)
+                    for mark in (_OVERWRITE, _STALE_FIGURES) if overwrite else (_STALE_FIGURES,):
+                        atomic_write(self.file(f"{PENDING}/{mark}"), b"", folder_fd=pending)
         except BaseException:
             lock.release()
             raise
@@ -594,8 +597,11 @@ class RunFolder:
                 raise os_failure(self.file(name), error, "create") from None
 
     def place(self, name: str) -> str:
-        """Where a writer of this claim puts ``name``: under ``.fnn-pending/`` until its record commits it."""
-        return f"{PENDING}/{name}" if self._staged else name
+        """Where a writer of this claim puts ``name``: under ``.fnn-pending/`` until its record commits it (a
+        figure, one of :data:`PLOT_FILES`, under ``.fnn-pending/figures/``)."""
+        if not self._staged:
+            return name
+        return f"{PENDING}/{_FIGURES}/{name}" if name in PLOT_FILES else f"{PENDING}/{name}"
 
     def folder(self, sub: str) -> str:
         """The path of subfolder ``sub`` of :meth:`place`, made if missing (never through a link)."""
@@ -702,13 +708,14 @@ class RunFolder:
         if staged is None or (self.read_record().get("checkpoint_sha256") if self.has_record() else None) != staged:
             self.remove(PENDING)  # an attempt that never committed (or a finished move): the old run stays
             return
-        if self.exists(f"{PENDING}/{_OVERWRITE}"):
-            for name in (*EXTRA_FOLDERS, *PLOT_FILES):
-                self.remove(name)
-            self.remove(f"{PENDING}/{_OVERWRITE}")
-        for sub in EXTRA_FOLDERS:
+        for mark, discarded in ((_OVERWRITE, EXTRA_FOLDERS), (_STALE_FIGURES, PLOT_FILES)):
+            if self.exists(f"{PENDING}/{mark}"):  # once: the mark goes before anything moves in
+                for name in discarded:
+                    self.remove(name)
+                self.remove(f"{PENDING}/{mark}")
+        for sub, target in [*((sub, sub) for sub in EXTRA_FOLDERS), (_FIGURES, "")]:
             for name in self.listdir(f"{PENDING}/{sub}"):
-                self._move(f"{PENDING}/{sub}", sub, name)
+                self._move(f"{PENDING}/{sub}", target, name)
         self._move(PENDING, "", CHECKPOINT)
         self.remove(PENDING)
 
