@@ -22,10 +22,10 @@ from folder_state import folder_state
 import fnn
 from fnn.cli import main
 from fnn.proof import verify_run
-from fnn.store import RunFolder
+from fnn.store import RunFolder, staging
 from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store.lock import RunLock
 from fnn.store.model import load_model
-from fnn.store.run_folder import RunLock
 
 TRAIN = ["--data", "iris", "--hidden", "4", "--epochs", "2", "--batch-size", "32", "--keep-checkpoints", "--tensorboard", "--quiet"]
 SWEEP = ["--data", "iris", "--epochs", "1", "--grid", "lr=[0.1]", "--sequential", "--quiet"]
@@ -403,7 +403,7 @@ def test_a_killed_overwrite_is_finished_or_dropped_by_the_next_writer(root, monk
     def killed(*args):
         raise _Injected
 
-    monkeypatch.setattr(RunFolder, "_move", killed)  # after the new record (the commit), before anything moves in
+    monkeypatch.setattr(staging, "_move", killed)  # after the new record (the commit), before anything moves in
     with pytest.raises(_Injected):
         main([str(arg) for arg in ["train", *TRAIN, "--seed", "7", "--out", run, "--overwrite"]])
     monkeypatch.undo()

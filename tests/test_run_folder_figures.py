@@ -10,7 +10,9 @@ import shutil
 import pytest
 
 import fnn
-from fnn.store.run_folder import PLOT_FILES, RunFolder
+from fnn.store import staging
+from fnn.store.layout import PLOT_FILES
+from fnn.store.run_folder import RunFolder
 
 pytest.importorskip("matplotlib")
 
@@ -74,7 +76,7 @@ def test_a_resume_stopped_inside_its_commit_is_finished_by_the_next_writer(plott
     run = _copy(plotted, tmp_path)
     before = _figures(run)
     moves = []
-    real_move = RunFolder._move
+    real_move = staging._move
 
     def stop_after_one_move(self, source, target, name):
         if moves:
@@ -82,7 +84,7 @@ def test_a_resume_stopped_inside_its_commit_is_finished_by_the_next_writer(plott
         moves.append(name)
         real_move(self, source, target, name)
 
-    monkeypatch.setattr(RunFolder, "_move", stop_after_one_move)
+    monkeypatch.setattr(staging, "_move", stop_after_one_move)
     _train("--resume", run, "--epochs", "3", *(["--plots"] if plots else []))
     assert json.loads((run / "record.json").read_text())["epochs_run"] == 3  # committed
     stopped = _figures(run)

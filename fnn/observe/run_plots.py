@@ -21,7 +21,8 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
-from fnn.store.run_folder import RECORD, RunFolder, write_run_file
+from fnn.store.layout import RECORD
+from fnn.store.run_folder import RunFolder, write_run_file
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
 from fnn.train.state import EpochRecord, History, TrainState
 

@@ -38,7 +38,8 @@ from fnn.run.settings import RunConfig, config_from_record
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.run_folder import CHECKPOINT, RECORD, RunFolder
+from fnn.store.layout import CHECKPOINT, RECORD
+from fnn.store.run_folder import RunFolder
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import run_epoch, start_state, weighted_parts
 from fnn.train.state import TrainState

@@ -17,8 +17,10 @@ import os
 
 from fnn.errors import FnnInputError
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.layout import KEPT_FOLDER, PENDING
 from fnn.store.record import KEPT_NAME
-from fnn.store.run_folder import KEPT_FOLDER, PENDING, RunFolder, Saveable
+from fnn.store.run_folder import RunFolder, Saveable
+from fnn.store.staging import OVERWRITE
 
 FOLDER = KEPT_FOLDER
 
@@ -47,7 +49,7 @@ def check_epochs_free(run: RunFolder, after_epoch: int, flag: str = "--keep-chec
     (as the run will leave it) already holds one of them, e.g. left by an earlier run in the same folder."""
     where = run.place(FOLDER)
     taken = [epoch for epoch in _epochs(run, where) if epoch > after_epoch]
-    if where != FOLDER and not run.exists(f"{PENDING}/overwrite"):  # a resumed run's epochs join the kept ones
+    if where != FOLDER and not run.exists(f"{PENDING}/{OVERWRITE}"):  # a resumed run's epochs join the kept ones
         taken += [epoch for epoch in _epochs(run, FOLDER) if epoch > after_epoch]
     if taken:
         raise FnnInputError(

@@ -4,15 +4,9 @@ A run folder holds ``checkpoint.npz`` (the model, optimiser and training state, 
 ``record.json`` (what the run did) and, when asked, ``checkpoints/`` (one per epoch), ``tensorboard/`` and plots.
 A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same way. The rules:
 
-- **No link is followed below the folder**, at any depth: folders are opened one level at a time with
-  ``O_NOFOLLOW | O_DIRECTORY`` and files through those descriptors, so a planted link is refused, naming it, and
-  never redirects a read, write or delete outside. (The folder's own path is the caller's and is taken as given.)
-- **Every file is written atomically** (:func:`fnn.store.atomic.atomic_write`) and OS faults (a full disk, a
-  read-only file system, ...) become one :class:`~fnn.errors.FnnInputError` naming the file and what to do.
-- **One lock for every writer** (train, resume, sweep, plot, export): an advisory lock on ``run.lock`` naming its
-  holder (pid, host, start); the kernel frees it when the holder dies in any way.
-- **Non-regular files are refused before they are read** (opened with ``O_NONBLOCK``, then ``fstat``), and a
-  record is read with a bounded size and must be a JSON object of the expected shape.
+- **No link is followed below the folder, every file is written atomically, special files are refused**: it is a
+  :class:`~fnn.store.folder.Folder`, whose files are read and written through descriptors (:mod:`fnn.store.folder`).
+- **One lock for every writer** (train, resume, sweep, plot, export): :mod:`fnn.store.lock`.
 - **The record names its checkpoint**: ``record.json``'s ``checkpoint_sha256`` is the SHA-256 of the bytes of
   ``checkpoint.npz`` as written (:meth:`RunFolder.write_record` adds it; no caller does). Every reader goes through
   :meth:`RunFolder.load_checkpoint`, which refuses a checkpoint the record does not name, naming both files and
@@ -20,14 +14,9 @@ A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same wa
   Likewise its ``kept_checkpoints`` names the SHA-256 of each kept per-epoch checkpoint (:meth:`RunFolder.bind_kept`),
   and :meth:`RunFolder.kept_checkpoint` refuses one of other bytes, or one it does not name.
 - **One check of a record's shape**, :mod:`fnn.store.record`, when it is written and whenever it is read.
-- **Nothing is removed until what replaces it is durable.** A run into a folder that already holds one (``--resume``,
-  ``--overwrite``) writes its checkpoints, kept epochs and TensorBoard files under ``.fnn-pending/``. Writing the new
-  record, naming the pending checkpoint, is the commit; then what an overwrite discards (the old kept epochs and
-  TensorBoard files) and the old figures (which describe the old record) are removed, and the pending files (with
-  the new run's figures, when it draws them) move into place. Until the commit the old run is
-  exactly as it was; after it, a reader finds the checkpoint the record names in ``.fnn-pending/`` if the move was
-  interrupted, and the next writer to claim the folder finishes it. So a record never names a checkpoint fnn has not
-  made durable: a mismatch means the files were changed by hand, and is refused (restore the checkpoint the record
+- **Nothing is removed until what replaces it is durable**: a run into a folder that already holds one is staged
+  and committed by its record (:mod:`fnn.store.staging`). So a record never names a checkpoint fnn has not made
+  durable: a mismatch means the files were changed by hand, and is refused (restore the checkpoint the record
   names, or train the run again with ``--overwrite``).
 
 >>> import tempfile
@@ -41,49 +30,22 @@ A sweep's folder holds ``runs/`` and ``summary.json`` and is guarded the same wa
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import json
 import os
-import socket
-import stat
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import ModuleType
 from typing import IO, Any, Protocol
 
 import numpy as np
 
 from fnn.errors import FnnInputError
-from fnn.store.atomic import TEMP_PREFIX, atomic_write, os_failure, sync_folder
+from fnn.store.atomic import TEMP_PREFIX, atomic_write
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.folder import Folder
+from fnn.store.layout import CHECKPOINT, KEPT_FOLDER, LOCK, PENDING, PLOT_FILES, RECORD
+from fnn.store.lock import RunLock, acquire_lock, lock_holder
 from fnn.store.record import KEPT, KEPT_NAME, MAX_RECORD_BYTES, check_record, parse_record
+from fnn.store.staging import finish_commit, stage, staged_name
 from fnn.train.state import TrainState
-
-fcntl: ModuleType | None
-try:  # POSIX advisory locks; the kernel drops them when their holder dies
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-CHECKPOINT = "checkpoint.npz"
-"""The file of a run folder that holds its model."""
-RECORD = "record.json"
-LOCK = "run.lock"
-PENDING = ".fnn-pending"
-"""Where a run into a folder that already holds one writes, until its record commits it."""
-KEPT_FOLDER = "checkpoints"
-"""The subfolder of a run folder that holds its kept per-epoch checkpoints (``epoch-0001.npz``, ...)."""
-EXTRA_FOLDERS = (KEPT_FOLDER, "tensorboard")
-PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
-"""The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""
-
-_OVERWRITE = "overwrite"  # a mark in PENDING: the commit discards the old run's extras
-_STALE_FIGURES = "figures-stale"  # a mark in PENDING: the commit removes the old run's figures
-_FIGURES = "figures"  # the subfolder of PENDING holding the figures of the run it commits
-_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class Saveable(Protocol):
@@ -99,98 +61,14 @@ class Saveable(Protocol):
     def extras(self) -> dict[str, np.ndarray]: ...
 
 
-def _describe_holder(holder: dict[str, Any]) -> str:
-    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
-
-
-def _read_holder(descriptor: int) -> dict[str, Any]:
-    os.lseek(descriptor, 0, os.SEEK_SET)
-    try:
-        holder = json.loads(os.read(descriptor, 4096).decode() or "{}")
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-def _live_holder(descriptor: int) -> dict[str, Any] | None:
-    """Take the lock on the open lock file: None once it is ours, else what the live process holding it wrote."""
-    if fcntl is None:  # pragma: no cover - no flock: an existing file is a holder
-        return _read_holder(descriptor) if os.fstat(descriptor).st_size else None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _read_holder(descriptor)
-    return None
-
-
-def _link(path: str) -> FnnInputError:
-    return FnnInputError(f"{path} is a symbolic link; fnn does not follow links in a run folder. Remove it.")
-
-
 class _Unbound(FnnInputError):
     """The checkpoint is not the one the record names."""
 
 
-class _Missing(FnnInputError):
-    """Nothing at a path inside the folder (a level of it missing)."""
-
-
-class RunLock:
-    """The lock on a folder held by this process; release it with :meth:`release` or a ``with`` block.
-
-    >>> import tempfile
-    >>> lock = RunFolder(tempfile.mkdtemp()).acquire()
-    >>> lock.held, lock.holder["pid"] == os.getpid()
-    (True, True)
-    >>> lock.release(); lock.held
-    False
-    """
-
-    def __init__(self, folder: RunFolder, descriptor: int | None, holder: dict[str, Any]) -> None:
-        self.folder, self.holder = folder, holder
-        self._descriptor = descriptor
-
-    @property
-    def held(self) -> bool:
-        return self._descriptor is not None
-
-    def release(self) -> None:
-        """Finish a committed run's move into place or drop an uncommitted one (so a writer that failed leaves
-        the folder as it found it), remove the lock file and let go of the lock (idempotent)."""
-        if self._descriptor is None:
-            return
-        try:
-            if self.folder._staged:
-                self.folder._staged = False
-                self.folder._finish_commit()
-        except (FnnInputError, OSError):
-            pass  # left for the next writer, which finishes or drops it before anything else
-        try:
-            with self.folder._directory() as folder:
-                try:
-                    if os.path.samestat(os.fstat(self._descriptor), os.lstat(LOCK, dir_fd=folder)):
-                        os.remove(LOCK, dir_fd=folder)  # only our own file: the inode we locked
-                except FileNotFoundError:
-                    pass
-        except FnnInputError:
-            pass  # the folder went away: nothing of ours is left in it
-        finally:
-            os.close(self._descriptor)
-            self._descriptor = None
-
-    def __enter__(self) -> RunLock:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def __repr__(self) -> str:
-        return f"RunLock({self.folder.path!r}, {_describe_holder(self.holder)}{'' if self.held else ', released'})"
-
-
-class RunFolder:
-    """A run (or sweep) folder: every read, write and delete under it, its lock, and its record bound to its
-    checkpoint (see the module docstring). ``argument`` names the folder in errors (``"--out"``, ``"RUN"``, ...).
+class RunFolder(Folder):
+    """A run (or sweep) folder: a :class:`~fnn.store.folder.Folder` with its lock, its staged commit, and its
+    record bound to its checkpoints (see the module docstring). ``argument`` names the folder in errors
+    (``"--out"``, ``"RUN"``, ...).
 
     >>> import tempfile
     >>> run = RunFolder(tempfile.mkdtemp(), "--out")
@@ -205,13 +83,7 @@ class RunFolder:
     """
 
     def __init__(self, path: str | os.PathLike[str], argument: str = "RUN") -> None:
-        try:
-            self.path: str = os.fspath(path)
-        except TypeError:
-            raise FnnInputError(f"{argument}: expected a folder path (str or os.PathLike); got {type(path).__name__}.") from None
-        if not isinstance(self.path, str) or not self.path:
-            raise FnnInputError(f"{argument}: expected a folder path; got {self.path!r}.")
-        self.argument = argument
+        super().__init__(path, argument)
         self.lock: RunLock | None = None
         self._staged = False
         self._saved: str | None = None
@@ -219,156 +91,7 @@ class RunFolder:
         self._inherited: dict[str, str] | None = None  # those the record at the claim named (None: no record)
         self._overwriting = False
 
-    def __repr__(self) -> str:
-        return f"RunFolder({self.path!r})"
-
-    def file(self, name: str) -> str:
-        """The path of ``name`` (``a/b`` for below a subfolder) in this folder."""
-        return os.path.join(self.path, *name.split("/"))
-
-    def _where(self) -> str:
-        return f"{self.argument} {self.path}"
-
-    # -- descriptors: one level at a time, never through a link -------------------------------------------------
-
-    def _refuse(self, name: str, error: OSError, parent: int) -> FnnInputError:
-        try:
-            link = stat.S_ISLNK(os.lstat(os.path.basename(name), dir_fd=parent).st_mode)
-        except OSError:
-            link = False
-        if link or error.errno == errno.ELOOP:
-            return _link(self.file(name))
-        if error.errno == errno.ENOTDIR:
-            return FnnInputError(f"{self.file(name)} is not a folder; fnn expected one there. Remove or rename it.")
-        return os_failure(self.file(name), error, "open")
-
-    @contextmanager
-    def _directory(self, sub: str = "", create: bool = False) -> Iterator[int]:
-        """An open descriptor of ``sub`` (``""``: the folder itself), each level opened without following a link;
-        ``create`` makes missing levels."""
-        try:
-            descriptor = os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            raise _Missing(f"{self._where()}: no such folder.") from None
-        except NotADirectoryError:
-            raise FnnInputError(f"{self._where()}: exists and is not a folder.") from None
-        except OSError as error:
-            raise os_failure(self.path, error, "open") from None
-        try:
-            walked = []
-            for part in [part for part in sub.split("/") if part]:
-                walked.append(part)
-                if create:
-                    try:
-                        os.mkdir(part, dir_fd=descriptor)
-                    except FileExistsError:
-                        pass
-                    except OSError as error:
-                        raise os_failure(self.file("/".join(walked)), error, "create the folder") from None
-                try:
-                    inner = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
-                except FileNotFoundError:
-                    raise _Missing(f"{self.file('/'.join(walked))}: no such folder.") from None
-                except OSError as error:
-                    raise self._refuse("/".join(walked), error, descriptor) from None
-                os.close(descriptor)
-                descriptor = inner
-            yield descriptor
-        finally:
-            os.close(descriptor)
-
-    def _info(self, name: str) -> os.stat_result | None:
-        sub, base = os.path.split(name)
-        try:
-            with self._directory(sub) as folder:
-                return os.lstat(base, dir_fd=folder)
-        except (FileNotFoundError, _Missing):
-            return None
-
-    def exists(self, name: str) -> bool:
-        """Whether anything (a file, a folder, a link) is at ``name`` in this folder; a link on the way is refused."""
-        return self._info(name) is not None
-
-    def listdir(self, sub: str = "") -> list[str]:
-        """The names in subfolder ``sub``, sorted (empty when there is none); a link on the way is refused."""
-        try:
-            with self._directory(sub) as folder:
-                return sorted(os.listdir(folder))
-        except _Missing:
-            return []
-
-    def links(self) -> list[str]:
-        """Every symbolic link below the folder, at any depth (paths), sorted."""
-        found: list[str] = []
-
-        def walk(folder: int, prefix: str) -> None:
-            for name in sorted(os.listdir(folder)):
-                info = os.lstat(name, dir_fd=folder)
-                if stat.S_ISLNK(info.st_mode):
-                    found.append(self.file(prefix + name))
-                elif stat.S_ISDIR(info.st_mode):
-                    inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=folder)
-                    try:
-                        walk(inner, f"{prefix}{name}/")
-                    finally:
-                        os.close(inner)
-
-        if os.path.isdir(self.path):
-            with self._directory() as top:
-                walk(top, "")
-        return found
-
-    # -- reading ----------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _opened(self, name: str, what: str) -> Iterator[tuple[int, os.stat_result]]:
-        sub, base = os.path.split(name)
-        with self._directory(sub) as folder:
-            try:
-                descriptor = os.open(base, _READ_FLAGS, dir_fd=folder)
-            except FileNotFoundError:
-                raise FnnInputError(f"{self.file(name)}: no such file; expected {what}.") from None
-            except OSError as error:
-                if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENOTDIR):
-                    raise self._refuse(name, error, folder) from None
-                raise os_failure(self.file(name), error, "read") from None
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode):
-                kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
-                raise FnnInputError(f"{self.file(name)} is {kind}; expected {what}. Remove it.")
-            yield descriptor, info
-        finally:
-            os.close(descriptor)
-
-    def read_bytes(self, name: str, limit: int = MAX_RECORD_BYTES, what: str = "a file fnn wrote") -> bytes:
-        """The bytes of the regular file ``name``; a link, a FIFO or a file over ``limit`` bytes is refused."""
-        with self._opened(name, what) as (descriptor, info):
-            if info.st_size > limit:
-                raise FnnInputError(f"{self.file(name)} is {info.st_size} bytes, more than the {limit} fnn reads; expected {what}.")
-            chunks, size = [], 0
-            try:
-                while chunk := os.read(descriptor, 1 << 20):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > limit:
-                        raise FnnInputError(f"{self.file(name)} grew past the {limit} bytes fnn reads; expected {what}.")
-            except OSError as error:
-                raise os_failure(self.file(name), error, "read") from None
-            return b"".join(chunks)
-
-    def sha256(self, name: str) -> str | None:
-        """The hex SHA-256 of the regular file ``name``'s bytes, or None when nothing is there."""
-        if self._info(name) is None:
-            return None
-        digest = hashlib.sha256()
-        with self._opened(name, "a checkpoint") as (descriptor, _):
-            try:
-                while chunk := os.read(descriptor, 1 << 20):
-                    digest.update(chunk)
-            except OSError as error:
-                raise os_failure(self.file(name), error, "read") from None
-        return digest.hexdigest()
+    # -- the record and the checkpoints it names ------------------------------------------------------------------
 
     def has_record(self) -> bool:
         return self.exists(RECORD)
@@ -428,66 +151,19 @@ class RunFolder:
 
     def holder(self) -> dict[str, Any] | None:
         """The holder of the folder's lock (``pid``, ``host``, ``started``), or None when no live process holds
-        it (no lock file, or the file of a process that has died)."""
-        try:
-            with self._directory() as folder:
-                descriptor = os.open(LOCK, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), dir_fd=folder)
-        except (_Missing, FileNotFoundError):
-            return None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise _link(self.file(LOCK)) from None
-            raise os_failure(self.file(LOCK), error, "open the lock file") from None
-        try:
-            return _live_holder(descriptor)  # None: a stale file of a process that died
-        finally:
-            os.close(descriptor)
+        it (:func:`fnn.store.lock.lock_holder`)."""
+        return lock_holder(self)
 
     def acquire(self) -> RunLock:
-        """Lock the folder for this process: a :class:`RunLock`, or :class:`FnnInputError` naming the live holder.
+        """Lock the folder for this process (:func:`fnn.store.lock.acquire_lock`): a :class:`RunLock` whose release
+        finishes a committed run's move into place or drops an uncommitted one."""
+        self.lock = acquire_lock(self, self._finish_staged)
+        return self.lock
 
-        The lock is an advisory ``flock`` on ``run.lock``, whose content names the holder. The kernel releases it
-        when its process ends in any way (even ``kill -9``), so a lock file left by a dead process holds no lock
-        and is simply taken over: no pid liveness guess, which a reused pid or another host would fool."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        for _ in range(5):  # retried only when the file was replaced between open and lock
-            with self._directory() as folder:
-                try:
-                    descriptor = os.open(LOCK, flags, 0o644, dir_fd=folder)
-                except OSError as error:
-                    if error.errno == errno.ELOOP:
-                        raise self._refuse(LOCK, error, folder) from None
-                    raise FnnInputError(f"{self._where()}: cannot create the lock file {LOCK} ({error.strerror}).") from None
-                if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a FIFO or device planted as the lock file
-                    os.close(descriptor)
-                    raise FnnInputError(f"{self.file(LOCK)}: not a regular file (a FIFO, device or socket); fnn keeps its lock "
-                                        f"there. Remove it and try again.")
-                try:
-                    other = _live_holder(descriptor)
-                    if other is not None:
-                        raise FnnInputError(
-                            f"{self._where()}: another fnn process is writing into this folder ({_describe_holder(other)}); "
-                            f"wait for it or choose another folder."
-                        )
-                    try:
-                        same = os.path.samestat(os.fstat(descriptor), os.lstat(LOCK, dir_fd=folder))
-                    except FileNotFoundError:
-                        same = False
-                    if not same:
-                        os.close(descriptor)  # the file we locked was removed by its releasing holder: lock the new one
-                        continue
-                    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-                    os.ftruncate(descriptor, 0)
-                    os.pwrite(descriptor, json.dumps(holder).encode(), 0)
-                    self.lock = RunLock(self, descriptor, holder)
-                    return self.lock
-                except BaseException:
-                    try:
-                        os.close(descriptor)
-                    except OSError:
-                        pass
-                    raise
-        raise FnnInputError(f"{self._where()}: the lock file keeps changing; another process is starting a run here.")
+    def _finish_staged(self) -> None:
+        if self._staged:
+            self._staged = False
+            self._finish_commit()
 
     def holds_run(self) -> bool:
         """Whether the folder already holds a run: a checkpoint or a record in it."""
@@ -550,9 +226,7 @@ class RunFolder:
             self._inherited = None if overwrite or not self.has_record() else self.read_record().get(KEPT, {})
             self._overwriting = overwrite
             if self._staged:
-                with self._directory(PENDING, create=True) as pending:
-                    for mark in (_OVERWRITE, _STALE_FIGURES) if overwrite else (_STALE_FIGURES,):
-                        atomic_write(self.file(f"{PENDING}/{mark}"), b"", folder_fd=pending)
+                stage(self, overwrite)
         except BaseException:
             lock.release()
             raise
@@ -568,40 +242,12 @@ class RunFolder:
         if self.lock is None or not self.lock.held:
             raise FnnInputError(f"{self._where()}: write into a run folder only while holding its lock (claim() or acquire()).")
 
-    # -- writing ----------------------------------------------------------------------------------------------
-
-    def write(self, name: str, write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
-        """Write ``name`` (``sub/name`` for a file in a subfolder, made if missing) atomically; returns its path."""
-        sub, base = os.path.split(name)
-        if not base or base in (".", "..") or ".." in sub.split("/"):
-            raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
-        with self._directory(sub, create=True) as folder:
-            return atomic_write(self.file(name), write, overwrite=overwrite, folder_fd=folder)
-
-    def create(self, name: str) -> int:
-        """A new file ``name`` (``sub/name``: the subfolder made if missing) opened for writing through the
-        folder's descriptors, never through a link and never over anything already there; its descriptor, which
-        the caller closes. For files written as they grow (a TensorBoard log), not replaced whole (:meth:`write`)."""
-        sub, base = os.path.split(name)
-        if not base or base in (".", "..") or ".." in sub.split("/"):
-            raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        with self._directory(sub, create=True) as folder:
-            try:
-                return os.open(base, flags, 0o644, dir_fd=folder)
-            except FileExistsError:
-                if stat.S_ISLNK(os.lstat(base, dir_fd=folder).st_mode):
-                    raise _link(self.file(name)) from None
-                raise FnnInputError(f"{self.file(name)} exists; fnn does not write over it.") from None
-            except OSError as error:
-                raise os_failure(self.file(name), error, "create") from None
+    # -- writing the run ----------------------------------------------------------------------------------------
 
     def place(self, name: str) -> str:
         """Where a writer of this claim puts ``name``: under ``.fnn-pending/`` until its record commits it (a
         figure, one of :data:`PLOT_FILES`, under ``.fnn-pending/figures/``)."""
-        if not self._staged:
-            return name
-        return f"{PENDING}/{_FIGURES}/{name}" if name in PLOT_FILES else f"{PENDING}/{name}"
+        return staged_name(name) if self._staged else name
 
     def folder(self, sub: str) -> str:
         """The path of subfolder ``sub`` of :meth:`place`, made if missing (never through a link)."""
@@ -690,64 +336,9 @@ class RunFolder:
             self.kept_checkpoint(name)
         return names
 
-    def remove(self, name: str) -> None:
-        """Remove the file, link or folder tree at ``name`` (a link itself, never what it points to)."""
-        sub, base = os.path.split(name)
-        try:
-            with self._directory(sub) as folder:
-                _remove_entry(folder, base, self.file(name))
-        except _Missing:
-            return
-
     def _finish_commit(self) -> None:
-        """Finish (or, if the record does not name its checkpoint, drop) what a staged run left under PENDING."""
-        if self._info(PENDING) is None:
-            return
-        pending = f"{PENDING}/{CHECKPOINT}"
-        staged = self.sha256(pending)
-        if staged is None or (self.read_record().get("checkpoint_sha256") if self.has_record() else None) != staged:
-            self.remove(PENDING)  # an attempt that never committed (or a finished move): the old run stays
-            return
-        for mark, discarded in ((_OVERWRITE, EXTRA_FOLDERS), (_STALE_FIGURES, PLOT_FILES)):
-            if self.exists(f"{PENDING}/{mark}"):  # once: the mark goes before anything moves in
-                for name in discarded:
-                    self.remove(name)
-                self.remove(f"{PENDING}/{mark}")
-        for sub, target in [*((sub, sub) for sub in EXTRA_FOLDERS), (_FIGURES, "")]:
-            for name in self.listdir(f"{PENDING}/{sub}"):
-                self._move(f"{PENDING}/{sub}", target, name)
-        self._move(PENDING, "", CHECKPOINT)
-        self.remove(PENDING)
-
-    def _move(self, source: str, target: str, name: str) -> None:
-        with self._directory(source) as origin, self._directory(target, create=True) as destination:
-            try:
-                os.replace(name, name, src_dir_fd=origin, dst_dir_fd=destination)
-            except OSError as error:
-                raise os_failure(self.file(f"{target}/{name}" if target else name), error, "move into place") from None
-            sync_folder(destination)
-
-
-def _remove_entry(folder: int, name: str, shown: str) -> None:
-    try:
-        info = os.lstat(name, dir_fd=folder)
-    except FileNotFoundError:
-        return
-    try:
-        if stat.S_ISDIR(info.st_mode):
-            inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=folder)
-            try:
-                for entry in os.listdir(inner):
-                    _remove_entry(inner, entry, os.path.join(shown, entry))
-            finally:
-                os.close(inner)
-            os.rmdir(name, dir_fd=folder)
-        else:
-            os.remove(name, dir_fd=folder)
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        raise os_failure(shown, error, "remove") from None
+        """Finish (or drop) what a staged run left under PENDING (:func:`fnn.store.staging.finish_commit`)."""
+        finish_commit(self, lambda: self.read_record().get("checkpoint_sha256") if self.has_record() else None)
 
 
 @contextlib.contextmanager
