@@ -234,22 +234,7 @@ def grid_option(item: str) -> Axis:
     name = setting_name(key)
     if name is None:
         raise unknown_key(key, GRID_OPTION)
-    try:
-        return _axis(key, _items(text, f"--grid {name}"), GRID_OPTION, text)
-    except FnnInputError as error:
-        whole = _comma_hint(name, text)
-        raise FnnInputError(str(error)[:-1] + whole + ".") if whole else error from None
-
-
-def _comma_hint(name: str, text: str) -> str:
-    """For comma-separated ``--grid`` text that its setting takes whole: how to give it as one value."""
-    if text.strip().startswith("[") or "," not in text:
-        return ""
-    try:
-        check_value(name, text.strip(), GRID_OPTION)
-    except FnnInputError:
-        return ""
-    return f" (commas separate values; the one value {text.strip()} is written {name}=[[{text.strip()}]])"
+    return _axis(key, _items(text, f"--grid {name}"), GRID_OPTION, text)
 
 
 def read_seeds(seeds: Any, source: Source, name: str = "seeds") -> tuple[int, ...]:
