@@ -199,7 +199,7 @@ KNOWN_WORDS = {s.name for s in SETTINGS} | set(NOT_SETTINGS) | {
     option.lstrip("-").replace("-", "_") for action in TRAIN_FLAGS._actions for option in action.option_strings}
 
 
-def _key_doors(word, tmp_path):
+def _key_doors(word):
     """The error of the key ``word`` at each door that takes keys: Python run and grid, TOML base and [grid], --grid."""
     errors = {}
     for door, make in {
@@ -228,9 +228,9 @@ def _typos(name):
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
 @settings(max_examples=12, deadline=None)
 @given(data=st.data())
-def test_a_mistyped_key_gets_the_same_suggestion_on_every_door(setting, data, tmp_path_factory):
+def test_a_mistyped_key_gets_the_same_suggestion_on_every_door(setting, data):
     word = data.draw(st.sampled_from(_typos(setting.name)))
-    errors = _key_doors(word, tmp_path_factory.getbasetemp())
+    errors = _key_doors(word)
     suggestions = {door: _suggestion(error) for door, error in errors.items()}
     assert len(set(suggestions.values())) == 1, suggestions
     for error in errors.values():  # one line, the known keys cut short
@@ -244,15 +244,15 @@ def test_a_mistyped_key_gets_the_same_suggestion_on_every_door(setting, data, tm
 
 @pytest.mark.parametrize("name, expected", [("learning_rate", "lr"), ("batchsize", "batch_size"), ("hiden", "hidden"),
                                             ("max_iter", "epochs"), ("optimiser", "optimizer"), ("outt", "out")])
-def test_known_typos_get_their_setting_on_every_door(name, expected, tmp_path):
-    assert {_suggestion(error) for error in _key_doors(name, tmp_path).values()} == {expected}
+def test_known_typos_get_their_setting_on_every_door(name, expected):
+    assert {_suggestion(error) for error in _key_doors(name).values()} == {expected}
 
 
 OUT_WORDS = "is the folder a run or sweep writes into, not a run setting"
 
 
 def test_out_is_answered_as_the_folder_it_is_on_every_door(tmp_path, capsys):
-    for door, error in _key_doors("out", tmp_path).items():
+    for door, error in _key_doors("out").items():
         assert OUT_WORDS in str(error) and "did you mean" not in str(error).lower(), (door, error)
     (tmp_path / "grid-out.toml").write_text('data = "iris"\n[grid]\nout = ["a", "b"]\n')
     assert main(["sweep", "--config", str(tmp_path / "grid-out.toml")]) == 2
@@ -316,8 +316,8 @@ def test_malformed_grid_text_is_refused_naming_the_key(text):
 
 
 @pytest.mark.parametrize("grid, message", [
-    ({"lr": [0.1, 0.1]}, "gives 0.1 twice"),
-    ({"hidden": [32, [32]]}, "gives [32] twice ((32,) once checked)"),
+    ({"lr": [0.1, 0.10]}, "gives the value 0.1 twice"),
+    ({"hidden": [32, [32]]}, "The grid key 'hidden' gives the value (32,) twice; give each value once."),
     ({"batch-size": [8], "batch_size": [16]}, "is given twice ('batch-size' and 'batch_size')"),
     ({"optimizer": "sgd,adam"}, "(one value; several values are a list: optimizer = ['sgd', 'adam'])"),
 ])

@@ -33,7 +33,7 @@ def test_expand_grid_covers_every_combination_with_checked_configs():
     [
         ({}, [0], "grid is empty"),
         ({"lr": []}, [0], r"^The grid key 'lr' needs a value or a non-empty list of values; got \[\]\.$"),
-        ({"lr": [0.1, 0.10]}, [0], r"^The grid key 'lr' gives 0.1 twice"),
+        ({"lr": [0.1, 0.10]}, [0], r"^The grid key 'lr' gives the value 0.1 twice; give each value once\.$"),
         ({"optimizer": "sgd,adam"}, [0], r"got 'sgd,adam' \(one value; several values are a list: optimizer = \['sgd', 'adam'\]\)\.$"),
         ({"learning_rate": [0.1]}, [0], r"^Unknown grid key 'learning_rate'\. Did you mean 'lr'\?"),
         ({"epochs": ["ten"]}, [0], "'epochs' must be an int"),

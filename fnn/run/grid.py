@@ -10,18 +10,15 @@ list, read by the same rule and checked as ``seed``) are refused.
 (``lr=[1e-3,.5]``, ``optimizer=[sgd,adam]``); each item is the text the setting's flag takes (``--lr 1e-3``).
 
 For a setting whose one value may itself be a comma list (hidden, activation, metrics, drop, class_weight,
-schedule) the outer list separates values, on every door; one value with commas is a nested list, or a quoted
-string, and in ``--grid`` a nested list stands for its items joined by commas, the flag's text:
+schedule) the outer list separates values on every door; one value with commas is a nested list or a quoted
+string (in ``--grid`` a nested list is its items joined by commas: the flag's text). ``--grid`` first, then the
+same in a TOML ``[grid]`` or a Python grid:
 
-====================================  ======================================  ================================
-``--grid``                            TOML ``[grid]`` (Python alike)          runs
-====================================  ======================================  ================================
-``hidden=32,64`` or ``hidden=[32,64]``  ``hidden = [32, 64]``                 a 32 and a 64 one-layer network
-``hidden=[[32],[64,32]]``             ``hidden = [[32], [64, 32]]``           one layer of 32; layers 64, 32
-``metrics=[[f1_macro,roc_auc]]``      ``metrics = [["f1_macro", "roc_auc"]]``  one run computing both
-``schedule=[constant,"cosine:5,0"]``  ``schedule = ["constant", "cosine:5,0"]``  two schedules
-``class_weight=[balanced,[0:1,1:5]]``  ``class_weight = ["balanced", "0:1,1:5"]``  two weightings
-====================================  ======================================  ================================
+- ``hidden=32,64``, ``hidden=[32,64]``; ``hidden = [32, 64]``: two one-layer networks, of 32 and of 64;
+- ``hidden=[[32],[64,32]]``; ``hidden = [[32], [64, 32]]``: one layer of 32, and layers of 64 and 32;
+- ``metrics=[[f1_macro,roc_auc]]``; ``metrics = [["f1_macro", "roc_auc"]]``: one run computing both;
+- ``schedule=[constant,"cosine:5,0"]``; ``schedule = ["constant", "cosine:5,0"]``: two schedules;
+- ``class_weight=[balanced,[0:1,1:5]]``; ``class_weight = ["balanced", "0:1,1:5"]``: two weightings.
 
 >>> grid = read_grid({"optimizer": "adam", "hidden": [[32], [64, 32]]})
 >>> [(axis.name, axis.values) for axis in grid.axes]
@@ -126,7 +123,7 @@ def _axis(key: Any, values: list[Any], source: Source, shown: Any) -> Axis:
         except FnnInputError as error:
             raise FnnInputError(str(error)[:-1] + _several_hint(name, value, source) + ".") from None
         if canonical in checked:
-            raise FnnInputError(f"{source.label(name)} gives {value!r} twice ({canonical!r} once checked); give each value once.")
+            raise FnnInputError(f"{source.label(name)} gives the value {canonical!r} twice; give each value once.")
         checked.append(canonical)
     return Axis(name, tuple(checked), source)
 
