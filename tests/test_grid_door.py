@@ -349,3 +349,19 @@ def test_a_value_after_a_switch_is_that_flags_one_line_error(capsys):
     assert main(["sweep", "--grid", "lr=0.1", "--threads", "3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fnn sweep: error: --threads must be 1 in a sweep") and "[" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if EXAMPLES[s.name] is not None], ids=lambda s: s.name)
+def test_every_setting_is_a_sweep_base_setting_as_a_flag_and_a_toml_key(setting, tmp_path):
+    base = BASE_FOR.get(setting.name, BASE)
+    value = EXAMPLES[setting.name][0]
+    flag = [setting.flag] if setting.switch else [setting.flag, _flag_text(value)]
+    if setting.switch and not value:
+        flag = []  # a switch can only be turned on; tensorboard and keep_checkpoints on are REFUSED
+    swept = "l2" if setting.name == "clip_norm" else "clip_norm"  # another setting's two values
+    configs = sweep_cli._sweep_inputs(_sweep_args([*_base_flags(base), *flag, "--grid", f"{swept}=0,1"]))[3]
+    (tmp_path / "base.toml").write_text("".join(f"{k} = {_toml(v)}\n" for k, v in {**base, setting.name: value}.items())
+                                       + f"[grid]\n{swept} = [0, 1]\n")
+    from_toml = sweep_cli._sweep_inputs(_sweep_args(["--config", str(tmp_path / "base.toml")]))[3]
+    assert [getattr(c, setting.name) for c in configs] == [getattr(c, setting.name) for c in from_toml] == [setting.convert(value)] * 2
+    assert configs == from_toml
