@@ -76,7 +76,8 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
     values or one value, or a :class:`~fnn.run.grid.Grid`; see :mod:`fnn.run.grid`) over ``base``, for each of
     ``seeds`` (a list of seeds or one). Everything is validated here, before any run starts; ``base_source`` and
     ``grid_source`` (:class:`~fnn.run.settings.Source`) say where the values came from, for the messages, and
-    ``beneath`` gives further ``(values, source)`` layers under ``base`` (a TOML file under the flags).
+    ``beneath`` gives further ``(values, source)`` layers under ``base`` (a TOML file under the flags). Each run's
+    seed is one of ``seeds``, so a ``seed`` in the base (``RunConfig.to_dict()`` has one) is replaced.
 
     Every run holds out a validation part (``validation > 0``), on which the sweep ranks, and uses one BLAS thread.
 
@@ -88,9 +89,6 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
         if not isinstance(values, Mapping):
             raise FnnInputError(f"A sweep's base configuration must be a dict (a TOML table); got {type(values).__name__}.")
         for key, value in values.items():
-            if setting_name(key) == "seed":
-                raise FnnInputError(f"{source.label('seed')} would be replaced by each of the sweep's seeds; give the seeds "
-                                    f"as seeds (--seeds 0,1,2; sweep(base, grid, seeds=[0, 1, 2])), not in the base.")
             if setting_name(key) == "threads":
                 _one_thread([value], source)
     grid = read_grid(grid, grid_source)
