@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fnn.errors import FnnInputError
+from fnn.run.settings import FLAG
 from fnn.run.sweep import check_sweep_folder, chosen_test, expand_grid, run_id, summarize, sweep, t975
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
@@ -31,13 +32,16 @@ def test_expand_grid_covers_every_combination_with_checked_configs():
     "grid, seeds, message",
     [
         ({}, [0], "grid is empty"),
-        ({"lr": []}, [0], "non-empty list"),
-        ({"lr": 0.1}, [0], "non-empty list"),
-        ({"learning_rate": [0.1]}, [0], r"Unknown grid key 'learning_rate'"),
+        ({"lr": []}, [0], r"^The grid key 'lr' needs a value or a non-empty list of values; got \[\]\.$"),
+        ({"lr": [0.1, 0.10]}, [0], r"^The grid key 'lr' gives the value 0.1 twice; give each value once\.$"),
+        ({"optimizer": "sgd,adam"}, [0], r"got 'sgd,adam' \(one value; several values are a list: optimizer = \['sgd', 'adam'\]\)\.$"),
+        ({"learning_rate": [0.1]}, [0], r"^Unknown grid key 'learning_rate'\. Did you mean 'lr'\?"),
         ({"epochs": ["ten"]}, [0], "'epochs' must be an int"),
         ({"hidden": [0]}, [0], "'hidden' must be a positive int or a list of positive ints"),
-        ({"lr": [0.1]}, [], "non-empty list of non-negative int seeds"),
-        ({"seed": [1, 2]}, [0], "not as a grid key"),
+        ({"lr": [0.1]}, [], r"^The 'seeds' argument of sweep must be a seed or a list of distinct seeds, each an int >= 0"),
+        ({"lr": [0.1]}, [1, 1], "a list of distinct seeds"),
+        ({"seed": [1, 2]}, [0], "is not a grid key: a sweep's seeds are its own list"),
+        ({"out": ["runs/a"]}, [0], r"^The grid key 'out' is the folder a run or sweep writes into, not a run setting"),
     ],
 )
 def test_bad_grids_are_refused_before_any_run(grid, seeds, message):
@@ -92,8 +96,11 @@ def test_the_sweep_ranks_on_validation_never_on_test():
 def test_a_sweep_needs_validation_and_runs_at_one_thread(tmp_path):
     with pytest.raises(FnnInputError, match="ranks its configurations on the validation part.*must be > 0"):
         expand_grid({**BASE, "validation": 0}, GRID, [0])
-    with pytest.raises(FnnInputError, match="one BLAS thread.*leave 'threads' out"):
-        expand_grid(BASE, {"threads": [2]}, [0])
+    with pytest.raises(FnnInputError, match=r"^The grid key 'threads' must be 1 in a sweep: every run uses one BLAS thread.*; got 2\.$"):
+        expand_grid(BASE, {"threads": [1, 2]}, [0])
+    with pytest.raises(FnnInputError, match=r"^--threads must be 1 in a sweep: .*; got '4'\.$"):
+        expand_grid({"threads": "4"}, GRID, [0], base_source=FLAG)
+    assert expand_grid({**BASE, "threads": "1"}, {"threads": 1}, [0]) == expand_grid(BASE, {"lr": 0.1}, [0])
     configs = expand_grid(BASE, GRID, [0])
     assert all(c.threads == 1 and c.validation == 0.1 for c in configs)
     result = sweep({**BASE, "data": "iris"}, {"lr": [0.1, 0.05]}, [0, 1], engine="sequential", out=tmp_path / "s")

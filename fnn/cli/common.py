@@ -31,6 +31,17 @@ class OneLineParser(argparse.ArgumentParser):
         print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(2)
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        """argparse's, but a word left over right after a flag that takes no value (``--resume DIR`` where
+        ``--resume`` is a switch) is that flag's one-line error, saying what the flag is, not an unknown argument."""
+        parsed, unknown = super().parse_known_args(args, namespace)
+        words = list(sys.argv[1:] if args is None else args)
+        switches = {option: action for action in self._actions if action.nargs == 0 for option in action.option_strings}
+        for before, word in zip(words, words[1:]):
+            if before in switches and word in unknown and not word.startswith("-"):
+                self.error(f"{before} takes no value ({switches[before].help}); got {word!r}")
+        return parsed, unknown
+
 
 def add_command(commands: Commands, name: str, help: str, epilog: str) -> argparse.ArgumentParser:
     """A subcommand whose description is its help sentence and whose epilog (examples) keeps its line breaks."""

@@ -18,8 +18,9 @@ from typing import Any
 
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
+from fnn.run.grid import Grid, grid_option, read_grid, read_seeds
 from fnn.run.halving import Rung, successive_halving
-from fnn.run.settings import FLAG, PYTHON, RunConfig, Source, resolve_config, setting_name, toml_source
+from fnn.run.settings import FLAG, RunConfig, Source, setting_name, toml_source
 from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
 
 
@@ -40,10 +41,13 @@ def add_arguments(commands: Any) -> None:
         "trains --min-epochs epochs, the best 1/--factor go on, --factor times longer each rung, up to --epochs; a\n"
         "survivor continues its own run (its checkpoint), so it ends with the bytes of the configuration run alone.",
     )
-    sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration (fnn train's keys, and out), with an optional [grid] table")
+    sweep_cmd.add_argument("--config", metavar="TOML", help="base configuration: fnn train's keys, out (the sweep's folder) and seeds, with an optional [grid] table (seeds may go there instead)")
     sweep_cmd.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
-                           help="a setting and its values: a JSON list (lr=[0.1,0.05], hidden=[[32],[64]]) or comma-separated (hidden=6,8)")
-    sweep_cmd.add_argument("--seeds", help="comma-separated seeds of every configuration (if not given: --seed, else 0)")
+                           help="a setting (any fnn train flag's name) and its values, each its flag's text: comma-separated "
+                                "(lr=0.1,0.05; hidden=6,8: two one-layer networks) or a list, as in TOML without the quotes "
+                                "(optimizer=[sgd,adam], lr=[1e-3,.5]); one value with commas is a nested list or quoted "
+                                "(hidden=[[32],[64,32]], schedule=[constant,\"cosine:5,0\"]); overrides the --config file's [grid] key")
+    sweep_cmd.add_argument("--seeds", help="seeds of every configuration, comma-separated or a list (if not given: --seed, else the --config file's seeds, else 0)")
     groups = add_setting_flags(sweep_cmd)  # every fnn train setting, as the base of every run
     halving = sweep_cmd.add_argument_group("successive halving")
     halving.add_argument("--halving", action="store_true", help="successive halving: rungs in epochs, the best 1/FACTOR of each rung go on (runs in this process)")
@@ -54,65 +58,54 @@ def add_arguments(commands: Any) -> None:
     engine.add_argument("--workers", help="local cluster size (if not given: one per core)")
     engine.add_argument("--sequential", action="store_true", help="run in this process, one after another")
     groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run (with --halving: one run folder per run) and summary.json (if not given: runs/sweep-DATE-TIME)")
-    groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones; unlike fnn train --resume DIR it takes no folder: the sweep's is --out DIR")
     groups["output"].add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
     groups["output"].add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _seeds(text: Any, where: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",")] if isinstance(text, str) else text
-    except ValueError:
-        seeds = None
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise FnnInputError(f"{where} takes non-negative int seeds (e.g. 0,1,2); got {text!r}.")
-    return seeds
+def _toml_seeds(table: dict[str, Any], grid: dict[str, Any], path: str) -> tuple[int, ...] | None:
+    """The seeds a sweep's TOML file gives (taken out of ``table`` or ``grid``): ``seeds`` at its top level or in its
+    ``[grid]``, or one ``seed``; None if it gives none."""
+    found = [(name, values, source) for name, values, source in (
+        ("seeds", table, toml_source(path)), ("seeds", grid, Source("grid", path)), ("seed", table, toml_source(path)))
+        if name in values]
+    if len(found) > 1:
+        raise FnnInputError(f"--config {path}: gives seeds twice ({' and '.join(source.label(name) for name, _, source in found)}); "
+                            f"keep one: seeds = [0, 1, 2] at the top level or in [grid].")
+    if not found:
+        return None
+    name, values, source = found[0]
+    return read_seeds(values.pop(name), source, name)
 
 
-def _grid_values(key: str, text: str) -> list[Any]:
-    """``--grid KEY=VALUES``'s values: a JSON list, else comma-separated values, each read as its flag's text is."""
-    if text.strip().startswith("["):
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise FnnInputError(f"--grid {key}: {text!r} is not a JSON list ({error}).") from None
-    else:
-        values = [part.strip() for part in text.split(",") if part.strip()]
-    if not isinstance(values, list) or not values:
-        raise FnnInputError(f"--grid {key}: needs a non-empty list of values, e.g. {key}=[a,b] or {key}=a,b; got {text!r}.")
-    return values
-
-
-def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[Any]], list[int], list[RunConfig]]:
+def _sweep_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[Any]], tuple[int, ...], list[RunConfig]]:
     """``(base, grid, seeds, configs)``: every value checked where it was given, each mistake named there."""
-    base = dict(load_toml(args.config)) if args.config is not None else {}
-    base.pop("out", None)  # the sweep's folder: see _out
-    grid = base.pop("grid", {})
-    if not isinstance(grid, dict):
-        raise FnnInputError(f"--config {args.config}: its [grid] must be a table of key = [values]; got {grid!r}.")
-    base_source = toml_source(args.config) if args.config is not None else PYTHON
-    seeds = _seeds(grid.pop("seeds"), f"The key 'seeds' in the [grid] of {args.config}") if "seeds" in grid else [0]
-    grid_sources = {key: Source("grid", str(args.config)) for key in grid}
-    # a [grid] key with one value is a list of one, as --grid lr=0.1 is
-    grid = {key: values if isinstance(values, list) else [values] for key, values in grid.items()}
-    for item in args.grid:
-        key, separator, text = item.partition("=")
-        key = key.strip()
-        if not separator or not key:
-            raise FnnInputError(f"--grid takes KEY=VALUES, e.g. 'lr=[0.1,0.05]' or lr=0.1,0.05; got {item!r}.")
-        grid[key] = _grid_values(key, text)
-        grid_sources[key] = Source("grid", "--grid")
+    table = dict(load_toml(args.config)) if args.config is not None else {}
+    table.pop("out", None)  # the sweep's folder: see _out
+    toml_grid = table.pop("grid", {})
+    if not isinstance(toml_grid, dict):
+        raise FnnInputError(f"--config {args.config}: its [grid] must be a table of key = [values]; got {toml_grid!r}.")
+    toml_grid = dict(toml_grid)
+    seeds = _toml_seeds(table, toml_grid, str(args.config)) if args.config is not None else None
+    grid = read_grid(toml_grid, Source("grid", str(args.config)))
+    given: list[str] = []
+    for item in args.grid:  # --grid overrides the file's [grid], key by key
+        axis = grid_option(item)
+        if axis.name in given:
+            raise FnnInputError(f"--grid {axis.name} is given twice; give its values once, e.g. {axis.name}=a,b.")
+        given.append(axis.name)
+        grid = grid.updated(Grid((axis,)))
     flags = given_settings(args)
     if args.seeds is not None and "seed" in flags:
         raise FnnInputError("--seed and --seeds both name the seeds; give --seeds 0,1,2 (or one --seed).")
-    if args.seeds is not None or "seed" in flags:
-        seeds = _seeds(args.seeds if args.seeds is not None else flags.pop("seed"), "--seeds" if args.seeds is not None else "--seed")
-    resolve_config((base, base_source), (flags, FLAG))  # the base's and the flags' mistakes, named where they were made
-    base = {**base, **flags}
-    for key, values in grid.items():  # each grid value alone, named by where it came from
-        for value in values:
-            resolve_config((base, PYTHON), ({key: value}, grid_sources[key]))
-    return base, grid, seeds, expand_grid(base, grid, seeds)
+    if args.seeds is not None:
+        seeds = read_seeds(args.seeds, FLAG)
+    elif "seed" in flags:
+        seeds = read_seeds(flags.pop("seed"), FLAG, "seed")
+    seeds = (0,) if seeds is None else seeds
+    beneath = [(table, toml_source(args.config))] if args.config is not None else []
+    configs = expand_grid(flags, grid, seeds, base_source=FLAG, beneath=beneath)
+    return {**table, **flags}, grid.as_dict(), seeds, configs
 
 
 def _engine_options(args: argparse.Namespace) -> tuple[str | None, int | None]:
@@ -253,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str, list[Any]], seeds: list[int], runs: int,
+def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str, list[Any]], seeds: tuple[int, ...], runs: int,
                  min_epochs: int, factor: int) -> int:
     """``fnn sweep --halving``: the rungs as they finish, then the chosen configuration's test metrics."""
     if any(setting_name(key) == "epochs" for key in grid):

@@ -294,6 +294,8 @@ class Source:
             return f"The default {name!r}"
         if self.kind == "grid" and self.path:
             return f"{self.path} {name}" if self.path.startswith("--") else f"The grid key {name!r} in {self.path}"
+        if self.kind == "argument":
+            return f"The {name!r} argument of {self.path}"
         return f"The {self.kind} key {name!r}"
 
 
@@ -309,15 +311,47 @@ DEFAULTS = RunConfig()
 """The configuration of a run given no settings at all (frozen, so no caller can change it for the next)."""
 
 
-def _unknown(key, source):
-    close = closest_name(str(key), list(_BY_NAME))
+NOT_SETTINGS = {
+    "out": "the folder a run or sweep writes into, not a run setting: fnn train and fnn sweep take --out DIR or "
+           "out = \"DIR\" at the top level of their TOML file, Python sweep(..., out=DIR); fnn.run.run writes no folder",
+    "seeds": "a sweep's list of seeds, not a run setting (a run has one seed): fnn sweep takes --seeds 0,1,2 or "
+             "seeds = [0, 1, 2] in its TOML file (top level or [grid]), Python sweep(base, grid, seeds=[0, 1, 2])",
+    "grid": "fnn sweep's table of values to sweep, not a run setting: fnn sweep --config FILE runs it, fnn train "
+            "runs one configuration",
+}
+"""Names people give as settings that are something else: each is answered with what it is and where it goes."""
+
+
+def unknown_key(key: object, source: Source) -> FnnInputError:
+    """The error for a key that names no setting, worded for where it was given: what a name of
+    :data:`NOT_SETTINGS` is, else the closest known name (the one suggestion of every door) and the keys cut short.
+
+    >>> print(unknown_key("learning_rate", toml_source("x.toml")))
+    Unknown key 'learning_rate' in x.toml. Did you mean 'lr'? Known: ['data', 'label', 'drop', 'test_fraction', 'task', 'standardize', 'hidden', 'activation', ...] (27 more).
+    """
+    plain = str(key).strip().lstrip("-").replace("-", "_")
+    if plain in NOT_SETTINGS:
+        return FnnInputError(f"{source.label(plain)} is {NOT_SETTINGS[plain]}.")
+    close = closest_name(str(key), [*_BY_NAME, *NOT_SETTINGS])
     hint = f" Did you mean {close!r}?" if close else ""
     where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
     where += f" in {source.path}" if source.kind == "grid" and source.path else ""
-    return FnnInputError(f"Unknown {where}.{hint} Known keys: {shown_names(list(_BY_NAME))}.")
+    return FnnInputError(f"Unknown {where}.{hint} Known: {shown_names(list(_BY_NAME))}.")
 
 
-def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
+def check_value(name: str, value: Any, source: Source) -> Any:
+    """``value`` checked by the setting ``name`` and in its canonical form; the message names where it came from.
+
+    >>> check_value("hidden", "32,16", FLAG), check_value("lr", "1e-3", Source("grid", "--grid"))
+    ((32, 16), 0.001)
+    """
+    try:
+        return _BY_NAME[name].convert(value)
+    except BadValue as expected:
+        raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None
+
+
+def resolve_config(*layers: tuple[Mapping[str, Any], Source]) -> RunConfig:
     """One checked :class:`RunConfig` from ``(values, source)`` layers, later layers overriding earlier ones.
 
     Every key must name a setting, every value fit it, and a setting given for an optimiser it does not apply to
@@ -329,16 +363,13 @@ def resolve_config(*layers: tuple[dict[str, Any], Source]) -> RunConfig:
     """
     chosen, origin = {}, {}
     for values, source in layers:
-        if not isinstance(values, dict):
+        if not isinstance(values, Mapping):
             raise FnnInputError(f"A run configuration must be a dict (a TOML table); got {type(values).__name__}.")
         for key, value in values.items():
             name = setting_name(key)
             if name is None:
-                raise _unknown(key, source)
-            try:
-                chosen[name] = _BY_NAME[name].convert(value)
-            except BadValue as expected:
-                raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None
+                raise unknown_key(key, source)
+            chosen[name] = check_value(name, value, source)
             origin[name] = source
     config = RunConfig(**chosen)
     for name, source in origin.items():

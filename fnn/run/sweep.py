@@ -22,12 +22,11 @@ Selection never looks at the test set: configurations are ranked on their valida
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -39,7 +38,8 @@ from fnn.core.scores import greater_is_better
 from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError
 from fnn.run.engine import run
-from fnn.run.settings import GRID, PYTHON, RunConfig, Source, resolve_config, setting_name
+from fnn.run.grid import Grid, read_grid, read_seeds
+from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.store.run_folder import RunFolder
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -60,40 +60,46 @@ class SweepResult:
     skipped: int = 0
 
 
-def expand_grid(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int], *, base_source: Source = PYTHON,
-                grid_source: Source = GRID) -> list[RunConfig]:
-    """The checked :class:`~fnn.run.settings.RunConfig` of every combination: ``grid`` maps keys to lists of values,
-    ``seeds`` is a list of ints. Everything is validated here, before any run starts; ``base_source`` and
-    ``grid_source`` (:class:`~fnn.run.settings.Source`) say where the values came from, for the messages.
+def _one_thread(values: Any, source: Source) -> None:
+    """Refuse a ``threads`` other than 1 (or None): a sweep pins every run to one BLAS thread."""
+    for value in values:
+        if check_value("threads", value, source) not in (None, 1):
+            raise FnnInputError(
+                f"{source.label('threads')} must be 1 in a sweep: every run uses one BLAS thread, so that its bytes do "
+                f"not depend on the engine or worker that ran it (leave it out); got {value!r}."
+            )
+
+
+def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: Any, *, base_source: Source = PYTHON,
+                grid_source: Source = GRID, beneath: Sequence[tuple[Mapping[str, Any], Source]] = ()) -> list[RunConfig]:
+    """The checked :class:`~fnn.run.settings.RunConfig` of every combination of ``grid`` (a dict of key -> a list of
+    values or one value, or a :class:`~fnn.run.grid.Grid`; see :mod:`fnn.run.grid`) over ``base``, for each of
+    ``seeds`` (a list of seeds or one). Everything is validated here, before any run starts; ``base_source`` and
+    ``grid_source`` (:class:`~fnn.run.settings.Source`) say where the values came from, for the messages, and
+    ``beneath`` gives further ``(values, source)`` layers under ``base`` (a TOML file under the flags). Each run's
+    seed is one of ``seeds``, so a ``seed`` in the base (``RunConfig.to_dict()`` has one) is replaced.
 
     Every run holds out a validation part (``validation > 0``), on which the sweep ranks, and uses one BLAS thread.
+
+    >>> [(c.optimizer, c.hidden) for c in expand_grid({"data": "iris"}, {"optimizer": "adam", "hidden": [[8], [8, 4]]}, 0)]
+    [('adam', (8,)), ('adam', (8, 4))]
     """
-    if not isinstance(grid, dict) or not isinstance(base, dict):
-        raise FnnInputError("A sweep needs a base configuration (dict) and a grid (dict of key -> list of values).")
-    if not isinstance(seeds, (list, tuple, range)):
-        raise FnnInputError(f"A sweep needs a non-empty list of non-negative int seeds; got {seeds!r}.")
-    seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise FnnInputError(f"A sweep needs a non-empty list of non-negative int seeds; got {seeds!r}.")
-    if "seed" in grid:
-        raise FnnInputError("Give seeds with seeds=[...] (--seeds), not as a grid key.")
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise FnnInputError(f"The grid key {key!r} needs a non-empty list of values; got {values!r}.")
-    if not grid and len(seeds) < 2:
+    layers = [*beneath, (base, base_source)]
+    for values, source in layers:
+        if not isinstance(values, Mapping):
+            raise FnnInputError(f"A sweep's base configuration must be a dict (a TOML table); got {type(values).__name__}.")
+        for key, value in values.items():
+            if setting_name(key) == "threads":
+                _one_thread([value], source)
+    grid = read_grid(grid, grid_source)
+    seeds = read_seeds(seeds, Source("argument", "sweep"))
+    for axis in grid.axes:
+        if axis.name == "threads":
+            _one_thread(axis.values, axis.source)
+    if not grid.axes and len(seeds) < 2:
         raise FnnInputError("The grid is empty: give at least one key with values to sweep, or several seeds.")
-    for key, values in [(k, [v]) for k, v in base.items()] + list(grid.items()):
-        if setting_name(key) == "threads" and any(value not in (None, 1) for value in values):
-            raise FnnInputError(
-                f"A sweep runs every run at one BLAS thread (its workers are pinned to one, so results do not depend "
-                f"on the engine); leave 'threads' out (got {key} = {values!r})."
-            )
-    keys = list(grid)
-    configs = []
-    for combination in itertools.product(*(grid[key] for key in keys)):
-        for seed in seeds:
-            layers = [(base, base_source), (dict(zip(keys, combination)), grid_source), ({"seed": seed, "threads": 1}, PYTHON)]
-            configs.append(resolve_config(*layers))
+    configs = [resolve_config(*layers, *combination, ({"seed": seed, "threads": 1}, PYTHON))
+               for combination in grid.combinations() for seed in seeds]
     for config in configs:
         for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
             if getattr(config, name):
