@@ -53,6 +53,9 @@ def add_arguments(commands: Any) -> None:
     engine.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (if not given: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
     engine.add_argument("--workers", help="local cluster size (if not given: one per core)")
     engine.add_argument("--sequential", action="store_true", help="run in this process, one after another")
+    engine.add_argument("--no-stack", dest="no_stack", action="store_true",
+                        help="train every run alone (else the runs that differ only in seed, lr, momentum or weight decay "
+                             "train as one stacked computation, each with its solo run's bytes)")
     groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run (with --halving: one run folder per run) and summary.json (if not given: runs/sweep-DATE-TIME)")
     groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
     groups["output"].add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
@@ -218,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
             result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
                            workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
-                           configs=configs)
+                           configs=configs, stack=not args.no_stack)
     except KeyboardInterrupt:
         raise Interrupted(f"the finished runs are kept in {out}; continue with: {_resume_command(args, out)}") from None
     except (OSError, TimeoutError, CancelledError) as error:  # Dask's lost connections and cancelled futures
@@ -233,8 +236,10 @@ def run(args: argparse.Namespace) -> int:
         logging.disable(disabled)
         if bar is not None:
             bar.close()
+    stacked = sum(1 for record in result.records if record.get("stacked", 1) > 1)
     print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"
-          + (f", {result.skipped} kept from before" if result.skipped else ""))
+          + (f", {result.skipped} kept from before" if result.skipped else "")
+          + (f"; {stacked} trained in stacks (each with its solo run's bytes)" if stacked else ""))
     keys = [setting_name(key) or key for key in grid]
     classifier = "val_accuracy_mean" in result.summary[0]
     metric = "val_accuracy" if classifier else ("val_r2" if "val_r2_mean" in result.summary[0] else None)

@@ -27,20 +27,27 @@ import json
 import math
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
 
-from attrs import frozen
+from attrs import evolve, frozen
+from threadpoolctl import threadpool_limits
 
 from fnn.core.scores import greater_is_better
 from fnn.data.sources import LoadedSource, load_source
-from fnn.errors import FnnInputError
-from fnn.run.engine import run
+from fnn.errors import FnnInputError, TrainingDiverged
+from fnn.optim import Optimizer
+from fnn.run.build import prepare_run
+from fnn.run.engine import _converging, _loss_limit, run
+from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, resolve_config, setting_name
 from fnn.store.run_folder import RunFolder
+from fnn.train.stacked import fit_stacked
+from fnn.train.state import TrainState
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -113,10 +120,74 @@ def run_id(config: RunConfig | dict[str, Any]) -> str:
 
 
 def run_one(config: RunConfig, source: LoadedSource = None) -> dict[str, Any]:
-    """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``)."""
+    """One run of a sweep: the record of :func:`fnn.run.run` (a pure function of ``config``), marked as run
+    alone (``stacked``: 1)."""
     record = run(config, source=source).record
     record["run_id"] = run_id(config)
+    record["stacked"] = 1
     return record
+
+
+STACKED_SETTINGS = ("seed", "lr", "momentum", "weight_decay")
+"""The settings in which the runs of one stack may differ: the seed and the optimiser's scalars
+(:func:`fnn.train.stacked.fit_stacked` trains them as one computation); everything else is shared."""
+
+_ALONE = ("metrics", "sample_weight", "class_weight", "train_metrics")
+"""Settings that make a run train alone: weighted runs and chosen metrics are not stacked."""
+
+
+def stacks(configs: Sequence[RunConfig], stack: bool = True) -> list[list[RunConfig]]:
+    """``configs`` in groups that train as one stacked computation each, in the order of their first member:
+    the runs that differ only in :data:`STACKED_SETTINGS` (same network, data and training otherwise); each run
+    alone with ``stack=False`` or a setting of :data:`_ALONE`.
+
+    >>> configs = expand_grid({"data": "iris", "epochs": 2}, {"lr": [0.1, 0.05], "hidden": [[4], [8]]}, seeds=[0, 1])
+    >>> [[(c.lr, c.hidden, c.seed) for c in group] for group in stacks(configs)][:1]
+    [[(0.1, (4,), 0), (0.1, (4,), 1), (0.05, (4,), 0), (0.05, (4,), 1)]]
+    >>> len(stacks(configs)), len(stacks(configs, stack=False))
+    (2, 8)
+    """
+    groups: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        settings = config.to_dict()
+        alone = not stack or any(settings.get(name) for name in _ALONE)
+        key = run_id(config) if alone else json.dumps({k: v for k, v in settings.items() if k not in STACKED_SETTINGS}, sort_keys=True)
+        groups.setdefault(key, []).append(config)
+    return list(groups.values())
+
+
+def run_stack(configs: Sequence[RunConfig], source: LoadedSource = None) -> list[dict[str, Any]]:
+    """The records of a stack of :func:`stacks`, each that of its run alone (:func:`run_one`: the same
+    ``params_sha256``, history and metrics), trained as one stacked computation; ``stacked`` says how many runs
+    it held and ``wall_seconds`` is the whole stack's. Runs that cannot share one computation after all (another
+    optimiser kind, another number of training rows) or one that diverges are run alone, each as :func:`run_one`."""
+    if len(configs) < 2:
+        return [run_one(config, source) for config in configs]
+    started = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):
+        prepared = [prepare_run(config, source=source) for config in configs]
+        optimizers: dict[str, Optimizer] = {}  # runs that differ only in their seed share one optimiser (and its kernel)
+        options = [evolve(own.options, patience=own.config.patience or None, monitor=own.config.monitor,
+                          optimizer=optimizers.setdefault(run_id(own.config.replace(seed=0)), own.options.optimizer))
+                   for own in prepared]
+        limits = [_loss_limit(own.params, own.train) for own in prepared]
+
+        def converging(index: int, state: TrainState) -> None:
+            for _ in _converging([state], state, limits[index]):  # raises as the run alone would
+                pass
+
+        try:
+            finals = fit_stacked([own.params for own in prepared], [own.train for own in prepared], options,
+                                 epochs=configs[0].epochs, check=converging)
+        except (FnnInputError, TrainingDiverged):
+            return [run_one(config, source) for config in configs]
+        seconds = time.perf_counter() - started
+        records = []
+        for config, own, (final, last) in zip(configs, prepared, finals):
+            metrics = test_metrics(final.params, own.test, own.targets)
+            record = run_record(own.config, final, metrics, seconds, last=last, threads=1, data=data_fingerprints(own))
+            records.append({**record, "threads_from": "threads", "run_id": run_id(config), "stacked": len(configs)})
+    return records
 
 
 def _group_key(config: dict[str, Any]) -> str:
@@ -343,7 +414,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
           out: str | os.PathLike[str] | None = None, resume: bool = False, overwrite: bool = False,
           workers: int | None = None, engine: str = "auto",
           on_result: Callable[[dict[str, Any], int, int], Any] | None = None,
-          configs: list[RunConfig] | None = None) -> SweepResult:
+          configs: list[RunConfig] | None = None, stack: bool = True) -> SweepResult:
     """Run every combination of ``grid`` and ``seeds`` over ``base``; returns a :class:`SweepResult`.
 
     ``engine`` is ``"auto"`` (Dask if installed, else sequential), ``"dask"`` or ``"sequential"``. With ``out``,
@@ -352,10 +423,16 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     ones) or ``overwrite=True`` (replace them: the old records of runs this sweep does not have are removed only
     once its summary is written). The folder is locked while the sweep writes into it. ``on_result(record, done, total)`` is told of each finished
     run (for a progress bar). ``configs``, if given, are the checked configurations of :func:`expand_grid`.
+
+    The runs that differ only in their seed and optimiser scalars train as one stacked computation each
+    (:func:`stacks`, :func:`run_stack`; one Dask task per stack), every run's record and ``params_sha256`` those of
+    the run alone; ``stack=False`` runs each alone. A resumed sweep keeps the finished runs and trains the rest.
     """
+    if not isinstance(stack, bool):
+        raise FnnInputError(f"stack must be True or False; got {stack!r}.")
     configs = expand_grid(base, grid, seeds) if configs is None else configs
     with locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
-        return _sweep(configs, grid, folder, scheduler, resume, overwrite, workers, engine, on_result)
+        return _sweep(configs, grid, folder, scheduler, resume, overwrite, workers, engine, on_result, stack)
 
 
 @contextmanager
@@ -373,7 +450,7 @@ def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, ove
 
 def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFolder | None, scheduler: str | None,
            resume: bool, overwrite: bool, workers: int | None, engine: str,
-           on_result: Callable[[dict[str, Any], int, int], Any] | None) -> SweepResult:
+           on_result: Callable[[dict[str, Any], int, int], Any] | None, stack: bool) -> SweepResult:
     address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
     if scheduler and engine == "sequential":
         raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
@@ -398,17 +475,19 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
             on_result(record, len(records), len(configs))
 
     sources = {name: load_source(name) for name in sorted({c.data for c in todo})}
+    groups = stacks(todo, stack)
     if distributed is not None and todo:
-        label = _run_dask(distributed, todo, sources, address, workers, arrived)
+        label = _run_dask(distributed, groups, sources, address, workers, arrived)
     else:
         label = "sequential (Dask not installed)" if distributed is None and engine == "auto" else "sequential"
-        for config in todo:
-            arrived(run_one(config, sources[config.data]))
+        for group in groups:
+            for record in run_stack(group, sources[group[0].data]):
+                arrived(record)
     ordered = tuple(records[run_id(c)] for c in configs)
     summary = summarize(ordered, [setting_name(key) or key for key in grid])
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]))
     if folder:
-        content = {"engine": label, "ranked_on": _ranked_on(summary, _ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
+        content = {"engine": label, "stacked": stack, "ranked_on": _ranked_on(summary, _ranking_monitor(ordered))[0], "summary": list(summary), "chosen": result.chosen_test}
         folder.write(_SUMMARY, json.dumps(content, indent=1).encode())
         if overwrite:  # only now that the new sweep is whole: the replaced sweep's other records go
             kept = {f"{run_id(c)}.json" for c in configs}
@@ -418,7 +497,18 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
     return result
 
 
-def _run_dask(distributed: ModuleType, todo: list[RunConfig], sources: dict[str, LoadedSource], address: str | None,
+def _split(groups: list[list[RunConfig]], slots: int) -> list[list[RunConfig]]:
+    """``groups`` cut into stacks of at most the runs' share of one of ``slots`` workers each, so that every
+    worker has work (a stack's members give the same bytes however the stack is cut).
+
+    >>> [len(part) for part in _split([[1, 2, 3, 4, 5, 6, 7, 8], [9]], 4)]
+    [3, 3, 2, 1]
+    """
+    size = max(1, math.ceil(sum(len(group) for group in groups) / max(1, slots)))
+    return [group[start : start + size] for group in groups for start in range(0, len(group), size)]
+
+
+def _run_dask(distributed: ModuleType, groups: list[list[RunConfig]], sources: dict[str, LoadedSource], address: str | None,
               workers: int | None, arrived: Callable[[dict[str, Any]], None]) -> str:
     if address:
         client = distributed.Client(address, timeout="5s")
@@ -433,12 +523,15 @@ def _run_dask(distributed: ModuleType, todo: list[RunConfig], sources: dict[str,
         label = f"dask LocalCluster ({count} single-threaded workers)"
     try:
         scattered = {name: (client.scatter(source, broadcast=True) if source is not None else None) for name, source in sources.items()}
+        parts = _split(groups, sum(client.nthreads().values()) or 1)
         futures = [
-            client.submit(run_one, config, scattered[config.data], key=f"fnn-run-{run_id(config)}", pure=False, retries=2)
-            for config in todo
+            client.submit(run_stack, part, scattered[part[0].data], key=f"fnn-stack-{run_id({'runs': [run_id(c) for c in part]})}",
+                          pure=False, retries=2)
+            for part in parts
         ]
         for future in distributed.as_completed(futures):
-            arrived(future.result())
+            for record in future.result():
+                arrived(record)
     finally:
         client.close()
         if cluster is not None:

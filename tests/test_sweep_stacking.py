@@ -1,0 +1,146 @@
+"""A sweep stacks the runs that differ only in seed and optimiser scalars; every run's record stays its solo run's."""
+
+import json
+import os
+
+import pytest
+
+from fnn.run.sweep import STACKED_SETTINGS, run_one, run_stack, stacks, sweep
+
+# What a run's record holds that does not depend on how it ran (time, machine and the stack size aside).
+SAME = ("config", "seed", "network", "threads", "threads_from", "data", "history", "epochs_run", "best_epoch",
+        "stopped_early", "validation_metrics", "final_metrics", "params_sha256", "run_id")
+
+CASES = {
+    "iris sgd": {"data": "iris", "hidden": [8], "epochs": 3, "batch_size": 16},
+    "iris sgd momentum, dropout": {"data": "iris", "hidden": [8, 8], "epochs": 3, "batch_size": 16, "momentum": 0.9, "drop_rate": 0.2},
+    "iris adam, schedule": {"data": "iris", "hidden": [8], "epochs": 4, "batch_size": 16, "optimizer": "adam", "schedule": "cosine"},
+    "iris adamw, early stopping": {"data": "iris", "hidden": [6], "epochs": 8, "batch_size": 8, "optimizer": "adamw",
+                                   "patience": 1, "monitor": "val_accuracy"},
+    "digits sgd, warmup, early stopping": {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64,
+                                           "schedule": "linear_warmup:1+cosine", "patience": 1},
+    "digits adam, dropout": {"data": "digits", "hidden": [16], "epochs": 2, "batch_size": 64, "optimizer": "adam", "drop_rate": 0.3},
+    "moons generated per seed": {"data": "moons", "hidden": [8], "epochs": 2, "batch_size": 32, "activation": "tanh"},
+}
+LRS = {"adam": [0.01, 0.003], "adamw": [0.05, 0.003]}
+
+
+def solo(record):
+    return {key: record[key] for key in SAME}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_stacked_sweep_gives_every_run_its_solo_record(name):
+    base = CASES[name]
+    grid = {"lr": LRS.get(base.get("optimizer", "sgd"), [0.3, 0.05])}
+    result = sweep(base, grid, [0, 1, 2], engine="sequential")
+    assert [r["stacked"] for r in result.records] == [6] * 6
+    alone = sweep(base, grid, [0, 1, 2], engine="sequential", stack=False)
+    assert [r["stacked"] for r in alone.records] == [1] * 6
+    assert [solo(r) for r in result.records] == [solo(r) for r in alone.records]
+    assert len({r["params_sha256"] for r in result.records}) == 6
+    if base.get("patience"):
+        assert any(r["stopped_early"] for r in result.records) or name.startswith("digits")
+
+
+def test_stacks_group_by_everything_but_seed_and_optimiser_scalars():
+    from fnn.run.sweep import expand_grid
+
+    grid = {"lr": [0.1, 0.05], "optimizer": ["sgd", "adam"], "hidden": [[4], [8]], "batch_size": [8, 16]}
+    configs = expand_grid({"data": "iris", "epochs": 1}, grid, [0, 1])
+    groups = stacks(configs)
+    assert len(groups) == 8 and sorted(len(g) for g in groups) == [4] * 8
+    for group in groups:
+        shared = [{k: v for k, v in c.to_dict().items() if k not in STACKED_SETTINGS} for c in group]
+        assert all(one == shared[0] for one in shared)
+    assert sorted(id(c) for g in groups for c in g) == sorted(id(c) for c in configs)
+    assert len(stacks(configs, stack=False)) == len(configs)
+    weighted = expand_grid({"data": "iris", "epochs": 1, "metrics": ["f1_macro"]}, {"lr": [0.1, 0.05]}, [0, 1])
+    assert [len(g) for g in stacks(weighted)] == [1, 1, 1, 1]  # chosen metrics train alone
+
+
+def test_a_stack_that_cannot_share_one_computation_runs_each_alone():
+    from fnn.run.sweep import expand_grid
+
+    # momentum set and not set: SGD states of two kinds, so no shared kernel: each run alone, the same records
+    configs = expand_grid({"data": "iris", "hidden": [4], "epochs": 2}, {"momentum": [0.0, 0.9]}, [0])
+    assert len(stacks(configs)) == 1
+    records = run_stack(stacks(configs)[0])
+    assert [solo(r) for r in records] == [solo(run_one(c)) for c in configs]
+
+
+def test_a_diverging_stack_fails_as_its_solo_run_does():
+    from fnn.errors import TrainingDiverged
+
+    base = {"data": "iris", "hidden": [4], "epochs": 3, "standardize": False}
+    with pytest.raises(TrainingDiverged) as stacked:
+        sweep(base, {"lr": [0.1, 1e30]}, [0], engine="sequential")
+    with pytest.raises(TrainingDiverged) as alone:
+        sweep(base, {"lr": [0.1, 1e30]}, [0], engine="sequential", stack=False)
+    assert str(stacked.value) == str(alone.value)
+
+
+def test_a_killed_stack_is_run_again_whole_on_resume(tmp_path):
+    base, grid = {"data": "iris", "hidden": [6], "epochs": 2}, {"lr": [0.1, 0.05], "hidden": [[4], [6]]}
+    out = tmp_path / "s"
+    seen = []
+
+    def interrupt_in_the_second_stack(record, done, total):
+        seen.append(record["run_id"])
+        if len(seen) == 5:  # hidden [4] (runs 0, 1, 4, 5) is written, and run 2 of hidden [6]
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(base, grid, [0, 1], engine="sequential", out=out, on_result=interrupt_in_the_second_stack)
+    assert len(os.listdir(out / "runs")) == 5
+    resumed = sweep(base, grid, [0, 1], engine="sequential", out=out, resume=True)
+    assert resumed.skipped == 5 and [r["stacked"] for r in resumed.records] == [4, 4, 4, 3, 4, 4, 3, 3]
+    alone = sweep(base, grid, [0, 1], engine="sequential", stack=False)
+    assert [solo(r) for r in resumed.records] == [solo(r) for r in alone.records]
+    assert json.loads((out / "summary.json").read_text())["stacked"] is True
+
+
+def test_on_dask_each_stack_is_one_task_with_the_solo_hashes(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    base, grid = {"data": "iris", "hidden": [6], "epochs": 2}, {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}
+    submitted = []
+    real_submit = distributed.Client.submit
+
+    def counting_submit(self, function, *args, **kwargs):
+        submitted.append((function.__name__, len(args[0])))
+        return real_submit(self, function, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(distributed.Client, "submit", counting_submit)
+        real_cluster = distributed.LocalCluster  # in this process: one single-threaded worker
+        patch.setattr(distributed, "LocalCluster", lambda **_: real_cluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None))
+        result = sweep(base, grid, [0, 1, 2], workers=1, out=tmp_path / "d")
+    assert submitted == [("run_stack", 6), ("run_stack", 6)]
+    alone = sweep(base, grid, [0, 1, 2], engine="sequential", stack=False)
+    assert [solo(r) for r in result.records] == [solo(r) for r in alone.records]
+
+
+def test_stack_must_be_a_bool():
+    from fnn.errors import FnnInputError
+
+    with pytest.raises(FnnInputError, match="stack must be True or False; got 'no'"):
+        sweep({"data": "iris", "epochs": 1}, {"lr": [0.1]}, [0, 1], stack="no")
+
+
+def test_cli_stacks_by_default_and_no_stack_runs_each_alone(tmp_path, capsys):
+    from fnn.cli import main
+
+    flags = ["sweep", "--data", "iris", "--hidden", "4", "--epochs", "2", "--grid", "lr=0.1,0.05", "--seeds", "0,1", "--sequential", "--quiet"]
+    assert main([*flags, "--out", str(tmp_path / "stacked")]) == 0
+    assert "4 trained in stacks (each with its solo run's bytes)" in capsys.readouterr().out
+    assert main([*flags, "--out", str(tmp_path / "alone"), "--no-stack"]) == 0
+    assert "trained in stacks" not in capsys.readouterr().out
+
+    def records(name):
+        folder = tmp_path / name / "runs"
+        return {f: json.loads((folder / f).read_text()) for f in sorted(os.listdir(folder))}
+
+    stacked, alone = records("stacked"), records("alone")
+    assert {r["stacked"] for r in stacked.values()} == {4} and {r["stacked"] for r in alone.values()} == {1}
+    assert {f: solo(r) for f, r in stacked.items()} == {f: solo(r) for f, r in alone.items()}
+    assert json.loads((tmp_path / "alone" / "summary.json").read_text())["stacked"] is False
