@@ -26,7 +26,8 @@ LRS = {"adam": [0.01, 0.003], "adamw": [0.05, 0.003]}
 
 
 def solo(record):
-    return {key: record[key] for key in SAME}
+    assert {"params_sha256", "history", "final_metrics", "config"} <= set(record)
+    return {key: record.get(key) for key in SAME}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -144,3 +145,79 @@ def test_cli_stacks_by_default_and_no_stack_runs_each_alone(tmp_path, capsys):
     assert {r["stacked"] for r in stacked.values()} == {4} and {r["stacked"] for r in alone.values()} == {1}
     assert {f: solo(r) for f, r in stacked.items()} == {f: solo(r) for f, r in alone.items()}
     assert json.loads((tmp_path / "alone" / "summary.json").read_text())["stacked"] is False
+
+
+HALVING_BASE = {"data": "iris", "hidden": [6], "epochs": 4, "batch_size": 16}
+HALVING_GRID = {"lr": [0.3, 0.1, 0.01, 0.003], "activation": ["relu", "tanh"]}
+
+
+def _in_process_cluster(patch, distributed):
+    real_cluster = distributed.LocalCluster  # one single-threaded worker in this process
+    patch.setattr(distributed, "LocalCluster", lambda **_: real_cluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None))
+
+
+def _run_folders(out):
+    from fnn.store.run_folder import RunFolder
+
+    runs = os.path.join(out, "runs")
+    return {name: (RunFolder(os.path.join(runs, name)).read_record()["epochs_run"], RunFolder(os.path.join(runs, name)).read_record()["params_sha256"])
+            for name in sorted(os.listdir(runs))}
+
+
+def test_halving_on_dask_runs_rungs_as_stack_tasks_and_ends_with_the_solo_bytes(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from fnn.run import Halving
+    from fnn.run.engine import run
+
+    submitted = []
+    real_submit = distributed.Client.submit
+
+    def counting_submit(self, function, *args, **kwargs):
+        submitted.append((function.__name__, args[3], len(args[0])))
+        return real_submit(self, function, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        _in_process_cluster(patch, distributed)
+        patch.setattr(distributed.Client, "submit", counting_submit)
+        on_dask = sweep(HALVING_BASE, HALVING_GRID, [0, 1], workers=1, out=tmp_path / "dask", halving=Halving(1, 2))
+    local = sweep(HALVING_BASE, HALVING_GRID, [0, 1], engine="sequential", out=tmp_path / "local", halving=Halving(1, 2), stack=False)
+    assert on_dask.engine.startswith("dask") and on_dask.engine.endswith("halving")
+    # rungs of 1, 2 and 4 epochs over 8, 4 and 2 configurations; one task per stack (an activation of the rung's)
+    assert [rung.epochs for rung in on_dask.rungs] == [1, 2, 4] and [len(rung.ranked) for rung in on_dask.rungs] == [8, 4, 2]
+    assert {name for name, _, _ in submitted} == {"_rung_stack"}
+    for rung in on_dask.rungs:
+        tasks = [size for _, upto, size in submitted if upto == rung.epochs]
+        assert sum(tasks) == 2 * len(rung.ranked) and len(tasks) == len({row["config"]["activation"] for row in rung.ranked})
+    assert on_dask.rungs == local.rungs and on_dask.chosen_test == local.chosen_test
+    assert [solo(r) for r in on_dask.records] == [solo(r) for r in local.records]
+    assert _run_folders(tmp_path / "dask") == _run_folders(tmp_path / "local")
+    for record in on_dask.records:
+        alone = run({**HALVING_BASE, **on_dask.chosen, "seed": record["seed"], "threads": 1}).record
+        assert record["params_sha256"] == alone["params_sha256"] and record["final_metrics"] == alone["final_metrics"]
+
+
+def test_a_killed_halving_sweep_on_dask_resumes_from_its_checkpoints(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from fnn.run import Halving
+
+    def killed_after_the_second_rung(rung):
+        if rung.epochs == 2:
+            raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        _in_process_cluster(patch, distributed)
+        with pytest.raises(KeyboardInterrupt):
+            sweep(HALVING_BASE, HALVING_GRID, [0, 1], workers=1, out=tmp_path / "killed", halving=Halving(1, 2), on_rung=killed_after_the_second_rung)
+        assert sorted(epochs for epochs, _ in _run_folders(tmp_path / "killed").values()) == [1] * 8 + [2] * 8
+        resumed = sweep(HALVING_BASE, HALVING_GRID, [0, 1], workers=1, out=tmp_path / "killed", halving=Halving(1, 2), resume=True)
+    whole = sweep(HALVING_BASE, HALVING_GRID, [0, 1], engine="sequential", out=tmp_path / "whole", halving=Halving(1, 2))
+    assert resumed.rungs == whole.rungs and [solo(r) for r in resumed.records] == [solo(r) for r in whole.records]
+    assert _run_folders(tmp_path / "killed") == _run_folders(tmp_path / "whole")
+
+
+def test_halving_on_dask_needs_a_sweep_folder():
+    pytest.importorskip("distributed")
+    from fnn.errors import FnnInputError
+
+    with pytest.raises(FnnInputError, match="halving on Dask continues each run from its checkpoint in the sweep folder; give out"):
+        sweep(HALVING_BASE, HALVING_GRID, [0], engine="dask", halving={"factor": 2})
