@@ -238,10 +238,10 @@ def _step(
     return values, trace, _Carry(np.stack(rows), tuple(states), carry.step + 1), grad_norms
 
 
-def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bool) -> tuple[np.ndarray, np.ndarray]:
     """The stacked batch ``(x, y)`` of the members' rows (``rows[s]`` indexes member ``s``'s own data; one gather
-    when every member trains on the same data)."""
-    if all(own is data[0] for own in data):
+    when every member trains on the same data, ``shared``)."""
+    if shared:
         return np.asarray(take_rows(data[0][0], rows.ravel())).reshape(*rows.shape, -1), data[0][1][rows]
     return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)]), np.stack([y[own] for (_, y), own in zip(data, rows)])
 
@@ -258,33 +258,38 @@ def _epoch(
     observed: list[DiagnosticsAccumulator] | None = [start_diagnostics(spec)] * len(members) if options.diagnostics else None
     # Each member's batches as rows of the data (the very rows its solo run gathers), gathered for all at once.
     batches = zip(*(minibatches(m.rows, m.rows, options.batch_size, m.seed, epoch, options.shuffle) for m in members))
+    classifier = spec.is_classifier
+    penalised = any(m.optimizer.penalty is not None for m in members)
+    no_norms = [False] * len(members)
+    shared = all(own is data[0] for own in data)
     for batch in batches:
-        x, y = _gather(data, np.stack([rows for rows, _ in batch]))
-        ys = list(y)
-        masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
-        norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
+        x, y = _gather(data, np.stack([rows for rows, _ in batch]), shared)
+        masks = _masks(spec, y.shape[1], drop_rates, seeds, epoch, carry.step, template.dtype)
+        norms = [wants_norms(acc) for acc in observed] if observed is not None else no_norms
         values, trace, done, grad_norms = _step(members, template, carry, x, y, masks, norms)
-        values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
-        for s, (member, value) in enumerate(zip(members, values)):
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"Training diverged for seed {member.seed}: the loss became {value} at epoch {epoch + 1}, step "
-                    f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
-                    f"finite params are in the error's .last_good and its state at the start of the epoch in .epoch_start.",
-                    epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
-                )
-            if not spec.is_classifier:
-                sums[s] = sums[s].add(value, trace.post[-1][s], ys[s], False)
-            if observed is not None:
+        if penalised:
+            values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
+        if not all(map(math.isfinite, values)):
+            s = next(s for s, value in enumerate(values) if not math.isfinite(value))
+            raise TrainingDiverged(
+                f"Training diverged for seed {members[s].seed}: the loss became {values[s]} at epoch {epoch + 1}, step "
+                f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
+                f"finite params are in the error's .last_good and its state at the start of the epoch in .epoch_start.",
+                epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
+            )
+        if classifier:
+            classes = classes.add(values, trace.post[-1], y)
+        else:
+            sums = [total.add(value, outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
+        if observed is not None:
+            for s, member in enumerate(members):
                 state = _member_state(member, spec, carry.opt, s)
                 lr = member.optimizer.learning_rate(state) if member.optimizer.learning_rate is not None else None
                 hidden = [post[s] for post in trace.post]
                 observed[s] = accumulate(observed[s], hidden, grad_norms[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
-        if spec.is_classifier:
-            classes = classes.add(values, trace.post[-1], y)
         carry = done
-    totals = [classes.member(s) for s in range(len(members))] if spec.is_classifier else sums
-    metrics = [total.metrics(spec.is_classifier) for total in totals]
+    totals = [classes.member(s) for s in range(len(members))] if classifier else sums
+    metrics = [total.metrics(classifier) for total in totals]
     if observed is not None:
         for s, acc in enumerate(observed):
             metrics[s]["diagnostics"] = finish(acc)
@@ -429,14 +434,14 @@ def _fit(starts: Sequence[Params | TrainState], data: Sequence[Any], options: Se
     for state, part, own in zip(states, data, options):
         if id(part) not in prepared:
             prepared[id(part)] = prepare_data(template, part, function)
-        x, y = prepared[id(part)]
+        x, y = own_part = prepared[id(part)]
         # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
         (rows, _, _), split = _validation_data(template, own.validation, (np.arange(len(y)), y, None), state.seed, function)
         val = None if split is None else split[:2]
         if val is not None and isinstance(own.validation, float):
             val = (take_rows(x, val[0]), val[1])
         members.append(_Member(state.seed, rows, val, own.optimizer))
-        own_data.append((x, y))
+        own_data.append(own_part)  # the very object for members of one data set: one gather serves them all
     sizes = {len(m.rows) for m in members}
     if 0 in sizes:
         raise bad_argument(function, "data", "at least one sample", 0)
