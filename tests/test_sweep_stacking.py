@@ -221,3 +221,12 @@ def test_halving_on_dask_needs_a_sweep_folder():
 
     with pytest.raises(FnnInputError, match="halving on Dask continues each run from its checkpoint in the sweep folder; give out"):
         sweep(HALVING_BASE, HALVING_GRID, [0], engine="dask", halving={"factor": 2})
+
+
+def test_a_stack_holds_at_most_max_stack_runs():
+    from fnn.run.sweep import MAX_STACK, expand_grid
+
+    configs = expand_grid({"data": "iris", "epochs": 1}, {"lr": [0.1, 0.05, 0.01]}, list(range(MAX_STACK)))
+    assert [len(group) for group in stacks(configs)] == [MAX_STACK, MAX_STACK, MAX_STACK]
+    assert [c for group in stacks(configs) for c in group] == configs  # grid order kept
+    assert {c.lr for c in stacks(configs)[0]} == {0.1} and [c.seed for c in stacks(configs)[0]] == list(range(MAX_STACK))

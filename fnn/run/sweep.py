@@ -170,10 +170,15 @@ _ALONE = ("metrics", "sample_weight", "class_weight", "train_metrics")
 """Settings that make a run train alone: weighted runs and chosen metrics are not stacked."""
 
 
+MAX_STACK = 16
+"""The most runs one stack holds: its memory is that many runs' parameters, optimiser state and batch
+activations, and the speed-up has levelled off well before."""
+
+
 def stacks(configs: Sequence[RunConfig], stack: bool = True) -> list[list[RunConfig]]:
     """``configs`` in groups that train as one stacked computation each, in the order of their first member:
-    the runs that differ only in :data:`STACKED_SETTINGS` (same network, data and training otherwise); each run
-    alone with ``stack=False`` or a setting of :data:`_ALONE`.
+    the runs that differ only in :data:`STACKED_SETTINGS` (same network, data and training otherwise), at most
+    :data:`MAX_STACK` in one; each run alone with ``stack=False`` or a setting of :data:`_ALONE`.
 
     >>> configs = expand_grid({"data": "iris", "epochs": 2}, {"lr": [0.1, 0.05], "hidden": [[4], [8]]}, seeds=[0, 1])
     >>> [[(c.lr, c.hidden, c.seed) for c in group] for group in stacks(configs)][:1]
@@ -187,7 +192,7 @@ def stacks(configs: Sequence[RunConfig], stack: bool = True) -> list[list[RunCon
         alone = not stack or any(settings.get(name) for name in _ALONE)
         key = run_id(config) if alone else json.dumps({k: v for k, v in settings.items() if k not in STACKED_SETTINGS}, sort_keys=True)
         groups.setdefault(key, []).append(config)
-    return list(groups.values())
+    return [group[start : start + MAX_STACK] for group in groups.values() for start in range(0, len(group), MAX_STACK)]
 
 
 def _stack_options(prepared: Sequence[Prepared], starts: Sequence[TrainState | None], *, patience: bool) -> list[TrainOptions]:
