@@ -181,7 +181,7 @@ def test_halving_on_dask_runs_rungs_as_stack_tasks_and_ends_with_the_solo_bytes(
         patch.setattr(distributed.Client, "submit", counting_submit)
         on_dask = sweep(HALVING_BASE, HALVING_GRID, [0, 1], workers=1, out=tmp_path / "dask", halving=Halving(1, 2))
     local = sweep(HALVING_BASE, HALVING_GRID, [0, 1], engine="sequential", out=tmp_path / "local", halving=Halving(1, 2), stack=False)
-    assert on_dask.engine.startswith("dask") and on_dask.engine.endswith("halving")
+    assert on_dask.engine.startswith("dask LocalCluster") and local.engine == "sequential"
     # rungs of 1, 2 and 4 epochs over 8, 4 and 2 configurations; one task per stack (an activation of the rung's)
     assert [rung.epochs for rung in on_dask.rungs] == [1, 2, 4] and [len(rung.ranked) for rung in on_dask.rungs] == [8, 4, 2]
     assert {name for name, _, _ in submitted} == {"_rung_stack"}
@@ -230,3 +230,20 @@ def test_a_stack_holds_at_most_max_stack_runs():
     assert [len(group) for group in stacks(configs)] == [MAX_STACK, MAX_STACK, MAX_STACK]
     assert [c for group in stacks(configs) for c in group] == configs  # grid order kept
     assert {c.lr for c in stacks(configs)[0]} == {0.1} and [c.seed for c in stacks(configs)[0]] == list(range(MAX_STACK))
+
+
+def test_cli_halving_runs_on_dask_and_picks_what_it_picks_in_this_process(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    from fnn.cli import main
+
+    flags = ["sweep", "--data", "iris", "--hidden", "6", "--epochs", "4", "--grid", "lr=0.3,0.01", "--seeds", "0,1",
+             "--halving", "--factor", "2", "--quiet"]
+    with pytest.MonkeyPatch.context() as patch:
+        _in_process_cluster(patch, distributed)
+        assert main([*flags, "--workers", "1", "--out", str(tmp_path / "dask")]) == 0
+    assert "successive halving on dask LocalCluster (1 single-threaded workers): 3 rungs" in capsys.readouterr().out
+    assert main([*flags, "--sequential", "--out", str(tmp_path / "here")]) == 0
+    assert "successive halving on sequential: 3 rungs" in capsys.readouterr().out
+    assert _run_folders(tmp_path / "dask") == _run_folders(tmp_path / "here")
+    summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("dask", "here")]
+    assert summaries[0]["rungs"] == summaries[1]["rungs"] and summaries[0]["chosen"] == summaries[1]["chosen"]

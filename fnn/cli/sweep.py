@@ -274,7 +274,7 @@ def _print_grid(result: SweepResult, keys: list[str], seconds: float) -> None:
 
 def _print_halving(result: SweepResult, keys: list[str], seconds: float) -> None:
     """A halving sweep's rungs, each with its best configuration."""
-    print(f"successive halving ({result.engine}): {len(result.rungs)} rungs in {seconds:.1f} s; "
+    print(f"successive halving on {result.engine}: {len(result.rungs)} rungs in {seconds:.1f} s; "
           f"{result.epochs_trained} of the full grid's {result.epochs_full_grid} epochs; ranked on {result.ranked_on}")
     for rung in result.rungs:
         best = rung.ranked[0]

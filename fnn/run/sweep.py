@@ -852,7 +852,7 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
                 folder.write(_RUNGS, json.dumps({"seeds": seeds, "rungs": [_rung_dict(r) for r in finished]}, indent=1).encode())
             if on_rung is not None:
                 on_rung(finished[-1])
-        label = f"{pool.label}, halving"
+        label = pool.label
     chosen = groups[alive[0]]
     with threadpool_limits(limits=1, user_api="blas"):
         states = [reached[run_id(c)].state if run_id(c) in reached and reached[run_id(c)].state is not None
