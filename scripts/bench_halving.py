@@ -13,8 +13,7 @@ that configuration (a survivor continues its own run, so the bytes are the same)
 import argparse
 import time
 
-from fnn.run.halving import successive_halving
-from fnn.run.sweep import sweep
+from fnn.run.sweep import Halving, sweep
 
 GRID = {"lr": [0.3, 0.1, 0.03], "hidden": [[16], [64], [64, 32]], "batch_size": [16, 32, 64]}
 DATA = ("digits", "iris", "spirals")
@@ -38,7 +37,7 @@ def main():
         for seed in map(int, args.seeds.split(",")):
             base = {"data": data, "epochs": args.epochs}
             started = time.process_time()
-            halved = successive_halving(base, GRID, [seed], min_epochs=args.min_epochs, factor=args.factor)
+            halved = sweep(base, GRID, [seed], engine="sequential", halving=Halving(args.min_epochs, args.factor))
             halving_seconds = time.process_time() - started
             started = time.process_time()
             full = sweep(base, GRID, [seed], engine="sequential")

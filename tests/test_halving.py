@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.run.halving import rung_epochs, successive_halving
+from fnn.run.sweep import Halving, halving_of, sweep
 
 BASE = {"data": "iris", "hidden": [8], "epochs": 6}
+
+
+def successive_halving(base, grid, seeds=(0,), min_epochs=1, factor=3, **options):
+    """A halving sweep in this process (the default engine would take Dask when it is installed)."""
+    return sweep(base, grid, list(seeds), engine="sequential", halving=Halving(min_epochs=min_epochs, factor=factor), **options)
 
 
 def alone(base, chosen, seed):
@@ -71,9 +76,23 @@ def test_a_configuration_that_diverges_ranks_last_and_stops():
 
 
 def test_rungs():
-    assert rung_epochs(27, 1, 3) == [1, 3, 9, 27]
-    assert rung_epochs(10, 10, 3) == [10]
-    assert rung_epochs(30, 4, 2) == [4, 8, 16, 30]
+    assert Halving(1, 3).rungs(27) == [1, 3, 9, 27]
+    assert Halving(10, 3).rungs(10) == [10]
+    assert Halving(4, 2).rungs(30) == [4, 8, 16, 30]
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"min_epoch": 2}, "Unknown halving key 'min_epoch'. Did you mean 'min_epochs'? Known: ['min_epochs', 'factor']."),
+    ({"factor": 1}, "halving: factor must be an int of at least 2; got 1."),
+    ({"factor": True}, "halving: factor must be an int of at least 2; got True."),
+    ({"min_epochs": "3"}, "halving: min_epochs must be an int of at least 1; got '3'."),
+    (3, "halving must be a Halving, a dict of min_epochs and factor, or None; got 3."),
+])
+def test_a_halving_given_as_a_dict_is_checked_by_name(given, message):
+    with pytest.raises(fnn.FnnInputError) as error:
+        sweep(BASE, {"lr": [0.1, 0.2]}, [0], engine="sequential", halving=given)
+    assert str(error.value) == message
+    assert halving_of({"min_epochs": 2, "factor": 4}) == Halving(2, 4) and halving_of(None) is None
 
 
 @pytest.mark.parametrize(

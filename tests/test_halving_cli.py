@@ -6,13 +6,13 @@ import os
 import pytest
 
 import fnn.run
-import fnn.run.halving as halving
+import fnn.run.sweep as sweeps
 from fnn.cli import main
 from fnn.run.sweep import run_id
 from fnn.store.run_folder import RunFolder
 
 ARGS = ["sweep", "--data", "iris", "--hidden", "8", "--epochs", "9", "--grid", "lr=0.3,0.1,0.03", "--grid", "batch_size=8,32",
-        "--seeds", "0,1", "--halving", "--min-epochs", "1", "--factor", "3", "--quiet"]
+        "--seeds", "0,1", "--halving", "--min-epochs", "1", "--factor", "3", "--sequential", "--quiet"]
 
 
 def _finals(out):
@@ -53,21 +53,21 @@ def test_halving_writes_the_sweep_folder_and_survivors_are_their_solo_runs(whole
 
 def test_a_killed_halving_sweep_resumes_mid_rung_to_the_same_hashes(whole, tmp_path, monkeypatch, capsys):
     out = str(tmp_path / "killed")
-    calls = []
-    advance = halving._advance
+    saved = []
+    save = sweeps._save
 
-    def killed(run, epochs):
-        calls.append(epochs)
-        if len(calls) == 14:  # rung 3 (after 12 runs of rung 1), its second run: one run of the rung is saved
+    def killed(folder, config, state, record):
+        saved.append(state.epoch)
+        if len(saved) == 14:  # rung 3 (after the 12 runs of rung 1), its second run: one run of the rung is saved
             raise KeyboardInterrupt
-        return advance(run, epochs)
+        return save(folder, config, state, record)
 
-    monkeypatch.setattr(halving, "_advance", killed)
+    monkeypatch.setattr(sweeps, "_save", killed)
     assert main([*ARGS, "--out", out]) == 130
     assert "--resume" in capsys.readouterr().err
     assert [r["epochs"] for r in json.loads(open(os.path.join(out, "rungs.json")).read())["rungs"]] == [1]
     assert sorted(value[0] for value in _finals(out).values()) == [1] * 11 + [3]
-    monkeypatch.setattr(halving, "_advance", advance)
+    monkeypatch.setattr(sweeps, "_save", save)
     assert main([*ARGS, "--out", out]) == 2  # a folder holding a killed sweep is refused without --resume
     assert "--resume" in capsys.readouterr().err
     assert main([*ARGS, "--out", out, "--resume"]) == 0
@@ -81,8 +81,8 @@ def test_a_killed_halving_sweep_resumes_mid_rung_to_the_same_hashes(whole, tmp_p
     (["--grid", "epochs=3,9"], "'epochs' out of --grid"),
     (["--factor", "1"], "--factor must be an int of at least 2"),
     (["--min-epochs", "x"], "--min-epochs must be an int of at least 1"),
-    (["--scheduler", "tcp://127.0.0.1:9"], "leave out --scheduler"),
-    (["--workers", "2"], "leave out --workers"),
+    (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler runs on a Dask cluster and --sequential in this process"),
+    (["--workers", "2"], "--workers sizes the local cluster; it cannot go with --scheduler or --sequential"),
 ])
 def test_halving_refusals_name_what_was_given(extra, message, tmp_path, capsys):
     out = tmp_path / "refused"

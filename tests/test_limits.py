@@ -171,7 +171,8 @@ def test_a_scheduler_lost_mid_sweep_ends_in_one_line_with_the_resume_command(tmp
     out = tmp_path / "sweep"
     try:
         sweep = _started([sys.executable, "-m", "fnn", "sweep", "--grid", "lr=[0.1,0.05,0.02,0.01]", "--seeds", "0,1,2",
-                          "--epochs", "30", "--data", "digits", "--scheduler", address, "--out", str(out), "--quiet"],
+                          "--epochs", "30", "--data", "digits", "--scheduler", address, "--out", str(out), "--quiet",
+                          "--no-stack"],  # one task per run, so the scheduler is lost between runs
                          lambda: (out / "runs").is_dir() and any((out / "runs").iterdir()), timeout=120)
         scheduler.send_signal(signal.SIGKILL)
         _, err = sweep.communicate(timeout=180)

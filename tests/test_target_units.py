@@ -102,10 +102,10 @@ def test_an_export_answers_in_the_targets_units(tmp_path):
 
 
 def test_a_halving_sweep_records_a_regressions_test_metrics_as_its_solo_run_does():
-    from fnn.run.halving import successive_halving
+    from fnn.run.sweep import sweep
 
     base = {"data": "sine", "hidden": [16], "epochs": 2}
-    result = successive_halving(base, {"lr": [0.1, 0.05]}, [0], min_epochs=1, factor=2)
+    result = sweep(base, {"lr": [0.1, 0.05]}, [0], engine="sequential", halving={"min_epochs": 1, "factor": 2})
     solo = run({**base, **result.chosen, "seed": 0}).record
     assert result.records[0]["params_sha256"] == solo["params_sha256"]
     assert result.records[0]["final_metrics"] == solo["final_metrics"] and solo["final_metrics"]["r2"] > 0.5

@@ -19,9 +19,8 @@ from typing import Any
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
 from fnn.run.grid import Grid, grid_option, read_grid, read_seeds
-from fnn.run.halving import Rung, successive_halving
 from fnn.run.settings import FLAG, RunConfig, Source, setting_name, toml_source
-from fnn.run.sweep import check_scheduler, check_sweep_folder, expand_grid, sweep
+from fnn.run.sweep import Halving, Rung, SweepResult, check_scheduler, check_sweep_folder, expand_grid, sweep
 
 
 def add_arguments(commands: Any) -> None:
@@ -50,13 +49,16 @@ def add_arguments(commands: Any) -> None:
     sweep_cmd.add_argument("--seeds", help="seeds of every configuration, comma-separated or a list (if not given: --seed, else the --config file's seeds, else 0)")
     groups = add_setting_flags(sweep_cmd)  # every fnn train setting, as the base of every run
     halving = sweep_cmd.add_argument_group("successive halving")
-    halving.add_argument("--halving", action="store_true", help="successive halving: rungs in epochs, the best 1/FACTOR of each rung go on (runs in this process)")
+    halving.add_argument("--halving", action="store_true", help="successive halving: rungs in epochs, the best 1/FACTOR of each rung go on (on Dask as a sweep runs, survivors continuing from their checkpoints in --out)")
     halving.add_argument("--min-epochs", dest="min_epochs", metavar="MIN_EPOCHS", help="with --halving: the first rung's epochs (default: 1)")
     halving.add_argument("--factor", metavar="FACTOR", help="with --halving: how many times longer each rung is, and how many fewer go on (default: 3)")
     engine = sweep_cmd.add_argument_group("engine")
     engine.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (if not given: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
     engine.add_argument("--workers", help="local cluster size (if not given: one per core)")
     engine.add_argument("--sequential", action="store_true", help="run in this process, one after another")
+    engine.add_argument("--no-stack", dest="no_stack", action="store_true",
+                        help="train every run alone (else the runs that differ only in seed, lr, momentum or weight decay "
+                             "train as one stacked computation, each with its solo run's bytes)")
     groups["output"].add_argument("--out", metavar="DIR", help="folder for one record per run (with --halving: one run folder per run) and summary.json (if not given: runs/sweep-DATE-TIME)")
     groups["output"].add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones; unlike fnn train --resume DIR it takes no folder: the sweep's is --out DIR")
     groups["output"].add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
@@ -143,16 +145,13 @@ def _out(args: argparse.Namespace) -> str:
                               resume_hint="--resume", overwrite_hint="--overwrite")
 
 
-def _halving_options(args: argparse.Namespace) -> tuple[int, int]:
-    """``(min_epochs, factor)`` of --halving, each checked where it was given."""
+def _halving_options(args: argparse.Namespace) -> Halving | None:
+    """The :class:`~fnn.run.sweep.Halving` of --halving (None without it), each flag checked where it was given."""
     if not args.halving:
         for flag, value in (("--min-epochs", args.min_epochs), ("--factor", args.factor)):
             if value is not None:
                 raise FnnInputError(f"{flag} sets a rung of successive halving; it needs --halving.")
-        return 1, 3
-    for flag, value in (("--scheduler", args.scheduler), ("--workers", args.workers)):
-        if value is not None:
-            raise FnnInputError(f"--halving runs its rungs in this process, one run after another; leave out {flag}.")
+        return None
     options = []
     for flag, text, default, low in (("--min-epochs", args.min_epochs, 1, 1), ("--factor", args.factor, 3, 2)):
         try:
@@ -162,7 +161,7 @@ def _halving_options(args: argparse.Namespace) -> tuple[int, int]:
         if value < low:
             raise FnnInputError(f"{flag} must be an int of at least {low}; got {text!r}.")
         options.append(value)
-    return options[0], options[1]
+    return Halving(options[0], options[1])
 
 
 def _resume_command(args: argparse.Namespace, out: str) -> str:
@@ -182,23 +181,32 @@ def _cell(value: Any, width: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     base, grid, seeds, configs = _sweep_inputs(args)
-    min_epochs, factor = _halving_options(args)
-    if args.halving:
-        return _run_halving(args, base, grid, seeds, len(configs), min_epochs, factor)
-    out = _out(args)
+    halving = _halving_options(args)
+    if halving is not None:
+        if any(setting_name(key) == "epochs" for key in grid):
+            raise FnnInputError("--halving shares out --epochs (the full budget) over its rungs; leave 'epochs' out of --grid.")
+        if base.get("patience"):
+            raise FnnInputError(f"--halving is the stopping rule; leave out --patience (got {base['patience']}): early stopping "
+                                "would end runs on their own, so survivors could not continue to --epochs exactly.")
     address, workers = _engine_options(args)
+    out = _out(args)
     total = len(configs)
     bar = None
     if not args.quiet:
-        from tqdm import tqdm
+        print(f"fnn sweep{' --halving' if halving else ''}: {total} runs -> {out}", file=sys.stderr)
+        if halving is None:
+            from tqdm import tqdm
 
-        bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, disable=not sys.stderr.isatty())
-        print(f"fnn sweep: {total} runs -> {out}", file=sys.stderr)
+            bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, disable=not sys.stderr.isatty())
 
     def on_result(record: dict[str, Any], done: int, count: int) -> None:
         if bar is not None:
             bar.n = done
             bar.refresh()
+
+    def on_rung(rung: Rung) -> None:
+        if not args.quiet:
+            print(f"rung {rung.epochs} epochs: {len(rung.ranked)} configurations, {rung.promoted} go on", file=sys.stderr)
 
     started = time.perf_counter()
     disabled = logging.root.manager.disable
@@ -206,29 +214,43 @@ def run(args: argparse.Namespace) -> int:
     # Ctrl-C: this command's one line, not the cluster's shutdown log or the workers' tracebacks
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", '["fnn.cli.quiet_worker"]')
+    kept = "the finished rungs and each run's checkpoint are" if halving else "the finished runs are"
     try:
         with warnings.catch_warnings():  # a busy dashboard port is Dask's business: it takes another by itself
             warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
             result = sweep(base, grid, seeds, scheduler=address, out=out, resume=args.resume, overwrite=args.overwrite,
                            workers=workers, engine="sequential" if args.sequential else "auto", on_result=on_result,
-                           configs=configs)
+                           configs=configs, stack=not args.no_stack, halving=halving, on_rung=on_rung)
     except KeyboardInterrupt:
-        raise Interrupted(f"the finished runs are kept in {out}; continue with: {_resume_command(args, out)}") from None
+        raise Interrupted(f"{kept} kept in {out}; continue with: {_resume_command(args, out)}") from None
     except (OSError, TimeoutError, CancelledError) as error:  # Dask's lost connections and cancelled futures
         if isinstance(error, OSError) and error.filename is not None:
             raise  # a file of the sweep's: reported with its name
         where = f"the Dask scheduler at {address}" if address else "the local Dask cluster"
         raise FnnInputError(
-            f"{where} was lost mid-sweep ({type(error).__name__}); the runs that finished are kept in "
-            f"{os.path.join(out, 'runs')}. Finish the rest with: {_resume_command(args, out)}"
+            f"{where} was lost mid-sweep ({type(error).__name__}); {kept} kept in {out}. Finish the rest with: "
+            f"{_resume_command(args, out)}"
         ) from None
     finally:
         logging.disable(disabled)
         if bar is not None:
             bar.close()
-    print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {time.perf_counter() - started:.1f} s"
-          + (f", {result.skipped} kept from before" if result.skipped else ""))
-    keys = [setting_name(key) or key for key in grid]
+    seconds = time.perf_counter() - started
+    if halving is not None:
+        _print_halving(result, [setting_name(key) or key for key in grid], seconds)
+    else:
+        _print_grid(result, [setting_name(key) or key for key in grid], seconds)
+    _print_chosen(result.chosen_test)
+    print(f"{'runs' if halving else 'records'}: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
+    return 0
+
+
+def _print_grid(result: SweepResult, keys: list[str], seconds: float) -> None:
+    """A grid sweep's engine line and its summary table, best validation first."""
+    stacked = sum(1 for record in result.records if record.get("stacked", 1) > 1)
+    print(f"engine: {result.engine}; {len(result.records) - result.skipped} runs in {seconds:.1f} s"
+          + (f", {result.skipped} kept from before" if result.skipped else "")
+          + (f"; {stacked} trained in stacks (each with its solo run's bytes)" if stacked else ""))
     classifier = "val_accuracy_mean" in result.summary[0]
     metric = "val_accuracy" if classifier else ("val_r2" if "val_r2_mean" in result.summary[0] else None)
     title = {"val_accuracy": "val accuracy (mean +- std)", "val_r2": "val R^2 (mean +- std)"}.get(metric or "")
@@ -241,43 +263,16 @@ def run(args: argparse.Namespace) -> int:
             cells.append(f"{row[metric + '_mean']:.4f} +- {row[metric + '_std']:.4f}".rjust(28))
         cells.append(f"{row['val_loss_mean']:.4f} +- {row['val_loss_std']:.4f}")
         print("  ".join(cells))
-    _print_chosen(result.chosen_test)
-    print(f"records: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
-    return 0
 
 
-def _run_halving(args: argparse.Namespace, base: dict[str, Any], grid: dict[str, list[Any]], seeds: tuple[int, ...], runs: int,
-                 min_epochs: int, factor: int) -> int:
-    """``fnn sweep --halving``: the rungs as they finish, then the chosen configuration's test metrics."""
-    if any(setting_name(key) == "epochs" for key in grid):
-        raise FnnInputError("--halving shares out --epochs (the full budget) over its rungs; leave 'epochs' out of --grid.")
-    if base.get("patience"):
-        raise FnnInputError(f"--halving is the stopping rule; leave out --patience (got {base['patience']}): early stopping "
-                            "would end runs on their own, so survivors could not continue to --epochs exactly.")
-    out = _out(args)
-    keys = [setting_name(key) or key for key in grid]
-    started = time.perf_counter()
-
-    def on_rung(rung: Rung) -> None:
-        if not args.quiet:
-            print(f"rung {rung.epochs} epochs: {len(rung.ranked)} configurations, {rung.promoted} go on", file=sys.stderr)
-
-    if not args.quiet:
-        print(f"fnn sweep --halving: {runs} runs -> {out}", file=sys.stderr)
-    try:
-        result = successive_halving(base, grid, seeds, min_epochs=min_epochs, factor=factor, out=out, resume=args.resume,
-                                    overwrite=args.overwrite, on_rung=on_rung)
-    except KeyboardInterrupt:
-        raise Interrupted(f"the finished rungs and each run's checkpoint are kept in {out}; continue with: {_resume_command(args, out)}") from None
-    print(f"successive halving: {len(result.rungs)} rungs in {time.perf_counter() - started:.1f} s; "
+def _print_halving(result: SweepResult, keys: list[str], seconds: float) -> None:
+    """A halving sweep's rungs, each with its best configuration."""
+    print(f"successive halving on {result.engine}: {len(result.rungs)} rungs in {seconds:.1f} s; "
           f"{result.epochs_trained} of the full grid's {result.epochs_full_grid} epochs; ranked on {result.ranked_on}")
     for rung in result.rungs:
         best = rung.ranked[0]
         shown = ", ".join(f"{k}={json.dumps(best['config'][k])}" for k in keys) or "the base configuration"
         print(f"rung {rung.epochs:>4} epochs: {len(rung.ranked)} ranked; best {shown} at {_score(best['score'])}; {rung.promoted} go on")
-    _print_chosen(result.chosen_test)
-    print(f"runs: {os.path.join(out, 'runs')}  summary: {os.path.join(out, 'summary.json')}")
-    return 0
 
 
 def _print_chosen(chosen: dict[str, Any]) -> None:

@@ -3,8 +3,8 @@ returns a :class:`Finished` run with its record.
 
 By job: :mod:`.settings` (the table of settings, :class:`RunConfig`), :mod:`.build` (data parts, network,
 optimiser from a configuration, computed once), :mod:`.engine` (the one run loop), :mod:`.record` (metrics and
-the run record), :mod:`.provenance` (data fingerprints and the environment), :mod:`.sweep` (grids of runs) and
-:mod:`.halving` (successive halving over a grid, survivors continuing their own runs).
+the run record), :mod:`.provenance` (data fingerprints and the environment) and :mod:`.sweep` (grids of runs, stacked where
+they can be, and successive halving: ``fnn.run.sweep.sweep(base, grid, seeds, halving=Halving(...))``).
 
 >>> finished = fnn.run.run({"data": "iris", "hidden": [4], "epochs": 2})
 >>> finished.record["epochs_run"], finished.record["network"]
@@ -12,7 +12,7 @@ the run record), :mod:`.provenance` (data fingerprints and the environment), :mo
 """
 
 from fnn.run.engine import Finished, run
-from fnn.run.halving import HalvingResult, successive_halving
 from fnn.run.settings import DEFAULTS, PYTHON, SETTINGS, RunConfig, resolve_config
+from fnn.run.sweep import Halving, Rung, SweepResult
 
-__all__ = ["run", "Finished", "RunConfig", "resolve_config", "PYTHON", "SETTINGS", "DEFAULTS", "successive_halving", "HalvingResult"]
+__all__ = ["run", "Finished", "RunConfig", "resolve_config", "PYTHON", "SETTINGS", "DEFAULTS", "Halving", "Rung", "SweepResult"]

@@ -24,15 +24,16 @@ equal for every optimiser, schedule and built-in loss, with dropout, early stopp
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
-from attrs import frozen
+from attrs import evolve, frozen
 
 from fnn.core.metrics import evaluate
 from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
 from fnn.core.params import Params, flat_layout, flatten_params, init_params, params_from_flat
+from fnn.core.scores import greater_is_better
 from fnn.core.spec import NetworkSpec
 from fnn.data.lazy import take_rows
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
@@ -237,8 +238,16 @@ def _step(
     return values, trace, _Carry(np.stack(rows), tuple(states), carry.step + 1), grad_norms
 
 
+def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The stacked batch ``(x, y)`` of the members' rows (``rows[s]`` indexes member ``s``'s own data; one gather
+    when every member trains on the same data, ``shared``)."""
+    if shared:
+        return np.asarray(take_rows(data[0][0], rows.ravel())).reshape(*rows.shape, -1), data[0][1][rows]
+    return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)]), np.stack([y[own] for (_, y), own in zip(data, rows)])
+
+
 def _epoch(
-    template: Params, data: tuple[Any, np.ndarray], members: Sequence[_Member],
+    template: Params, data: Sequence[tuple[Any, np.ndarray]], members: Sequence[_Member],
     starts: Sequence[TrainState], carry: _Carry, options: TrainOptions, drop_rates: Sequence[float],
 ) -> tuple[_Carry, list[dict[str, Any]]]:
     """One epoch of every member: the carry after it and each member's running metrics (and diagnostics)."""
@@ -249,35 +258,38 @@ def _epoch(
     observed: list[DiagnosticsAccumulator] | None = [start_diagnostics(spec)] * len(members) if options.diagnostics else None
     # Each member's batches as rows of the data (the very rows its solo run gathers), gathered for all at once.
     batches = zip(*(minibatches(m.rows, m.rows, options.batch_size, m.seed, epoch, options.shuffle) for m in members))
+    classifier = spec.is_classifier
+    penalised = any(m.optimizer.penalty is not None for m in members)
+    no_norms = [False] * len(members)
+    shared = all(own is data[0] for own in data)
     for batch in batches:
-        rows = np.stack([rows for rows, _ in batch])
-        x = np.asarray(take_rows(data[0], rows.ravel())).reshape(*rows.shape, -1)
-        y = data[1][rows]
-        ys = list(y)
-        masks = _masks(spec, len(ys[0]), drop_rates, seeds, epoch, carry.step, template.dtype)
-        norms = [wants_norms(acc) for acc in observed] if observed is not None else [False] * len(members)
+        x, y = _gather(data, np.stack([rows for rows, _ in batch]), shared)
+        masks = _masks(spec, y.shape[1], drop_rates, seeds, epoch, carry.step, template.dtype)
+        norms = [wants_norms(acc) for acc in observed] if observed is not None else no_norms
         values, trace, done, grad_norms = _step(members, template, carry, x, y, masks, norms)
-        values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
-        for s, (member, value) in enumerate(zip(members, values)):
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"Training diverged for seed {member.seed}: the loss became {value} at epoch {epoch + 1}, step "
-                    f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
-                    f"finite params are in the error's .last_good and its state at the start of the epoch in .epoch_start.",
-                    epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
-                )
-            if not spec.is_classifier:
-                sums[s] = sums[s].add(value, trace.post[-1][s], ys[s], False)
-            if observed is not None:
+        if penalised:
+            values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
+        if not all(map(math.isfinite, values)):
+            s = next(s for s, value in enumerate(values) if not math.isfinite(value))
+            raise TrainingDiverged(
+                f"Training diverged for seed {members[s].seed}: the loss became {values[s]} at epoch {epoch + 1}, step "
+                f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
+                f"finite params are in the error's .last_good and its state at the start of the epoch in .epoch_start.",
+                epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
+            )
+        if classifier:
+            classes = classes.add(values, trace.post[-1], y)
+        else:
+            sums = [total.add(value, outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
+        if observed is not None:
+            for s, member in enumerate(members):
                 state = _member_state(member, spec, carry.opt, s)
                 lr = member.optimizer.learning_rate(state) if member.optimizer.learning_rate is not None else None
                 hidden = [post[s] for post in trace.post]
                 observed[s] = accumulate(observed[s], hidden, grad_norms[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
-        if spec.is_classifier:
-            classes = classes.add(values, trace.post[-1], y)
         carry = done
-    totals = [classes.member(s) for s in range(len(members))] if spec.is_classifier else sums
-    metrics = [total.metrics(spec.is_classifier) for total in totals]
+    totals = [classes.member(s) for s in range(len(members))] if classifier else sums
+    metrics = [total.metrics(classifier) for total in totals]
     if observed is not None:
         for s, acc in enumerate(observed):
             metrics[s]["diagnostics"] = finish(acc)
@@ -288,29 +300,29 @@ def _penalised(optimizer: Optimizer, value: float, spec: NetworkSpec, flat: np.n
     return value + optimizer.penalty(_row(spec, flat, row)) if optimizer.penalty is not None else value
 
 
-def _starts(start: Any, seeds: Sequence[int], optimizers: Sequence[Optimizer]) -> list[TrainState]:
-    """Each member's starting state: fresh from the spec or params, or the states given (one per seed)."""
+def _starts(start: Any, seeds: Sequence[int]) -> list[Params | TrainState]:
+    """Each member's start: its own initial params from the spec, one ``Params`` for all, or the ones given."""
     if isinstance(start, NetworkSpec):
-        return [start_state(init_params(start, seed), opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
+        return [init_params(start, seed) for seed in seeds]
     if isinstance(start, Params):
-        return [start_state(start, opt, seed, "fit_seeds") for seed, opt in zip(seeds, optimizers)]
+        return [start] * len(seeds)
     if not isinstance(start, (list, tuple)) or len(start) != len(seeds):
         raise bad_argument("fit_seeds", "start", f"a NetworkSpec, Params, or a list of {len(seeds)} Params or TrainStates (one per seed)", type(start).__name__)
-    states = [
-        start_state(one, opt, None if isinstance(one, TrainState) else seed, "fit_seeds") for one, seed, opt in zip(start, seeds, optimizers)
-    ]
-    for state, seed in zip(states, seeds):
-        if state.seed != seed:
-            raise bad_argument("fit_seeds", "seeds", f"the seeds of the states given ({[s.seed for s in states]})", list(seeds))
+    given = [one.seed for one in start if isinstance(one, TrainState)]
+    if given and given != [seed for one, seed in zip(start, seeds) if isinstance(one, TrainState)]:
+        raise bad_argument("fit_seeds", "seeds", f"the seeds of the states given ({given})", list(seeds))
+    return list(start)
+
+
+def _one_network(states: Sequence[TrainState], function: str) -> None:
     first = states[0]
     for state in states[1:]:
         if state.params.spec != first.params.spec or state.params.dtype != first.params.dtype or (state.epoch, state.step) != (first.epoch, first.step):
             raise bad_argument(
-                "fit_seeds", "start", "members of one network, dtype, epoch and step",
+                function, "start", "members of one network, dtype, epoch and step",
                 f"{state.params.spec!r} {state.params.dtype} at epoch {state.epoch}, step {state.step} beside "
                 f"{first.params.spec!r} {first.params.dtype} at epoch {first.epoch}, step {first.step}",
             )
-    return states
 
 
 def _check_seeds(seeds: Any) -> list[int]:
@@ -322,19 +334,19 @@ def _check_seeds(seeds: Any) -> list[int]:
     return [int(seed) for seed in seeds]
 
 
-def _first_carry(members: Sequence[_Member], states: Sequence[TrainState]) -> _Carry:
+def _first_carry(members: Sequence[_Member], states: Sequence[TrainState], function: str) -> _Carry:
     flat = np.stack([flatten_params(state.params) for state in states])
     kernels = _kernels(members)
     if kernels is None:
         return _Carry(flat, tuple(state.opt_state for state in states), states[0].step)
     kinds = {(k.state_type, k.moments) for k in kernels}
     if len(kinds) != 1:
-        raise bad_argument("fit_seeds", "optimizers", "optimisers of one kind (one state type), differing in settings only",
+        raise bad_argument(function, "optimizers", "optimisers of one kind (one state type), differing in settings only",
                            [m.optimizer.name for m in members])
-    moments = [k.moments_of("fit_seeds", state.opt_state, state.params) for k, state in zip(kernels, states)]
+    moments = [k.moments_of(function, state.opt_state, state.params) for k, state in zip(kernels, states)]
     counts = {state.opt_state.count for state in states}
     if len(counts) != 1:
-        raise bad_argument("fit_seeds", "start", "optimiser states at one update count", sorted(counts))
+        raise bad_argument(function, "start", "optimiser states at one update count", sorted(counts))
     stacked = tuple(np.stack([flatten_params(own[k]) for own in moments]) for k in range(len(kernels[0].moments)))
     return _Carry(flat, _Moments(counts.pop(), stacked), states[0].step)
 
@@ -346,7 +358,9 @@ def _keep(carry: _Carry, rows: list[int]) -> _Carry:
     return _Carry(carry.flat[rows], tuple(carry.opt[r] for r in rows), carry.step)
 
 
-def _better(value: Any, best: TrainState | None, monitor: str) -> bool:
+def _improved(state: TrainState, best: TrainState | None, monitor: str) -> bool:
+    """Whether ``state`` is better than ``best`` on ``monitor``, by the rule of :func:`fnn.early_stopping`."""
+    value = state.history[-1].value(monitor)
     if value is None:
         raise FnnInputError(
             f"Early stopping monitors {monitor!r}, which this run does not record; give validation data "
@@ -354,8 +368,117 @@ def _better(value: Any, best: TrainState | None, monitor: str) -> bool:
         )
     if best is None:
         return True
-    best_value = getattr(best.history[-1], monitor)
-    return bool(value < best_value if monitor.endswith("loss") else value > best_value)
+    best_value = best.history[-1].value(monitor)
+    return bool(value > best_value if greater_is_better(monitor) else value < best_value)
+
+
+_ONE_KIND = "options that differ in optimizer (of one kind), seed and validation only"
+
+
+def _check_options(options: Sequence[TrainOptions], function: str) -> TrainOptions:
+    """The options every member shares (the first's), once each member's own optimiser, seed and validation are
+    set aside; refused unless all agree and leave out what trains one run at a time."""
+    first = options[0]
+    for name in ("sample_weight", "class_weight", "metrics", "train_metrics"):
+        value = getattr(first, name)
+        if isinstance(value, np.ndarray) or value not in (None, False, ()):  # weighted and chosen-metric runs train one seed at a time
+            shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else value
+            expected = "False" if name == "train_metrics" else "None"
+            raise bad_argument(function, name, f"{expected} ({function} trains unweighted runs with the built-in metrics; use fnn.fit per seed)", shown)
+    shared = evolve(first, seed=None, validation=None)
+    for own in options[1:]:
+        if evolve(own, optimizer=first.optimizer, seed=None, validation=None) != shared or own.sample_weight is not None:
+            raise bad_argument(function, "options", _ONE_KIND, own)
+    return first
+
+
+def fit_stacked(
+    starts: Sequence[Params | TrainState], data: Sequence[Any], options: Sequence[TrainOptions], *, epochs: int,
+    check: Callable[[int, TrainState], Any] | None = None,
+) -> tuple[tuple[TrainState, TrainState], ...]:
+    """Member ``i`` is ``fnn.fit(starts[i], data[i], epochs=epochs, options=options[i])``, all trained as one
+    stacked computation: per member ``(final, last)``, the best state under early stopping (``patience``) and the
+    last one trained, the bytes of the solo run's.
+
+    The members share one network (shapes, activations, loss, dtype), epoch and step, as many training rows each,
+    and options that differ only in ``optimizer`` (of one kind), ``seed`` and ``validation``; their data may
+    differ (each its own split or standardisation). ``check(i, state)`` sees member ``i``'s state after each
+    epoch it trains (to refuse a diverging run: what it raises ends the call).
+
+    >>> spec = fnn.network([2, 4, 1], activation="tanh", loss="binary_cross_entropy")
+    >>> parts = [fnn.data.moons(40, seed=seed) for seed in (0, 1)]
+    >>> from fnn.train.options import train_options
+    >>> opts = [train_options(lr=lr, seed=seed, batch_size=8) for lr, seed in ((0.5, 0), (0.1, 1))]
+    >>> runs = fit_stacked([fnn.init_params(spec, seed=0)] * 2, parts, opts, epochs=2)
+    >>> runs[1][0].params == fnn.fit(fnn.init_params(spec, seed=0), parts[1], epochs=2, options=opts[1]).params
+    True
+    """
+    if not isinstance(starts, (list, tuple)) or not starts or not isinstance(data, (list, tuple)) or not isinstance(options, (list, tuple)) \
+            or not len(starts) == len(data) == len(options):
+        raise bad_argument("fit_stacked", "starts", "non-empty lists of starts, data and options, one of each per member",
+                           [type(part).__name__ for part in (starts, data, options)])
+    return _fit(starts, data, options, epochs, check, "fit_stacked")
+
+
+def _fit(starts: Sequence[Params | TrainState], data: Sequence[Any], options: Sequence[TrainOptions], epochs: int,
+         check: Callable[[int, TrainState], Any] | None, function: str) -> tuple[tuple[TrainState, TrainState], ...]:
+    count = check_epochs(function, epochs) or 0
+    shared = _check_options(options, function)
+    states = [start_state(start, own.optimizer, own.seed, function) for start, own in zip(starts, options)]
+    _one_network(states, function)
+    if count == 0:
+        return tuple((state, state) for state in states)
+    template = states[0].params
+    prepared: dict[int, tuple[Any, np.ndarray]] = {}
+    members, own_data = [], []
+    for state, part, own in zip(states, data, options):
+        if id(part) not in prepared:
+            prepared[id(part)] = prepare_data(template, part, function)
+        x, y = own_part = prepared[id(part)]
+        # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
+        (rows, _, _), split = _validation_data(template, own.validation, (np.arange(len(y)), y, None), state.seed, function)
+        val = None if split is None else split[:2]
+        if val is not None and isinstance(own.validation, float):
+            val = (take_rows(x, val[0]), val[1])
+        members.append(_Member(state.seed, rows, val, own.optimizer))
+        own_data.append(own_part)  # the very object for members of one data set: one gather serves them all
+    sizes = {len(m.rows) for m in members}
+    if 0 in sizes:
+        raise bad_argument(function, "data", "at least one sample", 0)
+    if len(sizes) != 1:  # a stratified split holds out the same count for every seed; this guards the assumption
+        raise bad_argument(function, "data", "as many training samples for every member", sorted(sizes))
+    return _train(template, own_data, members, states, shared, count, check, function)
+
+
+def _train(
+    template: Params, data: Sequence[tuple[Any, np.ndarray]], members: Sequence[_Member], states: list[TrainState],
+    options: TrainOptions, count: int, check: Callable[[int, TrainState], Any] | None, function: str,
+) -> tuple[tuple[TrainState, TrainState], ...]:
+    """``count`` epochs of every member (each stopping on its own under ``options.patience``): ``(final, last)``."""
+    drop_rates = dropout_rates(template.spec, options.drop_rate, function)
+    carry = _first_carry(members, states, function)
+    active = list(range(len(members)))
+    best: list[TrainState | None] = [None] * len(members)
+    for _ in range(count):
+        carry, metrics = _epoch(template, [data[i] for i in active], [members[i] for i in active], [states[i] for i in active],
+                                carry, options, drop_rates)
+        going = []
+        for row, (index, own) in enumerate(zip(active, metrics)):
+            states[index] = state = _epoch_end(members[index], states[index], carry, row, own)
+            if check is not None:
+                check(index, state)
+            if options.patience is not None:
+                if _improved(state, best[index], options.monitor):
+                    best[index] = state
+                elif state.epoch - cast(TrainState, best[index]).epoch >= options.patience:
+                    continue
+            going.append(row)
+        if not going:
+            break
+        if len(going) < len(active):
+            carry = _keep(carry, going)
+            active = [active[row] for row in going]
+    return tuple((cast(TrainState, b) if options.patience is not None else s, s) for b, s in zip(best, states))
 
 
 def fit_seeds(
@@ -378,7 +501,8 @@ def fit_seeds(
     while the others go on; a float ``validation`` splits each member's part by its own seed. ``optimizers``, one
     per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning rate or momentum,
     AdamW with another weight decay) in place of ``optimizer``/``lr``. A member whose loss turns NaN or infinite
-    raises :class:`fnn.TrainingDiverged` for the call, naming its seed.
+    raises :class:`fnn.TrainingDiverged` for the call, naming its seed. Members with data of their own:
+    :func:`fit_stacked`.
 
     Memory: the parameters, the gradient, the update and each optimiser moment take S times one run's (Adam: 5 x S
     x parameters x itemsize); the forward pass keeps each layer's input, pre- and post-activation for S x batch
@@ -393,54 +517,11 @@ def fit_seeds(
     seed_list = _check_seeds(seeds)
     if options.seed is not None:
         raise bad_argument("fit_seeds", "seed", "None (each member's seed is in seeds=[...])", options.seed)
-    count = check_epochs("fit_seeds", epochs) or 0
     own_optimizers = _optimizers(optimizers, keywords, len(seed_list)) or [options.optimizer] * len(seed_list)
-    states = _starts(start, seed_list, own_optimizers)
-    if count == 0:
-        return tuple(states)
-    for name, value in (("sample_weight", options.sample_weight), ("class_weight", options.class_weight), ("metrics", options.metrics or None)):
-        if value is not None:  # weighted and chosen-metric runs train one seed at a time, with fnn.fit
-            shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else value
-            raise bad_argument("fit_seeds", name, "None (fit_seeds trains unweighted runs with the built-in metrics; use fnn.fit per seed)", shown)
-    template = states[0].params
-    prepared = prepare_data(template, data, "fit_seeds")
-    positions = np.arange(len(prepared[0]))
-    members = []
-    for seed, optimizer in zip(seed_list, own_optimizers):
-        # The split of the row numbers is the split fit makes of the data (take_rows of an index is its rows).
-        (rows, _, _), split = _validation_data(template, options.validation, (positions, prepared[1], None), seed, "fit_seeds")
-        val = None if split is None else split[:2]
-        if val is not None and isinstance(options.validation, float):
-            val = (take_rows(prepared[0], val[0]), val[1])
-        members.append(_Member(seed, rows, val, optimizer))
-    sizes = {len(m.rows) for m in members}
-    if 0 in sizes:
-        raise bad_argument("fit_seeds", "data", "at least one sample", 0)
-    if len(sizes) != 1:  # a stratified split holds out the same count for every seed; this guards the assumption
-        raise bad_argument("fit_seeds", "validation", "a split that leaves every member as many training samples", sorted(sizes))
-    drop_rates = dropout_rates(template.spec, options.drop_rate, "fit_seeds")
-    carry = _first_carry(members, states)
-    active = list(range(len(seed_list)))
-    best: list[TrainState | None] = [None] * len(seed_list)
-    for _ in range(count):
-        carry, metrics = _epoch(template, prepared, [members[i] for i in active], [states[i] for i in active], carry, options, drop_rates)
-        going = []
-        for row, (index, own) in enumerate(zip(active, metrics)):
-            states[index] = state = _epoch_end(members[index], states[index], carry, row, own)
-            if options.patience is not None:
-                if _better(getattr(state.history[-1], options.monitor, None), best[index], options.monitor):
-                    best[index] = state
-                elif state.epoch - cast(TrainState, best[index]).epoch >= options.patience:
-                    continue
-            going.append(row)
-        if not going:
-            break
-        if len(going) < len(active):
-            carry = _keep(carry, going)
-            active = [active[row] for row in going]
-    if options.patience is not None:
-        return tuple(cast(TrainState, b) for b in best)
-    return tuple(states)
+    starts = _starts(start, seed_list)
+    member_options = [evolve(options, optimizer=optimizer, seed=None if isinstance(one, TrainState) else seed)
+                      for one, optimizer, seed in zip(starts, own_optimizers, seed_list)]
+    return tuple(final for final, _ in _fit(starts, [data] * len(starts), member_options, epochs, None, "fit_seeds"))
 
 
 def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[Optimizer] | None:
