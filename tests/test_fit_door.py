@@ -159,26 +159,30 @@ def test_another_tools_word_gets_fits_keyword(word, iris):
 
 
 REFUSED_BY_DATA = [
-    ("class_weight", "0:1,7:2", "classes 0..2 as keys", 7),
-    ("class_weight", "5:1", "classes 0..2 as keys", 5),
-    ("metrics", "r2", "metrics for a classifier network", "r2"),
-    ("metrics", "accuracy,mse", "metrics for a classifier network", "mse"),
+    ("class_weight", "0:1,7:2", {}, "classes 0..2 as keys", 7),
+    ("class_weight", "5:1", {}, "classes 0..2 as keys", 5),
+    ("metrics", "r2", {}, "metrics for a classifier network", "r2"),
+    ("metrics", "accuracy,mse", {}, "metrics for a classifier network", "mse"),
+    ("monitor", "val_r2", {"patience": 2}, "loss, accuracy or a name of metrics, as val_NAME for the validation part, for a classifier network", "val_r2"),
+    ("monitor", "r2", {"patience": 2}, "loss, accuracy or a name of metrics, as val_NAME for the validation part, for a classifier network", "r2"),
 ]
-"""Values the table takes that iris refuses: (setting, value, the expected words, the part refused)."""
+"""Values the table takes that iris refuses: (setting, value, what it goes with, the expected words, the part refused)."""
 
 
-@pytest.mark.parametrize("name, value, expected, got", REFUSED_BY_DATA)
-def test_a_value_the_data_refuse_is_named_as_each_door_wrote_it(name, value, expected, got, iris, tmp_path, capsys):
+@pytest.mark.parametrize("name, value, extra, expected, got", REFUSED_BY_DATA)
+def test_a_value_the_data_refuse_is_named_as_each_door_wrote_it(name, value, extra, expected, got, iris, tmp_path, capsys):
     params, data = iris
     with pytest.raises(FnnInputError, match="^" + re.escape(f"The {name!r} argument of fnn.fit must be {expected}. Got {got!r} instead.")):
-        fnn.fit(params, data, epochs=1, **{name: value})
+        fnn.fit(params, data, epochs=1, validation=0.2, **extra, **{name: value})
     with pytest.raises(FnnInputError, match="^" + re.escape(f"{name} must be {expected}; got {got!r}.") + "$"):
-        run({"data": "iris", "hidden": [4], "epochs": 1, name: value})
+        run({"data": "iris", "hidden": [4], "epochs": 1, **extra, name: value})
     flag = "--" + name.replace("_", "-")
-    assert main(["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--no-record", flag, value]) == 2
+    flags = [part for key, v in extra.items() for part in ("--" + key.replace("_", "-"), str(v))]
+    assert main(["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--no-record", *flags, flag, value]) == 2
     assert capsys.readouterr().err.strip().endswith(f"error: {flag} must be {expected}; got {got!r}.")
     toml = tmp_path / "exp.toml"
-    toml.write_text(f'data = "iris"\nhidden = [4]\nepochs = 1\n{name} = "{value}"\n')
+    keys = "".join(f"{key} = {v}\n" for key, v in extra.items())
+    toml.write_text(f'data = "iris"\nhidden = [4]\nepochs = 1\n{keys}{name} = "{value}"\n')
     assert main(["train", "--config", str(toml), "--no-record"]) == 2
     assert capsys.readouterr().err.strip().endswith(f"error: The key {name!r} in {toml} must be {expected}; got {got!r}.")
 

@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 from attrs import evolve, frozen
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 from toolz import last, reduce, take
 
 from fnn.arrays import all_finite
@@ -324,8 +324,13 @@ def _in_dtype(start: Any, dtype: str | None, function: str) -> Any:
     return map_arrays(lambda array: array.astype(dtype), params)
 
 
-def _blas(threads: int | None) -> AbstractContextManager[Any]:
-    return nullcontext() if threads is None else threadpool_limits(limits=threads, user_api="blas")
+def _blas(threads: int | None) -> Callable[[], AbstractContextManager[Any]]:
+    """A context in which BLAS uses ``threads`` threads (None: as it is), to enter around each epoch; the
+    libraries are looked up once, here, not each time."""
+    if threads is None:
+        return nullcontext
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=threads, user_api="blas")
 
 
 DIVERGENCE_FACTOR = 1e4
@@ -437,19 +442,38 @@ def iterate_epochs(
         record = EpochRecord(current.epoch, current.step, lr, **metrics, metrics=named, weighted=is_weighted)
         return evolve(current, history=current.history.append(record))
 
+    blas = _blas(options.threads)
+
     def trained() -> Iterator[TrainState]:
         current = state
         while True:
-            with _blas(options.threads):  # around each epoch only: the consumer keeps its own threads
+            with blas():  # around each epoch only: the consumer keeps its own threads
                 current = epoch(current)
             yield current
 
     def converging() -> Iterator[TrainState]:
-        with _blas(options.threads):
+        with blas():
             limit = _loss_limit(state.params, train[0], train[1])
         yield from _converging(trained(), state, limit)
 
     return converging() if epochs is None else take(epochs, converging())
+
+
+def check_monitor(params: Params, monitor: str, function: str = "fit") -> None:
+    """Refuse, before training, early stopping on the accuracy of a regression or the R^2 of a classifier, which
+    the history of ``params``' network never records.
+
+    >>> check_monitor(fnn.init_params(fnn.network([2, 3]), seed=0), "val_r2")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.FnnInputError: The 'monitor' argument of fnn.fit must be loss, accuracy or a name of metrics, as val_NAME for the validation part, for a classifier network. Got 'val_r2' instead.
+    """
+    if not isinstance(params, Params):
+        return  # start_state names the mistake
+    own, other = ("accuracy", "r2") if params.spec.is_classifier else ("r2", "accuracy")
+    if monitor.removeprefix("val_") == other:
+        task = "classifier" if params.spec.is_classifier else "regression"
+        raise bad_argument(function, "monitor", f"loss, {own} or a name of metrics, as val_NAME for the validation part, for a {task} network", monitor)
 
 
 def early_stopping(
@@ -532,6 +556,7 @@ def fit(start: Params | TrainState, data: Any, /, *, epochs: int, options: Train
     if count == 0:
         return start_state(_in_dtype(start, options.dtype, "fit"), options.optimizer, options.seed)
     if options.patience is not None:
+        check_monitor(start.params if isinstance(start, TrainState) else start, options.monitor, "fit")
         higher = greater_is_better(options.monitor, options.metrics)
         return cast(TrainState, early_stopping(states, options.patience, options.monitor, higher)[0])  # count > 0: never None
     return last(states)
