@@ -22,9 +22,22 @@ class FnnInputError(ValueError, TypeError):
     FnnInputError True
     """
 
+    argument: str | None = None
+    """The argument the error is about (for a training argument, the run setting of that name), if one."""
+    expected: str = ""
+    got: Any = None
+
+    def worded(self, label: str) -> FnnInputError:
+        """The same error about the argument as ``label`` names it (a flag such as ``--class-weight``, a TOML key).
+
+        >>> print(bad_argument("train", "class_weight", "classes 0..2 as keys", 7).worded("--class-weight"))
+        --class-weight must be classes 0..2 as keys; got 7.
+        """
+        return FnnInputError(f"{label} must be {self.expected}; got {self.got!r}.")
+
 
 class TrainingDiverged(FloatingPointError):
-    """The training loss became NaN or infinite.
+    """Training diverged: the loss became NaN or infinite, or an epoch's loss exploded (see ``fnn.fit``).
 
     ``last_good`` holds the params from just before the step that produced the bad loss (all finite), and
     ``epoch_start`` the training state at the start of that epoch, from which a run can be resumed.
@@ -43,12 +56,15 @@ class TrainingDiverged(FloatingPointError):
 
 
 def bad_argument(function: str, name: str, expected: str, got: object) -> FnnInputError:
-    """Build the standard error: which argument of which function, what it should be and what it was.
+    """Build the standard error: which argument of which function, what it should be and what it was. The error
+    keeps the parts as ``argument``, ``expected`` and ``got`` (see :meth:`FnnInputError.worded`).
 
     >>> print(bad_argument("fit", "batch_size", "a positive int", 0))
     The 'batch_size' argument of fnn.fit must be a positive int. Got 0 instead.
     """
-    return FnnInputError(f"The {name!r} argument of fnn.{function} must be {expected}. Got {got!r} instead.")
+    error = FnnInputError(f"The {name!r} argument of fnn.{function} must be {expected}. Got {got!r} instead.")
+    error.argument, error.expected, error.got = name, expected, got
+    return error
 
 
 def shown_names(names: Sequence[object], shown: int = 8) -> str:

@@ -5,29 +5,34 @@ bad value with the same words."""
 import argparse
 import inspect
 import json
-import math
 import re
 
 import pytest
+from test_fit_door import FIT_TAKES_MORE, POOL
 
 from fnn.cli import main
 from fnn.cli import sweep as sweep_cli
 from fnn.cli import train as train_cli
 from fnn.errors import FnnInputError
-from fnn.optim import get_optimizer
 from fnn.run.settings import DEFAULTS, PYTHON, SETTINGS, Source, resolve_config, toml_source
 from fnn.run.sweep import expand_grid
-from fnn.train.options import TRAINING_CHECKS, BadValue, train_options
+from fnn.train.loop import fit
+from fnn.train.options import ELSEWHERE, FIT_KEYWORDS, BadValue, train_options
 
 sklearn = pytest.importorskip("sklearn")
 from fnn.interop.sklearn import PARAMETERS, FNNClassifier  # noqa: E402
 
-# Values of every kind: each setting's bad values are those its own check refuses (so every type gets its own).
-_POOL = [
-    "x", "", " ", "nope:1", "1,x", "-1", "0", "1e99", "nan", "maybe",
-    -1, 0, 1, 2, 0.5, 1.5, -0.5, 10**9, math.nan, math.inf, -math.inf, True, False,
-    [], [0], [-3], ["x"], [1.5], {"a": 1},
-]
+FIT_DIFFERS = ("epochs", "validation", "dtype")
+"""The training settings whose fit default is not the run's (a call's epochs, no hold-out, the start's dtype)."""
+
+_FIT_DIFFERENCES = " ".join(fit.__doc__.split()).partition("Where fit differs")[2].partition("Training stops")[0]
+
+
+def _fit_side(options):
+    """How fit trains with ``options``, as comparable values (an optimiser by its name)."""
+    return (options.optimizer.name, options.batch_size, options.seed or 0, options.validation, options.drop_rate,
+            options.shuffle, options.patience or 0, options.monitor, options.diagnostics, options.class_weight,
+            options.metrics, options.train_metrics, options.dtype, options.threads)
 
 
 def _refusal(setting, value):
@@ -42,7 +47,7 @@ def _refusal(setting, value):
 
 
 def _bad_values(setting, text_only=False):
-    pool = [v for v in _POOL if isinstance(v, str) or not text_only]
+    pool = [v for v in POOL if isinstance(v, str) or not text_only]
     return [(value, expected) for value in pool if (expected := _refusal(setting, value)) is not None]
 
 
@@ -69,14 +74,13 @@ def test_every_setting_has_one_default_through_every_door(setting):
     configs = expand_grid({}, {"lr": [0.1]}, [DEFAULTS.seed])
     if setting.name != "threads":  # a sweep's runs are pinned to one thread
         assert getattr(configs[0], setting.name) == setting.default
-    if setting.name in TRAINING_CHECKS and setting.name != "epochs":  # fit's epochs counts one call's epochs
-        options = train_options()
-        given = {"optimizer": options.optimizer.name, "lr": options.optimizer.name, "seed": options.seed or 0,
-                 "patience": options.patience or 0, "batch_size": options.batch_size, "drop_rate": options.drop_rate,
-                 "monitor": options.monitor, "diagnostics": options.diagnostics,
-                 "train_metrics": options.train_metrics}[setting.name]
-        table = {"optimizer": get_optimizer(DEFAULTS.optimizer, lr=DEFAULTS.lr).name}
-        assert given == table.get(setting.name if setting.name != "lr" else "optimizer", setting.default)
+    if setting.name in FIT_DIFFERS:  # both help texts say so
+        assert "fnn.fit" in setting.help and f"``{setting.name}``" in _FIT_DIFFERENCES, setting.name
+    elif setting.name in FIT_KEYWORDS:  # fit's default is the table's: giving it changes nothing
+        plain = {} if setting.applies_to("sgd") else {"optimizer": setting.optimizers[0]}
+        assert _fit_side(train_options(**plain)) == _fit_side(train_options(**plain, **{setting.name: setting.default}))
+    else:  # not fit's: refused, naming where it goes
+        assert setting.name in ELSEWHERE or setting.name == "sample_weight"  # fit's sample_weight: the weights themselves
     if setting.sklearn:
         default = inspect.signature(FNNClassifier).parameters[setting.sklearn].default
         checked = default if default is None else setting.convert(default)
@@ -95,8 +99,8 @@ def test_every_door_refuses_a_bad_value_with_the_same_words(setting, capsys):
         if setting.name not in ("seed", "threads"):  # seeds are --seeds; a sweep pins one thread
             with pytest.raises(FnnInputError, match=re.escape(f"--grid {setting.name} must be {expected}; got {value!r}.")):
                 expand_grid({}, {setting.name: [value]}, [0], grid_source=Source("grid", "--grid"))
-        fit_takes_more = {"lr": str, "drop_rate": (list, tuple)}.get(setting.name, ())  # a schedule's name; one per layer
-        if setting.name in TRAINING_CHECKS and setting.name != "epochs" and not isinstance(value, fit_takes_more):
+        fit_setting = setting.name in FIT_KEYWORDS and setting.name != "sample_weight"  # fit's: the weights themselves
+        if fit_setting and not isinstance(value, FIT_TAKES_MORE.get(setting.name, ())):
             with pytest.raises(FnnInputError, match=re.escape(f"The {setting.name!r} argument of fnn.fit must be {expected}.")):
                 train_options(**{setting.name: value})
         if setting.sklearn and not (setting.name == "seed" and isinstance(value, int) and not isinstance(value, bool)):

@@ -17,7 +17,8 @@ import fnn
 from fnn.cli import main
 from fnn.interop.sklearn import FNNClassifier, FNNRegressor
 from fnn.limits import MAX_BATCH_SIZE, available_memory, network_bytes, require_memory, training_bytes
-from fnn.run.engine import DIVERGENCE_FACTOR, run
+from fnn.run.engine import run
+from fnn.train.loop import DIVERGENCE_FACTOR
 
 AVAILABLE = available_memory()
 # Two hidden layers whose weights take half the memory available: the weights fit, training them does not.

@@ -111,7 +111,7 @@ def test_divergence_stops_with_epoch_step_and_last_finite_params():
         (dict(epochs=1, optimizer="adamm"), "one of sgd, momentum"),
         (dict(epochs=1, drop_rate=1.0), "'drop_rate'"),
         (dict(epochs=1, seed=-3), "'seed'"),
-        (dict(epochs=1, validation=1.5), "test_fraction"),
+        (dict(epochs=1, validation=1.5), "'validation' argument of fnn.fit must be a number >= 0 and < 1"),
     ],
 )
 def test_fit_refuses_bad_arguments(kwargs, message, digits_split):

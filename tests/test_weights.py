@@ -15,7 +15,8 @@ from toolz import take
 import fnn
 from fnn.core.losses import class_weights, sample_weights
 from fnn.core.scores import Metric
-from fnn.run.settings import FLAG, PYTHON, class_weight_of, resolve_config
+from fnn.run.settings import FLAG, PYTHON, resolve_config
+from fnn.train.options import class_weight_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -6,7 +6,8 @@ counted with :func:`~fnn.train.batches.batch_count` on the real training part (a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from attrs import field, frozen
@@ -21,12 +22,12 @@ from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.limits import require_memory, training_bytes
-from fnn.optim import Optimizer, Schedule, add_l2, chain, clip_by_global_norm, get_optimizer, get_schedule
-from fnn.run.settings import RunConfig, class_weight_of
+from fnn.optim import Optimizer
+from fnn.run.settings import RunConfig
 from fnn.store.model import Model
 from fnn.train.batches import batch_count
-from fnn.train.loop import validation_split
-from fnn.train.options import TrainOptions, train_options
+from fnn.train.loop import check_monitor, validation_split
+from fnn.train.options import TRAINING_CHECKS, TrainOptions, resolve_optimizer, train_options
 from fnn.train.state import TrainState
 
 _Label = Callable[[str], str]
@@ -54,6 +55,8 @@ class Prepared:
     weights: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, eq=False)
     columns: tuple[str, ...] = ()
     targets: Standardizer | None = None
+    label: _Label = field(default=str, eq=False, repr=False)
+    """How errors word a setting (see :func:`prepare_run`)."""
 
     def model(self, state: TrainState) -> Model:
         """``state`` as a :class:`~fnn.store.model.Model` with this run's preprocessing: configuration,
@@ -70,9 +73,10 @@ class Prepared:
         return batch_count(len(self.train), self.config.batch_size)
 
 
-def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: int = 1) -> NetworkSpec:
+def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: int = 1, label: _Label = str) -> NetworkSpec:
     """The :class:`NetworkSpec` of a configuration for data with ``n_features`` inputs and ``n_classes`` classes
-    (0 for regression with ``n_targets`` target columns)."""
+    (0 for regression with ``n_targets`` target columns). A network the settings cannot make is refused naming
+    them as ``label`` words them."""
     if n_classes == 0:
         n_outputs, output, loss = n_targets, "identity", "quadratic"
     elif n_classes == 2 and config.output in ("auto", "sigmoid"):
@@ -89,25 +93,50 @@ def _build_spec(config: RunConfig, n_features: int, n_classes: int, n_targets: i
         activations = [*activation, output] if len(activation) == len(sizes) - 2 else list(activation)
     else:
         activations = [activation] * (len(sizes) - 2) + [output]
-    return network(sizes, activation=activations, loss=loss, init=config.init, bias_init=config.bias_init)
+    if len(activations) != len(sizes) - 1:
+        raise FnnInputError(
+            f"{label('activation')} {','.join(activation)} names {len(activation)} activations for "
+            f"{len(config.hidden)} hidden layers; give one, one per hidden layer, or one per hidden layer and the output's.")
+    try:
+        return network(sizes, activation=activations, loss=loss, init=config.init, bias_init=config.bias_init)
+    except FnnInputError as error:
+        given = ", ".join(f"{label(name)} {_shown(getattr(config, name))}" for name in ("hidden", "activation", "output", "loss"))
+        reason = str(error).replace(" in fnn.network", "").replace(" fnn.network", " the network")
+        raise FnnInputError(f"The network of {given} ({'-'.join(map(str, sizes))}, output {activations[-1]}, loss {loss}) "
+                            f"cannot be made: {reason}") from None
+
+
+def _shown(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def build_optimizer(config: RunConfig, steps_per_epoch: int) -> Optimizer:
-    """The optimiser chain of a configuration: optional L2 penalty and clipping, then the optimiser itself, its
-    learning rate scheduled in steps of ``steps_per_epoch`` per epoch."""
-    lr = get_schedule(config.schedule, "train", "schedule", lr=config.lr, steps_per_unit=steps_per_epoch, total_units=config.epochs)
-    hyper: dict[str, Schedule | float] = {"lr": lr}
-    if config.momentum is not None:
-        hyper["momentum" if config.optimizer == "sgd" else "beta"] = config.momentum
-    if config.optimizer == "adamw":
-        hyper["weight_decay"] = config.weight_decay
-    parts = []
-    if config.l2:
-        parts.append(add_l2(config.l2))
-    if config.clip_norm:
-        parts.append(clip_by_global_norm(config.clip_norm))
-    parts.append(get_optimizer(config.optimizer, **hyper))
-    return parts[0] if len(parts) == 1 else chain(*parts)
+    """The optimiser of a configuration, built as :func:`fnn.fit` builds its own
+    (:func:`~fnn.train.options.resolve_optimizer`), its schedule in steps of ``steps_per_epoch`` per epoch."""
+    return resolve_optimizer(
+        config.optimizer, config.lr, "train", momentum=config.momentum,
+        weight_decay=config.weight_decay if config.optimizer == "adamw" else None, schedule=config.schedule,
+        clip_norm=config.clip_norm, l2=config.l2, steps_per_epoch=steps_per_epoch, epochs=config.epochs,
+    )
+
+
+@contextmanager
+def setting_errors(label: _Label) -> Iterator[None]:
+    """Inside, an error about the value of a training setting (found by the function that trains with it) is
+    reworded to name the setting as ``label`` words it: ``--metrics``, or the TOML key the user typed.
+
+    >>> with setting_errors(lambda name: "--" + name.replace("_", "-")):
+    ...     fnn.train.options.train_options(class_weight="0:-1")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.FnnInputError: --class-weight must be balanced, or class:weight pairs with classes >= 0 and finite weights >= 0, such as 0:1,1:5; got '0:-1'.
+    """
+    try:
+        yield
+    except FnnInputError as error:
+        if error.argument not in TRAINING_CHECKS:
+            raise
+        raise error.worded(label(error.argument)) from None
 
 
 def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
@@ -301,12 +330,21 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
     targets = _target_statistics(config, train)
     if targets is not None:  # trained on standardised targets; the test part keeps its own units
         train = Dataset(train.features, standardize(train.labels.reshape(len(train), -1), targets), (), train.name)
-    spec = _build_spec(config, train.n_features, train.n_classes, n_targets)
+    spec = _build_spec(config, train.n_features, train.n_classes, n_targets, label)
     _check_fits_in_memory(spec, config, len(train), label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
     train, validation, kept, held = _validation_parts(config, params, train, label)
     parts = None if weights is None else (weights[kept], None if held is None else weights[held])
-    options = train_options(
+    with setting_errors(label):
+        options = _options(config, train, validation, parts)
+        if config.patience:
+            check_monitor(params, config.monitor, "train")
+    return Prepared(config, train, validation, test, params, options, stats, where, parts,
+                    _feature_columns(config) if data is None else (), targets, label)
+
+
+def _options(config, train, validation, parts):
+    return train_options(
         "train",
         optimizer=build_optimizer(config, batch_count(len(train), config.batch_size)),
         batch_size=config.batch_size,
@@ -315,8 +353,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
         drop_rate=config.drop_rate,
         diagnostics=config.diagnostics,
         sample_weight=None if parts is None else parts[0],
-        class_weight=class_weight_of(config.class_weight),
+        class_weight=config.class_weight,
         metrics=config.metrics,
         train_metrics=config.train_metrics,
     )
-    return Prepared(config, train, validation, test, params, options, stats, where, parts, _feature_columns(config) if data is None else (), targets)

@@ -8,9 +8,13 @@ each state worth saving (each epoch, and the best one again when early stopping 
 A run uses ``threads`` BLAS threads (the configuration's, else the environment's thread variables', else this
 machine's cores; the record's ``threads_from`` says which), set with threadpoolctl for its duration only; the same
 seed and thread count give the same bytes. An epoch that ends with non-finite parameters, or with a training loss
-that exploded (above :data:`DIVERGENCE_FACTOR` times ``max(1, L0)``, ``L0`` the loss of the starting parameters on
-the training part), raises :class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever
-holds them; its ``last_good`` is the state before.
+that exploded (the one rule of :func:`fnn.fit`: above :data:`fnn.train.loop.DIVERGENCE_FACTOR` times
+``max(1, L0)``, ``L0`` the loss of the starting parameters on the training part), raises
+:class:`~fnn.errors.TrainingDiverged` before any observer sees it, so no checkpoint ever holds them; its
+``last_good`` is the state before.
+
+An error about a setting's value that only the data reveal (a class weight for a class the data lack, a metric
+the network cannot compute) names the setting as the user wrote it (``prepared.label``: its flag or TOML key).
 
 >>> finished = run(resolve_config(({"data": "iris", "hidden": [6], "epochs": 3}, PYTHON)))
 >>> finished.state.epoch, sorted(finished.record["final_metrics"])
@@ -26,13 +30,10 @@ from typing import Any
 from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
-from fnn.arrays import all_finite
-from fnn.core.metrics import evaluate
-from fnn.core.params import Params
 from fnn.data.dataset import Dataset
 from fnn.data.sources import LoadedSource
-from fnn.errors import FnnInputError, TrainingDiverged
-from fnn.run.build import Prepared, prepare_run
+from fnn.errors import FnnInputError
+from fnn.run.build import Prepared, prepare_run, setting_errors
 from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import PYTHON, RunConfig, default_threads, resolve_config
 from fnn.train.loop import early_stopping, iterate_epochs
@@ -64,34 +65,6 @@ def run_threads(config: RunConfig) -> int:
     return config.threads if config.threads is not None else default_threads()[0]
 
 
-DIVERGENCE_FACTOR = 1e4
-"""A run diverges when an epoch's training loss exceeds this many times ``max(1, L0)``, ``L0`` being the loss of
-the parameters it started from on its training part (or when the loss or the parameters stop being finite)."""
-
-
-def _loss_limit(params: Params, train: Dataset) -> float:
-    """The training loss above which a run starting from ``params`` has diverged (:data:`DIVERGENCE_FACTOR`)."""
-    return DIVERGENCE_FACTOR * max(1.0, float(evaluate(params, *train.as_tuple())["loss"]))
-
-
-def _converging(states: Iterable[TrainState], previous: TrainState | Params, limit: float) -> Iterator[TrainState]:
-    """``states`` up to the first whose parameters are not finite or whose training loss exceeds ``limit``: then
-    :class:`~fnn.errors.TrainingDiverged`, carrying the last good state."""
-    for state in states:
-        loss = state.history[-1].loss
-        if loss > limit or not all(all_finite(array) for array in state.params.arrays()):
-            what = (f"the training loss grew to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} times the starting loss "
-                    f"(limit {limit:.4g}),") if loss > limit else "the parameters became NaN or infinite"
-            raise TrainingDiverged(
-                f"Training diverged: {what} in epoch {state.epoch}{'' if loss > limit else ' (the loss was still finite)'}. "
-                f"Lower the learning rate, scale the inputs, or clip gradients.",
-                epoch=state.epoch, step=state.step,
-                last_good=getattr(previous, "params", previous), epoch_start=previous,
-            )
-        previous = state
-        yield state
-
-
 def _observed(states: Iterable[TrainState], observers: list[_OnState]) -> Iterator[TrainState]:
     for state in states:
         for observe in observers:
@@ -112,7 +85,7 @@ def run_prepared(prepared: Prepared, start: TrainState | None = None, *, on_epoc
             f"({prepared.params.spec.describe()})."
         )
     threads = run_threads(config)
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with threadpool_limits(limits=threads, user_api="blas"), setting_errors(prepared.label):
         return _run(prepared, start, threads, on_epoch, on_batch, on_checkpoint, started)
 
 
@@ -140,9 +113,7 @@ def _run(prepared: Prepared, start: TrainState | None, threads: int, on_epoch: _
         start if start is not None else prepared.params, prepared.train, options=options,
         epochs=config.epochs - done, on_batch=on_batch, function="train",
     )
-    first: TrainState | Params = start if start is not None else prepared.params
-    limit = _loss_limit(start.params if start is not None else prepared.params, prepared.train)
-    states = _observed(_converging(states, first, limit), [o for o in (on_epoch, on_checkpoint) if o is not None])
+    states = _observed(states, [o for o in (on_epoch, on_checkpoint) if o is not None])
     if config.patience:
         best, newest = early_stopping(states, config.patience, config.monitor)
         final, last = _trained(best, config, done), _trained(newest, config, done)

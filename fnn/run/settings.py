@@ -17,7 +17,6 @@ fnn.errors.FnnInputError: The configuration key 'momentum' applies only to the o
 
 from __future__ import annotations
 
-import math
 import numbers
 import operator
 import os
@@ -34,10 +33,8 @@ from fnn.data.dataset import TASKS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError, closest_name, shown_names
 from fnn.optim import OPTIMIZERS, get_schedule
-from fnn.train.options import TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check
-
-MAX_THREADS = 1024
-"""The most BLAS threads a run may ask for (more is a typo, not a machine)."""
+from fnn.train.options import MAX_THREADS, TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check
+from fnn.train.options import optional_check as _optional
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """The environment variables that set BLAS threads, in the order a run's default ``threads`` reads them."""
@@ -123,45 +120,6 @@ def _registered(get, registry, kind, allowed=()):
     return convert
 
 
-def _metric_names(value):
-    names = value if isinstance(value, (list, tuple)) else _names(value)
-    names = (names,) if isinstance(names, str) else names
-    if not all(isinstance(n, str) and n.strip().lower() in METRICS for n in names) or len(set(names)) != len(names):
-        raise BadValue("metric names, each once, comma-separated such as f1_macro,roc_auc (known: " + ", ".join(METRICS) + ")")
-    return tuple(n.strip().lower() for n in names)
-
-
-def _class_weight(value):
-    """``balanced``, or class weights as ``0:1,1:5`` (or a mapping): kept as that canonical text."""
-    if isinstance(value, str) and value.strip().lower() == "balanced":
-        return "balanced"
-    try:
-        pairs = dict(part.split(":") for part in value.split(",")) if isinstance(value, str) else dict(value)
-        weights = {int(str(k).strip()): float(v) for k, v in pairs.items()}
-    except (TypeError, ValueError):
-        raise BadValue("balanced, or class:weight pairs such as 0:1,1:5") from None
-    if not weights or any(k < 0 or not math.isfinite(w) or w < 0 for k, w in weights.items()):
-        raise BadValue("balanced, or class:weight pairs with classes >= 0 and finite weights >= 0, such as 0:1,1:5")
-    return ",".join(f"{k}:{weights[k]!r}" for k in sorted(weights))
-
-
-def class_weight_of(text: str | None) -> str | dict[int, float] | None:
-    """A configuration's ``class_weight`` as ``fit`` takes it: ``"balanced"`` or a mapping class -> weight.
-
-    >>> class_weight_of("0:1.0,1:5.0"), class_weight_of("balanced")
-    ({0: 1.0, 1: 5.0}, 'balanced')
-    """
-    if text is None or text == "balanced":
-        return text
-    return {int(k): float(v) for k, v in (part.split(":") for part in text.split(","))}
-
-
-def _optional(convert):
-    def optional(value):
-        return None if value is None else convert(value)
-    return optional
-
-
 @frozen
 class Setting:
     """One run setting. ``convert(value)`` checks a value from TOML, Python, a sweep grid or the command line (a
@@ -226,28 +184,28 @@ class RunConfig:
     init: str = field(default="he_uniform", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1 (fnn.network uses glorot_uniform when given none; a run uses he_uniform, for its ReLU layers)"))
     bias_init: str = field(default="zeros", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "bias initialiser (zeros, normal, ...)"))
     optimizer: str = field(default="sgd", metadata=_about("optimiser", TRAINING_CHECKS["optimizer"], "optimiser: " + ", ".join(OPTIMIZERS), sklearn="optimizer"))
-    lr: float = field(default=0.1, metadata=_about("optimiser", TRAINING_CHECKS["lr"], "learning rate (the schedule's peak)", unit="per step", sklearn="learning_rate_init"))
-    momentum: float | None = field(default=None, metadata=_about("optimiser", _optional(number_check(low=0, high=1)), "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
-    weight_decay: float = field(default=0.01, metadata=_about("optimiser", number_check(low=0), "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
-    schedule: str = field(default="constant", metadata=_about("optimiser", _string, "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (EPOCHS: the whole run if not given), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
-    clip_norm: float = field(default=0.0, metadata=_about("optimiser", number_check(low=0), "clip gradients to this global norm (0: off)"))
-    l2: float = field(default=0.0, metadata=_about("training", number_check(low=0), "L2 penalty on the weights (0: off)", sklearn="alpha"))
+    lr: float = field(default=0.1, metadata=_about("optimiser", TRAINING_CHECKS["lr"], "learning rate (the schedule's peak; fnn.fit given another optimizer than sgd and no lr uses that optimiser's own)", unit="per step", sklearn="learning_rate_init"))
+    momentum: float | None = field(default=None, metadata=_about("optimiser", TRAINING_CHECKS["momentum"], "momentum; if not given, the optimiser's own: 0 for sgd, 0.9 for momentum and nesterov", optimizers=_SGD_FAMILY))
+    weight_decay: float = field(default=0.01, metadata=_about("optimiser", TRAINING_CHECKS["weight_decay"], "decoupled weight decay", unit="per step, times lr", optimizers=("adamw",)))
+    schedule: str = field(default="constant", metadata=_about("optimiser", TRAINING_CHECKS["schedule"], "learning-rate schedule NAME:ARGS, the arguments of fnn.optim's schedule after lr, durations in whole epochs: constant, step_decay:EVERY,FACTOR, exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR] (EPOCHS: the whole run if not given), linear_warmup:EPOCHS[+SCHEDULE]", unit="epochs"))
+    clip_norm: float = field(default=0.0, metadata=_about("optimiser", TRAINING_CHECKS["clip_norm"], "clip gradients to this global norm (0: off)"))
+    l2: float = field(default=0.0, metadata=_about("training", TRAINING_CHECKS["l2"], "L2 penalty on the weights (0: off)", sklearn="alpha"))
     epochs: int = field(default=20, metadata=_about("training", TRAINING_CHECKS["epochs"], "number of epochs in all (with --resume: the total to reach, not more; fnn.fit(state, epochs=k) trains k more)", unit="epochs", sklearn="max_iter"))
     batch_size: int = field(default=32, metadata=_about("training", TRAINING_CHECKS["batch_size"], "mini-batch size", unit="samples", sklearn="batch_size"))
-    validation: float = field(default=0.1, metadata=_about("training", number_check(low=0, high=1, high_open=True), "part of the training part held out for validation, by class (0: none; a sweep needs it; fnn.fit holds out none unless given validation=)", unit="fraction", sklearn="validation_fraction"))
+    validation: float = field(default=0.1, metadata=_about("training", TRAINING_CHECKS["validation"], "part of the training part held out for validation, by class (0: none; a sweep needs it; fnn.fit holds out none unless given validation=)", unit="fraction", sklearn="validation_fraction"))
     drop_rate: float = field(default=0.0, metadata=_about("training", TRAINING_CHECKS["drop_rate"], "dropout probability on hidden layers (0: off)", unit="probability", sklearn="drop_rate"))
     patience: int = field(default=0, metadata=_about("early stopping", TRAINING_CHECKS["patience"], "early stopping: epochs without improvement of --monitor (0: off)", unit="epochs", sklearn="n_iter_no_change"))
     monitor: str = field(default="val_loss", metadata=_about("early stopping", TRAINING_CHECKS["monitor"], "metric early stopping watches, e.g. val_loss, val_accuracy or val_f1_macro (of --metrics); the direction is inferred"))
-    class_weight: str | None = field(default=None, metadata=_about("training", _optional(_class_weight), "weigh the loss by class: balanced (n / (classes * count of the class) over the training part) or class:weight pairs such as 0:1,1:5 (others 1)"))
+    class_weight: str | None = field(default=None, metadata=_about("training", TRAINING_CHECKS["class_weight"], "weigh the loss by class: balanced (n / (classes * count of the class) over the training part) or class:weight pairs such as 0:1,1:5 (others 1)"))
     sample_weight: str | None = field(default=None, metadata=_about("data", _optional(_column_name), "csv:PATH only: the column of per-row sample weights (left out of the features); the loss is sum(w * loss) / sum(w) per batch", data_kinds=("csv",)))
-    metrics: tuple[str, ...] = field(default=(), metadata=_about("output", _metric_names, "metrics computed each epoch on the validation part (val_NAME), comma-separated: " + ", ".join(METRICS)))
-    train_metrics: bool = field(default=False, metadata=_about("output", bool_check, "also compute --metrics on the training part each epoch (one more forward pass)", switch=True))
+    metrics: tuple[str, ...] = field(default=(), metadata=_about("output", TRAINING_CHECKS["metrics"], "metrics computed each epoch on the validation part (val_NAME), comma-separated: " + ", ".join(METRICS)))
+    train_metrics: bool = field(default=False, metadata=_about("output", TRAINING_CHECKS["train_metrics"], "also compute --metrics on the training part each epoch (one more forward pass)", switch=True))
     diagnostics: bool = field(default=False, metadata=_about("output", TRAINING_CHECKS["diagnostics"], "record per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and saturated units, learning rate) and warn about problems", switch=True))
     tensorboard: bool = field(default=False, metadata=_about("output", bool_check, "stream each epoch's metrics and diagnostics to TensorBoard, into the run folder's tensorboard/ (needs tensorboardx)", switch=True))
     keep_checkpoints: bool = field(default=False, metadata=_about("output", bool_check, "also keep each epoch's checkpoint as checkpoints/epoch-0001.npz, ... (for fnn replay)", switch=True))
     seed: int = field(default=0, metadata=_about("reproducibility", TRAINING_CHECKS["seed"], "seed every random draw derives from", sklearn="random_state"))
-    dtype: str = field(default="float32", metadata=_about("reproducibility", choice_check(("float32", "float64")), "float32 or float64", sklearn="dtype"))
-    threads: int | None = field(default=None, metadata=_about("reproducibility", _optional(number_check(whole=True, low=1, high=MAX_THREADS)), "BLAS threads of the run (if not given: $OPENBLAS_NUM_THREADS, $OMP_NUM_THREADS or $MKL_NUM_THREADS, the first set, else this machine's cores; the record's threads_from says which). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
+    dtype: str = field(default="float32", metadata=_about("reproducibility", TRAINING_CHECKS["dtype"], "float32 or float64 (fnn.fit trains in its start params' dtype unless given dtype=)", sklearn="dtype"))
+    threads: int | None = field(default=None, metadata=_about("reproducibility", TRAINING_CHECKS["threads"], "BLAS threads of the run (if not given: $OPENBLAS_NUM_THREADS, $OMP_NUM_THREADS or $MKL_NUM_THREADS, the first set, else this machine's cores; the record's threads_from says which). The same seed and thread count give the same bytes; another count sums floats in another order, so the last bits differ", unit="threads"))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings that apply to this run as a plain JSON-ready dict (lists, not tuples), for records and

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 import numpy as np
 from attrs import evolve, frozen
+from threadpoolctl import ThreadpoolController
 from toolz import last, reduce, take
 
+from fnn.arrays import all_finite
 from fnn.core.losses import class_weights, sample_weights
 from fnn.core.metrics import classes_from_outputs, evaluate
-from fnn.core.params import Params
+from fnn.core.params import Params, map_arrays
 from fnn.core.scores import Metric, greater_is_better
 from fnn.core.validate import check_features, class_labels_of, prepare_targets
 from fnn.data.dataset import Dataset
@@ -37,11 +40,11 @@ from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
 from fnn.limits import require_memory, training_bytes
 from fnn.optim.base import Optimizer
-from fnn.train.batches import minibatches
+from fnn.train.batches import batch_count, minibatches
 from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
 from fnn.train.fused import Flats, flat_step, step_flats
-from fnn.train.options import TrainOptions, check_epochs, train_options
+from fnn.train.options import TrainOptions, _checked, _validation, check_epochs, check_keywords, train_options
 from fnn.train.state import EpochRecord, History, TrainState
 from fnn.train.step import composed_step
 
@@ -284,12 +287,78 @@ def _epoch_metrics(params: Params, data: Weighted, metrics: tuple[Metric, ...], 
 _RECORD_FIELDS = frozenset(("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2", "diagnostics"))
 
 
-def _options(function: str, options: TrainOptions | None, keywords: dict[str, Any]) -> TrainOptions:
+def _options(function: str, options: TrainOptions | None, keywords: dict[str, Any], start: Any = None, data: Any = None,
+             epochs: int | None = None) -> TrainOptions:
+    """``options``, or the checked keyword arguments; a schedule's epochs are counted in steps of ``data`` (if given)."""
     if options is None:
-        return train_options(function, **keywords)
+        check_keywords(function, keywords)
+        timed = keywords.get("schedule") is not None and data is not None
+        steps = _steps_per_epoch(start, data, keywords, function) if timed else None
+        return train_options(function, **keywords, steps_per_epoch=steps, epochs=epochs)
     if keywords:
         raise bad_argument(function, "options", f"given alone, without the keyword arguments {sorted(keywords)}", options)
     return options
+
+
+def _steps_per_epoch(start: Any, data: Any, keywords: dict[str, Any], function: str) -> int:
+    """The steps of one epoch of a call with ``keywords``: batches of its training part (``data`` less the
+    validation fraction it holds out), which a schedule's epochs are counted in."""
+    params = start.params if isinstance(start, TrainState) else start
+    if not isinstance(params, Params):
+        return 1  # start_state names the mistake
+    y = prepare_data(params, data, function)[1]
+    rows, fraction = len(y), _validation(function, keywords.get("validation"))
+    if isinstance(fraction, float):
+        seed = start.seed if isinstance(start, TrainState) else _checked(function, "seed", keywords.get("seed") or 0)
+        rows = len(validation_split(params, y, fraction, seed)[0])
+    return batch_count(rows, _checked(function, "batch_size", keywords.get("batch_size", 32)))
+
+
+def _in_dtype(start: Any, dtype: str | None, function: str) -> Any:
+    """``start`` converted to ``dtype`` (None: as it is); a state to resume keeps its own."""
+    params = start.params if isinstance(start, TrainState) else start
+    if dtype is None or not isinstance(params, Params) or params.dtype == np.dtype(dtype):
+        return start
+    if isinstance(start, TrainState):
+        raise bad_argument(function, "dtype", f"None or the state's own {params.dtype} when resuming", dtype)
+    return map_arrays(lambda array: array.astype(dtype), params)
+
+
+def _blas(threads: int | None) -> Callable[[], AbstractContextManager[Any]]:
+    """A context in which BLAS uses ``threads`` threads (None: as it is), to enter around each epoch; the
+    libraries are looked up once, here, not each time."""
+    if threads is None:
+        return nullcontext
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=threads, user_api="blas")
+
+
+DIVERGENCE_FACTOR = 1e4
+"""Training diverges when an epoch's training loss exceeds this many times ``max(1, L0)``, ``L0`` being the loss of
+the parameters it started from on its training part (or when the loss or the parameters stop being finite)."""
+
+
+def _loss_limit(params: Params, x: Any, y: np.ndarray) -> float:
+    """The training loss above which training that starts from ``params`` has diverged (:data:`DIVERGENCE_FACTOR`)."""
+    return DIVERGENCE_FACTOR * max(1.0, float(evaluate(params, x, y)["loss"]))
+
+
+def _converging(states: Iterable[TrainState], previous: TrainState, limit: float) -> Iterator[TrainState]:
+    """``states`` up to the first whose parameters are not finite or whose training loss exceeds ``limit``: then
+    :class:`~fnn.errors.TrainingDiverged`, carrying the last good state."""
+    for state in states:
+        loss = state.history[-1].loss
+        if loss > limit or not all(all_finite(array) for array in state.params.arrays()):
+            what = (f"the training loss grew to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} times the starting loss "
+                    f"(limit {limit:.4g}),") if loss > limit else "the parameters became NaN or infinite"
+            raise TrainingDiverged(
+                f"Training diverged: {what} in epoch {state.epoch}{'' if loss > limit else ' (the loss was still finite)'}. "
+                f"Lower the learning rate, scale the inputs, or clip gradients; the last good params are in the "
+                f"error's .last_good and the state before the epoch in .epoch_start.",
+                epoch=state.epoch, step=state.step, last_good=previous.params, epoch_start=previous,
+            )
+        previous = state
+        yield state
 
 
 def _check_step_memory(start: Any, data: Any, batch_size: int, function: str) -> None:
@@ -311,6 +380,7 @@ def _check_step_memory(start: Any, data: Any, batch_size: int, function: str) ->
 def iterate_epochs(
     start: Params | TrainState,
     data: Any,
+    /,
     *,
     options: TrainOptions | None = None,
     epochs: int | None = None,
@@ -321,10 +391,9 @@ def iterate_epochs(
     """The lazy sequence of training states after each epoch: endless, or ``epochs`` more of them.
 
     ``start`` is initial ``Params`` or a ``TrainState`` to continue; ``data`` a ``Dataset`` or ``(x, y)``; how to
-    train is ``options`` (a :class:`~fnn.train.options.TrainOptions`) or the keyword arguments of
-    :func:`~fnn.train.options.train_options`: ``optimizer``, ``lr``, ``batch_size``, ``seed``, ``validation`` (a
-    ``Dataset``, ``(x, y)``, or a fraction of ``data`` to hold out, stratified, from the seed), ``drop_rate``,
-    ``shuffle``, ``diagnostics``. Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
+    train is ``options`` (a :class:`~fnn.train.options.TrainOptions`) or :func:`fit`'s keyword arguments (the
+    training settings by name; ``patience`` is :func:`early_stopping`'s here), with fit's rule for divergence.
+    Compose it with toolz: ``last(take(10, iterate_epochs(...)))`` is :func:`fit` for 10 epochs.
     ``on_batch(index)`` observes each mini-batch (for progress display); it cannot change the run.
 
     Progress, in a terminal or a notebook, is one wrapper away (fnn itself prints nothing): :func:`fit` for
@@ -341,37 +410,70 @@ def iterate_epochs(
     BLAS threads: these functions use the process's (``threadpoolctl.threadpool_limits(n)`` around a call sets
     them); the same seed and thread count give the same bytes, another count may change the last bits.
     """
-    options = _options(function, options, keywords)
     epochs = check_epochs(function, epochs, allow_none=True)
+    options = _options(function, options, keywords, start, data, epochs)
     if options.patience is not None:
         raise bad_argument(function, "patience", "None here (early stopping is fit's, or early_stopping(...)'s)", options.patience)
     optimizer = options.optimizer
+    start = _in_dtype(start, options.dtype, function)
     _check_step_memory(start, data, options.batch_size, function)
     state = start_state(start, optimizer, options.seed, function)
+    task = "classifier" if state.params.spec.is_classifier else "regression"
+    for metric in options.metrics:  # refused now, with or without the validation data they would be computed on
+        if metric.task not in ("any", task):
+            raise bad_argument(function, "metrics", f"metrics for a {task} network", metric.name)
     train, val = weighted_parts(state.params, data, options, state.seed, function)
     is_weighted = train[2] is not None
     drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
     if len(train[0]) == 0:
         raise bad_argument(function, "data", "at least one sample", 0)
 
-    def endless() -> Iterator[TrainState]:
+    def epoch(current: TrainState) -> TrainState:
+        current, metrics = run_epoch(
+            current, train[0], train[1], optimizer, options.batch_size, drop_rates, options.shuffle, on_batch,
+            options.diagnostics, train[2],
+        )
+        if val is not None:
+            metrics.update(_epoch_metrics(current.params, val, options.metrics, "val_", False))
+        if options.train_metrics:
+            metrics.update(_epoch_metrics(current.params, train, options.metrics, "", True))
+        lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
+        named = {name: metrics.pop(name) for name in list(metrics) if name not in _RECORD_FIELDS}
+        record = EpochRecord(current.epoch, current.step, lr, **metrics, metrics=named, weighted=is_weighted)
+        return evolve(current, history=current.history.append(record))
+
+    blas = _blas(options.threads)
+
+    def trained() -> Iterator[TrainState]:
         current = state
         while True:
-            current, metrics = run_epoch(
-                current, train[0], train[1], optimizer, options.batch_size, drop_rates, options.shuffle, on_batch,
-                options.diagnostics, train[2],
-            )
-            if val is not None:
-                metrics.update(_epoch_metrics(current.params, val, options.metrics, "val_", False))
-            if options.train_metrics:
-                metrics.update(_epoch_metrics(current.params, train, options.metrics, "", True))
-            lr = optimizer.learning_rate(current.opt_state) if optimizer.learning_rate else None
-            named = {name: metrics.pop(name) for name in list(metrics) if name not in _RECORD_FIELDS}
-            record = EpochRecord(current.epoch, current.step, lr, **metrics, metrics=named, weighted=is_weighted)
-            current = evolve(current, history=current.history.append(record))
+            with blas():  # around each epoch only: the consumer keeps its own threads
+                current = epoch(current)
             yield current
 
-    return endless() if epochs is None else take(epochs, endless())
+    def converging() -> Iterator[TrainState]:
+        with blas():
+            limit = _loss_limit(state.params, train[0], train[1])
+        yield from _converging(trained(), state, limit)
+
+    return converging() if epochs is None else take(epochs, converging())
+
+
+def check_monitor(params: Params, monitor: str, function: str = "fit") -> None:
+    """Refuse, before training, early stopping on the accuracy of a regression or the R^2 of a classifier, which
+    the history of ``params``' network never records.
+
+    >>> check_monitor(fnn.init_params(fnn.network([2, 3]), seed=0), "val_r2")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.FnnInputError: The 'monitor' argument of fnn.fit must be loss, accuracy or a name of metrics, as val_NAME for the validation part, for a classifier network. Got 'val_r2' instead.
+    """
+    if not isinstance(params, Params):
+        return  # start_state names the mistake
+    own, other = ("accuracy", "r2") if params.spec.is_classifier else ("r2", "accuracy")
+    if monitor.removeprefix("val_") == other:
+        task = "classifier" if params.spec.is_classifier else "regression"
+        raise bad_argument(function, "monitor", f"loss, {own} or a name of metrics, as val_NAME for the validation part, for a {task} network", monitor)
 
 
 def early_stopping(
@@ -412,37 +514,49 @@ def early_stopping(
     return best, current
 
 
-def fit(start: Params | TrainState, data: Any, *, epochs: int, options: TrainOptions | None = None, **keywords: Any) -> TrainState:
+def fit(start: Params | TrainState, data: Any, /, *, epochs: int, options: TrainOptions | None = None, **keywords: Any) -> TrainState:
     """Train for ``epochs`` **more** epochs and return the final :class:`TrainState` (``.params``, ``.history``).
 
-    ``fit(state, data, epochs=5)`` on a state at epoch 10 ends at epoch 15: ``epochs`` counts what this call
-    trains. (``fnn train --resume DIR --epochs N`` and :func:`fnn.run.run` count the total instead: up to ``N``.)
-    Progress: see :func:`iterate_epochs` (``last(tqdm(iterate_epochs(..., epochs=n), total=n))``).
+    How to train is ``options`` (:func:`~fnn.train.options.train_options`) or the keyword arguments: every training
+    setting of ``fnn train`` and of TOML (:data:`fnn.run.settings.SETTINGS`) by its name, checked by the same check
+    (:data:`~fnn.train.options.TRAINING_CHECKS`, so ``lr="0.1"`` is 0.1 and ``class_weight="0:1,1:5"`` works):
+    ``optimizer`` (a name, or a :mod:`fnn.optim` record given whole), ``lr``, ``momentum``, ``weight_decay``,
+    ``schedule`` (its durations in epochs of this data: batches of the training part), ``clip_norm``, ``l2``,
+    ``batch_size``, ``validation``, ``drop_rate``, ``patience`` and ``monitor`` (early stopping: the state of the
+    best epoch is returned), ``class_weight``, ``metrics`` (each epoch's ``val_<name>``, and ``<name>`` with
+    ``train_metrics``), ``diagnostics``, ``seed``, ``dtype``, ``threads``; and ``shuffle`` and
+    ``sample_weight`` (the weights themselves). The loss is weighted as scikit-learn's MLP:
+    ``sum(w * loss) / sum(w)`` per batch. A network or data setting (``hidden``, ``activation``, ``standardize``,
+    ...) is refused naming where it goes (:func:`fnn.network`, the data), a mistyped keyword with a suggestion.
 
-    How to train is ``options`` or the keyword arguments of :func:`~fnn.train.options.train_options`:
-    ``optimizer`` (a :mod:`fnn.optim` optimiser or a name; with neither it is SGD with ``lr``, 0.1 by default),
-    ``lr``, ``batch_size``, ``seed``, ``validation``, ``drop_rate``, ``shuffle``, ``patience``, ``monitor``,
-    ``sample_weight`` and ``class_weight`` (``"balanced"`` or ``{class: weight}``: the loss becomes the weighted
-    mean ``sum(w * loss) / sum(w)`` of each batch, as scikit-learn's MLP; all-ones weights are no weights),
-    ``metrics`` (built-in names such as ``"f1_macro"``, ``"roc_auc"``, or :class:`~fnn.core.scores.Metric`
-    records: each epoch's ``val_<name>``, and ``<name>`` on the training data with ``train_metrics=True``),
-    ``diagnostics`` (True: each epoch's record carries its :class:`~fnn.train.diagnostics.EpochDiagnostics`: gradient
-    and weight norms, update ratios, dead and saturated units, the learning rate; the parameters are the same
-    bytes either way). With ``patience``, training stops once ``monitor`` has not improved for that many epochs and the state of
-    the best epoch is returned. A loss that turns NaN or infinite raises :class:`fnn.TrainingDiverged`.
+    Where fit differs from ``fnn train``: ``epochs`` counts what this call trains (``fit(state, data, epochs=5)``
+    on a state at epoch 10 ends at epoch 15; a run's is the total) and may be 0; ``validation`` is none unless
+    given (a run holds out 0.1; it may also be a ``Dataset`` or ``(x, y)``); ``lr`` is 0.1 for SGD but the optimiser's own
+    for another named ``optimizer`` (a run's is 0.1); ``dtype`` is the start params' unless given
+    (then they are converted; a state to resume keeps its own); ``threads`` is the process's unless given (then
+    each epoch runs under ``threadpoolctl.threadpool_limits``); the initialisation is that of ``start``
+    (:func:`fnn.network`'s glorot_uniform unless it says otherwise; a run's is he_uniform).
+
+    Training stops with :class:`fnn.TrainingDiverged` (carrying the last good params and state) as a run does:
+    when the loss turns NaN or infinite, or an epoch's training loss exceeds
+    :data:`DIVERGENCE_FACTOR` times ``max(1, L0)``, ``L0`` the loss of the start params on the training part.
+    Progress: see :func:`iterate_epochs` (``last(tqdm(iterate_epochs(..., epochs=n), total=n))``).
 
     >>> data = fnn.data.moons(100, noise=0.1, seed=0)
     >>> start = fnn.init_params(fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy"), seed=0)
     >>> state = fnn.fit(start, data, epochs=20, optimizer="adam", lr=0.05, batch_size=10, seed=0)
     >>> state.epoch, state.history[-1].accuracy > 0.8
     (20, True)
+    >>> fnn.fit(start, data, epochs=2, lr="0.5", momentum=0.9, schedule="step_decay:1,0.5", dtype="float64").params.dtype
+    dtype('float64')
     """
-    options = _options("fit", options, keywords)
     count = check_epochs("fit", epochs) or 0
+    options = _options("fit", options, keywords, start, data, count)
     states = iterate_epochs(start, data, options=evolve(options, patience=None), epochs=count, function="fit")
     if count == 0:
-        return start_state(start, options.optimizer, options.seed)
+        return start_state(_in_dtype(start, options.dtype, "fit"), options.optimizer, options.seed)
     if options.patience is not None:
+        check_monitor(start.params if isinstance(start, TrainState) else start, options.monitor, "fit")
         higher = greater_is_better(options.monitor, options.metrics)
         return cast(TrainState, early_stopping(states, options.patience, options.monitor, higher)[0])  # count > 0: never None
     return last(states)
