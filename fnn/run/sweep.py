@@ -57,12 +57,13 @@ from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError, TrainingDiverged, unknown_name
 from fnn.optim import Optimizer
 from fnn.run.build import Prepared, prepare_run
-from fnn.run.engine import _converging, _loss_limit, run
+from fnn.run.engine import run
 from fnn.run.grid import Grid, read_grid, read_seeds
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.store.model import Model
 from fnn.store.run_folder import RECORD, RunFolder
+from fnn.train.loop import divergence_limit, stop_on_divergence
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
 from fnn.train.state import TrainState
@@ -223,10 +224,10 @@ def run_stack(configs: Sequence[RunConfig], source: LoadedSource = None) -> list
     with threadpool_limits(limits=1, user_api="blas"):
         prepared = [prepare_run(config, source=source) for config in configs]
         options = _stack_options(prepared, [None] * len(prepared), patience=True)
-        limits = [_loss_limit(own.params, own.train) for own in prepared]
+        limits = [divergence_limit(own.params, *own.train.as_tuple()) for own in prepared]
 
         def converging(index: int, state: TrainState) -> None:
-            for _ in _converging([state], state, limits[index]):  # raises as the run alone would
+            for _ in stop_on_divergence([state], state, limits[index]):  # raises as the run alone would
                 pass
 
         try:

@@ -338,12 +338,12 @@ DIVERGENCE_FACTOR = 1e4
 the parameters it started from on its training part (or when the loss or the parameters stop being finite)."""
 
 
-def _loss_limit(params: Params, x: Any, y: np.ndarray) -> float:
+def divergence_limit(params: Params, x: Any, y: np.ndarray) -> float:
     """The training loss above which training that starts from ``params`` has diverged (:data:`DIVERGENCE_FACTOR`)."""
     return DIVERGENCE_FACTOR * max(1.0, float(evaluate(params, x, y)["loss"]))
 
 
-def _converging(states: Iterable[TrainState], previous: TrainState, limit: float) -> Iterator[TrainState]:
+def stop_on_divergence(states: Iterable[TrainState], previous: TrainState, limit: float) -> Iterator[TrainState]:
     """``states`` up to the first whose parameters are not finite or whose training loss exceeds ``limit``: then
     :class:`~fnn.errors.TrainingDiverged`, carrying the last good state."""
     for state in states:
@@ -453,8 +453,8 @@ def iterate_epochs(
 
     def converging() -> Iterator[TrainState]:
         with blas():
-            limit = _loss_limit(state.params, train[0], train[1])
-        yield from _converging(trained(), state, limit)
+            limit = divergence_limit(state.params, train[0], train[1])
+        yield from stop_on_divergence(trained(), state, limit)
 
     return converging() if epochs is None else take(epochs, converging())
 
