@@ -81,7 +81,9 @@ def shown_names(names: Sequence[object], shown: int = 8) -> str:
 OTHER_WORDS = {"force": "overwrite", "output_dir": "out", "dir": "out", "max_iter": "epochs",
                "learning_rate_init": "lr", "learning_rate": "lr", "alpha": "l2", "random_state": "seed",
                "dropout": "drop_rate", "hidden_layer_sizes": "hidden", "n_iter_no_change": "patience",
-               "validation_fraction": "validation", "solver": "optimizer"}
+               "validation_fraction": "validation", "solver": "optimizer", "eta": "lr", "lrate": "lr",
+               "mini_batch_size": "batch_size", "minibatch_size": "batch_size", "n_epochs": "epochs",
+               "num_epochs": "epochs", "weight_init": "init", "optim": "optimizer"}
 """Other tools' words for fnn's settings (scikit-learn's, mostly), suggested when one is used by mistake."""
 
 

@@ -231,7 +231,21 @@ def grid_option(item: str) -> Axis:
     name = setting_name(key)
     if name is None:
         raise unknown_key(key, GRID_OPTION)
-    return _axis(key, _items(text, f"--grid {name}"), GRID_OPTION, text)
+    try:
+        return _axis(key, _items(text, f"--grid {name}"), GRID_OPTION, text)
+    except FnnInputError as error:
+        raise FnnInputError(str(error)[:-1] + _one_hint(name, text) + ".") from None
+
+
+def _one_hint(name: str, text: str) -> str:
+    """For comma-separated ``--grid`` text refused as several values but taken whole as one: how to give that one."""
+    if text.strip().startswith("[") or "," not in text:
+        return ""
+    try:
+        check_value(name, text.strip(), GRID_OPTION)
+    except FnnInputError:
+        return ""
+    return f" (commas separate values here; the one value {text.strip()!r} is written {name}=[[{text.strip()}]])"
 
 
 def read_seeds(seeds: Any, source: Source, name: str = "seeds") -> tuple[int, ...]:
