@@ -31,13 +31,15 @@ optimizer          optimizer             optimizer='adam', MLPClassifier's ``sol
 lr                 learning_rate_init    learning_rate_init=0.001, MLPClassifier's; None with an
                                          :mod:`fnn.optim` optimiser, which has its own
 momentum           momentum              only used by sgd, momentum and nesterov (None: the optimiser's
-                                         own), as MLPClassifier's is only used by its sgd
+                                         own, none for sgd); MLPClassifier's 0.9 is for its sgd, which
+                                         is Nesterov's: optimizer='nesterov' is that
 weight_decay       weight_decay          only used by adamw
 schedule           learning_rate         the schedule, as MLPClassifier names it; fnn's schedules
 clip_norm          clip_norm
-l2                 alpha                 0, the table's (MLPClassifier divides its alpha by n_samples)
+l2                 alpha                 0, the table's: MLPClassifier's 0.0001 is divided by the batch's
+                                         size, about 5e-7 in fnn's terms
 epochs             max_iter              max_iter=100: every epoch is trained (no ``tol``)
-batch_size         batch_size
+batch_size         batch_size            32, the table's (MLPClassifier's 'auto' is min(200, n_samples))
 validation         validation_fraction   only used with early_stopping=True, as MLPClassifier's
 drop_rate          drop_rate
 patience           n_iter_no_change      n_iter_no_change=10, MLPClassifier's; with early_stopping=True
