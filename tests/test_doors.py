@@ -1,9 +1,8 @@
-"""Every door into a run (command line of fnn train and fnn sweep, TOML, sweep grids, fnn.fit, the estimators) is
-made from the one table of settings: for every setting, each door accepts it with the same default and refuses a
-bad value with the same words."""
+"""Every door into a run (command line of fnn train and fnn sweep, TOML, sweep grids, fnn.fit) is made from the one
+table of settings: for every setting, each door accepts it with the same default and refuses a bad value with the
+same words. (The estimators' door: tests/test_estimator_door.py.)"""
 
 import argparse
-import inspect
 import json
 import re
 
@@ -18,9 +17,6 @@ from fnn.run.settings import DEFAULTS, PYTHON, SETTINGS, Source, resolve_config,
 from fnn.run.sweep import expand_grid
 from fnn.train.loop import fit
 from fnn.train.options import ELSEWHERE, FIT_KEYWORDS, BadValue, train_options
-
-sklearn = pytest.importorskip("sklearn")
-from fnn.interop.sklearn import PARAMETERS, FNNClassifier  # noqa: E402
 
 FIT_DIFFERS = ("epochs", "validation", "dtype")
 """The training settings whose fit default is not the run's (a call's epochs, no hold-out, the start's dtype)."""
@@ -81,11 +77,6 @@ def test_every_setting_has_one_default_through_every_door(setting):
         assert _fit_side(train_options(**plain)) == _fit_side(train_options(**plain, **{setting.name: setting.default}))
     else:  # not fit's: refused, naming where it goes
         assert setting.name in ELSEWHERE or setting.name == "sample_weight"  # fit's sample_weight: the weights themselves
-    if setting.sklearn:
-        default = inspect.signature(FNNClassifier).parameters[setting.sklearn].default
-        checked = default if default is None else setting.convert(default)
-        if checked != setting.default:  # a documented difference: MLPClassifier's default
-            assert f"{setting.sklearn}={default!r}" in " ".join(FNNClassifier.__doc__.split())
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
@@ -103,9 +94,6 @@ def test_every_door_refuses_a_bad_value_with_the_same_words(setting, capsys):
         if fit_setting and not isinstance(value, FIT_TAKES_MORE.get(setting.name, ())):
             with pytest.raises(FnnInputError, match=re.escape(f"The {setting.name!r} argument of fnn.fit must be {expected}.")):
                 train_options(**{setting.name: value})
-        if setting.sklearn and not (setting.name == "seed" and isinstance(value, int) and not isinstance(value, bool)):
-            with pytest.raises(FnnInputError, match=re.escape(f"The {setting.sklearn!r} parameter of FNNClassifier must be {expected}.")):
-                FNNClassifier(**{setting.sklearn: value}).fit([[0.0], [1.0]], [0, 1])
     for text, expected in _bad_values(setting, text_only=True) if not setting.switch else ():  # a switch takes no value
         if not text.strip():
             continue  # the shell cannot pass an empty flag value by accident; TOML and Python doors tried it above
@@ -118,12 +106,3 @@ def test_every_door_refuses_a_bad_value_with_the_same_words(setting, capsys):
             err = _cli_error(["sweep", "--grid", f"{setting.name}={json.dumps([text])}"], capsys)
             assert f"--grid {setting.name} must be {expected}; got {text!r}." in err, err
 
-
-def test_every_setting_has_a_sklearn_or_a_reason_and_the_mapping_is_one_to_one():
-    assert set(PARAMETERS) == {s.sklearn for s in SETTINGS if s.sklearn}
-    assert len(PARAMETERS) == len({s.name for s in PARAMETERS.values()})
-    signature = inspect.signature(FNNClassifier).parameters
-    assert set(PARAMETERS) <= set(signature)
-    # the estimators' own: scikit-learn's switches, and class_weight keyed by the labels as given (the table's
-    # class_weight names class indices)
-    assert set(signature) - set(PARAMETERS) == {"early_stopping", "shuffle", "warm_start", "class_weight"}

@@ -32,6 +32,20 @@ CHECKED = [
         hidden_layer_sizes=(16, 8), activation=["tanh", "relu"], drop_rate=0.1, optimizer="sgd", learning_rate_init=0.1,
         shuffle=False, max_iter=5, dtype="float64", random_state=0,
     ),
+    # The rest of the table: a softmax over two classes, He initialisation, SGD with momentum on a cosine schedule,
+    # clipping, an L2 penalty, balanced class weights, chosen metrics on the training data, diagnostics, one thread.
+    FNNClassifier(
+        hidden_layer_sizes=(16,), output="softmax", init="he_uniform", bias_init="zeros", optimizer="sgd", momentum=0.9,
+        learning_rate_init=0.05, learning_rate="cosine", clip_norm=5.0, alpha=1e-4, class_weight="balanced",
+        metrics="accuracy,log_loss", train_metrics=True, diagnostics=True, max_iter=5, threads=1, dtype="float64",
+        random_state=0,
+    ),
+    # A bounded output and the quadratic loss, adamw's weight decay, early stopping on a chosen metric.
+    FNNRegressor(
+        hidden_layer_sizes=(16,), output="tanh", loss="quadratic", optimizer="adamw", weight_decay=0.001,
+        learning_rate_init=0.03, learning_rate="linear_warmup:1+constant", early_stopping=True, n_iter_no_change=2,
+        metrics="mae", monitor="val_mae", max_iter=5, random_state=0,
+    ),
 ]
 
 # Left out by name, since each would only skip itself: check_array_api_input (fnn computes in NumPy and supports no
@@ -58,6 +72,15 @@ EXPECTED_FAILURES = {
     (3, "check_sample_weight_equivalence_on_sparse_data"): "the validation part is drawn from the (repeated) rows",
     (4, "check_sample_weight_equivalence_on_dense_data"): "mini-batches and dropout masks follow the rows, so repeating rows changes them",
     (4, "check_sample_weight_equivalence_on_sparse_data"): "mini-batches and dropout masks follow the rows, so repeating rows changes them",
+    (5, "check_sample_weight_equivalence_on_dense_data"): "mini-batches follow the rows, so repeating rows changes them",
+    (5, "check_sample_weight_equivalence_on_sparse_data"): "mini-batches follow the rows, so repeating rows changes them",
+    (6, "check_sample_weight_equivalence_on_dense_data"): "the validation part is drawn from the (repeated) rows",
+    (6, "check_sample_weight_equivalence_on_sparse_data"): "the validation part is drawn from the (repeated) rows",
+    **{
+        (5, f"check_classifiers_multilabel_{name}"): "output='softmax' is refused for multilabel targets: softmax scores "
+        "sum to 1, which labels that are not exclusive do not (output auto or sigmoid gives one sigmoid a label)"
+        for name in ("representation_invariance", "output_format_predict", "output_format_predict_proba")
+    },
 }
 
 
@@ -105,7 +128,7 @@ def test_class_weight_by_label_and_balanced():
     assert balanced.history_[-1].weighted and by_label.history_[-1].weighted
     for a, b in zip(balanced.params_.arrays(), by_label.params_.arrays()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
-    with pytest.raises(fnn.FnnInputError, match="keys are among classes_"):
+    with pytest.raises(fnn.FnnInputError, match=r"'class_weight' parameter of FNNClassifier must be .* among classes_ \['no', 'yes'\]\. Got \{'maybe': 2\}"):
         FNNClassifier(class_weight={"maybe": 2}).fit(x, y)
     with pytest.raises(fnn.FnnInputError, match="class_weight"):
         FNNRegressor(class_weight="balanced").fit(x, x[:, 0])
@@ -241,8 +264,9 @@ def test_warm_start_continues_where_the_last_fit_stopped():
     x, y = iris()
     warm = small_classifier(max_iter=2, warm_start=True).fit(x, y).fit(x, y)
     assert warm.params_ == small_classifier(max_iter=4).fit(x, y).params_ and len(warm.history_) == 4
-    with pytest.raises(fnn.FnnInputError, match="hidden_layer_sizes, activation and dtype must stay"):
-        warm.set_params(hidden_layer_sizes=(8,)).fit(x, y)
+    for change in ({"hidden_layer_sizes": (8,)}, {"init": "he_uniform"}, {"output": "sigmoid"}, {"dtype": "float64"}):
+        with pytest.raises(fnn.FnnInputError, match="hidden_layer_sizes, activation, output, loss, init, bias_init and dtype must stay"):
+            small_classifier(max_iter=1, warm_start=True).fit(x, y).set_params(**change).fit(x, y)
     cold = small_classifier(max_iter=2).fit(x, y).fit(x, y)
     assert cold.params_ == small_classifier(max_iter=2).fit(x, y).params_
 

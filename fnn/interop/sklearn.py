@@ -13,6 +13,60 @@ backends. Needs the ``fnn[sklearn]`` extra.
 >>> clf.classes_.tolist(), clf.score(x, names) > 0.9, len(clf.history_)
 (['setosa', 'versicolor', 'virginica'], True, 50)
 
+The parameters are the run settings of ``fnn train`` (:data:`fnn.run.settings.SETTINGS`; a setting's ``sklearn``
+names its parameter, :data:`PARAMETERS` maps back), each checked by the setting's own check with its words. Where
+``MLPClassifier`` has the parameter it has its name, elsewhere the setting's own:
+
+=================  ====================  ================================================================
+setting            parameter             default, where it is not ``fnn train``'s
+=================  ====================  ================================================================
+hidden             hidden_layer_sizes    hidden_layer_sizes=(100,), MLPClassifier's
+activation         activation            also an :class:`fnn.Activation`, or a list with one per layer
+output             output                auto: sigmoid (two classes, or multilabel), softmax, identity
+loss               loss                  auto: from the output; mse for the regressor
+init               init                  init='glorot_uniform', MLPClassifier's initialisation
+bias_init          bias_init
+optimizer          optimizer             optimizer='adam', MLPClassifier's ``solver`` (which has
+                                         lbfgs and no other fnn optimiser, hence fnn's name)
+lr                 learning_rate_init    learning_rate_init=0.001, MLPClassifier's; None with an
+                                         :mod:`fnn.optim` optimiser, which has its own
+momentum           momentum              only used by sgd, momentum and nesterov (None: the optimiser's
+                                         own, none for sgd); MLPClassifier's 0.9 is for its sgd, which
+                                         is Nesterov's: optimizer='nesterov' is that
+weight_decay       weight_decay          only used by adamw
+schedule           learning_rate         the schedule, as MLPClassifier names it; fnn's schedules
+clip_norm          clip_norm
+l2                 alpha                 0, the table's: MLPClassifier's 0.0001 is divided by the batch's
+                                         size, about 5e-7 in fnn's terms
+epochs             max_iter              max_iter=100: every epoch is trained (no ``tol``)
+batch_size         batch_size            32, the table's (MLPClassifier's 'auto' is min(200, n_samples))
+validation         validation_fraction   only used with early_stopping=True, as MLPClassifier's
+drop_rate          drop_rate
+patience           n_iter_no_change      n_iter_no_change=10, MLPClassifier's; with early_stopping=True
+monitor            monitor               what early_stopping watches
+class_weight       class_weight          keys are class labels (``{"cat": 2}`` or ``"cat:2"``), as in
+                                         scikit-learn; the regressor's stays None
+metrics            metrics               with early_stopping=True (val_NAME) or train_metrics=True
+train_metrics      train_metrics
+diagnostics        diagnostics
+seed               random_state          random_state=None, scikit-learn's: a seed drawn each fit
+dtype              dtype                 also np.float32 or np.float64
+threads            threads               None: the process's BLAS threads as they are
+data, label        (none)                the data are ``fit``'s ``X`` and ``y``
+drop               (none)                choose columns before the estimator (a ``ColumnTransformer``)
+test_fraction      (none)                scikit-learn holds test data out (``train_test_split``, ``cv``)
+task               (none)                implied: FNNClassifier classifies, FNNRegressor regresses
+standardize        (none)                a ``StandardScaler`` in the ``Pipeline`` (and a
+                                         ``TransformedTargetRegressor`` for targets), as for MLPClassifier
+sample_weight      (none)                ``fit``'s ``sample_weight`` argument
+tensorboard        (none)                a run folder's; ``history_`` holds every epoch
+keep_checkpoints   (none)                a run folder's; ``state_`` is kept (and pickled) and
+                                         ``warm_start`` and ``partial_fit`` go on from it
+=================  ====================  ================================================================
+
+``early_stopping``, ``shuffle`` and ``warm_start`` are scikit-learn's own switches. A parameter that applies to
+some optimisers only is ignored by the others, as scikit-learn ignores it (``fnn train`` refuses it instead).
+
 ``random_state`` follows scikit-learn: an int makes a fit reproducible (the same int gives byte-identical
 predictions), a ``np.random.RandomState`` or ``Generator`` gives one seed drawn from it, and None a fresh seed each
 fit. Whatever it was, the seed used is kept in ``seed_``, so any fit can be repeated exactly with
@@ -25,140 +79,265 @@ scikit-learn's estimators do (the cast from float32 is exact).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
+from attrs import evolve
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from threadpoolctl import threadpool_limits
 
-from fnn.arrays import as_float_dtype
 from fnn.core.activations import Activation, get_activation
+from fnn.core.losses import get_loss
 from fnn.core.metrics import predict as network_outputs
 from fnn.core.params import Params, init_params
-from fnn.core.spec import network, spec_from_config
+from fnn.core.scores import METRICS
+from fnn.core.spec import NetworkSpec, network, spec_from_config
 from fnn.core.validate import prepare_targets
 from fnn.errors import FnnInputError
 from fnn.limits import require_memory, training_bytes
-from fnn.optim import Optimizer, add_l2, chain, get_optimizer
-from fnn.run.settings import SETTINGS, Setting
+from fnn.optim import Optimizer, add_l2, chain, clip_by_global_norm, get_schedule
+from fnn.run.build import build_optimizer
+from fnn.run.settings import DEFAULTS, SETTINGS, Setting
 from fnn.store.codec import decode, encode
+from fnn.train.batches import batch_count
 from fnn.train.loop import fit as fit_network
 from fnn.train.loop import validation_split
-from fnn.train.options import BadValue
+from fnn.train.options import BadValue, class_weight_of
 from fnn.train.state import History, TrainState
 
 PARAMETERS: dict[str, Setting] = {setting.sklearn: setting for setting in SETTINGS if setting.sklearn}
-"""The estimators' parameters that are run settings, by parameter name: each is checked by its setting's check,
-with the same words as ``fnn train`` and ``fnn.fit``. Where scikit-learn's ``MLPClassifier`` has the parameter it
-has its name (``hidden_layer_sizes`` is ``hidden``, ``learning_rate_init`` ``lr``, ``alpha`` ``l2``, ``max_iter``
-``epochs``, ``validation_fraction`` ``validation``, ``n_iter_no_change`` ``patience``, ``random_state`` ``seed``),
-elsewhere the setting's own (``optimizer``, ``drop_rate``, ``dtype``).
+"""The estimators' parameters that are run settings, by parameter name (the module's table): each is checked by its
+setting's check, with the same words as ``fnn train`` and ``fnn.fit``.
 
->>> PARAMETERS["learning_rate_init"].name, PARAMETERS["max_iter"].name, PARAMETERS["n_iter_no_change"].name
-('lr', 'epochs', 'patience')
+>>> PARAMETERS["learning_rate_init"].name, PARAMETERS["max_iter"].name, PARAMETERS["learning_rate"].name
+('lr', 'epochs', 'schedule')
 """
+
+NOT_PARAMETERS: dict[str, str] = {
+    "data": "the data are fit's X and y",
+    "label": "the labels or targets are fit's y",
+    "drop": "X holds the features to train on: choose columns before the estimator (a ColumnTransformer)",
+    "test_fraction": "scikit-learn holds test data out itself (train_test_split, cross-validation)",
+    "task": "implied by the estimator: FNNClassifier classifies, FNNRegressor regresses",
+    "standardize": "a StandardScaler in the Pipeline, fitted per fold (a TransformedTargetRegressor for a "
+    "regression's targets): the estimators train on X as given, as MLPClassifier does",
+    "sample_weight": "fit's sample_weight argument, as scikit-learn's estimators take it",
+    "tensorboard": "it streams into a run folder, which an estimator has not; history_ holds every epoch",
+    "keep_checkpoints": "checkpoints are a run folder's; the fitted state is kept in state_ (and pickled), and "
+    "warm_start and partial_fit go on from it",
+}
+"""Why a run setting has no estimator parameter, by the setting's name.
+
+>>> NOT_PARAMETERS["task"]
+'implied by the estimator: FNNClassifier classifies, FNNRegressor regresses'
+"""
+
+SKLEARN_DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": (100,), "init": "glorot_uniform", "optimizer": "adam", "learning_rate_init": 0.001,
+    "max_iter": 100, "n_iter_no_change": 10, "random_state": None,
+}
+"""The parameters whose default is not their setting's (the module's table says why): scikit-learn's, mostly.
+
+>>> SKLEARN_DEFAULTS["learning_rate_init"]
+0.001
+"""
+
+_SQUARED_LOSSES = ("mse", "quadratic")
+_PAIRS = "balanced, or class:weight pairs such as 0:1,1:5"  # the class_weight setting's words for what it reads
+
+
+def _threads(count: int | None) -> AbstractContextManager[Any]:
+    """BLAS limited to ``count`` threads for a ``with`` block (None: as they are)."""
+    return nullcontext() if count is None else threadpool_limits(limits=count, user_api="blas")
 
 
 class _FNNEstimator(BaseEstimator):
     """What both estimators share: hyper-parameters, seeding, the training call and pickling."""
 
     state_: TrainState  # set by fitting
+    _score = "accuracy"  # what each epoch records beside the loss: accuracy, or r2 for a regressor
 
     def __init__(
         self,
-        hidden_layer_sizes: int | tuple[int, ...] = (100,),
-        activation: Any = "relu",
+        hidden_layer_sizes: int | tuple[int, ...] | str = (100,),
+        activation: str | Activation | tuple[str | Activation, ...] | list[str | Activation] = "relu",
+        *,
+        output: str = "auto",
+        loss: str = "auto",
+        init: str = "glorot_uniform",
+        bias_init: str = "zeros",
         optimizer: str | Optimizer = "adam",
         learning_rate_init: float | None = 0.001,
+        momentum: float | None = None,
+        weight_decay: float = 0.01,
+        learning_rate: str = "constant",
+        clip_norm: float = 0.0,
         alpha: float = 0.0,
         batch_size: int = 32,
         max_iter: int = 100,
+        validation_fraction: float = 0.1,
         drop_rate: float = 0.0,
         early_stopping: bool = False,
-        validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
+        monitor: str = "val_loss",
+        class_weight: str | dict[Any, float] | None = None,
+        metrics: str | tuple[str, ...] = (),
+        train_metrics: bool = False,
+        diagnostics: bool = False,
         shuffle: bool = True,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | np.random.Generator | None = None,
-        dtype: Any = "float32",
-        class_weight: str | dict[Any, float] | None = None,
+        dtype: str | type[np.floating[Any]] | np.dtype[Any] = "float32",
+        threads: int | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.output = output
+        self.loss = loss
+        self.init = init
+        self.bias_init = bias_init
         self.optimizer = optimizer
         self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.clip_norm = clip_norm
         self.alpha = alpha
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
         self.drop_rate = drop_rate
         self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.monitor = monitor
+        self.class_weight = class_weight
+        self.metrics = metrics
+        self.train_metrics = train_metrics
+        self.diagnostics = diagnostics
         self.shuffle = shuffle
         self.warm_start = warm_start
         self.random_state = random_state
         self.dtype = dtype
-        self.class_weight = class_weight
+        self.threads = threads
 
     # --- what the two estimators fill in -------------------------------------------------------------------------
-    def _output(self):
-        """``(n_outputs, output activation)`` for the fitted targets."""
+    def _head(self, values: dict[str, Any]) -> tuple[int, str, str | None]:
+        """``(n_outputs, output activation, loss or None for the output's)`` for the fitted targets."""
+        raise NotImplementedError
+
+    def _class_weight(self) -> str | dict[int, float] | None:
+        """``class_weight`` as :func:`fnn.fit` takes it: ``"balanced"``, or a mapping class index -> weight."""
         raise NotImplementedError
 
     # --- checking hyper-parameters (at fit time, as scikit-learn does) -----------------------------------------
-    def _bad(self, name, expected):
+    def _bad(self, name: str, expected: str) -> FnnInputError:
         return FnnInputError(
             f"The {name!r} parameter of {type(self).__name__} must be {expected}. Got {getattr(self, name)!r} instead."
         )
 
-    def _checked(self, name):
-        """The parameter ``name`` checked by its run setting's check (:data:`PARAMETERS`)."""
+    def _checked(self, name: str, value: Any) -> Any:
+        """``value``, given as (or for) parameter ``name``, checked by its run setting's check."""
         try:
-            return PARAMETERS[name].convert(getattr(self, name))
+            return PARAMETERS[name].convert(value)
         except BadValue as expected:
             raise self._bad(name, str(expected)) from None
 
-    def _check_hyperparameters(self):
-        sizes = self._checked("hidden_layer_sizes")
-        for name in ("max_iter", "batch_size", "n_iter_no_change", "alpha", "validation_fraction"):
-            self._checked(name)
-        given = self.activation if isinstance(self.activation, (list, tuple)) else [self.activation]
-        if not any(isinstance(item, Activation) for item in given):  # by name (an fnn.Activation checks itself)
-            self._checked("activation")
-        if self._checked("drop_rate") and not sizes:
+    def _beside_the_table(self, name: str) -> bool:
+        """Whether parameter ``name`` holds what only the estimators take (checked where it is used)."""
+        value = getattr(self, name)
+        if name == "activation":  # an fnn.Activation checks itself
+            return any(isinstance(item, Activation) for item in (value if isinstance(value, (list, tuple)) else [value]))
+        if name == "learning_rate_init":  # an optimiser object has its own learning rate
+            return value is None and isinstance(self.optimizer, Optimizer)
+        if name == "optimizer":
+            return isinstance(value, Optimizer)
+        if name == "random_state":
+            return value is None or isinstance(value, (np.random.RandomState, np.random.Generator))
+        return name in ("dtype", "class_weight")  # checked by _dtype and _class_weight, with the setting's check
+
+    def _settings(self) -> dict[str, Any]:
+        """Every parameter of :data:`PARAMETERS` checked, alone (by its setting's check) and together; by name."""
+        values = {name: getattr(self, name) if self._beside_the_table(name) else self._checked(name, getattr(self, name)) for name in PARAMETERS}
+        values.update(dtype=self._dtype(), class_weight=self._class_weight())
+        if values["drop_rate"] and not values["hidden_layer_sizes"]:
             raise self._bad("drop_rate", "0 for a network without hidden layers (hidden_layer_sizes=())")
-        if self.early_stopping and not self.validation_fraction:
+        if self.early_stopping and not values["validation_fraction"]:
             raise self._bad("validation_fraction", "a number > 0 and < 1 when early_stopping is on")
-        if self.early_stopping and not self.n_iter_no_change:
+        if self.early_stopping and not values["n_iter_no_change"]:
             raise self._bad("n_iter_no_change", "an int >= 1 when early_stopping is on")
-        return sizes, self._dtype()
+        if values["metrics"] and not (self.early_stopping or values["train_metrics"]):
+            raise self._bad("metrics", "() unless early_stopping=True (scored on the held-out part) or train_metrics=True")
+        self._check_metrics(values)
+        self._check_schedule(values)
+        return values
 
-    def _dtype(self):
-        if not isinstance(self.dtype, (type, np.dtype)):  # by name (np.float32 and the like check themselves)
-            self._checked("dtype")
-        return as_float_dtype(self.dtype, type(self).__name__, "dtype")
+    def _check_metrics(self, values: dict[str, Any]) -> None:
+        """Metrics this estimator's network can score, and a ``monitor`` among what it records."""
+        task = "classifier" if self._score == "accuracy" else "regression"
+        unfit = [name for name in values["metrics"] if METRICS[name]().task not in ("any", task)]
+        if unfit:
+            known = ", ".join(name for name in METRICS if METRICS[name]().task in ("any", task))
+            raise self._bad("metrics", f"metrics of a {task} ({known})")
+        recorded = ("loss", self._score, *values["metrics"])
+        watched = dict.fromkeys(["val_" + name for name in recorded] + ["loss", self._score] + list(values["metrics"]) * values["train_metrics"])
+        if values["monitor"] not in watched:
+            raise self._bad("monitor", "one of " + ", ".join(watched) + " (a metric NAME needs it in metrics)")
 
-    def _optimizer(self):
-        penalty = [add_l2(float(self.alpha))] if self.alpha else []
+    def _check_schedule(self, values: dict[str, Any]) -> None:
         if isinstance(self.optimizer, Optimizer):
             if self.learning_rate_init is not None:
                 raise self._bad("learning_rate_init", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
-            return chain(*penalty, self.optimizer) if penalty else self.optimizer
-        name = self._checked("optimizer")
-        chosen = get_optimizer(name) if self.learning_rate_init is None else get_optimizer(name, lr=self._checked("learning_rate_init"))
-        return chain(*penalty, chosen) if penalty else chosen
+            for name in ("learning_rate", "momentum"):
+                if values[name] != PARAMETERS[name].default:
+                    raise self._bad(name, f"{PARAMETERS[name].default!r} when optimizer is a fnn.optim optimiser (give it its own)")
+            return
+        try:
+            get_schedule(values["learning_rate"], lr=values["learning_rate_init"], total_units=values["max_iter"])
+        except FnnInputError:
+            raise self._bad("learning_rate", "a " + PARAMETERS["learning_rate"].help) from None
 
-    def _hidden_activations(self, n_hidden):
+    def _dtype(self) -> np.dtype[Any]:
+        """``dtype`` by the setting's check (any case), also given as a numpy type such as np.float64."""
+        given = self.dtype
+        try:
+            name = np.dtype(given).name if isinstance(given, (type, np.dtype)) else given
+        except TypeError:
+            name = given
+        return np.dtype(self._checked("dtype", name))
+
+    def _optimizer(self, values: dict[str, Any], steps_per_epoch: int) -> Optimizer:
+        """The optimiser chain: ``fnn train``'s (:func:`fnn.run.build.build_optimizer`) for a name, else the given
+        optimiser behind the L2 penalty and clipping asked for."""
+        if isinstance(self.optimizer, Optimizer):
+            parts = [add_l2(values["alpha"])] if values["alpha"] else []
+            parts += [clip_by_global_norm(values["clip_norm"])] if values["clip_norm"] else []
+            return chain(*parts, self.optimizer) if parts else self.optimizer
+        name = values["optimizer"]
+        config = evolve(
+            DEFAULTS, optimizer=name, lr=values["learning_rate_init"], schedule=values["learning_rate"],
+            momentum=values["momentum"] if PARAMETERS["momentum"].applies_to(name) else None,
+            weight_decay=values["weight_decay"], clip_norm=values["clip_norm"], l2=values["alpha"], epochs=values["max_iter"],
+        )
+        return build_optimizer(config, steps_per_epoch)
+
+    def _spec(self, values: dict[str, Any], n_features: int) -> NetworkSpec:
+        n_outputs, output, loss = self._head(values)
+        sizes = values["hidden_layer_sizes"]
+        activations: list[str | Activation] = [*self._hidden_activations(values["activation"], len(sizes)), output]
+        return network([n_features, *sizes, n_outputs], activation=activations, loss=loss, init=values["init"], bias_init=values["bias_init"])
+
+    def _hidden_activations(self, given: Any, n_hidden: int) -> list[Activation]:
         """One :class:`fnn.Activation` per hidden layer, from ``activation`` (one, or a list with one per layer)."""
-        given = self.activation
         many = isinstance(given, (list, tuple))
         if many and len(given) != n_hidden:
             raise self._bad("activation", f"one activation or a list of {n_hidden} (one per hidden layer)")
         function = f"interop.sklearn.{type(self).__name__}"
         return [get_activation(item, function, "activation") for item in (given if many else [given] * n_hidden)]
 
-    def _draw_seed(self):
+    def _draw_seed(self) -> int:
         state = self.random_state
         if state is None:
             return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
@@ -166,30 +345,19 @@ class _FNNEstimator(BaseEstimator):
             return int(state.randint(np.iinfo(np.int32).max))
         if isinstance(state, np.random.Generator):
             return int(state.integers(np.iinfo(np.int32).max))
-        return self._checked("random_state")  # an int, as the run setting seed (or None, above)
+        return int(self._checked("random_state", state))  # an int, as the run setting seed
 
     # --- training ------------------------------------------------------------------------------------------------
-    def _class_weight(self):
-        """``class_weight`` as :func:`fnn.fit` takes it: ``"balanced"``, or a mapping class index -> weight."""
-        return None
-
-    def _train(self, x, y, epochs, incremental, stop_early, sample_weight=None):
+    def _train(self, x: Any, y: np.ndarray, epochs: int, incremental: bool, stop_early: bool, sample_weight: Any = None) -> Any:
         """Train ``epochs`` epochs on prepared ``(x, y)``: on from ``state_`` when ``incremental``, else afresh;
         ``sample_weight`` (any array-like, checked as scikit-learn does) weighs the samples."""
-        sizes, dtype = self._check_hyperparameters()
-        options = dict(optimizer=self._optimizer(), batch_size=int(self.batch_size), shuffle=bool(self.shuffle))
-        if sample_weight is not None:
-            options["sample_weight"] = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
-        options["class_weight"] = self._class_weight()
-        options["drop_rate"] = float(self.drop_rate)
-        if stop_early:
-            options.update(validation=float(self.validation_fraction), patience=int(self.n_iter_no_change), monitor="val_loss")
-        n_outputs, output = self._output()
-        spec = network([x.shape[1], *sizes, n_outputs], activation=[*self._hidden_activations(len(sizes)), output])
+        values = self._settings()
+        dtype = values["dtype"]
+        spec = self._spec(values, x.shape[1])
         require_memory(  # before anything is allocated, naming the estimator's own settings
-            training_bytes(spec.sizes, np.dtype(dtype).itemsize, min(int(self.batch_size), x.shape[0])),
+            training_bytes(spec.sizes, dtype.itemsize, min(values["batch_size"], x.shape[0])),
             f"hidden_layer_sizes={self.hidden_layer_sizes!r}, batch_size={self.batch_size!r}: training the network "
-            f"{'-'.join(map(str, spec.sizes))} ({np.dtype(dtype)})",
+            f"{'-'.join(map(str, spec.sizes))} ({dtype})",
         )
         start: Params | TrainState
         if incremental:
@@ -197,16 +365,28 @@ class _FNNEstimator(BaseEstimator):
             if start.params.spec != spec or start.params.dtype != dtype:
                 raise FnnInputError(
                     f"{type(self).__name__} cannot go on training its {start.params.spec!r} ({start.params.dtype}) "
-                    f"as {spec!r} ({dtype}): hidden_layer_sizes, activation and dtype must stay as they were for "
-                    f"warm_start and partial_fit (or set warm_start=False to start afresh)."
+                    f"as {spec!r} ({dtype}): hidden_layer_sizes, activation, output, loss, init, bias_init and dtype "
+                    f"must stay as they were for warm_start and partial_fit (or set warm_start=False to start afresh)."
                 )
         else:
             self.seed_ = self._draw_seed()
             start = init_params(spec, seed=self.seed_, dtype=dtype)
-            options["seed"] = self.seed_
         trained_rows = self._trained_rows(start, x, y) if stop_early else x.shape[0]
+        options: dict[str, Any] = dict(
+            optimizer=self._optimizer(values, batch_count(trained_rows, values["batch_size"])),
+            batch_size=values["batch_size"], shuffle=bool(self.shuffle), class_weight=values["class_weight"],
+            drop_rate=values["drop_rate"], metrics=values["metrics"], train_metrics=values["train_metrics"],
+            diagnostics=values["diagnostics"],
+        )
+        if not incremental:
+            options["seed"] = self.seed_
+        if sample_weight is not None:
+            options["sample_weight"] = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
+        if stop_early:
+            options.update(validation=values["validation_fraction"], patience=values["n_iter_no_change"], monitor=values["monitor"])
         before = start.epoch if isinstance(start, TrainState) else 0
-        self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
+        with _threads(values["threads"]):
+            self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
         self.n_iter_ = len(self.state_.history)
         self.t_ = (getattr(self, "t_", 0) if incremental else 0) + (self.state_.epoch - before) * trained_rows
         return self
@@ -323,18 +503,16 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     column per label, as ``MLPClassifier`` takes them) give one sigmoid output per label; ``classes_`` is then
     ``arange(n_labels)``, and ``predict`` returns the indicator matrix of the outputs above 0.5.
 
-    Parameters: the run settings of ``fnn train`` (:data:`PARAMETERS` maps them), by scikit-learn's ``MLPClassifier``
-    names where it has them, checked by the same checks: ``hidden_layer_sizes`` (``--hidden``) units per hidden
-    layer; ``activation`` of the hidden layers (an fnn activation name or :class:`fnn.Activation`, or a list with
-    one per hidden layer); ``optimizer`` a :mod:`fnn.optim` name (or optimiser, with ``learning_rate_init=None``);
-    ``learning_rate_init`` (``--lr``) its step size; ``alpha`` (``--l2``) the L2 penalty on the weights;
-    ``batch_size``; ``max_iter`` (``--epochs``) passes over the data per ``fit``; ``drop_rate`` the rate of
-    dropping hidden units in training; ``early_stopping`` holds out ``validation_fraction`` (``--validation``) of
-    the data (stratified) and stops once its loss has not improved for ``n_iter_no_change`` (``--patience``)
-    epochs, keeping the best epoch's parameters; ``shuffle`` the batches each epoch; ``warm_start`` makes ``fit``
-    go on from the last fit; ``random_state`` (``--seed``; see the module); ``dtype`` float32 or float64.
-    Defaults are ``MLPClassifier``'s where ``fnn train``'s differ: hidden_layer_sizes=(100,), optimizer='adam',
-    learning_rate_init=0.001, n_iter_no_change=10, random_state=None; and max_iter=100.
+    Parameters: the run settings of ``fnn train``, by ``MLPClassifier``'s names where it has them, checked by the
+    settings' checks (the module's table maps them and says which defaults differ): the network
+    (``hidden_layer_sizes``, ``activation``, one or one per hidden layer, ``output``, ``loss``, ``init``,
+    ``bias_init``), its optimiser (``optimizer``, a :mod:`fnn.optim` name or optimiser, ``learning_rate_init``,
+    ``momentum``, ``weight_decay``, ``learning_rate``, the schedule, ``clip_norm``, ``alpha``, the L2 penalty),
+    training (``batch_size``, ``max_iter`` epochs per ``fit``, ``drop_rate``, ``class_weight``, ``shuffle``,
+    ``warm_start`` to go on from the last fit), early stopping (``early_stopping`` holds out
+    ``validation_fraction`` of the data, stratified, and stops once ``monitor`` has not improved for
+    ``n_iter_no_change`` epochs, keeping the best epoch's parameters), what each epoch records (``metrics``,
+    ``train_metrics``, ``diagnostics``) and ``random_state``, ``dtype`` and ``threads``.
 
     Fitted: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (from a DataFrame), ``state_`` (the
     :class:`fnn.TrainState`), ``params_``, ``history_``, ``n_iter_`` (the epochs in ``history_``: with early
@@ -356,10 +534,19 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     ([0, 1], (2, 2))
     """
 
-    def _output(self):
-        if self._multilabel:
-            return len(self.classes_), "sigmoid"
-        return (1, "sigmoid") if len(self.classes_) == 2 else (len(self.classes_), "softmax")
+    def _head(self, values: dict[str, Any]) -> tuple[int, str, str | None]:
+        output, loss = values["output"], None if values["loss"] == "auto" else values["loss"]
+        if output not in ("auto", "softmax", "sigmoid") or (self._multilabel and output == "softmax"):
+            raise self._bad("output", "auto or sigmoid (one sigmoid output per label)" if self._multilabel else
+                            "auto, softmax or sigmoid (its outputs are class scores)")
+        n_classes = len(self.classes_)
+        if self._multilabel or (n_classes == 2 and output in ("auto", "sigmoid")):
+            n_outputs, chosen = (n_classes if self._multilabel else 1), "sigmoid"
+        else:
+            n_outputs, chosen = n_classes, "softmax"
+        if output == "auto" and loss is not None and get_loss(loss).name in _SQUARED_LOSSES:
+            chosen = "sigmoid"  # class scores in [0, 1] for a squared error, as fnn train's auto chooses
+        return n_outputs, chosen if output == "auto" else output, loss
 
     def _labels(self, y):
         """``y`` as indices into ``classes_`` (a multilabel indicator matrix as floats), refusing labels the fitted
@@ -412,16 +599,24 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
         return self._train(x, self._labels(y), self.max_iter, continues, bool(self.early_stopping), sample_weight)
 
-    def _class_weight(self):
-        weights = self.class_weight
-        if weights is None or isinstance(weights, str):
-            return weights
-        if not isinstance(weights, dict):
-            raise self._bad("class_weight", "None, 'balanced' or a dict label -> weight")
-        unknown = [label for label in weights if label not in self.classes_]
-        if unknown:
-            raise self._bad("class_weight", f"a dict whose keys are among classes_ {self.classes_.tolist()}")
-        return {int(np.searchsorted(self.classes_, label)): weight for label, weight in weights.items()}
+    def _class_weight(self) -> str | dict[int, float] | None:
+        """``class_weight`` by the setting's check, its classes being labels of ``classes_`` (as text in
+        ``"cat:2,dog:1"``, or a mapping's keys): ``"balanced"`` or a mapping class index -> weight."""
+        given = self.class_weight
+        if given is None or (isinstance(given, str) and given.strip().lower() == "balanced"):
+            return self._checked("class_weight", given)
+        try:
+            pairs = dict(part.split(":") for part in given.split(",")) if isinstance(given, str) else dict(given)
+        except (TypeError, ValueError):
+            return self._checked("class_weight", given)  # refused, in the setting's words
+        text = [str(label) for label in self.classes_.tolist()]
+        by_index = {}
+        for key, weight in pairs.items():
+            known = [i for i, label in enumerate(self.classes_.tolist()) if key == label or str(key).strip() == text[i]]
+            if not known:
+                raise self._bad("class_weight", f"{_PAIRS}, the classes being among classes_ {self.classes_.tolist()}")
+            by_index[known[0]] = weight
+        return class_weight_of(self._checked("class_weight", by_index))
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> FNNClassifier:
         """Train one more epoch on ``X, y`` (the first call needs ``classes``, every label there will be)."""
@@ -448,7 +643,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_`` (float64)."""
         outputs = self._outputs(X).astype(np.float64)
-        return np.hstack([1 - outputs, outputs]) if len(self.classes_) == 2 and not self._multilabel else outputs
+        if self._multilabel:
+            return outputs
+        if outputs.shape[1] == 1:
+            return np.hstack([1 - outputs, outputs])
+        if self.params_.spec.output_activation.name != "softmax":  # one sigmoid per class: scaled to sum to 1
+            return outputs / np.maximum(outputs.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+        return outputs
 
     @property
     def n_outputs_(self) -> int:
@@ -483,7 +684,8 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
 
     ``y`` is one target per sample or one row of targets; ``predict`` returns the same shape, in float64.
     Parameters and fitted attributes are :class:`FNNClassifier`'s, less ``classes_`` and ``class_weight``
-    (which must stay None).
+    (which must stay None); ``output`` is auto (identity) or another activation that is not a class score's, and
+    ``loss`` auto (mse), mse or quadratic.
 
     >>> x = np.linspace(-1, 1, 40).reshape(-1, 1)
     >>> reg = FNNRegressor(hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=20, random_state=0).fit(x, x[:, 0] ** 2)
@@ -491,8 +693,15 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     (dtype('float64'), 20)
     """
 
-    def _output(self):
-        return self.n_outputs_, "identity"
+    _score = "r2"
+
+    def _head(self, values: dict[str, Any]) -> tuple[int, str, str | None]:
+        output, loss = values["output"], values["loss"]
+        if not isinstance(output, str) or output in ("softmax", "sigmoid"):
+            raise self._bad("output", "auto or an activation other than softmax and sigmoid (they give class scores)")
+        if loss != "auto" and get_loss(loss).name not in _SQUARED_LOSSES:
+            raise self._bad("loss", "auto, mse or quadratic (a regression's loss)")
+        return self.n_outputs_, "identity" if output == "auto" else output, None if loss == "auto" else loss
 
     def _targets(self, X, y, reset):
         x, y = validate_data(
@@ -523,7 +732,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         x, y = self._targets(X, y, reset=first)
         return self._train(x, y, 1, incremental=not first, stop_early=False, sample_weight=sample_weight)
 
-    def _class_weight(self):
+    def _class_weight(self) -> None:
         if self.class_weight is not None:
             raise self._bad("class_weight", "None for a regressor (it has no classes)")
         return None
