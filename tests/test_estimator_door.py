@@ -178,7 +178,7 @@ def _trains_or_names_the_parameter(name, value, estimator):
         assert expected is None, (name, value)
     except fnn.FnnInputError as error:
         text = str(error)
-        assert text.startswith(f"The {name!r} parameter of {estimator.__name__} must be ") or "training the network" in text, text
+        assert text.startswith(f"The {name!r} parameter of {estimator.__name__} ") or "training the network" in text, text
         if expected is not None and not (name == "class_weight" and estimator is FNNRegressor):
             assert re.match(_words(estimator, name, value, expected), text), text
     else:
@@ -244,8 +244,8 @@ def test_a_mistyped_parameter_gets_scikit_learns_own_error():
         (FNNRegressor, {"class_weight": "balanced"}, "'class_weight' parameter of FNNRegressor must be None"),
         (FNNRegressor, {"metrics": "f1_macro", "train_metrics": True}, "'metrics' parameter of FNNRegressor must be metrics of a regression"),
         (FNNClassifier, {"metrics": "f1_macro"}, "'metrics' parameter of FNNClassifier must be \\(\\) unless early_stopping"),
-        (FNNClassifier, {"monitor": "val_r2"}, "'monitor' parameter of FNNClassifier must be one of val_loss, val_accuracy"),
-        (FNNClassifier, {"monitor": "f1_macro", "metrics": "f1_macro", "early_stopping": True}, "'monitor' parameter .* must be one of"),
+        (FNNClassifier, {"monitor": "val_r2"}, "'monitor' parameter of FNNClassifier 'val_r2' watches r2, which a classifier does not record"),
+        (FNNClassifier, {"monitor": "f1_macro", "metrics": "f1_macro", "early_stopping": True}, "'monitor' parameter .* 'f1_macro' watches a training metric, which this run computes only with train_metrics"),
         (FNNClassifier, {"learning_rate": "cosine:x"}, "'learning_rate' parameter of FNNClassifier must be a schedule NAME:ARGS"),
         (FNNClassifier, {"optimizer": fnn.optim.adam(), "learning_rate_init": None, "momentum": 0.9}, "'momentum' parameter .* must be None when"),
         (FNNClassifier, {"learning_rate_init": None}, "'learning_rate_init' parameter of FNNClassifier must be a number"),

@@ -105,7 +105,7 @@ from fnn.store.codec import decode, encode
 from fnn.train.batches import batch_count
 from fnn.train.loop import fit as fit_network
 from fnn.train.loop import validation_split
-from fnn.train.options import BadValue, class_weight_of
+from fnn.train.options import BadValue, class_weight_of, unwatched
 from fnn.train.state import History, TrainState
 
 PARAMETERS: dict[str, Setting] = {setting.sklearn: setting for setting in SETTINGS if setting.sklearn}
@@ -281,10 +281,12 @@ class _FNNEstimator(BaseEstimator):
         if unfit:
             known = ", ".join(name for name in METRICS if METRICS[name]().task in ("any", task))
             raise self._bad("metrics", f"metrics of a {task} ({known})")
-        recorded = ("loss", self._score, *values["metrics"])
-        watched = dict.fromkeys(["val_" + name for name in recorded] + ["loss", self._score] + list(values["metrics"]) * values["train_metrics"])
-        if values["monitor"] not in watched:
-            raise self._bad("monitor", "one of " + ", ".join(watched) + " (a metric NAME needs it in metrics)")
+        monitor, other = values["monitor"], "r2" if self._score == "accuracy" else "accuracy"
+        why = unwatched(monitor, values["metrics"], values["train_metrics"])  # the one check of every door
+        if why is None and monitor.removeprefix("val_") == other:
+            why = f"watches {other}, which a {task} does not record; watch loss, {self._score} or a name of metrics"
+        if why is not None:
+            raise FnnInputError(f"The 'monitor' parameter of {type(self).__name__} {monitor!r} {why}.")
 
     def _check_schedule(self, values: dict[str, Any]) -> None:
         if isinstance(self.optimizer, Optimizer):

@@ -33,7 +33,7 @@ from fnn.data.dataset import TASKS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError, closest_name, shown_names
 from fnn.optim import OPTIMIZERS, get_schedule
-from fnn.train.options import MAX_THREADS, TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check
+from fnn.train.options import MAX_THREADS, TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check, unwatched
 from fnn.train.options import optional_check as _optional
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -342,19 +342,9 @@ def resolve_config(*layers: tuple[Mapping[str, Any], Source]) -> RunConfig:
                 f"{source.label(name)} applies only to {', '.join(k + ':PATH' for k in setting.data_kinds)} data "
                 f"(it names the table's columns); this run's data is {config.data!r}."
             )
-    if config.patience and config.monitor.startswith("val_") and not config.validation:
-        label = origin.get("monitor", origin.get("patience", DEFAULT)).label("monitor" if "monitor" in origin else "patience")
-        raise FnnInputError(
-            f"{label}: early stopping watches {config.monitor!r}, a validation metric, but this run holds out no "
-            f"validation part (validation 0); give validation > 0 or monitor 'loss'."
-        )
-    watched = config.monitor.removeprefix("val_")
-    if watched not in ("loss", "accuracy", "r2") and watched not in config.metrics:
-        where = origin.get("monitor", DEFAULT).label("monitor")
-        raise FnnInputError(f"{where} {config.monitor!r} watches the metric {watched!r}, which this run does not compute; add it to metrics (--metrics {watched}).")
-    if watched in config.metrics and watched == config.monitor and not config.train_metrics:
-        where = origin.get("monitor", DEFAULT).label("monitor")
-        raise FnnInputError(f"{where} {config.monitor!r} watches a training metric, which this run computes only with train_metrics (--train-metrics); or watch 'val_{watched}'.")
+    why = unwatched(config.monitor, config.metrics, config.train_metrics, validated=bool(config.validation) or not config.patience)
+    if why is not None:
+        raise FnnInputError(f"{origin.get('monitor', DEFAULT).label('monitor')} {config.monitor!r} {why}.")
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:

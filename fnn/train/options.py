@@ -359,18 +359,23 @@ def _metrics(function: str, metrics: Any) -> tuple[Metric, ...]:
     return get_metrics(_checked(function, "metrics", metrics), function)
 
 
-def unwatched(monitor: str, metrics: Sequence[str], train_metrics: bool) -> str | None:
+def unwatched(monitor: str, metrics: Sequence[str], train_metrics: bool, validated: bool = True) -> str | None:
     """Why early stopping cannot watch ``monitor`` in a run computing ``metrics`` (also on the training data with
-    ``train_metrics``), or None if it can.
+    ``train_metrics``; a validation part held out when ``validated``), or None if it can. The one check of every
+    door: ``fit``, the run's settings and the estimators.
 
     >>> unwatched("val_f1_macro", (), False)
     "watches the metric 'f1_macro', which this run does not compute; add it to metrics"
+    >>> unwatched("val_loss", (), False, validated=False)
+    "watches a validation metric, but this run holds out no validation part; give validation > 0 or monitor 'loss'"
     """
     watched = monitor.removeprefix("val_")
     if watched not in ("loss", "accuracy", "r2") and watched not in metrics:
         return f"watches the metric {watched!r}, which this run does not compute; add it to metrics"
     if watched in metrics and watched == monitor and not train_metrics:
         return f"watches a training metric, which this run computes only with train_metrics; or watch 'val_{watched}'"
+    if monitor.startswith("val_") and not validated:
+        return "watches a validation metric, but this run holds out no validation part; give validation > 0 or monitor 'loss'"
     return None
 
 
@@ -428,12 +433,10 @@ def train_options(
     greater_is_better(watched, chosen)  # a name it cannot rank on is refused now, not after the first epoch
     validation = _validation(function, validation)
     learn = _checked(function, "train_metrics", train_metrics)
-    if stop is not None:
-        why = unwatched(watched, [metric.name for metric in chosen], learn)
-        if why is None and watched.startswith("val_") and validation is None:
-            why = "watches a validation metric, but this call holds out no validation part; give validation= or monitor 'loss'"
-        if why is not None:
-            raise FnnInputError(f"The 'monitor' argument of fnn.{function} {watched!r} {why}.")
+    # what it watches is checked whether early stopping is on or not, as at every door; the hold-out only when on
+    why = unwatched(watched, [metric.name for metric in chosen], learn, validated=stop is None or validation is not None)
+    if why is not None:
+        raise FnnInputError(f"The 'monitor' argument of fnn.{function} {watched!r} {why}.")
     optimizer = resolve_optimizer(optimizer, lr, function, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
                                   clip_norm=clip_norm, l2=l2, steps_per_epoch=steps_per_epoch, epochs=epochs)
     weights = class_weight_of(_checked(function, "class_weight", class_weight))
