@@ -5,11 +5,13 @@ settings an optimiser does not use (fnn.fit, the run's settings from TOML or fla
 import re
 
 import pytest
+from attrs import fields_dict
 
 import fnn
+from fnn.cli import main
 from fnn.interop.sklearn import FNNClassifier
-from fnn.run.settings import PYTHON, resolve_config
-from fnn.train.options import train_options
+from fnn.run.settings import PYTHON, SETTINGS, RunConfig, resolve_config, toml_source
+from fnn.train.options import BadValue, train_options
 
 _X, _Y = fnn.data.iris().as_tuple()
 
@@ -38,3 +40,28 @@ def test_what_early_stopping_may_watch_is_one_check_at_every_door(monitor, metri
         assert _refusal(lambda: estimator.fit(_X, _Y)) == run
     if run is not None:
         assert run.startswith("watches") and "\n" not in run
+
+
+_ONE_VALUE = [s for s in SETTINGS if isinstance(s.default, str) and "tuple" not in str(fields_dict(RunConfig)[s.name].type)]
+
+
+@pytest.mark.parametrize("setting", _ONE_VALUE, ids=lambda s: s.name)
+def test_a_setting_of_one_value_refuses_a_list_at_every_door(setting, capsys):
+    """Only the settings whose type is a tuple (hidden, activation, drop, metrics) take several values."""
+    value = setting.default if setting.name != "data" else "iris"
+    for given in (f"{value},{value}", [value, value]):
+        expected = _expected(setting, given)
+        assert expected is not None, (setting.name, given)
+        with pytest.raises(fnn.FnnInputError, match=re.escape(f"The key {setting.name!r} in x.toml must be {expected}; got {given!r}.")):
+            resolve_config(({setting.name: given}, toml_source("x.toml")))
+        if isinstance(given, str) and setting.name not in ("seed", "threads"):
+            assert main(["sweep", setting.flag, given, "--grid", "lr=[0.1]"]) == 2
+            assert f"{setting.flag} must be {expected}; got {given!r}." in capsys.readouterr().err
+
+
+def _expected(setting, value):
+    try:
+        setting.convert(value)
+    except BadValue as expected:
+        return str(expected)
+    return None

@@ -98,8 +98,8 @@ def _data_name(value):
     return text
 
 
-def _registered(get, registry, kind, allowed=()):
-    """A name that ``get`` resolves, kept as written (for activations, one or one per layer)."""
+def _registered(get, registry, kind, allowed=(), per_layer=False):
+    """A name that ``get`` resolves, kept as written (``per_layer``: one, or one per layer, comma-separated)."""
 
     def check(name):
         if name.strip().lower() in allowed:
@@ -112,9 +112,11 @@ def _registered(get, registry, kind, allowed=()):
         return name
 
     def convert(value):
-        if kind == "activation":
+        if per_layer:
             names = _names(value)
             return tuple(map(check, names)) if isinstance(names, tuple) else check(names)
+        if isinstance(value, str) and "," in value and ":" not in value:  # leaky_relu:0.1 has arguments, not names
+            raise BadValue(f"one {kind} name, not a list (Known {kind}s: {', '.join(list(allowed) + sorted(registry))})")
         return check(_string(value))
 
     return convert
@@ -178,7 +180,7 @@ class RunConfig:
     task: str = field(default="auto", metadata=_about("data", choice_check(TASKS), "what the label is: auto (whole numbers are classes unless most of their values occur once, as prices do), classification, regression"))
     standardize: bool | str = field(default="auto", metadata=_about("data", _bool_or_auto, "standardise with training statistics: auto (features outside [0, 1], and a regression's targets for an identity output: it trains and validates on standardised targets, its model predicts and its test metrics are in the targets' units), true, false (fnn.fit trains on the data as given; standardise features and targets there with fnn.data.fit_standardizer)"))
     hidden: tuple[int, ...] = field(default=(64,), metadata=_about("network", _positive_ints, "hidden layer sizes, comma-separated, e.g. 256,128,64", sklearn="hidden_layer_sizes"))
-    activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation"), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)", sklearn="activation"))
+    activation: str | tuple[str, ...] = field(default="relu", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation", per_layer=True), "hidden activation, e.g. relu, tanh, sigmoid, leaky_relu:0.1, gelu (or one per layer, comma-separated)", sklearn="activation"))
     output: str = field(default="auto", metadata=_about("network", _registered(get_activation, ACTIVATIONS, "activation", ("auto",)), "output activation (auto, softmax, sigmoid, identity)", sklearn="output"))
     loss: str = field(default="auto", metadata=_about("network", _registered(get_loss, LOSSES, "loss", ("auto",)), "loss (auto: cross_entropy for classes, binary_cross_entropy for two with a sigmoid output, quadratic, half the squared error, for a regression; or cross_entropy, binary_cross_entropy, mse, quadratic)", sklearn="loss"))
     init: str = field(default="he_uniform", metadata=_about("network", _registered(get_initializer, INITIALIZERS, "initializer"), "weight initialiser, e.g. he_uniform, glorot_uniform, normal:0.1 (fnn.network uses glorot_uniform when given none; a run uses he_uniform, for its ReLU layers)", sklearn="init"))
