@@ -4,6 +4,7 @@ settings an optimiser does not use (fnn.fit, the run's settings from TOML or fla
 
 import re
 
+import numpy as np
 import pytest
 from attrs import fields_dict
 
@@ -65,3 +66,42 @@ def _expected(setting, value):
     except BadValue as expected:
         return str(expected)
     return None
+
+
+_OFF, _ON, _NEITHER = ["no", "False", " off ", False, np.False_], ["yes", "TRUE", True, np.True_], ["maybe", 2, None, 0.0, ""]
+
+
+def _estimator_switch(name, value):
+    """Whether the estimators' switch ``name`` set to ``value`` is on, as seen in what fitting does."""
+    make = lambda v: FNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0, **{name: v})  # noqa: E731
+    fitted = make(value).fit(_X, _Y)
+    if name == "early_stopping":
+        return fitted.validation_scores_ is not None
+    if name == "warm_start":
+        return len(fitted.fit(_X, _Y).history_) == 4
+    same_as_on = np.array_equal(fitted.coefs_[0], make(True).fit(_X, _Y).coefs_[0])
+    assert same_as_on != np.array_equal(fitted.coefs_[0], make(False).fit(_X, _Y).coefs_[0])
+    return same_as_on
+
+
+@pytest.mark.parametrize("value, on", [(v, False) for v in _OFF] + [(v, True) for v in _ON] + [(v, None) for v in _NEITHER], ids=repr)
+def test_every_switch_of_every_door_reads_yes_and_no_alike(value, on):
+    """A switch is on, off, or refused (None) alike everywhere: never the truth of ``bool("no")``."""
+    for setting in (s for s in SETTINGS if s.switch):  # the run's: --diagnostics, TOML diagnostics = "no"
+        if on is None:
+            with pytest.raises(fnn.FnnInputError, match=f"{setting.name!r}.* must be true or false"):
+                resolve_config(({setting.name: value}, PYTHON))
+        else:
+            assert getattr(resolve_config(({setting.name: value}, PYTHON)), setting.name) is on
+    for name in ("shuffle", "train_metrics", "diagnostics"):  # fit's
+        if on is None:
+            with pytest.raises(fnn.FnnInputError, match=f"The {name!r} argument of fnn.fit must be true or false"):
+                train_options(**{name: value})
+        else:
+            assert getattr(train_options(**{name: value}), name) is on
+    for name in ("early_stopping", "warm_start", "shuffle"):  # scikit-learn's own switches
+        if on is None:
+            with pytest.raises(fnn.FnnInputError, match=f"The {name!r} parameter of FNNClassifier must be true or false"):
+                _estimator_switch(name, value)
+        else:
+            assert _estimator_switch(name, value) is on, name

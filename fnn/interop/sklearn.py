@@ -105,7 +105,7 @@ from fnn.store.codec import decode, encode
 from fnn.train.batches import batch_count
 from fnn.train.loop import fit as fit_network
 from fnn.train.loop import validation_split
-from fnn.train.options import BadValue, class_weight_of, unwatched
+from fnn.train.options import BadValue, bool_check, class_weight_of, unwatched
 from fnn.train.state import History, TrainState
 
 PARAMETERS: dict[str, Setting] = {setting.sklearn: setting for setting in SETTINGS if setting.sklearn}
@@ -245,6 +245,14 @@ class _FNNEstimator(BaseEstimator):
         except BadValue as expected:
             raise self._bad(name, str(expected)) from None
 
+    def _switch(self, name: str) -> bool:
+        """scikit-learn's switch ``name`` (``early_stopping``, ``shuffle``, ``warm_start``) by the check of the
+        settings' switches: ``"no"`` is off, as ``--diagnostics`` and TOML's ``diagnostics = "no"`` are."""
+        try:
+            return bool_check(getattr(self, name))
+        except BadValue as expected:
+            raise self._bad(name, str(expected)) from None
+
     def _beside_the_table(self, name: str) -> bool:
         """Whether parameter ``name`` holds what only the estimators take (checked where it is used)."""
         value = getattr(self, name)
@@ -264,11 +272,12 @@ class _FNNEstimator(BaseEstimator):
         values.update(dtype=self._dtype(), class_weight=self._class_weight())
         if values["drop_rate"] and not values["hidden_layer_sizes"]:
             raise self._bad("drop_rate", "0 for a network without hidden layers (hidden_layer_sizes=())")
-        if self.early_stopping and not values["validation_fraction"]:
+        early = self._switch("early_stopping")
+        if early and not values["validation_fraction"]:
             raise self._bad("validation_fraction", "a number > 0 and < 1 when early_stopping is on")
-        if self.early_stopping and not values["n_iter_no_change"]:
+        if early and not values["n_iter_no_change"]:
             raise self._bad("n_iter_no_change", "an int >= 1 when early_stopping is on")
-        if values["metrics"] and not (self.early_stopping or values["train_metrics"]):
+        if values["metrics"] and not (early or values["train_metrics"]):
             raise self._bad("metrics", "() unless early_stopping=True (scored on the held-out part) or train_metrics=True")
         self._check_metrics(values)
         self._check_schedule(values)
@@ -376,7 +385,7 @@ class _FNNEstimator(BaseEstimator):
         trained_rows = self._trained_rows(start, x, y) if stop_early else x.shape[0]
         options: dict[str, Any] = dict(
             optimizer=self._optimizer(values, batch_count(trained_rows, values["batch_size"])),
-            batch_size=values["batch_size"], shuffle=bool(self.shuffle), class_weight=values["class_weight"],
+            batch_size=values["batch_size"], shuffle=self._switch("shuffle"), class_weight=values["class_weight"],
             drop_rate=values["drop_rate"], metrics=values["metrics"], train_metrics=values["train_metrics"],
             diagnostics=values["diagnostics"],
         )
@@ -452,12 +461,12 @@ class _FNNEstimator(BaseEstimator):
     @property
     def best_loss_(self) -> float | None:
         """The least training loss, or None with early stopping (which keeps the best validation epoch instead)."""
-        return None if self.early_stopping else min(self.loss_curve_, default=None)
+        return None if self._switch("early_stopping") else min(self.loss_curve_, default=None)
 
     @property
     def validation_scores_(self) -> list[float] | None:
         """With early stopping, the score of each epoch on the held-out part (accuracy, or R^2 for a regressor)."""
-        if not self.early_stopping:
+        if not self._switch("early_stopping"):
             return None
         scores = (record.val_accuracy if record.val_accuracy is not None else record.val_r2 for record in self.history_)
         return [float(score) for score in scores if score is not None]
@@ -594,12 +603,12 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         >>> clf.fit(x, y, sample_weight=[1, 1, 2, 1]).history_[-1].weighted
         True
         """
-        continues = bool(self.warm_start) and hasattr(self, "state_")
+        continues = self._switch("warm_start") and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
         if not continues:
             self._multilabel = y.ndim == 2
             self._set_classes(np.arange(y.shape[1]) if self._multilabel else np.unique(y))
-        return self._train(x, self._labels(y), self.max_iter, continues, bool(self.early_stopping), sample_weight)
+        return self._train(x, self._labels(y), self.max_iter, continues, self._switch("early_stopping"), sample_weight)
 
     def _class_weight(self) -> str | dict[int, float] | None:
         """``class_weight`` by the setting's check, its classes being labels of ``classes_`` (as text in
@@ -724,9 +733,9 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNRegressor:
         """Train on ``X`` (n_samples, n_features) and targets ``y``, weighing the samples by ``sample_weight``;
         returns self."""
-        continues = bool(self.warm_start) and hasattr(self, "state_")
+        continues = self._switch("warm_start") and hasattr(self, "state_")
         x, y = self._targets(X, y, reset=not continues)
-        return self._train(x, y, self.max_iter, continues, bool(self.early_stopping), sample_weight)
+        return self._train(x, y, self.max_iter, continues, self._switch("early_stopping"), sample_weight)
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> FNNRegressor:
         """Train one more epoch on ``X, y``."""

@@ -440,7 +440,11 @@ def train_options(
     optimizer = resolve_optimizer(optimizer, lr, function, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
                                   clip_norm=clip_norm, l2=l2, steps_per_epoch=steps_per_epoch, epochs=epochs)
     weights = class_weight_of(_checked(function, "class_weight", class_weight))
-    return TrainOptions(optimizer, batch, seed, validation, drop_rate, bool(shuffle), stop, watched,
+    try:  # a switch of fit's own, checked as the settings' switches are ("no" is off)
+        shuffled = bool_check(shuffle)
+    except BadValue as expected:
+        raise bad_argument(function, "shuffle", str(expected), shuffle) from None
+    return TrainOptions(optimizer, batch, seed, validation, drop_rate, shuffled, stop, watched,
                         _checked(function, "diagnostics", diagnostics),
                         None if sample_weight is None else np.asarray(sample_weight), weights, chosen, learn,
                         None if dtype is None else _checked(function, "dtype", dtype), _checked(function, "threads", threads))
