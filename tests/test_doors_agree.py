@@ -7,12 +7,13 @@ import re
 import numpy as np
 import pytest
 from attrs import fields_dict
+from test_fit_door import GOOD, POOL
 
 import fnn
 from fnn.cli import main
 from fnn.interop.sklearn import FNNClassifier
 from fnn.run.settings import PYTHON, SETTINGS, RunConfig, resolve_config, toml_source
-from fnn.train.options import BadValue, train_options
+from fnn.train.options import TRAINING_CHECKS, BadValue, train_options
 
 _X, _Y = fnn.data.iris().as_tuple()
 
@@ -105,3 +106,44 @@ def test_every_switch_of_every_door_reads_yes_and_no_alike(value, on):
                 _estimator_switch(name, value)
         else:
             assert _estimator_switch(name, value) is on, name
+
+
+def _numpy_form(value):
+    """``value`` as numpy code holds it: a numpy scalar, a numpy string, an array for a list; None if it has none."""
+    if isinstance(value, bool):
+        return np.bool_(value)
+    if isinstance(value, int):
+        return np.int64(value)
+    if isinstance(value, float):
+        return np.float32(value) if float(np.float32(value)) == value else np.float64(value)
+    if isinstance(value, str):
+        return np.str_(value)
+    if isinstance(value, (list, tuple)) and value:
+        return np.array(value)
+    return None
+
+
+_NUMPY_CASES = [
+    (setting, value, form)
+    for setting in SETTINGS
+    for value in [setting.default, GOOD.get(setting.name), *POOL, ["relu", "tanh"], [4, 2], ("f1_macro", "mae"), [0.25, 0.5]]
+    if (form := _numpy_form(value)) is not None and _expected(setting, value) is None
+]
+
+
+@pytest.mark.parametrize("setting, value, form", _NUMPY_CASES, ids=lambda x: getattr(x, "name", repr(x)))
+def test_every_setting_takes_numpys_form_of_a_value_as_the_value_at_every_door(setting, value, form):
+    assert setting.convert(form) == setting.convert(value)
+    if not (setting.optimizers or setting.data_kinds):  # those apply to some runs only: their check is above
+        assert getattr(resolve_config(({setting.name: form}, PYTHON)), setting.name) == setting.convert(value)
+    if setting.name in TRAINING_CHECKS:  # fit's keyword of that name, and the estimators' parameter
+        assert TRAINING_CHECKS[setting.name](form) == TRAINING_CHECKS[setting.name](value)
+
+
+def test_numpy_types_and_arrays_are_taken_by_fit_and_the_estimators():
+    for dtype in (np.float64, np.dtype("float64"), "Float64"):
+        assert train_options(dtype=dtype).dtype == "float64"
+        clf = FNNClassifier(hidden_layer_sizes=np.array([3, 2]), dtype=dtype, max_iter=np.int64(1), random_state=np.int64(0))
+        assert clf.fit(_X, _Y).params_.spec.sizes == (4, 3, 2, 3) and clf.params_.dtype == np.float64
+    assert train_options(drop_rate=np.array([0.25, 0.5])).drop_rate == (0.25, 0.5)
+    assert [m.name for m in train_options(metrics=np.array(["f1_macro", "mae"])).metrics] == ["f1_macro", "mae"]

@@ -311,13 +311,8 @@ class _FNNEstimator(BaseEstimator):
             raise self._bad("learning_rate", "a " + PARAMETERS["learning_rate"].help) from None
 
     def _dtype(self) -> np.dtype[Any]:
-        """``dtype`` by the setting's check (any case), also given as a numpy type such as np.float64."""
-        given = self.dtype
-        try:
-            name = np.dtype(given).name if isinstance(given, (type, np.dtype)) else given
-        except TypeError:
-            name = given
-        return np.dtype(self._checked("dtype", name))
+        """``dtype`` by the setting's check (any case, or a numpy type such as np.float64)."""
+        return np.dtype(self._checked("dtype", self.dtype))
 
     def _optimizer(self, values: dict[str, Any], steps_per_epoch: int) -> Optimizer:
         """The optimiser chain: ``fnn train``'s (:func:`fnn.run.build.build_optimizer`) for a name, else the given

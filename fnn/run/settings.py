@@ -33,7 +33,16 @@ from fnn.data.dataset import TASKS
 from fnn.data.sources import data_kind, known_names
 from fnn.errors import FnnInputError, closest_name, shown_names
 from fnn.optim import OPTIMIZERS, get_schedule
-from fnn.train.options import MAX_THREADS, TRAINING_CHECKS, BadValue, bool_check, choice_check, number_check, unwatched
+from fnn.train.options import (
+    MAX_THREADS,
+    TRAINING_CHECKS,
+    BadValue,
+    bool_check,
+    choice_check,
+    from_numpy,
+    number_check,
+    unwatched,
+)
 from fnn.train.options import optional_check as _optional
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -223,7 +232,8 @@ class RunConfig:
         return resolve_config((self.to_dict(), PYTHON), (changes, PYTHON))
 
 
-SETTINGS = tuple(Setting(name=a.name, default=a.default, **a.metadata["setting"]) for a in fields(RunConfig))
+SETTINGS = tuple(Setting(name=a.name, default=a.default, **{**a.metadata["setting"], "convert": from_numpy(a.metadata["setting"]["convert"])})
+                 for a in fields(RunConfig))
 """Every run setting, in the order ``fnn train --help`` shows them."""
 
 _BY_NAME = {s.name: s for s in SETTINGS}

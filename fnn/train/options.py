@@ -175,7 +175,29 @@ def _metric_names(value: Any) -> tuple[str, ...]:
     return tuple(n.strip().lower() for n in names)
 
 
-TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {
+def _dtype_check(value: Any) -> str:
+    """float32 or float64, by name (any case) or as numpy spells it in code (``np.float64``, ``np.dtype("f4")``)."""
+    if isinstance(value, (type, np.dtype)):
+        try:
+            value = np.dtype(value).name
+        except TypeError:
+            pass  # refused below, as any other value
+    return choice_check(("float32", "float64"))(value)
+
+
+def from_numpy(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``check``, also taking numpy's form of a value: a 0-d or 1-D array as its item or its list of items (as
+    scikit-learn users hold ``hidden_layer_sizes`` and grids hold values); numpy scalars every check takes.
+
+    >>> from_numpy(number_check(whole=True))(np.array(3)), from_numpy(list)(np.array([4, 2]))
+    (3, [4, 2])
+    """
+    def convert(value: Any) -> Any:
+        return check(value.tolist() if isinstance(value, np.ndarray) and value.ndim <= 1 else value)
+    return convert
+
+
+TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {name: from_numpy(check) for name, check in {
     "optimizer": choice_check(tuple(OPTIMIZERS)),
     "lr": number_check(low=0, low_open=True),
     "momentum": optional_check(number_check(low=0, high=1)),
@@ -194,9 +216,9 @@ TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "train_metrics": bool_check,
     "diagnostics": bool_check,
     "seed": number_check(low=0, whole=True),
-    "dtype": choice_check(("float32", "float64")),
+    "dtype": _dtype_check,
     "threads": optional_check(number_check(low=1, high=MAX_THREADS, whole=True)),
-}
+}.items()}
 """The one check of each training setting, by the setting's name: :mod:`fnn.run.settings` uses it for ``fnn
 train``'s flags, TOML keys, sweep grids and the estimators' parameters, and :func:`~fnn.train.loop.fit` for its
 keyword of that name. Where ``fit`` takes more, it says so: its ``epochs`` counts the epochs of one call and may be
@@ -423,7 +445,7 @@ def train_options(
     stop = None if patience is None else _checked(function, "patience", patience) or None  # 0: off
     if seed is not None:
         seed = _checked(function, "seed", seed)
-    if isinstance(drop_rate, (list, tuple)):  # one rate per hidden layer: each a rate
+    if isinstance(drop_rate, (list, tuple)) or np.ndim(drop_rate) == 1:  # one rate per hidden layer: each a rate
         drop_rate = tuple(_checked(function, "drop_rate", rate) for rate in drop_rate)
     else:
         drop_rate = _checked(function, "drop_rate", drop_rate)
@@ -451,9 +473,15 @@ def train_options(
 
 
 def check_epochs(function: str, epochs: Any, allow_none: bool = False) -> int | None:
-    """``epochs`` as an int in ``[0, MAX_EPOCHS]`` (or None when ``allow_none``)."""
+    """``epochs`` as an int in ``[0, MAX_EPOCHS]`` (or None when ``allow_none``), given as the run setting
+    ``epochs`` may be (an int, a numpy int, or its text).
+
+    >>> check_epochs("fit", "5"), check_epochs("fit", np.int64(0))
+    (5, 0)
+    """
     if epochs is None and allow_none:
         return None
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 0 <= epochs <= MAX_EPOCHS:
-        raise bad_argument(function, "epochs", f"an int from 0 to {MAX_EPOCHS}", epochs)
-    return int(epochs)
+    try:  # the run setting's check ("5" and np.int64(5) are 5, as for every other setting), from 0
+        return int(_number(epochs, low=0, high=MAX_EPOCHS, low_open=False, high_open=False, whole=True))
+    except BadValue:
+        raise bad_argument(function, "epochs", f"an int from 0 to {MAX_EPOCHS}", epochs) from None
