@@ -3,6 +3,7 @@ the numbers given as numpy scalars or text, the dtype's spellings, the settings 
 settings an optimiser does not use (fnn.fit, the run's settings from TOML or flags, and the estimators)."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from test_fit_door import GOOD, POOL
 import fnn
 from fnn.cli import main
 from fnn.interop.sklearn import FNNClassifier
+from fnn.optim import OPTIMIZERS
 from fnn.run.settings import PYTHON, SETTINGS, RunConfig, resolve_config, toml_source
 from fnn.train.options import TRAINING_CHECKS, BadValue, train_options
 
@@ -147,3 +149,29 @@ def test_numpy_types_and_arrays_are_taken_by_fit_and_the_estimators():
         assert clf.fit(_X, _Y).params_.spec.sizes == (4, 3, 2, 3) and clf.params_.dtype == np.float64
     assert train_options(drop_rate=np.array([0.25, 0.5])).drop_rate == (0.25, 0.5)
     assert [m.name for m in train_options(metrics=np.array(["f1_macro", "mae"])).metrics] == ["f1_macro", "mae"]
+
+
+_OPTIMIZER_ONLY = [(s, o) for s in SETTINGS if s.optimizers for o in OPTIMIZERS]
+
+
+@pytest.mark.parametrize("setting, optimizer", _OPTIMIZER_ONLY, ids=lambda x: getattr(x, "name", x))
+def test_a_setting_an_optimiser_lacks_is_refused_by_fit_and_the_run_and_named_by_the_estimators(setting, optimizer):
+    value, parameter = GOOD[setting.name], setting.sklearn
+    refused = [door for door, call in (
+        ("fit", lambda: train_options(optimizer=optimizer, **{setting.name: value})),
+        ("run", lambda: resolve_config(({"optimizer": optimizer, setting.name: value}, PYTHON))),
+    ) if _raises(call)]
+    assert refused == ([] if setting.applies_to(optimizer) else ["fit", "run"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FNNClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0, optimizer=optimizer, **{parameter: value}).fit(_X, _Y)
+    named = [str(w.message) for w in caught if f"{parameter}={value!r} is not used by optimizer={optimizer!r}" in str(w.message)]
+    assert len(named) == (0 if setting.applies_to(optimizer) else 1), [str(w.message) for w in caught]
+
+
+def _raises(call):
+    try:
+        call()
+    except fnn.FnnInputError:
+        return True
+    return False

@@ -261,8 +261,9 @@ def test_settings_that_do_not_fit_together_are_refused_naming_the_parameter(esti
 
 
 def test_optimiser_only_parameters_are_ignored_by_the_others_as_scikit_learn_ignores_them():
-    assert not _differs({"momentum": 0.9})  # adam has no momentum setting
-    assert not _differs({"weight_decay": 0.5})  # only adamw decays
+    for parameter, value in (("momentum", 0.9), ("weight_decay", 0.5)):  # adam has no momentum; only adamw decays
+        with pytest.warns(UserWarning, match=rf"^FNNClassifier: {parameter}={value} is not used by optimizer='adam' \(only by .*\) and is ignored"):
+            assert not _differs({parameter: value})
     assert _differs({"optimizer": "momentum", "momentum": 0.5}, {"optimizer": "momentum"})
 
 

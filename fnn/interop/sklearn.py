@@ -65,7 +65,9 @@ keep_checkpoints   (none)                a run folder's; ``state_`` is kept (and
 =================  ====================  ================================================================
 
 ``early_stopping``, ``shuffle`` and ``warm_start`` are scikit-learn's own switches. A parameter that applies to
-some optimisers only is ignored by the others, as scikit-learn ignores it (``fnn train`` refuses it instead).
+some optimisers only (``momentum``, ``weight_decay``) is ignored by the others, as scikit-learn ignores it, so a
+grid may sweep optimisers beside it; given another value than its default, it is ignored with a ``UserWarning``
+that names it (``fnn train`` and ``fnn.fit`` refuse it instead).
 
 ``random_state`` follows scikit-learn: an int makes a fit reproducible (the same int gives byte-identical
 predictions), a ``np.random.RandomState`` or ``Generator`` gives one seed drawn from it, and None a fresh seed each
@@ -79,6 +81,7 @@ scikit-learn's estimators do (the cast from float32 is exact).
 
 from __future__ import annotations
 
+import warnings
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -145,6 +148,7 @@ SKLEARN_DEFAULTS: dict[str, Any] = {
 0.001
 """
 
+_FOR_SOME_OPTIMIZERS = tuple(name for name, setting in PARAMETERS.items() if setting.optimizers)  # momentum, weight_decay
 _SQUARED_LOSSES = ("mse", "quadratic")
 _PAIRS = "balanced, or class:weight pairs such as 0:1,1:5"  # the class_weight setting's words for what it reads
 
@@ -301,7 +305,7 @@ class _FNNEstimator(BaseEstimator):
         if isinstance(self.optimizer, Optimizer):
             if self.learning_rate_init is not None:
                 raise self._bad("learning_rate_init", "None when optimizer is a fnn.optim optimiser (give it its own lr)")
-            for name in ("learning_rate", "momentum"):
+            for name in ("learning_rate", *_FOR_SOME_OPTIMIZERS):
                 if values[name] != PARAMETERS[name].default:
                     raise self._bad(name, f"{PARAMETERS[name].default!r} when optimizer is a fnn.optim optimiser (give it its own)")
             return
@@ -322,6 +326,14 @@ class _FNNEstimator(BaseEstimator):
             parts += [clip_by_global_norm(values["clip_norm"])] if values["clip_norm"] else []
             return chain(*parts, self.optimizer) if parts else self.optimizer
         name = values["optimizer"]
+        for parameter in _FOR_SOME_OPTIMIZERS:  # ignored, as scikit-learn ignores them, but never silently
+            setting = PARAMETERS[parameter]
+            if not setting.applies_to(name) and values[parameter] != setting.default:
+                warnings.warn(
+                    f"{type(self).__name__}: {parameter}={getattr(self, parameter)!r} is not used by optimizer={name!r} "
+                    f"(only by {', '.join(setting.optimizers)}) and is ignored; fnn train and fnn.fit refuse it.",
+                    UserWarning, stacklevel=4,
+                )
         config = evolve(
             DEFAULTS, optimizer=name, lr=values["learning_rate_init"], schedule=values["learning_rate"],
             momentum=values["momentum"] if PARAMETERS["momentum"].applies_to(name) else None,
