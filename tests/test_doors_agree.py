@@ -175,3 +175,29 @@ def _raises(call):
     except fnn.FnnInputError:
         return True
     return False
+
+
+_IMPOSSIBLE = [  # (data, hidden, setting, value): a training setting the network cannot train with
+    ("iris", "4", "metrics", "r2"),
+    ("sine", "4", "metrics", "f1_macro"),
+    ("sine", "4", "class_weight", "0:1"),
+    ("iris", "", "drop_rate", "0.5"),
+    ("sine", "4", "monitor", "val_accuracy"),
+    ("iris", "4", "monitor", "r2"),
+]
+
+
+@pytest.mark.parametrize("data, hidden, name, value", _IMPOSSIBLE)
+def test_an_impossible_combination_is_one_line_before_training_at_every_door(data, hidden, name, value, capsys):
+    setting = next(s for s in SETTINGS if s.name == name)
+    argv = ["train", "--data", data, "--hidden", hidden, setting.flag, value, "--epochs", "1", "--no-record"]
+    assert main(argv + (["--patience", "2"] if name == "monitor" else [])) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith(f"fnn train: error: {setting.flag} "), (out, err)
+    dataset = fnn.data.iris() if data == "iris" else fnn.data.noisy_sine(100, seed=0)
+    classes = 3 if data == "iris" else 0
+    sizes = [dataset.features.shape[1], *([int(hidden)] if hidden else []), classes or 1]
+    start = fnn.init_params(fnn.network(sizes, output="softmax" if classes else "identity"), seed=0)
+    keywords = {name: value, **({"patience": 2, "validation": 0.2} if name == "monitor" else {})}
+    with pytest.raises(fnn.FnnInputError, match=f"^The {name!r} argument of fnn.fit must be "):
+        fnn.fit(start, dataset, epochs=1, **keywords)

@@ -148,6 +148,7 @@ SKLEARN_DEFAULTS: dict[str, Any] = {
 0.001
 """
 
+_PARAMETER_OF = {setting.name: name for name, setting in PARAMETERS.items()}  # a setting's parameter, by its name
 _FOR_SOME_OPTIMIZERS = tuple(name for name, setting in PARAMETERS.items() if setting.optimizers)  # momentum, weight_decay
 _SQUARED_LOSSES = ("mse", "quadratic")
 _PAIRS = "balanced, or class:weight pairs such as 0:1,1:5"  # the class_weight setting's words for what it reads
@@ -274,8 +275,6 @@ class _FNNEstimator(BaseEstimator):
         """Every parameter of :data:`PARAMETERS` checked, alone (by its setting's check) and together; by name."""
         values = {name: getattr(self, name) if self._beside_the_table(name) else self._checked(name, getattr(self, name)) for name in PARAMETERS}
         values.update(dtype=self._dtype(), class_weight=self._class_weight())
-        if values["drop_rate"] and not values["hidden_layer_sizes"]:
-            raise self._bad("drop_rate", "0 for a network without hidden layers (hidden_layer_sizes=())")
         early = self._switch("early_stopping")
         if early and not values["validation_fraction"]:
             raise self._bad("validation_fraction", "a number > 0 and < 1 when early_stopping is on")
@@ -403,8 +402,14 @@ class _FNNEstimator(BaseEstimator):
         if stop_early:
             options.update(validation=values["validation_fraction"], patience=values["n_iter_no_change"], monitor=values["monitor"])
         before = start.epoch if isinstance(start, TrainState) else 0
-        with _threads(values["threads"]):
-            self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
+        try:
+            with _threads(values["threads"]):
+                self.state_ = fit_network(start, (x, y), epochs=int(epochs), **options)
+        except FnnInputError as error:  # what fit finds about a setting's value names the parameter it came from
+            if error.argument not in _PARAMETER_OF:
+                raise
+            raise FnnInputError(f"The {_PARAMETER_OF[error.argument]!r} parameter of {type(self).__name__} must be "
+                                f"{error.expected}. Got {getattr(self, _PARAMETER_OF[error.argument])!r} instead.") from None
         self.n_iter_ = len(self.state_.history)
         self.t_ = (getattr(self, "t_", 0) if incremental else 0) + (self.state_.epoch - before) * trained_rows
         return self

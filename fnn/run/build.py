@@ -26,7 +26,7 @@ from fnn.optim import Optimizer
 from fnn.run.settings import RunConfig
 from fnn.store.model import Model
 from fnn.train.batches import batch_count
-from fnn.train.loop import check_monitor, validation_split
+from fnn.train.loop import check_monitor, check_options, validation_split
 from fnn.train.options import TRAINING_CHECKS, TrainOptions, resolve_optimizer, train_options
 from fnn.train.state import TrainState
 
@@ -337,6 +337,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
     parts = None if weights is None else (weights[kept], None if held is None else weights[held])
     with setting_errors(label):
         options = _options(config, train, validation, parts)
+        check_options(params, options, "train")  # before the run says what it trains
         if config.patience:
             check_monitor(params, config.monitor, "train")
     return Prepared(config, train, validation, test, params, options, stats, where, parts,

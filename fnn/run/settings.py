@@ -356,7 +356,9 @@ def resolve_config(*layers: tuple[Mapping[str, Any], Source]) -> RunConfig:
             )
     why = unwatched(config.monitor, config.metrics, config.train_metrics, validated=bool(config.validation) or not config.patience)
     if why is not None:
-        raise FnnInputError(f"{origin.get('monitor', DEFAULT).label('monitor')} {config.monitor!r} {why}.")
+        named = "monitor" if "monitor" in origin or "patience" not in origin else "patience"  # what the user gave
+        subject = "" if named == "monitor" else ": early stopping's monitor"
+        raise FnnInputError(f"{origin.get(named, DEFAULT).label(named)}{subject} {config.monitor!r} {why}.")
     try:  # the grammar and arguments, at one step per epoch (the run converts epochs to its real steps)
         get_schedule(config.schedule, "train", "schedule", lr=config.lr, total_units=config.epochs)
     except FnnInputError as error:

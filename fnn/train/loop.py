@@ -268,8 +268,6 @@ def weighted_parts(params: Params, data: Any, options: TrainOptions, seed: int, 
     train, val = _validation_data(params, options.validation, (x, y, given), seed, function)
     per_class = None
     if options.class_weight is not None:
-        if not params.spec.is_classifier:
-            raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", options.class_weight)
         per_class = class_weights(options.class_weight, class_labels_of(train[1]), max(params.spec.sizes[-1], 2), function)
     return _class_weighted(params, train, per_class, function), None if val is None else _class_weighted(params, val, per_class, function)
 
@@ -418,10 +416,7 @@ def iterate_epochs(
     start = _in_dtype(start, options.dtype, function)
     _check_step_memory(start, data, options.batch_size, function)
     state = start_state(start, optimizer, options.seed, function)
-    task = "classifier" if state.params.spec.is_classifier else "regression"
-    for metric in options.metrics:  # refused now, with or without the validation data they would be computed on
-        if metric.task not in ("any", task):
-            raise bad_argument(function, "metrics", f"metrics for a {task} network", metric.name)
+    check_options(state.params, options, function)
     train, val = weighted_parts(state.params, data, options, state.seed, function)
     is_weighted = train[2] is not None
     drop_rates = dropout_rates(state.params.spec, options.drop_rate, function)
@@ -457,6 +452,29 @@ def iterate_epochs(
         yield from stop_on_divergence(trained(), state, limit)
 
     return converging() if epochs is None else take(epochs, converging())
+
+
+def check_options(params: Params, options: TrainOptions, function: str = "fit") -> None:
+    """Refuse ``options`` the network of ``params`` cannot train with, before any data is read: metrics of the other
+    task, class weights for a regression, dropout rates that do not fit its hidden layers (or any, without one),
+    and early stopping on what it never records. The one check of ``fit``, ``iterate_epochs``, the run (before it
+    says what it trains) and the estimators.
+
+    >>> check_options(fnn.init_params(fnn.network([2, 3]), seed=0), fnn.train.options.train_options(drop_rate=0.5))
+    Traceback (most recent call last):
+    ...
+    fnn.errors.FnnInputError: The 'drop_rate' argument of fnn.fit must be 0 for a network without hidden layers (dropout drops hidden units). Got 0.5 instead.
+    """
+    task = "classifier" if params.spec.is_classifier else "regression"
+    for metric in options.metrics:  # refused now, with or without the validation data they would be computed on
+        if metric.task not in ("any", task):
+            raise bad_argument(function, "metrics", f"metrics for a {task} network", metric.name)
+    if options.class_weight is not None and task == "regression":
+        raise bad_argument(function, "class_weight", "None for a regression network (it has no classes)", options.class_weight)
+    if not dropout_rates(params.spec, options.drop_rate, function) and len(params.spec.layers) == 1 and any(np.ravel(options.drop_rate)):
+        raise bad_argument(function, "drop_rate", "0 for a network without hidden layers (dropout drops hidden units)", options.drop_rate)
+    if options.patience is not None:
+        check_monitor(params, options.monitor, function)
 
 
 def check_monitor(params: Params, monitor: str, function: str = "fit") -> None:
@@ -556,7 +574,7 @@ def fit(start: Params | TrainState, data: Any, /, *, epochs: int, options: Train
     if count == 0:
         return start_state(_in_dtype(start, options.dtype, "fit"), options.optimizer, options.seed)
     if options.patience is not None:
-        check_monitor(start.params if isinstance(start, TrainState) else start, options.monitor, "fit")
+        check_options(start.params if isinstance(start, TrainState) else start, options, "fit")
         higher = greater_is_better(options.monitor, options.metrics)
         return cast(TrainState, early_stopping(states, options.patience, options.monitor, higher)[0])  # count > 0: never None
     return last(states)
