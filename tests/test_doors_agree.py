@@ -201,3 +201,20 @@ def test_an_impossible_combination_is_one_line_before_training_at_every_door(dat
     keywords = {name: value, **({"patience": 2, "validation": 0.2} if name == "monitor" else {})}
     with pytest.raises(fnn.FnnInputError, match=f"^The {name!r} argument of fnn.fit must be "):
         fnn.fit(start, dataset, epochs=1, **keywords)
+
+
+_TRAINED = [{"optimizer": name} for name in OPTIMIZERS] + [{"optimizer": "adam", "l2": 0.01}, {"optimizer": "sgd", "clip_norm": 1.0}]
+
+
+@pytest.mark.parametrize("then", _TRAINED, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+def test_fit_goes_on_from_a_state_only_with_its_kind_of_optimiser_and_says_so(then):
+    """Every state, continued with every optimiser: it trains on, or is refused naming the optimizer argument
+    (never an error of the training step's words)."""
+    start = fnn.init_params(fnn.network([4, 3, 3]), seed=0)
+    for before in _TRAINED:
+        state = fnn.fit(start, (_X, _Y), epochs=1, **before)
+        try:
+            assert fnn.fit(state, (_X, _Y), epochs=1, **then).epoch == 2
+        except fnn.FnnInputError as error:
+            assert str(error).startswith("The 'optimizer' argument of fnn.fit must be the kind the state was trained with"), str(error)
+            assert then != before

@@ -37,7 +37,7 @@ from fnn.core.validate import check_features, class_labels_of, prepare_targets
 from fnn.data.dataset import Dataset
 from fnn.data.lazy import take_rows
 from fnn.data.transforms import stratified_split_indices
-from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.errors import Described, FnnInputError, TrainingDiverged, bad_argument
 from fnn.limits import require_memory, training_bytes
 from fnn.optim.base import Optimizer
 from fnn.train.batches import batch_count, minibatches
@@ -65,6 +65,13 @@ def prepare_data(params: Params, data: Any, function: str = "fit", name: str = "
     return x, prepare_targets(params, y, len(x), function, f"{name} labels")
 
 
+def _state_kind(state: Any) -> str:
+    """An optimiser state's kind, by its types: ``AdamState``, ``ChainState(EmptyState, SgdState)``."""
+    inner = getattr(state, "states", None)
+    parts = f"({', '.join(map(_state_kind, inner))})" if isinstance(inner, tuple) else ""
+    return type(state).__name__ + parts
+
+
 def start_state(start: Params | TrainState, optimizer: Optimizer, seed: int | None = None, function: str = "fit") -> TrainState:
     """A :class:`TrainState` to train from: ``start`` itself, or fresh around ``start``'s params.
 
@@ -74,6 +81,9 @@ def start_state(start: Params | TrainState, optimizer: Optimizer, seed: int | No
     if isinstance(start, TrainState):
         if seed is not None and seed != start.seed:
             raise bad_argument(function, "seed", f"None or the state's own seed {start.seed} when resuming", seed)
+        if isinstance(start.params, Params) and _state_kind(optimizer.init(start.params)) != _state_kind(start.opt_state):
+            raise bad_argument(function, "optimizer", f"the kind the state was trained with ({_state_kind(start.opt_state)}) "
+                               "when resuming: give the optimizer, l2 and clip_norm it was trained with", Described(optimizer.name))
         return start
     if not isinstance(start, Params):
         raise bad_argument(function, "start", "fnn.Params or a fnn.TrainState", type(start).__name__)
