@@ -218,3 +218,16 @@ def test_fit_goes_on_from_a_state_only_with_its_kind_of_optimiser_and_says_so(th
         except fnn.FnnInputError as error:
             assert str(error).startswith("The 'optimizer' argument of fnn.fit must be the kind the state was trained with"), str(error)
             assert then != before
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+@pytest.mark.parametrize("table", ["network", "optimizer", "training", "hidden_layers"])
+def test_a_toml_table_other_than_grid_is_told_the_settings_are_top_level_keys(command, table, tmp_path, capsys):
+    toml = tmp_path / "x.toml"
+    toml.write_text(f'data = "iris"\nepochs = 1\n[grid]\nlr = [0.1]\n[{table}]\nhidden = 4\n' if command == "sweep"
+                    else f'data = "iris"\nepochs = 1\n[{table}]\nhidden = 4\n')
+    assert main([command, "--config", str(toml), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert f"{table!r}" in err and "It is a table; the settings are keys of their own" in err, err
+    assert not (tmp_path / "out").exists()

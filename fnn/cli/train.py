@@ -279,7 +279,7 @@ def _opening(prepared: Prepared, config: _Config, start: TrainState | None, thre
              f"{len(prepared.test)} test"]
     resumed = f"; resuming after epoch {start.epoch} of {config.epochs}" if start else ""
     return (f"fnn {__version__}: {prepared.params.spec.describe()} on {config.data} ({', '.join(parts)}); "
-            f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, {threads} "
+            f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epoch{'s' if config.epochs != 1 else ''}, {threads} "
             f"thread{'s' if threads != 1 else ''}{resumed}")
 
 

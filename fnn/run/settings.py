@@ -292,9 +292,13 @@ NOT_SETTINGS = {
 """Names people give as settings that are something else: each is answered with what it is and where it goes."""
 
 
-def unknown_key(key: object, source: Source) -> FnnInputError:
+_TABLE_HINT = "It is a table; the settings are keys of their own, not grouped in tables (hidden = [6], not [network] hidden)."
+
+
+def unknown_key(key: object, source: Source, table: bool = False) -> FnnInputError:
     """The error for a key that names no setting, worded for where it was given: what a name of
-    :data:`NOT_SETTINGS` is, else the closest known name (the one suggestion of every door) and the keys cut short.
+    :data:`NOT_SETTINGS` is, else the closest known name (the one suggestion of every door) and the keys cut short;
+    a ``table`` (TOML's ``[network]``) is told that the settings are top-level keys.
 
     >>> print(unknown_key("learning_rate", toml_source("x.toml")))
     Unknown key 'learning_rate' in x.toml. Did you mean 'lr'? Known: ['data', 'label', 'drop', 'test_fraction', 'task', 'standardize', 'hidden', 'activation', ...] (27 more).
@@ -304,6 +308,8 @@ def unknown_key(key: object, source: Source) -> FnnInputError:
         return FnnInputError(f"{source.label(plain)} is {NOT_SETTINGS[plain]}.")
     close = closest_name(str(key), [*_BY_NAME, *NOT_SETTINGS])
     hint = f" Did you mean {close!r}?" if close else ""
+    if table:
+        hint += " " + _TABLE_HINT
     where = f"key {key!r} in {source.path}" if source.kind == "toml" else f"{source.kind} key {key!r}"
     where += f" in {source.path}" if source.kind == "grid" and source.path else ""
     return FnnInputError(f"Unknown {where}.{hint} Known: {shown_names(list(_BY_NAME))}.")
@@ -338,8 +344,13 @@ def resolve_config(*layers: tuple[Mapping[str, Any], Source]) -> RunConfig:
         for key, value in values.items():
             name = setting_name(key)
             if name is None:
-                raise unknown_key(key, source)
-            chosen[name] = check_value(name, value, source)
+                raise unknown_key(key, source, table=isinstance(value, Mapping))
+            try:
+                chosen[name] = check_value(name, value, source)
+            except FnnInputError as error:
+                if isinstance(value, Mapping) and name != "class_weight":  # [optimizer] name = "adam"
+                    raise FnnInputError(f"{error} {_TABLE_HINT}") from None
+                raise
             origin[name] = source
     config = RunConfig(**chosen)
     for name, source in origin.items():
