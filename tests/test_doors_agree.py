@@ -1,6 +1,7 @@
-"""The doors agree case by case, over generated cases of each class: what early stopping may watch, the switches,
-the numbers given as numpy scalars or text, the dtype's spellings, the settings that take one name only, and the
-settings an optimiser does not use (fnn.fit, the run's settings from TOML or flags, and the estimators)."""
+"""The doors agree (fnn.fit, the run's settings from TOML or flags, and the estimators), over generated cases of
+each class: what early stopping may watch, a list given to a setting of one value, the switches, numpy's form of a
+value, the settings an optimiser does not use, settings the network cannot train with (one line, before training),
+a state continued with another optimiser, and TOML tables that are not [grid]."""
 
 import re
 import warnings
@@ -8,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from attrs import fields_dict
+from test_doors import _refusal as _expected
 from test_fit_door import GOOD, POOL
 
 import fnn
@@ -15,12 +17,12 @@ from fnn.cli import main
 from fnn.interop.sklearn import FNNClassifier
 from fnn.optim import OPTIMIZERS
 from fnn.run.settings import PYTHON, SETTINGS, RunConfig, resolve_config, toml_source
-from fnn.train.options import TRAINING_CHECKS, BadValue, train_options
+from fnn.train.options import TRAINING_CHECKS, train_options
 
 _X, _Y = fnn.data.iris().as_tuple()
 
 
-def _refusal(call):
+def _monitor_refusal(call):
     """The words of the refusal after the monitor's name, or None when ``call`` is accepted."""
     try:
         call()
@@ -33,15 +35,15 @@ def _refusal(call):
 @pytest.mark.parametrize("metrics, train_metrics", [((), False), (("f1_macro",), False), (("f1_macro",), True)])
 @pytest.mark.parametrize("monitor", ["loss", "val_loss", "accuracy", "val_accuracy", "f1_macro", "val_f1_macro", "val_roc_auc"])
 def test_what_early_stopping_may_watch_is_one_check_at_every_door(monitor, metrics, train_metrics, patience, validation):
-    run = _refusal(lambda: resolve_config(({"monitor": monitor, "metrics": metrics, "train_metrics": train_metrics,
+    run = _monitor_refusal(lambda: resolve_config(({"monitor": monitor, "metrics": metrics, "train_metrics": train_metrics,
                                             "patience": patience, "validation": validation}, PYTHON)))
-    fit = _refusal(lambda: train_options(monitor=monitor, metrics=metrics, train_metrics=train_metrics,
+    fit = _monitor_refusal(lambda: train_options(monitor=monitor, metrics=metrics, train_metrics=train_metrics,
                                          patience=patience, validation=validation))
     assert run == fit
     if patience and validation:  # the estimators' early stopping: patience and a held-out part
         estimator = FNNClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0, early_stopping=True,
                                   monitor=monitor, metrics=metrics, train_metrics=train_metrics)
-        assert _refusal(lambda: estimator.fit(_X, _Y)) == run
+        assert _monitor_refusal(lambda: estimator.fit(_X, _Y)) == run
     if run is not None:
         assert run.startswith("watches") and "\n" not in run
 
@@ -61,14 +63,6 @@ def test_a_setting_of_one_value_refuses_a_list_at_every_door(setting, capsys):
         if isinstance(given, str) and setting.name not in ("seed", "threads"):
             assert main(["sweep", setting.flag, given, "--grid", "lr=[0.1]"]) == 2
             assert f"{setting.flag} must be {expected}; got {given!r}." in capsys.readouterr().err
-
-
-def _expected(setting, value):
-    try:
-        setting.convert(value)
-    except BadValue as expected:
-        return str(expected)
-    return None
 
 
 _OFF, _ON, _NEITHER = ["no", "False", " off ", False, np.False_], ["yes", "TRUE", True, np.True_], ["maybe", 2, None, 0.0, ""]
@@ -231,3 +225,11 @@ def test_a_toml_table_other_than_grid_is_told_the_settings_are_top_level_keys(co
     assert out == "" and len(err.strip().splitlines()) == 1, err
     assert f"{table!r}" in err and "It is a table; the settings are keys of their own" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_commands_count_one_in_the_singular(tmp_path, capsys):
+    assert main(["train", "--data", "iris", "--hidden", "2", "--epochs", "1", "--threads", "1", "--no-record"]) == 0
+    assert ", 1 epoch, 1 thread" in capsys.readouterr().out
+    assert main(["sweep", "--data", "iris", "--hidden", "2", "--epochs", "1", "--grid", "lr=[0.1]", "--seeds", "0",
+                 "--out", str(tmp_path / "s"), "--sequential"]) == 0
+    assert "(this configuration only, 1 seed): test accuracy" in capsys.readouterr().out

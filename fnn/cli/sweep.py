@@ -279,7 +279,7 @@ def _print_chosen(chosen: dict[str, Any]) -> None:
     """The chosen configuration and its test metrics (the only test metrics a sweep shows)."""
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in chosen["config"].items()) or "the base configuration"
     score = ("accuracy", "test accuracy") if "accuracy_mean" in chosen else ("r2", "test R^2")
-    print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seeds): "
+    print(f"chosen: {shown}; on the test set (this configuration only, {len(chosen['seeds'])} seed{'s' * (len(chosen['seeds']) != 1)}): "
           f"{score[1]} {chosen[score[0] + '_mean']:.4f} +- {chosen[score[0] + '_std']:.4f}, "
           f"test loss {chosen['loss_mean']:.4f} +- {chosen['loss_std']:.4f}")
 
