@@ -161,6 +161,13 @@ def test_resumed_members_continue_exactly():
         assert a.params == b.params and a.opt_state == b.opt_state and a.history == b.history
 
 
+@pytest.mark.parametrize("seeds", [np.arange(2), ["0", "1"], (np.int64(0), 1), range(2)])
+def test_seeds_are_checked_as_fits_seed(seeds):
+    states = fit_seeds(SPEC, SMALL, seeds=seeds, epochs=1)
+    assert [state.seed for state in states] == [0, 1]
+    assert states[1].params == solo(SPEC, SMALL, 1, 1).params
+
+
 def test_zero_epochs_gives_the_start_states():
     states = fit_seeds(SPEC, SMALL, seeds=[4], epochs=0)
     assert states[0].params == fnn.init_params(SPEC, seed=4) and states[0].epoch == 0
@@ -174,6 +181,9 @@ def test_zero_epochs_gives_the_start_states():
     [
         (lambda: fit_seeds(SPEC, SMALL, seeds=[], epochs=1), "seeds"),
         (lambda: fit_seeds(SPEC, SMALL, seeds=[0, -1], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0, True], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=np.zeros((2, 2), int), epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=["one"], epochs=1), "seeds"),
         (lambda: fit_seeds(SPEC, SMALL, seeds=[0], epochs=1, seed=3), "seed"),
         (lambda: fit_seeds([fnn.init_params(SPEC, seed=0)], SMALL, seeds=[0, 1], epochs=1), "start"),
         (lambda: fit_seeds(
