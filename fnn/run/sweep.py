@@ -172,8 +172,8 @@ STACKED_SETTINGS = ("seed", "lr", "momentum", "weight_decay")
 """The settings in which the runs of one stack may differ: the seed and the optimiser's scalars
 (:func:`fnn.train.stacked.fit_stacked` trains them as one computation); everything else is shared."""
 
-_ALONE = ("metrics", "sample_weight", "class_weight", "train_metrics")
-"""Settings that make a run train alone: weighted runs and chosen metrics are not stacked."""
+_ALONE = ("sample_weight", "class_weight")
+"""Settings that make a run train alone: weighted runs are not stacked."""
 
 
 MAX_STACK = 16
