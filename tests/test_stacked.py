@@ -311,6 +311,17 @@ def test_a_loss_that_explodes_stops_as_fit_does():
     assert stacked_error.value.last_good == alone.value.last_good
 
 
+def test_a_loss_above_the_factor_but_within_a_large_starts_limit_goes_on_as_fit_does():
+    # targets in the thousands: the start's loss is ~1e6, so losses above DIVERGENCE_FACTOR are within its limit
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    data = (x, (x @ np.array([[900.0], [-700.0], [1200.0]]) + 3000).astype(np.float32))
+    spec = fnn.network([3, 4, 1], output="identity", loss="mse")
+    states = fit_seeds(spec, data, seeds=[0, 1], epochs=3, lr=1e-4, batch_size=20)
+    assert all(loss > stacked.DIVERGENCE_FACTOR for state in states for loss in state.history.column("loss"))
+    assert_members_are_solo(states, spec, data, [0, 1], 3, lr=1e-4, batch_size=20)
+
+
 @pytest.mark.parametrize("keyword", ["lr", "momentum", "schedule", "clip_norm", "l2", "weight_decay"])
 def test_optimizer_settings_beside_each_members_own_optimizer_are_refused(keyword):
     value = {"schedule": "step_decay:1,0.5"}.get(keyword, 0.5)

@@ -51,6 +51,7 @@ from fnn.train.diagnostics import (
 from fnn.train.dropout import dropout_masks, dropout_rates
 from fnn.train.loop import (
     _RECORD_FIELDS,
+    DIVERGENCE_FACTOR,
     RunningMetrics,
     _blas,
     _epoch_metrics,
@@ -462,7 +463,7 @@ def _prepared(template: Params, states: list[TrainState], data: Sequence[Any], o
               count: int, check: Callable[[int, TrainState], Any] | None, diverge: bool, function: str) -> tuple[tuple[TrainState, TrainState], ...]:
     """:func:`_fit` once the members' states are made: their data prepared and split, then trained."""
     prepared: dict[int, tuple[Any, np.ndarray]] = {}
-    members, own_data, limits = [], [], []
+    members, own_data, trained_on = [], [], []
     for state, part, own in zip(states, data, options):
         if id(part) not in prepared:
             prepared[id(part)] = prepare_data(template, part, function)
@@ -472,10 +473,10 @@ def _prepared(template: Params, states: list[TrainState], data: Sequence[Any], o
         val = None if split is None else split[:2]
         if val is not None and isinstance(own.validation, float):
             val = (take_rows(x, val[0]), val[1])
-        train = (take_rows(x, rows), y[rows]) if shared.train_metrics or diverge else None
+        held_out = isinstance(own.validation, float)  # fit trains on the rows it keeps, else on the data whole
+        train = ((take_rows(x, rows), y[rows]) if held_out else own_part) if shared.train_metrics or diverge else None
         members.append(_Member(state.seed, rows, val, train if shared.train_metrics else None, own.optimizer))
-        if train is not None and diverge:
-            limits.append(divergence_limit(state.params, *train))
+        trained_on.append(train)
         own_data.append(own_part)  # the very object for members of one data set: one gather serves them all
     sizes = {len(m.rows) for m in members}
     if 0 in sizes:
@@ -485,7 +486,7 @@ def _prepared(template: Params, states: list[TrainState], data: Sequence[Any], o
     sizes_text = "-".join(map(str, template.spec.sizes))
     require_memory(len(members) * training_bytes(template.spec.sizes, template.dtype.itemsize, min(shared.batch_size, sizes.pop())),
                    f"{function}: training {len(members)} members of the network {sizes_text} ({template.dtype}) with batch_size {shared.batch_size}")
-    return _train(template, own_data, members, states, shared, count, _diverging(check, states, limits) if diverge else check, function)
+    return _train(template, own_data, members, states, shared, count, _diverging(check, states, trained_on) if diverge else check, function)
 
 
 def _train(
@@ -583,14 +584,20 @@ def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[O
     return [resolve_optimizer(optimizer, None, "fit_seeds") for optimizer in optimizers]
 
 
-def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[TrainState], limits: Sequence[float]) -> Callable[[int, TrainState], Any]:
-    """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` under ``limits[i]`` (its error
-    names the member's seed and carries its state before the epoch)."""
-    previous = list(starts)
+def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[TrainState], data: Sequence[Any]) -> Callable[[int, TrainState], Any]:
+    """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` trained on ``data[i]`` (its error
+    names the member's seed and carries its state before the epoch).
+
+    The limit is ``DIVERGENCE_FACTOR * max(1, L0)``, so a loss at most ``DIVERGENCE_FACTOR`` is within it whatever
+    ``L0`` is: the start's loss (a forward pass over the member's training part) is computed only for a loss above,
+    and every decision is fit's."""
+    begun, previous = list(starts), list(starts)  # the states it started from, and each one's last good one
 
     def checked(member: int, state: TrainState) -> None:
+        loss = state.history[-1].loss
+        limit = divergence_limit(begun[member].params, *data[member]) if loss > DIVERGENCE_FACTOR else math.inf
         try:
-            for _ in stop_on_divergence([state], previous[member], limits[member]):
+            for _ in stop_on_divergence([state], previous[member], limit):
                 previous[member] = state
         except TrainingDiverged as error:
             raise TrainingDiverged(f"Seed {state.seed}: {error}", epoch=error.epoch, step=error.step,
