@@ -334,10 +334,11 @@ def spawn(system, optimizer, threads, args, width=1.0, subset=None, epochs=None,
     if subset or args.subset:
         command += ["--subset", str(subset or args.subset)]
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    load = os.getloadavg()[0]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+        if line.startswith("RESULT "):  # the machine's load around the run (its own included), to judge its wall time
+            return {**json.loads(line[len("RESULT "):]), "load_average": max(load, os.getloadavg()[0])}
     return {"system": system, "optimizer": optimizer, "threads": threads, "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
 
 
@@ -445,13 +446,15 @@ def print_table(results, thread_counts, systems, skipped):
                   f"GFLOP/s; 2048x2048: {statistics.median(r['square_2048_gflops'] for r in limits):.1f} GFLOP/s; "
                   f"training = {limits[0]['train_gflop_per_epoch']:.1f} GFLOP/epoch")
         print("seconds per epoch: each run's median of epochs 2-4, then median (min-max) over the repeats; "
-              "CPU = process CPU time (all threads)")
+              "CPU = process CPU time (all threads); load = the highest 1-minute load average around the system's runs "
+              f"(above {threads} the wall times include waiting for a core: compare CPU)")
         print(f"{'optimizer':<9} {'system':<8} {'s/epoch':>8} {'(min-max)':>15} {'CPU s':>7} {'test acc':>9} {'peak MiB':>9} "
-              f"{'fnn/peer':>9} {'x products':>10}")
+              f"{'fnn/peer':>9} {'x products':>10} {'CPU ratio':>9} {'load':>5}")
         for optimizer in ("sgd", "adam"):
             runs = {s: [r for r in results if r.get("threads") == threads and r.get("optimizer") == optimizer
                         and r.get("system") == s and "error" not in r] for s in systems}
             fnn_time = across_repeats(runs["fnn"])[0] if runs.get("fnn") else None
+            fnn_cpu = across_repeats(runs["fnn"], "epoch_cpu_seconds")[0] if runs.get("fnn") else None
             for system in systems:
                 rows = runs[system]
                 if system in skipped:
@@ -465,9 +468,11 @@ def print_table(results, thread_counts, systems, skipped):
                 cpu = across_repeats(rows, "epoch_cpu_seconds")[0]
                 ratio = f"{fnn_time / median:.2f}" if fnn_time and system != "fnn" else "-"
                 over = f"{median / ideal:.2f}" if ideal else "-"
+                cpu_ratio = f"{fnn_cpu / cpu:.2f}" if fnn_cpu and system != "fnn" else "-"
+                load = max(r.get("load_average", 0.0) for r in rows)
                 print(f"{optimizer:<9} {system:<8} {median:>8.3f} {f'({low:.3f}-{high:.3f})':>15} {cpu:>7.3f} "
                       f"{statistics.median(r['test_accuracy'] for r in rows):>9.4f} {max(r['peak_rss_mib'] for r in rows):>9.0f} "
-                      f"{ratio:>9} {over:>10}")
+                      f"{ratio:>9} {over:>10} {cpu_ratio:>9} {load:>5.2f}")
     for threads in thread_counts:
         for optimizer in ("sgd", "adam"):
             rss = [r["rss_mib_after_epoch"] for r in results if r.get("system") == "fnn" and r.get("threads") == threads

@@ -58,8 +58,9 @@ def test_benchmark_smoke_on_a_tiny_slice():
     timing, accuracy = out.split("== test accuracy")
     rows = [line.split() for line in timing.splitlines() if line.startswith(("sgd ", "adam "))]
     assert {(r[0], r[1]) for r in rows} == {("sgd", "fnn"), ("sgd", "numpy"), ("adam", "fnn"), ("adam", "numpy")}
-    # optimizer system s/epoch (min-max) CPU-s test-acc peak-MiB fnn/peer x-products
-    assert all(float(r[2]) > 0 and float(r[4]) > 0 and 0 <= float(r[5]) <= 1 and float(r[6]) > 50 for r in rows)
+    # optimizer system s/epoch (min-max) CPU-s test-acc peak-MiB fnn/peer x-products CPU-ratio load
+    assert all(float(r[2]) > 0 and float(r[4]) > 0 and 0 <= float(r[5]) <= 1 and float(r[6]) > 50 and float(r[10]) >= 0 for r in rows)
+    assert all(r[9] == "-" if r[1] == "fnn" else float(r[9]) > 0 for r in rows)
     assert "float32 products alone" in timing
     spread = [line.split() for line in accuracy.splitlines() if line.startswith(("sgd ", "adam "))]
     assert len(spread) == 4 and all(r[-1] == "n=2" and 0.1 < float(r[2]) <= 1 for r in spread)

@@ -161,9 +161,19 @@ def test_resumed_members_continue_exactly():
         assert a.params == b.params and a.opt_state == b.opt_state and a.history == b.history
 
 
+@pytest.mark.parametrize("seeds", [np.arange(2), ["0", "1"], (np.int64(0), 1), range(2)])
+def test_seeds_are_checked_as_fits_seed(seeds):
+    states = fit_seeds(SPEC, SMALL, seeds=seeds, epochs=1)
+    assert [state.seed for state in states] == [0, 1]
+    assert states[1].params == solo(SPEC, SMALL, 1, 1).params
+
+
 def test_zero_epochs_gives_the_start_states():
     states = fit_seeds(SPEC, SMALL, seeds=[4], epochs=0)
     assert states[0].params == fnn.init_params(SPEC, seed=4) and states[0].epoch == 0
+    wide = fit_seeds(SPEC, SMALL, seeds=[4], epochs=0, dtype="float64")
+    assert wide[0].params == fnn.fit(fnn.init_params(SPEC, seed=4), SMALL, epochs=0, dtype="float64").params
+    assert wide[0].params.dtype == np.float64
 
 
 @pytest.mark.parametrize(
@@ -171,12 +181,17 @@ def test_zero_epochs_gives_the_start_states():
     [
         (lambda: fit_seeds(SPEC, SMALL, seeds=[], epochs=1), "seeds"),
         (lambda: fit_seeds(SPEC, SMALL, seeds=[0, -1], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0, True], epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=np.zeros((2, 2), int), epochs=1), "seeds"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=["one"], epochs=1), "seeds"),
         (lambda: fit_seeds(SPEC, SMALL, seeds=[0], epochs=1, seed=3), "seed"),
         (lambda: fit_seeds([fnn.init_params(SPEC, seed=0)], SMALL, seeds=[0, 1], epochs=1), "start"),
         (lambda: fit_seeds(
             [fnn.init_params(SPEC, seed=0), fnn.init_params(fnn.network([64, 5, 10]), seed=1)], SMALL, seeds=[0, 1], epochs=1
         ), "one network"),
         (lambda: fit_seeds(SPEC, SMALL, seeds=[0], epochs=-1), "epochs"),
+        (lambda: fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, patience=1, monitor="val_r2", validation=0.2),
+         "The 'monitor' argument of fnn.fit_seeds must be loss, accuracy"),
     ],
 )
 def test_bad_arguments_are_named(call, match):
@@ -211,12 +226,113 @@ def test_any_small_network_and_seed_list(sizes, seeds, batch_size, dtype, optimi
     assert_members_are_solo(states, starts, data, seeds, 2, **options)
 
 
-@pytest.mark.parametrize("keyword, value", [("sample_weight", np.ones(40)), ("class_weight", "balanced"), ("metrics", ["f1_macro"])])
-def test_weights_and_chosen_metrics_are_refused_by_name(keyword, value):
+@pytest.mark.parametrize("keyword, value", [("sample_weight", np.ones(40)), ("class_weight", "balanced")])
+def test_weights_are_refused_by_name(keyword, value):
     x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
     y = np.arange(40) % 2
     with pytest.raises(fnn.FnnInputError, match=f"{keyword}. argument of fnn.fit_seeds must be None"):
         fit_seeds(fnn.network([3, 4, 2]), (x, y), seeds=[0, 1], epochs=1, **{keyword: value})
+
+
+# One call per keyword of fnn.fit (with what it needs beside it); each member must be its solo fit's bytes.
+FIT_OPTIONS = {
+    "optimizer": dict(optimizer="adam"),
+    "lr": dict(lr="0.05"),
+    "momentum": dict(lr=0.05, momentum=0.9),
+    "weight_decay": dict(optimizer="adamw", weight_decay=0.05),
+    "schedule": dict(lr=0.2, schedule="step_decay:1,0.5", validation=0.2),
+    "clip_norm": dict(lr=0.5, clip_norm=0.1),
+    "l2": dict(l2=0.01),
+    "batch_size": dict(batch_size=17),
+    "validation": dict(validation=0.25),
+    "drop_rate": dict(drop_rate=(0.3, 0.1)),
+    "patience": dict(lr=2.0, patience=1, validation=0.2, monitor="val_accuracy"),
+    "monitor": dict(lr=2.0, patience=1, monitor="loss"),
+    "metrics": dict(metrics=["f1_macro", "log_loss"], validation=0.2),
+    "train_metrics": dict(metrics=["f1_macro"], train_metrics=True, patience=1, monitor="f1_macro"),
+    "diagnostics": dict(diagnostics=True),
+    "dtype": dict(dtype="float64", optimizer="rmsprop"),
+    "threads": dict(threads=1),
+    "shuffle": dict(shuffle=False),
+}
+ALONE = {"seed": 3, "class_weight": "balanced", "sample_weight": np.ones(len(SMALL.labels))}
+"""fit's keywords fit_seeds refuses by name: the seed is each member's, weighted losses train one run at a time."""
+
+
+def test_every_fit_keyword_is_stacked_or_refused():
+    from fnn.train.options import FIT_KEYWORDS
+
+    assert sorted(FIT_OPTIONS.keys() | ALONE.keys()) == sorted(FIT_KEYWORDS)
+
+
+@pytest.mark.parametrize("keyword", sorted(FIT_OPTIONS))
+def test_every_fit_option_gives_each_member_its_solo_bytes(keyword):
+    options = FIT_OPTIONS[keyword]
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 7], epochs=3, **options)
+    assert_members_are_solo(states, SPEC, SMALL, [0, 7], 3, **options)
+
+
+@pytest.mark.parametrize("keyword", sorted(ALONE))
+def test_fit_options_of_one_run_at_a_time_are_refused_by_name(keyword):
+    with pytest.raises(fnn.FnnInputError, match=f"'{keyword}' argument of fnn.fit_seeds"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, **{keyword: ALONE[keyword]})
+
+
+def test_a_schedule_in_epochs_counts_the_training_part_of_each_member():
+    states = fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=4, lr=0.4, schedule="cosine", validation=0.2, batch_size=60)
+    assert states[0].history.column("lr") == fnn.fit(
+        fnn.init_params(SPEC, seed=0), SMALL, epochs=4, lr=0.4, schedule="cosine", validation=0.2, batch_size=60, seed=0
+    ).history.column("lr")
+    assert states[0].history[-1].lr < 0.4 * 0.2  # cosine over the 4 epochs given, in steps of 4 batches each
+
+
+def test_threads_limit_blas_while_the_members_train(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    epoch = stacked._epoch
+
+    def watched(*args, **kwargs):
+        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+        return epoch(*args, **kwargs)
+
+    monkeypatch.setattr(stacked, "_epoch", watched)
+    fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=2, threads=1)
+    assert seen == [{1}, {1}]
+
+
+def test_a_loss_that_explodes_stops_as_fit_does():
+    options = dict(lr=40.0, momentum=0.99, batch_size=300)
+    with pytest.raises(fnn.TrainingDiverged) as alone:
+        solo(SPEC, SMALL, 2, 6, **options)
+    with pytest.raises(fnn.TrainingDiverged, match="Seed 2: Training diverged: the training loss grew") as stacked_error:
+        fit_seeds(SPEC, SMALL, seeds=[2], epochs=6, **options)
+    assert (stacked_error.value.epoch, stacked_error.value.step) == (alone.value.epoch, alone.value.step)
+    assert stacked_error.value.last_good == alone.value.last_good
+
+
+def test_a_loss_above_the_factor_but_within_a_large_starts_limit_goes_on_as_fit_does():
+    # targets in the thousands: the start's loss is ~1e6, so losses above DIVERGENCE_FACTOR are within its limit
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    data = (x, (x @ np.array([[900.0], [-700.0], [1200.0]]) + 3000).astype(np.float32))
+    spec = fnn.network([3, 4, 1], output="identity", loss="mse")
+    states = fit_seeds(spec, data, seeds=[0, 1], epochs=3, lr=1e-4, batch_size=20)
+    assert all(loss > stacked.DIVERGENCE_FACTOR for state in states for loss in state.history.column("loss"))
+    assert_members_are_solo(states, spec, data, [0, 1], 3, lr=1e-4, batch_size=20)
+
+
+@pytest.mark.parametrize("keyword", ["lr", "momentum", "schedule", "clip_norm", "l2", "weight_decay"])
+def test_optimizer_settings_beside_each_members_own_optimizer_are_refused(keyword):
+    value = {"schedule": "step_decay:1,0.5"}.get(keyword, 0.5)
+    with pytest.raises(fnn.FnnInputError, match=f"'{keyword}' argument of fnn.fit_seeds must be left out"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, optimizers=[fnn.optim.sgd(0.1), fnn.optim.sgd(0.2)], **{keyword: value})
+
+
+def test_memory_of_all_members_is_estimated_before_training(monkeypatch):
+    monkeypatch.setattr("fnn.limits.available_memory", lambda: 10**6)
+    with pytest.raises(fnn.FnnInputError, match=r"fit_seeds: training 2 members of the network 64-16-12-10 .* needs"):
+        fit_seeds(SPEC, SMALL, seeds=[0, 1], epochs=1, batch_size=300)
 
 
 def _one_hot(labels, k):

@@ -21,8 +21,15 @@ CASES = {
                                            "schedule": "linear_warmup:1+cosine", "patience": 1},
     "digits adam, dropout": {"data": "digits", "hidden": [16], "epochs": 2, "batch_size": 64, "optimizer": "adam", "drop_rate": 0.3},
     "moons generated per seed": {"data": "moons", "hidden": [8], "epochs": 2, "batch_size": 32, "activation": "tanh"},
+    "iris clipped, l2, float64": {"data": "iris", "hidden": [8], "epochs": 3, "batch_size": 16, "clip_norm": 0.5, "l2": 0.01,
+                                  "dtype": "float64"},
+    "iris rmsprop, step decay": {"data": "iris", "hidden": [8], "epochs": 3, "batch_size": 16, "optimizer": "rmsprop",
+                                 "schedule": "step_decay:1,0.5"},
+    "iris chosen metrics, early stopping on one": {"data": "iris", "hidden": [8], "epochs": 4, "batch_size": 16,
+                                                   "metrics": ["f1_macro", "log_loss"], "train_metrics": True,
+                                                   "patience": 1, "monitor": "val_f1_macro"},
 }
-LRS = {"adam": [0.01, 0.003], "adamw": [0.05, 0.003]}
+LRS = {"adam": [0.01, 0.003], "adamw": [0.05, 0.003], "rmsprop": [0.01, 0.003]}
 
 
 def solo(record):
@@ -56,8 +63,10 @@ def test_stacks_group_by_everything_but_seed_and_optimiser_scalars():
         assert all(one == shared[0] for one in shared)
     assert sorted(id(c) for g in groups for c in g) == sorted(id(c) for c in configs)
     assert len(stacks(configs, stack=False)) == len(configs)
-    weighted = expand_grid({"data": "iris", "epochs": 1, "metrics": ["f1_macro"]}, {"lr": [0.1, 0.05]}, [0, 1])
-    assert [len(g) for g in stacks(weighted)] == [1, 1, 1, 1]  # chosen metrics train alone
+    weighted = expand_grid({"data": "iris", "epochs": 1, "class_weight": "balanced"}, {"lr": [0.1, 0.05]}, [0, 1])
+    assert [len(g) for g in stacks(weighted)] == [1, 1, 1, 1]  # weighted runs train alone
+    chosen = expand_grid({"data": "iris", "epochs": 1, "metrics": ["f1_macro"]}, {"lr": [0.1, 0.05]}, [0, 1])
+    assert [len(g) for g in stacks(chosen)] == [4]  # chosen metrics stack
 
 
 def test_a_stack_that_cannot_share_one_computation_runs_each_alone():

@@ -63,7 +63,6 @@ from fnn.run.record import data_fingerprints, run_record, test_metrics, validati
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.store.model import Model
 from fnn.store.run_folder import RECORD, RunFolder
-from fnn.train.loop import divergence_limit, stop_on_divergence
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
 from fnn.train.state import TrainState
@@ -173,8 +172,8 @@ STACKED_SETTINGS = ("seed", "lr", "momentum", "weight_decay")
 """The settings in which the runs of one stack may differ: the seed and the optimiser's scalars
 (:func:`fnn.train.stacked.fit_stacked` trains them as one computation); everything else is shared."""
 
-_ALONE = ("metrics", "sample_weight", "class_weight", "train_metrics")
-"""Settings that make a run train alone: weighted runs and chosen metrics are not stacked."""
+_ALONE = ("sample_weight", "class_weight")
+"""Settings that make a run train alone: weighted runs are not stacked."""
 
 
 MAX_STACK = 16
@@ -224,15 +223,9 @@ def run_stack(configs: Sequence[RunConfig], source: LoadedSource = None) -> list
     with threadpool_limits(limits=1, user_api="blas"):
         prepared = [prepare_run(config, source=source) for config in configs]
         options = _stack_options(prepared, [None] * len(prepared), patience=True)
-        limits = [divergence_limit(own.params, *own.train.as_tuple()) for own in prepared]
-
-        def converging(index: int, state: TrainState) -> None:
-            for _ in stop_on_divergence([state], state, limits[index]):  # raises as the run alone would
-                pass
-
-        try:
+        try:  # a member that diverges raises as the run alone would
             finals = fit_stacked([own.params for own in prepared], [own.train for own in prepared], options,
-                                 epochs=configs[0].epochs, check=converging)
+                                 epochs=configs[0].epochs, diverge=True)
         except (FnnInputError, TrainingDiverged):
             return [run_one(config, source) for config in configs]
         seconds = time.perf_counter() - started

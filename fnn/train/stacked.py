@@ -23,6 +23,7 @@ equal for every optimiser, schedule and built-in loss, with dropout, early stopp
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -30,13 +31,13 @@ from typing import Any, cast
 import numpy as np
 from attrs import evolve, frozen
 
-from fnn.core.metrics import evaluate
 from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
 from fnn.core.params import Params, flat_layout, flatten_params, init_params, params_from_flat
 from fnn.core.scores import greater_is_better
 from fnn.core.spec import NetworkSpec
 from fnn.data.lazy import take_rows
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
+from fnn.limits import require_memory, training_bytes
 from fnn.optim.base import ElementwiseKernel, Optimizer, apply_updates
 from fnn.train.batches import minibatches
 from fnn.train.diagnostics import (
@@ -48,8 +49,22 @@ from fnn.train.diagnostics import (
     wants_norms,
 )
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.loop import RunningMetrics, _options, _validation_data, prepare_data, start_state
-from fnn.train.options import TrainOptions, check_epochs, resolve_optimizer
+from fnn.train.loop import (
+    _RECORD_FIELDS,
+    DIVERGENCE_FACTOR,
+    RunningMetrics,
+    _blas,
+    _epoch_metrics,
+    _in_dtype,
+    _options,
+    _validation_data,
+    check_monitor,
+    divergence_limit,
+    prepare_data,
+    start_state,
+    stop_on_divergence,
+)
+from fnn.train.options import FIT_KEYWORDS, TRAINING_CHECKS, BadValue, TrainOptions, check_epochs, resolve_optimizer
 from fnn.train.state import EpochRecord, TrainState
 
 
@@ -74,11 +89,13 @@ class _Stacked:
 @frozen(hash=False)
 class _Member:
     """What one member trains on and with: its seed, the rows of the data that are its training part, its
-    validation part (prepared) and its optimiser."""
+    validation part and its training part (prepared; the latter only where it is measured: ``train_metrics``)
+    and its optimiser."""
 
     seed: int
     rows: np.ndarray
     val: tuple[Any, np.ndarray] | None
+    train: tuple[Any, np.ndarray] | None
     optimizer: Optimizer
 
 
@@ -326,12 +343,16 @@ def _one_network(states: Sequence[TrainState], function: str) -> None:
 
 
 def _check_seeds(seeds: Any) -> list[int]:
+    """The seeds as ints, each checked as fit's ``seed`` is (so ``"3"`` and ``np.int64(3)`` are 3)."""
+    expected = "a non-empty list of non-negative ints"
+    if isinstance(seeds, np.ndarray) and seeds.ndim == 1:
+        seeds = seeds.tolist()
     if not isinstance(seeds, (list, tuple, range)) or not seeds:
-        raise bad_argument("fit_seeds", "seeds", "a non-empty list of non-negative ints", seeds)
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise bad_argument("fit_seeds", "seeds", "a non-empty list of non-negative ints", list(seeds))
-    return [int(seed) for seed in seeds]
+        raise bad_argument("fit_seeds", "seeds", expected, seeds)
+    try:
+        return [TRAINING_CHECKS["seed"](seed) for seed in seeds]
+    except BadValue:
+        raise bad_argument("fit_seeds", "seeds", expected, list(seeds)) from None
 
 
 def _first_carry(members: Sequence[_Member], states: Sequence[TrainState], function: str) -> _Carry:
@@ -358,8 +379,9 @@ def _keep(carry: _Carry, rows: list[int]) -> _Carry:
     return _Carry(carry.flat[rows], tuple(carry.opt[r] for r in rows), carry.step)
 
 
-def _improved(state: TrainState, best: TrainState | None, monitor: str) -> bool:
+def _improved(state: TrainState, best: TrainState | None, options: TrainOptions) -> bool:
     """Whether ``state`` is better than ``best`` on ``monitor``, by the rule of :func:`fnn.early_stopping`."""
+    monitor = options.monitor
     value = state.history[-1].value(monitor)
     if value is None:
         raise FnnInputError(
@@ -369,7 +391,7 @@ def _improved(state: TrainState, best: TrainState | None, monitor: str) -> bool:
     if best is None:
         return True
     best_value = best.history[-1].value(monitor)
-    return bool(value > best_value if greater_is_better(monitor) else value < best_value)
+    return bool(value > best_value if greater_is_better(monitor, options.metrics) else value < best_value)
 
 
 _ONE_KIND = "options that differ in optimizer (of one kind), seed and validation only"
@@ -379,12 +401,11 @@ def _check_options(options: Sequence[TrainOptions], function: str) -> TrainOptio
     """The options every member shares (the first's), once each member's own optimiser, seed and validation are
     set aside; refused unless all agree and leave out what trains one run at a time."""
     first = options[0]
-    for name in ("sample_weight", "class_weight", "metrics", "train_metrics"):
+    for name in ("sample_weight", "class_weight"):
         value = getattr(first, name)
-        if isinstance(value, np.ndarray) or value not in (None, False, ()):  # weighted and chosen-metric runs train one seed at a time
+        if value is not None:  # a weighted loss is computed one run at a time
             shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else value
-            expected = "False" if name == "train_metrics" else "None"
-            raise bad_argument(function, name, f"{expected} ({function} trains unweighted runs with the built-in metrics; use fnn.fit per seed)", shown)
+            raise bad_argument(function, name, f"None ({function} trains unweighted runs; use fnn.fit per seed)", shown)
     shared = evolve(first, seed=None, validation=None)
     for own in options[1:]:
         if evolve(own, optimizer=first.optimizer, seed=None, validation=None) != shared or own.sample_weight is not None:
@@ -394,11 +415,13 @@ def _check_options(options: Sequence[TrainOptions], function: str) -> TrainOptio
 
 def fit_stacked(
     starts: Sequence[Params | TrainState], data: Sequence[Any], options: Sequence[TrainOptions], *, epochs: int,
-    check: Callable[[int, TrainState], Any] | None = None,
+    check: Callable[[int, TrainState], Any] | None = None, diverge: bool = False,
 ) -> tuple[tuple[TrainState, TrainState], ...]:
     """Member ``i`` is ``fnn.fit(starts[i], data[i], epochs=epochs, options=options[i])``, all trained as one
     stacked computation: per member ``(final, last)``, the best state under early stopping (``patience``) and the
-    last one trained, the bytes of the solo run's.
+    last one trained, the bytes of the solo run's. With ``diverge``, a member stops the call with
+    :class:`fnn.TrainingDiverged` where its solo ``fnn.fit`` would (the rule of
+    :func:`~fnn.train.loop.stop_on_divergence`, its limit from its own start).
 
     The members share one network (shapes, activations, loss, dtype), epoch and step, as many training rows each,
     and options that differ only in ``optimizer`` (of one kind), ``seed`` and ``validation``; their data may
@@ -417,20 +440,30 @@ def fit_stacked(
             or not len(starts) == len(data) == len(options):
         raise bad_argument("fit_stacked", "starts", "non-empty lists of starts, data and options, one of each per member",
                            [type(part).__name__ for part in (starts, data, options)])
-    return _fit(starts, data, options, epochs, check, "fit_stacked")
+    return _fit(starts, data, options, epochs, check, diverge, "fit_stacked")
 
 
 def _fit(starts: Sequence[Params | TrainState], data: Sequence[Any], options: Sequence[TrainOptions], epochs: int,
-         check: Callable[[int, TrainState], Any] | None, function: str) -> tuple[tuple[TrainState, TrainState], ...]:
+         check: Callable[[int, TrainState], Any] | None, diverge: bool, function: str) -> tuple[tuple[TrainState, TrainState], ...]:
     count = check_epochs(function, epochs) or 0
     shared = _check_options(options, function)
+    starts = [_in_dtype(start, shared.dtype, function) for start in starts]
     states = [start_state(start, own.optimizer, own.seed, function) for start, own in zip(starts, options)]
     _one_network(states, function)
     if count == 0:
         return tuple((state, state) for state in states)
     template = states[0].params
+    if shared.patience is not None:
+        check_monitor(template, shared.monitor, function)
+    with _blas(shared.threads)():  # the whole call, as fit's every epoch and its divergence limit
+        return _prepared(template, states, data, options, shared, count, check, diverge, function)
+
+
+def _prepared(template: Params, states: list[TrainState], data: Sequence[Any], options: Sequence[TrainOptions], shared: TrainOptions,
+              count: int, check: Callable[[int, TrainState], Any] | None, diverge: bool, function: str) -> tuple[tuple[TrainState, TrainState], ...]:
+    """:func:`_fit` once the members' states are made: their data prepared and split, then trained."""
     prepared: dict[int, tuple[Any, np.ndarray]] = {}
-    members, own_data = [], []
+    members, own_data, trained_on = [], [], []
     for state, part, own in zip(states, data, options):
         if id(part) not in prepared:
             prepared[id(part)] = prepare_data(template, part, function)
@@ -440,14 +473,20 @@ def _fit(starts: Sequence[Params | TrainState], data: Sequence[Any], options: Se
         val = None if split is None else split[:2]
         if val is not None and isinstance(own.validation, float):
             val = (take_rows(x, val[0]), val[1])
-        members.append(_Member(state.seed, rows, val, own.optimizer))
+        held_out = isinstance(own.validation, float)  # fit trains on the rows it keeps, else on the data whole
+        train = ((take_rows(x, rows), y[rows]) if held_out else own_part) if shared.train_metrics or diverge else None
+        members.append(_Member(state.seed, rows, val, train if shared.train_metrics else None, own.optimizer))
+        trained_on.append(train)
         own_data.append(own_part)  # the very object for members of one data set: one gather serves them all
     sizes = {len(m.rows) for m in members}
     if 0 in sizes:
         raise bad_argument(function, "data", "at least one sample", 0)
     if len(sizes) != 1:  # a stratified split holds out the same count for every seed; this guards the assumption
         raise bad_argument(function, "data", "as many training samples for every member", sorted(sizes))
-    return _train(template, own_data, members, states, shared, count, check, function)
+    sizes_text = "-".join(map(str, template.spec.sizes))
+    require_memory(len(members) * training_bytes(template.spec.sizes, template.dtype.itemsize, min(shared.batch_size, sizes.pop())),
+                   f"{function}: training {len(members)} members of the network {sizes_text} ({template.dtype}) with batch_size {shared.batch_size}")
+    return _train(template, own_data, members, states, shared, count, _diverging(check, states, trained_on) if diverge else check, function)
 
 
 def _train(
@@ -464,11 +503,11 @@ def _train(
                                 carry, options, drop_rates)
         going = []
         for row, (index, own) in enumerate(zip(active, metrics)):
-            states[index] = state = _epoch_end(members[index], states[index], carry, row, own)
+            states[index] = state = _epoch_end(members[index], states[index], carry, row, own, options)
             if check is not None:
                 check(index, state)
             if options.patience is not None:
-                if _improved(state, best[index], options.monitor):
+                if _improved(state, best[index], options):
                     best[index] = state
                 elif state.epoch - cast(TrainState, best[index]).epoch >= options.patience:
                     continue
@@ -497,31 +536,41 @@ def fit_seeds(
 
     ``start`` is a spec (member ``s`` starts from ``init_params(spec, seed=s)``), one ``Params`` for every
     member, or one ``Params`` or ``TrainState`` per seed (of one network, epoch and step). The options are
-    :func:`fnn.fit`'s (``seed`` aside); with ``patience`` each member stops on its own and returns its best state
-    while the others go on; a float ``validation`` splits each member's part by its own seed. ``optimizers``, one
-    per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning rate or momentum,
-    AdamW with another weight decay) in place of ``optimizer``/``lr``. A member whose loss turns NaN or infinite
+    :func:`fnn.fit`'s, each with fit's meaning (a schedule's epochs, ``dtype``, ``threads``, ``metrics``, ...),
+    but for ``seed`` (each member's is in ``seeds``) and the weighted losses ``sample_weight`` and ``class_weight``
+    (fit trains those one seed at a time); with ``patience`` each member stops on its own and returns its best
+    state while the others go on; a float ``validation`` splits each member's part by its own seed.
+    ``optimizers``, one per seed, gives each member its own optimiser (of one kind: e.g. SGD with another learning
+    rate or momentum, AdamW with another weight decay) in place of the keywords that build one (``optimizer``,
+    ``lr``, ``momentum``, ``weight_decay``, ``schedule``, ``clip_norm``, ``l2``). A member that diverges by fit's
+    rule (its loss not finite, or an epoch's above :data:`~fnn.train.loop.DIVERGENCE_FACTOR` times its start's)
     raises :class:`fnn.TrainingDiverged` for the call, naming its seed. Members with data of their own:
     :func:`fit_stacked`.
 
     Memory: the parameters, the gradient, the update and each optimiser moment take S times one run's (Adam: 5 x S
     x parameters x itemsize); the forward pass keeps each layer's input, pre- and post-activation for S x batch
-    rows; a float ``validation`` gives each member its own copy of its validation part.
+    rows; a float ``validation`` gives each member its own copy of its validation part. S times one run's step
+    is estimated first and refused, before anything is allocated, if it is more than the memory available.
 
     >>> spec = fnn.network([2, 4, 1], activation="tanh", loss="binary_cross_entropy")
     >>> states = fnn.fit_seeds(spec, fnn.data.moons(40, seed=0), seeds=[3, 4], epochs=2, optimizer="adam", lr=0.01)
     >>> [(s.seed, s.epoch, s.step) for s in states]
     [(3, 2, 4), (4, 2, 4)]
     """
-    options = _options("fit_seeds", options, keywords)
     seed_list = _check_seeds(seeds)
-    if options.seed is not None:
-        raise bad_argument("fit_seeds", "seed", "None (each member's seed is in seeds=[...])", options.seed)
-    own_optimizers = _optimizers(optimizers, keywords, len(seed_list)) or [options.optimizer] * len(seed_list)
+    if keywords.get("seed") is not None or (options is not None and options.seed is not None):
+        raise bad_argument("fit_seeds", "seed", "None (each member's seed is in seeds=[...])", keywords.get("seed", options and options.seed))
+    own_optimizers = _optimizers(optimizers, keywords, len(seed_list))
     starts = _starts(start, seed_list)
+    # a schedule's epochs are steps of the first member's training part: every member's has as many rows
+    options = _options("fit_seeds", options, keywords, starts[0], data, check_epochs("fit_seeds", epochs))
     member_options = [evolve(options, optimizer=optimizer, seed=None if isinstance(one, TrainState) else seed)
-                      for one, optimizer, seed in zip(starts, own_optimizers, seed_list)]
-    return tuple(final for final, _ in _fit(starts, [data] * len(starts), member_options, epochs, None, "fit_seeds"))
+                      for one, optimizer, seed in zip(starts, own_optimizers or [options.optimizer] * len(starts), seed_list)]
+    return tuple(final for final, _ in _fit(starts, [data] * len(starts), member_options, epochs, None, True, "fit_seeds"))
+
+
+_OPTIMIZER_KEYWORDS = tuple(name for name in inspect.signature(resolve_optimizer).parameters if name in FIT_KEYWORDS)
+"""fit's keywords that build its optimiser, which ``optimizers=[...]`` gives whole."""
 
 
 def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[Optimizer] | None:
@@ -529,19 +578,47 @@ def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[O
         return None
     if not isinstance(optimizers, (list, tuple)) or len(optimizers) != count:
         raise bad_argument("fit_seeds", "optimizers", f"a list of {count} optimisers (one per seed)", optimizers)
-    for name in ("optimizer", "lr"):
+    for name in _OPTIMIZER_KEYWORDS:
         if keywords.get(name) is not None:
-            raise bad_argument("fit_seeds", name, "left out when optimizers=[...] gives each member its own", keywords[name])
+            raise bad_argument("fit_seeds", name, "left out when optimizers=[...] gives each member its own (build each with it)", keywords[name])
     return [resolve_optimizer(optimizer, None, "fit_seeds") for optimizer in optimizers]
 
 
-def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any]) -> TrainState:
-    """The member's state after the epoch, its record (with validation metrics) added to its history."""
+def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[TrainState], data: Sequence[Any]) -> Callable[[int, TrainState], Any]:
+    """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` trained on ``data[i]`` (its error
+    names the member's seed and carries its state before the epoch).
+
+    The limit is ``DIVERGENCE_FACTOR * max(1, L0)``, so a loss at most ``DIVERGENCE_FACTOR`` is within it whatever
+    ``L0`` is: the start's loss (a forward pass over the member's training part) is computed only for a loss above,
+    and every decision is fit's."""
+    begun, previous = list(starts), list(starts)  # the states it started from, and each one's last good one
+
+    def checked(member: int, state: TrainState) -> None:
+        loss = state.history[-1].loss
+        limit = divergence_limit(begun[member].params, *data[member]) if loss > DIVERGENCE_FACTOR else math.inf
+        try:
+            for _ in stop_on_divergence([state], previous[member], limit):
+                previous[member] = state
+        except TrainingDiverged as error:
+            raise TrainingDiverged(f"Seed {state.seed}: {error}", epoch=error.epoch, step=error.step,
+                                   last_good=error.last_good, epoch_start=error.epoch_start) from None
+        if check is not None:
+            check(member, state)
+
+    return checked
+
+
+def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any], options: TrainOptions) -> TrainState:
+    """The member's state after the epoch, its record (with validation metrics and the chosen ``metrics``, as
+    fit computes them) added to its history."""
     spec = previous.params.spec
     params = _row(spec, carry.flat, row)
     if member.val is not None:
-        metrics.update({f"val_{k}": v for k, v in evaluate(params, *member.val).items()})
+        metrics.update(_epoch_metrics(params, (*member.val, None), options.metrics, "val_", False))
+    if member.train is not None:
+        metrics.update(_epoch_metrics(params, (*member.train, None), options.metrics, "", True))
     opt_state = _member_state(member, spec, carry.opt, row)
     lr = member.optimizer.learning_rate(opt_state) if member.optimizer.learning_rate else None
-    record = EpochRecord(previous.epoch + 1, carry.step, lr, **metrics)
+    named = {name: metrics.pop(name) for name in list(metrics) if name not in _RECORD_FIELDS}
+    record = EpochRecord(previous.epoch + 1, carry.step, lr, **metrics, metrics=named)
     return TrainState(params, opt_state, previous.epoch + 1, carry.step, member.seed, previous.history.append(record))
