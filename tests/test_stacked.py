@@ -318,7 +318,7 @@ def test_a_loss_above_the_factor_but_within_a_large_starts_limit_goes_on_as_fit_
     data = (x, (x @ np.array([[900.0], [-700.0], [1200.0]]) + 3000).astype(np.float32))
     spec = fnn.network([3, 4, 1], output="identity", loss="mse")
     states = fit_seeds(spec, data, seeds=[0, 1], epochs=3, lr=1e-4, batch_size=20)
-    assert all(loss > stacked.DIVERGENCE_FACTOR for state in states for loss in state.history.column("loss"))
+    assert all(loss > fnn.train.loop.DIVERGENCE_FACTOR for state in states for loss in state.history.column("loss"))
     assert_members_are_solo(states, spec, data, [0, 1], 3, lr=1e-4, batch_size=20)
 
 

@@ -351,12 +351,19 @@ def divergence_limit(params: Params, x: Any, y: np.ndarray) -> float:
     return DIVERGENCE_FACTOR * max(1.0, float(evaluate(params, x, y)["loss"]))
 
 
-def stop_on_divergence(states: Iterable[TrainState], previous: TrainState, limit: float) -> Iterator[TrainState]:
+def stop_on_divergence(states: Iterable[TrainState], previous: TrainState, limit: float | Callable[[], float]) -> Iterator[TrainState]:
     """``states`` up to the first whose parameters are not finite or whose training loss exceeds ``limit``: then
-    :class:`~fnn.errors.TrainingDiverged`, carrying the last good state."""
+    :class:`~fnn.errors.TrainingDiverged`, carrying the last good state.
+
+    ``limit`` may be a function giving it (:func:`divergence_limit`, a forward pass over the training data): a limit
+    is at least :data:`DIVERGENCE_FACTOR`, so it is called, once, only for a loss above that, and the decisions
+    are the same as with the number."""
     for state in states:
         loss = state.history[-1].loss
-        if loss > limit or not all(all_finite(array) for array in state.params.arrays()):
+        if callable(limit) and loss > DIVERGENCE_FACTOR:
+            limit = limit()
+        if (not callable(limit) and loss > limit) or not all(all_finite(array) for array in state.params.arrays()):
+            limit = limit() if callable(limit) else limit  # non-finite params: the message shows the limit
             what = (f"the training loss grew to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} times the starting loss "
                     f"(limit {limit:.4g}),") if loss > limit else "the parameters became NaN or infinite"
             raise TrainingDiverged(
@@ -456,9 +463,11 @@ def iterate_epochs(
                 current = epoch(current)
             yield current
 
-    def converging() -> Iterator[TrainState]:
+    def limit() -> float:
         with blas():
-            limit = divergence_limit(state.params, train[0], train[1])
+            return divergence_limit(state.params, train[0], train[1])
+
+    def converging() -> Iterator[TrainState]:
         yield from stop_on_divergence(trained(), state, limit)
 
     return converging() if epochs is None else take(epochs, converging())

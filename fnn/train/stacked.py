@@ -51,7 +51,6 @@ from fnn.train.diagnostics import (
 from fnn.train.dropout import dropout_masks, dropout_rates
 from fnn.train.loop import (
     _RECORD_FIELDS,
-    DIVERGENCE_FACTOR,
     RunningMetrics,
     _blas,
     _epoch_metrics,
@@ -588,14 +587,13 @@ def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[
     """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` trained on ``data[i]`` (its error
     names the member's seed and carries its state before the epoch).
 
-    The limit is ``DIVERGENCE_FACTOR * max(1, L0)``, so a loss at most ``DIVERGENCE_FACTOR`` is within it whatever
-    ``L0`` is: the start's loss (a forward pass over the member's training part) is computed only for a loss above,
-    and every decision is fit's."""
+    The limit is computed only when a loss could exceed it, as fit's is (:func:`~fnn.train.loop.stop_on_divergence`)."""
     begun, previous = list(starts), list(starts)  # the states it started from, and each one's last good one
 
     def checked(member: int, state: TrainState) -> None:
-        loss = state.history[-1].loss
-        limit = divergence_limit(begun[member].params, *data[member]) if loss > DIVERGENCE_FACTOR else math.inf
+        def limit() -> float:
+            return divergence_limit(begun[member].params, *data[member])
+
         try:
             for _ in stop_on_divergence([state], previous[member], limit):
                 previous[member] = state
