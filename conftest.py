@@ -1,10 +1,8 @@
 """Names every doctest may use, as the docs assume them: ``np`` and ``fnn``; and files that import an optional
 package this environment lacks are reported as skipped, with the reason, instead of failing to collect."""
 
-import ast
 import doctest
 import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
@@ -35,41 +33,10 @@ def missing_optional(names):
     return [f"{name} ({OPTIONAL[name]})" for name in sorted(set(names) & set(OPTIONAL)) if importlib.util.find_spec(name) is None]
 
 
-def imported_packages(source):
-    """The top-level package names a module imports at module level (not inside functions)."""
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-class _NeedsMissing(pytest.File):
-    """A test or doctest file that imports an optional package this environment lacks: one skip with the reason."""
-
-    def collect(self):
-        pytest.skip(f"{self.path.name} imports {', '.join(self.missing)}, not installed")
-
-
 @pytest.fixture
 def missing_optional_packages():
     """:func:`missing_optional`, for tests that check which optional packages a whole scenario needs."""
     return missing_optional
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collect_file(file_path, parent):
-    collected = yield
-    if file_path.suffix != ".py" or not collected:
-        return collected
-    missing = missing_optional(imported_packages(pathlib.Path(file_path).read_text()))
-    if not missing:
-        return collected
-    skipped = _NeedsMissing.from_parent(parent, path=file_path)
-    skipped.missing = missing
-    return [skipped]
 
 
 def _missing_package_of(error):
@@ -81,6 +48,19 @@ def _missing_package_of(error):
     named = {error.name.split(".")[0]} if error.name else {word.strip("'.,:") for word in str(error).split()}
     missing = missing_optional(named | {name for name in OPTIONAL if name.lower() in str(error).lower().replace("-", "")})
     return f"needs {', '.join(missing)}, not installed" if missing else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """A test or doctest file whose import (direct or through an fnn module) stops at a missing optional package is
+    one skip, saying which, instead of a collection error."""
+    report = yield
+    if report.failed and report.call is not None and report.call.excinfo is not None:
+        error = report.call.excinfo.value
+        reason = _missing_package_of(error.__cause__ or error.__context__ or error)
+        if reason:
+            report.outcome, report.longrepr = "skipped", (str(collector.path), 0, f"Skipped: {collector.path.name} {reason}")
+    return report
 
 
 @pytest.hookimpl(wrapper=True)
