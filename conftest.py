@@ -34,6 +34,12 @@ def missing_optional(names):
 
 
 @pytest.fixture
+def optional_packages():
+    """The import names of the optional packages."""
+    return tuple(OPTIONAL)
+
+
+@pytest.fixture
 def missing_optional_packages():
     """:func:`missing_optional`, for tests that check which optional packages a whole scenario needs."""
     return missing_optional
