@@ -3,6 +3,7 @@ package this environment lacks are reported as skipped, with the reason, instead
 
 import doctest
 import importlib.util
+import re
 
 import numpy as np
 import pytest
@@ -56,6 +57,20 @@ def _missing_package_of(error):
     return f"needs {', '.join(missing)}, not installed" if missing else None
 
 
+# How a missing optional package shows in what a command printed: fnn's one line naming the extra, or Python's own.
+_NAMED_MISSING = re.compile(r"pip install 'fnn\[(\w+)\]'|No module named '([\w.]+)'")
+
+
+def _missing_package_in(text):
+    """The reason to skip when a failure's text (a command's refusal in it) names an optional package this
+    environment lacks: a test reaching one through the command line or a script sees an exit code, not an import."""
+    named = set()
+    for extra, module in _NAMED_MISSING.findall(text):
+        named |= {name for name, how in OPTIONAL.items() if how == f"the {extra} extra"} if extra else {module.split(".")[0]}
+    missing = missing_optional(named)
+    return f"needs {', '.join(missing)}, not installed (a command it runs said so)" if missing else None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector):
     """A test or doctest file whose import (direct or through an fnn module) stops at a missing optional package is
@@ -69,12 +84,20 @@ def pytest_make_collect_report(collector):
     return report
 
 
+_SKIPPED_FOR = {}  # id(error) -> (error, the reason a test it stopped was skipped)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A test or example stopped by a missing optional package (imported where it is used) is skipped, saying which."""
+    """A test or example stopped by a missing optional package (imported where it is used, or named by a command it
+    runs) is skipped, saying which."""
     report = yield
     if call.excinfo is not None and report.failed:
-        reason = _missing_package_of(call.excinfo.value)
+        printed = "\n".join([str(report.longrepr), report.capstdout, report.capstderr])
+        error = call.excinfo.value
+        reason = _missing_package_of(error) or _missing_package_in(printed) or _SKIPPED_FOR.get(id(error), (None, None))[1]
+        if reason:  # a shared fixture's error comes back to each of its tests, without what the first one printed
+            _SKIPPED_FOR[id(error)] = error, reason
         if reason:
             report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
     return report

@@ -223,3 +223,58 @@ def test_the_source_distribution_carries_the_tests_and_scripts(source_copy, tmp_
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert wanted <= names, sorted(wanted - names)
+
+
+CASES = {
+    "test_imports.py": "from fnn.interop.sklearn import FNNClassifier  # an fnn module that needs scikit-learn\n",
+    "test_reaches.py": '''
+import subprocess
+import sys
+
+import pytest
+
+from fnn.cli import main
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", "iris", "--epochs", "1", "--tensorboard", "--out", str(folder / "a")]) == 0
+    return folder
+
+
+def test_one(logged):
+    assert logged.is_dir()
+
+
+def test_two(logged):
+    assert logged.is_dir()
+
+
+def test_plot_through_the_command_line(capsys, tmp_path):
+    assert main(["plot", "--activations", "--out", str(tmp_path / "a.png")]) == 0, capsys.readouterr().err
+
+
+def test_a_script_importing_it():
+    code = "import sys; sys.path = [p for p in sys.path if 'packages' not in p]; import safetensors"  # none installed
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_real_failure_still_fails():
+    assert main(["train", "--data", "iris", "--epochs", "0"]) == 0
+''',
+}
+
+
+def test_a_test_stopped_by_a_missing_optional_package_is_skipped_saying_which(tmp_path):
+    """However a test meets a missing optional package (its file's import, a shared fixture, a command's one-line
+    refusal, a script's traceback), it is skipped naming the package; any other failure still fails."""
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    for name, text in CASES.items():
+        (tmp_path / name).write_text(text)
+    result = _bare(f"import pytest; sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider', {str(tmp_path)!r}]))", cwd=tmp_path)
+    out = result.stdout
+    assert "1 failed, 5 skipped" in out and "test_a_real_failure_still_fails" in out, out[-3000:]
+    for module in ("sklearn", "tensorboardX", "matplotlib", "safetensors"):
+        assert re.search(rf"^SKIPPED .*needs {module}\b", out, re.MULTILINE), (module, out[-3000:])
