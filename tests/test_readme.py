@@ -188,7 +188,7 @@ def test_the_readme_runs_as_written(tmp_path, monkeypatch):
     assert (tmp_path / "runs" / "moons-seed3" / "record.json").exists()
     assert len(list((tmp_path / "runs" / "sweep-iris" / "runs").iterdir())) == 4
     if left_out:  # every other block ran and held; say what did not
-        pytest.skip("README parts left out for a missing optional package: " + "; ".join(f"line {k}: {v}" for k, v in left_out.items()))
+        pytest.skip("README parts left out for a missing optional package, not installed: " + "; ".join(f"line {k}: {v}" for k, v in left_out.items()))
     for name in ("moons_boundary.png", "moons_curves.png", "activations.png", "runs/iris/learning_curves.png"):
         assert (tmp_path / name).stat().st_size > 500, name
 
