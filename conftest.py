@@ -1,10 +1,9 @@
 """Names every doctest may use, as the docs assume them: ``np`` and ``fnn``; and files that import an optional
 package this environment lacks are reported as skipped, with the reason, instead of failing to collect."""
 
-import ast
 import doctest
 import importlib.util
-import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -35,41 +34,16 @@ def missing_optional(names):
     return [f"{name} ({OPTIONAL[name]})" for name in sorted(set(names) & set(OPTIONAL)) if importlib.util.find_spec(name) is None]
 
 
-def imported_packages(source):
-    """The top-level package names a module imports at module level (not inside functions)."""
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-class _NeedsMissing(pytest.File):
-    """A test or doctest file that imports an optional package this environment lacks: one skip with the reason."""
-
-    def collect(self):
-        pytest.skip(f"{self.path.name} imports {', '.join(self.missing)}, not installed")
+@pytest.fixture
+def optional_packages():
+    """The import names of the optional packages."""
+    return tuple(OPTIONAL)
 
 
 @pytest.fixture
 def missing_optional_packages():
     """:func:`missing_optional`, for tests that check which optional packages a whole scenario needs."""
     return missing_optional
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collect_file(file_path, parent):
-    collected = yield
-    if file_path.suffix != ".py" or not collected:
-        return collected
-    missing = missing_optional(imported_packages(pathlib.Path(file_path).read_text()))
-    if not missing:
-        return collected
-    skipped = _NeedsMissing.from_parent(parent, path=file_path)
-    skipped.missing = missing
-    return [skipped]
 
 
 def _missing_package_of(error):
@@ -83,12 +57,47 @@ def _missing_package_of(error):
     return f"needs {', '.join(missing)}, not installed" if missing else None
 
 
+# How a missing optional package shows in what a command printed: fnn's one line naming the extra, or Python's own.
+_NAMED_MISSING = re.compile(r"pip install 'fnn\[(\w+)\]'|No module named '([\w.]+)'")
+
+
+def _missing_package_in(text):
+    """The reason to skip when a failure's text (a command's refusal in it) names an optional package this
+    environment lacks: a test reaching one through the command line or a script sees an exit code, not an import."""
+    named = set()
+    for extra, module in _NAMED_MISSING.findall(text):
+        named |= {name for name, how in OPTIONAL.items() if how == f"the {extra} extra"} if extra else {module.split(".")[0]}
+    missing = missing_optional(named)
+    return f"needs {', '.join(missing)}, not installed (a command it runs said so)" if missing else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """A test or doctest file whose import (direct or through an fnn module) stops at a missing optional package is
+    one skip, saying which, instead of a collection error."""
+    report = yield
+    if report.failed and report.call is not None and report.call.excinfo is not None:
+        error = report.call.excinfo.value
+        reason = _missing_package_of(error.__cause__ or error.__context__ or error)
+        if reason:
+            report.outcome, report.longrepr = "skipped", (str(collector.path), 0, f"Skipped: {collector.path.name} {reason}")
+    return report
+
+
+_SKIPPED_FOR = {}  # id(error) -> (error, the reason a test it stopped was skipped)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A test or example stopped by a missing optional package (imported where it is used) is skipped, saying which."""
+    """A test or example stopped by a missing optional package (imported where it is used, or named by a command it
+    runs) is skipped, saying which."""
     report = yield
     if call.excinfo is not None and report.failed:
-        reason = _missing_package_of(call.excinfo.value)
+        printed = "\n".join([str(report.longrepr), report.capstdout, report.capstderr])
+        error = call.excinfo.value
+        reason = _missing_package_of(error) or _missing_package_in(printed) or _SKIPPED_FOR.get(id(error), (None, None))[1]
+        if reason:  # a shared fixture's error comes back to each of its tests, without what the first one printed
+            _SKIPPED_FOR[id(error)] = error, reason
         if reason:
             report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
     return report

@@ -153,7 +153,7 @@ def test_plot_draws_every_epoch_of_an_early_stopped_run(capsys, tmp_path, monkey
 
     monkeypatch.setattr(fnn.cli.models, "write_plots", spy)
     code, out, err = run_cli(capsys, "plot", run)
-    assert code == 0, err and "learning_curves.png" in out
+    assert code == 0 and "learning_curves.png" in out, err
     (state,) = drawn
     assert state.history.column("epoch") == list(range(1, record["epochs_run"] + 1))
     assert state.history.column("val_loss") == [epoch["val_loss"] for epoch in record["history"]]

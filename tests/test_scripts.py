@@ -115,3 +115,33 @@ def test_bench_creep_times_every_epoch_with_and_without_the_flush():
         rows = [line.split() for line in text.splitlines()[1:] if line.split() and line.split()[0].isdigit()]
         assert [int(r[0]) for r in rows] == [1, 2, 3] and all(float(r[1]) > 0 and int(r[2]) >= 0 for r in rows)
         assert "epoch 3 / epoch 2:" in text
+
+
+README = SCRIPTS.parent / "README.md"
+
+
+def test_every_script_the_readme_names_exists_and_every_script_is_named():
+    text = README.read_text()
+    named = set(re.findall(r"scripts/(\w+\.py)", text)) | {name for name in re.findall(r"`(\w+\.py)`", text) if (SCRIPTS / name).exists()}
+    present = {path.name for path in SCRIPTS.glob("*.py") if not path.name.startswith("_")}
+    assert named - {"reproduce_NAME.py"} <= present, sorted(named - present)
+    assert present <= named, f"scripts the README never names: {sorted(present - named)}"
+
+
+def test_the_defaults_table_prints_the_readmes_figures():
+    """At one BLAS thread on the reference kernel, the README's table of defaults is what the script prints."""
+    env = {**os.environ, "OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(SCRIPTS / "defaults_table.py"), "--quick"], capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    printed = dict(re.match(r"(\S+(?: \S+)*?)\s{2,}(.+)$", line).groups() for line in done.stdout.splitlines()[1:])
+    text = README.read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("| `--data` |"))
+    header, row = lines[at], lines[at + 2]
+    names = [cell.strip(" `") for cell in header.split("|")[2:-1]]
+    figures = dict(zip(names, (cell.strip() for cell in row.split("|")[2:-1])))
+    assert set(figures) == {"digits", "iris", "moons", "circles", "blobs", "spirals", "sine (regression)"}
+    for name, figure in figures.items():
+        assert figure.startswith(printed[name.removesuffix(" (regression)")]), (name, figure, printed)
+    r2, mae = re.match(r"R\^2 (\S+), MAE (\S+)", printed["prices (CSV, 500 rows)"]).groups()
+    assert f"reaches test R^2 {r2}, MAE {mae} (in the target's units" in text

@@ -90,7 +90,7 @@ def test_in_target_units_folds_the_inverse_into_the_output_layer():
 
 
 def test_an_export_answers_in_the_targets_units(tmp_path):
-    pytest.importorskip("safetensors", reason="safetensors (the interop extra) is not installed")
+    pytest.importorskip("safetensors", reason="safetensors (the safetensors extra) is not installed")
     from fnn.interop import from_safetensors, to_safetensors
 
     params = fnn.init_params(fnn.network([2, 3, 1], output="identity", loss="mse"), seed=0)

@@ -22,6 +22,7 @@ from fnn.cli.watch import RunWatch
 from fnn.errors import FnnInputError, TrainingDiverged
 from fnn.observe.plots import require_matplotlib
 from fnn.observe.run_plots import write_plots
+from fnn.observe.tensorboard import require_tensorboardx
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import Finished, run_prepared, run_threads
 from fnn.run.provenance import check_source
@@ -306,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not args.no_record:
         _precheck_out(args)
     config, model = _train_config(args)
+    if config.tensorboard:
+        require_tensorboardx()  # before the run folder is claimed: a refused run leaves nothing behind
     start = model.state if model is not None else None
     prepared = prepare_run(config, label=_labeller(args, given_settings(args)))
     threads = run_threads(config)

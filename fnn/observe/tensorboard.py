@@ -33,7 +33,8 @@ from fnn.train.state import EpochRecord, TrainState
 _Record = EpochRecord | Mapping[str, Any]
 
 
-def _tensorboardx() -> tuple[Any, Any, Any, Any]:
+def require_tensorboardx() -> tuple[Any, Any, Any, Any]:
+    """tensorboardX's parts that a log writes with; without tensorboardX, an error naming the extra to install."""
     try:
         from tensorboardX.proto import event_pb2, summary_pb2
         from tensorboardX.record_writer import masked_crc32c
@@ -90,7 +91,7 @@ class TensorBoardLog:
     """
 
     def __init__(self, folder: str | os.PathLike[str] | RunFolder, sub: str = "") -> None:
-        self._crc, self._event_pb2, self._summary_pb2, self._scalar = _tensorboardx()
+        self._crc, self._event_pb2, self._summary_pb2, self._scalar = require_tensorboardx()
         if not isinstance(folder, RunFolder):
             path = os.fspath(folder)
             try:

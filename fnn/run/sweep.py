@@ -373,6 +373,8 @@ def check_scheduler(address: str, seconds: float = 4.0, argument: str = "schedul
     Dask scheduler: it must accept a connection and answer Dask's handshake and ``identity`` as a scheduler."""
     import asyncio
 
+    if _dask() is None:
+        raise FnnInputError(f"{argument} {address}: a Dask scheduler needs Dask, which is not installed: pip install 'fnn[sweep]'.")
     host, port = _parse_address(address, argument)
     try:
         with socket.create_connection((host, port), timeout=seconds):
