@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+import fnn.cli
 from fnn.cli import main
 from fnn.cli import sweep as sweep_cli
 from fnn.cli.common import GROUPS
@@ -192,3 +193,12 @@ def test_a_run_uses_and_records_the_environments_threads(tmp_path, monkeypatch, 
     assert _run(["train", *IRIS, "--threads", "2", "--out", str(tmp_path / "two"), "--quiet"], capsys)[0] == 0
     record = json.loads((tmp_path / "two" / "record.json").read_text())
     assert record["threads"] == 2 and record["threads_from"] == "threads"
+
+
+@pytest.mark.parametrize("command", [None, *fnn.cli._COMMANDS])  # every command, as it is added
+def test_help_command_prints_what_help_flag_prints(command, capsys):
+    words = [] if command is None else [command]
+    assert main(["help", *words]) == 0
+    by_word = capsys.readouterr().out
+    assert main([*words, "--help"]) == 0
+    assert by_word == capsys.readouterr().out and by_word.startswith("usage: fnn")

@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``fnn`` command with ``argv`` (default: the process's arguments); returns its exit code."""
     parser = _parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["help"]:  # `fnn help train` is `fnn train --help`, as git and pip have it
+        argv = [*argv[1:2], "--help"]
     try:
         args, unknown = parser.parse_known_args(argv)
     except SystemExit as done:  # --help, --version, or a one-line usage error
