@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 import fnn
 import fnn.run.sweep
+from fnn.cli import main
 from fnn.data.sources import load_train_test
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import FnnInputError
@@ -187,3 +188,11 @@ def test_a_validation_part_that_leaves_a_side_empty_is_refused_before_training()
         prepare_run(config, data=(iris.subset([0, 60, 120]), iris))
     with pytest.raises(FnnInputError, match=r"^--validation 0\.5 of 3 training rows"):
         prepare_run(config, data=(iris.subset([0, 60, 120]), iris), label=lambda name: "--" + name)
+
+
+@pytest.mark.parametrize("given, named", [({"test_fraction": 0.99}, "--test-fraction 0.99"), ({"test_fraction": 0.98, "validation": 0.4}, "--validation 0.4")])
+def test_a_training_part_too_small_to_validate_names_the_test_fraction_that_made_it(given, named, capsys):
+    code = main(["train", "--data", "iris", "--no-record", *[w for k, v in given.items() for w in ("--" + k.replace("_", "-"), str(v))]])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert named in err and "(what --test-fraction" in err and "leaves of 150)" in err, err

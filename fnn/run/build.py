@@ -139,19 +139,22 @@ def setting_errors(label: _Label) -> Iterator[None]:
         raise error.worded(label(error.argument)) from None
 
 
-def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
+def _validation_parts(config: RunConfig, params: Params, train: Dataset, label: _Label, test_rows: int | None = None) -> tuple[Dataset, Dataset | None, np.ndarray, np.ndarray | None]:
     """``(trained on, held out, kept rows, held-out rows)``: ``train`` split by :func:`fnn.train.loop.validation_split`
     (the one definition of a run's validation part), or ``train`` whole without validation.
 
-    A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words it."""
+    A validation fraction that leaves either side empty is refused, naming the setting as ``label(name)`` words it
+    (and the test fraction too when it made the training part: ``test_rows`` is then what it took)."""
     if not config.validation:
         return train, None, np.arange(len(train)), None
     labels = prepare_targets(params, train.labels, len(train), "train", "labels")
     kept, held = validation_split(params, labels, config.validation, config.seed)
     if not len(kept) or not len(held):
         raise FnnInputError(
-            f"{label('validation')} {config.validation} of {len(train)} training rows leaves {len(kept)} to train on and "
-            f"{len(held)} to validate; choose a fraction that leaves rows on both sides (or 0 for no validation)."
+            f"{label('validation')} {config.validation} of {len(train)} training rows"
+            + (f" (what {label('test_fraction')} {config.test_fraction} leaves of {len(train) + test_rows})" if test_rows is not None else "")
+            + f" leaves {len(kept)} to train on and {len(held)} to validate; choose fractions that leave rows on both "
+            f"sides (or 0 for no validation)."
         )
     return train.subset(kept), train.subset(held), kept, held
 
@@ -296,7 +299,7 @@ def _load(config, source, label):
             config = _with_label_name(config, path)
         if isinstance(source, Dataset):  # one table: decide classes or regression before splitting it by class
             source = _task_of_table(source, config, label)
-        return config, split_source(source, config.data, config.seed, config.test_fraction, config.dtype)
+        return config, split_source(source, config.data, config.seed, config.test_fraction, config.dtype), not isinstance(source, tuple)
     except _TaskError as error:
         raise FnnInputError(str(error)) from None
     except FnnInputError as error:
@@ -313,9 +316,9 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
 
     ``label(name)`` words a setting in error messages (the command line passes one that names the flag)."""
     label = label or str
-    where = None
+    where, split = None, False
     if data is None:
-        config, (train, test) = _load(config, source, label)
+        config, (train, test), split = _load(config, source, label)
         where = config.data
     else:
         train, test = data
@@ -333,7 +336,7 @@ def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, 
     spec = _build_spec(config, train.n_features, train.n_classes, n_targets, label)
     _check_fits_in_memory(spec, config, len(train), label)
     params = init_params(spec, seed=config.seed, dtype=config.dtype)
-    train, validation, kept, held = _validation_parts(config, params, train, label)
+    train, validation, kept, held = _validation_parts(config, params, train, label, len(test) if split else None)
     parts = None if weights is None else (weights[kept], None if held is None else weights[held])
     with setting_errors(label):
         options = _options(config, train, validation, parts)
