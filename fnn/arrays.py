@@ -107,8 +107,8 @@ def real_array(value: Any, function: str, name: str, dtype: npt.DTypeLike | None
 
 def as_float_dtype(dtype: npt.DTypeLike, function: str = "init_params", name: str = "dtype") -> np.dtype:
     """Normalise a dtype argument to float32 or float64, the two fnn computes in."""
-    try:
-        resolved = np.dtype(dtype)
+    try:  # a name in any case, as the run setting reads it: "Float64" is float64
+        resolved = np.dtype(dtype.strip().lower() if isinstance(dtype, str) else dtype)
     except TypeError:
         raise bad_argument(function, name, "float32 or float64", dtype) from None
     if resolved not in FLOAT_DTYPES:

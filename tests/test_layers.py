@@ -13,7 +13,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "fnn"
 
 # Foundations at the root, then one folder a concept, in the order data flows through a run.
 LAYERS = ("", "data", "core", "optim", "train", "store", "run", "observe", "proof", "interop", "cli")
-ROOT_MODULES = ("errors", "arrays", "registry", "version", "seeds", "lazy", "limits")
+ROOT_MODULES = ("errors", "arrays", "registry", "version", "seeds", "lazy", "limits", "values")
 TOP = ("fnn", "fnn.__main__")
 
 

@@ -167,3 +167,9 @@ def test_trusted_params_from_flat_gives_the_very_record_of_params_from_flat_with
         trusted.layers[0].w[0, 0] = 1.0
     with pytest.raises(AttributeError):
         trusted.layers[0].w = np.zeros((3, 4), np.float32)  # the record stays frozen
+
+
+@pytest.mark.parametrize("seed, dtype", [("3", "FLOAT64"), (np.int64(3), np.float64), (np.array(3), "Float64")])
+def test_init_params_reads_seed_and_dtype_as_the_run_settings_do(seed, dtype):
+    spec = fnn.network([4, 3])
+    assert fnn.init_params(spec, seed=seed, dtype=dtype) == fnn.init_params(spec, seed=3, dtype="float64")

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 import fnn
@@ -73,3 +74,14 @@ def test_one_output_without_a_loss_is_refused_not_guessed():
     assert fnn.network([3, 8, 1], output="sigmoid").loss.name == "binary_cross_entropy"  # said explicitly
     assert fnn.network([3, 8, 1], activation=["tanh", "sigmoid"]).loss.name == "binary_cross_entropy"
     assert fnn.network([3, 8, 2]).loss.name == "cross_entropy"  # several outputs: softmax, as before
+
+
+@pytest.mark.parametrize("sizes", [np.array([4, 8, 3]), [np.int64(4), 8, np.int32(3)], (4, "8", 3)])
+def test_network_reads_sizes_as_the_hidden_setting_reads_them(sizes):
+    assert fnn.network(sizes) == fnn.network([4, 8, 3])
+
+
+@pytest.mark.parametrize("sizes", [[4, 0, 3], [4, True, 3], [4, 2.5, 3], [4, "x", 3], np.array([[4, 3]])])
+def test_network_refuses_sizes_that_are_not_positive_whole_numbers(sizes):
+    with pytest.raises(fnn.FnnInputError, match="'sizes' argument of fnn.network"):
+        fnn.network(sizes)

@@ -30,6 +30,7 @@ from fnn.core.spec import NetworkSpec
 from fnn.errors import FnnInputError, bad_argument
 from fnn.limits import require_memory
 from fnn.seeds import init_rng
+from fnn.values import BadValue, from_numpy, number_check
 
 FlatLayout = tuple[tuple[tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int]]], ...], int]
 
@@ -104,8 +105,10 @@ def init_params(spec: NetworkSpec, seed: int, dtype: npt.DTypeLike = np.float32)
     """
     if not isinstance(spec, NetworkSpec):
         raise bad_argument("init_params", "spec", "a NetworkSpec (from fnn.network)", spec)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise bad_argument("init_params", "seed", "a non-negative int", seed)
+    try:  # the run setting's reading of a seed: 3, np.int64(3) and "3" are 3
+        seed = from_numpy(number_check(low=0, whole=True))(seed)
+    except BadValue:
+        raise bad_argument("init_params", "seed", "a non-negative int", seed) from None
     resolved = as_float_dtype(dtype)
     layout, total = flat_layout(spec)
     require_memory(

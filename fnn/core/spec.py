@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from attrs import frozen
 
 from fnn.core.activations import Activation, get_activation
 from fnn.core.initializers import Initializer, get_initializer
 from fnn.core.losses import Loss, get_loss
 from fnn.errors import FnnInputError, bad_argument
+from fnn.values import BadValue, from_numpy, number_check
 
 _DEFAULT_LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
 
@@ -160,10 +162,14 @@ def network(
     >>> fnn.network([3, 8, 1], output="identity")
     NetworkSpec(3-8-1, relu/identity, loss=mse)
     """
+    if isinstance(sizes, np.ndarray) and sizes.ndim == 1:  # numpy's form of the list, as a shape computes it
+        sizes = sizes.tolist()
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise bad_argument("network", "sizes", "a list of at least two layer sizes, input first", sizes)
-    if not all(isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in sizes):
-        raise bad_argument("network", "sizes", "a list of positive ints", list(sizes))
+    try:  # each size as a run setting reads a number: 3 and np.int64(3) are 3
+        sizes = [from_numpy(number_check(low=1, whole=True))(size) for size in sizes]
+    except BadValue:
+        raise bad_argument("network", "sizes", "a list of positive ints", list(sizes)) from None
     count = len(sizes) - 1
     if isinstance(activation, (str, Activation)):
         if output is None and loss is None and sizes[-1] == 1:

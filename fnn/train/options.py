@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -36,6 +34,7 @@ from fnn.optim import (
     get_optimizer,
     get_schedule,
 )
+from fnn.values import BadValue, bool_check, choice_check, from_numpy, number_check, optional_check
 
 MAX_EPOCHS = 10**7
 """The most epochs one call may ask for. Beyond it the number is a typo (``1e9`` for ``1e2``): even at a
@@ -43,63 +42,6 @@ millisecond an epoch it would run for months, so it is refused instead of lookin
 
 MONITORS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
 """The metrics every run records, which early stopping can watch (and ``val_NAME``/``NAME`` of a chosen metric)."""
-
-
-class BadValue(Exception):
-    """A value that does not fit a setting; its text is what was expected (``"an int >= 1"``)."""
-
-
-def _number(value: Any, *, low: float | None, high: float | None, low_open: bool, high_open: bool, whole: bool) -> Any:
-    kind = "an int" if whole else "a number"
-    if isinstance(value, str):
-        try:
-            value = int(value) if whole else float(value)
-        except ValueError:
-            raise BadValue(kind) from None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral if whole else numbers.Real):
-        raise BadValue(kind)
-    value = operator.index(value) if isinstance(value, numbers.Integral) else float(value)
-    if not math.isfinite(value):
-        raise BadValue("a finite number")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "" if low is None else f"{'>' if low_open else '>='} {low}"
-        right = "" if high is None else f"{'<' if high_open else '<='} {high}"
-        raise BadValue(f"{kind} {' and '.join(p for p in (left, right) if p)}")
-    return value if whole else float(value)
-
-
-def number_check(*, low: float | None = None, high: float | None = None, low_open: bool = False,
-                 high_open: bool = False, whole: bool = False) -> Callable[[Any], Any]:
-    """A check of a number (an int when ``whole``) within bounds, given as a number or as command-line text;
-    it returns the number as an int or a float and raises :class:`BadValue` naming what was expected.
-
-    >>> number_check(low=1, whole=True)("16"), number_check(low=0, high=1, high_open=True)(0.5)
-    (16, 0.5)
-    """
-    def check(value: Any) -> Any:
-        return _number(value, low=low, high=high, low_open=low_open, high_open=high_open, whole=whole)
-    return check
-
-
-def bool_check(value: Any) -> bool:
-    """True or False, also written as true/yes/on or false/no/off (any case)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-    if isinstance(value, str) and value.strip().lower() in words:
-        return words[value.strip().lower()]
-    raise BadValue("true or false")
-
-
-def choice_check(choices: Sequence[str]) -> Callable[[Any], str]:
-    """A check of one name of ``choices`` (any case, spaces around ignored), returned in lower case."""
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or value.strip().lower() not in choices:
-            raise BadValue("one of " + ", ".join(choices))
-        return value.strip().lower()
-    return check
 
 
 def _monitor_check(value: Any) -> str:
@@ -116,17 +58,6 @@ MAX_THREADS = 1024
 
 SCHEDULE_WORDS = ("a schedule NAME:ARGS, durations in whole epochs: constant, step_decay:EVERY,FACTOR, "
                   "exponential:RATE[,EVERY], cosine[:EPOCHS,FINAL_LR], linear_warmup:EPOCHS[+SCHEDULE]")
-
-
-def optional_check(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``check``, also taking None (kept as None).
-
-    >>> optional_check(bool_check)(None), optional_check(bool_check)("yes")
-    (None, True)
-    """
-    def optional(value: Any) -> Any:
-        return None if value is None else check(value)
-    return optional
 
 
 def _schedule_check(value: Any) -> str:
@@ -183,18 +114,6 @@ def _dtype_check(value: Any) -> str:
         except TypeError:
             pass  # refused below, as any other value
     return choice_check(("float32", "float64"))(value)
-
-
-def from_numpy(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``check``, also taking numpy's form of a value: a 0-d or 1-D array as its item or its list of items (as
-    scikit-learn users hold ``hidden_layer_sizes`` and grids hold values); numpy scalars every check takes.
-
-    >>> from_numpy(number_check(whole=True))(np.array(3)), from_numpy(list)(np.array([4, 2]))
-    (3, [4, 2])
-    """
-    def convert(value: Any) -> Any:
-        return check(value.tolist() if isinstance(value, np.ndarray) and value.ndim <= 1 else value)
-    return convert
 
 
 TRAINING_CHECKS: dict[str, Callable[[Any], Any]] = {name: from_numpy(check) for name, check in {
@@ -482,6 +401,6 @@ def check_epochs(function: str, epochs: Any, allow_none: bool = False) -> int | 
     if epochs is None and allow_none:
         return None
     try:  # the run setting's check ("5" and np.int64(5) are 5, as for every other setting), from 0
-        return int(_number(epochs, low=0, high=MAX_EPOCHS, low_open=False, high_open=False, whole=True))
+        return int(number_check(low=0, high=MAX_EPOCHS, whole=True)(epochs))
     except BadValue:
         raise bad_argument(function, "epochs", f"an int from 0 to {MAX_EPOCHS}", epochs) from None
