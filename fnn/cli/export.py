@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         options["opset"] = args.opset
     if os.path.isdir(args.out):
         raise FnnInputError(f"--out {args.out!r} is a folder; give a file name.")
-    if os.path.exists(args.out) and not args.overwrite:
+    if os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out!r} exists; pass --overwrite to replace it.")
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
         raise FnnInputError(f"--out {args.out!r}: its folder does not exist (fnn export creates no folders).")

@@ -41,7 +41,18 @@ from fnn.errors import FnnInputError
 from fnn.store.atomic import TEMP_PREFIX, atomic_write
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from fnn.store.folder import Folder
-from fnn.store.layout import CHECKPOINT, KEPT_FOLDER, LOCK, PENDING, PLOT_FILES, RECORD
+from fnn.store.layout import (
+    CHECKPOINT,
+    EXTRA_FOLDERS,
+    KEPT_FOLDER,
+    LOCK,
+    PENDING,
+    PLOT_FILES,
+    RECORD,
+    RUNGS,
+    SUMMARY,
+    SWEEP_RUNS,
+)
 from fnn.store.lock import RunLock, acquire_lock, lock_holder
 from fnn.store.record import KEPT, KEPT_NAME, MAX_RECORD_BYTES, check_record, parse_record
 from fnn.store.staging import finish_commit, stage, staged_name
@@ -168,6 +179,11 @@ class RunFolder(Folder):
     def holds_run(self) -> bool:
         """Whether the folder already holds a run: a checkpoint or a record in it."""
         return self.exists(CHECKPOINT) or self.exists(RECORD)
+
+    def holds_sweep(self) -> bool:
+        """Whether the folder holds a sweep's own files: its summary, its rungs, or run records in its ``runs/``
+        (``runs/<run_id>.json``)."""
+        return self.exists(SUMMARY) or self.exists(RUNGS) or any(name.endswith(".json") for name in self.listdir(SWEEP_RUNS))
 
     def _others(self) -> list[str]:
         ours = {LOCK, PENDING, *PLOT_FILES}
@@ -341,11 +357,18 @@ class RunFolder(Folder):
         finish_commit(self, lambda: self.read_record().get("checkpoint_sha256") if self.has_record() else None)
 
 
+_OWN = (CHECKPOINT, RECORD, LOCK, PENDING)
+"""Names no writer beside runs takes, in any folder: a run folder's own files."""
+
+
 @contextlib.contextmanager
 def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
-    """Hold the lock of the run folder ``path`` would be written into, if it is one, while the caller writes there
-    (``fnn export``, ``fnn predict --out`` and ``fnn plot --out`` write as one of its writers); a run folder's own
-    files (its checkpoint, record, lock and pending commit) are refused as targets, even with ``--overwrite``.
+    """Hold the lock of the run or sweep folder ``path`` would be written into, if it is one, while the caller
+    writes there (``fnn export``, ``fnn predict --out``, ``fnn plot --out`` and ``fnn.save`` write as one of its
+    writers). What a run or sweep folder is made of is refused as a target, even with ``--overwrite``: a run's
+    checkpoint, record, lock, pending commit and figures, a sweep's summary, rungs and run records, and anything
+    inside a run's ``checkpoints/``, ``tensorboard/`` or ``.fnn-pending/`` or directly in a sweep's ``runs/``
+    (the folder is taken where its links lead).
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -357,16 +380,44 @@ def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
     fnn.errors.FnnInputError: --out ...record.json: a run folder's own file name; fnn writes nothing else in its place. Choose another name.
     """
     path = os.fspath(path)
-    if os.path.basename(path) in (CHECKPOINT, RECORD, LOCK, PENDING):
+    name = os.path.basename(path)
+    if name in _OWN:
         raise FnnInputError(f"{flag} {path}: a run folder's own file name; fnn writes nothing else in its place. Choose another name.")
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    _refuse_own_place(path, name, parent, flag)
     target = RunFolder(parent, flag) if os.path.isdir(parent) else None
-    lock = target.acquire() if target is not None and (target.holds_run() or target.exists(LOCK)) else None
+    owned = target is not None and (target.holds_run() or target.holds_sweep() or target.exists(LOCK))
+    lock = target.acquire() if target is not None and owned else None
     try:
         yield
     finally:
         if lock is not None:
             lock.release()
+
+
+def _refuse_own_place(path: str, name: str, parent: str, flag: str) -> None:
+    """Refuse ``path`` (named ``name``, in the real folder ``parent``) where it would be part of a run or a sweep
+    (see :func:`beside_runs`)."""
+    def run_in(folder: str) -> bool:
+        return os.path.isdir(folder) and RunFolder(folder).holds_run()
+
+    def sweep_in(folder: str) -> bool:
+        return os.path.isdir(folder) and RunFolder(folder).holds_sweep()
+
+    whose = None
+    if name in (*PLOT_FILES, *EXTRA_FOLDERS) and run_in(parent):
+        whose = f"a file of the run in {parent}"
+    elif name in (SUMMARY, RUNGS, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
+        whose = f"a file of the sweep in {parent}"
+    elif os.path.basename(parent) == SWEEP_RUNS and sweep_in(os.path.dirname(parent)):
+        whose = f"inside {parent}, where the sweep in {os.path.dirname(parent)} keeps its runs"
+    child, above = parent, os.path.dirname(parent)
+    while whose is None and above != child:
+        if os.path.basename(child) in (*EXTRA_FOLDERS, PENDING) and run_in(above):
+            whose = f"inside {child}, a subfolder the run in {above} writes"
+        child, above = above, os.path.dirname(above)
+    if whose is not None:
+        raise FnnInputError(f"{flag} {path}: {whose}; fnn writes nothing else there. Choose a path outside it.")
 
 
 def write_run_file(folder: str | os.PathLike[str], name: str,
@@ -386,6 +437,8 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
     """
     if not name or os.path.basename(name) != name or name in (".", ".."):
         raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+    if name in _OWN:
+        raise FnnInputError(f"{name}: a run folder's own file name; write_run_file writes nothing in its place. Choose another name.")
     folder = os.fspath(folder)
     path = os.path.join(folder, name)
     if not os.path.isdir(folder):
