@@ -15,6 +15,7 @@ from folder_state import folder_state
 import fnn
 from fnn.cli import main
 from fnn.errors import FnnInputError
+from fnn.store import RunFolder
 from fnn.store.layout import CHECKPOINT, EXTRA_FOLDERS, LOCK, PENDING, PLOT_FILES, RECORD, RUNGS, SUMMARY, SWEEP_RUNS
 
 
@@ -138,3 +139,32 @@ def test_a_folder_of_runs_trained_without_out_is_no_sweep(made, tmp_path, capsys
     shutil.copytree(made / "run", tmp_path / "project" / "runs" / "20260101-iris")
     assert json.loads((tmp_path / "project" / "runs" / "20260101-iris" / RECORD).read_text())["config"]
     assert WRITERS["export-onnx"][1](made, tmp_path / "project" / "runs" / "m.onnx", capsys) is None
+
+
+def _claim(made, target, capsys):
+    try:
+        with RunFolder(target, "folder").claim(overwrite=True):
+            pass
+    except FnnInputError as error:
+        return str(error)
+    return None
+
+
+CLAIMERS = {  # what makes a run or a sweep folder: the command line's train and sweep, and RunFolder.claim
+    "train": _cli(lambda m, t: ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--quiet", "--out", t, "--overwrite"]),
+    "sweep": _cli(lambda m, t: ["sweep", "--data", "iris", "--hidden", "4", "--epochs", "1", "--seeds", "0,1", "--quiet", "--out", t, "--overwrite"]),
+    "RunFolder.claim": _claim,
+}
+
+
+@pytest.mark.parametrize("claimer", sorted(CLAIMERS))
+def test_no_run_or_sweep_is_made_inside_a_run_or_a_sweep(made, copies, capsys, claimer):
+    places = [("run", f"{sub}/new") for sub in (*EXTRA_FOLDERS, PENDING)] + [("run", sub) for sub in EXTRA_FOLDERS]
+    places += [("run", f"{EXTRA_FOLDERS[0]}/deeper/new"), ("sweep", f"{SWEEP_RUNS}/new"), ("sweep", SWEEP_RUNS)]
+    for where, place in places:
+        target = copies / where / place
+        os.makedirs(target.parent, exist_ok=True)
+        before = folder_state(copies)
+        refusal = CLAIMERS[claimer](made, target, capsys)
+        assert refusal is not None and "fnn writes nothing else there" in refusal, (target, refusal)
+        assert folder_state(copies) == before, f"{claimer} into {target} changed the folders"

@@ -63,7 +63,7 @@ from fnn.run.record import data_fingerprints, run_record, test_metrics, validati
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.store.layout import RUNGS, SUMMARY, SWEEP_RUNS
 from fnn.store.model import Model
-from fnn.store.run_folder import RECORD, RunFolder
+from fnn.store.run_folder import RECORD, RunFolder, refuse_inside_runs
 from fnn.train.loop import divergence_limit, stop_on_divergence
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
@@ -436,6 +436,7 @@ def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, ove
         raise FnnInputError(f"{resume_hint} keeps the runs in {argument} and {overwrite_hint} replaces them; give one of them.")
     if os.path.lexists(folder.path) and not os.path.isdir(folder.path):
         raise FnnInputError(f"{argument} {folder.path}: exists and is not a folder.")
+    refuse_inside_runs(folder.path, argument)
     links = folder.links()
     if links:
         raise FnnInputError(f"{argument} {folder.path}: {links[0]} is a symbolic link; fnn does not follow links in a sweep folder. Remove it.")
@@ -759,7 +760,7 @@ def _checkpoint(folder: RunFolder, config: RunConfig, upto: int) -> TrainState |
 def _save(folder: RunFolder, config: RunConfig, state: TrainState, record: dict[str, Any]) -> None:
     """``state``'s checkpoint and ``record`` into the run folder ``runs/<run_id>/``, replacing the previous rung's."""
     own = RunFolder(folder.folder(f"{SWEEP_RUNS}/{run_id(config)}"), "out")
-    with own.claim(overwrite=own.holds_run()):
+    with own.claim(overwrite=own.holds_run(), sweep_run=True):
         own.save_checkpoint(Model(state, config.to_dict()))
         own.write_record(record)
 

@@ -190,7 +190,7 @@ class RunFolder(Folder):
         return [name for name in self.listdir() if name not in ours and not name.startswith(TEMP_PREFIX)]
 
     def claim(self, *, overwrite: bool = False, resume: bool = False, overwrite_hint: str = "overwrite=True",
-              resume_hint: str = "resume=True") -> RunLock:
+              resume_hint: str = "resume=True", sweep_run: bool = False) -> RunLock:
         """Make the folder this process's run folder and return its :class:`RunLock` (use it in a ``with`` block).
 
         - A new or empty folder is created if needed and locked; one holding other files and no run is refused
@@ -198,6 +198,9 @@ class RunFolder(Folder):
         - One holding a run is refused unless ``resume`` (it must hold a checkpoint) or ``overwrite``; either
           way the run in it stays whole until the new record commits the new one (module docstring).
         - A folder another live process writes into, or with a symbolic link anywhere below it, is refused.
+
+        - A folder inside a run's or a sweep's own subfolders is refused (:func:`refuse_inside_runs`), except
+          ``sweep_run``: a halving sweep's run folder in its ``runs/``, written under the sweep's lock.
 
         ``overwrite_hint`` and ``resume_hint`` word the errors (the command line passes ``"--overwrite"`` and
         ``"--resume DIR"``).
@@ -214,6 +217,8 @@ class RunFolder(Folder):
             raise FnnInputError(f"{self._where()}: ask to overwrite the run or to resume it, not both.")
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise FnnInputError(f"{self._where()}: exists and is not a folder.")
+        if not sweep_run:
+            refuse_inside_runs(self.path, self.argument)
         others = [] if self.holds_run() else self._others()
         if others and not overwrite:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
@@ -383,8 +388,8 @@ def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
     name = os.path.basename(path)
     if name in _OWN:
         raise FnnInputError(f"{flag} {path}: a run folder's own file name; fnn writes nothing else in its place. Choose another name.")
+    refuse_inside_runs(path, flag)
     parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
-    _refuse_own_place(path, name, parent, flag)
     target = RunFolder(parent, flag) if os.path.isdir(parent) else None
     owned = target is not None and (target.holds_run() or target.holds_sweep() or target.exists(LOCK))
     lock = target.acquire() if target is not None and owned else None
@@ -395,9 +400,24 @@ def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
             lock.release()
 
 
-def _refuse_own_place(path: str, name: str, parent: str, flag: str) -> None:
-    """Refuse ``path`` (named ``name``, in the real folder ``parent``) where it would be part of a run or a sweep
-    (see :func:`beside_runs`)."""
+def refuse_inside_runs(path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse ``path``, a file or folder to be made, where it would be part of a run or a sweep: a run's figures
+    or subfolders, a sweep's summary, rungs or ``runs/``, or anything inside a run's ``checkpoints/``,
+    ``tensorboard/`` or ``.fnn-pending/`` (at any depth) or directly in a sweep's ``runs/``; the folder is taken
+    where its links lead. ``flag`` names ``path`` in the error.
+
+    >>> import tempfile
+    >>> run = RunFolder(tempfile.mkdtemp())
+    >>> with run.claim():
+    ...     _ = run.write(RECORD, b"{}")
+    >>> refuse_inside_runs(os.path.join(run.path, "checkpoints", "mine"), "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --out ...mine: inside .../checkpoints, a subfolder the run in ... writes; fnn writes nothing else there. Choose a path outside it.
+    """
+    path = os.fspath(path)
+    name = os.path.basename(os.path.normpath(path))
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+
     def run_in(folder: str) -> bool:
         return os.path.isdir(folder) and RunFolder(folder).holds_run()
 
@@ -406,9 +426,9 @@ def _refuse_own_place(path: str, name: str, parent: str, flag: str) -> None:
 
     whose = None
     if name in (*PLOT_FILES, *EXTRA_FOLDERS) and run_in(parent):
-        whose = f"a file of the run in {parent}"
+        whose = f"part of the run in {parent}"
     elif name in (SUMMARY, RUNGS, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
-        whose = f"a file of the sweep in {parent}"
+        whose = f"part of the sweep in {parent}"
     elif os.path.basename(parent) == SWEEP_RUNS and sweep_in(os.path.dirname(parent)):
         whose = f"inside {parent}, where the sweep in {os.path.dirname(parent)} keeps its runs"
     child, above = parent, os.path.dirname(parent)
