@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -153,6 +154,9 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
                 f"be > 0 (got {config.validation}; the default is 0.1)."
             )
     return configs
+
+
+_RUN_NAME = re.compile(r"^[0-9a-f]{16}(\.json)?$")  # what a sweep writes into its runs/: run_id's names
 
 
 def run_id(config: RunConfig | dict[str, Any]) -> str:
@@ -633,10 +637,11 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
 
 
 def _remove_others(folder: RunFolder, configs: Sequence[RunConfig]) -> None:
-    """The runs (records or run folders) of ``out/runs`` that are not this sweep's, removed."""
+    """The runs (records or run folders) of ``out/runs`` that are not this sweep's, removed; what no sweep writes
+    (a name that is no run id) is the user's and stays."""
     kept = {run_id(c) for c in configs} | {f"{run_id(c)}.json" for c in configs}
     for name in folder.listdir(SWEEP_RUNS):
-        if name not in kept:
+        if name not in kept and _RUN_NAME.match(name):
             folder.remove(f"{SWEEP_RUNS}/{name}")
 
 

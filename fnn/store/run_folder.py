@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol
 
@@ -246,6 +247,8 @@ class RunFolder(Folder):
             self._kept = {}
             self._inherited = None if overwrite or not self.has_record() else self.read_record().get(KEPT, {})
             self._overwriting = overwrite
+            if self._staged and not overwrite:  # the commit moves the new extras into these: refuse before, not after it
+                self._refuse_non_folders(EXTRA_FOLDERS)
             if self._staged:
                 stage(self, overwrite)
         except BaseException:
@@ -258,6 +261,12 @@ class RunFolder(Folder):
         if links:
             more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
             raise FnnInputError(f"{self._where()}: {links[0]}{more} is a symbolic link; fnn does not follow links in a run folder. Remove it.")
+
+    def _refuse_non_folders(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            info = self._info(name)
+            if info is not None and not stat.S_ISDIR(info.st_mode):
+                raise FnnInputError(f"{self.file(name)} is not a folder; the run keeps its {name} there. Remove or rename it.")
 
     def _held(self) -> None:
         if self.lock is None or not self.lock.held:
