@@ -1,5 +1,5 @@
 """Every writer that takes a path from the user (fnn predict --out, fnn plot --out, fnn export onnx and safetensors,
-fnn.save, Model.save_checkpoint) meets every part of a run folder and of a sweep folder: its own files, its
+fnn.save, Model.save_checkpoint, fnn.interop.to_onnx and to_safetensors) meets every part of a run folder and of a sweep folder: its own files, its
 figures, every subfolder a run writes (checkpoints/, tensorboard/, .fnn-pending/) and a sweep's runs/. Each is
 refused in one line, with every file byte-for-byte unchanged; beside a run is accepted. Generated from the store's
 layout, so a new own file or subfolder is covered too."""
@@ -15,6 +15,7 @@ from folder_state import folder_state
 import fnn
 from fnn.cli import main
 from fnn.errors import FnnInputError
+from fnn.interop import to_onnx, to_safetensors
 from fnn.store import RunFolder
 from fnn.store.layout import CHECKPOINT, EXTRA_FOLDERS, LOCK, PENDING, PLOT_FILES, RECORD, RUNGS, SUMMARY, SWEEP_RUNS
 
@@ -63,6 +64,8 @@ WRITERS = {  # name: (extensions it writes, call returning the refusal or None)
     "export-safetensors": ((".safetensors",), _cli(lambda m, t: ["export", m / "run", "--format", "safetensors", "--out", t, "--overwrite"])),
     "fnn.save": ((), _python(lambda m, t: fnn.save(t, _model(m).params, overwrite=True))),
     "Model.save_checkpoint": ((), _python(lambda m, t: _model(m).save_checkpoint(t))),
+    "fnn.interop.to_onnx": ((), _python(lambda m, t: to_onnx(_model(m), t, overwrite=True))),
+    "fnn.interop.to_safetensors": ((), _python(lambda m, t: to_safetensors(_model(m), t, overwrite=True))),
 }
 
 

@@ -8,7 +8,6 @@ from fnn.errors import FnnInputError
 from fnn.interop import to_onnx, to_safetensors
 from fnn.interop.onnx import MIN_OPSET, supported_opsets
 from fnn.store.model import load
-from fnn.store.run_folder import beside_runs
 
 _FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safetensors)}
 
@@ -68,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.exists(args.model):
         raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
     model = load(args.model)
-    with beside_runs(args.out, "--out"):  # into a run folder: as one of its writers, never over its own files
+    try:  # into a run folder as one of its writers, never over a run's or a sweep's own files
         written = _FORMATS[chosen][1](model, args.out, overwrite=args.overwrite, **options)
+    except FnnInputError as error:
+        message = str(error).replace(f"fnn.interop.{_FORMATS[chosen][1].__name__} ", "--out ", 1)
+        raise FnnInputError(message) from None
     params = model if not hasattr(model, "params") else model.params
     print(f"wrote {written} ({chosen}, {params.spec.describe()})")
     return 0
