@@ -1,5 +1,5 @@
 """Every writer that takes a path from the user (fnn predict --out, fnn plot --out, fnn export onnx and safetensors,
-fnn.save, Model.save_checkpoint, fnn.interop.to_onnx and to_safetensors) meets every part of a run folder and of a sweep folder: its own files, its
+fnn.save, Model.save_checkpoint, fnn.observe.save_plot, fnn.interop.to_onnx and to_safetensors) meets every part of a run folder and of a sweep folder: its own files, its
 figures, every subfolder a run writes (checkpoints/, tensorboard/, .fnn-pending/) and a sweep's runs/. Each is
 refused in one line, with every file byte-for-byte unchanged; beside a run is accepted. Generated from the store's
 layout, so a new own file or subfolder is covered too."""
@@ -16,6 +16,7 @@ import fnn
 from fnn.cli import main
 from fnn.errors import FnnInputError
 from fnn.interop import to_onnx, to_safetensors
+from fnn.observe import TensorBoardLog, activation_functions, save_plot, write_plots
 from fnn.store import RunFolder
 from fnn.store.layout import CHECKPOINT, EXTRA_FOLDERS, LOCK, PENDING, PLOT_FILES, RECORD, RUNGS, SUMMARY, SWEEP_RUNS
 
@@ -64,6 +65,7 @@ WRITERS = {  # name: (extensions it writes, call returning the refusal or None)
     "export-safetensors": ((".safetensors",), _cli(lambda m, t: ["export", m / "run", "--format", "safetensors", "--out", t, "--overwrite"])),
     "fnn.save": ((), _python(lambda m, t: fnn.save(t, _model(m).params, overwrite=True))),
     "Model.save_checkpoint": ((), _python(lambda m, t: _model(m).save_checkpoint(t))),
+    "fnn.observe.save_plot": ((), _python(lambda m, t: save_plot(activation_functions(["relu"]), t, overwrite=True))),
     "fnn.interop.to_onnx": ((), _python(lambda m, t: to_onnx(_model(m), t, overwrite=True))),
     "fnn.interop.to_safetensors": ((), _python(lambda m, t: to_safetensors(_model(m), t, overwrite=True))),
 }
@@ -171,3 +173,16 @@ def test_no_run_or_sweep_is_made_inside_a_run_or_a_sweep(made, copies, capsys, c
         refusal = CLAIMERS[claimer](made, target, capsys)
         assert refusal is not None and "fnn writes nothing else there" in refusal, (target, refusal)
         assert folder_state(copies) == before, f"{claimer} into {target} changed the folders"
+
+
+def test_a_runs_figures_and_tensorboard_are_written_only_through_its_run_folder(made, copies):
+    """write_plots given a run's path, and a TensorBoard log into a run's tensorboard/, are refused: the run's own
+    writers reach them through its claimed RunFolder, which stages them for the record's commit."""
+    model = _model(made)
+    before = folder_state(copies)
+    with pytest.raises(FnnInputError, match="part of the run in"):
+        write_plots(copies / "run", model.state, fnn.data.moons(20, seed=0))
+    for folder in (copies / "run" / "tensorboard", copies / "run" / "checkpoints" / "tb"):
+        with pytest.raises(FnnInputError, match="fnn writes nothing else there"):
+            TensorBoardLog(folder)
+    assert folder_state(copies) == before
