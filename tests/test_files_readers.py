@@ -7,10 +7,10 @@ import os
 import signal
 
 import pytest
+from refusals import cli_refusal, python_refusal
 
 import fnn
 from fnn.cli import main
-from fnn.errors import FnnInputError
 from fnn.interop import from_safetensors
 from fnn.store import load_checkpoint
 
@@ -22,35 +22,15 @@ def run(tmp_path_factory):
     return out
 
 
-def _python(read):
-    def call(run, path, capsys):
-        try:
-            read(run, path)
-        except FnnInputError as error:
-            return str(error)
-        return None
-    return call
-
-
-def _cli(argv):
-    def call(run, path, capsys):
-        capsys.readouterr()
-        code = main([str(a) for a in argv(run, path)])
-        err = capsys.readouterr().err.strip()
-        assert code in (0, 2) and "Traceback" not in err and len(err.splitlines()) <= 1, err
-        return err if code == 2 else None
-    return call
-
-
 READERS = {  # name: (the file name it reads, call returning the refusal or None)
-    "fnn.load": ("m.npz", _python(lambda run, path: fnn.load(path))),
-    "load_checkpoint": ("m.npz", _python(lambda run, path: load_checkpoint(path))),
-    "from_safetensors": ("m.safetensors", _python(lambda run, path: from_safetensors(path))),
-    "Model.predict csv": ("x.csv", _python(lambda run, path: fnn.load(run).predict(path))),
-    "Model.predict npy": ("x.npy", _python(lambda run, path: fnn.load(run).predict(path))),
-    "fnn predict": ("x.csv", _cli(lambda run, path: ["predict", run, path])),
-    "fnn evaluate --data": ("x.csv", _cli(lambda run, path: ["evaluate", run, "--data", f"csv:{path}"])),
-    "fnn diff": ("record.json", _cli(lambda run, path: ["diff", run, path])),
+    "fnn.load": ("m.npz", python_refusal(lambda run, path: fnn.load(path))),
+    "load_checkpoint": ("m.npz", python_refusal(lambda run, path: load_checkpoint(path))),
+    "from_safetensors": ("m.safetensors", python_refusal(lambda run, path: from_safetensors(path))),
+    "Model.predict csv": ("x.csv", python_refusal(lambda run, path: fnn.load(run).predict(path))),
+    "Model.predict npy": ("x.npy", python_refusal(lambda run, path: fnn.load(run).predict(path))),
+    "fnn predict": ("x.csv", cli_refusal(lambda run, path: ["predict", run, path])),
+    "fnn evaluate --data": ("x.csv", cli_refusal(lambda run, path: ["evaluate", run, "--data", f"csv:{path}"])),
+    "fnn diff": ("record.json", cli_refusal(lambda run, path: ["diff", run, path])),
 }
 
 KINDS = {

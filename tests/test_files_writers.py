@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 from folder_state import folder_state
+from refusals import cli_refusal, python_refusal
 
 import fnn
 from fnn.cli import main
@@ -32,42 +33,20 @@ def made(tmp_path_factory):
     return root
 
 
-def _cli(argv):
-    return lambda made, target, capsys: _refusal_line(main([str(a) for a in argv(made, target)]), capsys)
-
-
-def _refusal_line(code, capsys):
-    err = capsys.readouterr().err.strip()
-    if code == 0:
-        return None
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
-
-
-def _python(write):
-    def call(made, target, capsys):
-        try:
-            write(made, target)
-        except FnnInputError as error:
-            return str(error)
-        return None
-    return call
-
-
 def _model(made):
     return fnn.load(made / "run")
 
 
 WRITERS = {  # name: (extensions it writes, call returning the refusal or None)
-    "predict": ((".csv", ".json", ".npy"), _cli(lambda m, t: ["predict", m / "run", m / "x.csv", "--out", t, "--overwrite"])),
-    "plot": ((".png",), _cli(lambda m, t: ["plot", m / "run", m / "run", "--out", t, "--overwrite"])),
-    "export-onnx": ((".onnx",), _cli(lambda m, t: ["export", m / "run", "--format", "onnx", "--out", t, "--overwrite"])),
-    "export-safetensors": ((".safetensors",), _cli(lambda m, t: ["export", m / "run", "--format", "safetensors", "--out", t, "--overwrite"])),
-    "fnn.save": ((), _python(lambda m, t: fnn.save(t, _model(m).params, overwrite=True))),
-    "Model.save_checkpoint": ((), _python(lambda m, t: _model(m).save_checkpoint(t))),
-    "fnn.observe.save_plot": ((), _python(lambda m, t: save_plot(activation_functions(["relu"]), t, overwrite=True))),
-    "fnn.interop.to_onnx": ((), _python(lambda m, t: to_onnx(_model(m), t, overwrite=True))),
-    "fnn.interop.to_safetensors": ((), _python(lambda m, t: to_safetensors(_model(m), t, overwrite=True))),
+    "predict": ((".csv", ".json", ".npy"), cli_refusal(lambda m, t: ["predict", m / "run", m / "x.csv", "--out", t, "--overwrite"])),
+    "plot": ((".png",), cli_refusal(lambda m, t: ["plot", m / "run", m / "run", "--out", t, "--overwrite"])),
+    "export-onnx": ((".onnx",), cli_refusal(lambda m, t: ["export", m / "run", "--format", "onnx", "--out", t, "--overwrite"])),
+    "export-safetensors": ((".safetensors",), cli_refusal(lambda m, t: ["export", m / "run", "--format", "safetensors", "--out", t, "--overwrite"])),
+    "fnn.save": ((), python_refusal(lambda m, t: fnn.save(t, _model(m).params, overwrite=True))),
+    "Model.save_checkpoint": ((), python_refusal(lambda m, t: _model(m).save_checkpoint(t))),
+    "fnn.observe.save_plot": ((), python_refusal(lambda m, t: save_plot(activation_functions(["relu"]), t, overwrite=True))),
+    "fnn.interop.to_onnx": ((), python_refusal(lambda m, t: to_onnx(_model(m), t, overwrite=True))),
+    "fnn.interop.to_safetensors": ((), python_refusal(lambda m, t: to_safetensors(_model(m), t, overwrite=True))),
 }
 
 
@@ -156,8 +135,8 @@ def _claim(made, target, capsys):
 
 
 CLAIMERS = {  # what makes a run or a sweep folder: the command line's train and sweep, and RunFolder.claim
-    "train": _cli(lambda m, t: ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--quiet", "--out", t, "--overwrite"]),
-    "sweep": _cli(lambda m, t: ["sweep", "--data", "iris", "--hidden", "4", "--epochs", "1", "--seeds", "0,1", "--quiet", "--out", t, "--overwrite"]),
+    "train": cli_refusal(lambda m, t: ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--quiet", "--out", t, "--overwrite"]),
+    "sweep": cli_refusal(lambda m, t: ["sweep", "--data", "iris", "--hidden", "4", "--epochs", "1", "--seeds", "0,1", "--quiet", "--out", t, "--overwrite"]),
     "RunFolder.claim": _claim,
 }
 
