@@ -21,7 +21,7 @@ from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, resolve_data, split_source
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
-from fnn.observe.run_plots import write_plots, write_sweep_plot
+from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.store.model import Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_run_file
@@ -305,12 +305,11 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 def _save_out(figure: Figure, out: str, overwrite: bool) -> str:
     try:
-        with beside_runs(out, "--out"):
-            return plots.save_plot(figure, out, overwrite=overwrite)
+        return plots.save_plot(figure, out, overwrite=overwrite)  # beside runs (save_plot holds their lock)
     except FnnInputError as error:
-        message = str(error)
+        message = str(error).replace(f"save_plot {out}:", f"--out {out}:", 1)
         if message.startswith("--out"):
-            raise
+            raise FnnInputError(message) from None
         raise FnnInputError(f"--out {out}: {message}" + (" Add --overwrite to replace it." if "exists" in message else "")) from None
 
 
@@ -344,14 +343,18 @@ def plot_command(args: argparse.Namespace) -> int:
             what = "does not exist" if not os.path.lexists(folder) else "is a file"
             raise FnnInputError(f"RUN {folder}: {what}; expected a run folder (with {CHECKPOINT}) that fnn train wrote.")
     if len(args.folders) == 1 and _is_sweep(args.folders[0]):
+        if args.out:  # the sweep is only read; save_plot holds the lock of where --out goes
+            print(f"plot: {_save_out(plots.sweep_curves(sweep_histories(args.folders[0]), args.band), args.out, args.overwrite)}")
+            return 0
         with RunFolder(args.folders[0], "SWEEP").acquire():  # one writer at a time, as for a sweep
-            print(f"plot: {write_sweep_plot(args.folders[0], args.band, args.out, args.overwrite)}")
+            print(f"plot: {write_sweep_plot(args.folders[0], args.band)}")
         return 0
     if len(args.folders) == 1:
         if args.out:
             raise FnnInputError("--out: a single run's plots are written into its folder; --out is for comparisons.")
         folder = args.folders[0]
-        with RunFolder(folder, "RUN").acquire():  # one writer at a time, as for training
+        run = RunFolder(folder, "RUN")
+        with run.acquire():  # one writer at a time, as for training
             model = _load_run(folder, "RUN")
             test = _model_data(model, None, folder)
             features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
@@ -360,7 +363,7 @@ def plot_command(args: argparse.Namespace) -> int:
                 confusion = confusion_matrix(test.labels, predict_classes(model.params, features), max(test.n_classes, 2))
             prepared = Dataset(features, test.labels, test.class_names, test.name)
             state = evolve(model.state, params=in_target_units(model.params, model.targets))  # outputs in the targets' units
-            paths = write_plots(folder, _with_run_history(folder, state), prepared, confusion, model.standardizer)
+            paths = write_plots(run, _with_run_history(folder, state), prepared, confusion, model.standardizer)
         for written in paths:
             print(f"plot: {written}")
         return 0

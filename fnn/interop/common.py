@@ -14,6 +14,7 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.store.atomic import atomic_write
 from fnn.store.model import in_target_units
+from fnn.store.run_folder import beside_runs
 from fnn.train.state import TrainState
 
 
@@ -60,13 +61,16 @@ def activation_parts(activation: Activation) -> tuple[str, tuple[float, ...]] | 
 
 
 def write_new_file(path: str | os.PathLike[str], payload: bytes, overwrite: bool, function: str) -> str:
-    """Write the bytes ``payload`` to ``path`` atomically, refusing an existing file unless ``overwrite``."""
+    """Write the bytes ``payload`` to ``path`` atomically, refusing an existing file (a link included) unless
+    ``overwrite``, and a run's or a sweep's own files always; into a run folder as one of its writers
+    (:func:`fnn.store.run_folder.beside_runs`)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise FnnInputError(f"The 'path' argument of fnn.interop.{function} is a folder ({path}); give a file name.")
-    if os.path.exists(path) and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.interop.{function} does not overwrite it unless overwrite=True.")
-    atomic_write(path, payload, overwrite=overwrite)  # no-clobber at the rename too, not only in the check above
+    with beside_runs(path, f"fnn.interop.{function}"):
+        atomic_write(path, payload, overwrite=overwrite)  # no-clobber at the rename too, not only in the check above
     return path
 
 

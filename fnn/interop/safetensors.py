@@ -34,6 +34,7 @@ from fnn.core.activations import Activation
 from fnn.core.losses import Loss
 from fnn.core.params import Layer, Params
 from fnn.core.spec import network, spec_from_config
+from fnn.data.input_files import open_input
 from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.interop.common import Exportable, activation_parts, network_of, require, write_new_file
@@ -185,6 +186,8 @@ def from_safetensors(
     numpy_io = require("safetensors", "safetensors", "from_safetensors")
     if os.path.isdir(path):
         raise FnnInputError(f"{path} is a folder; fnn.interop.from_safetensors reads a .safetensors file.")
+    with open_input(os.fspath(path), "a .safetensors file"):  # a regular file: a FIFO would block forever
+        pass
     try:
         with numpy_io.safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
@@ -204,7 +207,10 @@ def from_safetensors(
             )
         spec = network(sizes, activation=activation, output=output, loss=loss)
     elif "fnn.spec" in metadata:
-        spec = spec_from_config(json.loads(metadata["fnn.spec"]))
+        try:
+            spec = spec_from_config(json.loads(metadata["fnn.spec"]))
+        except (ValueError, RecursionError, TypeError, KeyError, AttributeError) as error:
+            raise FnnInputError(f"{path}: its metadata fnn.spec is not a network fnn wrote ({type(error).__name__}: {str(error)[:200]}).") from None
     else:
         raise FnnInputError(
             f"{path} does not say its activations (it was not written by fnn): pass activation= (e.g. 'relu', or "

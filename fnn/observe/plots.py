@@ -24,7 +24,7 @@ from fnn.core.params import Params
 from fnn.data.lazy import ScaledRows
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError
-from fnn.store.run_folder import write_run_file
+from fnn.store.run_folder import beside_runs, write_run_file
 from fnn.train.state import History
 
 if TYPE_CHECKING:
@@ -377,7 +377,8 @@ def save_figure(figure: Figure, target: str | os.PathLike[str] | IO[bytes], dpi:
 
 def save_plot(figure: Figure, path: str | os.PathLike[str], overwrite: bool = False, dpi: int = 100) -> str:
     """Write ``figure`` to ``path`` as PNG atomically, never through a symbolic link, and over an existing file
-    only with ``overwrite=True``. Returns the path.
+    only with ``overwrite=True``; into a run folder as one of its writers, never over a run's or a sweep's own
+    files (:func:`fnn.store.run_folder.beside_runs`). Returns the path.
 
     >>> import tempfile
     >>> path = save_plot(activation_functions(["relu"]), os.path.join(tempfile.mkdtemp(), "relu.png"))
@@ -385,4 +386,5 @@ def save_plot(figure: Figure, path: str | os.PathLike[str], overwrite: bool = Fa
     b'PNG'
     """
     path = os.fspath(path)
-    return write_run_file(os.path.dirname(path) or ".", os.path.basename(path), lambda handle: save_figure(figure, handle, dpi), overwrite=overwrite)
+    with beside_runs(path, "save_plot"):
+        return write_run_file(os.path.dirname(path) or ".", os.path.basename(path), lambda handle: save_figure(figure, handle, dpi), overwrite=overwrite)

@@ -22,7 +22,7 @@ from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
 from fnn.store.layout import RECORD
-from fnn.store.run_folder import RunFolder, write_run_file
+from fnn.store.run_folder import RunFolder, beside_runs, write_run_file
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -108,6 +108,9 @@ def write_plots(
     written where its run writes (:meth:`RunFolder.place`), so the run's record commits them: a resumed or
     overwritten run's figures replace the old ones in its commit, and a run that never commits leaves the old ones.
 
+    Into a folder given by its path, a run's or a sweep's figures are refused (:func:`~fnn.store.run_folder.beside_runs`):
+    give its claimed or acquired :class:`RunFolder`.
+
     ``test`` holds the features as the network takes them; with the run's ``standardizer`` the boundary and the
     curve are drawn in the data's own units.
 
@@ -124,7 +127,8 @@ def write_plots(
         if isinstance(folder, RunFolder):
             folder.write(folder.place(name), lambda handle: plots.save_figure(figure, handle))
             return folder.file(name)
-        return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
+        with beside_runs(os.path.join(folder, name), "write_plots"):
+            return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
 
     params = state.params
     written = [save(plots.learning_curves(state.history), "learning_curves.png")]
@@ -182,11 +186,8 @@ def sweep_histories(path: str | os.PathLike[str], argument: str = "SWEEP") -> di
     return groups
 
 
-def write_sweep_plot(path: str | os.PathLike[str], band: str = "minmax", out: str | os.PathLike[str] | None = None,
-                     overwrite: bool = True) -> str:
-    """Draw :func:`fnn.observe.plots.sweep_curves` of the sweep folder ``path`` into ``out`` (default: its
-    ``learning_curves.png``); returns the path written."""
+def write_sweep_plot(path: str | os.PathLike[str], band: str = "minmax") -> str:
+    """Draw :func:`fnn.observe.plots.sweep_curves` of the sweep folder ``path`` into its ``learning_curves.png``
+    (the caller holds the sweep's lock); returns the path written."""
     figure = plots.sweep_curves(sweep_histories(path), band)
-    if out is None:
-        return write_run_file(path, "learning_curves.png", lambda handle: plots.save_figure(figure, handle))
-    return plots.save_plot(figure, out, overwrite=overwrite)
+    return write_run_file(path, "learning_curves.png", lambda handle: plots.save_figure(figure, handle))

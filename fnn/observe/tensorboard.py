@@ -27,7 +27,7 @@ from typing import Any
 from fnn.errors import bad_argument
 from fnn.observe.advice import epoch_diagnostics
 from fnn.store.atomic import os_failure
-from fnn.store.run_folder import RunFolder
+from fnn.store.run_folder import RunFolder, refuse_inside_runs
 from fnn.train.state import EpochRecord, TrainState
 
 _Record = EpochRecord | Mapping[str, Any]
@@ -94,6 +94,7 @@ class TensorBoardLog:
         self._crc, self._event_pb2, self._summary_pb2, self._scalar = require_tensorboardx()
         if not isinstance(folder, RunFolder):
             path = os.fspath(folder)
+            refuse_inside_runs(path, "TensorBoardLog folder")  # a run's tensorboard/ is its run's, through its RunFolder
             try:
                 os.makedirs(path, exist_ok=True)
             except OSError as error:

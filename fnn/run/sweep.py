@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -61,8 +62,9 @@ from fnn.run.engine import run
 from fnn.run.grid import Grid, read_grid, read_seeds
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
+from fnn.store.layout import RUNGS, SUMMARY, SWEEP_RUNS
 from fnn.store.model import Model
-from fnn.store.run_folder import RECORD, RunFolder
+from fnn.store.run_folder import RECORD, RunFolder, refuse_inside_runs
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
 from fnn.train.state import TrainState
@@ -151,6 +153,9 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
                 f"be > 0 (got {config.validation}; the default is 0.1)."
             )
     return configs
+
+
+_RUN_NAME = re.compile(r"^[0-9a-f]{16}(\.json)?$")  # what a sweep writes into its runs/: run_id's names
 
 
 def run_id(config: RunConfig | dict[str, Any]) -> str:
@@ -401,27 +406,20 @@ def _dask() -> ModuleType | None:
     return distributed
 
 
-_RUNS, _SUMMARY = "runs", "summary.json"
-
-
 def _finished(folder: RunFolder) -> dict[str, dict[str, Any]]:
-    """The records already in the sweep's ``runs/``; an unreadable one is left out (its run is run again)."""
+    """The run records already in the sweep's ``runs/``, each read through the one record check and bound to its
+    name: ``runs/<run_id>.json`` whose ``run_id`` is that name and whose configuration has that id. Any other
+    (unreadable, of the wrong shape, renamed, or with an edited configuration) is left out: its run is run again."""
     done = {}
-    for name in folder.listdir(_RUNS):
+    for name in folder.listdir(SWEEP_RUNS):
         if name.endswith(".json"):
             try:
-                record = json.loads(folder.read_bytes(f"{_RUNS}/{name}", what="a sweep's run record"))
-                done[record["run_id"]] = record
-            except (FnnInputError, ValueError, RecursionError, KeyError, TypeError):
+                record = folder.read_record(f"{SWEEP_RUNS}/{name}")
+            except FnnInputError:
                 continue
+            if record.get("run_id") == name[: -len(".json")] == run_id(record["config"]):
+                done[record["run_id"]] = record
     return done
-
-
-def _holds_sweep(folder: RunFolder) -> bool:
-    """Whether the folder already holds a sweep's results (its summary or run records, or a halving sweep's run
-    folders)."""
-    return folder.exists(_SUMMARY) or any(name.endswith(".json") or folder.exists(f"{_RUNS}/{name}/record.json")
-                                          for name in folder.listdir(_RUNS))
 
 
 def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
@@ -437,10 +435,11 @@ def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, ove
         raise FnnInputError(f"{resume_hint} keeps the runs in {argument} and {overwrite_hint} replaces them; give one of them.")
     if os.path.lexists(folder.path) and not os.path.isdir(folder.path):
         raise FnnInputError(f"{argument} {folder.path}: exists and is not a folder.")
+    refuse_inside_runs(folder.path, argument)
     links = folder.links()
     if links:
         raise FnnInputError(f"{argument} {folder.path}: {links[0]} is a symbolic link; fnn does not follow links in a sweep folder. Remove it.")
-    if _holds_sweep(folder) and not (resume or overwrite):
+    if not (resume or overwrite) and (folder.holds_sweep() or any(folder.exists(f"{SWEEP_RUNS}/{name}/{RECORD}") for name in folder.listdir(SWEEP_RUNS))):
         raise FnnInputError(
             f"{argument} {folder.path}: already holds a sweep; run only the missing runs with {resume_hint} or replace it with "
             f"{overwrite_hint}."
@@ -455,7 +454,7 @@ def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, ove
         os.makedirs(folder.path, exist_ok=True)
     except OSError as error:
         raise FnnInputError(f"{argument} {folder.path}: cannot create the folder ({error.strerror or error}).") from None
-    folder.folder(_RUNS)
+    folder.folder(SWEEP_RUNS)
     return folder.path
 
 
@@ -608,7 +607,7 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
     def arrived(record: dict[str, Any]) -> None:
         records[record["run_id"]] = record
         if folder:
-            folder.write(f"{_RUNS}/{record['run_id']}.json", json.dumps(record, indent=1).encode())
+            folder.write(f"{SWEEP_RUNS}/{record['run_id']}.json", json.dumps(record, indent=1).encode())
         if on_result is not None:
             on_result(record, len(records), len(configs))
 
@@ -626,18 +625,19 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
     result = SweepResult(ordered, summary, label, skipped=len(configs) - len(todo), chosen_test=chosen_test(ordered, summary[0]), ranked_on=ranked_on)
     if folder:
         content = {"engine": label, "stacked": stack, "ranked_on": ranked_on, "summary": list(summary), "chosen": result.chosen_test}
-        folder.write(_SUMMARY, json.dumps(content, indent=1).encode())
+        folder.write(SUMMARY, json.dumps(content, indent=1).encode())
         if overwrite:  # only now that the new sweep is whole: the replaced sweep's other records go
             _remove_others(folder, configs)
     return result
 
 
 def _remove_others(folder: RunFolder, configs: Sequence[RunConfig]) -> None:
-    """The runs (records or run folders) of ``out/runs`` that are not this sweep's, removed."""
+    """The runs (records or run folders) of ``out/runs`` that are not this sweep's, removed; what no sweep writes
+    (a name that is no run id) is the user's and stays."""
     kept = {run_id(c) for c in configs} | {f"{run_id(c)}.json" for c in configs}
-    for name in folder.listdir(_RUNS):
-        if name not in kept:
-            folder.remove(f"{_RUNS}/{name}")
+    for name in folder.listdir(SWEEP_RUNS):
+        if name not in kept and _RUN_NAME.match(name):
+            folder.remove(f"{SWEEP_RUNS}/{name}")
 
 
 def _split(groups: list[list[RunConfig]], slots: int) -> list[list[RunConfig]]:
@@ -748,10 +748,10 @@ def _check_halving(configs: Sequence[RunConfig], grid: dict[str, Any]) -> int:
 def _checkpoint(folder: RunFolder, config: RunConfig, upto: int) -> TrainState | None:
     """The state of ``config``'s run folder in the sweep, if it has one bound to its record and not beyond
     ``upto`` epochs (a checkpoint beyond this rung belongs to a sweep of other rungs: this rung ranks at upto)."""
-    if not folder.exists(f"{_RUNS}/{run_id(config)}/{RECORD}"):
+    if not folder.exists(f"{SWEEP_RUNS}/{run_id(config)}/{RECORD}"):
         return None
     try:
-        state = RunFolder(folder.file(f"{_RUNS}/{run_id(config)}"), "out").load_checkpoint().state
+        state = RunFolder(folder.file(f"{SWEEP_RUNS}/{run_id(config)}"), "out").load_checkpoint().state
     except FnnInputError:
         return None  # a damaged or unbound checkpoint: the run starts again from its initial params
     return state if state.epoch <= upto else None
@@ -759,8 +759,8 @@ def _checkpoint(folder: RunFolder, config: RunConfig, upto: int) -> TrainState |
 
 def _save(folder: RunFolder, config: RunConfig, state: TrainState, record: dict[str, Any]) -> None:
     """``state``'s checkpoint and ``record`` into the run folder ``runs/<run_id>/``, replacing the previous rung's."""
-    own = RunFolder(folder.folder(f"{_RUNS}/{run_id(config)}"), "out")
-    with own.claim(overwrite=own.holds_run()):
+    own = RunFolder(folder.folder(f"{SWEEP_RUNS}/{run_id(config)}"), "out")
+    with own.claim(overwrite=own.holds_run(), sweep_run=True):
         own.save_checkpoint(Model(state, config.to_dict()))
         own.write_record(record)
 
@@ -851,7 +851,7 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
                     reached.pop(run_id(config), None)  # a configuration that stops frees its runs
             alive = ranked[:keep]
             if folder is not None:
-                folder.write(_RUNGS, json.dumps({"seeds": seeds, "rungs": [_rung_dict(r) for r in finished]}, indent=1).encode())
+                folder.write(RUNGS, json.dumps({"seeds": seeds, "rungs": [_rung_dict(r) for r in finished]}, indent=1).encode())
             if on_rung is not None:
                 on_rung(finished[-1])
         label = pool.label
@@ -877,13 +877,12 @@ def _halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[i
             _save(folder, config, cast(TrainState, state), record)
         summary = {"engine": label, "stacked": stack, "ranked_on": ranked_on, "rungs": [_rung_dict(r) for r in finished],
                    "chosen": pooled, "epochs_trained": trained, "epochs_full_grid": result.epochs_full_grid}
-        folder.write(_SUMMARY, json.dumps(summary, indent=1).encode())
+        folder.write(SUMMARY, json.dumps(summary, indent=1).encode())
         if overwrite:  # only now that the new sweep is whole: the replaced sweep's other runs go
             _remove_others(folder, configs)
     return result
 
 
-_RUNGS = "rungs.json"
 
 
 def _rung_dict(rung: Rung) -> dict[str, Any]:
@@ -898,10 +897,10 @@ def _finished_rungs(folder: RunFolder, rungs: list[int], everyone: set[str], see
     """The rungs a killed sweep finished (each with the keys of the configurations it promoted), if they are
     this sweep's rungs over this sweep's configurations (``everyone``: their keys) and seeds; else none (every rung runs
     again, each run from its own checkpoint)."""
-    if not folder.exists(_RUNGS):
+    if not folder.exists(RUNGS):
         return []
     try:
-        saved = json.loads(folder.read_bytes(_RUNGS, what="a halving sweep's rungs"))
+        saved = json.loads(folder.read_bytes(RUNGS, what="a halving sweep's rungs"))
         done = [Rung(r["epochs"], tuple(r["ranked"]), r["promoted"]) for r in saved["rungs"]]
     except (FnnInputError, ValueError, KeyError, TypeError):
         return []

@@ -210,11 +210,18 @@ class Folder:
         return digest.hexdigest()
 
     def write(self, name: str, write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
-        """Write ``name`` (``sub/name`` for a file in a subfolder, made if missing) atomically; returns its path."""
+        """Write ``name`` (``sub/name`` for a file in a subfolder, made if missing) atomically; returns its path. A
+        symbolic link at ``name`` is refused, not replaced."""
         sub, base = os.path.split(name)
         if not base or base in (".", "..") or ".." in sub.split("/"):
             raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
         with self._directory(sub, create=True) as folder:
+            try:
+                planted = stat.S_ISLNK(os.lstat(base, dir_fd=folder).st_mode)
+            except FileNotFoundError:
+                planted = False
+            if planted:  # replacing it would not follow it, but a link below the folder is refused everywhere
+                raise _link(self.file(name))
             return atomic_write(self.file(name), write, overwrite=overwrite, folder_fd=folder)
 
     def create(self, name: str) -> int:

@@ -17,5 +17,11 @@ KEPT_FOLDER = "checkpoints"
 """The subfolder of a run folder that holds its kept per-epoch checkpoints (``epoch-0001.npz``, ...)."""
 EXTRA_FOLDERS = (KEPT_FOLDER, "tensorboard")
 """The subfolders a run writes beside its checkpoint when asked."""
+SWEEP_RUNS = "runs"
+"""The subfolder of a sweep's folder that holds its runs' records (``<run_id>.json``) or, halving, run folders."""
+SUMMARY = "summary.json"
+"""The file of a sweep's folder that holds its summary."""
+RUNGS = "rungs.json"
+"""The file of a halving sweep's folder that holds its finished rungs."""
 PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""

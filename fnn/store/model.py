@@ -41,7 +41,7 @@ from fnn.store.atomic import os_failure
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from fnn.store.inputs import read_inputs, source_name
 from fnn.store.layout import CHECKPOINT
-from fnn.store.run_folder import RunFolder
+from fnn.store.run_folder import RunFolder, beside_runs
 from fnn.train.state import TrainState
 
 _KIND = "fnn_object"
@@ -257,7 +257,8 @@ class Model:
         return cls(checkpoint.state, checkpoint.config or {}, standardizer, extras.get(_CLASS_NAMES, ()), extras.get(_COLUMNS, ()), targets)
 
     def save_checkpoint(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
-        """Write this model as a checkpoint at ``path`` (what ``fnn train`` writes into a run folder).
+        """Write this model as a checkpoint at ``path``, as ``fnn train`` writes one into a run folder (never over
+        a run's or a sweep's own files: :func:`~fnn.store.run_folder.beside_runs`).
 
         >>> import os, tempfile
         >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
@@ -266,7 +267,8 @@ class Model:
         >>> load_model(path).config
         {'lr': 0.1}
         """
-        save_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
+        with beside_runs(path, "Model.save_checkpoint"):
+            save_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
 
 
 def probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -286,7 +288,9 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
-    >>> Model(fnn.TrainState(params, None), class_names=("a", "b")).save_checkpoint(os.path.join(folder, CHECKPOINT))
+    >>> run = RunFolder(folder)
+    >>> with run.claim():
+    ...     _ = run.save_checkpoint(Model(fnn.TrainState(params, None), class_names=("a", "b")))
     >>> load_model(folder).class_names
     ('a', 'b')
     """
@@ -327,7 +331,8 @@ def save(path: str | os.PathLike[str], obj: Params | TrainState | Model, *, over
     """Write ``obj`` (:class:`fnn.Params`, :class:`fnn.TrainState` or :class:`Model`) to ``path``.
 
     An existing file is left alone (an error names it) unless ``overwrite=True``, even one that appears while
-    this writes; the write is atomic either way.
+    this writes; the write is atomic either way. A run's or a sweep's own files are refused, and a write into a
+    run folder holds its lock (:func:`~fnn.store.run_folder.beside_runs`).
 
     >>> import os, tempfile
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
@@ -341,20 +346,21 @@ def save(path: str | os.PathLike[str], obj: Params | TrainState | Model, *, over
         raise FnnInputError(
             f"The 'path' argument of fnn.save is a folder ({path}); give a file name such as model.npz."
         )
-    if os.path.exists(path) and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.save does not overwrite it unless overwrite=True.")
-    if isinstance(obj, Params):
-        save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
-    elif isinstance(obj, TrainState):
-        save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
-    elif isinstance(obj, Model):
-        extras = {_KIND: np.array("model"), **obj.extras()}
-        save_checkpoint(path, obj.state, config=obj.config, extras=extras, overwrite=overwrite)
-    else:
+    if not isinstance(obj, (Params, TrainState, Model)):
         raise FnnInputError(
             f"The 'obj' argument of fnn.save must be fnn.Params, a fnn.TrainState or a fnn.store.Model. "
             f"Got {type(obj).__name__} instead."
         )
+    with beside_runs(path, "fnn.save"):
+        if isinstance(obj, Params):
+            save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
+        elif isinstance(obj, TrainState):
+            save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
+        else:
+            save_checkpoint(path, obj.state, config=obj.config, extras={_KIND: np.array("model"), **obj.extras()}, overwrite=overwrite)
+
 
 
 def load(path: str | os.PathLike[str]) -> Params | TrainState | Model:

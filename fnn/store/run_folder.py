@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol
 
@@ -41,7 +42,18 @@ from fnn.errors import FnnInputError
 from fnn.store.atomic import TEMP_PREFIX, atomic_write
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from fnn.store.folder import Folder
-from fnn.store.layout import CHECKPOINT, KEPT_FOLDER, LOCK, PENDING, PLOT_FILES, RECORD
+from fnn.store.layout import (
+    CHECKPOINT,
+    EXTRA_FOLDERS,
+    KEPT_FOLDER,
+    LOCK,
+    PENDING,
+    PLOT_FILES,
+    RECORD,
+    RUNGS,
+    SUMMARY,
+    SWEEP_RUNS,
+)
 from fnn.store.lock import RunLock, acquire_lock, lock_holder
 from fnn.store.record import KEPT, KEPT_NAME, MAX_RECORD_BYTES, check_record, parse_record
 from fnn.store.staging import finish_commit, stage, staged_name
@@ -169,12 +181,17 @@ class RunFolder(Folder):
         """Whether the folder already holds a run: a checkpoint or a record in it."""
         return self.exists(CHECKPOINT) or self.exists(RECORD)
 
+    def holds_sweep(self) -> bool:
+        """Whether the folder holds a sweep's own files: its summary, its rungs, or run records in its ``runs/``
+        (``runs/<run_id>.json``)."""
+        return self.exists(SUMMARY) or self.exists(RUNGS) or any(name.endswith(".json") for name in self.listdir(SWEEP_RUNS))
+
     def _others(self) -> list[str]:
         ours = {LOCK, PENDING, *PLOT_FILES}
         return [name for name in self.listdir() if name not in ours and not name.startswith(TEMP_PREFIX)]
 
     def claim(self, *, overwrite: bool = False, resume: bool = False, overwrite_hint: str = "overwrite=True",
-              resume_hint: str = "resume=True") -> RunLock:
+              resume_hint: str = "resume=True", sweep_run: bool = False) -> RunLock:
         """Make the folder this process's run folder and return its :class:`RunLock` (use it in a ``with`` block).
 
         - A new or empty folder is created if needed and locked; one holding other files and no run is refused
@@ -182,6 +199,9 @@ class RunFolder(Folder):
         - One holding a run is refused unless ``resume`` (it must hold a checkpoint) or ``overwrite``; either
           way the run in it stays whole until the new record commits the new one (module docstring).
         - A folder another live process writes into, or with a symbolic link anywhere below it, is refused.
+
+        - A folder inside a run's or a sweep's own subfolders is refused (:func:`refuse_inside_runs`), except
+          ``sweep_run``: a halving sweep's run folder in its ``runs/``, written under the sweep's lock.
 
         ``overwrite_hint`` and ``resume_hint`` word the errors (the command line passes ``"--overwrite"`` and
         ``"--resume DIR"``).
@@ -198,6 +218,8 @@ class RunFolder(Folder):
             raise FnnInputError(f"{self._where()}: ask to overwrite the run or to resume it, not both.")
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise FnnInputError(f"{self._where()}: exists and is not a folder.")
+        if not sweep_run:
+            refuse_inside_runs(self.path, self.argument)
         others = [] if self.holds_run() else self._others()
         if others and not overwrite:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
@@ -225,6 +247,8 @@ class RunFolder(Folder):
             self._kept = {}
             self._inherited = None if overwrite or not self.has_record() else self.read_record().get(KEPT, {})
             self._overwriting = overwrite
+            if self._staged and not overwrite:  # the commit moves the new extras into these: refuse before, not after it
+                self._refuse_non_folders(EXTRA_FOLDERS)
             if self._staged:
                 stage(self, overwrite)
         except BaseException:
@@ -237,6 +261,12 @@ class RunFolder(Folder):
         if links:
             more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
             raise FnnInputError(f"{self._where()}: {links[0]}{more} is a symbolic link; fnn does not follow links in a run folder. Remove it.")
+
+    def _refuse_non_folders(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            info = self._info(name)
+            if info is not None and not stat.S_ISDIR(info.st_mode):
+                raise FnnInputError(f"{self.file(name)} is not a folder; the run keeps its {name} there. Remove or rename it.")
 
     def _held(self) -> None:
         if self.lock is None or not self.lock.held:
@@ -341,11 +371,18 @@ class RunFolder(Folder):
         finish_commit(self, lambda: self.read_record().get("checkpoint_sha256") if self.has_record() else None)
 
 
+_OWN = (CHECKPOINT, RECORD, LOCK, PENDING)
+"""Names no writer beside runs takes, in any folder: a run folder's own files."""
+
+
 @contextlib.contextmanager
 def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
-    """Hold the lock of the run folder ``path`` would be written into, if it is one, while the caller writes there
-    (``fnn export``, ``fnn predict --out`` and ``fnn plot --out`` write as one of its writers); a run folder's own
-    files (its checkpoint, record, lock and pending commit) are refused as targets, even with ``--overwrite``.
+    """Hold the lock of the run or sweep folder ``path`` would be written into, if it is one, while the caller
+    writes there (``fnn export``, ``fnn predict --out``, ``fnn plot --out`` and ``fnn.save`` write as one of its
+    writers). What a run or sweep folder is made of is refused as a target, even with ``--overwrite``: a run's
+    checkpoint, record, lock, pending commit and figures, a sweep's summary, rungs and run records, and anything
+    inside a run's ``checkpoints/``, ``tensorboard/`` or ``.fnn-pending/`` or directly in a sweep's ``runs/``
+    (the folder is taken where its links lead).
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -357,16 +394,59 @@ def beside_runs(path: str | os.PathLike[str], flag: str) -> Iterator[None]:
     fnn.errors.FnnInputError: --out ...record.json: a run folder's own file name; fnn writes nothing else in its place. Choose another name.
     """
     path = os.fspath(path)
-    if os.path.basename(path) in (CHECKPOINT, RECORD, LOCK, PENDING):
+    name = os.path.basename(path)
+    if name in _OWN:
         raise FnnInputError(f"{flag} {path}: a run folder's own file name; fnn writes nothing else in its place. Choose another name.")
-    parent = os.path.dirname(os.path.abspath(path))
+    refuse_inside_runs(path, flag)
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
     target = RunFolder(parent, flag) if os.path.isdir(parent) else None
-    lock = target.acquire() if target is not None and (target.holds_run() or target.exists(LOCK)) else None
+    owned = target is not None and (target.holds_run() or target.holds_sweep() or target.exists(LOCK))
+    lock = target.acquire() if target is not None and owned else None
     try:
         yield
     finally:
         if lock is not None:
             lock.release()
+
+
+def refuse_inside_runs(path: str | os.PathLike[str], flag: str) -> None:
+    """Refuse ``path``, a file or folder to be made, where it would be part of a run or a sweep: a run's figures
+    or subfolders, a sweep's summary, rungs or ``runs/``, or anything inside a run's ``checkpoints/``,
+    ``tensorboard/`` or ``.fnn-pending/`` (at any depth) or directly in a sweep's ``runs/``; the folder is taken
+    where its links lead. ``flag`` names ``path`` in the error.
+
+    >>> import tempfile
+    >>> run = RunFolder(tempfile.mkdtemp())
+    >>> with run.claim():
+    ...     _ = run.write(RECORD, b"{}")
+    >>> refuse_inside_runs(os.path.join(run.path, "checkpoints", "mine"), "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --out ...mine: inside .../checkpoints, a subfolder the run in ... writes; fnn writes nothing else there. Choose a path outside it.
+    """
+    path = os.fspath(path)
+    name = os.path.basename(os.path.normpath(path))
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+
+    def run_in(folder: str) -> bool:
+        return os.path.isdir(folder) and RunFolder(folder).holds_run()
+
+    def sweep_in(folder: str) -> bool:
+        return os.path.isdir(folder) and RunFolder(folder).holds_sweep()
+
+    whose = None
+    if name in (*PLOT_FILES, *EXTRA_FOLDERS) and run_in(parent):
+        whose = f"part of the run in {parent}"
+    elif name in (SUMMARY, RUNGS, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
+        whose = f"part of the sweep in {parent}"
+    elif os.path.basename(parent) == SWEEP_RUNS and sweep_in(os.path.dirname(parent)):
+        whose = f"inside {parent}, where the sweep in {os.path.dirname(parent)} keeps its runs"
+    child, above = parent, os.path.dirname(parent)
+    while whose is None and above != child:
+        if os.path.basename(child) in (*EXTRA_FOLDERS, PENDING) and run_in(above):
+            whose = f"inside {child}, a subfolder the run in {above} writes"
+        child, above = above, os.path.dirname(above)
+    if whose is not None:
+        raise FnnInputError(f"{flag} {path}: {whose}; fnn writes nothing else there. Choose a path outside it.")
 
 
 def write_run_file(folder: str | os.PathLike[str], name: str,
@@ -386,6 +466,8 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
     """
     if not name or os.path.basename(name) != name or name in (".", ".."):
         raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
+    if name in _OWN:
+        raise FnnInputError(f"{name}: a run folder's own file name; write_run_file writes nothing in its place. Choose another name.")
     folder = os.fspath(folder)
     path = os.path.join(folder, name)
     if not os.path.isdir(folder):
