@@ -1,5 +1,7 @@
 """Judging real reruns: a fresh rerun matches; changed data or threads are named as the reason."""
 
+import json
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -65,3 +67,16 @@ def test_a_mismatch_nothing_explains_says_so(data):
         judge_rerun({"history": []}, record)
     with pytest.raises(fnn.FnnInputError, match="'rerun'"):
         judge_rerun(record, None)
+
+
+def test_every_run_of_a_halving_sweep_verifies_those_a_rung_stopped_included(tmp_path):
+    from fnn.run.sweep import Halving, sweep
+
+    out = tmp_path / "halving"
+    sweep({"data": "iris", "hidden": [4], "epochs": 3}, {"lr": [0.01, 0.1, 0.3]}, [0], out=str(out),
+          engine="sequential", halving=Halving(min_epochs=1, factor=3))
+    records = {run.name: json.loads((run / "record.json").read_text()) for run in (out / "runs").iterdir()}
+    assert sorted(record.get("rung_epochs") for record in records.values() if "rung_epochs" in record) == [1, 1]
+    for name in records:
+        verdict = fnn.verify_run(out / "runs" / name)
+        assert verdict.matches, (name, verdict.differences)

@@ -35,6 +35,7 @@ from fnn.run.engine import run_prepared, run_threads
 from fnn.run.provenance import check_source, file_sha256
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
+from fnn.run.sweep import train_to_rung
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
@@ -177,7 +178,11 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     config = _config(record["config"], where)
     check_source(record.get("data"), where)
     config = config.replace(threads=int(threads) if threads is not None else _run_threads(record, config))
-    finished = run_prepared(prepare_run(config))  # the engine limits BLAS to config.threads
+    prepared = prepare_run(config)
+    if isinstance(record.get("rung_epochs"), int):  # a halving sweep's run, stopped at a rung of its budget
+        state, rerun = train_to_rung(prepared, record["rung_epochs"])
+        return judge_rerun(record, rerun, _checkpoint_differences(folder, record, state))
+    finished = run_prepared(prepared)  # the engine limits BLAS to config.threads
     return judge_rerun(record, finished.record, _checkpoint_differences(folder, record, finished.state))
 
 

@@ -794,6 +794,23 @@ def _continued(prepared: Sequence[Prepared], starts: Sequence[TrainState | None]
     return reached
 
 
+def rung_record(config: RunConfig, prepared: Prepared, state: TrainState, upto: int) -> dict[str, Any]:
+    """The record of a halving sweep's run trained to the rung of ``upto`` epochs (of its budget ``config.epochs``):
+    a run's record, with its ``run_id`` and ``rung_epochs`` (what ``fnn verify`` reruns it to)."""
+    record = run_record(config, state, {}, 0.0, threads=1, data=data_fingerprints(prepared))
+    return {**record, "run_id": run_id(config), "rung_epochs": upto}
+
+
+def train_to_rung(prepared: Prepared, upto: int) -> tuple[TrainState, dict[str, Any]]:
+    """``(state, record)`` of ``prepared`` trained alone to the rung of ``upto`` epochs, as a halving sweep trains
+    it (its schedule that of its full budget; one BLAS thread), for ``fnn verify`` of a run a rung stopped."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        state = _continued([prepared], [None], upto)[0]
+    if state is None:
+        raise TrainingDiverged(f"The rerun diverged before the rung of {upto} epochs.", epoch=0, step=0, last_good=prepared.params)
+    return state, rung_record(prepared.config, prepared, state, upto)
+
+
 def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | None, upto: int,
                 starts: Sequence[TrainState | None] | None, load: bool, keep: bool) -> list[_Reached]:
     """One rung of a stack of runs (a task): each from ``starts`` (None: from its checkpoint in ``out`` if
@@ -809,8 +826,7 @@ def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | N
         if folder is not None:
             for config, own, start, state in zip(configs, prepared, begun, reached):
                 if state is not None and state is not start:
-                    record = run_record(config, state, {}, 0.0, threads=1, data=data_fingerprints(own))
-                    _save(folder, config, state, {**record, "run_id": run_id(config)})
+                    _save(folder, config, state, rung_record(config, own, state, upto))
     return [_Reached(run_id(c), validation_metrics(s) if s is not None else None, s if keep else None) for c, s in zip(configs, reached)]
 
 
