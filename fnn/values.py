@@ -97,3 +97,34 @@ def from_numpy(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         return check(value.tolist() if isinstance(value, np.ndarray) and value.ndim <= 1 else value)
     return convert
+
+
+def listed(value: Any) -> list[Any]:
+    """The scalar-or-list rule of every door: a list, tuple, range or 1-D array is the values; anything else (a
+    string, a number, a 0-d array, a mapping) is one value.
+
+    >>> listed(np.arange(2)), listed(np.array(3)), listed("ab")
+    ([0, 1], [3], ['ab'])
+    """
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.ndim else value.item()
+    return list(value) if isinstance(value, (list, tuple, range)) else [value]
+
+
+def seeds_check(seed: Callable[[Any], int]) -> Callable[[Any], tuple[int, ...]]:
+    """A check of a list of seeds (``fnn.fit_seeds``'s, a sweep's) by :func:`listed`'s rule: one seed or distinct
+    seeds, each checked by ``seed``.
+
+    >>> check = seeds_check(number_check(low=0, whole=True))
+    >>> check(np.arange(3)), check("4")
+    ((0, 1, 2), (4,))
+    """
+    def check(value: Any) -> tuple[int, ...]:
+        try:
+            seeds = [seed(item) for item in listed(value)]
+        except BadValue:
+            seeds = []
+        if not seeds or len(set(seeds)) < len(seeds):
+            raise BadValue("a seed or a list of distinct seeds, each an int >= 0 (e.g. 0,1,2)")
+        return tuple(seeds)
+    return check

@@ -34,7 +34,7 @@ from fnn.optim import (
     get_optimizer,
     get_schedule,
 )
-from fnn.values import BadValue, bool_check, choice_check, from_numpy, number_check, optional_check
+from fnn.values import BadValue, bool_check, choice_check, from_numpy, number_check, optional_check, seeds_check
 
 MAX_EPOCHS = 10**7
 """The most epochs one call may ask for. Beyond it the number is a typo (``1e9`` for ``1e2``): even at a
@@ -144,6 +144,9 @@ keyword of that name. Where ``fit`` takes more, it says so: its ``epochs`` count
 0 (``fnn train --epochs`` is the run's total); its ``lr`` may also be a :mod:`fnn.optim` schedule record, its
 ``drop_rate`` one rate per hidden layer, its ``validation`` data, its ``metrics`` :class:`~fnn.core.scores.Metric`
 records."""
+
+SEEDS_CHECK = seeds_check(TRAINING_CHECKS["seed"])
+"""The one check of a list of seeds, each a ``seed``: ``fnn.fit_seeds``' ``seeds``, a sweep's (argument, flag, TOML)."""
 
 ELSEWHERE: dict[str, str] = {
     "data": "its second argument (a fnn.Dataset or (x, y), e.g. fnn.data.iris())",
