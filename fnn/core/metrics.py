@@ -40,8 +40,9 @@ def _check_batch_size(batch_size: object, function: str) -> None:
 
 
 def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
+    # max(.., 1): zero rows give the network's (0, outputs), as one empty batch
     return np.concatenate(
-        [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, len(x), batch_size)]
+        [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, max(len(x), 1), batch_size)]
     )
 
 
@@ -69,10 +70,14 @@ def predict(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray:
     >>> fnn.predict(params, np.zeros((4, 2), np.float32)).sum(axis=1)  # softmax rows
     array([1., 1., 1., 1.], dtype=float32)
     """
-    params = check_params(params, "predict")
-    _check_batch_size(batch_size, "predict")
-    x, single = _one_sample(params, x, "predict")
-    outputs = _outputs(params, check_features(params, x, "predict"), batch_size)
+    return _predict(params, x, batch_size, "predict")
+
+
+def _predict(params: Params, x: Any, batch_size: int, function: str) -> np.ndarray:
+    params = check_params(params, function)
+    _check_batch_size(batch_size, function)
+    x, single = _one_sample(params, x, function)
+    outputs = _outputs(params, check_features(params, x, function), batch_size)
     return outputs[0] if single else outputs
 
 
@@ -92,7 +97,7 @@ def predict_classes(params: Params, x: Any, batch_size: int = 1024) -> np.ndarra
     >>> fnn.predict_classes(params, np.ones(1, np.float32))  # one sample
     1
     """
-    outputs = predict(params, x, batch_size)
+    outputs = _predict(params, x, batch_size, "predict_classes")
     if outputs.ndim == 1:
         return int(classes_from_outputs(outputs.reshape(1, -1))[0])
     return classes_from_outputs(outputs)
@@ -105,7 +110,7 @@ def accuracy(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
     >>> fnn.accuracy(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 0]))
     0.5
     """
-    return evaluate(params, x, y, batch_size)["accuracy"]
+    return _evaluate(params, x, y, batch_size, function="accuracy")["accuracy"]
 
 
 def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
@@ -115,7 +120,7 @@ def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
     >>> fnn.mean_loss(params, np.ones((3, 1), np.float32), np.array([1.0, 2.0, 2.0], np.float32))  # mse of 0 against y
     3.0
     """
-    return evaluate(params, x, y, batch_size)["loss"]
+    return _evaluate(params, x, y, batch_size, function="mean_loss")["loss"]
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
@@ -134,13 +139,14 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool) -> float:
+def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool,
+                  function: str) -> float:
     """``metric`` of a network's ``outputs`` against prepared targets ``y``: a classifier's metric gets the class
     labels and the predicted classes, or with ``needs_proba`` the probabilities (of class 1 for one sigmoid
     output); a regression's gets the targets and the outputs (one column as a 1-D array)."""
     task = "classifier" if is_classifier else "regression"
     if metric.task not in ("any", task):
-        raise bad_argument("fit", "metrics", f"metrics for a {task} network", metric.name)
+        raise bad_argument(function, "metrics", f"metrics for a {task} network", metric.name)
     if is_classifier:
         truth = class_labels_of(y)
         predicted = (outputs[:, 0] if outputs.shape[1] == 1 else outputs) if metric.needs_proba else classes_from_outputs(outputs)
@@ -168,12 +174,20 @@ def evaluate(
     >>> fnn.evaluate(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 1]), counts=True)["correct"]
     2
     """
-    params = check_params(params, "evaluate")
-    _check_batch_size(batch_size, "evaluate")
-    x = check_features(params, x, "evaluate")
-    y = prepare_targets(params, y, len(x), "evaluate")
-    weights = sample_weights(None, len(x), sample_weight, function="evaluate")
-    chosen = get_metrics(metrics, "evaluate")
+    return _evaluate(params, x, y, batch_size, counts, sample_weight, metrics, "evaluate")
+
+
+def _evaluate(params: Params, x: Any, y: Any, batch_size: int, counts: bool = False, sample_weight: Any = None,
+              metrics: Iterable[Metric | str] | str = (), function: str = "evaluate") -> dict[str, Any]:
+    """:func:`evaluate`, its messages naming ``function``, the one the user called."""
+    params = check_params(params, function)
+    _check_batch_size(batch_size, function)
+    x = check_features(params, x, function)
+    if not len(x):
+        raise bad_argument(function, "x", "at least one sample (a row) to score", describe(x))
+    y = prepare_targets(params, y, len(x), function)
+    weights = sample_weights(None, len(x), sample_weight, function=function)
+    chosen = get_metrics(metrics, function)
     total, batches = 0.0, []
     for start in range(0, len(x), batch_size):
         trace = forward_trace(params, x[start : start + batch_size])
@@ -184,17 +198,17 @@ def evaluate(
             total += loss_value(params, trace, y[start : start + batch_size], part) * np.sum(part)
         batches.append(trace.post[-1])
     outputs = np.concatenate(batches)
-    results: dict[str, Any] = {"loss": total / (max(len(x), 1) if weights is None else float(np.sum(weights)))}
+    results: dict[str, Any] = {"loss": total / (len(x) if weights is None else float(np.sum(weights)))}
     if params.spec.is_classifier:
         hits = classes_from_outputs(outputs) == class_labels_of(y)
         correct = int(np.count_nonzero(hits))
-        results["accuracy"] = (correct / len(x) if weights is None else float(np.average(hits, weights=weights))) if len(x) else float("nan")
+        results["accuracy"] = correct / len(x) if weights is None else float(np.average(hits, weights=weights))
         if counts:
             results["correct"] = correct
     else:
         results["r2"] = r2_score(y, outputs, weights)
     for metric in chosen:
-        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier))
+        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier, function))
     if counts:
         results["samples"] = len(x)
     return results
