@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from fnn.errors import bad_argument
+
 
 class BadValue(Exception):
     """A value that does not fit a setting; its text is what was expected (``"an int >= 1"``)."""
@@ -128,3 +130,15 @@ def seeds_check(seed: Callable[[Any], int]) -> Callable[[Any], tuple[int, ...]]:
             raise BadValue("a seed or a list of distinct seeds, each an int >= 0 (e.g. 0,1,2)")
         return tuple(seeds)
     return check
+
+
+def read_argument(function: str, name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` of the argument ``name`` of ``fnn.<function>`` read by ``check``, or the error naming both.
+
+    >>> read_argument("predict", "batch_size", from_numpy(number_check(low=1, whole=True)), np.array(8))
+    8
+    """
+    try:
+        return check(value)
+    except BadValue as expected:
+        raise bad_argument(function, name, str(expected), value) from None

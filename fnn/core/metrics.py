@@ -32,11 +32,10 @@ from fnn.core.scores import Metric, get_metrics, r2_score
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
 from fnn.data.lazy import ScaledRows
 from fnn.errors import bad_argument
+from fnn.values import bool_check, from_numpy, number_check, optional_check, read_argument
 
-
-def _check_batch_size(batch_size: object, function: str) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise bad_argument(function, "batch_size", "a positive int", batch_size)
+_BATCH_SIZE, _COUNTS, _N_CLASSES = (from_numpy(check) for check in (number_check(low=1, whole=True), bool_check,
+                                                                     optional_check(number_check(low=1, whole=True))))
 
 
 def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
@@ -75,7 +74,7 @@ def predict(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray:
 
 def _predict(params: Params, x: Any, batch_size: int, function: str) -> np.ndarray:
     params = check_params(params, function)
-    _check_batch_size(batch_size, function)
+    batch_size = read_argument(function, "batch_size", _BATCH_SIZE, batch_size)
     x, single = _one_sample(params, x, function)
     outputs = _outputs(params, check_features(params, x, function), batch_size)
     return outputs[0] if single else outputs
@@ -131,12 +130,24 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
            [0, 0, 0],
            [0, 1, 1]])
     """
-    y_true, y_pred = real_array(y_true, "confusion_matrix", "y_true"), real_array(y_pred, "confusion_matrix", "y_pred")
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+    y_true, y_pred = (_labels(labels, name) for labels, name in ((y_true, "y_true"), (y_pred, "y_pred")))
+    if y_true.shape != y_pred.shape:
         raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
+    highest = int(max(y_true.max(initial=0), y_pred.max(initial=0)))
+    n_classes = read_argument("confusion_matrix", "n_classes", _N_CLASSES, n_classes)
     if n_classes is None:
-        n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+        n_classes = highest + 1
+    elif highest >= n_classes:
+        raise bad_argument("confusion_matrix", "n_classes", f"more than the highest label, {highest}", n_classes)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def _labels(labels: Any, name: str) -> np.ndarray:
+    """Class labels as a 1-D int array: whole numbers >= 0 (``0.0`` as 0), else the error naming ``name``."""
+    labels = real_array(labels, "confusion_matrix", name)
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or not np.array_equal(labels, np.round(labels)))):
+        raise bad_argument("confusion_matrix", name, "a 1-D array of class labels (whole numbers >= 0)", describe(labels))
+    return labels.astype(np.int64)
 
 
 def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool,
@@ -181,7 +192,8 @@ def _evaluate(params: Params, x: Any, y: Any, batch_size: int, counts: bool = Fa
               metrics: Iterable[Metric | str] | str = (), function: str = "evaluate") -> dict[str, Any]:
     """:func:`evaluate`, its messages naming ``function``, the one the user called."""
     params = check_params(params, function)
-    _check_batch_size(batch_size, function)
+    batch_size = read_argument(function, "batch_size", _BATCH_SIZE, batch_size)
+    counts = read_argument(function, "counts", _COUNTS, counts)
     x = check_features(params, x, function)
     if not len(x):
         raise bad_argument(function, "x", "at least one sample (a row) to score", describe(x))

@@ -260,7 +260,7 @@ def read_seeds(seeds: Any, source: Source, name: str = "seeds") -> tuple[int, ..
 ENGINES = ("auto", "dask", "sequential")
 """Where a sweep runs: ``auto`` (Dask if installed, else sequential), ``dask`` or ``sequential``."""
 
-_SWEEP_OPTIONS = {
+SWEEP_OPTIONS = {
     "engine": optional_check(choice_check(ENGINES)),
     "workers": optional_check(from_numpy(number_check(low=1, high=1024, whole=True))),
     "stack": from_numpy(bool_check),
@@ -282,6 +282,6 @@ def sweep_option(name: str, value: Any, source: Source) -> Any:
     ('sequential', True)
     """
     try:
-        return _SWEEP_OPTIONS[name](value)
+        return SWEEP_OPTIONS[name](value)
     except BadValue as expected:
         raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None

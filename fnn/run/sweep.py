@@ -653,10 +653,8 @@ def _split(groups: list[list[RunConfig]], slots: int) -> list[list[RunConfig]]:
 
 # -- successive halving ------------------------------------------------------------------------------------------
 
-def _rung_setting(name: str) -> Callable[[Any], int]:
-    def convert(value: Any) -> int:
-        return int(sweep_option(name, value, Source("argument", "Halving")))
-    return convert
+def _rung_setting(name: str, value: Any) -> int:
+    return int(sweep_option(name, value, Source("argument", "Halving")))
 
 
 @frozen
@@ -669,8 +667,8 @@ class Halving:
     ([1, 3, 9, 27], [2, 6, 18, 20])
     """
 
-    min_epochs: int = field(default=1, converter=_rung_setting("min_epochs"))
-    factor: int = field(default=3, converter=_rung_setting("factor"))
+    min_epochs: int = field(default=1, converter=lambda value: _rung_setting("min_epochs", value))
+    factor: int = field(default=3, converter=lambda value: _rung_setting("factor", value))
 
     def rungs(self, budget: int) -> list[int]:
         """The epochs (in all) of each rung, up to ``budget``."""
