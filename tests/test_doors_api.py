@@ -211,3 +211,18 @@ def test_one_hot_refuses_a_bad_count_by_name(n_classes):
 def test_run_refuses_data_that_is_not_a_pair_of_datasets_by_name(data):
     with pytest.raises(fnn.FnnInputError, match="The 'data' argument of fnn.run.run must be a \\(train, test\\) pair of fnn.Dataset"):
         run({"data": "iris", "epochs": 1}, data=data)
+
+
+@pytest.mark.parametrize("name, value", [("validation", 0), ("keep_checkpoints", True), ("tensorboard", True)])
+@pytest.mark.parametrize("door", ["flag", "toml", "base", "grid", "--grid"])
+def test_a_whole_sweep_check_names_the_setting_where_it_was_given(name, value, door):
+    from fnn.run.grid import GRID_OPTION
+    from fnn.run.settings import GRID, PYTHON, toml_source
+    from fnn.run.sweep import expand_grid
+
+    sources = {"flag": FLAG, "toml": toml_source("sweep.toml"), "base": PYTHON, "grid": GRID, "--grid": GRID_OPTION}
+    in_grid = door in ("grid", "--grid")
+    base, grid = ({"data": "iris"}, {name: [value]}) if in_grid else ({"data": "iris", name: value}, {"lr": [0.1]})
+    with pytest.raises(fnn.FnnInputError) as error:
+        expand_grid(base, grid, [0, 1], base_source=sources[door], grid_source=sources[door] if in_grid else GRID)
+    assert str(error.value).startswith(sources[door].label(name) + (" must be > 0 in a sweep" if name == "validation" else " cannot apply in a sweep"))

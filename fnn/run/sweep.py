@@ -145,14 +145,20 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
         raise FnnInputError("The grid is empty: give at least one key with values to sweep, or several seeds.")
     configs = [resolve_config(*layers, *combination, ({"seed": seed, "threads": 1}, PYTHON))
                for combination in grid.combinations() for seed in seeds]
+    def given_as(name: str) -> str:
+        """The setting ``name`` as the user wrote it where it was given last (a flag, a TOML key, a grid key)."""
+        places = [source for values, source in layers if any(setting_name(key) == name for key in values)]
+        places += [axis.source for axis in grid.axes if axis.name == name]
+        return (places[-1] if places else Source("default")).label(name)
+
     for config in configs:
         for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
             if getattr(config, name):
-                raise FnnInputError(f"A sweep's runs write one record each and no run folder, so {name!r} cannot apply; leave it out.")
+                raise FnnInputError(f"{given_as(name)} cannot apply in a sweep: its runs write one record each and no run folder; leave it out.")
         if not config.validation:
             raise FnnInputError(
-                "A sweep ranks its configurations on the validation part, never on the test set, so 'validation' must "
-                f"be > 0 (got {config.validation}; the default is 0.1)."
+                f"{given_as('validation')} must be > 0 in a sweep: it ranks its configurations on the validation part, never "
+                f"on the test set (got {config.validation}; the default is 0.1)."
             )
     return configs
 
