@@ -226,3 +226,30 @@ def test_a_whole_sweep_check_names_the_setting_where_it_was_given(name, value, d
     with pytest.raises(fnn.FnnInputError) as error:
         expand_grid(base, grid, [0, 1], base_source=sources[door], grid_source=sources[door] if in_grid else GRID)
     assert str(error.value).startswith(sources[door].label(name) + (" must be > 0 in a sweep" if name == "validation" else " cannot apply in a sweep"))
+
+
+GENERATORS = {  # each generated data set's numeric arguments, with a value each takes
+    "moons": {"n": 10, "noise": 0.1, "seed": 2},
+    "circles": {"n": 10, "noise": 0.1, "factor": 0.5, "seed": 2},
+    "spirals": {"n": 10, "noise": 0.1, "turns": 1.5, "seed": 2},
+    "blobs": {"n": 12, "centers": 3, "n_features": 2, "spread": 1.0, "seed": 2},
+    "noisy_sine": {"n": 10, "noise": 0.1, "seed": 2},
+}
+ARGUMENTS = [(name, argument) for name, arguments in GENERATORS.items() for argument in arguments]
+
+
+@pytest.mark.parametrize("name, argument", ARGUMENTS)
+@pytest.mark.parametrize("form", [np.array, lambda v: np.float64(v) if isinstance(v, float) else np.int64(v), str],
+                         ids=["0-d array", "numpy scalar", "text"])
+def test_a_data_generator_reads_numpy_and_text_forms_alike(name, argument, form):
+    given = GENERATORS[name]
+    want = getattr(fnn.data, name)(**given)
+    got = getattr(fnn.data, name)(**{**given, argument: form(given[argument])})
+    assert np.array_equal(got.features, want.features) and np.array_equal(got.labels, want.labels)
+
+
+@pytest.mark.parametrize("name, argument", ARGUMENTS)
+@pytest.mark.parametrize("bad", [None, -1, "x", np.nan])
+def test_a_data_generator_names_a_bad_argument(name, argument, bad):
+    with pytest.raises(fnn.FnnInputError, match=f"^The '{argument}' argument of fnn.data.{name} must be"):
+        getattr(fnn.data, name)(**{**GENERATORS[name], argument: bad})
