@@ -253,3 +253,30 @@ def test_a_data_generator_reads_numpy_and_text_forms_alike(name, argument, form)
 def test_a_data_generator_names_a_bad_argument(name, argument, bad):
     with pytest.raises(fnn.FnnInputError, match=f"^The '{argument}' argument of fnn.data.{name} must be"):
         getattr(fnn.data, name)(**{**GENERATORS[name], argument: bad})
+
+
+def _model():
+    from fnn.store.model import Model
+
+    params = fnn.init_params(fnn.network([2, 3, 2]), seed=0)
+    return Model(fnn.TrainState(params, None), {}, None, ("cat", "dog"), columns=("w", "h"))
+
+
+RAW = np.array([[3.0, 6.0], [-1.0, 2.0], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize("y", [[0, 1, 1], np.array([0, 1, 1], np.int8), [0.0, 1.0, 1.0], np.array([0.0, 1.0, 1.0]),
+                               ["cat", "dog", "dog"], np.array(["cat", "dog", "dog"], object)], ids=repr)
+@pytest.mark.parametrize("raw", [RAW, RAW.tolist(), RAW.astype(np.float32), {"h": RAW[:, 1], "w": RAW[:, 0]}],
+                         ids=["float64", "list", "float32", "mapping"])
+def test_a_models_evaluate_reads_labels_and_inputs_in_every_form_alike(y, raw):
+    model = _model()
+    assert model.evaluate(raw, y) == model.evaluate(RAW, [0, 1, 1])
+
+
+@pytest.mark.parametrize("raw", [np.zeros((0, 2)), np.zeros((0, 2), int), {"w": [], "h": []}], ids=["float", "int", "mapping"])
+def test_a_models_evaluate_refuses_zero_rows_in_its_own_words_and_predict_gives_none(raw):
+    model = _model()
+    with pytest.raises(fnn.FnnInputError, match="^x: has no rows; expected at least one sample to score"):
+        model.evaluate(raw, [])
+    assert model.predict(raw).shape == (0,) and model.predict_proba(raw).shape == (0, 2)
