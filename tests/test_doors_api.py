@@ -280,3 +280,38 @@ def test_a_models_evaluate_refuses_zero_rows_in_its_own_words_and_predict_gives_
     with pytest.raises(fnn.FnnInputError, match="^x: has no rows; expected at least one sample to score"):
         model.evaluate(raw, [])
     assert model.predict(raw).shape == (0,) and model.predict_proba(raw).shape == (0, 2)
+
+
+@pytest.mark.parametrize("fraction, seed", [(np.float64(0.2), np.int64(1)), (np.array(0.2), np.array(1)), ("0.2", "1")], ids=repr)
+def test_stratified_split_reads_its_fraction_and_seed_as_every_door_does(fraction, seed):
+    want = fnn.data.stratified_split(fnn.data.iris(), 0.2, seed=1)
+    got = fnn.data.stratified_split(fnn.data.iris(), fraction, seed=seed)
+    assert all(np.array_equal(a.features, b.features) for a, b in zip(got, want))
+
+
+@pytest.mark.parametrize("argument, bad", [("test_fraction", 0), ("test_fraction", None), ("seed", None), ("seed", -1)])
+def test_stratified_split_names_a_bad_argument(argument, bad):
+    with pytest.raises(fnn.FnnInputError, match=f"^The '{argument}' argument of fnn.stratified_split must be"):
+        fnn.data.stratified_split(fnn.data.iris(), **{"test_fraction": 0.2, "seed": 0, argument: bad})
+
+
+def _data_names():
+    from fnn.data.sources import known_names
+
+    return [name.split("[")[0].split(":")[0] for name in known_names()]
+
+
+@pytest.mark.parametrize("name", _data_names())
+def test_a_mistyped_data_set_gets_the_closest_name(name):
+    from fnn.data.sources import load_source
+
+    typo = name[:-2] + name[-1]  # one letter left out
+    with pytest.raises(fnn.FnnInputError, match=f"^Unknown data set {typo!r}. Did you mean {name!r}?"):
+        load_source(typo)
+
+
+@pytest.mark.parametrize("epochs", [np.array(1), np.int64(1), "1", np.uint8(1)], ids=repr)
+def test_fit_and_iterate_epochs_read_epochs_in_numpy_and_text_forms(epochs):
+    start = fnn.init_params(fnn.network([4, 2]), seed=0)
+    assert fnn.fit(start, (X, Y), epochs=epochs).params == fnn.fit(start, (X, Y), epochs=1).params
+    assert len(list(fnn.iterate_epochs(start, (X, Y), epochs=epochs))) == 1

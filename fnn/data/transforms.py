@@ -112,8 +112,9 @@ def stratified_split_indices(
     >>> stratified_split_indices(np.array([0, 0, 0, 1, 1, 1]), 1 / 3, seed=0)[1].tolist()
     [2, 4]
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, float) or not 0 < test_fraction < 1:
-        raise bad_argument("stratified_split", "test_fraction", "a float strictly between 0 and 1", test_fraction)
+    test_fraction = read_argument("stratified_split", "test_fraction",
+                                  from_numpy(number_check(low=0, high=1, low_open=True, high_open=True)), test_fraction)
+    seed = read_argument("stratified_split", "seed", from_numpy(number_check(low=0, whole=True)), seed)
     labels = np.asarray(labels)
     keys = labels if labels.ndim == 1 else labels.argmax(axis=1)
     if keys.dtype.kind == "f":

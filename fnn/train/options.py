@@ -396,14 +396,14 @@ def train_options(
 
 def check_epochs(function: str, epochs: Any, allow_none: bool = False) -> int | None:
     """``epochs`` as an int in ``[0, MAX_EPOCHS]`` (or None when ``allow_none``), given as the run setting
-    ``epochs`` may be (an int, a numpy int, or its text).
+    ``epochs`` may be (an int, a numpy int or 0-d array, or its text).
 
-    >>> check_epochs("fit", "5"), check_epochs("fit", np.int64(0))
-    (5, 0)
+    >>> check_epochs("fit", "5"), check_epochs("fit", np.int64(0)), check_epochs("fit", np.array(2))
+    (5, 0, 2)
     """
     if epochs is None and allow_none:
         return None
     try:  # the run setting's check ("5" and np.int64(5) are 5, as for every other setting), from 0
-        return int(number_check(low=0, high=MAX_EPOCHS, whole=True)(epochs))
+        return int(from_numpy(number_check(low=0, high=MAX_EPOCHS, whole=True))(epochs))
     except BadValue:
         raise bad_argument(function, "epochs", f"an int from 0 to {MAX_EPOCHS}", epochs) from None
