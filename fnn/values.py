@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from fnn.errors import bad_argument
+
 
 class BadValue(Exception):
     """A value that does not fit a setting; its text is what was expected (``"an int >= 1"``)."""
@@ -97,3 +99,46 @@ def from_numpy(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         return check(value.tolist() if isinstance(value, np.ndarray) and value.ndim <= 1 else value)
     return convert
+
+
+def listed(value: Any) -> list[Any]:
+    """The scalar-or-list rule of every door: a list, tuple, range or 1-D array is the values; anything else (a
+    string, a number, a 0-d array, a mapping) is one value.
+
+    >>> listed(np.arange(2)), listed(np.array(3)), listed("ab")
+    ([0, 1], [3], ['ab'])
+    """
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.ndim else value.item()
+    return list(value) if isinstance(value, (list, tuple, range)) else [value]
+
+
+def seeds_check(seed: Callable[[Any], int]) -> Callable[[Any], tuple[int, ...]]:
+    """A check of a list of seeds (``fnn.fit_seeds``'s, a sweep's) by :func:`listed`'s rule: one seed or distinct
+    seeds, each checked by ``seed``.
+
+    >>> check = seeds_check(number_check(low=0, whole=True))
+    >>> check(np.arange(3)), check("4")
+    ((0, 1, 2), (4,))
+    """
+    def check(value: Any) -> tuple[int, ...]:
+        try:
+            seeds = [seed(item) for item in listed(value)]
+        except BadValue:
+            seeds = []
+        if not seeds or len(set(seeds)) < len(seeds):
+            raise BadValue("a seed or a list of distinct seeds, each an int >= 0 (e.g. 0,1,2)")
+        return tuple(seeds)
+    return check
+
+
+def read_argument(function: str, name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` of the argument ``name`` of ``fnn.<function>`` read by ``check``, or the error naming both.
+
+    >>> read_argument("predict", "batch_size", from_numpy(number_check(low=1, whole=True)), np.array(8))
+    8
+    """
+    try:
+        return check(value)
+    except BadValue as expected:
+        raise bad_argument(function, name, str(expected), value) from None

@@ -65,8 +65,8 @@ EXAMPLES = {
 REFUSED = {  # a setting a sweep cannot sweep over: the value and the words every door answers with
     "seed": (1, "is not a grid key: a sweep's seeds are its own list"),
     "threads": (2, "must be 1 in a sweep: every run uses one BLAS thread"),
-    "tensorboard": (True, "'tensorboard' cannot apply"),
-    "keep_checkpoints": (True, "'keep_checkpoints' cannot apply"),
+    "tensorboard": (True, "cannot apply in a sweep: its runs write one record each"),
+    "keep_checkpoints": (True, "cannot apply in a sweep: its runs write one record each"),
 }
 BASE_FOR = {"label": CSV_BASE, "drop": CSV_BASE, "sample_weight": CSV_BASE, "weight_decay": {**BASE, "optimizer": "adamw"}}
 

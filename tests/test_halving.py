@@ -83,9 +83,9 @@ def test_rungs():
 
 @pytest.mark.parametrize("given, message", [
     ({"min_epoch": 2}, "Unknown halving key 'min_epoch'. Did you mean 'min_epochs'? Known: ['min_epochs', 'factor']."),
-    ({"factor": 1}, "halving: factor must be an int of at least 2; got 1."),
-    ({"factor": True}, "halving: factor must be an int of at least 2; got True."),
-    ({"min_epochs": "3"}, "halving: min_epochs must be an int of at least 1; got '3'."),
+    ({"factor": 1}, "The 'factor' argument of Halving must be an int >= 2; got 1."),
+    ({"factor": True}, "The 'factor' argument of Halving must be an int; got True."),
+    ({"min_epochs": "x"}, "The 'min_epochs' argument of Halving must be an int; got 'x'."),
     (3, "halving must be a Halving, a dict of min_epochs and factor, or None; got 3."),
 ])
 def test_a_halving_given_as_a_dict_is_checked_by_name(given, message):

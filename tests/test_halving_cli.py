@@ -79,8 +79,8 @@ def test_a_killed_halving_sweep_resumes_mid_rung_to_the_same_hashes(whole, tmp_p
 @pytest.mark.parametrize("extra, message", [
     (["--patience", "2"], "--patience"),
     (["--grid", "epochs=3,9"], "'epochs' out of --grid"),
-    (["--factor", "1"], "--factor must be an int of at least 2"),
-    (["--min-epochs", "x"], "--min-epochs must be an int of at least 1"),
+    (["--factor", "1"], "--factor must be an int >= 2; got '1'"),
+    (["--min-epochs", "x"], "--min-epochs must be an int; got 'x'"),
     (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler runs on a Dask cluster and --sequential in this process"),
     (["--workers", "2"], "--workers sizes the local cluster; it cannot go with --scheduler or --sequential"),
 ])

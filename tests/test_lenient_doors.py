@@ -79,7 +79,7 @@ def test_sparse_rows_are_densified_a_batch_at_a_time(monkeypatch):
         (lambda: fnn.predict(START, np.ones((2, 4), complex)), r"'x' .* must be real numbers .* dtype complex128"),
         (lambda: fnn.predict(START, np.ones((2, 4), object)), r"'x' .* must be real numbers .* dtype object"),
         (lambda: fnn.evaluate(START, X, ["a"] * len(X)), r"'y' argument of fnn.evaluate must be real numbers"),
-        (lambda: fnn.accuracy(START, [[np.inf, 0, 0, 0]], [0]), r"'x' argument of fnn.evaluate must be finite values. Got inf at index \(0, 0\)"),
+        (lambda: fnn.accuracy(START, [[np.inf, 0, 0, 0]], [0]), r"'x' argument of fnn.accuracy must be finite values. Got inf at index \(0, 0\)"),
         (lambda: fnn.fit(START, (X.tolist(), [0.5] * len(X)), epochs=1), r"'data labels' argument of fnn.fit must be float targets of shape \(150, 3\)"),
         (lambda: fnn.confusion_matrix(["a"], ["b"]), r"'y_true' argument of fnn.confusion_matrix must be real numbers"),
     ],

@@ -94,7 +94,7 @@ def test_the_sweep_ranks_on_validation_never_on_test():
 
 
 def test_a_sweep_needs_validation_and_runs_at_one_thread(tmp_path):
-    with pytest.raises(FnnInputError, match="ranks its configurations on the validation part.*must be > 0"):
+    with pytest.raises(FnnInputError, match="validation. must be > 0 in a sweep: it ranks its configurations on the validation part"):
         expand_grid({**BASE, "validation": 0}, GRID, [0])
     with pytest.raises(FnnInputError, match=r"^The grid key 'threads' must be 1 in a sweep: every run uses one BLAS thread.*; got 2\.$"):
         expand_grid(BASE, {"threads": [1, 2]}, [0])

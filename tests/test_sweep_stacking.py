@@ -133,8 +133,8 @@ def test_on_dask_each_stack_is_one_task_with_the_solo_hashes(tmp_path):
 def test_stack_must_be_a_bool():
     from fnn.errors import FnnInputError
 
-    with pytest.raises(FnnInputError, match="stack must be True or False; got 'no'"):
-        sweep({"data": "iris", "epochs": 1}, {"lr": [0.1]}, [0, 1], stack="no")
+    with pytest.raises(FnnInputError, match="The 'stack' argument of sweep must be true or false; got 'maybe'"):
+        sweep({"data": "iris", "epochs": 1}, {"lr": [0.1]}, [0, 1], stack="maybe")
 
 
 def test_cli_stacks_by_default_and_no_stack_runs_each_alone(tmp_path, capsys):

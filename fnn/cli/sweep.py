@@ -18,7 +18,7 @@ from typing import Any
 
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
-from fnn.run.grid import Grid, grid_option, read_grid, read_seeds
+from fnn.run.grid import Grid, grid_option, read_grid, read_seeds, sweep_option
 from fnn.run.settings import FLAG, RunConfig, Source, setting_name, toml_source
 from fnn.run.sweep import Halving, Rung, SweepResult, check_scheduler, check_sweep_folder, expand_grid, sweep
 
@@ -117,12 +117,7 @@ def _engine_options(args: argparse.Namespace) -> tuple[str | None, int | None]:
     if args.workers is not None:
         if args.scheduler is not None or args.sequential:
             raise FnnInputError("--workers sizes the local cluster; it cannot go with --scheduler or --sequential.")
-        try:
-            workers = int(args.workers)
-        except ValueError:
-            workers = 0
-        if not 1 <= workers <= 1024:
-            raise FnnInputError(f"--workers must be an int from 1 to 1024; got {args.workers!r}.")
+        workers = sweep_option("workers", args.workers, FLAG)
     address = args.scheduler
     if address is None and not args.sequential and os.environ.get("DASK_SCHEDULER_ADDRESS"):
         address = os.environ["DASK_SCHEDULER_ADDRESS"]
@@ -152,16 +147,8 @@ def _halving_options(args: argparse.Namespace) -> Halving | None:
             if value is not None:
                 raise FnnInputError(f"{flag} sets a rung of successive halving; it needs --halving.")
         return None
-    options = []
-    for flag, text, default, low in (("--min-epochs", args.min_epochs, 1, 1), ("--factor", args.factor, 3, 2)):
-        try:
-            value = default if text is None else int(text)
-        except ValueError:
-            value = low - 1
-        if value < low:
-            raise FnnInputError(f"{flag} must be an int of at least {low}; got {text!r}.")
-        options.append(value)
-    return Halving(options[0], options[1])
+    given = (("min_epochs", args.min_epochs), ("factor", args.factor))
+    return Halving(**{name: sweep_option(name, text, FLAG) for name, text in given if text is not None})
 
 
 def _resume_command(args: argparse.Namespace, out: str) -> str:

@@ -32,16 +32,16 @@ from fnn.core.scores import Metric, get_metrics, r2_score
 from fnn.core.validate import check_features, check_params, class_labels_of, prepare_targets
 from fnn.data.lazy import ScaledRows
 from fnn.errors import bad_argument
+from fnn.values import bool_check, from_numpy, number_check, optional_check, read_argument
 
-
-def _check_batch_size(batch_size: object, function: str) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise bad_argument(function, "batch_size", "a positive int", batch_size)
+_BATCH_SIZE, _COUNTS, _N_CLASSES = (from_numpy(check) for check in (number_check(low=1, whole=True), bool_check,
+                                                                     optional_check(number_check(low=1, whole=True))))
 
 
 def _outputs(params: Params, x: Any, batch_size: int) -> np.ndarray:
+    # max(.., 1): zero rows give the network's (0, outputs), as one empty batch
     return np.concatenate(
-        [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, len(x), batch_size)]
+        [forward_unchecked(params, x[start : start + batch_size]) for start in range(0, max(len(x), 1), batch_size)]
     )
 
 
@@ -69,10 +69,14 @@ def predict(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray:
     >>> fnn.predict(params, np.zeros((4, 2), np.float32)).sum(axis=1)  # softmax rows
     array([1., 1., 1., 1.], dtype=float32)
     """
-    params = check_params(params, "predict")
-    _check_batch_size(batch_size, "predict")
-    x, single = _one_sample(params, x, "predict")
-    outputs = _outputs(params, check_features(params, x, "predict"), batch_size)
+    return _predict(params, x, batch_size, "predict")
+
+
+def _predict(params: Params, x: Any, batch_size: int, function: str) -> np.ndarray:
+    params = check_params(params, function)
+    batch_size = read_argument(function, "batch_size", _BATCH_SIZE, batch_size)
+    x, single = _one_sample(params, x, function)
+    outputs = _outputs(params, check_features(params, x, function), batch_size)
     return outputs[0] if single else outputs
 
 
@@ -92,7 +96,7 @@ def predict_classes(params: Params, x: Any, batch_size: int = 1024) -> np.ndarra
     >>> fnn.predict_classes(params, np.ones(1, np.float32))  # one sample
     1
     """
-    outputs = predict(params, x, batch_size)
+    outputs = _predict(params, x, batch_size, "predict_classes")
     if outputs.ndim == 1:
         return int(classes_from_outputs(outputs.reshape(1, -1))[0])
     return classes_from_outputs(outputs)
@@ -105,7 +109,7 @@ def accuracy(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
     >>> fnn.accuracy(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 0]))
     0.5
     """
-    return evaluate(params, x, y, batch_size)["accuracy"]
+    return _evaluate(params, x, y, batch_size, function="accuracy")["accuracy"]
 
 
 def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
@@ -115,7 +119,7 @@ def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
     >>> fnn.mean_loss(params, np.ones((3, 1), np.float32), np.array([1.0, 2.0, 2.0], np.float32))  # mse of 0 against y
     3.0
     """
-    return evaluate(params, x, y, batch_size)["loss"]
+    return _evaluate(params, x, y, batch_size, function="mean_loss")["loss"]
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
@@ -126,21 +130,34 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
            [0, 0, 0],
            [0, 1, 1]])
     """
-    y_true, y_pred = real_array(y_true, "confusion_matrix", "y_true"), real_array(y_pred, "confusion_matrix", "y_pred")
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+    y_true, y_pred = (_labels(labels, name) for labels, name in ((y_true, "y_true"), (y_pred, "y_pred")))
+    if y_true.shape != y_pred.shape:
         raise bad_argument("confusion_matrix", "y_pred", f"a 1-D array like y_true {y_true.shape}", y_pred.shape)
+    highest = int(max(y_true.max(initial=0), y_pred.max(initial=0)))
+    n_classes = read_argument("confusion_matrix", "n_classes", _N_CLASSES, n_classes)
     if n_classes is None:
-        n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+        n_classes = highest + 1
+    elif highest >= n_classes:
+        raise bad_argument("confusion_matrix", "n_classes", f"more than the highest label, {highest}", n_classes)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool) -> float:
+def _labels(labels: Any, name: str) -> np.ndarray:
+    """Class labels as a 1-D int array: whole numbers >= 0 (``0.0`` as 0), else the error naming ``name``."""
+    labels = real_array(labels, "confusion_matrix", name)
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or not np.array_equal(labels, np.round(labels)))):
+        raise bad_argument("confusion_matrix", name, "a 1-D array of class labels (whole numbers >= 0)", describe(labels))
+    return labels.astype(np.int64)
+
+
+def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None, is_classifier: bool,
+                  function: str) -> float:
     """``metric`` of a network's ``outputs`` against prepared targets ``y``: a classifier's metric gets the class
     labels and the predicted classes, or with ``needs_proba`` the probabilities (of class 1 for one sigmoid
     output); a regression's gets the targets and the outputs (one column as a 1-D array)."""
     task = "classifier" if is_classifier else "regression"
     if metric.task not in ("any", task):
-        raise bad_argument("fit", "metrics", f"metrics for a {task} network", metric.name)
+        raise bad_argument(function, "metrics", f"metrics for a {task} network", metric.name)
     if is_classifier:
         truth = class_labels_of(y)
         predicted = (outputs[:, 0] if outputs.shape[1] == 1 else outputs) if metric.needs_proba else classes_from_outputs(outputs)
@@ -168,12 +185,21 @@ def evaluate(
     >>> fnn.evaluate(params, np.array([[-2.0], [3.0]], np.float32), np.array([0, 1]), counts=True)["correct"]
     2
     """
-    params = check_params(params, "evaluate")
-    _check_batch_size(batch_size, "evaluate")
-    x = check_features(params, x, "evaluate")
-    y = prepare_targets(params, y, len(x), "evaluate")
-    weights = sample_weights(None, len(x), sample_weight, function="evaluate")
-    chosen = get_metrics(metrics, "evaluate")
+    return _evaluate(params, x, y, batch_size, counts, sample_weight, metrics, "evaluate")
+
+
+def _evaluate(params: Params, x: Any, y: Any, batch_size: int, counts: bool = False, sample_weight: Any = None,
+              metrics: Iterable[Metric | str] | str = (), function: str = "evaluate") -> dict[str, Any]:
+    """:func:`evaluate`, its messages naming ``function``, the one the user called."""
+    params = check_params(params, function)
+    batch_size = read_argument(function, "batch_size", _BATCH_SIZE, batch_size)
+    counts = read_argument(function, "counts", _COUNTS, counts)
+    x = check_features(params, x, function)
+    if not len(x):
+        raise bad_argument(function, "x", "at least one sample (a row) to score", describe(x))
+    y = prepare_targets(params, y, len(x), function)
+    weights = sample_weights(None, len(x), sample_weight, function=function)
+    chosen = get_metrics(metrics, function)
     total, batches = 0.0, []
     for start in range(0, len(x), batch_size):
         trace = forward_trace(params, x[start : start + batch_size])
@@ -184,17 +210,17 @@ def evaluate(
             total += loss_value(params, trace, y[start : start + batch_size], part) * np.sum(part)
         batches.append(trace.post[-1])
     outputs = np.concatenate(batches)
-    results: dict[str, Any] = {"loss": total / (max(len(x), 1) if weights is None else float(np.sum(weights)))}
+    results: dict[str, Any] = {"loss": total / (len(x) if weights is None else float(np.sum(weights)))}
     if params.spec.is_classifier:
         hits = classes_from_outputs(outputs) == class_labels_of(y)
         correct = int(np.count_nonzero(hits))
-        results["accuracy"] = (correct / len(x) if weights is None else float(np.average(hits, weights=weights))) if len(x) else float("nan")
+        results["accuracy"] = correct / len(x) if weights is None else float(np.average(hits, weights=weights))
         if counts:
             results["correct"] = correct
     else:
         results["r2"] = r2_score(y, outputs, weights)
     for metric in chosen:
-        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier))
+        results.setdefault(metric.name, _metric_value(metric, outputs, y, weights, params.spec.is_classifier, function))
     if counts:
         results["samples"] = len(x)
     return results

@@ -27,7 +27,7 @@ from fnn.data.bundled import digits, iris
 from fnn.data.dataset import Dataset
 from fnn.data.input_files import decompression_errors, maybe_gunzip, open_input
 from fnn.data.transforms import stratified_split
-from fnn.errors import FnnInputError
+from fnn.errors import FnnInputError, closest_name
 
 
 @frozen
@@ -143,7 +143,9 @@ def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | Non
         given = "label=" if label is not None else "drop="
         raise FnnInputError(f"{given} names a CSV table's columns; expected it only with csv:PATH data, not {name!r}.")
     if kind is None:
-        raise FnnInputError(f"Unknown data set {name!r}. Known: {', '.join(known_names())}.")
+        close = closest_name(str(name), [known.split("[")[0].split(":")[0] for known in known_names()])
+        hint = f" Did you mean {close!r}?" if close else ""
+        raise FnnInputError(f"Unknown data set {name!r}.{hint} Known: {', '.join(known_names())}.")
     if kind.origin == "bundled" and kind.make is not None:
         return kind.make(dtype=dtype)
     if kind.origin == "generated":

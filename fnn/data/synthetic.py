@@ -7,19 +7,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import DTypeLike
 
 from fnn.data.dataset import Dataset
-from fnn.errors import bad_argument
 from fnn.seeds import data_rng
+from fnn.values import from_numpy, number_check, read_argument
 
 
-def _check(function: str, n: object, noise: object, minimum: int = 2) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise bad_argument(function, "n", f"an int of at least {minimum}", n)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
-        raise bad_argument(function, "noise", "a finite non-negative number", noise)
+def _read(function: str, n: Any, noise: Any, seed: Any, minimum: int = 2, noise_name: str = "noise") -> tuple[int, float, int]:
+    """``n`` (at least ``minimum``), the noise (>= 0) and the seed read as every door reads a number
+    (:mod:`fnn.values`)."""
+    return (read_argument(function, "n", from_numpy(number_check(low=minimum, whole=True)), n),
+            read_argument(function, noise_name, from_numpy(number_check(low=0)), noise),
+            read_argument(function, "seed", from_numpy(number_check(low=0, whole=True)), seed))
 
 
 def _split_counts(n: int, parts: int) -> list[int]:
@@ -41,7 +44,7 @@ def moons(n: int = 1000, noise: float = 0.2, seed: int = 0, dtype: DTypeLike = n
     >>> fnn.data.moons(4, noise=0.0).features.round(2).tolist()
     [[1.0, 0.0], [0.0, 0.5], [-1.0, 0.0], [2.0, 0.5]]
     """
-    _check("data.moons", n, noise)
+    n, noise, seed = _read("data.moons", n, noise, seed)
     rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
     outer = np.linspace(0, np.pi, n_outer)
@@ -62,7 +65,8 @@ def circles(
     >>> np.hypot(*d.features.T).round(2).tolist(), d.labels.tolist()
     ([1.0, 0.25, 0.25, 0.25, 1.0, 1.0, 1.0, 0.25], [0, 1, 1, 1, 0, 0, 0, 1])
     """
-    _check("data.circles", n, noise)
+    n, noise, seed = _read("data.circles", n, noise, seed)
+    factor = read_argument("data.circles", "factor", from_numpy(number_check(low=0)), factor)
     rng = data_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
     angles = [np.linspace(0, 2 * np.pi, k, endpoint=False) for k in (n_outer, n_inner)]
@@ -82,7 +86,8 @@ def spirals(
     >>> d, d.class_names
     (Dataset('spirals', features=float32[200,2], labels=int64[200], classes=('0', '1')), ('0', '1'))
     """
-    _check("data.spirals", n, noise)
+    n, noise, seed = _read("data.spirals", n, noise, seed)
+    turns = read_argument("data.spirals", "turns", from_numpy(number_check(low=0)), turns)
     rng = data_rng(seed)
     counts = _split_counts(n, 2)
     arms = []
@@ -103,7 +108,9 @@ def blobs(
     >>> d.features.shape, np.bincount(d.labels).tolist()
     ((90, 5), [30, 30, 30])
     """
-    _check("data.blobs", n, spread, minimum=centers)
+    centers = read_argument("data.blobs", "centers", from_numpy(number_check(low=1, whole=True)), centers)
+    n_features = read_argument("data.blobs", "n_features", from_numpy(number_check(low=1, whole=True)), n_features)
+    n, spread, seed = _read("data.blobs", n, spread, seed, minimum=centers, noise_name="spread")
     rng = data_rng(seed)
     middles = rng.uniform(-5, 5, (centers, n_features))
     labels = np.repeat(np.arange(centers), _split_counts(n, centers))
@@ -118,7 +125,7 @@ def noisy_sine(n: int = 500, noise: float = 0.1, seed: int = 0, dtype: DTypeLike
     >>> bool(np.allclose(np.sin(d.features), d.labels)), d.labels.shape
     (True, (3, 1))
     """
-    _check("data.noisy_sine", n, noise)
+    n, noise, seed = _read("data.noisy_sine", n, noise, seed)
     rng = data_rng(seed)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + noise * rng.standard_normal((n, 1))

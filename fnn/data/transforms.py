@@ -20,6 +20,7 @@ from fnn.arrays import readonly
 from fnn.data.dataset import Dataset
 from fnn.errors import bad_argument
 from fnn.seeds import train_test_split_rng, validation_split_rng
+from fnn.values import from_numpy, number_check, read_argument
 
 _SPLIT_STREAMS = {"test": train_test_split_rng, "validation": validation_split_rng}
 
@@ -79,6 +80,7 @@ def one_hot(labels: ArrayLike, n_classes: int, dtype: DTypeLike = np.float32) ->
     array([[0., 1.],
            [1., 0.]], dtype=float32)
     """
+    n_classes = read_argument("one_hot", "n_classes", from_numpy(number_check(low=1, whole=True)), n_classes)
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise bad_argument("one_hot", "labels", "a 1-D array of integer labels", labels.dtype)
@@ -110,8 +112,9 @@ def stratified_split_indices(
     >>> stratified_split_indices(np.array([0, 0, 0, 1, 1, 1]), 1 / 3, seed=0)[1].tolist()
     [2, 4]
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, float) or not 0 < test_fraction < 1:
-        raise bad_argument("stratified_split", "test_fraction", "a float strictly between 0 and 1", test_fraction)
+    test_fraction = read_argument("stratified_split", "test_fraction",
+                                  from_numpy(number_check(low=0, high=1, low_open=True, high_open=True)), test_fraction)
+    seed = read_argument("stratified_split", "seed", from_numpy(number_check(low=0, whole=True)), seed)
     labels = np.asarray(labels)
     keys = labels if labels.ndim == 1 else labels.argmax(axis=1)
     if keys.dtype.kind == "f":

@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from fnn.data.dataset import Dataset
 from fnn.data.sources import LoadedSource
-from fnn.errors import FnnInputError
+from fnn.errors import Described, FnnInputError, bad_argument
 from fnn.run.build import Prepared, prepare_run, setting_errors
 from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import PYTHON, RunConfig, default_threads, resolve_config
@@ -148,5 +148,9 @@ def run(config: RunConfig | dict[str, Any], data: tuple[Dataset, Dataset] | None
         if getattr(config, name):
             raise FnnInputError(f"The setting {name!r} writes into a run folder, which fnn train makes and this run has none; "
                                 f"leave it out (for TensorBoard, pass on_epoch=fnn.observe.tensorboard.TensorBoardLog(folder)).")
+    if data is not None and not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(part, Dataset) for part in data)):
+        raise bad_argument("run.run", "data", "a (train, test) pair of fnn.Dataset, e.g. fnn.data.stratified_split(fnn.data.iris(), 0.2)",
+                           Described(type(data).__name__ if not isinstance(data, (tuple, list)) else
+                                     f"{type(data).__name__} of {', '.join(type(part).__name__ for part in data)}"))
     prepared = prepare_run(config, data, source)
     return run_prepared(prepared, start, on_epoch=on_epoch, on_batch=on_batch, on_checkpoint=on_checkpoint, started=started)

@@ -33,11 +33,12 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 from attrs import frozen
 
 from fnn.errors import FnnInputError
 from fnn.run.settings import GRID, Source, check_value, setting_name, unknown_key
+from fnn.train.options import SEEDS_CHECK
+from fnn.values import BadValue, bool_check, choice_check, from_numpy, listed, number_check, optional_check
 
 GRID_OPTION = Source("grid", "--grid")
 """Where ``--grid KEY=VALUES`` values come from: their messages say ``--grid KEY``."""
@@ -83,14 +84,6 @@ class Grid:
         message names where that axis was given)."""
         for values in itertools.product(*(axis.values for axis in self.axes)):
             yield tuple(({axis.name: value}, axis.source) for axis, value in zip(self.axes, values))
-
-
-def _listed(value: Any) -> list[Any]:
-    """The scalar-or-list rule: a list, tuple, range or 1-D array is the values; anything else (a string, a number,
-    a mapping) is one value."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist() if value.ndim else value.item()
-    return list(value) if isinstance(value, (list, tuple, range)) else [value]
 
 
 def _several_hint(name: str, value: Any, source: Source) -> str:
@@ -141,7 +134,7 @@ def read_grid(grid: Mapping[str, Any] | Grid, source: Source = GRID) -> Grid:
         return grid
     if not isinstance(grid, Mapping):
         raise FnnInputError(f"A sweep's grid must be a dict (a TOML table) of key -> values; got {type(grid).__name__}.")
-    axes = [_axis(key, _listed(value), source, value) for key, value in grid.items()]
+    axes = [_axis(key, listed(value), source, value) for key, value in grid.items()]
     names = [axis.name for axis in axes]
     for name in names:
         if names.count(name) > 1:
@@ -257,20 +250,38 @@ def read_seeds(seeds: Any, source: Source, name: str = "seeds") -> tuple[int, ..
     ((0, 1, 2), (3,))
     """
     label = source.label(name)
-    expected = f"{label} must be a seed or a list of distinct seeds, each an int >= 0 (e.g. 0,1,2); got {seeds!r}."
-    if isinstance(seeds, str) and source.kind == "flag":
-        values: list[Any] = _items(seeds, label) if seeds.strip() else []
-    else:
-        values = _listed(seeds)
-    checked: list[int] = []
-    for value in values:
-        try:
-            seed = check_value("seed", value, source)
-        except FnnInputError:
-            raise FnnInputError(expected) from None
-        if seed in checked:
-            raise FnnInputError(expected)
-        checked.append(seed)
-    if not checked:
-        raise FnnInputError(expected)
-    return tuple(checked)
+    values = _items(seeds, label) if isinstance(seeds, str) and source.kind == "flag" and seeds.strip() else seeds
+    try:
+        return SEEDS_CHECK([] if isinstance(seeds, str) and source.kind == "flag" and not seeds.strip() else values)
+    except BadValue as expected:
+        raise FnnInputError(f"{label} must be {expected}; got {seeds!r}.") from None
+
+
+ENGINES = ("auto", "dask", "sequential")
+"""Where a sweep runs: ``auto`` (Dask if installed, else sequential), ``dask`` or ``sequential``."""
+
+SWEEP_OPTIONS = {
+    "engine": optional_check(choice_check(ENGINES)),
+    "workers": optional_check(from_numpy(number_check(low=1, high=1024, whole=True))),
+    "stack": from_numpy(bool_check),
+    "resume": from_numpy(bool_check),
+    "overwrite": from_numpy(bool_check),
+    "min_epochs": from_numpy(number_check(low=1, whole=True)),
+    "factor": from_numpy(number_check(low=2, whole=True)),
+}
+
+
+def sweep_option(name: str, value: Any, source: Source) -> Any:
+    """A sweep's own option (not a run setting), checked one way at every door: ``sweep()``'s argument, ``fnn
+    sweep``'s flag (``--workers``, ``--min-epochs``) and :class:`~fnn.run.sweep.Halving`'s field; the message
+    names it as ``source`` spells it. None is kept for ``engine`` (``auto``) and ``workers`` (one per core).
+
+    >>> sweep_option("workers", np.int64(2), Source("argument", "sweep")), sweep_option("factor", "3", Source("flag"))
+    (2, 3)
+    >>> sweep_option("engine", " Sequential", Source("argument", "sweep")), sweep_option("stack", np.True_, Source("argument", "sweep"))
+    ('sequential', True)
+    """
+    try:
+        return SWEEP_OPTIONS[name](value)
+    except BadValue as expected:
+        raise FnnInputError(f"{source.label(name)} must be {expected}; got {value!r}.") from None

@@ -59,7 +59,7 @@ from fnn.errors import FnnInputError, TrainingDiverged, unknown_name
 from fnn.optim import Optimizer
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run
-from fnn.run.grid import Grid, read_grid, read_seeds
+from fnn.run.grid import Grid, read_grid, read_seeds, sweep_option
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.store.layout import RUNGS, SUMMARY, SWEEP_RUNS
@@ -73,6 +73,8 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
 
 
 SCHEDULER_SCHEMES = ("tcp", "tls")
+
+_ARGUMENT = Source("argument", "sweep")
 
 
 @frozen
@@ -143,14 +145,20 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
         raise FnnInputError("The grid is empty: give at least one key with values to sweep, or several seeds.")
     configs = [resolve_config(*layers, *combination, ({"seed": seed, "threads": 1}, PYTHON))
                for combination in grid.combinations() for seed in seeds]
+    def given_as(name: str) -> str:
+        """The setting ``name`` as the user wrote it where it was given last (a flag, a TOML key, a grid key)."""
+        places = [source for values, source in layers if any(setting_name(key) == name for key in values)]
+        places += [axis.source for axis in grid.axes if axis.name == name]
+        return (places[-1] if places else Source("default")).label(name)
+
     for config in configs:
         for name in ("tensorboard", "keep_checkpoints"):  # refused here, before any run starts, not at the first run
             if getattr(config, name):
-                raise FnnInputError(f"A sweep's runs write one record each and no run folder, so {name!r} cannot apply; leave it out.")
+                raise FnnInputError(f"{given_as(name)} cannot apply in a sweep: its runs write one record each and no run folder; leave it out.")
         if not config.validation:
             raise FnnInputError(
-                "A sweep ranks its configurations on the validation part, never on the test set, so 'validation' must "
-                f"be > 0 (got {config.validation}; the default is 0.1)."
+                f"{given_as('validation')} must be > 0 in a sweep: it ranks its configurations on the validation part, never "
+                f"on the test set (got {config.validation}; the default is 0.1)."
             )
     return configs
 
@@ -460,7 +468,7 @@ def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, ove
 
 def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int], *, scheduler: str | None = None,
           out: str | os.PathLike[str] | None = None, resume: bool = False, overwrite: bool = False,
-          workers: int | None = None, engine: str = "auto",
+          workers: int | None = None, engine: str | None = "auto",
           on_result: Callable[[dict[str, Any], int, int], Any] | None = None,
           configs: list[RunConfig] | None = None, stack: bool = True,
           halving: Halving | dict[str, Any] | None = None, on_rung: Callable[[Rung], Any] | None = None) -> SweepResult:
@@ -486,8 +494,10 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     >>> [(rung.epochs, rung.promoted) for rung in result.rungs], result.chosen, len(result.records)
     ([(1, 1), (2, 1), (3, 1)], {'lr': 0.5}, 2)
     """
-    if not isinstance(stack, bool):
-        raise FnnInputError(f"stack must be True or False; got {stack!r}.")
+    stack, resume, overwrite = (sweep_option(name, value, _ARGUMENT) for name, value in
+                                (("stack", stack), ("resume", resume), ("overwrite", overwrite)))
+    engine = sweep_option("engine", engine, _ARGUMENT) or "auto"
+    workers = sweep_option("workers", workers, _ARGUMENT)
     rungs = halving_of(halving)
     configs = expand_grid(base, grid, seeds) if configs is None else configs
     budget = _check_halving(configs, grid) if rungs is not None else 0
@@ -518,9 +528,7 @@ def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, ove
 
 def _engine(engine: str, scheduler: str | None, workers: int | None) -> tuple[ModuleType | None, str | None]:
     """``(distributed, address)``: the Dask module when the sweep runs on Dask (else None) and the scheduler's
-    address (None: a local cluster), each choice checked."""
-    if engine not in ("auto", "dask", "sequential"):
-        raise unknown_name("engine", str(engine), ["auto", "dask", "sequential"])
+    address (None: a local cluster), each choice checked (``engine`` and ``workers`` by :func:`sweep_option`)."""
     address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
     if scheduler and engine == "sequential":
         raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
@@ -529,8 +537,6 @@ def _engine(engine: str, scheduler: str | None, workers: int | None) -> tuple[Mo
         raise FnnInputError("engine='dask' needs Dask: pip install 'fnn[sweep]'.")
     if address and distributed is None:
         raise FnnInputError(f"A scheduler address ({address}) was given, but Dask is not installed: pip install 'fnn[sweep]'.")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 1024):
-        raise FnnInputError(f"workers must be an int from 1 to 1024; got {workers!r}.")
     if address:
         check_scheduler(address, argument="scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS")
     return distributed, address
@@ -653,13 +659,8 @@ def _split(groups: list[list[RunConfig]], slots: int) -> list[list[RunConfig]]:
 
 # -- successive halving ------------------------------------------------------------------------------------------
 
-def _rung_setting(name: str) -> Callable[[Any, Any, Any], None]:
-    low = {"min_epochs": 1, "factor": 2}[name]
-
-    def check(_: Any, __: Any, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise FnnInputError(f"halving: {name} must be an int of at least {low}; got {value!r}.")
-    return check
+def _rung_setting(name: str, value: Any) -> int:
+    return int(sweep_option(name, value, Source("argument", "Halving")))
 
 
 @frozen
@@ -672,8 +673,8 @@ class Halving:
     ([1, 3, 9, 27], [2, 6, 18, 20])
     """
 
-    min_epochs: int = field(default=1, validator=_rung_setting("min_epochs"))
-    factor: int = field(default=3, validator=_rung_setting("factor"))
+    min_epochs: int = field(default=1, converter=lambda value: _rung_setting("min_epochs", value))
+    factor: int = field(default=3, converter=lambda value: _rung_setting("factor", value))
 
     def rungs(self, budget: int) -> list[int]:
         """The epochs (in all) of each rung, up to ``budget``."""

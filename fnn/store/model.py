@@ -202,6 +202,8 @@ class Model:
                 column = f" {self.label!r}" if self.label is not None else ""
                 raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
             labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
+        if not len(features):
+            raise FnnInputError(f"{source}: has no rows; expected at least one sample to score.")
         metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True)
         if self.params.spec.is_classifier:
             predicted = predict_classes(self.params, features)
@@ -219,8 +221,8 @@ class Model:
                 return np.array([float(v) for v in values.ravel()]).reshape(values.shape)
             except ValueError:
                 raise FnnInputError(f"{source}: expected numbers (targets); got {values.ravel()[:3].tolist()}...") from None
-        if values.dtype.kind in "iub":
-            return values.astype(np.int64)
+        if values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values))):
+            return values.astype(np.int64)  # whole floats (0.0, as float64 arrays hold labels) are indices, as ints are
         lookup = {name: index for index, name in enumerate(self.class_names)}
         texts = [str(v).strip() for v in values.ravel()]
         unknown = [text for text in texts if text not in lookup]

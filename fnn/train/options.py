@@ -34,7 +34,7 @@ from fnn.optim import (
     get_optimizer,
     get_schedule,
 )
-from fnn.values import BadValue, bool_check, choice_check, from_numpy, number_check, optional_check
+from fnn.values import BadValue, bool_check, choice_check, from_numpy, number_check, optional_check, seeds_check
 
 MAX_EPOCHS = 10**7
 """The most epochs one call may ask for. Beyond it the number is a typo (``1e9`` for ``1e2``): even at a
@@ -144,6 +144,9 @@ keyword of that name. Where ``fit`` takes more, it says so: its ``epochs`` count
 0 (``fnn train --epochs`` is the run's total); its ``lr`` may also be a :mod:`fnn.optim` schedule record, its
 ``drop_rate`` one rate per hidden layer, its ``validation`` data, its ``metrics`` :class:`~fnn.core.scores.Metric`
 records."""
+
+SEEDS_CHECK = seeds_check(TRAINING_CHECKS["seed"])
+"""The one check of a list of seeds, each a ``seed``: ``fnn.fit_seeds``' ``seeds``, a sweep's (argument, flag, TOML)."""
 
 ELSEWHERE: dict[str, str] = {
     "data": "its second argument (a fnn.Dataset or (x, y), e.g. fnn.data.iris())",
@@ -393,14 +396,14 @@ def train_options(
 
 def check_epochs(function: str, epochs: Any, allow_none: bool = False) -> int | None:
     """``epochs`` as an int in ``[0, MAX_EPOCHS]`` (or None when ``allow_none``), given as the run setting
-    ``epochs`` may be (an int, a numpy int, or its text).
+    ``epochs`` may be (an int, a numpy int or 0-d array, or its text).
 
-    >>> check_epochs("fit", "5"), check_epochs("fit", np.int64(0))
-    (5, 0)
+    >>> check_epochs("fit", "5"), check_epochs("fit", np.int64(0)), check_epochs("fit", np.array(2))
+    (5, 0, 2)
     """
     if epochs is None and allow_none:
         return None
     try:  # the run setting's check ("5" and np.int64(5) are 5, as for every other setting), from 0
-        return int(number_check(low=0, high=MAX_EPOCHS, whole=True)(epochs))
+        return int(from_numpy(number_check(low=0, high=MAX_EPOCHS, whole=True))(epochs))
     except BadValue:
         raise bad_argument(function, "epochs", f"an int from 0 to {MAX_EPOCHS}", epochs) from None

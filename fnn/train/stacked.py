@@ -63,7 +63,14 @@ from fnn.train.loop import (
     start_state,
     stop_on_divergence,
 )
-from fnn.train.options import FIT_KEYWORDS, TRAINING_CHECKS, BadValue, TrainOptions, check_epochs, resolve_optimizer
+from fnn.train.options import (
+    FIT_KEYWORDS,
+    SEEDS_CHECK,
+    BadValue,
+    TrainOptions,
+    check_epochs,
+    resolve_optimizer,
+)
 from fnn.train.state import EpochRecord, TrainState
 
 
@@ -342,16 +349,11 @@ def _one_network(states: Sequence[TrainState], function: str) -> None:
 
 
 def _check_seeds(seeds: Any) -> list[int]:
-    """The seeds as ints, each checked as fit's ``seed`` is (so ``"3"`` and ``np.int64(3)`` are 3)."""
-    expected = "a non-empty list of non-negative ints"
-    if isinstance(seeds, np.ndarray) and seeds.ndim == 1:
-        seeds = seeds.tolist()
-    if not isinstance(seeds, (list, tuple, range)) or not seeds:
-        raise bad_argument("fit_seeds", "seeds", expected, seeds)
+    """The seeds as ints by the one rule of seeds (:data:`~fnn.train.options.SEEDS_CHECK`, a sweep's too)."""
     try:
-        return [TRAINING_CHECKS["seed"](seed) for seed in seeds]
-    except BadValue:
-        raise bad_argument("fit_seeds", "seeds", expected, list(seeds)) from None
+        return list(SEEDS_CHECK(seeds))
+    except BadValue as expected:
+        raise bad_argument("fit_seeds", "seeds", str(expected), seeds) from None
 
 
 def _first_carry(members: Sequence[_Member], states: Sequence[TrainState], function: str) -> _Carry:
