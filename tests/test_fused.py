@@ -10,7 +10,7 @@ import fnn
 from fnn import optim
 from fnn.core.params import flat_view
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.fused import flat_step, fused_step, step_flats
+from fnn.train.fused import flat_state, flat_step, fused_step, step_flats
 from fnn.train.step import composed_step, step_outcome
 
 OPTIMIZERS = {
@@ -130,14 +130,17 @@ def test_flat_step_hands_on_the_vectors_its_records_are_views_of_and_the_next_st
     x, y = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32), np.array([0, 1, 1, 0, 1, 0])
     opt = optim.adam(0.01)
     state = opt.init(params)
-    first, flats = flat_step(opt.kernel, params, state, step_flats(opt.kernel, params, state), x, y)
-    assert flats[0] is flat_view(first.params) and flats[1] is flat_view(first.opt_state.mu)
-    assert flats[2] is flat_view(first.opt_state.nu) and not any(f.flags.writeable for f in flats)
-    handed, _ = flat_step(opt.kernel, first.params, first.opt_state, flats, x, y)
-    found = fused_step(opt.kernel, first.params, first.opt_state, x, y)
-    composed = composed_step(opt, first.params, first.opt_state, x, y)
+    first = flat_step(opt.kernel, params, state.count, step_flats(opt.kernel, params, state), x, y)
+    first_state = flat_state(opt.kernel, params.spec, state.count + 1, first.flats)
+    assert first.flats[0] is flat_view(first.params) and first.flats[1] is flat_view(first_state.mu)
+    assert first.flats[2] is flat_view(first_state.nu) and not any(f.flags.writeable for f in first.flats)
+    assert first_state == fused_step(opt.kernel, params, state, x, y).opt_state
+    handed = flat_step(opt.kernel, first.params, first_state.count, first.flats, x, y)
+    found = fused_step(opt.kernel, first.params, first_state, x, y)
+    composed = composed_step(opt, first.params, first_state, x, y)
     assert [a.tobytes() for a in handed.params.arrays()] == [a.tobytes() for a in composed.params.arrays()]
-    assert handed.params == found.params and handed.opt_state == found.opt_state == composed.opt_state
+    assert handed.params == found.params and handed.loss == found.loss == composed.loss
+    assert flat_state(opt.kernel, params.spec, 2, handed.flats) == found.opt_state == composed.opt_state
 
 
 def test_step_flats_refuses_a_state_of_another_optimiser():
