@@ -10,7 +10,7 @@ import fnn
 from fnn import optim
 from fnn.core.params import flat_view
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.fused import flat_step, fused_step, step_flats
+from fnn.train.fused import flat_state, flat_step, fused_step, step_flats
 from fnn.train.step import composed_step, step_outcome
 
 OPTIMIZERS = {
@@ -130,17 +130,57 @@ def test_flat_step_hands_on_the_vectors_its_records_are_views_of_and_the_next_st
     x, y = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32), np.array([0, 1, 1, 0, 1, 0])
     opt = optim.adam(0.01)
     state = opt.init(params)
-    first, flats = flat_step(opt.kernel, params, state, step_flats(opt.kernel, params, state), x, y)
-    assert flats[0] is flat_view(first.params) and flats[1] is flat_view(first.opt_state.mu)
-    assert flats[2] is flat_view(first.opt_state.nu) and not any(f.flags.writeable for f in flats)
-    handed, _ = flat_step(opt.kernel, first.params, first.opt_state, flats, x, y)
-    found = fused_step(opt.kernel, first.params, first.opt_state, x, y)
-    composed = composed_step(opt, first.params, first.opt_state, x, y)
+    first = flat_step(opt.kernel, params, state.count, step_flats(opt.kernel, params, state), x, y)
+    first_state = flat_state(opt.kernel, params.spec, state.count + 1, first.flats)
+    assert first.flats[0] is flat_view(first.params) and first.flats[1] is flat_view(first_state.mu)
+    assert first.flats[2] is flat_view(first_state.nu) and not any(f.flags.writeable for f in first.flats)
+    assert first_state == fused_step(opt.kernel, params, state, x, y).opt_state
+    handed = flat_step(opt.kernel, first.params, first_state.count, first.flats, x, y)
+    found = fused_step(opt.kernel, first.params, first_state, x, y)
+    composed = composed_step(opt, first.params, first_state, x, y)
     assert [a.tobytes() for a in handed.params.arrays()] == [a.tobytes() for a in composed.params.arrays()]
-    assert handed.params == found.params and handed.opt_state == found.opt_state == composed.opt_state
+    assert handed.params == found.params and handed.loss == found.loss == composed.loss
+    assert flat_state(opt.kernel, params.spec, 2, handed.flats) == found.opt_state == composed.opt_state
 
 
 def test_step_flats_refuses_a_state_of_another_optimiser():
     params = fnn.init_params(fnn.network([3, 2]), seed=0)
     with pytest.raises(fnn.FnnInputError, match="AdamState"):
         step_flats(optim.adam(0.1).kernel, params, optim.sgd(0.1, momentum=0.9).init(params))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@settings(max_examples=8, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    rows=st.integers(1, 23),
+    batch=st.integers(1, 9),
+    weighted=st.booleans(),
+    drop=st.booleans(),
+    diagnostics=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_an_epoch_carrying_flat_moments_ends_in_the_composed_epochs_state_byte_for_byte(
+    name, sizes, rows, batch, weighted, drop, diagnostics, seed
+):
+    """The epoch's fold carries the moments as flat vectors and builds the state once, at its end: each epoch's
+    state (parameters, every moment, the count), metrics and diagnostics are those of the fold of composed steps."""
+    import attrs
+
+    from fnn.train.loop import prepare_data, run_epoch, start_state
+
+    fast_optimizer = OPTIMIZERS[name]()
+    plain_optimizer = attrs.evolve(fast_optimizer, kernel=None)
+    params = fnn.init_params(fnn.network([*sizes, 3], activation="relu"), seed=seed)
+    rng = np.random.default_rng(seed)
+    x, y = prepare_data(params, (rng.standard_normal((rows, sizes[0])).astype(np.float32), rng.integers(0, 3, rows)))
+    weights = rng.uniform(0.5, 2.0, rows) if weighted else None
+    rates = dropout_rates(params.spec, 0.3, "fit") if drop else ()
+    fast, plain = start_state(params, fast_optimizer, seed), start_state(params, plain_optimizer, seed)
+    for _ in range(2):
+        fast, fast_metrics = run_epoch(fast, x, y, fast_optimizer, batch, rates, diagnostics=diagnostics, weights=weights)
+        plain, plain_metrics = run_epoch(plain, x, y, plain_optimizer, batch, rates, diagnostics=diagnostics, weights=weights)
+        assert _bytes(fast) == _bytes(plain) and fast_metrics == plain_metrics
+        assert (fast.epoch, fast.step, fast.opt_state.count) == (plain.epoch, plain.step, plain.opt_state.count)
+        assert type(fast.opt_state) is type(plain.opt_state)
+        assert not any(a.flags.writeable for a in fast.params.arrays())

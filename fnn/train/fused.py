@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from attrs import frozen
 
-from fnn.core.network import backward_into, forward_trace, loss_value, output_gradient
+from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
 from fnn.core.params import Params, flat_pieces, flat_view, flatten_params, trusted_params_from_flat
+from fnn.core.spec import NetworkSpec
 from fnn.optim.base import ElementwiseKernel
 from fnn.train.diagnostics import gradient_norms
 from fnn.train.state import StepOutcome
@@ -37,7 +39,8 @@ def fused_step(
     """One step with ``kernel`` over the flat vectors; ``norms`` also gives the gradient's per-layer norms;
     ``weights`` weigh the batch's samples."""
     flats = step_flats(kernel, params, opt_state)
-    return flat_step(kernel, params, opt_state, flats, x, y, masks, norms, weights)[0]
+    done = flat_step(kernel, params, opt_state.count, flats, x, y, masks, norms, weights)
+    return StepOutcome(done.loss, done.trace, done.params, flat_state(kernel, params.spec, opt_state.count + 1, done.flats), done.grad_norms)
 
 
 def step_flats(kernel: ElementwiseKernel, params: Params, opt_state: Any, function: str = "train_step") -> Flats:
@@ -47,31 +50,48 @@ def step_flats(kernel: ElementwiseKernel, params: Params, opt_state: Any, functi
     return tuple(_flat(tree) for tree in (params, *moments))
 
 
+@frozen
+class FlatOutcome:
+    """What :func:`flat_step` gives: the batch's ``loss`` at the old parameters, the forward pass's ``trace``, the
+    new ``params`` (views of ``flats[0]``), the new ``flats`` (parameters, then the moments, kept as vectors) and
+    the gradient's per-layer norms when they were asked for (else None)."""
+
+    loss: float
+    trace: Trace
+    params: Params
+    flats: Flats
+    grad_norms: tuple[float, ...] | None = None
+
+
 def flat_step(
     kernel: ElementwiseKernel,
     params: Params,
-    opt_state: Any,
+    count: int,
     flats: Flats,
     x: np.ndarray,
     y: np.ndarray,
     masks: Sequence[np.ndarray | None] | None = None,
     norms: bool = False,
     weights: np.ndarray | None = None,
-) -> tuple[StepOutcome, Flats]:
-    """:func:`fused_step` given ``params``' and ``opt_state``'s :func:`step_flats`; also gives the new outcome's
-    flats, so a fold of steps finds them once, not on every step. The new records are views of the new vectors,
-    built without re-checking what this function just laid out."""
+) -> FlatOutcome:
+    """Update number ``count`` given ``params``' and the moments' :func:`step_flats`. The new moments stay
+    vectors: a fold of steps carries them and builds the state's records once, at its end (:func:`flat_state`).
+    The new parameters are a record of views of the new vector, built without re-checking what this function
+    just laid out."""
     trace = forward_trace(params, x, masks)
     value = loss_value(params, trace, y, weights)
     spec = params.spec
     gradient = np.empty(flats[0].shape, flats[0].dtype)
     backward_into(params, trace, output_gradient(params, trace, y, weights), flat_pieces(spec, gradient))
     grad_norms = gradient_norms(trusted_params_from_flat(spec, gradient.copy())) if norms else None
-    count = opt_state.count
     new_params, new_moments = kernel.run(gradient, flats[1:], flats[0], count, add_params=True)
-    new_state = kernel.state_type(count + 1, *(trusted_params_from_flat(spec, m) for m in new_moments))
-    outcome = StepOutcome(value, trace, trusted_params_from_flat(spec, new_params), new_state, grad_norms)
-    return outcome, (new_params, *new_moments)
+    return FlatOutcome(value, trace, trusted_params_from_flat(spec, new_params), (new_params, *new_moments), grad_norms)
+
+
+def flat_state(kernel: ElementwiseKernel, spec: NetworkSpec, count: int, flats: Flats) -> Any:
+    """``kernel``'s optimiser state after ``count`` updates, its moments read-only views of ``flats[1:]`` (new
+    vectors a step made, which nobody else writes)."""
+    return kernel.state_type(count, *(trusted_params_from_flat(spec, m) for m in flats[1:]))
 
 
 def _flat(params: Params) -> np.ndarray:

@@ -39,11 +39,11 @@ from fnn.data.lazy import take_rows
 from fnn.data.transforms import stratified_split_indices
 from fnn.errors import Described, FnnInputError, TrainingDiverged, bad_argument
 from fnn.limits import require_memory, training_bytes
-from fnn.optim.base import Optimizer
+from fnn.optim.base import ElementwiseKernel, Optimizer
 from fnn.train.batches import batch_count, minibatches
 from fnn.train.diagnostics import DiagnosticsAccumulator, accumulate, finish, start_diagnostics, wants_norms
 from fnn.train.dropout import dropout_masks, dropout_rates
-from fnn.train.fused import Flats, flat_step, step_flats
+from fnn.train.fused import Flats, flat_state, flat_step, step_flats
 from fnn.train.options import TrainOptions, _checked, _validation, check_epochs, check_keywords, train_options
 from fnn.train.state import EpochRecord, History, TrainState
 from fnn.train.step import composed_step
@@ -137,8 +137,10 @@ class RunningMetrics:
 @frozen(hash=False)
 class EpochCarry:
     """What the epoch's fold carries from step to step: the parameters and optimiser state, the run's step
-    counter, the running metric sums, the diagnostics accumulator (None when the run gathers none) and, on the
-    fused path, the flat vectors the parameters and moments are views of (None until the first step finds them)."""
+    counter, the running metric sums and the diagnostics accumulator (None when the run gathers none). On the
+    fused path, after its first step, ``flats`` holds the flat vectors of the parameters and moments and
+    ``opt_state`` is the number of updates made: the fold builds the state's records once, at its end
+    (:func:`_carried_state`), not on every step."""
 
     params: Params
     opt_state: Any
@@ -146,6 +148,13 @@ class EpochCarry:
     sums: RunningMetrics
     diagnostics: DiagnosticsAccumulator | None
     flats: Flats | None = None
+
+
+def _carried_state(carry: EpochCarry, kernel: ElementwiseKernel | None) -> Any:
+    """The optimiser state ``carry`` stands for."""
+    if carry.flats is None or kernel is None:
+        return carry.opt_state
+    return flat_state(kernel, carry.params.spec, carry.opt_state, carry.flats)
 
 
 def _epoch_step(
@@ -161,11 +170,19 @@ def _epoch_step(
         masks = dropout_masks(spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
         norms = observed is not None and wants_norms(observed)
         if kernel is not None:
-            flats = carry.flats if carry.flats is not None else step_flats(kernel, params, carry.opt_state)
-            done, new_flats = flat_step(kernel, params, carry.opt_state, flats, x, y, masks, norms, weights)
+            if carry.flats is None:
+                flats, count = step_flats(kernel, params, carry.opt_state), carry.opt_state.count
+            else:
+                flats, count = carry.flats, carry.opt_state
+            fused = flat_step(kernel, params, count, flats, x, y, masks, norms, weights)
+            value, trace, new_params, grad_norms = fused.loss, fused.trace, fused.params, fused.grad_norms
+            new_state, new_flats = count + 1, fused.flats
         else:
-            done, new_flats = composed_step(optimizer, params, carry.opt_state, x, y, masks, norms, weights), None
-        value = done.loss + penalty(params) if penalty is not None else done.loss
+            done = composed_step(optimizer, params, carry.opt_state, x, y, masks, norms, weights)
+            value, trace, new_params, grad_norms = done.loss, done.trace, done.params, done.grad_norms
+            new_state, new_flats = done.opt_state, None
+        if penalty is not None:
+            value += penalty(params)
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"Training diverged: the loss became {value} at epoch {epoch + 1}, step {step_number + 1} "
@@ -178,10 +195,10 @@ def _epoch_step(
                 epoch_start=epoch_start,
             )
         if observed is not None:
-            lr = optimizer.learning_rate(carry.opt_state) if optimizer.learning_rate is not None else None
-            observed = accumulate(observed, done.trace.post, done.grad_norms, params, done.params, lr)
-        sums = carry.sums.add(value, done.trace.post[-1], y, is_classifier, weights)
-        return EpochCarry(done.params, done.opt_state, step_number + 1, sums, observed, new_flats)
+            lr = optimizer.learning_rate(_carried_state(carry, kernel)) if optimizer.learning_rate is not None else None
+            observed = accumulate(observed, trace.post, grad_norms, params, new_params, lr)
+        sums = carry.sums.add(value, trace.post[-1], y, is_classifier, weights)
+        return EpochCarry(new_params, new_state, step_number + 1, sums, observed, new_flats)
 
     return step
 
@@ -236,7 +253,8 @@ def run_epoch(
     metrics: dict[str, Any] = end.sums.metrics(end.params.spec.is_classifier)
     if end.diagnostics is not None:
         metrics["diagnostics"] = finish(end.diagnostics)
-    return evolve(state, params=end.params, opt_state=end.opt_state, epoch=state.epoch + 1, step=end.step), metrics
+    opt_state = _carried_state(end, optimizer.kernel)
+    return evolve(state, params=end.params, opt_state=opt_state, epoch=state.epoch + 1, step=end.step), metrics
 
 
 def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
