@@ -149,8 +149,8 @@ class TensorBoardLog:
         descriptor, self._descriptor = getattr(self, "_descriptor", None), None
         if descriptor is not None:
             os.close(descriptor)
-        if self._lock is not None:
-            self._lock, lock = None, self._lock
+        lock, self._lock = self._lock, None
+        if lock is not None:
             lock.release()
 
     def __enter__(self) -> TensorBoardLog:
