@@ -28,7 +28,7 @@ def add_arguments(commands: Commands) -> None:
         "core type or its thread count (each can change the last bits of a sum).\n"
         + _EXIT_CODES.format(same="when the rerun gives the whole record again", differ="when anything differs"),
     )
-    verify.add_argument("run", metavar="RUN", help="run folder (with its record.json)")
+    verify.add_argument("run", metavar="RUN", help="run folder (with its record.json), or a sweep's run record SWEEP/runs/ID.json")
     verify.add_argument("--threads", type=int, metavar="N", help="BLAS threads for the rerun (default: as recorded)")
     verify.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
 
