@@ -87,3 +87,13 @@ def test_diff_finds_a_run_equal_to_its_copy(runs, kind, tmp_path):
     copy = shutil.copytree(path, tmp_path / "copy")
     difference = diff_runs(path, copy)
     assert difference.identical, difference
+
+
+@pytest.mark.parametrize("kind", ["stacked-0", "resumed"])
+def test_fnn_verify_says_what_it_proved_of_a_sweeps_record_and_of_a_run(runs, kind, capsys):
+    _, path = _pick(runs, kind)
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "verified: the rerun's params are bit-identical" in out
+    assert ("keeps no checkpoint" in out) == kind.startswith("stacked") and ("and checkpoint: as recorded" in out) == (kind == "resumed")

@@ -65,7 +65,10 @@ def verify_command(args: argparse.Namespace) -> int:
     if verdict.matches:
         print("verified: the rerun's params are bit-identical to the record's")
         print(f"params sha256: {verdict.rerun_sha256}")
-        print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
+        if os.path.isdir(args.run) or os.path.basename(args.run) == "record.json":
+            print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
+        else:  # a sweep's run record
+            print("history, validation and test metrics and data fingerprints: as recorded (a sweep's run keeps no checkpoint)")
         if verdict.reasons:
             print("these differ from the record without changing the bits:")
     else:
