@@ -56,6 +56,7 @@ def test_verify_proves_every_kind_of_run(runs, kind):
     _, path = _pick(runs, kind)
     verdict = verify_run(path)
     assert verdict.matches and not verdict.differences, verdict.differences
+    assert verdict.reasons == (), verdict.reasons  # rerun as it ran: its record's environment is the recorded one
 
 
 @pytest.mark.parametrize("kind", _kinds())
