@@ -20,6 +20,9 @@ pytest.importorskip("sklearn")
 from fnn.interop import sklearn as door  # noqa: E402
 from fnn.interop.sklearn import NOT_PARAMETERS, PARAMETERS, SKLEARN_DEFAULTS, FNNClassifier, FNNRegressor  # noqa: E402
 
+# an optimiser setting for an optimiser without it is ignored with a warning, as scikit-learn ignores it; its own test asserts it
+pytestmark = pytest.mark.filterwarnings("ignore:.*is not used by optimizer:UserWarning")
+
 ESTIMATORS = (FNNClassifier, FNNRegressor)
 OWN = {"early_stopping", "shuffle", "warm_start"}  # scikit-learn's switches, which no run setting is
 TABLE = " ".join(door.__doc__.split())
