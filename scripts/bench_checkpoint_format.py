@@ -21,7 +21,7 @@ import numpy as np
 import safetensors.numpy
 
 import fnn
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store import load_checkpoint, save_checkpoint
 
 
 def fashion_size_state():

@@ -11,21 +11,21 @@ import pytest
 
 import fnn
 from fnn.store import atomic
-from fnn.store.atomic import STALE_AGE, TEMP_PREFIX, atomic_write, remove_stale_temporaries
+from fnn.store.atomic import STALE_AGE, TEMP_PREFIX, remove_stale_temporaries, write_atomic
 
 
 def test_bytes_or_a_writer_function_make_the_whole_file(tmp_path):
     path = tmp_path / "f.txt"
-    assert atomic_write(path, b"first") == str(path)
-    atomic_write(path, lambda handle: handle.write(b"second"))
+    assert write_atomic(path, b"first") == str(path)
+    write_atomic(path, lambda handle: handle.write(b"second"))
     assert path.read_bytes() == b"second" and os.listdir(tmp_path) == ["f.txt"]
 
 
 def test_overwrite_false_refuses_an_existing_file_and_leaves_it(tmp_path):
     path = tmp_path / "f.txt"
-    atomic_write(path, b"mine", overwrite=False)
+    write_atomic(path, b"mine", overwrite=False)
     with pytest.raises(fnn.FnnInputError, match=f"Refusing to overwrite {path} .it already exists; pass overwrite=True"):
-        atomic_write(path, b"theirs", overwrite=False)
+        write_atomic(path, b"theirs", overwrite=False)
     assert path.read_bytes() == b"mine" and os.listdir(tmp_path) == ["f.txt"]
 
 
@@ -41,7 +41,7 @@ def test_overwrite_false_loses_a_race_without_clobbering(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", racing_fsync)
     with pytest.raises(fnn.FnnInputError, match="Refusing to overwrite"):
-        atomic_write(path, b"mine", overwrite=False)
+        write_atomic(path, b"mine", overwrite=False)
     assert path.read_bytes() == b"the other writer's" and os.listdir(tmp_path) == ["f.txt"]
 
 
@@ -50,7 +50,7 @@ def test_a_link_planted_at_the_path_is_replaced_not_followed(tmp_path):
     victim.write_text("precious")
     link = tmp_path / "record.json"
     link.symlink_to(victim)
-    atomic_write(link, b"{}")
+    write_atomic(link, b"{}")
     assert victim.read_text() == "precious" and not link.is_symlink() and link.read_bytes() == b"{}"
 
 
@@ -58,7 +58,7 @@ def test_overwrite_false_treats_even_a_dangling_link_as_taken(tmp_path):
     link = tmp_path / "plot.png"
     link.symlink_to(tmp_path / "nowhere")
     with pytest.raises(fnn.FnnInputError, match="Refusing to overwrite"):
-        atomic_write(link, b"png", overwrite=False)
+        write_atomic(link, b"png", overwrite=False)
     assert link.is_symlink() and not (tmp_path / "nowhere").exists()
 
 
@@ -69,7 +69,7 @@ def test_a_link_planted_at_the_temporary_name_is_never_written_through(tmp_path,
     monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: next(names))
     planted = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-{'a' * 16}"
     planted.symlink_to(victim)
-    atomic_write(tmp_path / "f.txt", b"data")
+    write_atomic(tmp_path / "f.txt", b"data")
     assert victim.read_text() == "precious" and (tmp_path / "f.txt").read_bytes() == b"data"
     assert planted.is_symlink()  # not ours: left alone
 
@@ -86,20 +86,20 @@ def test_temporary_names_are_unpredictable(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "open", spy)
     for _ in range(3):
-        atomic_write(tmp_path / "f.txt", b"x")
+        write_atomic(tmp_path / "f.txt", b"x")
     assert len(set(seen)) == 3 and all(len(name.rsplit("-", 1)[1]) == 16 for name in seen)
 
 
 def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     path = tmp_path / "f.txt"
-    atomic_write(path, b"old")
+    write_atomic(path, b"old")
 
     def fail(handle):
         handle.write(b"half")
         raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        atomic_write(path, fail)
+        write_atomic(path, fail)
     assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["f.txt"]
 
 
@@ -115,7 +115,7 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_user_mistakes_name_the_path(tmp_path, make, expected):
     path = make(tmp_path)
     with pytest.raises(fnn.FnnInputError, match=expected):
-        atomic_write(path, b"x")
+        write_atomic(path, b"x")
 
 
 def test_an_unwritable_folder_is_named(tmp_path):
@@ -126,14 +126,14 @@ def test_an_unwritable_folder_is_named(tmp_path):
         if os.geteuid() == 0:  # root may write anywhere a permission bit says no; /sys still refuses it
             folder = pathlib.Path("/sys")
         with pytest.raises(fnn.FnnInputError, match=f"Cannot write {folder}/f.txt: no permission to create files in"):
-            atomic_write(folder / "f.txt", b"x")
+            write_atomic(folder / "f.txt", b"x")
     finally:
         (tmp_path / "ro").chmod(0o700)
 
 
 def test_a_folder_that_takes_no_new_files_is_named_not_the_temporary():
     with pytest.raises(fnn.FnnInputError, match=r"^Cannot write /proc/f.txt: .*\(No such file or directory\); check the path\.$") as caught:
-        atomic_write("/proc/f.txt", b"x")
+        write_atomic("/proc/f.txt", b"x")
     assert TEMP_PREFIX not in str(caught.value)
 
 
@@ -153,7 +153,7 @@ def test_only_stale_temporaries_of_dead_writers_are_cleaned(tmp_path):
         age(path, STALE_AGE * 10)
     with open(live_old, "rb") as held:  # a live writer holds its lock
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        atomic_write(tmp_path / "f.txt", b"x")
+        write_atomic(tmp_path / "f.txt", b"x")
         assert sorted(os.listdir(tmp_path)) == sorted(["f.txt", dead_new.name, live_old.name, "notes.txt"])
     assert remove_stale_temporaries(tmp_path) == [live_old.name]
 
@@ -162,7 +162,7 @@ def test_the_temporary_of_a_killed_writer_is_cleaned_by_the_next_write(tmp_path)
     writer = textwrap.dedent(
         f"""
         import time
-        from fnn.store.atomic import atomic_write
+        from fnn.store.atomic import write_atomic
 
         def slow(handle):
             handle.write(b"partial")
@@ -170,7 +170,7 @@ def test_the_temporary_of_a_killed_writer_is_cleaned_by_the_next_write(tmp_path)
             print("writing", flush=True)
             time.sleep(60)
 
-        atomic_write({str(tmp_path / "f.txt")!r}, slow)
+        write_atomic({str(tmp_path / "f.txt")!r}, slow)
         """
     )
     child = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
@@ -184,5 +184,5 @@ def test_the_temporary_of_a_killed_writer_is_cleaned_by_the_next_write(tmp_path)
         child.wait()
         child.stdout.close()
     assert os.listdir(tmp_path) == [temporary]
-    atomic_write(tmp_path / "f.txt", b"done")
+    write_atomic(tmp_path / "f.txt", b"done")
     assert os.listdir(tmp_path) == ["f.txt"]

@@ -16,7 +16,7 @@ from folder_state import folder_state
 
 import fnn
 from fnn import optim
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store import load_checkpoint, save_checkpoint
 
 
 def small_state(optimizer=None, epochs=1):

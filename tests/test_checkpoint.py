@@ -12,8 +12,7 @@ from checkpoint_files import read_members, rewrite
 
 import fnn
 from fnn import optim
-from fnn.store.atomic import atomic_write
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store import atomic_write, load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "sgd": optim.sgd(0.1),
@@ -200,7 +199,7 @@ def test_killing_the_writer_never_leaves_a_half_written_checkpoint(tmp_path):
     writer = textwrap.dedent(
         f"""
         import sys, numpy as np, fnn
-        from fnn.store.checkpoint import save_checkpoint
+        from fnn.store import save_checkpoint
         params = fnn.init_params(fnn.network([64, 512, 512, 10]), seed=0)
         state = fnn.fit(params, fnn.data.digits(), epochs=1, optimizer="adam", batch_size=256, seed=0)
         save_checkpoint({str(path)!r}, state)
@@ -406,7 +405,7 @@ def test_a_symbolic_link_at_the_checkpoint_path_is_replaced_not_followed(tmp_pat
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     (tmp_path / "run").mkdir()
-    link = tmp_path / "run" / "checkpoint.npz"
+    link = tmp_path / "run" / "model.npz"
     link.symlink_to(victim)
     save_checkpoint(link, trained(optim.sgd(0.1)))
     assert victim.read_text() == "precious" and not link.is_symlink()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import fnn
 from fnn import optim
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store import load_checkpoint, save_checkpoint
 from fnn.store.codec import decode, encode
 
 SPEC = fnn.network([3, 4, 2])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store import load_checkpoint, save_checkpoint
 from fnn.train.diagnostics import EpochDiagnostics
 from fnn.train.state import EpochRecord, History
 

@@ -23,7 +23,7 @@ import fnn
 from fnn.cli import main
 from fnn.proof import verify_run
 from fnn.store import RunFolder, staging
-from fnn.store.checkpoint import load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import load_checkpoint, write_checkpoint
 from fnn.store.lock import RunLock
 from fnn.store.model import load_model
 
@@ -83,7 +83,7 @@ def resave_with_changed_weight(r):
     changed = fnn.map_arrays(lambda array: array + np.float32(1e-3), stored.state.params)
     state = fnn.TrainState(changed, stored.state.opt_state, stored.state.epoch, stored.state.step, stored.state.seed,
                            stored.state.history)
-    save_checkpoint(r / "a" / "checkpoint.npz", state, config=stored.config, extras=stored.extras)
+    write_checkpoint(r / "a" / "checkpoint.npz", state, config=stored.config, extras=stored.extras)
 
 
 def edit_record(change):

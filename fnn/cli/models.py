@@ -24,7 +24,7 @@ from fnn.observe import plots
 from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.store.model import Model, in_target_units, load_model, probabilities
-from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_run_file
+from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_in_folder
 from fnn.train.state import EpochRecord, History, TrainState
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ def predict_command(args: argparse.Namespace) -> int:
     folder, name = os.path.split(args.out)
     try:
         with beside_runs(args.out, "--out"):
-            write_run_file(folder or ".", name, lambda handle: handle.write(content), overwrite=args.overwrite)
+            write_in_folder(folder or ".", name, lambda handle: handle.write(content), overwrite=args.overwrite)
     except FnnInputError as error:
         message = str(error)
         raise FnnInputError(message if message.startswith("--out") else f"--out {args.out}: {message}") from None

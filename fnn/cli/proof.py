@@ -28,7 +28,7 @@ def add_arguments(commands: Commands) -> None:
         "core type or its thread count (each can change the last bits of a sum).\n"
         + _EXIT_CODES.format(same="when the rerun gives the whole record again", differ="when anything differs"),
     )
-    verify.add_argument("run", metavar="RUN", help="run folder (with its record.json)")
+    verify.add_argument("run", metavar="RUN", help="run folder (with its record.json), or a sweep's run record SWEEP/runs/ID.json")
     verify.add_argument("--threads", type=int, metavar="N", help="BLAS threads for the rerun (default: as recorded)")
     verify.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
 
@@ -65,7 +65,10 @@ def verify_command(args: argparse.Namespace) -> int:
     if verdict.matches:
         print("verified: the rerun's params are bit-identical to the record's")
         print(f"params sha256: {verdict.rerun_sha256}")
-        print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
+        if os.path.isdir(args.run) or os.path.basename(args.run) == "record.json":
+            print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
+        else:  # a sweep's run record
+            print("history, validation and test metrics and data fingerprints: as recorded (a sweep's run keeps no checkpoint)")
         if verdict.reasons:
             print("these differ from the record without changing the bits:")
     else:

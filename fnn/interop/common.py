@@ -12,7 +12,7 @@ from fnn.core.activations import ACTIVATIONS, Activation
 from fnn.core.params import Params
 from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
-from fnn.store.atomic import atomic_write
+from fnn.store.atomic import write_atomic
 from fnn.store.model import in_target_units
 from fnn.store.run_folder import beside_runs
 from fnn.train.state import TrainState
@@ -70,7 +70,7 @@ def write_new_file(path: str | os.PathLike[str], payload: bytes, overwrite: bool
     if os.path.lexists(path) and not overwrite:
         raise FnnInputError(f"{path} exists; fnn.interop.{function} does not overwrite it unless overwrite=True.")
     with beside_runs(path, f"fnn.interop.{function}"):
-        atomic_write(path, payload, overwrite=overwrite)  # no-clobber at the rename too, not only in the check above
+        write_atomic(path, payload, overwrite=overwrite)  # no-clobber at the rename too, not only in the check above
     return path
 
 

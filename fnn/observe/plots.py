@@ -24,7 +24,7 @@ from fnn.core.params import Params
 from fnn.data.lazy import ScaledRows
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError
-from fnn.store.run_folder import beside_runs, write_run_file
+from fnn.store.run_folder import beside_runs, write_in_folder
 from fnn.train.state import History
 
 if TYPE_CHECKING:
@@ -387,4 +387,4 @@ def save_plot(figure: Figure, path: str | os.PathLike[str], overwrite: bool = Fa
     """
     path = os.fspath(path)
     with beside_runs(path, "save_plot"):
-        return write_run_file(os.path.dirname(path) or ".", os.path.basename(path), lambda handle: save_figure(figure, handle, dpi), overwrite=overwrite)
+        return write_in_folder(os.path.dirname(path) or ".", os.path.basename(path), lambda handle: save_figure(figure, handle, dpi), overwrite=overwrite)

@@ -22,7 +22,7 @@ from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
 from fnn.store.layout import RECORD
-from fnn.store.run_folder import RunFolder, beside_runs, write_run_file
+from fnn.store.run_folder import RunFolder, beside_runs, write_in_folder
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -128,7 +128,7 @@ def write_plots(
             folder.write(folder.place(name), lambda handle: plots.save_figure(figure, handle))
             return folder.file(name)
         with beside_runs(os.path.join(folder, name), "write_plots"):
-            return write_run_file(folder, name, lambda handle: plots.save_figure(figure, handle))
+            return write_in_folder(folder, name, lambda handle: plots.save_figure(figure, handle))
 
     params = state.params
     written = [save(plots.learning_curves(state.history), "learning_curves.png")]
@@ -190,4 +190,4 @@ def write_sweep_plot(path: str | os.PathLike[str], band: str = "minmax") -> str:
     """Draw :func:`fnn.observe.plots.sweep_curves` of the sweep folder ``path`` into its ``learning_curves.png``
     (the caller holds the sweep's lock); returns the path written."""
     figure = plots.sweep_curves(sweep_histories(path), band)
-    return write_run_file(path, "learning_curves.png", lambda handle: plots.save_figure(figure, handle))
+    return write_in_folder(path, "learning_curves.png", lambda handle: plots.save_figure(figure, handle))

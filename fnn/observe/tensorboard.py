@@ -27,6 +27,8 @@ from typing import Any
 from fnn.errors import bad_argument
 from fnn.observe.advice import epoch_diagnostics
 from fnn.store.atomic import os_failure
+from fnn.store.layout import LOCK
+from fnn.store.lock import RunLock
 from fnn.store.run_folder import RunFolder, refuse_inside_runs
 from fnn.train.state import EpochRecord, TrainState
 
@@ -92,21 +94,29 @@ class TensorBoardLog:
 
     def __init__(self, folder: str | os.PathLike[str] | RunFolder, sub: str = "") -> None:
         self._crc, self._event_pb2, self._summary_pb2, self._scalar = require_tensorboardx()
+        self._lock: RunLock | None = None
         if not isinstance(folder, RunFolder):
             path = os.fspath(folder)
-            refuse_inside_runs(path, "TensorBoardLog folder")  # a run's tensorboard/ is its run's, through its RunFolder
+            for target in (path, os.path.join(path, sub)) if sub else (path,):
+                refuse_inside_runs(target, "TensorBoardLog folder")  # a run's tensorboard/ is its run's, through its RunFolder
             try:
                 os.makedirs(path, exist_ok=True)
             except OSError as error:
                 raise os_failure(path, error, "create the folder") from None
             folder = RunFolder(path, "TensorBoard folder")
+            if folder.holds_run() or folder.holds_sweep() or folder.exists(LOCK):
+                self._lock = folder.acquire()  # beside a run, as one of its writers, until closed
         where = folder.place(sub) if sub else ""
         # TensorBoard's own naming (second, host), with a unique suffix so that two logs never share a file.
         name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{time.monotonic_ns()}"
         self.path = folder.file(f"{where}/{name}" if where else name)
         self.folder = os.path.dirname(self.path)
-        self._descriptor: int | None = folder.create(f"{where}/{name}" if where else name)
-        self._write_event(self._event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+        try:
+            self._descriptor: int | None = folder.create(f"{where}/{name}" if where else name)
+            self._write_event(self._event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+        except BaseException:
+            self.close()
+            raise
 
     def _write_event(self, event: Any) -> None:
         """Append one record (length, its CRC, the event, its CRC) and make it durable."""
@@ -136,9 +146,12 @@ class TensorBoardLog:
 
     def close(self) -> None:
         """Close the event file; what was written stays (idempotent)."""
-        if self._descriptor is not None:
-            descriptor, self._descriptor = self._descriptor, None
+        descriptor, self._descriptor = getattr(self, "_descriptor", None), None
+        if descriptor is not None:
             os.close(descriptor)
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def __enter__(self) -> TensorBoardLog:
         return self

@@ -39,7 +39,7 @@ from fnn.run.sweep import train_to_rung
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.layout import CHECKPOINT, RECORD
+from fnn.store.layout import CHECKPOINT, RECORD, SWEEP_RUNS
 from fnn.store.run_folder import RunFolder
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import run_epoch, start_state, weighted_parts
@@ -144,15 +144,38 @@ def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
     return run_threads(config)
 
 
+def _sweep_record(run: _PathLike) -> dict[str, Any] | None:
+    """The record of a sweep's run when ``run`` is a record file directly in a sweep's ``runs/`` (a stacked or a
+    solo run the sweep trained, which keeps no checkpoint), else None."""
+    runs, name = os.path.split(os.path.abspath(os.fspath(run)))
+    if os.path.basename(runs) != SWEEP_RUNS or not name.endswith(".json") or not os.path.isfile(run):
+        return None
+    sweep = RunFolder(os.path.dirname(runs), "RUN")
+    return sweep.read_record(f"{SWEEP_RUNS}/{name}") if sweep.holds_sweep() else None
+
+
+def _verified(run: _PathLike) -> tuple[str | None, dict[str, Any]]:
+    """The run folder (None for a sweep's run record) and the checked record :func:`verify_run` proves."""
+    record = _sweep_record(run)
+    if record is not None:
+        return None, record
+    folder = _folder(run, "RUN")
+    bound = RunFolder(folder, "RUN")
+    record = bound.read_record()
+    bound.check_kept_checkpoints()  # each kept epoch's checkpoint is the one the record names, or refused
+    return folder, record
+
+
 def rerun_threads(run: _PathLike) -> int:
     """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one.
     """
-    record = _record(run, "RUN")
+    record = _sweep_record(run) or _record(run, "RUN")
     return _run_threads(record, _config(record["config"], f"RUN {os.fspath(run)}"))
 
 
 def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
-    """Rerun the run in folder ``run`` from its record and judge it: a :class:`fnn.proof.verify.Verification`
+    """Rerun the run in folder ``run`` (or a sweep's run, by its record ``SWEEP/runs/ID.json``: stacked members
+    rerun alone, to the same bits) from its record and judge it: a :class:`fnn.proof.verify.Verification`
     (``.matches``; ``.differences`` naming each field of the record or of the checkpoint on disk that the rerun
     does not give again; ``.reasons`` naming what differs around it: data, versions, BLAS core type, threads).
 
@@ -170,10 +193,7 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise bad_argument("verify_run", "threads", "None or a positive int", threads)
-    folder = _folder(run, "RUN")
-    bound = RunFolder(folder, "RUN")
-    record = bound.read_record()
-    bound.check_kept_checkpoints()  # each kept epoch's checkpoint is the one the record names, or refused
+    folder, record = _verified(run)
     where = f"RUN {os.fspath(run)}"
     config = _config(record["config"], where)
     check_source(record.get("data"), where)
@@ -181,9 +201,10 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     prepared = prepare_run(config)
     if isinstance(record.get("rung_epochs"), int):  # a halving sweep's run, stopped at a rung of its budget
         state, rerun = train_to_rung(prepared, record["rung_epochs"])
-        return judge_rerun(record, rerun, _checkpoint_differences(folder, record, state))
-    finished = run_prepared(prepared)  # the engine limits BLAS to config.threads
-    return judge_rerun(record, finished.record, _checkpoint_differences(folder, record, finished.state))
+    else:
+        finished = run_prepared(prepared)  # the engine limits BLAS to config.threads
+        state, rerun = finished.state, finished.record
+    return judge_rerun(record, rerun, _checkpoint_differences(folder, record, state) if folder is not None else ())
 
 
 def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:

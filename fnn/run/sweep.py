@@ -805,11 +805,11 @@ def rung_record(config: RunConfig, prepared: Prepared, state: TrainState, upto: 
 def train_to_rung(prepared: Prepared, upto: int) -> tuple[TrainState, dict[str, Any]]:
     """``(state, record)`` of ``prepared`` trained alone to the rung of ``upto`` epochs, as a halving sweep trains
     it (its schedule that of its full budget; one BLAS thread), for ``fnn verify`` of a run a rung stopped."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"):  # the record's environment too, as the sweep's rung records it
         state = _continued([prepared], [None], upto)[0]
-    if state is None:
-        raise TrainingDiverged(f"The rerun diverged before the rung of {upto} epochs.", epoch=0, step=0, last_good=prepared.params)
-    return state, rung_record(prepared.config, prepared, state, upto)
+        if state is None:
+            raise TrainingDiverged(f"The rerun diverged before the rung of {upto} epochs.", epoch=0, step=0, last_good=prepared.params)
+        return state, rung_record(prepared.config, prepared, state, upto)
 
 
 def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | None, upto: int,

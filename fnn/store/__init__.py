@@ -8,11 +8,10 @@
 True
 """
 
-from fnn.store.atomic import atomic_write
-from fnn.store.checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint
 from fnn.store.lock import RunLock
 from fnn.store.model import Model, load, load_model, save
-from fnn.store.run_folder import RunFolder, write_run_file
+from fnn.store.run_folder import RunFolder, atomic_write, save_checkpoint, write_run_file
 
 __all__ = [
     "atomic_write",

@@ -1,8 +1,8 @@
 """Atomic file writing: every file fnn writes appears whole or not at all, never through a planted link.
 
-Use :func:`atomic_write` for every file fnn writes (checkpoints, run records, plots, predictions)::
+Use :func:`write_atomic` for every file fnn writes (checkpoints, run records, plots, predictions)::
 
-    atomic_write(path, write, *, overwrite=True, folder_fd=None) -> str
+    write_atomic(path, write, *, overwrite=True, folder_fd=None) -> str
 
 ``write`` is either the bytes to store or a function called with a binary file handle (``np.save(handle, a)``,
 ``fig.savefig(handle, format="png")``, ``handle.write(text.encode())``). What happens:
@@ -36,9 +36,9 @@ folder cannot be swapped for another between the steps.
 
 >>> import tempfile, os
 >>> folder = tempfile.mkdtemp()
->>> path = atomic_write(os.path.join(folder, "note.txt"), b"hello")
+>>> path = write_atomic(os.path.join(folder, "note.txt"), b"hello")
 >>> try:
-...     atomic_write(path, b"again", overwrite=False)
+...     write_atomic(path, b"again", overwrite=False)
 ... except fnn.FnnInputError:
 ...     print("refused")
 refused
@@ -75,7 +75,7 @@ _BINARY = getattr(os, "O_BINARY", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
-def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *,
+def write_atomic(path: str | os.PathLike[str], write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *,
                  overwrite: bool = True, folder_fd: int | None = None) -> str:
     """Write a whole file at ``path`` atomically (see the module docstring); returns ``path`` as a string.
 
@@ -86,7 +86,7 @@ def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memory
     (a full disk, a read-only file system, ...) is an :class:`~fnn.errors.FnnInputError` naming ``path``.
 
     >>> import os, tempfile
-    >>> path = atomic_write(os.path.join(tempfile.mkdtemp(), "n.txt"), lambda handle: handle.write(b"hi"))
+    >>> path = write_atomic(os.path.join(tempfile.mkdtemp(), "n.txt"), lambda handle: handle.write(b"hi"))
     >>> open(path).read()
     'hi'
     """
@@ -94,10 +94,10 @@ def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memory
         target = os.fspath(path)
     except TypeError:
         raise FnnInputError(
-            f"atomic_write needs a file path (str or os.PathLike); got {type(path).__name__}."
+            f"write_atomic needs a file path (str or os.PathLike); got {type(path).__name__}."
         ) from None
     if not isinstance(target, str) or not target:
-        raise FnnInputError(f"atomic_write needs a file path; got {target!r}.")
+        raise FnnInputError(f"write_atomic needs a file path; got {target!r}.")
     path = target
     writer: Callable[[IO[bytes]], Any]
     if isinstance(write, (bytes, bytearray, memoryview)):
@@ -106,7 +106,7 @@ def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memory
     elif callable(write):
         writer = write
     else:
-        raise FnnInputError(f"atomic_write({path!r}, write) needs bytes or a function of a file handle as write.")
+        raise FnnInputError(f"write_atomic({path!r}, write) needs bytes or a function of a file handle as write.")
     if folder_fd is not None:
         _write_in(folder_fd, path, writer, overwrite)
         return path

@@ -19,14 +19,14 @@ hash, the header's keys and types, and every array's shape against the spec. Eac
 not a signature (whoever can write the file can recompute it), so load checkpoints you trust. A file of another
 format version is refused, naming the version this fnn reads.
 
-Files are written with :func:`fnn.store.atomic.atomic_write`: a crash at any moment leaves the old checkpoint or the new
+Files are written with :func:`fnn.store.atomic.write_atomic`: a crash at any moment leaves the old checkpoint or the new
 one, never half of one, and a symbolic link planted at the path is replaced, not followed.
 
 >>> import tempfile, os
 >>> params = fnn.init_params(fnn.network([3, 4, 2]), seed=0)
 >>> state = fnn.fit(params, (np.ones((8, 3), np.float32), np.arange(8) % 2), epochs=1, optimizer="adam")
 >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
->>> save_checkpoint(path, state, config={"note": "demo"})
+>>> write_checkpoint(path, state, config={"note": "demo"})
 >>> loaded = load_checkpoint(path)
 >>> loaded.state.params == state.params, loaded.config, type(loaded.state.opt_state).__name__
 (True, {'note': 'demo'}, 'AdamState')
@@ -47,7 +47,7 @@ from fnn.core.params import Params
 from fnn.core.spec import NetworkSpec, spec_from_config
 from fnn.errors import FnnInputError
 from fnn.store.archive import read_archive
-from fnn.store.atomic import atomic_write
+from fnn.store.atomic import write_atomic
 from fnn.store.codec import decode, encode, params_from, storable_array
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -75,7 +75,7 @@ class Checkpoint:
 # ---------------------------------------------------------------------------------------------------- saving
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Any = None,
+def write_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Any = None,
                     extras: Mapping[str, Any] | None = None, *, overwrite: bool = True) -> None:
     """Write ``state`` (and a JSON-ready ``config`` and ``extras``, a dict of arrays) to ``path`` atomically.
 
@@ -85,7 +85,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Any
     >>> import tempfile, os
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
-    >>> save_checkpoint(path, fnn.TrainState(params, fnn.optim.sgd(0.1).init(params), epoch=3))
+    >>> write_checkpoint(path, fnn.TrainState(params, fnn.optim.sgd(0.1).init(params), epoch=3))
     >>> load_checkpoint(path).state.epoch
     3
     """
@@ -132,7 +132,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Any
     payload: dict[str, Any] = dict(arrays)
     payload[_META] = np.frombuffer(header_bytes, dtype=np.uint8)
     payload[_HASH] = np.frombuffer(_hash(header_bytes, arrays).encode(), dtype=np.uint8)
-    atomic_write(path, lambda handle: np.savez(handle, **payload), overwrite=overwrite)
+    write_atomic(path, lambda handle: np.savez(handle, **payload), overwrite=overwrite)
 
 
 def _check_spec_saves_by_name(spec: NetworkSpec) -> None:
@@ -185,7 +185,7 @@ def _hash(header_bytes: bytes, arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def load_checkpoint(path: str | os.PathLike[str], *, opt_state: bool = True) -> Checkpoint:
-    """Read and check a checkpoint written by :func:`save_checkpoint`; returns a :class:`Checkpoint`.
+    """Read and check a checkpoint written by :func:`write_checkpoint`; returns a :class:`Checkpoint`.
 
     With ``opt_state=False`` the optimiser state is not rebuilt (``state.opt_state`` is None; the file is still
     checked whole): enough to evaluate or predict when the module defining a custom state is not imported.
@@ -193,7 +193,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, opt_state: bool = True) -> 
     >>> import tempfile, os
     >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
-    >>> save_checkpoint(path, fnn.TrainState(params, fnn.optim.adam(0.1).init(params)), extras={"n": np.arange(2)})
+    >>> write_checkpoint(path, fnn.TrainState(params, fnn.optim.adam(0.1).init(params)), extras={"n": np.arange(2)})
     >>> loaded = load_checkpoint(path, opt_state=False)
     >>> loaded.state.params == params, loaded.state.opt_state, loaded.extras
     (True, None, {'n': array([0, 1])})

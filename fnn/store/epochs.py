@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from fnn.errors import FnnInputError
-from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
 from fnn.store.layout import KEPT_FOLDER, PENDING
 from fnn.store.record import KEPT_NAME
 from fnn.store.run_folder import RunFolder, Saveable
@@ -65,7 +65,7 @@ def save_epoch_checkpoint(run: RunFolder, model: Saveable) -> str:
     name = f"{run.folder(FOLDER)}{os.sep}{epoch_checkpoint_name(model.state.epoch)}"
     if os.path.lexists(name):
         raise FnnInputError(f"{name} exists; fnn does not overwrite a kept checkpoint.")
-    save_checkpoint(name, model.state, config=model.config, extras=model.extras(), overwrite=False)
+    write_checkpoint(name, model.state, config=model.config, extras=model.extras(), overwrite=False)
     run.bind_kept(os.path.basename(name))
     return name
 

@@ -4,7 +4,7 @@ through them, never through a link and never of a special file.
 - **No link is followed below the folder**, at any depth: folders are opened one level at a time with
   ``O_NOFOLLOW | O_DIRECTORY`` and files through those descriptors, so a planted link is refused, naming it, and
   never redirects a read, write or delete outside. (The folder's own path is the caller's and is taken as given.)
-- **Every file is written atomically** (:func:`fnn.store.atomic.atomic_write`) and OS faults (a full disk, a
+- **Every file is written atomically** (:func:`fnn.store.atomic.write_atomic`) and OS faults (a full disk, a
   read-only file system, ...) become one :class:`~fnn.errors.FnnInputError` naming the file and what to do.
 - **Non-regular files are refused before they are read** (opened with ``O_NONBLOCK``, then ``fstat``), and a read
   is bounded in size.
@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from fnn.errors import FnnInputError
-from fnn.store.atomic import atomic_write, os_failure
+from fnn.store.atomic import os_failure, write_atomic
 from fnn.store.record import MAX_RECORD_BYTES
 
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -222,7 +222,7 @@ class Folder:
                 planted = False
             if planted:  # replacing it would not follow it, but a link below the folder is refused everywhere
                 raise _link(self.file(name))
-            return atomic_write(self.file(name), write, overwrite=overwrite, folder_fd=folder)
+            return write_atomic(self.file(name), write, overwrite=overwrite, folder_fd=folder)
 
     def create(self, name: str) -> int:
         """A new file ``name`` (``sub/name``: the subfolder made if missing) opened for writing through the

@@ -38,7 +38,7 @@ from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError, bad_argument
 from fnn.optim import EmptyState
 from fnn.store.atomic import os_failure
-from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
 from fnn.store.inputs import read_inputs, source_name
 from fnn.store.layout import CHECKPOINT
 from fnn.store.run_folder import RunFolder, beside_runs
@@ -270,7 +270,7 @@ class Model:
         {'lr': 0.1}
         """
         with beside_runs(path, "Model.save_checkpoint"):
-            save_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
+            write_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
 
 
 def probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -357,11 +357,11 @@ def save(path: str | os.PathLike[str], obj: Params | TrainState | Model, *, over
         )
     with beside_runs(path, "fnn.save"):
         if isinstance(obj, Params):
-            save_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
+            write_checkpoint(path, TrainState(obj, EmptyState()), extras={_KIND: np.array("params")}, overwrite=overwrite)
         elif isinstance(obj, TrainState):
-            save_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
+            write_checkpoint(path, obj, extras={_KIND: np.array("train_state")}, overwrite=overwrite)
         else:
-            save_checkpoint(path, obj.state, config=obj.config, extras={_KIND: np.array("model"), **obj.extras()}, overwrite=overwrite)
+            write_checkpoint(path, obj.state, config=obj.config, extras={_KIND: np.array("model"), **obj.extras()}, overwrite=overwrite)
 
 
 

@@ -33,14 +33,14 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, Protocol
 
 import numpy as np
 
 from fnn.errors import FnnInputError
-from fnn.store.atomic import TEMP_PREFIX, atomic_write
-from fnn.store.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from fnn.store.atomic import TEMP_PREFIX, write_atomic
+from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
 from fnn.store.folder import Folder
 from fnn.store.layout import (
     CHECKPOINT,
@@ -291,7 +291,7 @@ class RunFolder(Folder):
         name = self.place(CHECKPOINT)
         with self._directory(os.path.dirname(name)):  # no link on the way, checked before the write
             pass
-        save_checkpoint(self.file(name), model.state, config=model.config, extras=model.extras())
+        write_checkpoint(self.file(name), model.state, config=model.config, extras=model.extras())
         self._saved = self.sha256(name)
         assert self._saved is not None
         return self._saved
@@ -434,7 +434,7 @@ def refuse_inside_runs(path: str | os.PathLike[str], flag: str) -> None:
         return os.path.isdir(folder) and RunFolder(folder).holds_sweep()
 
     whose = None
-    if name in (*PLOT_FILES, *EXTRA_FOLDERS) and run_in(parent):
+    if name in (*PLOT_FILES, *EXTRA_FOLDERS, PENDING) and run_in(parent):
         whose = f"part of the run in {parent}"
     elif name in (SUMMARY, RUNGS, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
         whose = f"part of the sweep in {parent}"
@@ -453,7 +453,8 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
                    write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
     """Write ``folder/name`` atomically with ``write`` (bytes, or a function of a binary handle) and return its
     path; a symbolic link or a folder at that name is refused (never followed, never replaced), and with
-    ``overwrite=False`` an existing file too.
+    ``overwrite=False`` an existing file too. Into a run or sweep folder it writes as one of its writers, and
+    never over its parts (:func:`beside_runs`).
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -464,10 +465,53 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
     Traceback (most recent call last):
     fnn.errors.FnnInputError: ...b.txt is a symbolic link; fnn never writes through a link in a run folder. Remove it.
     """
+    with beside_runs(os.path.join(os.fspath(folder), name), "write_run_file"):
+        return write_in_folder(folder, name, write, overwrite=overwrite)
+
+
+def atomic_write(path: str | os.PathLike[str], write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *,
+                 overwrite: bool = True) -> str:
+    """Write ``path`` atomically (:func:`fnn.store.atomic.write_atomic`: whole or not at all, never through a
+    planted link) and return it; into a run or sweep folder as one of its writers, never over its parts
+    (:func:`beside_runs`).
+
+    >>> import tempfile
+    >>> path = atomic_write(os.path.join(tempfile.mkdtemp(), "note.txt"), b"hello")
+    >>> with open(path, "rb") as handle:
+    ...     handle.read()
+    b'hello'
+    """
+    with beside_runs(path, "atomic_write"):
+        return write_atomic(path, write, overwrite=overwrite)
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Any = None,
+                    extras: Mapping[str, Any] | None = None, *, overwrite: bool = True) -> None:
+    """Write ``state`` (and a JSON-ready ``config`` and ``extras``, a dict of arrays) to ``path`` atomically
+    (:func:`fnn.store.checkpoint.write_checkpoint`); into a run or sweep folder as one of its writers, never over
+    its parts (:func:`beside_runs`): a run's checkpoint is its :class:`RunFolder`'s.
+
+    >>> import tempfile
+    >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
+    >>> save_checkpoint(path, fnn.TrainState(params, fnn.optim.sgd(0.1).init(params), epoch=3))
+    >>> load_checkpoint(path).state.epoch
+    3
+    """
+    with beside_runs(path, "save_checkpoint"):
+        write_checkpoint(path, state, config, extras, overwrite=overwrite)
+
+
+def write_in_folder(folder: str | os.PathLike[str], name: str,
+                   write: bytes | bytearray | memoryview | Callable[[IO[bytes]], Any], *, overwrite: bool = True) -> str:
+    """Write ``folder/name`` atomically with ``write`` (bytes, or a function of a binary handle) and return its
+    path, for a caller already beside runs (:func:`beside_runs`) or holding the folder's lock; a symbolic link or a
+    folder at that name is refused (never followed, never replaced), and with ``overwrite=False`` an existing file
+    too."""
     if not name or os.path.basename(name) != name or name in (".", ".."):
         raise FnnInputError(f"A run file name must be a plain file name; got {name!r}.")
     if name in _OWN:
-        raise FnnInputError(f"{name}: a run folder's own file name; write_run_file writes nothing in its place. Choose another name.")
+        raise FnnInputError(f"{name}: a run folder's own file name; fnn writes nothing else in its place. Choose another name.")
     folder = os.fspath(folder)
     path = os.path.join(folder, name)
     if not os.path.isdir(folder):
@@ -478,4 +522,4 @@ def write_run_file(folder: str | os.PathLike[str], name: str,
         raise FnnInputError(f"{path} is a folder; fnn expected to write a file there.")
     if not overwrite and os.path.lexists(path):
         raise FnnInputError(f"{path} exists; fnn does not overwrite it unless asked.")
-    return atomic_write(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won
+    return write_atomic(path, write, overwrite=overwrite)  # no-clobber again at the rename: another writer may have won

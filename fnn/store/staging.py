@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from fnn.store.atomic import atomic_write, os_failure, sync_folder
+from fnn.store.atomic import os_failure, sync_folder, write_atomic
 from fnn.store.folder import Folder
 from fnn.store.layout import CHECKPOINT, EXTRA_FOLDERS, PENDING, PLOT_FILES
 
@@ -32,7 +32,7 @@ def stage(folder: Folder, overwrite: bool) -> None:
     old extras."""
     with folder._directory(PENDING, create=True) as pending:
         for mark in (OVERWRITE, _STALE_FIGURES) if overwrite else (_STALE_FIGURES,):
-            atomic_write(folder.file(f"{PENDING}/{mark}"), b"", folder_fd=pending)
+            write_atomic(folder.file(f"{PENDING}/{mark}"), b"", folder_fd=pending)
 
 
 def staged_name(name: str) -> str:
