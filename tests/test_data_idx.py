@@ -188,3 +188,14 @@ def test_write_idx_leaves_no_temporary_files(tmp_path):
     with pytest.raises(fnn.FnnInputError, match="IDX has no type for dtype bool"):
         write_idx(tmp_path / "b", np.zeros(3, bool))
     assert os.listdir(tmp_path) == ["a-idx1-ubyte.gz"]
+
+
+@pytest.mark.parametrize("name", ["images-idx3-ubyte", "checkpoint.npz", "labels.gz"])
+def test_write_idx_refuses_a_file_already_there_unless_asked(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"the user's")
+    with pytest.raises(fnn.FnnInputError, match=r"already exists; pass overwrite=True"):
+        fnn.data.write_idx(path, np.zeros((2, 2), np.uint8))
+    assert path.read_bytes() == b"the user's" and sorted(p.name for p in tmp_path.iterdir()) == [name]
+    fnn.data.write_idx(path, np.ones((2, 2), np.uint8), overwrite=True)
+    assert fnn.data.read_idx(path).tolist() == [[1, 1], [1, 1]]

@@ -18,7 +18,7 @@ _FACES = ("fnn", "fnn.data", "fnn.optim", "fnn.run", "fnn.store", "fnn.observe",
 _PATH_ARGUMENTS = ("path", "folder")
 _READERS = {"load", "load_model", "load_checkpoint", "read_idx", "load_mnist", "find_mnist_folder", "load_csv",
             "load_kaggle_mnist_csv", "load_mnist_pickle", "from_safetensors", "RunFolder", "RunLock"}
-_KNOWN_UNGUARDED = {"write_idx"}  # fnn.data comes before fnn.store: it cannot take a run folder's lock
+_KNOWN_UNGUARDED = {"write_idx"}  # fnn.data comes before fnn.store (no run lock): it refuses any file already there unless overwrite=True
 
 
 def _state():

@@ -202,8 +202,9 @@ def read_idx_scaled(
     return _finite(out, path, f" as {float_type.name} after dividing by {divisor}")
 
 
-def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
-    """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically.
+def write_idx(path: str | os.PathLike[str], array: ArrayLike, overwrite: bool = False) -> None:
+    """Write ``array`` as an IDX file (gzip-compressed if ``path`` ends in ``.gz``), atomically; a file already at
+    ``path`` is refused unless ``overwrite``.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "x-idx2-int")
@@ -218,11 +219,27 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
     payload = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     payload += array.astype(IDX_TYPES[code], copy=False).tobytes()
     path = os.fspath(path)
+    if not overwrite and os.path.lexists(path):
+        raise FnnInputError(f"write_idx: {path} already exists; pass overwrite=True to replace it.")
     descriptor, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
         with open(descriptor, "wb") as raw, (gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.endswith(".gz") else raw) as handle:
             handle.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
+        if overwrite:
+            os.replace(temporary, path)
+        else:  # a link is made only where nothing is, so a file that appeared meanwhile is not replaced either
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: the check above stands
+                os.replace(temporary, path)
+            else:
+                os.unlink(temporary)
+    except FileExistsError:
         os.unlink(temporary)
+        raise FnnInputError(f"write_idx: {path} already exists; pass overwrite=True to replace it.") from None
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
         raise
