@@ -70,7 +70,7 @@ class Grid:
     axes: tuple[Axis, ...] = ()
 
     def as_dict(self) -> dict[str, list[Any]]:
-        """Setting name -> its values, as ``sweep`` and ``successive_halving`` take a grid."""
+        """Setting name -> its values, as ``sweep`` takes a grid (halving too)."""
         return {axis.name: list(axis.values) for axis in self.axes}
 
     def updated(self, other: Grid) -> Grid:
