@@ -45,6 +45,7 @@ _LAZY = {
     "verify_run": ("fnn.proof.checks", "verify_run"),
     "diff_runs": ("fnn.proof.checks", "diff_runs"),
     "replay_epoch": ("fnn.proof.checks", "replay_epoch"),
+    "sweep": ("fnn.run.sweep", "sweep"),
     **{folder: (f"fnn.{folder}", None) for folder in ("run", "store", "observe", "proof", "interop", "cli", "core", "train")},
 }
 
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see of the names above
     from fnn import run as run
     from fnn import store as store
     from fnn.proof.checks import diff_runs, replay_epoch, verify_run
+    from fnn.run.sweep import sweep
     from fnn.store.model import load, save
 
 
@@ -104,6 +106,7 @@ __all__ = [
     "iterate_epochs",
     "fit",
     "fit_seeds",
+    "sweep",
     "early_stopping",
     "verify_run",
     "diff_runs",
