@@ -24,7 +24,6 @@ equal for every optimiser, schedule and built-in loss, with dropout, early stopp
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -39,7 +38,7 @@ from fnn.data.lazy import take_rows
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
 from fnn.limits import require_memory, training_bytes
 from fnn.optim.base import ElementwiseKernel, Optimizer, apply_updates
-from fnn.train.batches import minibatches
+from fnn.train.batches import epoch_permutation
 from fnn.train.diagnostics import (
     DiagnosticsAccumulator,
     accumulate,
@@ -126,23 +125,20 @@ class _Carry:
 
 
 @frozen(hash=False)
-class _ClassSums:
-    """An epoch's running sums of S classifier members at once: row ``s`` holds what member ``s``'s solo
-    :class:`~fnn.train.loop.RunningMetrics` would (float64 sums in the same order, exact counts)."""
+class _Views:
+    """One ``(S, P)`` buffer of stacked rows and its layer views: ``params`` as the forward and backward passes
+    read them, ``pieces`` the ``(w, b)`` pairs the backward pass writes into (laid out once, reused every step)."""
 
-    loss_sum: np.ndarray
-    count: int
-    hits: np.ndarray
+    flat: np.ndarray
+    params: Params
+    pieces: list[tuple[np.ndarray, np.ndarray]]
 
-    def add(self, values: Sequence[float], outputs: np.ndarray, y: np.ndarray) -> _ClassSums:
-        n = outputs.shape[1]
-        classes = outputs.argmax(axis=-1) if outputs.shape[-1] > 1 else outputs[..., 0] > 0.5
-        labels = y if y.ndim == 2 else (y.argmax(axis=-1) if y.shape[-1] > 1 else y[..., 0] > 0.5)
-        hits = self.hits + np.count_nonzero(classes == labels, axis=-1)
-        return _ClassSums(self.loss_sum + np.array(values) * n, self.count + n, hits)
 
-    def member(self, row: int) -> RunningMetrics:
-        return RunningMetrics(float(self.loss_sum[row]), self.count, int(self.hits[row]))
+def _views(spec: NetworkSpec, flat: np.ndarray) -> _Views:
+    pieces = _pieces(spec, flat)
+    # Not a Params (whose layers are 2-D), but it has all that forward_trace and backward_into read of one.
+    layers = tuple(_StackedLayer(w, b[:, None, :]) for w, b in pieces)
+    return _Views(flat, cast(Params, _Stacked(spec, layers, flat.dtype)), pieces)
 
 
 def _pieces(spec: NetworkSpec, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -153,12 +149,6 @@ def _pieces(spec: NetworkSpec, flat: np.ndarray) -> list[tuple[np.ndarray, np.nd
         (flat[:, w_start : w_start + w_shape[0] * w_shape[1]].reshape(count, *w_shape), flat[:, b_start : b_start + b_shape[0]])
         for (w_start, w_shape), (b_start, b_shape) in layout
     ]
-
-
-def _stacked(spec: NetworkSpec, flat: np.ndarray) -> Params:
-    # Not a Params (whose layers are 2-D), but it has all that forward_trace and backward_into read of one.
-    layers = tuple(_StackedLayer(w, b[:, None, :]) for w, b in _pieces(spec, flat))
-    return cast(Params, _Stacked(spec, layers, flat.dtype))
 
 
 def _row(spec: NetworkSpec, flat: np.ndarray, member: int) -> Params:
@@ -213,16 +203,16 @@ def _apply_kernels(
     return gradient, stacked_moments
 
 
-def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[list[float], np.ndarray]:
-    """Each member's batch loss and the stacked gradient at the logits: in one pass over the stack for a loss
-    that stacks (every built-in one: its sums run over each member's own last axes, in the solo order), else
-    member by member through the solo functions."""
+def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's batch loss (float64, the solo run's float) and the stacked gradient at the logits: in one
+    pass over the stack for a loss that stacks (every built-in one: its sums run over each member's own last
+    axes, in the solo order), else member by member through the solo functions."""
     loss: Any = template.spec.loss
     z, a = trace.pre[-1], trace.post[-1]
     if not loss.stacks:
         outputs = [Trace((), (z_s,), (a_s,), ()) for z_s, a_s in zip(z, a)]
         values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
-        return values, np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
+        return np.array(values), np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
     if loss.value_from_both is not None:
         stacked = loss.value_from_both(z, a, ys)
     else:
@@ -232,22 +222,23 @@ def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[list[float]
     else:
         output: Any = template.spec.output_activation
         grad = output.backward(z, a, np.array(loss.derivative(a, ys), dtype=a.dtype, copy=True))
-    return [float(value) for value in stacked], grad
+    return np.asarray(stacked, dtype=np.float64), grad  # float32 to float64 is exact, as float() is
 
 
 def _step(
-    members: Sequence[_Member], template: Params, carry: _Carry, x: np.ndarray, ys: np.ndarray,
-    masks: list[np.ndarray | None] | None, norms: Sequence[bool],
-) -> tuple[list[float], Trace, _Carry, list[tuple[float, ...] | None]]:
+    members: Sequence[_Member], template: Params, carry: _Carry, views: _Views, spare: _Views, x: np.ndarray,
+    ys: np.ndarray, masks: list[np.ndarray | None] | None, norms: Sequence[bool] | None,
+) -> tuple[np.ndarray, Trace, _Carry, list[tuple[float, ...] | None] | None]:
     """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
-    of the members in ``norms``. ``template`` is any member's params (only its spec is read)."""
+    of the members in ``norms`` (None: of none). ``views`` are the layer views of ``carry.flat``; the gradient
+    is written into ``spare`` (a buffer nothing else reads), which the elementwise kernels turn into the next
+    parameters in place. ``template`` is any member's params (only its spec is read)."""
     spec = template.spec
-    stacked = _stacked(spec, carry.flat)
-    trace = forward_trace(stacked, x, masks)
+    trace = forward_trace(views.params, x, masks)
     values, grad_logits = _losses(template, trace, ys)
-    gradient = np.empty(carry.flat.shape, carry.flat.dtype)
-    backward_into(stacked, trace, grad_logits, _pieces(spec, gradient))
-    grad_norms = [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
+    gradient = spare.flat
+    backward_into(views.params, trace, grad_logits, spare.pieces)
+    grad_norms = None if norms is None else [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
     if isinstance(carry.opt, _Moments):
         kernels = cast(list[ElementwiseKernel], _kernels(members))
         update, new_moments = _apply_kernels(kernels, gradient, carry.opt.moments, carry.flat, carry.opt.count)
@@ -265,8 +256,32 @@ def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bo
     """The stacked batch ``(x, y)`` of the members' rows (``rows[s]`` indexes member ``s``'s own data; one gather
     when every member trains on the same data, ``shared``)."""
     if shared:
-        return np.asarray(take_rows(data[0][0], rows.ravel())).reshape(*rows.shape, -1), data[0][1][rows]
+        x, y = data[0]
+        if isinstance(x, np.ndarray):
+            return x[rows], y[rows]
+        return np.asarray(take_rows(x, rows.ravel())).reshape(*rows.shape, -1), y[rows]
     return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)]), np.stack([y[own] for (_, y), own in zip(data, rows)])
+
+
+def _epoch_order(members: Sequence[_Member], batch_size: int, epoch: int, shuffle: bool) -> np.ndarray:
+    """``(S, n)``: each member's training rows in the order its solo run's batches take them, batch after batch
+    (the rows :func:`~fnn.train.batches.minibatches` gives: the epoch's permutation, sorted within each batch)."""
+    n = len(members[0].rows)
+    if not shuffle:
+        return np.stack([m.rows for m in members])
+    order = np.stack([epoch_permutation(n, m.seed, epoch) for m in members])
+    full = n - n % batch_size
+    order[:, :full] = np.sort(order[:, :full].reshape(len(members), -1, batch_size), axis=-1).reshape(len(members), full)
+    order[:, full:] = np.sort(order[:, full:], axis=-1)
+    return np.stack([m.rows[own] for m, own in zip(members, order)])
+
+
+def _classes(values: np.ndarray) -> np.ndarray:
+    """The classes of stacked outputs or one-hot targets (a label array is its own), as the solo running
+    metrics read them."""
+    if values.ndim == 2:
+        return values
+    return values.argmax(axis=-1) if values.shape[-1] > 1 else values[..., 0] > 0.5
 
 
 def _epoch(
@@ -276,24 +291,26 @@ def _epoch(
     """One epoch of every member: the carry after it and each member's running metrics (and diagnostics)."""
     spec, epoch = template.spec, starts[0].epoch
     seeds = [m.seed for m in members]
-    classes = _ClassSums(np.zeros(len(members)), 0, np.zeros(len(members), np.int64))
-    sums = [RunningMetrics()] * len(members)  # regression members' sums (per output), one by one
-    observed: list[DiagnosticsAccumulator] | None = [start_diagnostics(spec)] * len(members) if options.diagnostics else None
+    count = len(members)
+    sums = [RunningMetrics()] * count  # regression members' sums (per output), one by one
+    observed: list[DiagnosticsAccumulator] | None = [start_diagnostics(spec)] * count if options.diagnostics else None
     # Each member's batches as rows of the data (the very rows its solo run gathers), gathered for all at once.
-    batches = zip(*(minibatches(m.rows, m.rows, options.batch_size, m.seed, epoch, options.shuffle) for m in members))
+    order = _epoch_order(members, options.batch_size, epoch, options.shuffle)
     classifier = spec.is_classifier
+    losses, hits = [], np.zeros(count, np.int64)  # per step: each member's loss times its batch's samples
     penalised = any(m.optimizer.penalty is not None for m in members)
-    no_norms = [False] * len(members)
     shared = all(own is data[0] for own in data)
-    for batch in batches:
-        x, y = _gather(data, np.stack([rows for rows, _ in batch]), shared)
-        masks = _masks(spec, y.shape[1], drop_rates, seeds, epoch, carry.step, template.dtype)
-        norms = [wants_norms(acc) for acc in observed] if observed is not None else no_norms
-        values, trace, done, grad_norms = _step(members, template, carry, x, y, masks, norms)
+    views, spare = _views(spec, carry.flat), _views(spec, np.empty_like(carry.flat))
+    for start in range(0, order.shape[1], options.batch_size):
+        x, y = _gather(data, order[:, start : start + options.batch_size], shared)
+        n = y.shape[1]
+        masks = _masks(spec, n, drop_rates, seeds, epoch, carry.step, template.dtype)
+        norms = [wants_norms(acc) for acc in observed] if observed is not None else None
+        values, trace, done, grad_norms = _step(members, template, carry, views, spare, x, y, masks, norms)
         if penalised:
-            values = [_penalised(m.optimizer, value, spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))]
-        if not all(map(math.isfinite, values)):
-            s = next(s for s, value in enumerate(values) if not math.isfinite(value))
+            values = np.array([_penalised(m.optimizer, float(value), spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))])
+        if not np.isfinite(values).all():
+            s = int(np.flatnonzero(~np.isfinite(values))[0])
             raise TrainingDiverged(
                 f"Training diverged for seed {members[s].seed}: the loss became {values[s]} at epoch {epoch + 1}, step "
                 f"{carry.step + 1}. Lower the learning rate, scale the inputs, or clip gradients; that seed's last "
@@ -301,18 +318,25 @@ def _epoch(
                 epoch=epoch + 1, step=carry.step + 1, last_good=_row(spec, carry.flat, s), epoch_start=starts[s],
             )
         if classifier:
-            classes = classes.add(values, trace.post[-1], y)
+            losses.append(values * n)
+            hits += np.count_nonzero(_classes(trace.post[-1]) == _classes(y), axis=-1)
         else:
-            sums = [total.add(value, outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
+            sums = [total.add(float(value), outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
         if observed is not None:
             for s, member in enumerate(members):
                 state = _member_state(member, spec, carry.opt, s)
                 lr = member.optimizer.learning_rate(state) if member.optimizer.learning_rate is not None else None
                 hidden = [post[s] for post in trace.post]
-                observed[s] = accumulate(observed[s], hidden, grad_norms[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
+                observed[s] = accumulate(observed[s], hidden, cast(list, grad_norms)[s], _row(spec, carry.flat, s), _row(spec, done.flat, s), lr)
+        # The old parameters' buffer is free: the next gradient goes there (a new carry's rows get new views).
+        views, spare = (spare, views) if done.flat is spare.flat else (_views(spec, done.flat), views)
         carry = done
-    totals = [classes.member(s) for s in range(len(members))] if classifier else sums
-    metrics = [total.metrics(classifier) for total in totals]
+    if classifier:
+        loss_sums = np.zeros(count)
+        for step_sums in losses:  # in the order RunningMetrics.add sums them
+            loss_sums = loss_sums + step_sums
+        sums = [RunningMetrics(float(loss_sums[s]), order.shape[1], int(hits[s])) for s in range(count)]
+    metrics = [total.metrics(classifier) for total in sums]
     if observed is not None:
         for s, acc in enumerate(observed):
             metrics[s]["diagnostics"] = finish(acc)
