@@ -30,10 +30,12 @@ from typing import Any, cast
 import numpy as np
 from attrs import evolve, frozen
 
+from fnn.core.metrics import classes_from_outputs, evaluate
 from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
 from fnn.core.params import Params, flat_layout, flatten_params, init_params, params_from_flat
-from fnn.core.scores import greater_is_better
+from fnn.core.scores import greater_is_better, r2_score
 from fnn.core.spec import NetworkSpec
+from fnn.core.validate import class_labels_of
 from fnn.data.lazy import take_rows
 from fnn.errors import FnnInputError, TrainingDiverged, bad_argument
 from fnn.limits import require_memory, training_bytes
@@ -213,16 +215,21 @@ def _losses(template: Params, trace: Trace, ys: np.ndarray) -> tuple[np.ndarray,
         outputs = [Trace((), (z_s,), (a_s,), ()) for z_s, a_s in zip(z, a)]
         values = [loss_value(template, member, y) for member, y in zip(outputs, ys)]
         return np.array(values), np.stack([output_gradient(template, member, y) for member, y in zip(outputs, ys)])
-    if loss.value_from_both is not None:
-        stacked = loss.value_from_both(z, a, ys)
-    else:
-        stacked = loss.value_from_logits(z, ys) if loss.fused else loss.value(a, ys)
     if loss.fused:
         grad = loss.grad_logits(z, a, ys)
     else:
         output: Any = template.spec.output_activation
         grad = output.backward(z, a, np.array(loss.derivative(a, ys), dtype=a.dtype, copy=True))
-    return np.asarray(stacked, dtype=np.float64), grad  # float32 to float64 is exact, as float() is
+    return _stacked_values(loss, z, a, ys), grad
+
+
+def _stacked_values(loss: Any, z: np.ndarray, a: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Each member's mean loss by a loss that stacks, as float64 (float32 to float64 is exact, as float() is)."""
+    if loss.value_from_both is not None:
+        stacked = loss.value_from_both(z, a, ys)
+    else:
+        stacked = loss.value_from_logits(z, ys) if loss.fused else loss.value(a, ys)
+    return np.asarray(stacked, dtype=np.float64)
 
 
 def _step(
@@ -258,7 +265,7 @@ def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bo
     if shared:
         x, y = data[0]
         if isinstance(x, np.ndarray):
-            return x[rows], y[rows]
+            return x.take(rows, axis=0), y.take(rows, axis=0)
         return np.asarray(take_rows(x, rows.ravel())).reshape(*rows.shape, -1), y[rows]
     return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)]), np.stack([y[own] for (_, y), own in zip(data, rows)])
 
@@ -297,7 +304,9 @@ def _epoch(
     # Each member's batches as rows of the data (the very rows its solo run gathers), gathered for all at once.
     order = _epoch_order(members, options.batch_size, epoch, options.shuffle)
     classifier = spec.is_classifier
-    losses, hits = [], np.zeros(count, np.int64)  # per step: each member's loss times its batch's samples
+    losses: list[np.ndarray] = []  # per step: each member's loss times its batch's samples
+    # the classes predicted and the true ones, compared once at the end of the epoch
+    predicted, truth = np.empty(order.shape, np.int64), np.empty(order.shape, np.int64)
     penalised = any(m.optimizer.penalty is not None for m in members)
     shared = all(own is data[0] for own in data)
     views, spare = _views(spec, carry.flat), _views(spec, np.empty_like(carry.flat))
@@ -319,7 +328,7 @@ def _epoch(
             )
         if classifier:
             losses.append(values * n)
-            hits += np.count_nonzero(_classes(trace.post[-1]) == _classes(y), axis=-1)
+            predicted[:, start : start + n], truth[:, start : start + n] = _classes(trace.post[-1]), _classes(y)
         else:
             sums = [total.add(float(value), outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
         if observed is not None:
@@ -335,6 +344,7 @@ def _epoch(
         loss_sums = np.zeros(count)
         for step_sums in losses:  # in the order RunningMetrics.add sums them
             loss_sums = loss_sums + step_sums
+        hits = np.count_nonzero(predicted == truth, axis=-1)
         sums = [RunningMetrics(float(loss_sums[s]), order.shape[1], int(hits[s])) for s in range(count)]
     metrics = [total.metrics(classifier) for total in sums]
     if observed is not None:
@@ -523,12 +533,17 @@ def _train(
     carry = _first_carry(members, states, function)
     active = list(range(len(members)))
     best: list[TrainState | None] = [None] * len(members)
+    val = _stacked_validation(template, members, options)
     for _ in range(count):
         carry, metrics = _epoch(template, [data[i] for i in active], [members[i] for i in active], [states[i] for i in active],
                                 carry, options, drop_rates)
+        if val is not None:
+            own_val = val if len(active) == len(members) else (val[0][active], val[1][active])
+            for own, scores in zip(metrics, _validation_metrics(template, own_val, carry.flat)):
+                own.update(scores)
         going = []
         for row, (index, own) in enumerate(zip(active, metrics)):
-            states[index] = state = _epoch_end(members[index], states[index], carry, row, own, options)
+            states[index] = state = _epoch_end(members[index], states[index], carry, row, own, options, val is None)
             if check is not None:
                 check(index, state)
             if options.patience is not None:
@@ -632,12 +647,50 @@ def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[
     return checked
 
 
-def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any], options: TrainOptions) -> TrainState:
-    """The member's state after the epoch, its record (with validation metrics and the chosen ``metrics``, as
-    fit computes them) added to its history."""
+_ONE_BATCH = inspect.signature(evaluate).parameters["batch_size"].default
+"""The most rows :func:`fnn.evaluate` scores in one pass, as fit's validation metrics call it."""
+
+
+def _stacked_validation(template: Params, members: Sequence[_Member], options: TrainOptions) -> tuple[np.ndarray, np.ndarray] | None:
+    """The members' validation parts stacked to ``(S, n, ...)``, where fit's validation metrics of all members
+    can be had in one stacked pass: a loss that stacks, no ``metrics`` of one's own, parts of one size that
+    :func:`fnn.evaluate` scores in one pass (its sums are then those of one batch); else None."""
+    parts = [m.val for m in members]
+    if options.metrics or not template.spec.loss.stacks:
+        return None
+    if any(part is None or not isinstance(part[0], np.ndarray) for part in parts):
+        return None
+    own = cast(list[tuple[np.ndarray, np.ndarray]], parts)
+    sizes = {len(y) for _, y in own}
+    if len(sizes) != 1 or not 0 < sizes.pop() <= _ONE_BATCH:
+        return None
+    return np.stack([x for x, _ in own]), np.stack([y for _, y in own])
+
+
+def _validation_metrics(template: Params, val: tuple[np.ndarray, np.ndarray], flat: np.ndarray) -> list[dict[str, float]]:
+    """Each member row of ``flat``'s ``val_loss`` and ``val_accuracy`` (or ``val_r2``) on its part of the
+    stacked ``val``: the floats :func:`fnn.evaluate` gives for one batch, from one stacked forward pass."""
+    x, y = val
+    spec, n = template.spec, x.shape[1]
+    trace = forward_trace(_views(spec, flat).params, x)
+    values = _stacked_values(spec.loss, trace.pre[-1], trace.post[-1], y)
+    scores = []
+    for value, outputs, targets in zip(values, trace.post[-1], y):
+        loss = (0.0 + float(value) * n) / n  # evaluate's running total of one batch, then its mean
+        if spec.is_classifier:
+            scores.append({"val_loss": loss, "val_accuracy": int(np.count_nonzero(classes_from_outputs(outputs) == class_labels_of(targets))) / n})
+        else:
+            scores.append({"val_loss": loss, "val_r2": r2_score(targets, outputs)})
+    return scores
+
+
+def _epoch_end(member: _Member, previous: TrainState, carry: _Carry, row: int, metrics: dict[str, Any], options: TrainOptions,
+               validate: bool) -> TrainState:
+    """The member's state after the epoch, its record (with validation metrics, computed here if ``validate``,
+    and the chosen ``metrics``, as fit computes them) added to its history."""
     spec = previous.params.spec
     params = _row(spec, carry.flat, row)
-    if member.val is not None:
+    if validate and member.val is not None:
         metrics.update(_epoch_metrics(params, (*member.val, None), options.metrics, "val_", False))
     if member.train is not None:
         metrics.update(_epoch_metrics(params, (*member.train, None), options.metrics, "", True))
