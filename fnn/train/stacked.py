@@ -509,9 +509,8 @@ def _prepared(template: Params, states: list[TrainState], data: Sequence[Any], o
         if val is not None and isinstance(own.validation, float):
             val = (take_rows(x, val[0]), val[1])
         held_out = isinstance(own.validation, float)  # fit trains on the rows it keeps, else on the data whole
-        train = ((take_rows(x, rows), y[rows]) if held_out else own_part) if shared.train_metrics or diverge else None
-        members.append(_Member(state.seed, rows, val, train if shared.train_metrics else None, own.optimizer))
-        trained_on.append(train)
+        members.append(_Member(state.seed, rows, val, _training_part(own_part, rows, held_out) if shared.train_metrics else None, own.optimizer))
+        trained_on.append((own_part, rows, held_out))
         own_data.append(own_part)  # the very object for members of one data set: one gather serves them all
     sizes = {len(m.rows) for m in members}
     if 0 in sizes:
@@ -624,16 +623,28 @@ def _optimizers(optimizers: Any, keywords: dict[str, Any], count: int) -> list[O
     return [resolve_optimizer(optimizer, None, "fit_seeds") for optimizer in optimizers]
 
 
-def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[TrainState], data: Sequence[Any]) -> Callable[[int, TrainState], Any]:
-    """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` trained on ``data[i]`` (its error
-    names the member's seed and carries its state before the epoch).
+def _training_part(data: tuple[Any, np.ndarray], rows: np.ndarray, held_out: bool) -> tuple[Any, np.ndarray]:
+    """The ``rows`` of the prepared ``data`` that fit trains on: those it keeps after holding out validation,
+    else the data whole."""
+    x, y = data
+    return (take_rows(x, rows), y[rows]) if held_out else data
+
+
+def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[TrainState],
+               data: Sequence[tuple[tuple[Any, np.ndarray], np.ndarray, bool]]) -> Callable[[int, TrainState], Any]:
+    """``check`` after fit's divergence rule for member ``i`` from ``starts[i]`` trained on its training part of
+    ``data[i]`` (the arguments of :func:`_training_part`); its error names the member's seed and carries its
+    state before the epoch.
 
     The limit is computed only when a loss could exceed it, as fit's is (:func:`~fnn.train.loop.stop_on_divergence`)."""
     begun, previous = list(starts), list(starts)  # the states it started from, and each one's last good one
+    limits: dict[int, float] = {}  # each member's, once computed (its training part is gathered only then)
 
     def checked(member: int, state: TrainState) -> None:
         def limit() -> float:
-            return divergence_limit(begun[member].params, *data[member])
+            if member not in limits:
+                limits[member] = divergence_limit(begun[member].params, *_training_part(*data[member]))
+            return limits[member]
 
         try:
             for _ in stop_on_divergence([state], previous[member], limit):
