@@ -402,3 +402,53 @@ def test_stacked_loss_functions_give_each_members_solo_bytes(dtype):
     values = ce.value_from_both(z, a, labels)  # member 2 from its logits (a finite ~400/37 more), the others from a
     assert np.isfinite(values).all() and values[2] == ce.value_from_logits(z[2], labels[2]) and values[2] > 10
     assert values[0] == -np.add.reduce(np.log(a[0][np.arange(37), labels[0]])) / 37
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 90), st.integers(1, 40), st.lists(st.integers(0, 2**31), min_size=1, max_size=4),
+       st.integers(0, 5), st.booleans())
+def test_an_epochs_batch_order_is_the_rows_minibatches_gives(n, batch_size, seeds, epoch, shuffle):
+    rows = np.arange(n) * 3 + 1  # a member's training rows of the data, not 0..n-1
+    members = [stacked._Member(seed, rows, None, None, fnn.optim.sgd(0.1)) for seed in seeds]
+    order = stacked._epoch_order(members, batch_size, epoch, shuffle)
+    for seed, own in zip(seeds, order):
+        batches = [b for b, _ in fnn.minibatches(rows, rows, batch_size, seed, epoch, shuffle)]
+        assert own.tolist() == np.concatenate(batches).tolist()
+
+
+def _counting(monkeypatch, name):
+    calls = []
+    function = getattr(stacked, name)
+
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(stacked, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("spec, data, options", [
+    (SPEC, SMALL, dict(validation=0.2, patience=1, lr=0.3)),
+    (fnn.network([2, 6, 1], activation="tanh", loss="binary_cross_entropy"), fnn.data.moons(80, noise=0.3, seed=1), dict(validation=0.25)),
+    (fnn.network([3, 5, 2], loss="mse"), (np.arange(120.0, dtype=np.float32).reshape(40, 3) / 40, np.arange(80.0, dtype=np.float32).reshape(40, 2) / 80),
+     dict(validation=0.2)),
+])
+def test_validation_metrics_of_all_members_in_one_stacked_pass_are_evaluates(monkeypatch, spec, data, options):
+    calls = _counting(monkeypatch, "_validation_metrics")
+    states = fit_seeds(spec, data, seeds=[4, 0, 9], epochs=4, batch_size=8, **options)
+    assert len(calls) == max(s.epoch for s in states)  # once an epoch, for every member still training
+    assert_members_are_solo(states, spec, data, [4, 0, 9], 4, batch_size=8, **options)
+    assert all(s.history[-1].val_loss is not None for s in states)
+
+
+@pytest.mark.parametrize("options", [
+    dict(validation=0.75),  # more rows than evaluate scores in one pass: member by member, in its batches
+    dict(validation=0.2, metrics=["f1_macro"]),  # metrics of one's own: member by member
+])
+def test_validation_metrics_evaluate_does_not_take_in_one_pass_are_computed_member_by_member(monkeypatch, options):
+    data = fnn.data.Dataset(np.asarray(DIGITS.features)[:1500], DIGITS.labels[:1500])
+    calls = _counting(monkeypatch, "_validation_metrics")
+    states = fit_seeds(SPEC, data, seeds=[1, 2], epochs=2, batch_size=100, **options)
+    assert calls == []
+    assert_members_are_solo(states, SPEC, data, [1, 2], 2, batch_size=100, **options)
