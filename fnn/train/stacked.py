@@ -233,13 +233,14 @@ def _stacked_values(loss: Any, z: np.ndarray, a: np.ndarray, ys: np.ndarray) -> 
 
 
 def _step(
-    members: Sequence[_Member], template: Params, carry: _Carry, views: _Views, spare: _Views, x: np.ndarray,
-    ys: np.ndarray, masks: list[np.ndarray | None] | None, norms: Sequence[bool] | None,
+    members: Sequence[_Member], kernels: list[ElementwiseKernel] | None, template: Params, carry: _Carry, views: _Views,
+    spare: _Views, x: np.ndarray, ys: np.ndarray, masks: list[np.ndarray | None] | None, norms: Sequence[bool] | None,
 ) -> tuple[np.ndarray, Trace, _Carry, list[tuple[float, ...] | None] | None]:
     """One step of every member: the batches' losses, the stacked trace, the next carry and the gradient norms
     of the members in ``norms`` (None: of none). ``views`` are the layer views of ``carry.flat``; the gradient
-    is written into ``spare`` (a buffer nothing else reads), which the elementwise kernels turn into the next
-    parameters in place. ``template`` is any member's params (only its spec is read)."""
+    is written into ``spare`` (a buffer nothing else reads), which the elementwise kernels (the members', when
+    their moments are stacked) turn into the next parameters in place. ``template`` is any member's params
+    (only its spec is read)."""
     spec = template.spec
     trace = forward_trace(views.params, x, masks)
     values, grad_logits = _losses(template, trace, ys)
@@ -247,7 +248,7 @@ def _step(
     backward_into(views.params, trace, grad_logits, spare.pieces)
     grad_norms = None if norms is None else [gradient_norms(_row(spec, gradient, s)) if wanted else None for s, wanted in enumerate(norms)]
     if isinstance(carry.opt, _Moments):
-        kernels = cast(list[ElementwiseKernel], _kernels(members))
+        assert kernels is not None  # moments are stacked only when every member has a kernel
         update, new_moments = _apply_kernels(kernels, gradient, carry.opt.moments, carry.flat, carry.opt.count)
         return values, trace, _Carry(update, _Moments(carry.opt.count + 1, new_moments), carry.step + 1), grad_norms
     rows, states = [], []
@@ -259,15 +260,23 @@ def _step(
     return values, trace, _Carry(np.stack(rows), tuple(states), carry.step + 1), grad_norms
 
 
-def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The stacked batch ``(x, y)`` of the members' rows (``rows[s]`` indexes member ``s``'s own data; one gather
+def _gather(data: Sequence[tuple[Any, np.ndarray]], rows: np.ndarray, shared: bool) -> np.ndarray:
+    """The stacked batch ``x`` of the members' rows (``rows[s]`` indexes member ``s``'s own data; one gather
     when every member trains on the same data, ``shared``)."""
     if shared:
-        x, y = data[0]
+        x = data[0][0]
         if isinstance(x, np.ndarray):
-            return x.take(rows, axis=0), y.take(rows, axis=0)
-        return np.asarray(take_rows(x, rows.ravel())).reshape(*rows.shape, -1), y[rows]
-    return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)]), np.stack([y[own] for (_, y), own in zip(data, rows)])
+            return x.take(rows, axis=0)
+        return np.asarray(take_rows(x, rows.ravel())).reshape(*rows.shape, -1)
+    return np.stack([np.asarray(take_rows(x, own)) for (x, _), own in zip(data, rows)])
+
+
+def _targets(data: Sequence[tuple[Any, np.ndarray]], order: np.ndarray, shared: bool) -> np.ndarray:
+    """The members' targets of the epoch, in the order of ``order`` (see :func:`_gather`): each step reads its
+    batch's columns."""
+    if shared:
+        return data[0][1].take(order, axis=0)
+    return np.stack([y[own] for (_, y), own in zip(data, order)])
 
 
 def _epoch_order(members: Sequence[_Member], batch_size: int, epoch: int, shuffle: bool) -> np.ndarray:
@@ -305,17 +314,19 @@ def _epoch(
     order = _epoch_order(members, options.batch_size, epoch, options.shuffle)
     classifier = spec.is_classifier
     losses: list[np.ndarray] = []  # per step: each member's loss times its batch's samples
-    # the classes predicted and the true ones, compared once at the end of the epoch
-    predicted, truth = np.empty(order.shape, np.int64), np.empty(order.shape, np.int64)
+    predicted: list[np.ndarray] = []  # per step: the classes, compared with the true ones at the epoch's end
     penalised = any(m.optimizer.penalty is not None for m in members)
     shared = all(own is data[0] for own in data)
+    targets = _targets(data, order, shared)
+    kernels = _kernels(members) if isinstance(carry.opt, _Moments) else None
     views, spare = _views(spec, carry.flat), _views(spec, np.empty_like(carry.flat))
     for start in range(0, order.shape[1], options.batch_size):
-        x, y = _gather(data, order[:, start : start + options.batch_size], shared)
+        rows = order[:, start : start + options.batch_size]
+        x, y = _gather(data, rows, shared), targets[:, start : start + options.batch_size]
         n = y.shape[1]
         masks = _masks(spec, n, drop_rates, seeds, epoch, carry.step, template.dtype)
         norms = [wants_norms(acc) for acc in observed] if observed is not None else None
-        values, trace, done, grad_norms = _step(members, template, carry, views, spare, x, y, masks, norms)
+        values, trace, done, grad_norms = _step(members, kernels, template, carry, views, spare, x, y, masks, norms)
         if penalised:
             values = np.array([_penalised(m.optimizer, float(value), spec, carry.flat, s) for s, (m, value) in enumerate(zip(members, values))])
         if not np.isfinite(values).all():
@@ -328,7 +339,7 @@ def _epoch(
             )
         if classifier:
             losses.append(values * n)
-            predicted[:, start : start + n], truth[:, start : start + n] = _classes(trace.post[-1]), _classes(y)
+            predicted.append(_classes(trace.post[-1]))
         else:
             sums = [total.add(float(value), outputs, targets, False) for total, value, outputs, targets in zip(sums, values, trace.post[-1], y)]
         if observed is not None:
@@ -344,7 +355,7 @@ def _epoch(
         loss_sums = np.zeros(count)
         for step_sums in losses:  # in the order RunningMetrics.add sums them
             loss_sums = loss_sums + step_sums
-        hits = np.count_nonzero(predicted == truth, axis=-1)
+        hits = np.count_nonzero(np.concatenate(predicted, axis=1) == _classes(targets), axis=-1)
         sums = [RunningMetrics(float(loss_sums[s]), order.shape[1], int(hits[s])) for s in range(count)]
     metrics = [total.metrics(classifier) for total in sums]
     if observed is not None:
