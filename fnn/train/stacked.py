@@ -8,10 +8,14 @@ last two axes) over the stacked arrays: ``np.matmul`` on ``(S, n, k) @ (S, k, m)
 member as the solo 2-D product, and elementwise work gives the same numbers however the arrays are cut, so the
 optimiser's own elementwise kernel runs once over all members' parameters. The built-in losses take the stacked
 batch whole (``Loss.stacks``): each member's loss and gradient at the logits reduce that member's own last axes,
-in the solo order. What else sums across a member's arrays or its batch (a loss of one's own, the running
-metrics, the update of an optimiser without a kernel such as a chain with clipping, which takes a global norm) is
-computed member by member on that member's contiguous slice, in the solo run's order. The tests prove the bytes
-equal for every optimiser, schedule and built-in loss, with dropout, early stopping and both float types.
+in the solo order; so do the validation loss and accuracy at an epoch's end, from one stacked forward pass. The
+epoch's running loss sums are kept per step and added in the solo order at its end. What else sums across a
+member's arrays or its batch (a loss of one's own, a regression's running sums, the update of an optimiser
+without a kernel such as a chain with clipping, which takes a global norm) is computed member by member on that
+member's contiguous slice, in the solo run's order. Each epoch's batch order is computed once for all members,
+and the layer views of the two parameter buffers (the current rows, and the spare one the next gradient and then
+the next parameters are written into) are laid out once. The tests prove the bytes equal for every optimiser,
+schedule and built-in loss, with dropout, early stopping and both float types.
 
 >>> spec = fnn.network([2, 8, 1], activation="tanh", loss="binary_cross_entropy")
 >>> data = fnn.data.moons(100, noise=0.1, seed=0)
