@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnn
 from fnn.data import Dataset, fit_standardizer, one_hot, scale_unit, standardize, stratified_split
@@ -55,6 +57,31 @@ def test_stratified_split_keeps_class_proportions_and_is_seeded():
     assert train == again and train != other
     train_index, test_index = fnn.data.stratified_split_indices(data.labels, 0.2, seed=0)
     assert not set(train_index) & set(test_index) and len(train_index) + len(test_index) == 150
+
+
+def _split_by_definition(keys, fraction, rng):
+    """The split as its docstring defines it: per class in sorted order, the class's rows ascending, permuted by
+    the stream, the first round(n * fraction) held out (at least one and one left for classes of two or more)."""
+    test = []
+    for value in np.unique(keys):
+        members = np.flatnonzero(keys == value)
+        members = members[rng.permutation(len(members))]
+        count = int(round(len(members) * fraction))
+        if len(members) >= 2:
+            count = min(max(count, 1), len(members) - 1)
+        test.extend(members[:count].tolist())
+    return sorted(set(range(len(keys))) - set(test)), sorted(test)
+
+
+@settings(max_examples=150, deadline=None)
+@given(labels=st.one_of(st.lists(st.integers(0, 5), max_size=60), st.lists(st.sampled_from(["cat", "ant", "dog"]), max_size=40)),
+       fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**31), part=st.sampled_from(["test", "validation"]))
+def test_stratified_split_indices_is_its_definition(labels, fraction, seed, part):
+    keys = np.array(labels) if labels else np.array([], dtype=np.int64)
+    train, test = fnn.data.stratified_split_indices(keys, fraction, seed, part=part)
+    stream = fnn.seeds.train_test_split_rng if part == "test" else fnn.seeds.validation_split_rng
+    expected = _split_by_definition(keys, fraction, stream(seed))
+    assert (train.tolist(), test.tolist()) == expected and train.dtype == test.dtype == np.intp
 
 
 def test_standardize_uses_training_statistics_only():

@@ -124,17 +124,20 @@ def stratified_split_indices(
     if part not in _SPLIT_STREAMS:
         raise bad_argument("stratified_split_indices", "part", f"one of {sorted(_SPLIT_STREAMS)}", part)
     rng = _SPLIT_STREAMS[part](seed)
-    picked = []
-    for value in np.unique(keys):
-        members = np.flatnonzero(keys == value)
+    # One stable sort groups the rows by class, each class's rows ascending, classes in sorted order: the
+    # groups np.unique and a comparison per class would give, without their hashing (a seed's split is
+    # paid by every run and every stacked member).
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if len(keys) else np.array([], np.int64)
+    in_test = np.zeros(len(keys), dtype=bool)
+    for members in np.split(order, starts[1:]) if len(keys) else ():
         members = members[rng.permutation(len(members))]
         count = int(round(len(members) * test_fraction))
         if len(members) >= 2:
             count = min(max(count, 1), len(members) - 1)
-        picked.append(members[:count])
-    test = np.sort(np.concatenate(picked)) if picked else np.array([], dtype=np.int64)
-    train = np.setdiff1d(np.arange(len(keys)), test)
-    return train, test
+        in_test[members[:count]] = True
+    return np.flatnonzero(~in_test), np.flatnonzero(in_test)
 
 
 def stratified_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
