@@ -23,7 +23,9 @@ from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
-from fnn.store.model import Model, in_target_units, load_model, probabilities
+from fnn.run.settings import FLAG, SETTINGS, check_value
+from fnn.store.inputs import check_scale
+from fnn.store.model import BATCH_SIZE, Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_in_folder
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -62,6 +64,7 @@ def add_arguments(commands: Commands) -> None:
                               help="the part scored: test (default without --data: the run's test part), train (the rows the run's split trains on) or all (default with --data)")
     evaluate_cmd.add_argument("--label", metavar="COLUMN", help="csv:PATH only: the label column's header name (if not given: the model's own, as fnn train --label)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    _add_batch_size(evaluate_cmd)
 
     predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", _PREDICT_HELP)
     predict_cmd.add_argument("model", help="run folder or checkpoint .npz")
@@ -71,6 +74,7 @@ def add_arguments(commands: Commands) -> None:
     predict_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     predict_cmd.add_argument("--label", metavar="COLUMN", help="the input CSV's label column, left out of the inputs")
     predict_cmd.add_argument("--scale", type=float, default=None, help="divide inputs by this first (default: 255 for IDX, 1 otherwise)")
+    _add_batch_size(predict_cmd)
 
     add_command(commands, "datasets", "list the data sets fnn knows and which are found on this machine", "example:\n  fnn datasets")
     plot_cmd = add_command(
@@ -86,6 +90,13 @@ def add_arguments(commands: Commands) -> None:
                           help="a sweep's band around the mean over seeds: min to max, or +- one std (default: minmax)")
     plot_cmd.add_argument("--out", help="the PNG file for a comparison or --activations (default: compare.png, activations.png)")
     plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
+
+
+def _add_batch_size(command: argparse.ArgumentParser) -> None:
+    """``--batch-size``, read as training's flag reads it (:data:`fnn.run.settings.SETTINGS`), rows per forward pass."""
+    setting = next(setting for setting in SETTINGS if setting.name == "batch_size")
+    command.add_argument(setting.flag, dest=setting.name, default=BATCH_SIZE, metavar=setting.name.upper(),
+                         help=f"rows per forward pass, which bounds memory (default: {BATCH_SIZE}; unit: {setting.unit})")
 
 
 def _load_run(path: str, argument: str) -> Model:
@@ -155,6 +166,7 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    batch_size = check_value("batch_size", args.batch_size, FLAG)
     model = _load_run(args.model, "model")
     named = None if args.data is None else data_kind(args.data)
     if args.label is not None and named is not None and named.name != "csv":
@@ -167,7 +179,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         data = _model_data(model, args.data, args.model, args.split or "test", args.label)
     source = f"--data {args.data}" if args.data is not None else f"the model's data {model.config.get('data')}"
     try:
-        metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv")
+        metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv", batch_size=batch_size)
     except FnnInputError as error:
         message = str(error)
         raise FnnInputError(message if message.startswith(source) else f"{source}: {message}") from None
@@ -205,19 +217,13 @@ def _raw_inputs(args: argparse.Namespace, n_inputs: int) -> tuple[Any, str]:
             row = [float(cell) for cell in args.values.split(",")]
         except ValueError:
             raise FnnInputError(f"--values: expected {n_inputs} comma-separated numbers; got {args.values!r}.") from None
-        if len(row) != n_inputs:
-            raise FnnInputError(f"--values: the model takes {n_inputs} inputs; got {len(row)} values.")
-        return np.array([row]), "--values"
+        return np.array(row), "--values"  # one sample: its width is checked where every input's is
     path = args.input
     if path is None:
         raise FnnInputError("input: give a file of inputs (.csv, .npy or IDX) or one sample with --values.")
-    if os.path.isdir(path):
-        raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
-    if not os.path.exists(path):
-        raise FnnInputError(f"input {path}: no such file.")
     if args.label is not None and args.label not in csv_header(path):
         raise FnnInputError(f"--label {args.label!r}: {path} has no column named {args.label!r}; expected one of its header's names {shown_names(csv_header(path))}.")
-    return path, f"input {path}"
+    return path, path  # named as typed, as the model names a file it reads
 
 
 def _output_format(out: str) -> str:
@@ -237,7 +243,7 @@ def _prediction_table(model: Model, outputs: np.ndarray) -> tuple[list[str], lis
         return columns, rows, outputs[:, 0] if outputs.shape[1] == 1 else outputs
     classes, names = classes_from_outputs(outputs), model.output_names(outputs)
     columns = ["index", "class", "class_index"] + [f"p_{name}" for name in names]
-    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities(outputs)))]
+    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities(outputs, model.params.spec)))]
     return columns, rows, classes
 
 
@@ -265,10 +271,10 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
     model = _load_run(args.model, "model")
-    if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
-        raise FnnInputError(f"--scale: expected a positive number; got {args.scale}.")
+    check_scale(args.scale, "--scale")
+    batch_size = check_value("batch_size", args.batch_size, FLAG)
     raw, source = _raw_inputs(args, model.params.spec.sizes[0])
-    outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale)
+    outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale, batch_size=batch_size)
     columns, rows, array = _prediction_table(model, outputs)
     content = _render(extension, columns, rows, array)
     if args.out == "-":

@@ -54,9 +54,12 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
     or the model's, and dropped columns ignored), divided by ``scale`` (default 255 for an IDX file, else 1). A
     file's format is ``kind`` (``"csv"``, ``"npy"`` or ``"idx"``), by default what its name ends in (IDX for any
     other). ``source`` names the input in errors (:func:`source_name`)."""
+    check_scale(scale, "scale")
     divisor, values = 1.0, None
     if isinstance(raw, (str, os.PathLike)):
         path = os.fspath(raw)
+        if os.path.isdir(path):
+            raise FnnInputError(f"{source}: is a folder; expected a .csv, .npy or IDX file.")
         kind = kind or ("csv" if path.lower().endswith(_TABLES) else "npy" if path.lower().endswith(".npy") else "idx")
         if label is not None and kind != "csv":
             raise FnnInputError(f"label {label!r}: names a column of a CSV table; {path} is not one.")
@@ -75,15 +78,25 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
         else:
             features = _numbers(raw, source)
     n_inputs = model.params.spec.sizes[0]
-    if features.ndim == 1 and len(features) == n_inputs:
-        features = features.reshape(1, -1)  # one sample
+    if features.ndim == 1 and len(features) in (0, n_inputs):
+        features = features.reshape(-1, n_inputs)  # one sample, or no rows (an empty list)
     features = features.reshape(len(features), -1) if features.ndim > 2 else features
     if features.ndim != 2 or features.shape[1] != n_inputs:
-        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got an array of shape {features.shape}.")
-    if scale is not None and not (np.isfinite(scale) and scale > 0):
-        raise FnnInputError(f"scale: expected a positive number; got {scale}.")
+        got = f"{len(features)} values" if features.ndim == 1 else f"an array of shape {features.shape}"
+        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got {got}.")
     features = features / (scale if scale is not None else divisor)
     return features, values
+
+
+def check_scale(scale: float | None, name: str) -> None:
+    """Refuse a ``scale`` (the divisor of raw inputs) that is not a positive number, naming it as ``name``.
+
+    >>> check_scale(0.0, "--scale")
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --scale: expected a positive number; got 0.0.
+    """
+    if scale is not None and not (np.isfinite(scale) and scale > 0):
+        raise FnnInputError(f"{name}: expected a positive number; got {scale}.")
 
 
 def _names(model: ColumnsOf, names: Sequence[str], label: str | None, source: str) -> str | None:

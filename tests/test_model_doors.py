@@ -1,0 +1,286 @@
+"""One model through every door: for every kind of network (softmax, binary sigmoid, several sigmoid scores,
+regression of one and of several outputs, each hidden activation, standardised inputs and targets, class names,
+float32 and float64), :class:`fnn.store.Model`, ``fnn.load`` of a saved file, ``fnn predict``, ONNX (run by
+onnxruntime), safetensors and the scikit-learn estimators give the same predictions for the same inputs (zero
+rows, one row, other dtypes, lists), at any batch size, and every door refuses the same bad input in the same
+words, naming what the user typed."""
+
+import json
+
+import numpy as np
+import pytest
+
+import fnn
+from fnn.cli import main
+from fnn.data.transforms import Standardizer
+from fnn.store import Model
+from fnn.store.model import in_target_units
+
+KINDS = {
+    # name: (sizes, hidden activation, output, loss, dtype, class names, standardised inputs, standardised targets)
+    "softmax-tanh-f32": ([3, 6, 3], "tanh", "softmax", None, np.float32, ("big", "mid", "small"), True, False),
+    "sigmoid-relu-f64": ([3, 5, 1], "relu", "sigmoid", "binary_cross_entropy", np.float64, ("no", "yes"), True, False),
+    "scores-leaky-f32": ([3, 4, 3], "leaky_relu:0.1", "sigmoid", "mse", np.float32, ("a", "b", "c"), False, False),
+    "regression-sigmoid-f32": ([3, 5, 1], "sigmoid", "identity", "mse", np.float32, (), True, True),
+    "regression3-tanh-f64": ([3, 4, 3], "tanh", "identity", "mse", np.float64, (), False, True),
+    "softmax-indices-f64": ([3, 2, 4], "relu", "softmax", None, np.float64, (), False, False),
+}
+COLUMNS = ("a", "b", "c")
+RAW = np.random.default_rng(7).normal(5.0, 10.0, size=(23, 3))
+
+
+def make_model(kind):
+    sizes, hidden, output, loss, dtype, names, inputs, targets = KINDS[kind]
+    params = fnn.init_params(fnn.network(sizes, activation=hidden, output=output, loss=loss), seed=3, dtype=dtype)
+    standardizer = Standardizer(np.array([5.0, 4.0, 6.0], dtype), np.array([10.0, 9.0, 11.0], dtype)) if inputs else None
+    stats = Standardizer(np.full(sizes[-1], 1000.0), np.full(sizes[-1], 250.0)) if targets else None
+    return Model(fnn.TrainState(params, None), {}, standardizer, names, COLUMNS, stats)
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def model(request):
+    return make_model(request.param)
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def npy_of(model, outputs):
+    """What ``fnn predict --out x.npy`` writes for the network's ``outputs``: class indices, or the values."""
+    if model.params.spec.is_classifier:
+        return fnn.core.metrics.classes_from_outputs(outputs)
+    return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+
+def forms(x):
+    """The same rows as a user may hold them."""
+    yield "float64", x
+    yield "float32", x.astype(np.float32)
+    yield "list", x.tolist()
+    yield "table", dict(zip(COLUMNS, x.T))
+    yield "table in another order", {name: x[:, COLUMNS.index(name)] for name in reversed(COLUMNS)}
+
+
+@pytest.mark.parametrize("rows", [slice(0, 0), slice(0, 1), slice(None)], ids=["zero rows", "one row", "23 rows"])
+def test_every_form_of_the_inputs_gives_the_same_bytes(model, rows):
+    x = RAW[rows].astype(np.float32).astype(np.float64)  # exact in float32 too
+    reference = model.outputs(x)
+    assert reference.shape == (len(x), model.params.spec.sizes[-1]) and reference.dtype == model.params.dtype
+    for name, form in forms(x):
+        assert np.array_equal(model.outputs(form), reference), name
+        assert np.array_equal(model.predict(form), model.predict(x)), name
+    if len(x) == 1:  # one sample as a 1-D row
+        assert np.array_equal(model.outputs(x[0].tolist()), reference)
+
+
+def test_outputs_are_the_networks_on_the_standardised_features(model):
+    features = RAW.astype(model.params.dtype)
+    if model.standardizer is not None:
+        features = ((features - model.standardizer.mean) / model.standardizer.scale).astype(model.params.dtype)
+    expected = fnn.predict(in_target_units(model.params, model.targets), features)
+    np.testing.assert_allclose(model.outputs(RAW), expected, rtol=1e-6 if model.params.dtype == np.float32 else 1e-12)
+    if model.params.spec.is_classifier:
+        probabilities = model.predict_proba(RAW)
+        assert probabilities.shape == (len(RAW), max(model.params.spec.sizes[-1], 2))
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+        classes = np.argmax(probabilities, axis=1)
+        names = np.array(model.class_names) if model.class_names else np.arange(probabilities.shape[1])
+        assert np.array_equal(model.predict(RAW), names[classes])
+    else:
+        assert model.predict(RAW).shape == ((len(RAW),) if model.params.spec.sizes[-1] == 1 else (len(RAW), 3))
+
+
+def test_a_saved_model_and_a_checkpoint_give_the_same_bytes(model, tmp_path):
+    fnn.save(tmp_path / "model.npz", model)
+    model.save_checkpoint(tmp_path / "kept.npz")
+    for loaded in (fnn.load(tmp_path / "model.npz"), fnn.store.load_model(tmp_path / "kept.npz")):
+        assert np.array_equal(loaded.outputs(RAW), model.outputs(RAW))
+        assert np.array_equal(loaded.predict(RAW), model.predict(RAW))
+
+
+@pytest.mark.parametrize("rows", [slice(0, 0), slice(0, 1), slice(None)], ids=["zero rows", "one row", "23 rows"])
+def test_fnn_predict_writes_what_the_model_predicts(model, tmp_path, capsys, rows):
+    fnn.save(tmp_path / "model.npz", model)
+    np.save(tmp_path / "x.npy", RAW[rows])
+    code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", tmp_path / "x.npy", "--out", tmp_path / "p.json")
+    assert code == 0, err
+    records = json.loads((tmp_path / "p.json").read_text())
+    assert len(records) == len(RAW[rows])
+    if model.params.spec.is_classifier:
+        assert [r["class"] for r in records] == [str(c) for c in model.predict(RAW[rows])]
+        expected = model.predict_proba(RAW[rows]).astype(np.float64)
+        probabilities = np.array([list(r["probabilities"].values()) for r in records]).reshape(expected.shape)
+        assert np.array_equal(probabilities, expected)
+    else:
+        code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", tmp_path / "x.npy", "--out", tmp_path / "p.npy")
+        assert code == 0, err
+        assert np.array_equal(np.load(tmp_path / "p.npy"), model.predict(RAW[rows]))
+
+
+def test_fnn_predict_values_is_the_one_row_the_model_predicts(model, tmp_path, capsys):
+    fnn.save(tmp_path / "model.npz", model)
+    row = RAW[4].astype(np.float32).astype(np.float64)
+    code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", "--values", ",".join(map(repr, row.tolist())), "--out", tmp_path / "p.npy")
+    assert code == 0, err
+    assert np.array_equal(np.load(tmp_path / "p.npy"), npy_of(model, model.outputs(row.reshape(1, -1))))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7, 1024])
+def test_any_batch_size_gives_the_same_predictions(model, tmp_path, capsys, batch_size):
+    """Labels are identical and outputs equal to the dtype's rounding at any batch size (BLAS's kernels round a row
+    by where it falls in a block, so bytes may differ); the CLI's --batch-size is the model's ``batch_size``."""
+    whole = model.outputs(RAW, batch_size=len(RAW))
+    batched = model.outputs(RAW, batch_size=batch_size)
+    np.testing.assert_allclose(batched, whole, rtol=1e-5 if model.params.dtype == np.float32 else 1e-12, atol=1e-6)
+    if model.params.spec.is_classifier:
+        assert np.array_equal(model.predict(RAW, batch_size=batch_size), model.predict(RAW, batch_size=len(RAW)))
+    fnn.save(tmp_path / "model.npz", model)
+    np.save(tmp_path / "x.npy", RAW)
+    code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", tmp_path / "x.npy", "--out", tmp_path / "p.npy", "--batch-size", batch_size)
+    assert code == 0, err
+    assert np.array_equal(np.load(tmp_path / "p.npy"), npy_of(model, batched))
+
+
+def test_evaluate_scores_alike_at_any_batch_size(tmp_path, capsys):
+    model = make_model("softmax-tanh-f32")
+    labels = np.array(model.class_names)[np.arange(len(RAW)) % 3]
+    table = tmp_path / "holdout.csv"
+    table.write_text("c,kind,a,b\n" + "".join(f"{r[2]!r},{k},{r[0]!r},{r[1]!r}\n" for r, k in zip(RAW.tolist(), labels)))
+    model = Model(model.state, {"label": "kind"}, model.standardizer, model.class_names, COLUMNS)
+    fnn.save(tmp_path / "model.npz", model)
+    reference = model.evaluate(RAW, labels)
+    assert reference["samples"] == len(RAW) and sum(map(sum, reference["confusion_matrix"])) == len(RAW)
+    for batch_size in (1, 5, 1024):
+        metrics = model.evaluate(str(table), batch_size=batch_size)
+        assert {k: v for k, v in metrics.items() if k != "loss"} == {k: v for k, v in reference.items() if k != "loss"}
+        assert metrics["loss"] == pytest.approx(reference["loss"], rel=1e-6)
+        code, out, err = run_cli(capsys, "evaluate", tmp_path / "model.npz", "--data", f"csv:{table}", "--json", "--batch-size", batch_size)
+        assert code == 0, err
+        assert json.loads(out) == metrics
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+@pytest.mark.parametrize("value", ["0", "-3", "2.5", "many"])
+def test_a_bad_batch_size_is_refused_in_the_training_flags_words(tmp_path, capsys, command, value):
+    fnn.save(tmp_path / "model.npz", make_model("softmax-tanh-f32"))
+    code, _, train_err = run_cli(capsys, "train", "--data", "iris", "--batch-size", value, "--out", tmp_path / "run")
+    extra = ["--values", "1,2,3"] if command == "predict" else ["--data", "iris"]
+    code, _, err = run_cli(capsys, command, tmp_path / "model.npz", *extra, "--batch-size", value)
+    assert code == 2
+    expected = train_err.strip().partition("error: ")[2]
+    assert expected.startswith("--batch-size must be an int") and err.strip().endswith(expected), (err, train_err)
+
+
+BAD = {
+    # name: (the rows as fnn.predict's caller holds them, the message after the input's name)
+    "wrong width": (np.zeros((2, 4)), "expected rows of 3 inputs (the model's); got an array of shape (2, 4)."),
+    "one short row": ([1.0, 2.0], "expected rows of 3 inputs (the model's); got 2 values."),
+    "NaN": (np.array([[1.0, np.nan, 2.0]]), "row 1, column 2 ('b'): expected a number; found nan."),
+    "infinity": (np.array([[1.0, 2.0, -np.inf]]), "row 1, column 3 ('c'): expected a number; found -inf."),
+    "beyond float32": (np.array([[1e300, 2.0, 3.0]]), "row 1, column 1 ('a'): expected a number that fits"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_every_door_refuses_bad_input_in_the_same_words(model, tmp_path, capsys, bad):
+    rows, words = BAD[bad]
+    if bad == "beyond float32" and model.params.dtype == np.float64:
+        rows, words = np.array([[np.inf, 2.0, 3.0]]), "row 1, column 1 ('a'): expected a number; found inf."
+    with pytest.raises(fnn.FnnInputError) as raised:
+        model.predict(rows)
+    assert str(raised.value).startswith(f"x: {words}")
+    np.save(tmp_path / "bad.npy", np.asarray(rows))
+    with pytest.raises(fnn.FnnInputError) as from_file:
+        model.predict(str(tmp_path / "bad.npy"))
+    assert str(from_file.value) == str(raised.value).replace("x: ", f"{tmp_path / 'bad.npy'}: ", 1)
+    fnn.save(tmp_path / "model.npz", model)
+    code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", tmp_path / "bad.npy")
+    assert code == 2 and err.strip().endswith(f"error: {from_file.value}"), err
+    if np.asarray(rows).ndim == 1 or len(rows) == 1:  # one sample: --values
+        cells = ",".join(map(repr, np.asarray(rows, np.float64).ravel().tolist()))
+        code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", "--values", cells)
+        assert code == 2 and err.strip().endswith(str(raised.value).replace("x: ", "--values: ", 1)), err
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan")])
+def test_a_bad_scale_is_refused_alike_by_the_model_and_the_command(tmp_path, capsys, scale):
+    model = make_model("softmax-tanh-f32")
+    fnn.save(tmp_path / "model.npz", model)
+    with pytest.raises(fnn.FnnInputError, match=f"^scale: expected a positive number; got {scale}.$"):
+        model.predict(RAW, scale=scale)
+    code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", "--values", "1,2,3", "--scale", scale)
+    assert code == 2 and err.strip().endswith(f"--scale: expected a positive number; got {scale}."), err
+
+
+def test_a_missing_file_or_a_folder_is_refused_alike(tmp_path, capsys):
+    model = make_model("softmax-tanh-f32")
+    fnn.save(tmp_path / "model.npz", model)
+    for given in (tmp_path / "nope.npy", tmp_path / "nope.csv", tmp_path):
+        with pytest.raises(fnn.FnnInputError) as raised:
+            model.predict(str(given))
+        code, _, err = run_cli(capsys, "predict", tmp_path / "model.npz", given)
+        assert code == 2 and str(raised.value).startswith(str(given)) and err.strip().endswith(str(raised.value)), err
+
+
+def test_a_csv_with_text_labels_goes_through_every_door(tmp_path, capsys):
+    """A real run on a CSV table with text labels and dropout: the model, ``fnn predict`` on a table whose columns
+    are in another order and ``fnn evaluate`` agree."""
+    x = RAW.astype(np.float32).astype(np.float64)
+    kinds = np.where(x[:, 0] + x[:, 1] > 10, "big", "small")
+    data = tmp_path / "train.csv"
+    data.write_text("a,b,c,kind\n" + "".join(f"{r[0]!r},{r[1]!r},{r[2]!r},{k}\n" for r, k in zip(x.tolist(), kinds)))
+    code, _, err = run_cli(capsys, "train", "--data", f"csv:{data}", "--label", "kind", "--hidden", "4", "--epochs", "2",
+                           "--drop-rate", "0.5", "--activation", "tanh", "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    model = fnn.load(tmp_path / "run")
+    assert model.class_names == ("big", "small") and model.columns == COLUMNS and model.standardizer is not None
+    new = tmp_path / "new.csv"
+    new.write_text("c,a,b\n" + "".join(f"{r[2]!r},{r[0]!r},{r[1]!r}\n" for r in x[:5].tolist()))
+    code, _, err = run_cli(capsys, "predict", tmp_path / "run", new, "--out", tmp_path / "p.json")
+    assert code == 0, err
+    records = json.loads((tmp_path / "p.json").read_text())
+    assert [r["class"] for r in records] == model.predict(x[:5]).tolist() == model.predict(str(new)).tolist()
+    assert np.array_equal(np.array([list(r["probabilities"].values()) for r in records]), model.predict_proba(x[:5]).astype(np.float64))
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "run", "--data", f"csv:{data}", "--json")
+    assert code == 0, err
+    assert json.loads(out) == model.evaluate(str(data)) == model.evaluate(x, kinds)
+
+
+def test_the_onnx_graph_gives_the_models_outputs(model, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is optional (the onnx extra's checks use it)")
+    pytest.importorskip("onnx", reason="onnx is optional (fnn[onnx])")
+    path = fnn.interop.to_onnx(model, tmp_path / "model.onnx")
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for rows in (slice(0, 0), slice(0, 1), slice(None)):
+        outputs = session.run(None, {"input": RAW[rows].astype(model.params.dtype)})[0]
+        expected = model.outputs(RAW[rows])
+        assert outputs.dtype == expected.dtype and outputs.shape == expected.shape
+        np.testing.assert_allclose(outputs, expected, rtol=1e-5 if model.params.dtype == np.float32 else 1e-12, atol=1e-6)
+        if model.params.spec.is_classifier and len(expected):
+            assert np.array_equal(np.argmax(outputs, axis=1), np.argmax(expected, axis=1))
+
+
+def test_safetensors_carry_the_network_the_model_predicts_with(model, tmp_path):
+    pytest.importorskip("safetensors", reason="safetensors is optional (fnn[safetensors])")
+    path = fnn.interop.to_safetensors(model, tmp_path / "model.safetensors")
+    params = fnn.interop.from_safetensors(path)
+    assert params == in_target_units(model.params, model.targets)
+    assert np.array_equal(fnn.predict(params, model.prepare_features(RAW)), model.outputs(RAW))
+
+
+@pytest.mark.parametrize("output, n_classes", [("auto", 2), ("auto", 3), ("sigmoid", 3)])
+def test_an_estimators_network_as_a_model_predicts_alike(output, n_classes):
+    pytest.importorskip("sklearn", reason="scikit-learn is optional (fnn[sklearn])")
+    from fnn.interop.sklearn import FNNClassifier
+
+    x = RAW.astype(np.float32)
+    labels = np.array(["ant", "bee", "cat"])[:n_classes][np.arange(len(x)) % n_classes]
+    loss = "mse" if output == "sigmoid" else "auto"
+    clf = FNNClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0, output=output, loss=loss).fit(x, labels)
+    model = Model(clf.state_, {}, None, clf.classes_.tolist())
+    assert np.array_equal(clf.predict(x), model.predict(x))
+    np.testing.assert_allclose(clf.predict_proba(x), model.predict_proba(x), rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(x).sum(axis=1), 1.0, rtol=1e-6)
