@@ -284,3 +284,24 @@ def test_an_estimators_network_as_a_model_predicts_alike(output, n_classes):
     assert np.array_equal(clf.predict(x), model.predict(x))
     np.testing.assert_allclose(clf.predict_proba(x), model.predict_proba(x), rtol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(x).sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("form", ["ints", "floats", "texts", "list"])
+def test_classes_that_were_numbers_are_labels_by_value_at_every_door(tmp_path, capsys, form):
+    """A table's classes 1, 2, 3 are the model's class names '1', '2', '3': labels given as numbers are those
+    classes (not indices 1, 2, 3), as ``fnn evaluate`` reads the table's cells."""
+    x = RAW.astype(np.float32).astype(np.float64)
+    grades = 1 + np.arange(len(x)) % 3
+    data = tmp_path / "grades.csv"
+    data.write_text("a,b,c,grade\n" + "".join(f"{r[0]!r},{r[1]!r},{r[2]!r},{g}\n" for r, g in zip(x.tolist(), grades)))
+    code, _, err = run_cli(capsys, "train", "--data", f"csv:{data}", "--label", "grade", "--task", "classification",
+                           "--hidden", "4", "--epochs", "2", "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    model = fnn.load(tmp_path / "run")
+    assert model.class_names == ("1", "2", "3")
+    labels = {"ints": grades, "floats": grades.astype(np.float64), "texts": grades.astype(str), "list": grades.tolist()}[form]
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "run", "--data", f"csv:{data}", "--json")
+    assert code == 0, err
+    assert model.evaluate(x, labels) == json.loads(out) == model.evaluate(str(data))
+    with pytest.raises(fnn.FnnInputError, match=r"^y: the class '0' is not one of the model's classes \['1', '2', '3'\]"):
+        model.evaluate(x[:2], [0, 1])  # indices are not taken for classes named by numbers

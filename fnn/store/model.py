@@ -34,6 +34,7 @@ from fnn.arrays import all_finite, first_non_finite
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
 from fnn.core.params import Params, replace_layer
 from fnn.core.spec import NetworkSpec
+from fnn.data.csv import is_number
 from fnn.data.dataset import Dataset
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError, bad_argument
@@ -226,10 +227,14 @@ class Model:
                 return np.array([float(v) for v in values.ravel()]).reshape(values.shape)
             except ValueError:
                 raise FnnInputError(f"{source}: expected numbers (targets); got {values.ravel()[:3].tolist()}...") from None
-        if values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values))):
+        numbered = bool(self.class_names) and all(is_number(name) for name in self.class_names)
+        if not numbered and (values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values)))):
             return values.astype(np.int64)  # whole floats (0.0, as float64 arrays hold labels) are indices, as ints are
         lookup = {name: index for index, name in enumerate(self.class_names)}
         texts = [str(v).strip() for v in values.ravel()]
+        if numbered:  # classes that were numbers in the table (grades 1, 2, 3): a label is a class by its value
+            by_value = {float(name): name for name in self.class_names}
+            texts = [by_value.get(float(text), text) if is_number(text) else text for text in texts]
         unknown = [text for text in texts if text not in lookup]
         if unknown:
             raise FnnInputError(f"{source}: the class {unknown[0]!r} is not one of the model's classes {list(self.class_names)}.")
