@@ -305,3 +305,29 @@ def test_classes_that_were_numbers_are_labels_by_value_at_every_door(tmp_path, c
     assert model.evaluate(x, labels) == json.loads(out) == model.evaluate(str(data))
     with pytest.raises(fnn.FnnInputError, match=r"^y: the class '0' is not one of the model's classes \['1', '2', '3'\]"):
         model.evaluate(x[:2], [0, 1])  # indices are not taken for classes named by numbers
+
+
+def test_a_model_through_safetensors_predicts_raw_inputs_as_it_did(model, tmp_path):
+    pytest.importorskip("safetensors", reason="safetensors is optional (fnn[safetensors])")
+    path = fnn.interop.to_safetensors(model, tmp_path / "model.safetensors")
+    imported = fnn.interop.model_from_safetensors(path)
+    assert imported.class_names == model.class_names and imported.columns == model.columns
+    for form in (RAW, RAW[:1].tolist(), RAW[:0], dict(zip(reversed(COLUMNS), RAW[:, ::-1].T))):
+        assert np.array_equal(imported.outputs(form), model.outputs(form))
+        assert np.array_equal(imported.predict(form), model.predict(form))
+    with pytest.raises(fnn.FnnInputError) as raised:
+        imported.predict(np.zeros((2, 4)))
+    assert str(raised.value) == "x: expected rows of 3 inputs (the model's); got an array of shape (2, 4)."
+
+
+def test_a_safetensors_file_with_foreign_metadata_is_refused_naming_it(tmp_path):
+    safetensors = pytest.importorskip("safetensors.numpy", reason="safetensors is optional (fnn[safetensors])")
+    path = fnn.interop.to_safetensors(make_model("softmax-tanh-f32"), tmp_path / "model.safetensors")
+    tensors = safetensors.load_file(path)
+    with safetensors.safe_open(path, framework="np") as handle:
+        metadata = handle.metadata()
+    for key, value in (("fnn.standardizer", '{"mean": [1], "scale": [1], "dtype": "int8"}'), ("fnn.class_names", "[1")):
+        broken = tmp_path / f"broken-{key}.safetensors"
+        safetensors.save_file(tensors, broken, metadata={**metadata, key: value})
+        with pytest.raises(fnn.FnnInputError, match=f"^{broken}: its metadata is not what fnn writes"):
+            fnn.interop.model_from_safetensors(broken)
