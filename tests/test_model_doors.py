@@ -331,3 +331,43 @@ def test_a_safetensors_file_with_foreign_metadata_is_refused_naming_it(tmp_path)
         safetensors.save_file(tensors, broken, metadata={**metadata, key: value})
         with pytest.raises(fnn.FnnInputError, match=f"^{broken}: its metadata is not what fnn writes"):
             fnn.interop.model_from_safetensors(broken)
+
+
+def test_a_run_saved_elsewhere_evaluates_as_the_run_does(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    fnn.save(tmp_path / "iris-model.npz", fnn.load(tmp_path / "run"))
+    scores = []
+    for given in (tmp_path / "run", tmp_path / "run" / "checkpoint.npz", tmp_path / "iris-model.npz"):
+        code, out, err = run_cli(capsys, "evaluate", given, "--json")
+        assert code == 0, err
+        scores.append(json.loads(out))
+    assert scores[0] == scores[1] == scores[2] and scores[0]["samples"] == 30
+
+
+TABLES = {
+    # name: (a table, the message after "x: ")
+    "ragged": ({"a": [1.0, 2.0], "b": [2.0], "c": [3.0]}, "its columns differ in length ('a': 2, 'b': 1, 'c': 1); expected one value per row in each."),
+    "text": ({"a": ["1.5"], "b": [2.0], "c": [3.0]}, "column 'a': expected numbers, one per row; got <U3 values."),
+    "nested": ({"a": [[1.0, 2.0]], "b": [[2.0, 3.0]], "c": [[3.0, 4.0]]}, "column 'a': expected numbers, one per row; got an array of shape (1, 2)."),
+    "NaN": ({"a": [1.0], "b": [np.nan], "c": [3.0]}, "row 1, column 2 ('b'): expected a number; found nan."),
+}
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_a_table_is_refused_as_an_array_is(table):
+    """A table's columns are numbers as an array's are (text is read from a CSV file), of one length."""
+    given, words = TABLES[table]
+    with pytest.raises(fnn.FnnInputError) as raised:
+        make_model("softmax-tanh-f32").predict(given)
+    assert str(raised.value) == f"x: {words}"
+
+
+def test_a_frame_with_numbered_columns_is_read_in_order_as_its_array():
+    pandas = pytest.importorskip("pandas", reason="pandas is optional (the test extra installs it)")
+    model = make_model("softmax-tanh-f32")
+    assert np.array_equal(model.outputs(pandas.DataFrame(RAW)), model.outputs(RAW))
+    named = pandas.DataFrame(RAW[:, ::-1], columns=list(reversed(COLUMNS)))
+    assert np.array_equal(model.outputs(named), model.outputs(RAW))
+    nullable = pandas.DataFrame({"a": pandas.array([1, 2], dtype="Int64"), "b": [1.0, 2.0], "c": [3.0, 4.0]})
+    assert np.array_equal(model.outputs(nullable), model.outputs([[1.0, 1.0, 3.0], [2.0, 2.0, 4.0]]))

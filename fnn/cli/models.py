@@ -119,8 +119,8 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
     read where it read them; when ``run`` is a run folder (or its checkpoint) with a record, files there that
     changed since are refused."""
     config = model.config
-    folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
-    if name is None and RunFolder(folder).has_record():
+    folder = run if os.path.isdir(run) else (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else None
+    if name is None and folder is not None and RunFolder(folder).has_record():  # a file fnn.save wrote has no record
         check_source(RunFolder(folder).read_record().get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:

@@ -129,11 +129,14 @@ def _table(model: ColumnsOf, table: Table, label: str | None, source: str) -> tu
     else:
         label = _names(model, names, label, source)
         keep, columns = list(model.columns), [np.asarray(table[name]) for name in model.columns]
-    try:
-        features = np.column_stack([column.astype(np.float64) for column in columns]) if columns else np.empty((0, 0))
-    except (TypeError, ValueError):
-        bad = next(name for name, column in zip(keep, columns) if not _is_numeric(column))
-        raise FnnInputError(f"{source}: column {bad!r}: expected numbers; got {np.asarray(table[bad]).dtype} values.") from None
+    for name, column in zip(keep, columns):  # numbers, as an array's are: text is read from a CSV file, not here
+        if column.dtype.kind not in "biuf" or column.ndim > 1:
+            got = f"{column.dtype} values" if column.ndim <= 1 else f"an array of shape {column.shape}"
+            raise FnnInputError(f"{source}: column {name!r}: expected numbers, one per row; got {got}.")
+    lengths = {name: column.size for name, column in zip(keep, columns)}
+    if len(set(lengths.values())) > 1:
+        raise FnnInputError(f"{source}: its columns differ in length ({', '.join(f'{n!r}: {k}' for n, k in lengths.items())}); expected one value per row in each.")
+    features = np.column_stack([column.astype(np.float64) for column in columns]) if columns else np.empty((0, 0))
     return features, (None if label is None or label not in table else np.asarray(table[label]))
 
 
@@ -185,20 +188,14 @@ def _listed(names: Sequence[str]) -> str:
 
 def _named_columns(raw: Any) -> Table | None:
     """``raw`` as a mapping of column name -> values if it is a table with named columns (a mapping, or a pandas
-    DataFrame), else None."""
+    DataFrame whose column names are all text, as scikit-learn reads feature names), else None."""
     if isinstance(raw, Mapping):
         return {str(name): values for name, values in raw.items()}
     if hasattr(raw, "columns") and hasattr(raw, "to_numpy") and not isinstance(raw, np.ndarray):
-        return {str(name): raw[name].to_numpy() for name in raw.columns}
+        if not all(isinstance(name, str) for name in raw.columns):
+            return None  # numbered columns (a frame made from an array) are read in order, as the array
+        return {name: raw[name].to_numpy() for name in raw.columns}
     return None
-
-
-def _is_numeric(values: np.ndarray) -> bool:
-    try:
-        values.astype(np.float64)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _numbers(raw: Any, source: str) -> np.ndarray:
