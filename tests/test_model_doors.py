@@ -371,3 +371,19 @@ def test_a_frame_with_numbered_columns_is_read_in_order_as_its_array():
     assert np.array_equal(model.outputs(named), model.outputs(RAW))
     nullable = pandas.DataFrame({"a": pandas.array([1, 2], dtype="Int64"), "b": [1.0, 2.0], "c": [3.0, 4.0]})
     assert np.array_equal(model.outputs(nullable), model.outputs([[1.0, 1.0, 3.0], [2.0, 2.0, 4.0]]))
+
+
+@pytest.mark.parametrize("given", ["missing", "empty folder", "not an archive"])
+def test_every_command_refuses_a_bad_model_in_the_same_words(tmp_path, capsys, given):
+    path = tmp_path / given
+    if given == "empty folder":
+        path.mkdir()
+    elif given == "not an archive":
+        path.write_text("hello\n")
+    messages = set()
+    for command in (["predict", path, "--values", "1,2,3"], ["evaluate", path], ["export", path, "--out", tmp_path / "m.onnx"]):
+        code, _, err = run_cli(capsys, *command)
+        assert code == 2 and f"error: model {path}: " in err, err
+        messages.add(err.strip().partition("error: ")[2])
+    assert len(messages) == 1, messages
+    assert not (tmp_path / "m.onnx").exists()

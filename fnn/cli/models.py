@@ -99,8 +99,9 @@ def _add_batch_size(command: argparse.ArgumentParser) -> None:
                          help=f"rows per forward pass, which bounds memory (default: {BATCH_SIZE}; unit: {setting.unit})")
 
 
-def _load_run(path: str, argument: str) -> Model:
-    """The model of a run folder or checkpoint file; a path that is neither is refused naming ``argument``."""
+def load_run(path: str, argument: str) -> Model:
+    """The model of a run folder or checkpoint file (any file fnn.save wrote), as ``fnn evaluate``, ``fnn predict``
+    and ``fnn export`` read it; a path that is neither is refused naming ``argument``."""
     if not os.path.lexists(path):
         raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
     if os.path.isdir(path) and not RunFolder(path, argument).exists(CHECKPOINT):
@@ -108,7 +109,7 @@ def _load_run(path: str, argument: str) -> Model:
     try:
         return load_model(path)
     except FnnInputError as error:
-        raise FnnInputError(f"{argument} {path}: {error}") from None
+        raise FnnInputError(f"{argument} {path}: {str(error).removeprefix(f'{path}: ')}") from None
     except OSError as error:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
@@ -167,7 +168,7 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     batch_size = check_value("batch_size", args.batch_size, FLAG)
-    model = _load_run(args.model, "model")
+    model = load_run(args.model, "model")
     named = None if args.data is None else data_kind(args.data)
     if args.label is not None and named is not None and named.name != "csv":
         raise FnnInputError(f"--label names a column of csv:PATH data; this data is {args.data!r}.")
@@ -270,7 +271,7 @@ def predict_command(args: argparse.Namespace) -> int:
     extension = _output_format(args.out)  # checked before any work
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
-    model = _load_run(args.model, "model")
+    model = load_run(args.model, "model")
     check_scale(args.scale, "--scale")
     batch_size = check_value("batch_size", args.batch_size, FLAG)
     raw, source = _raw_inputs(args, model.params.spec.sizes[0])
@@ -361,7 +362,7 @@ def plot_command(args: argparse.Namespace) -> int:
         folder = args.folders[0]
         run = RunFolder(folder, "RUN")
         with run.acquire():  # one writer at a time, as for training
-            model = _load_run(folder, "RUN")
+            model = load_run(folder, "RUN")
             test = _model_data(model, None, folder)
             features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
             confusion = None
@@ -376,7 +377,7 @@ def plot_command(args: argparse.Namespace) -> int:
     labels = [os.path.basename(os.path.normpath(folder)) for folder in args.folders]
     if len(set(labels)) != len(labels):
         labels = [os.path.normpath(folder) for folder in args.folders]
-    histories = {label: _with_run_history(folder, _load_run(folder, "RUN").state).history for label, folder in zip(labels, args.folders)}
+    histories = {label: _with_run_history(folder, load_run(folder, "RUN").state).history for label, folder in zip(labels, args.folders)}
     out = args.out or "compare.png"
     print(f"plot: {_save_out(plots.compare_runs(histories), out, args.overwrite)}")
     return 0
