@@ -387,3 +387,13 @@ def test_every_command_refuses_a_bad_model_in_the_same_words(tmp_path, capsys, g
         messages.add(err.strip().partition("error: ")[2])
     assert len(messages) == 1, messages
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_data_set_of_another_width_is_refused_as_an_array_is():
+    model = make_model("softmax-tanh-f32")
+    digits = fnn.data.digits()
+    with pytest.raises(fnn.FnnInputError) as from_data:
+        model.evaluate(digits, source="--data digits")
+    with pytest.raises(fnn.FnnInputError) as from_array:
+        model.evaluate(digits.features, digits.labels, source="--data digits")
+    assert str(from_data.value) == str(from_array.value) == "--data digits: expected rows of 3 inputs (the model's); got an array of shape (1797, 64)."

@@ -81,11 +81,22 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
     if features.ndim == 1 and len(features) in (0, n_inputs):
         features = features.reshape(-1, n_inputs)  # one sample, or no rows (an empty list)
     features = features.reshape(len(features), -1) if features.ndim > 2 else features
-    if features.ndim != 2 or features.shape[1] != n_inputs:
-        got = f"{len(features)} values" if features.ndim == 1 else f"an array of shape {features.shape}"
-        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got {got}.")
+    check_width(features.shape, n_inputs, source)
     features = features / (scale if scale is not None else divisor)
     return features, values
+
+
+def check_width(shape: tuple[int, ...], n_inputs: int, source: str) -> None:
+    """Refuse features of ``shape`` that are not rows of ``n_inputs`` values, naming them as ``source``: the one
+    width check of every door.
+
+    >>> check_width((2,), 3, "--values")
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --values: expected rows of 3 inputs (the model's); got 2 values.
+    """
+    if len(shape) != 2 or shape[1] != n_inputs:
+        got = f"{shape[0]} values" if len(shape) == 1 else f"an array of shape {shape}"
+        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got {got}.")
 
 
 def check_scale(scale: float | None, name: str) -> None:

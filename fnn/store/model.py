@@ -41,7 +41,7 @@ from fnn.errors import FnnInputError, bad_argument
 from fnn.optim import EmptyState
 from fnn.store.atomic import os_failure
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
-from fnn.store.inputs import read_inputs, source_name
+from fnn.store.inputs import check_width, read_inputs, source_name
 from fnn.store.layout import CHECKPOINT
 from fnn.store.run_folder import RunFolder, beside_runs
 from fnn.train.state import TrainState
@@ -196,10 +196,10 @@ class Model:
         holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
         source = source_name(raw, source)
         if isinstance(raw, Dataset):
-            width, n_inputs = raw.features.shape[1], self.params.spec.sizes[0]
-            if width != n_inputs:
-                raise FnnInputError(f"{source}: its {width} features do not fit the model's {n_inputs} inputs; give the data the model was trained on.")
-            features = self._prepared(np.asarray(raw.features, np.float64), source)
+            check_width(raw.features.shape, self.params.spec.sizes[0], source)
+            features = raw.features  # lazy rows (IDX images) stay lazy: whole numbers, and nothing to standardise
+            if self.standardizer is not None or isinstance(features, np.ndarray):
+                features = self._prepared(np.asarray(features, np.float64), source)
             labels: Any = raw.labels
         else:
             found, values = read_inputs(self, raw, label, source, scale, kind)
