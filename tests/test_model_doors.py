@@ -397,3 +397,28 @@ def test_a_data_set_of_another_width_is_refused_as_an_array_is():
     with pytest.raises(fnn.FnnInputError) as from_array:
         model.evaluate(digits.features, digits.labels, source="--data digits")
     assert str(from_data.value) == str(from_array.value) == "--data digits: expected rows of 3 inputs (the model's); got an array of shape (1797, 64)."
+
+
+@pytest.mark.parametrize("method", ["outputs", "predict", "predict_proba", "evaluate"])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "many"])
+def test_a_bad_batch_size_keyword_is_refused_as_the_flag_is(tmp_path, capsys, method, value):
+    model = make_model("softmax-tanh-f32")
+    fnn.save(tmp_path / "model.npz", model)
+    _, _, flag_err = run_cli(capsys, "predict", tmp_path / "model.npz", "--values", "1,2,3", "--batch-size", value)
+    expected = flag_err.strip().partition("--batch-size must be ")[2].rpartition(";")[0]
+    assert expected.startswith("an int"), flag_err
+    arguments = (RAW, np.zeros(len(RAW), np.int64)) if method == "evaluate" else (RAW,)
+    with pytest.raises(fnn.FnnInputError, match=rf"^The 'batch_size' argument of fnn\.store\.Model\.{method} must be {expected}\. Got"):
+        getattr(model, method)(*arguments, batch_size=value)
+
+
+def test_an_estimators_regression_as_a_model_predicts_alike():
+    pytest.importorskip("sklearn", reason="scikit-learn is optional (fnn[sklearn])")
+    from fnn.interop.sklearn import FNNRegressor
+
+    x = RAW.astype(np.float32)
+    for y in (x[:, 0] * 2.0 - x[:, 1], np.column_stack([x[:, 0], x[:, 1] * x[:, 2]])):
+        reg = FNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0, activation="tanh").fit(x, y)
+        model = Model(reg.state_)
+        assert reg.predict(x).shape == model.predict(x).shape == y.shape
+        assert np.array_equal(reg.predict(x), model.predict(x).astype(np.float64))

@@ -44,7 +44,9 @@ from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
 from fnn.store.inputs import check_width, read_inputs, source_name
 from fnn.store.layout import CHECKPOINT
 from fnn.store.run_folder import RunFolder, beside_runs
+from fnn.train.options import TRAINING_CHECKS
 from fnn.train.state import TrainState
+from fnn.values import read_argument
 
 _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
@@ -166,12 +168,13 @@ class Model:
     def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
         """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``how``: ``label``,
         ``source``, ``scale``, ``kind`` of :meth:`inputs`)."""
+        batch_size = _batch_size(batch_size, "outputs")
         return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how), batch_size)
 
     def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
         """Class names (class indices if the model has no names) for a classifier, values for a regression: one
         per row of raw inputs; what ``fnn predict`` writes."""
-        outputs = self.outputs(raw, batch_size=batch_size, **how)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), **how)
         if not self.params.spec.is_classifier:
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
         classes = classes_from_outputs(outputs)
@@ -182,7 +185,7 @@ class Model:
         """A classifier's class probabilities (:func:`probabilities`), one row per row of raw inputs."""
         if not self.params.spec.is_classifier:
             raise FnnInputError("predict_proba: this model is a regression; it gives values (predict), not probabilities.")
-        return probabilities(self.outputs(raw, batch_size=batch_size, **how), self.params.spec)
+        return probabilities(self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), **how), self.params.spec)
 
     def output_names(self, outputs: np.ndarray) -> list[str]:
         """The class names of a classifier's probability columns (``'0'``, ``'1'``, ... if it has none that fit)."""
@@ -194,7 +197,7 @@ class Model:
         """What ``fnn evaluate --json`` gives (loss, accuracy or R^2, counts, a classifier's confusion matrix) on
         raw inputs and their labels ``y`` (class names or indices, or targets); ``y`` may be left out for a table
         holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
-        source = source_name(raw, source)
+        source, batch_size = source_name(raw, source), _batch_size(batch_size, "evaluate")
         if isinstance(raw, Dataset):
             check_width(raw.features.shape, self.params.spec.sizes[0], source)
             features = raw.features  # lazy rows (IDX images) stay lazy: whole numbers, and nothing to standardise
@@ -281,6 +284,11 @@ class Model:
         """
         with beside_runs(path, "Model.save_checkpoint"):
             write_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
+
+
+def _batch_size(value: Any, method: str) -> int:
+    """``batch_size`` of ``Model.<method>`` read as ``fnn train --batch-size`` and ``fnn predict --batch-size`` read it."""
+    return int(read_argument(f"store.Model.{method}", "batch_size", TRAINING_CHECKS["batch_size"], value))
 
 
 def probabilities(outputs: np.ndarray, spec: NetworkSpec) -> np.ndarray:
