@@ -91,7 +91,7 @@ def test_predict_never_overwrites_unless_asked(iris_run, flowers, tmp_path):
         (["{flowers}", "--label", "colour"], ["--label 'colour'"]),
         (["--values", "1,2,3"], ["--values", "4 inputs", "3 values"]),
         (["--values", "1,a,3,4"], ["--values", "comma-separated numbers"]),
-        (["missing.csv"], ["input missing.csv", "no such file"]),
+        (["missing.csv"], ["error: missing.csv: no such file"]),
         ([], ["input", "--values"]),
         (["{flowers}", "--scale", "0"], ["--scale"]),
     ],

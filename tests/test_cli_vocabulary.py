@@ -145,7 +145,7 @@ def test_evaluate_takes_label_like_train(tmp_path, capsys):
 def test_evaluate_on_data_of_another_width_names_the_flag_not_a_function(tmp_path, capsys):
     assert _run(["train", *IRIS, "--out", str(tmp_path / "run"), "--quiet"], capsys)[0] == 0
     code, _, err = _run(["evaluate", str(tmp_path / "run"), "--data", "digits"], capsys)
-    assert code == 2 and "--data digits: its 64 features do not fit the model's 4 inputs" in err
+    assert code == 2 and "--data digits: expected rows of 4 inputs (the model's); got an array of shape (1797, 64)." in err
     assert "fnn.standardize" not in err
 
 

@@ -17,7 +17,7 @@ from fnn.store import RunFolder
 _FACES = ("fnn", "fnn.data", "fnn.optim", "fnn.run", "fnn.store", "fnn.observe", "fnn.proof", "fnn.interop")
 _PATH_ARGUMENTS = ("path", "folder")
 _READERS = {"load", "load_model", "load_checkpoint", "read_idx", "load_mnist", "find_mnist_folder", "load_csv",
-            "load_kaggle_mnist_csv", "load_mnist_pickle", "from_safetensors", "RunFolder", "RunLock"}
+            "load_kaggle_mnist_csv", "load_mnist_pickle", "from_safetensors", "model_from_safetensors", "RunFolder", "RunLock"}
 _KNOWN_UNGUARDED = {"write_idx"}  # fnn.data comes before fnn.store (no run lock): it refuses any file already there unless overwrite=True
 
 

@@ -105,7 +105,7 @@ CLI_CASES = [
     ("predict a one-line CSV", ["predict", "{run}", "{f}/line.csv"], ["line.csv, line 1: longer than"]),
     ("predict values beyond float32", ["predict", "{run}", "{f}/huge.npy"], ["huge.npy", "fits float32"]),
     ("predict a CSV beyond float32", ["predict", "{run}", "{f}/huge.csv"], ["huge.csv", "fits float32"]),
-    ("predict a NaN .npy", ["predict", "{run}", "{f}/nan.npy"], ["input", "nan.npy", "row 1, column 2"]),
+    ("predict a NaN .npy", ["predict", "{run}", "{f}/nan.npy"], ["nan.npy: row 1, column 2"]),
     ("predict a NaN CSV", ["predict", "{run}", "{f}/nan.csv"], ["nan.csv", "'nan'"]),
     ("evaluate a NaN CSV", ["evaluate", "{run}", "--data", "csv:{f}/nan.csv"], ["nan.csv", "'nan'"]),
     ("train on a NaN CSV", ["train", "--data", "csv:{f}/nan.csv"], ["--data csv:", "nan.csv, line 2, column 4"]),

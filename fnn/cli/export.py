@@ -4,10 +4,10 @@ import argparse
 import os
 
 from fnn.cli.common import Commands, add_command
+from fnn.cli.models import load_run
 from fnn.errors import FnnInputError
 from fnn.interop import to_onnx, to_safetensors
 from fnn.interop.onnx import MIN_OPSET, supported_opsets
-from fnn.store.model import load
 
 _FORMATS = {"onnx": (".onnx", to_onnx), "safetensors": (".safetensors", to_safetensors)}
 
@@ -64,14 +64,11 @@ def run(args: argparse.Namespace) -> int:
         raise FnnInputError(f"--out {args.out!r} exists; pass --overwrite to replace it.")
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
         raise FnnInputError(f"--out {args.out!r}: its folder does not exist (fnn export creates no folders).")
-    if not os.path.exists(args.model):
-        raise FnnInputError(f"MODEL {args.model!r}: no such run folder or file.")
-    model = load(args.model)
+    model = load_run(args.model, "model")  # refused in the words of fnn predict and fnn evaluate
     try:  # into a run folder as one of its writers, never over a run's or a sweep's own files
         written = _FORMATS[chosen][1](model, args.out, overwrite=args.overwrite, **options)
     except FnnInputError as error:
         message = str(error).replace(f"fnn.interop.{_FORMATS[chosen][1].__name__} ", "--out ", 1)
         raise FnnInputError(message) from None
-    params = model if not hasattr(model, "params") else model.params
-    print(f"wrote {written} ({chosen}, {params.spec.describe()})")
+    print(f"wrote {written} ({chosen}, {model.params.spec.describe()})")
     return 0

@@ -23,7 +23,9 @@ from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
-from fnn.store.model import Model, in_target_units, load_model, probabilities
+from fnn.run.settings import FLAG, SETTINGS, check_value
+from fnn.store.inputs import check_scale
+from fnn.store.model import BATCH_SIZE, Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_in_folder
 from fnn.train.state import EpochRecord, History, TrainState
 
@@ -62,6 +64,7 @@ def add_arguments(commands: Commands) -> None:
                               help="the part scored: test (default without --data: the run's test part), train (the rows the run's split trains on) or all (default with --data)")
     evaluate_cmd.add_argument("--label", metavar="COLUMN", help="csv:PATH only: the label column's header name (if not given: the model's own, as fnn train --label)")
     evaluate_cmd.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    _add_batch_size(evaluate_cmd)
 
     predict_cmd = add_command(commands, "predict", "predict classes (or values) for new inputs with a saved model", _PREDICT_HELP)
     predict_cmd.add_argument("model", help="run folder or checkpoint .npz")
@@ -71,6 +74,7 @@ def add_arguments(commands: Commands) -> None:
     predict_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     predict_cmd.add_argument("--label", metavar="COLUMN", help="the input CSV's label column, left out of the inputs")
     predict_cmd.add_argument("--scale", type=float, default=None, help="divide inputs by this first (default: 255 for IDX, 1 otherwise)")
+    _add_batch_size(predict_cmd)
 
     add_command(commands, "datasets", "list the data sets fnn knows and which are found on this machine", "example:\n  fnn datasets")
     plot_cmd = add_command(
@@ -88,8 +92,16 @@ def add_arguments(commands: Commands) -> None:
     plot_cmd.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
 
-def _load_run(path: str, argument: str) -> Model:
-    """The model of a run folder or checkpoint file; a path that is neither is refused naming ``argument``."""
+def _add_batch_size(command: argparse.ArgumentParser) -> None:
+    """``--batch-size``, read as training's flag reads it (:data:`fnn.run.settings.SETTINGS`), rows per forward pass."""
+    setting = next(setting for setting in SETTINGS if setting.name == "batch_size")
+    command.add_argument(setting.flag, dest=setting.name, default=BATCH_SIZE, metavar=setting.name.upper(),
+                         help=f"rows per forward pass, which bounds memory (default: {BATCH_SIZE}; unit: {setting.unit})")
+
+
+def load_run(path: str, argument: str) -> Model:
+    """The model of a run folder or checkpoint file (any file fnn.save wrote), as ``fnn evaluate``, ``fnn predict``
+    and ``fnn export`` read it; a path that is neither is refused naming ``argument``."""
     if not os.path.lexists(path):
         raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
     if os.path.isdir(path) and not RunFolder(path, argument).exists(CHECKPOINT):
@@ -97,7 +109,7 @@ def _load_run(path: str, argument: str) -> Model:
     try:
         return load_model(path)
     except FnnInputError as error:
-        raise FnnInputError(f"{argument} {path}: {error}") from None
+        raise FnnInputError(f"{argument} {path}: {str(error).removeprefix(f'{path}: ')}") from None
     except OSError as error:
         raise FnnInputError(f"{argument} {path}: cannot be read ({error.strerror or error}); expected a run folder or a checkpoint .npz file.") from None
 
@@ -108,8 +120,8 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
     read where it read them; when ``run`` is a run folder (or its checkpoint) with a record, files there that
     changed since are refused."""
     config = model.config
-    folder = (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else run
-    if name is None and RunFolder(folder).has_record():
+    folder = run if os.path.isdir(run) else (os.path.dirname(run) or ".") if os.path.basename(run) == CHECKPOINT else None
+    if name is None and folder is not None and RunFolder(folder).has_record():  # a file fnn.save wrote has no record
         check_source(RunFolder(folder).read_record().get("data"), f"the model's data {config.get('data')}")
     data = name or config.get("data")
     if not data:
@@ -155,7 +167,8 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    model = _load_run(args.model, "model")
+    batch_size = check_value("batch_size", args.batch_size, FLAG)
+    model = load_run(args.model, "model")
     named = None if args.data is None else data_kind(args.data)
     if args.label is not None and named is not None and named.name != "csv":
         raise FnnInputError(f"--label names a column of csv:PATH data; this data is {args.data!r}.")
@@ -167,7 +180,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         data = _model_data(model, args.data, args.model, args.split or "test", args.label)
     source = f"--data {args.data}" if args.data is not None else f"the model's data {model.config.get('data')}"
     try:
-        metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv")
+        metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv", batch_size=batch_size)
     except FnnInputError as error:
         message = str(error)
         raise FnnInputError(message if message.startswith(source) else f"{source}: {message}") from None
@@ -205,19 +218,13 @@ def _raw_inputs(args: argparse.Namespace, n_inputs: int) -> tuple[Any, str]:
             row = [float(cell) for cell in args.values.split(",")]
         except ValueError:
             raise FnnInputError(f"--values: expected {n_inputs} comma-separated numbers; got {args.values!r}.") from None
-        if len(row) != n_inputs:
-            raise FnnInputError(f"--values: the model takes {n_inputs} inputs; got {len(row)} values.")
-        return np.array([row]), "--values"
+        return np.array(row), "--values"  # one sample: its width is checked where every input's is
     path = args.input
     if path is None:
         raise FnnInputError("input: give a file of inputs (.csv, .npy or IDX) or one sample with --values.")
-    if os.path.isdir(path):
-        raise FnnInputError(f"input {path}: is a folder; expected a .csv, .npy or IDX file.")
-    if not os.path.exists(path):
-        raise FnnInputError(f"input {path}: no such file.")
     if args.label is not None and args.label not in csv_header(path):
         raise FnnInputError(f"--label {args.label!r}: {path} has no column named {args.label!r}; expected one of its header's names {shown_names(csv_header(path))}.")
-    return path, f"input {path}"
+    return path, path  # named as typed, as the model names a file it reads
 
 
 def _output_format(out: str) -> str:
@@ -237,7 +244,7 @@ def _prediction_table(model: Model, outputs: np.ndarray) -> tuple[list[str], lis
         return columns, rows, outputs[:, 0] if outputs.shape[1] == 1 else outputs
     classes, names = classes_from_outputs(outputs), model.output_names(outputs)
     columns = ["index", "class", "class_index"] + [f"p_{name}" for name in names]
-    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities(outputs)))]
+    rows = [[i, names[c], int(c), *map(float, p)] for i, (c, p) in enumerate(zip(classes, probabilities(outputs, model.params.spec)))]
     return columns, rows, classes
 
 
@@ -264,11 +271,11 @@ def predict_command(args: argparse.Namespace) -> int:
     extension = _output_format(args.out)  # checked before any work
     if args.out != "-" and os.path.lexists(args.out) and not args.overwrite:
         raise FnnInputError(f"--out {args.out}: exists; fnn does not overwrite it unless you add --overwrite.")
-    model = _load_run(args.model, "model")
-    if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
-        raise FnnInputError(f"--scale: expected a positive number; got {args.scale}.")
+    model = load_run(args.model, "model")
+    check_scale(args.scale, "--scale")
+    batch_size = check_value("batch_size", args.batch_size, FLAG)
     raw, source = _raw_inputs(args, model.params.spec.sizes[0])
-    outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale)
+    outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale, batch_size=batch_size)
     columns, rows, array = _prediction_table(model, outputs)
     content = _render(extension, columns, rows, array)
     if args.out == "-":
@@ -355,7 +362,7 @@ def plot_command(args: argparse.Namespace) -> int:
         folder = args.folders[0]
         run = RunFolder(folder, "RUN")
         with run.acquire():  # one writer at a time, as for training
-            model = _load_run(folder, "RUN")
+            model = load_run(folder, "RUN")
             test = _model_data(model, None, folder)
             features = model.prepare_features(np.asarray(test.features)) if model.standardizer is not None else test.features
             confusion = None
@@ -370,7 +377,7 @@ def plot_command(args: argparse.Namespace) -> int:
     labels = [os.path.basename(os.path.normpath(folder)) for folder in args.folders]
     if len(set(labels)) != len(labels):
         labels = [os.path.normpath(folder) for folder in args.folders]
-    histories = {label: _with_run_history(folder, _load_run(folder, "RUN").state).history for label, folder in zip(labels, args.folders)}
+    histories = {label: _with_run_history(folder, load_run(folder, "RUN").state).history for label, folder in zip(labels, args.folders)}
     out = args.out or "compare.png"
     print(f"plot: {_save_out(plots.compare_runs(histories), out, args.overwrite)}")
     return 0

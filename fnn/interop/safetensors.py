@@ -11,8 +11,11 @@ act, ...)``: layer ``i`` is module ``2 * i``, so its tensors are ``"{2i}.weight"
 - ``fnn.torch_modules``: JSON list of the ``nn.Sequential``'s modules, e.g.
   ``["Linear(4, 8)", "Tanh()", "Linear(8, 3)", "Softmax(dim=-1)"]`` (null for an activation torch has no
   module for: ``arctan``, ``binary_step``);
-- ``fnn.class_names`` and ``fnn.standardizer`` (``{"mean": [...], "scale": [...]}``, to apply to inputs first)
-  when the model has them.
+- ``fnn.class_names``, ``fnn.columns`` (the feature columns by name) and ``fnn.standardizer`` (``{"mean": [...],
+  "scale": [...], "dtype": "float32"}``, to apply to inputs first) when the model has them.
+
+:func:`from_safetensors` reads the network back as :class:`fnn.Params`; :func:`model_from_safetensors` reads
+it with the rest as a :class:`fnn.store.Model`, which predicts on raw inputs as the exported model did.
 
 >>> import os, tempfile
 >>> params = fnn.init_params(fnn.network([4, 8, 3], activation="tanh"), seed=0)
@@ -38,6 +41,8 @@ from fnn.data.input_files import open_input
 from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.interop.common import Exportable, activation_parts, network_of, require, write_new_file
+from fnn.store.model import Model
+from fnn.train.state import TrainState
 
 _TORCH_MODULES: dict[str, Callable[..., str]] = {  # by canonical name: an alias ("logistic") is named as what it is ("sigmoid")
     "identity": lambda: "Identity()",
@@ -67,7 +72,7 @@ def torch_module(activation: Activation) -> str | None:
     return _TORCH_MODULES[base](*arguments)
 
 
-def _metadata(params: Params, standardizer: Standardizer | None, class_names: Sequence[str]) -> dict[str, str]:
+def _metadata(params: Params, standardizer: Standardizer | None, class_names: Sequence[str], columns: Sequence[str]) -> dict[str, str]:
     modules: list[str | None] = []
     for layer in params.spec.layers:
         modules += [f"Linear({layer.input_dim}, {layer.output_dim})", torch_module(layer.activation)]
@@ -78,10 +83,11 @@ def _metadata(params: Params, standardizer: Standardizer | None, class_names: Se
     }
     if class_names:
         metadata["fnn.class_names"] = json.dumps(list(class_names))
+    if columns:
+        metadata["fnn.columns"] = json.dumps(list(columns))
     if standardizer is not None:
-        metadata["fnn.standardizer"] = json.dumps(
-            {"mean": np.asarray(standardizer.mean).tolist(), "scale": np.asarray(standardizer.scale).tolist()}
-        )
+        mean, scale = np.asarray(standardizer.mean), np.asarray(standardizer.scale)
+        metadata["fnn.standardizer"] = json.dumps({"mean": mean.tolist(), "scale": scale.tolist(), "dtype": str(mean.dtype)})
     return metadata
 
 
@@ -110,7 +116,8 @@ def to_safetensors(obj: Exportable, path: str | os.PathLike[str], *, overwrite: 
     for index, layer in enumerate(params.layers):
         tensors[f"{2 * index}.weight"] = np.ascontiguousarray(layer.w.T)
         tensors[f"{2 * index}.bias"] = np.ascontiguousarray(layer.b)
-    payload = numpy_io.save(tensors, metadata=_metadata(params, standardizer, class_names))
+    columns = tuple(getattr(obj, "columns", ()) or ())
+    payload = numpy_io.save(tensors, metadata=_metadata(params, standardizer, class_names, columns))
     return write_new_file(path, payload, overwrite, "to_safetensors")
 
 
@@ -183,9 +190,42 @@ def from_safetensors(
     >>> params.spec.sizes, fnn.forward(params, np.array([[1.0, 2.0]], np.float32))
     ((2, 3, 1), array([[9.]], dtype=float32))
     """
-    numpy_io = require("safetensors", "safetensors", "from_safetensors")
+    return _read(path, activation, output, loss, "from_safetensors")[0]
+
+
+def model_from_safetensors(path: str | os.PathLike[str]) -> Model:
+    """The :class:`fnn.store.Model` a file of :func:`to_safetensors` holds: its network with the standardiser,
+    class names and feature columns of its metadata, so it predicts on raw inputs as the exported model did.
+
+    >>> import tempfile
+    >>> params = fnn.init_params(fnn.network([2, 2]), seed=0)
+    >>> stats = fnn.data.Standardizer(np.array([1.0, 2.0], np.float32), np.array([2.0, 4.0], np.float32))
+    >>> model = fnn.store.Model(fnn.TrainState(params, None), {}, stats, ("cat", "dog"), columns=("w", "h"))
+    >>> path = to_safetensors(model, os.path.join(tempfile.mkdtemp(), "net.safetensors"))
+    >>> model_from_safetensors(path).predict({"h": [6.0], "w": [3.0]}).tolist()
+    ['cat']
+    """
+    params, metadata = _read(path, None, None, None, "model_from_safetensors")
+    try:
+        names, columns = (json.loads(metadata.get(key, "[]")) for key in ("fnn.class_names", "fnn.columns"))
+        stats = json.loads(metadata["fnn.standardizer"]) if "fnn.standardizer" in metadata else None
+        dtype = np.dtype(params.dtype if stats is None else stats.get("dtype", params.dtype))
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"a standardiser of {dtype}")
+        standardizer = None if stats is None else Standardizer(*(np.array(stats[key], dtype) for key in ("mean", "scale")))
+        return Model(TrainState(params, None), {}, standardizer, tuple(map(str, names)), tuple(map(str, columns)))
+    except (ValueError, TypeError, KeyError) as error:
+        raise FnnInputError(f"{path}: its metadata is not what fnn writes ({type(error).__name__}: {str(error)[:200]}).") from None
+
+
+def _read(
+    path: str | os.PathLike[str], activation: str | Activation | Sequence[str | Activation] | None,
+    output: str | Activation | None, loss: str | Loss | None, function: str,
+) -> tuple[Params, dict[str, str]]:
+    """The network of the safetensors file ``path`` (see :func:`from_safetensors`) and the file's metadata."""
+    numpy_io = require("safetensors", "safetensors", function)
     if os.path.isdir(path):
-        raise FnnInputError(f"{path} is a folder; fnn.interop.from_safetensors reads a .safetensors file.")
+        raise FnnInputError(f"{path} is a folder; fnn.interop.{function} reads a .safetensors file.")
     with open_input(os.fspath(path), "a .safetensors file"):  # a regular file: a FIFO would block forever
         pass
     try:
@@ -218,4 +258,4 @@ def from_safetensors(
         )
     if spec.sizes != tuple(sizes):
         raise FnnInputError(f"{path}: the tensors have layer sizes {sizes} but the spec says {list(spec.sizes)}.")
-    return Params(spec, [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers])
+    return Params(spec, [Layer(np.ascontiguousarray(weight.T), bias) for weight, bias in layers]), metadata

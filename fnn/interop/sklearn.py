@@ -105,6 +105,7 @@ from fnn.optim import Optimizer, add_l2, chain, clip_by_global_norm, get_schedul
 from fnn.run.build import build_optimizer
 from fnn.run.settings import DEFAULTS, SETTINGS, Setting
 from fnn.store.codec import decode, encode
+from fnn.store.model import probabilities
 from fnn.train.batches import batch_count
 from fnn.train.loop import fit as fit_network
 from fnn.train.loop import validation_split
@@ -666,13 +667,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_`` (float64)."""
         outputs = self._outputs(X).astype(np.float64)
-        if self._multilabel:
-            return outputs
-        if outputs.shape[1] == 1:
-            return np.hstack([1 - outputs, outputs])
-        if self.params_.spec.output_activation.name != "softmax":  # one sigmoid per class: scaled to sum to 1
-            return outputs / np.maximum(outputs.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
-        return outputs
+        return outputs if self._multilabel else probabilities(outputs, self.params_.spec)  # as every door gives them
 
     @property
     def n_outputs_(self) -> int:

@@ -54,9 +54,12 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
     or the model's, and dropped columns ignored), divided by ``scale`` (default 255 for an IDX file, else 1). A
     file's format is ``kind`` (``"csv"``, ``"npy"`` or ``"idx"``), by default what its name ends in (IDX for any
     other). ``source`` names the input in errors (:func:`source_name`)."""
+    check_scale(scale, "scale")
     divisor, values = 1.0, None
     if isinstance(raw, (str, os.PathLike)):
         path = os.fspath(raw)
+        if os.path.isdir(path):
+            raise FnnInputError(f"{source}: is a folder; expected a .csv, .npy or IDX file.")
         kind = kind or ("csv" if path.lower().endswith(_TABLES) else "npy" if path.lower().endswith(".npy") else "idx")
         if label is not None and kind != "csv":
             raise FnnInputError(f"label {label!r}: names a column of a CSV table; {path} is not one.")
@@ -75,15 +78,36 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
         else:
             features = _numbers(raw, source)
     n_inputs = model.params.spec.sizes[0]
-    if features.ndim == 1 and len(features) == n_inputs:
-        features = features.reshape(1, -1)  # one sample
+    if features.ndim == 1 and len(features) in (0, n_inputs):
+        features = features.reshape(-1, n_inputs)  # one sample, or no rows (an empty list)
     features = features.reshape(len(features), -1) if features.ndim > 2 else features
-    if features.ndim != 2 or features.shape[1] != n_inputs:
-        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got an array of shape {features.shape}.")
-    if scale is not None and not (np.isfinite(scale) and scale > 0):
-        raise FnnInputError(f"scale: expected a positive number; got {scale}.")
+    check_width(features.shape, n_inputs, source)
     features = features / (scale if scale is not None else divisor)
     return features, values
+
+
+def check_width(shape: tuple[int, ...], n_inputs: int, source: str) -> None:
+    """Refuse features of ``shape`` that are not rows of ``n_inputs`` values, naming them as ``source``: the one
+    width check of every door.
+
+    >>> check_width((2,), 3, "--values")
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --values: expected rows of 3 inputs (the model's); got 2 values.
+    """
+    if len(shape) != 2 or shape[1] != n_inputs:
+        got = f"{shape[0]} values" if len(shape) == 1 else f"an array of shape {shape}"
+        raise FnnInputError(f"{source}: expected rows of {n_inputs} inputs (the model's); got {got}.")
+
+
+def check_scale(scale: float | None, name: str) -> None:
+    """Refuse a ``scale`` (the divisor of raw inputs) that is not a positive number, naming it as ``name``.
+
+    >>> check_scale(0.0, "--scale")
+    Traceback (most recent call last):
+    fnn.errors.FnnInputError: --scale: expected a positive number; got 0.0.
+    """
+    if scale is not None and not (np.isfinite(scale) and scale > 0):
+        raise FnnInputError(f"{name}: expected a positive number; got {scale}.")
 
 
 def _names(model: ColumnsOf, names: Sequence[str], label: str | None, source: str) -> str | None:
@@ -116,11 +140,14 @@ def _table(model: ColumnsOf, table: Table, label: str | None, source: str) -> tu
     else:
         label = _names(model, names, label, source)
         keep, columns = list(model.columns), [np.asarray(table[name]) for name in model.columns]
-    try:
-        features = np.column_stack([column.astype(np.float64) for column in columns]) if columns else np.empty((0, 0))
-    except (TypeError, ValueError):
-        bad = next(name for name, column in zip(keep, columns) if not _is_numeric(column))
-        raise FnnInputError(f"{source}: column {bad!r}: expected numbers; got {np.asarray(table[bad]).dtype} values.") from None
+    for name, column in zip(keep, columns):  # numbers, as an array's are: text is read from a CSV file, not here
+        if column.dtype.kind not in "biuf" or column.ndim > 1:
+            got = f"{column.dtype} values" if column.ndim <= 1 else f"an array of shape {column.shape}"
+            raise FnnInputError(f"{source}: column {name!r}: expected numbers, one per row; got {got}.")
+    lengths = {name: column.size for name, column in zip(keep, columns)}
+    if len(set(lengths.values())) > 1:
+        raise FnnInputError(f"{source}: its columns differ in length ({', '.join(f'{n!r}: {k}' for n, k in lengths.items())}); expected one value per row in each.")
+    features = np.column_stack([column.astype(np.float64) for column in columns]) if columns else np.empty((0, 0))
     return features, (None if label is None or label not in table else np.asarray(table[label]))
 
 
@@ -172,20 +199,14 @@ def _listed(names: Sequence[str]) -> str:
 
 def _named_columns(raw: Any) -> Table | None:
     """``raw`` as a mapping of column name -> values if it is a table with named columns (a mapping, or a pandas
-    DataFrame), else None."""
+    DataFrame whose column names are all text, as scikit-learn reads feature names), else None."""
     if isinstance(raw, Mapping):
         return {str(name): values for name, values in raw.items()}
     if hasattr(raw, "columns") and hasattr(raw, "to_numpy") and not isinstance(raw, np.ndarray):
-        return {str(name): raw[name].to_numpy() for name in raw.columns}
+        if not all(isinstance(name, str) for name in raw.columns):
+            return None  # numbered columns (a frame made from an array) are read in order, as the array
+        return {name: raw[name].to_numpy() for name in raw.columns}
     return None
-
-
-def _is_numeric(values: np.ndarray) -> bool:
-    try:
-        values.astype(np.float64)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _numbers(raw: Any, source: str) -> np.ndarray:

@@ -33,21 +33,27 @@ from attrs import field, frozen
 from fnn.arrays import all_finite, first_non_finite
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
 from fnn.core.params import Params, replace_layer
+from fnn.core.spec import NetworkSpec
+from fnn.data.csv import is_number
 from fnn.data.dataset import Dataset
 from fnn.data.transforms import Standardizer, standardize
 from fnn.errors import FnnInputError, bad_argument
 from fnn.optim import EmptyState
 from fnn.store.atomic import os_failure
 from fnn.store.checkpoint import Checkpoint, load_checkpoint, write_checkpoint
-from fnn.store.inputs import read_inputs, source_name
+from fnn.store.inputs import check_width, read_inputs, source_name
 from fnn.store.layout import CHECKPOINT
 from fnn.store.run_folder import RunFolder, beside_runs
+from fnn.train.options import TRAINING_CHECKS
 from fnn.train.state import TrainState
+from fnn.values import read_argument
 
 _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
 _MEAN, _SCALE, _CLASS_NAMES, _COLUMNS = "mean", "scale", "class_names", "columns"
 _TARGET_MEAN, _TARGET_SCALE = "target_mean", "target_scale"
+BATCH_SIZE = 1024
+"""Rows per forward pass when a model predicts or scores (``fnn predict --batch-size``): memory stays bounded."""
 
 
 def _strings(names: Any) -> tuple[str, ...]:
@@ -74,7 +80,8 @@ def in_target_units(params: Params, targets: Standardizer | None) -> Params:
     return replace_layer(params, -1, w=last.w * scale, b=last.b * scale + mean)
 
 
-def evaluate_in_target_units(params: Params, x: Any, y: Any, targets: Standardizer | None = None, counts: bool = False) -> dict[str, Any]:
+def evaluate_in_target_units(params: Params, x: Any, y: Any, targets: Standardizer | None = None, counts: bool = False,
+                             batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """:func:`fnn.evaluate` of ``params`` in the targets' own units (:func:`in_target_units`); a regression's also
     with ``mse`` and ``mae``: the test metrics of a run's record and of :meth:`Model.evaluate`.
 
@@ -84,7 +91,7 @@ def evaluate_in_target_units(params: Params, x: Any, y: Any, targets: Standardiz
     {'loss': 0.5, 'r2': -1.0, 'mse': 0.5, 'mae': 0.5}
     """
     metrics = () if params.spec.is_classifier else ("mse", "mae")
-    return evaluate(in_target_units(params, targets), x, y, counts=counts, metrics=metrics)
+    return evaluate(in_target_units(params, targets), x, y, batch_size, counts=counts, metrics=metrics)
 
 
 @frozen
@@ -158,42 +165,44 @@ class Model:
 
     # -- predictions and metrics --------------------------------------------------------------------------------
 
-    def outputs(self, raw: Any, **how: Any) -> np.ndarray:
-        """The network's output rows for raw inputs (``how``: ``label``, ``source``, ``scale`` of :meth:`inputs`)."""
-        return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how))
+    def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+        """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``how``: ``label``,
+        ``source``, ``scale``, ``kind`` of :meth:`inputs`)."""
+        batch_size = _batch_size(batch_size, "outputs")
+        return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how), batch_size)
 
-    def predict(self, raw: Any, **how: Any) -> np.ndarray:
+    def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
         """Class names (class indices if the model has no names) for a classifier, values for a regression: one
         per row of raw inputs; what ``fnn predict`` writes."""
-        outputs = self.outputs(raw, **how)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), **how)
         if not self.params.spec.is_classifier:
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
         classes = classes_from_outputs(outputs)
         names = self.output_names(outputs)
         return np.array(names)[classes] if self.class_names else classes
 
-    def predict_proba(self, raw: Any, **how: Any) -> np.ndarray:
-        """A classifier's class probabilities, one row per row of raw inputs (two columns for a sigmoid output)."""
+    def predict_proba(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+        """A classifier's class probabilities (:func:`probabilities`), one row per row of raw inputs."""
         if not self.params.spec.is_classifier:
             raise FnnInputError("predict_proba: this model is a regression; it gives values (predict), not probabilities.")
-        return probabilities(self.outputs(raw, **how))
+        return probabilities(self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), **how), self.params.spec)
 
     def output_names(self, outputs: np.ndarray) -> list[str]:
         """The class names of a classifier's probability columns (``'0'``, ``'1'``, ... if it has none that fit)."""
-        count = probabilities(outputs).shape[1]
+        count = max(outputs.shape[1], 2)
         return list(self.class_names) if len(self.class_names) == count else [str(j) for j in range(count)]
 
     def evaluate(self, raw: Any, y: Any = None, *, label: str | None = None, source: str = "x", scale: float | None = None,
-                 kind: str | None = None) -> dict[str, Any]:
+                 kind: str | None = None, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
         """What ``fnn evaluate --json`` gives (loss, accuracy or R^2, counts, a classifier's confusion matrix) on
         raw inputs and their labels ``y`` (class names or indices, or targets); ``y`` may be left out for a table
         holding the label column, or a :class:`fnn.data.Dataset` (its features raw, as loaded)."""
-        source = source_name(raw, source)
+        source, batch_size = source_name(raw, source), _batch_size(batch_size, "evaluate")
         if isinstance(raw, Dataset):
-            width, n_inputs = raw.features.shape[1], self.params.spec.sizes[0]
-            if width != n_inputs:
-                raise FnnInputError(f"{source}: its {width} features do not fit the model's {n_inputs} inputs; give the data the model was trained on.")
-            features = raw.features if self.standardizer is None else self._prepared(np.asarray(raw.features, np.float64), source)
+            check_width(raw.features.shape, self.params.spec.sizes[0], source)
+            features = raw.features  # lazy rows (IDX images) stay lazy: whole numbers, and nothing to standardise
+            if self.standardizer is not None or isinstance(features, np.ndarray):
+                features = self._prepared(np.asarray(features, np.float64), source)
             labels: Any = raw.labels
         else:
             found, values = read_inputs(self, raw, label, source, scale, kind)
@@ -204,9 +213,9 @@ class Model:
             labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
         if not len(features):
             raise FnnInputError(f"{source}: has no rows; expected at least one sample to score.")
-        metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True)
+        metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True, batch_size=batch_size)
         if self.params.spec.is_classifier:
-            predicted = predict_classes(self.params, features)
+            predicted = predict_classes(self.params, features, batch_size)
             classes = max(len(self.class_names), self.params.spec.sizes[-1], 2)
             metrics["confusion_matrix"] = confusion_matrix(np.asarray(labels), predicted, classes).tolist()
         return metrics
@@ -221,10 +230,14 @@ class Model:
                 return np.array([float(v) for v in values.ravel()]).reshape(values.shape)
             except ValueError:
                 raise FnnInputError(f"{source}: expected numbers (targets); got {values.ravel()[:3].tolist()}...") from None
-        if values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values))):
+        numbered = bool(self.class_names) and all(is_number(name) for name in self.class_names)
+        if not numbered and (values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values)))):
             return values.astype(np.int64)  # whole floats (0.0, as float64 arrays hold labels) are indices, as ints are
         lookup = {name: index for index, name in enumerate(self.class_names)}
         texts = [str(v).strip() for v in values.ravel()]
+        if numbered:  # classes that were numbers in the table (grades 1, 2, 3): a label is a class by its value
+            by_value = {float(name): name for name in self.class_names}
+            texts = [by_value.get(float(text), text) if is_number(text) else text for text in texts]
         unknown = [text for text in texts if text not in lookup]
         if unknown:
             raise FnnInputError(f"{source}: the class {unknown[0]!r} is not one of the model's classes {list(self.class_names)}.")
@@ -273,14 +286,29 @@ class Model:
             write_checkpoint(path, self.state, config=self.config, extras=self.extras(), overwrite=overwrite)
 
 
-def probabilities(outputs: np.ndarray) -> np.ndarray:
-    """A classifier's output rows as class probabilities: softmax rows as they are, a sigmoid column ``p`` as
-    ``[1 - p, p]``.
+def _batch_size(value: Any, method: str) -> int:
+    """``batch_size`` of ``Model.<method>`` read as ``fnn train --batch-size`` and ``fnn predict --batch-size`` read it."""
+    return int(read_argument(f"store.Model.{method}", "batch_size", TRAINING_CHECKS["batch_size"], value))
 
-    >>> probabilities(np.array([[0.25]]))
+
+def probabilities(outputs: np.ndarray, spec: NetworkSpec) -> np.ndarray:
+    """A classifier's output rows (of a network of ``spec``) as class probabilities: softmax rows as they are, a
+    sigmoid column ``p`` as ``[1 - p, p]``, several class scores of another output (a sigmoid each) scaled to sum
+    to 1, as every door (``fnn predict``, :meth:`Model.predict_proba`, the estimators) gives them.
+
+    >>> spec = fnn.network([2, 1], output="sigmoid", loss="binary_cross_entropy")
+    >>> probabilities(np.array([[0.25]]), spec)
     array([[0.75, 0.25]])
+    >>> probabilities(np.array([[0.5, 0.25, 0.25]]), fnn.network([2, 3], output="sigmoid", loss="mse"))
+    array([[0.5 , 0.25, 0.25]])
+    >>> probabilities(np.array([[0.5, 0.5, 1.0]]), fnn.network([2, 3], output="sigmoid", loss="mse"))
+    array([[0.25, 0.25, 0.5 ]])
     """
-    return np.column_stack([1 - outputs[:, 0], outputs[:, 0]]) if outputs.shape[1] == 1 else outputs
+    if outputs.shape[1] == 1:
+        return np.column_stack([1 - outputs[:, 0], outputs[:, 0]])
+    if spec.output_activation.name == "softmax":
+        return outputs
+    return outputs / np.maximum(outputs.sum(axis=1, keepdims=True), np.finfo(outputs.dtype).tiny)
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
