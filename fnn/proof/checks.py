@@ -32,10 +32,10 @@ from fnn.proof.replay import EpochPlan, epoch_plan
 from fnn.proof.verify import Verification, judge_rerun
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run_prepared, run_threads
+from fnn.run.halving import train_to_rung
 from fnn.run.provenance import check_source, file_sha256
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
-from fnn.run.sweep import train_to_rung
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
