@@ -27,6 +27,7 @@ run: :mod:`fnn.run.pool`; the summary and the result: :mod:`fnn.run.summary`; su
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,7 +43,8 @@ from fnn.run.pool import Engine, engine_of, split
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
 from fnn.run.stacks import remove_other_runs, run_id, run_stack, stacks, task_key
 from fnn.run.summary import Rung, SweepResult, chosen_test, ranking_metric, ranking_monitor, summarize
-from fnn.store.layout import SUMMARY, SWEEP_RUNS
+from fnn.store.layout import LEDGER, SUMMARY, SWEEP_RUNS
+from fnn.store.record import MAX_RECORD_BYTES, parse_record
 from fnn.store.run_folder import RECORD, RunFolder, refuse_inside_runs
 
 _ARGUMENT = Source("argument", "sweep")
@@ -107,17 +109,65 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
     return configs
 
 
-def _finished(folder: RunFolder) -> dict[str, dict[str, Any]]:
-    """The run records already in the sweep's ``runs/``, each read through the one record check and bound to its
-    name: ``runs/<run_id>.json`` whose ``run_id`` is that name and whose configuration has that id. Any other
-    (unreadable, of the wrong shape, renamed, or with an edited configuration) is left out: its run is run again."""
+def read_ledger(folder: RunFolder) -> dict[str, str]:
+    """The sweep's ledger (``ledger.json``): the SHA-256 of each finished run's record as the sweep wrote it, by
+    its file name in ``runs/`` (``{}`` when there is none yet)."""
+    if not folder.exists(LEDGER):
+        return {}
+    raw = folder.read_bytes(LEDGER, what="a sweep's ledger")
+    try:
+        runs = json.loads(raw)["runs"]
+    except (ValueError, KeyError, TypeError):
+        runs = None
+    if not (isinstance(runs, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in runs.items())):
+        raise FnnInputError(f"{folder.file(LEDGER)}: not a sweep ledger fnn wrote (expected {{\"runs\": {{NAME: SHA-256}}}}); "
+                            f"run the sweep again with overwrite (--overwrite).")
+    return runs
+
+
+def _write_ledger(folder: RunFolder, ledger: dict[str, str]) -> None:
+    folder.write(LEDGER, json.dumps({"runs": ledger}, indent=1, sort_keys=True).encode())
+
+
+def sweep_record(folder: RunFolder, name: str, ledger: dict[str, str] | None = None) -> dict[str, Any]:
+    """The record ``runs/<name>`` of the sweep in ``folder``, read through the one record check and bound to the
+    sweep's ledger (:func:`read_ledger`, or ``ledger`` as read): refused, naming the file and both SHA-256, when its
+    bytes are not those the sweep wrote, and when the ledger has no entry for it (no finished run of the sweep
+    wrote it). Every reader of a sweep's records (resume, ``fnn plot``, ``fnn verify``, ``fnn diff``) reads here.
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> result = sweep({"data": "iris", "hidden": [4], "epochs": 1}, {"lr": [0.1]}, [0], engine="sequential", out=out)
+    >>> sweep_record(RunFolder(out), result.records[0]["run_id"] + ".json")["params_sha256"] == result.records[0]["params_sha256"]
+    True
+    """
+    path = f"{SWEEP_RUNS}/{name}"
+    raw = folder.read_bytes(path, MAX_RECORD_BYTES, "a run record")
+    recorded = (read_ledger(folder) if ledger is None else ledger).get(name)
+    actual = hashlib.sha256(raw).hexdigest()
+    if recorded is None:
+        raise FnnInputError(
+            f"{folder.file(path)}: no finished run of the sweep in {folder.path} wrote it (its ledger {LEDGER} has no "
+            f"entry for it); resume the sweep (--resume) to run it again, or delete it."
+        )
+    if actual != recorded:
+        raise FnnInputError(
+            f"{folder.file(path)} (sha256 {actual}) is not the record the sweep wrote (sha256 {recorded} in its "
+            f"{LEDGER}): it was changed since. Delete it and resume the sweep (--resume) to run it again, or run the "
+            f"whole sweep again with --overwrite."
+        )
+    return parse_record(raw, folder.file(path))
+
+
+def _finished(folder: RunFolder, ledger: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The finished runs' records in the sweep's ``runs/``: each that its ``ledger`` names, read through
+    :func:`sweep_record` (a record changed since the sweep wrote it is refused, naming it) and bound to its name:
+    ``runs/<run_id>.json`` whose ``run_id`` is that name and whose configuration has that id. A record the ledger
+    does not name (the sweep stopped before it noted it) is left out: its run is run again."""
     done = {}
     for name in folder.listdir(SWEEP_RUNS):
-        if name.endswith(".json"):
-            try:
-                record = folder.read_record(f"{SWEEP_RUNS}/{name}")
-            except FnnInputError:
-                continue
+        if name.endswith(".json") and name in ledger:
+            record = sweep_record(folder, name, ledger)
             if record.get("run_id") == name[: -len(".json")] == run_id(record["config"]):
                 done[record["run_id"]] = record
     return done
@@ -222,14 +272,19 @@ def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, ove
 def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFolder | None, distributed: ModuleType | None,
            address: str | None, workers: int | None, engine: str, resume: bool, overwrite: bool,
            on_result: Callable[[dict[str, Any], int, int], Any] | None, stack: bool) -> SweepResult:
-    done = _finished(folder) if (folder and resume) else {}
+    ledger = read_ledger(folder) if (folder and resume) else {}
+    done = _finished(folder, ledger) if (folder and resume) else {}
+    ledger = {f"{name}.json": ledger[f"{name}.json"] for name in done}
     todo = [c for c in configs if run_id(c) not in done]
     records = dict(done)
 
     def arrived(record: dict[str, Any]) -> None:
         records[record["run_id"]] = record
         if folder:
-            folder.write(f"{SWEEP_RUNS}/{record['run_id']}.json", json.dumps(record, indent=1).encode())
+            name, raw = f"{record['run_id']}.json", json.dumps(record, indent=1).encode()
+            folder.write(f"{SWEEP_RUNS}/{name}", raw)
+            ledger[name] = hashlib.sha256(raw).hexdigest()  # noted once the record is whole: resume trusts it then
+            _write_ledger(folder, ledger)
         if on_result is not None:
             on_result(record, len(records), len(configs))
 
