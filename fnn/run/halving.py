@@ -159,7 +159,7 @@ def _continued(prepared: Sequence[Prepared], starts: Sequence[TrainState | None]
     return reached
 
 
-def rung_record(config: RunConfig, prepared: Prepared, state: TrainState, upto: int) -> dict[str, Any]:
+def _rung_record(config: RunConfig, prepared: Prepared, state: TrainState, upto: int) -> dict[str, Any]:
     """The record of a halving sweep's run trained to the rung of ``upto`` epochs (of its budget ``config.epochs``):
     a run's record, with its ``run_id`` and ``rung_epochs`` (what ``fnn verify`` reruns it to)."""
     record = run_record(config, state, {}, 0.0, threads=1, data=data_fingerprints(prepared))
@@ -173,7 +173,7 @@ def train_to_rung(prepared: Prepared, upto: int) -> tuple[TrainState, dict[str, 
         state = _continued([prepared], [None], upto)[0]
         if state is None:
             raise TrainingDiverged(f"The rerun diverged before the rung of {upto} epochs.", epoch=0, step=0, last_good=prepared.params)
-        return state, rung_record(prepared.config, prepared, state, upto)
+        return state, _rung_record(prepared.config, prepared, state, upto)
 
 
 def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | None, upto: int,
@@ -191,7 +191,7 @@ def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | N
         if folder is not None:
             for config, own, start, state in zip(configs, prepared, begun, reached):
                 if state is not None and state is not start:
-                    _save(folder, config, state, rung_record(config, own, state, upto))
+                    _save(folder, config, state, _rung_record(config, own, state, upto))
     return [_Reached(run_id(c), validation_metrics(s) if s is not None else None, s if keep else None) for c, s in zip(configs, reached)]
 
 

@@ -23,10 +23,10 @@ from attrs import frozen
 from fnn.data.sources import LoadedSource
 from fnn.errors import FnnInputError
 
-SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-SCHEDULER_SCHEMES = ("tcp", "tls")
+_SCHEDULER_SCHEMES = ("tcp", "tls")
 
 _T = TypeVar("_T")
 
@@ -38,10 +38,10 @@ def _parse_address(address: str, argument: str) -> tuple[str, int]:
         port = parsed.port
     except ValueError:
         port = -1
-    if parsed.scheme not in SCHEDULER_SCHEMES or not parsed.hostname or port is None or not 0 < port < 65536 \
+    if parsed.scheme not in _SCHEDULER_SCHEMES or not parsed.hostname or port is None or not 0 < port < 65536 \
             or parsed.path not in ("", "/") or parsed.query or " " in text:
         raise FnnInputError(
-            f"{argument} {address}: not a Dask scheduler address; expected {'|'.join(SCHEDULER_SCHEMES)}://HOST:PORT, "
+            f"{argument} {address}: not a Dask scheduler address; expected {'|'.join(_SCHEDULER_SCHEMES)}://HOST:PORT, "
             f"e.g. tcp://10.0.0.5:8786."
         )
     return parsed.hostname, port
@@ -65,7 +65,7 @@ def check_scheduler(address: str, seconds: float = 4.0, argument: str = "schedul
     Dask scheduler: it must accept a connection and answer Dask's handshake and ``identity`` as a scheduler."""
     import asyncio
 
-    if dask_module() is None:
+    if _dask() is None:
         raise FnnInputError(f"{argument} {address}: a Dask scheduler needs Dask, which is not installed: pip install 'fnn[sweep]'.")
     host, port = _parse_address(address, argument)
     try:
@@ -85,7 +85,7 @@ def check_scheduler(address: str, seconds: float = 4.0, argument: str = "schedul
         raise FnnInputError(f"{argument} {address}: answered, but not as a Dask scheduler (it says it is {answer.get('type') if isinstance(answer, dict) else answer!r}).")
 
 
-def dask_module() -> ModuleType | None:
+def _dask() -> ModuleType | None:
     try:
         import distributed
     except ModuleNotFoundError:
@@ -99,7 +99,7 @@ def engine_of(engine: str, scheduler: str | None, workers: int | None) -> tuple[
     address = scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS") if engine != "sequential" else None)
     if scheduler and engine == "sequential":
         raise FnnInputError(f"scheduler {scheduler}: a sequential sweep runs in this process; give a scheduler or sequential, not both.")
-    distributed = dask_module() if engine in ("auto", "dask") else None
+    distributed = _dask() if engine in ("auto", "dask") else None
     if engine == "dask" and distributed is None:
         raise FnnInputError("engine='dask' needs Dask: pip install 'fnn[sweep]'.")
     if address and distributed is None:
@@ -131,7 +131,7 @@ class Engine:
         else:
             count = self.workers or os.cpu_count() or 1
             cluster = distributed.LocalCluster(
-                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, env=SINGLE_THREAD_ENV
+                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, env=_SINGLE_THREAD_ENV
             )
             client = distributed.Client(cluster)
             label = f"dask LocalCluster ({count} single-threaded workers)"

@@ -31,7 +31,7 @@ from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
 from fnn.train.state import TrainState
 
-RUN_NAME = re.compile(r"^[0-9a-f]{16}(\.json)?$")  # what a sweep writes into its runs/: run_id's names
+_RUN_NAME = re.compile(r"^[0-9a-f]{16}(\.json)?$")  # what a sweep writes into its runs/: run_id's names
 
 
 def run_id(config: RunConfig | dict[str, Any]) -> str:
@@ -58,7 +58,7 @@ STACKED_SETTINGS = ("seed", "lr", "momentum", "weight_decay")
 """The settings in which the runs of one stack may differ: the seed and the optimiser's scalars
 (:func:`fnn.train.stacked.fit_stacked` trains them as one computation); everything else is shared."""
 
-ALONE = ("sample_weight", "class_weight")
+_ALONE = ("sample_weight", "class_weight")
 """Settings that make a run train alone: weighted runs are not stacked."""
 
 
@@ -70,7 +70,7 @@ activations, and the speed-up has levelled off well before."""
 def stacks(configs: Sequence[RunConfig], stack: bool = True) -> list[list[RunConfig]]:
     """``configs`` in groups that train as one stacked computation each, in the order of their first member:
     the runs that differ only in :data:`STACKED_SETTINGS` (same network, data and training otherwise), at most
-    :data:`MAX_STACK` in one; each run alone with ``stack=False`` or a setting of :data:`ALONE`.
+    :data:`MAX_STACK` in one; each run alone with ``stack=False`` or a setting of :data:`_ALONE`.
 
     >>> from fnn.run.sweep import expand_grid
     >>> configs = expand_grid({"data": "iris", "epochs": 2}, {"lr": [0.1, 0.05], "hidden": [[4], [8]]}, seeds=[0, 1])
@@ -82,7 +82,7 @@ def stacks(configs: Sequence[RunConfig], stack: bool = True) -> list[list[RunCon
     groups: dict[str, list[RunConfig]] = {}
     for config in configs:
         settings = config.to_dict()
-        alone = not stack or any(settings.get(name) for name in ALONE)
+        alone = not stack or any(settings.get(name) for name in _ALONE)
         key = run_id(config) if alone else json.dumps({k: v for k, v in settings.items() if k not in STACKED_SETTINGS}, sort_keys=True)
         groups.setdefault(key, []).append(config)
     return [group[start : start + MAX_STACK] for group in groups.values() for start in range(0, len(group), MAX_STACK)]
@@ -128,6 +128,6 @@ def remove_other_runs(folder: RunFolder, configs: Sequence[RunConfig]) -> None:
     (a name that is no run id) is the user's and stays."""
     kept = {run_id(c) for c in configs} | {f"{run_id(c)}.json" for c in configs}
     for name in folder.listdir(SWEEP_RUNS):
-        if name not in kept and RUN_NAME.match(name):
+        if name not in kept and _RUN_NAME.match(name):
             folder.remove(f"{SWEEP_RUNS}/{name}")
 

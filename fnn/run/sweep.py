@@ -109,7 +109,7 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
     return configs
 
 
-def read_ledger(folder: RunFolder) -> dict[str, str]:
+def _read_ledger(folder: RunFolder) -> dict[str, str]:
     """The sweep's ledger (``ledger.json``): the SHA-256 of each finished run's record as the sweep wrote it, by
     its file name in ``runs/`` (``{}`` when there is none yet)."""
     if not folder.exists(LEDGER):
@@ -131,7 +131,7 @@ def _write_ledger(folder: RunFolder, ledger: dict[str, str]) -> None:
 
 def sweep_record(folder: RunFolder, name: str, ledger: dict[str, str] | None = None) -> dict[str, Any]:
     """The record ``runs/<name>`` of the sweep in ``folder``, read through the one record check and bound to the
-    sweep's ledger (:func:`read_ledger`, or ``ledger`` as read): refused, naming the file and both SHA-256, when its
+    sweep's ledger (:func:`_read_ledger`, or ``ledger`` as read): refused, naming the file and both SHA-256, when its
     bytes are not those the sweep wrote, and when the ledger has no entry for it (no finished run of the sweep
     wrote it). Every reader of a sweep's records (resume, ``fnn plot``, ``fnn verify``, ``fnn diff``) reads here.
 
@@ -143,7 +143,7 @@ def sweep_record(folder: RunFolder, name: str, ledger: dict[str, str] | None = N
     """
     path = f"{SWEEP_RUNS}/{name}"
     raw = folder.read_bytes(path, MAX_RECORD_BYTES, "a run record")
-    recorded = (read_ledger(folder) if ledger is None else ledger).get(name)
+    recorded = (_read_ledger(folder) if ledger is None else ledger).get(name)
     actual = hashlib.sha256(raw).hexdigest()
     if recorded is None:
         raise FnnInputError(
@@ -228,7 +228,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     (:func:`stacks`, :func:`run_stack`; one Dask task per stack), every run's record and ``params_sha256`` those of
     the run alone; ``stack=False`` runs each alone. A resumed sweep keeps the finished runs and trains the rest.
 
-    ``halving`` (a :class:`Halving` or a dict of its fields) runs successive halving instead (module docstring):
+    ``halving`` (a :class:`Halving` or a dict of its fields) runs successive halving instead (:mod:`fnn.run.halving`):
     ``on_rung(rung)`` is told of each finished :class:`Rung`, and the result's ``records`` are the chosen
     configuration's runs at the full budget. On Dask it needs ``out``, through which survivors continue.
 
@@ -245,7 +245,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     configs = expand_grid(base, grid, seeds) if configs is None else configs
     budget = check_halving(configs, grid) if rungs is not None else 0
     distributed, address = engine_of(engine, scheduler, workers)
-    with locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
+    with _locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
         if rungs is None:
             return _sweep(configs, grid, folder, distributed, address, workers, engine, resume, overwrite, on_result, stack)
         if distributed is not None and folder is None:
@@ -257,7 +257,7 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
 
 
 @contextmanager
-def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, overwrite: bool) -> Iterator[RunFolder | None]:
+def _locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, overwrite: bool) -> Iterator[RunFolder | None]:
     """The sweep folder ``out`` checked (:func:`check_sweep_folder`) and locked for this process while in use: one
     writer, no other sweep or train writes there meanwhile. None without ``out``."""
     folder = None if out is None else RunFolder(check_sweep_folder(out, resume=resume, overwrite=overwrite), "out")
@@ -272,9 +272,11 @@ def locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, ove
 def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFolder | None, distributed: ModuleType | None,
            address: str | None, workers: int | None, engine: str, resume: bool, overwrite: bool,
            on_result: Callable[[dict[str, Any], int, int], Any] | None, stack: bool) -> SweepResult:
-    ledger = read_ledger(folder) if (folder and resume) else {}
+    ledger = _read_ledger(folder) if (folder and resume) else {}
     done = _finished(folder, ledger) if (folder and resume) else {}
     ledger = {f"{name}.json": ledger[f"{name}.json"] for name in done}
+    if folder and (resume or overwrite):  # no entry of a run about to run again may outlive a stop before its record
+        _write_ledger(folder, ledger)
     todo = [c for c in configs if run_id(c) not in done]
     records = dict(done)
 
