@@ -13,7 +13,8 @@ that configuration (a survivor continues its own run, so the bytes are the same)
 import argparse
 import time
 
-from fnn.run.sweep import Halving, sweep
+from fnn.run import Halving
+from fnn.run.sweep import sweep
 
 GRID = {"lr": [0.3, 0.1, 0.03], "hidden": [[16], [64], [64, 32]], "batch_size": [16, 32, 64]}
 DATA = ("digits", "iris", "spirals")

@@ -279,3 +279,16 @@ def test_a_test_stopped_by_a_missing_optional_package_is_skipped_saying_which(tm
     assert "1 failed, 5 skipped" in out and "test_a_real_failure_still_fails" in out, out[-3000:]
     for module in ("sklearn", "tensorboardX", "matplotlib", "safetensors"):
         assert re.search(rf"^SKIPPED .*needs {module}\b", out, re.MULTILINE), (module, out[-3000:])
+
+
+def test_only_the_tests_that_need_a_package_skip_in_the_limits_and_folder_attacks():
+    """The shared fixtures of these files need no optional package: on a bare machine their tests run, and the
+    few that do need one skip one by one, each naming it (not ~100 at once behind a fixture)."""
+    files = ["tests/test_limits.py", "tests/test_run_folder_adversarial.py"]
+    result = _bare(f"import pytest; sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider', *{files!r}]))", timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
+    skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    skipped = sum(int(re.search(r"SKIPPED \[(\d+)\]", line).group(1)) for line in skips)
+    assert passed >= 100 and skipped <= 20, result.stdout[-3000:]
+    assert all(re.search(r"needs \w+ \(|could not import '\w+'", line) for line in skips), skips

@@ -12,10 +12,11 @@ import pytest
 
 import fnn
 from fnn.cli import main
+from fnn.run import Halving
 from fnn.run.engine import run
 from fnn.run.grid import SWEEP_OPTIONS, read_seeds, sweep_option
 from fnn.run.settings import FLAG, Source
-from fnn.run.sweep import Halving, sweep
+from fnn.run.sweep import sweep
 
 ARGUMENT = Source("argument", "sweep")
 BASE = {"data": "iris", "hidden": [4], "epochs": 1}

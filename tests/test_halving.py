@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.run.sweep import Halving, halving_of, sweep
+from fnn.run.halving import Halving, halving_of
+from fnn.run.sweep import sweep
 
 BASE = {"data": "iris", "hidden": [8], "epochs": 6}
 

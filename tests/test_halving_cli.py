@@ -6,9 +6,9 @@ import os
 import pytest
 
 import fnn.run
-import fnn.run.sweep as sweeps
+import fnn.run.halving as halvings
 from fnn.cli import main
-from fnn.run.sweep import run_id
+from fnn.run.stacks import run_id
 from fnn.store.run_folder import RunFolder
 
 ARGS = ["sweep", "--data", "iris", "--hidden", "8", "--epochs", "9", "--grid", "lr=0.3,0.1,0.03", "--grid", "batch_size=8,32",
@@ -54,7 +54,7 @@ def test_halving_writes_the_sweep_folder_and_survivors_are_their_solo_runs(whole
 def test_a_killed_halving_sweep_resumes_mid_rung_to_the_same_hashes(whole, tmp_path, monkeypatch, capsys):
     out = str(tmp_path / "killed")
     saved = []
-    save = sweeps._save
+    save = halvings._save
 
     def killed(folder, config, state, record):
         saved.append(state.epoch)
@@ -62,12 +62,12 @@ def test_a_killed_halving_sweep_resumes_mid_rung_to_the_same_hashes(whole, tmp_p
             raise KeyboardInterrupt
         return save(folder, config, state, record)
 
-    monkeypatch.setattr(sweeps, "_save", killed)
+    monkeypatch.setattr(halvings, "_save", killed)
     assert main([*ARGS, "--out", out]) == 130
     assert "--resume" in capsys.readouterr().err
     assert [r["epochs"] for r in json.loads(open(os.path.join(out, "rungs.json")).read())["rungs"]] == [1]
     assert sorted(value[0] for value in _finals(out).values()) == [1] * 11 + [3]
-    monkeypatch.setattr(sweeps, "_save", save)
+    monkeypatch.setattr(halvings, "_save", save)
     assert main([*ARGS, "--out", out]) == 2  # a folder holding a killed sweep is refused without --resume
     assert "--resume" in capsys.readouterr().err
     assert main([*ARGS, "--out", out, "--resume"]) == 0

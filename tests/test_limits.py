@@ -15,7 +15,6 @@ import pytest
 
 import fnn
 from fnn.cli import main
-from fnn.interop.sklearn import FNNClassifier, FNNRegressor
 from fnn.limits import MAX_BATCH_SIZE, available_memory, network_bytes, require_memory, training_bytes
 from fnn.run.engine import run
 from fnn.train.loop import DIVERGENCE_FACTOR
@@ -26,6 +25,14 @@ HALF = int(math.sqrt((AVAILABLE or 2**34) / 2 / 4))
 # A batch of 1000-unit activations twice the memory available (its rows are small).
 ROWS = 2 * (AVAILABLE or 2**34) // (4 * 4 * 1000)
 X = np.zeros((10, 3), np.float32)
+
+
+def _estimator(name):
+    """An estimator of :mod:`fnn.interop.sklearn`: its cases alone need scikit-learn (skipped, naming it, without)."""
+    pytest.importorskip("sklearn", reason="needs sklearn (the sklearn extra), not installed")
+    from fnn.interop import sklearn
+
+    return getattr(sklearn, name)
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +68,9 @@ API_CASES = [
                                                          (np.zeros((ROWS, 3), np.float32), np.zeros(ROWS, int)),
                                                          epochs=1, batch_size=ROWS),
      ["fit: training the network 3-1000-2 (float32)", f"batch_size {ROWS}", "needs"]),
-    ("classifier with (200000, 200000)", lambda f: FNNClassifier(hidden_layer_sizes=(200000, 200000)).fit(X, np.arange(10) % 2),
+    ("classifier with (200000, 200000)", lambda f: _estimator("FNNClassifier")(hidden_layer_sizes=(200000, 200000)).fit(X, np.arange(10) % 2),
      ["hidden_layer_sizes=(200000, 200000)", "GiB", "available"]),
-    ("regressor with (200000, 200000)", lambda f: FNNRegressor(hidden_layer_sizes=(200000, 200000)).fit(X, np.arange(10.0)),
+    ("regressor with (200000, 200000)", lambda f: _estimator("FNNRegressor")(hidden_layer_sizes=(200000, 200000)).fit(X, np.arange(10.0)),
      ["hidden_layer_sizes=(200000, 200000)", "GiB"]),
     ("run() of a huge network", lambda f: run({"data": "iris", "hidden": [200000, 200000], "epochs": 1}),
      ["hidden 200000,200000 with batch_size 32", "training the network 4-200000-200000-3"]),

@@ -161,7 +161,10 @@ def test_diff_names_edited_results_and_a_missing_checkpoint(trained, tmp_path):
     assert difference.results == (("final_metrics.accuracy", _read(trained)["final_metrics"]["accuracy"], 0.125),)
     assert not difference.identical and difference.params_equal is True
     os.remove(folder / "checkpoint.npz")
-    assert diff_runs(trained, folder).params_equal is None
+    without = diff_runs(trained, folder)  # the params by their recorded hash; the arrays and state not compared
+    assert without.params_equal is True and without.state_equal is None
+    assert without.not_compared == (f"the parameter arrays and the optimiser state (RUN_B {folder} has no checkpoint.npz): "
+                                    f"params are compared by their recorded params_sha256",)
     assert verify_run(folder, threads=1).differences[-1] == f"checkpoint: {os.path.join(folder, 'checkpoint.npz')} is missing"
 
 

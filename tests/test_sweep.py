@@ -12,7 +12,9 @@ import pytest
 
 from fnn.errors import FnnInputError
 from fnn.run.settings import FLAG
-from fnn.run.sweep import check_sweep_folder, chosen_test, expand_grid, run_id, summarize, sweep, t975
+from fnn.run.stacks import run_id
+from fnn.run.summary import chosen_test, summarize, t975
+from fnn.run.sweep import check_sweep_folder, expand_grid, sweep
 
 BASE = {"data": "digits", "hidden": [16], "epochs": 3, "batch_size": 64}
 GRID = {"lr": [0.1, 0.05], "activation": ["relu", "tanh"]}

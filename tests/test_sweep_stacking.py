@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from fnn.run.sweep import STACKED_SETTINGS, run_one, run_stack, stacks, sweep
+from fnn.run.stacks import STACKED_SETTINGS, run_one, run_stack, stacks
+from fnn.run.sweep import sweep
 
 # What a run's record holds that does not depend on how it ran (time, machine and the stack size aside).
 SAME = ("config", "seed", "network", "threads", "threads_from", "data", "history", "epochs_run", "best_epoch",
@@ -233,7 +234,8 @@ def test_halving_on_dask_needs_a_sweep_folder():
 
 
 def test_a_stack_holds_at_most_max_stack_runs():
-    from fnn.run.sweep import MAX_STACK, expand_grid
+    from fnn.run.stacks import MAX_STACK
+    from fnn.run.sweep import expand_grid
 
     configs = expand_grid({"data": "iris", "epochs": 1}, {"lr": [0.1, 0.05, 0.01]}, list(range(MAX_STACK)))
     assert [len(group) for group in stacks(configs)] == [MAX_STACK, MAX_STACK, MAX_STACK]

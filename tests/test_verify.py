@@ -70,7 +70,8 @@ def test_a_mismatch_nothing_explains_says_so(data):
 
 
 def test_every_run_of_a_halving_sweep_verifies_those_a_rung_stopped_included(tmp_path):
-    from fnn.run.sweep import Halving, sweep
+    from fnn.run import Halving
+    from fnn.run.sweep import sweep
 
     out = tmp_path / "halving"
     sweep({"data": "iris", "hidden": [4], "epochs": 3}, {"lr": [0.01, 0.1, 0.3]}, [0], out=str(out),

@@ -18,7 +18,7 @@ from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
 from fnn.data.dataset import Dataset, for_task
 from fnn.data.mnist import find_mnist_folder
-from fnn.data.sources import DATA_KINDS, csv_header, data_kind, load_source, resolve_data, split_source
+from fnn.data.sources import DATA_KINDS, csv_header, data_error, data_kind, load_source, resolve_data, split_source
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
 from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
@@ -138,10 +138,8 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
         if isinstance(source, Dataset):  # one table: classes or a regression target as training decided, before its split
             source = for_task(source, source, str(config.get("task", "auto")))[0]
         train, test = split_source(source, data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype)
-    except FnnInputError as error:
-        raise FnnInputError(f"{where}: {error}") from None
-    except OSError as error:
-        raise FnnInputError(f"{where}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
+    except (FnnInputError, OSError) as error:
+        raise FnnInputError(data_error(where, data, error)) from None
     return train if split == "train" else test
 
 
@@ -153,10 +151,8 @@ def _whole_data(model: Model, name: str) -> Dataset | str:
         return resolve_data(name).partition(":")[2]  # a user's ~ expanded, as for training
     try:
         source = load_source(name, model.params.dtype)
-    except FnnInputError as error:
-        raise FnnInputError(f"--data {name}: {error}") from None
-    except OSError as error:
-        raise FnnInputError(f"--data {name}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
+    except (FnnInputError, OSError) as error:
+        raise FnnInputError(data_error(f"--data {name}", name, error)) from None
     if isinstance(source, Dataset):
         return source
     if source is None and kind is not None and kind.make is not None:  # generated: the whole set the seed draws

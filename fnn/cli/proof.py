@@ -12,6 +12,7 @@ from fnn.cli.common import Commands, add_command
 from fnn.errors import FnnInputError
 from fnn.proof.checks import diff_runs, replay_epoch, rerun_threads, verify_run
 from fnn.store.epochs import FOLDER, epoch_checkpoint_name
+from fnn.store.layout import CHECKPOINT, RECORD
 
 _EXIT_CODES = """exit status: 0 {same}, 1 {differ}, 2 on a usage error."""
 
@@ -34,10 +35,11 @@ def add_arguments(commands: Commands) -> None:
 
     diff = add_command(
         commands, "diff", "compare two runs: settings, data, environment, first divergent epoch, equal params",
-        "example:\n  fnn diff runs/a runs/b\n\n" + _EXIT_CODES.format(same="when the runs are identical", differ="when they differ"),
+        "examples:\n  fnn diff runs/a runs/b\n  fnn diff sweep/runs/ID1.json sweep/runs/ID2.json   # a sweep's runs: no checkpoints, so\n"
+        "                                                     # params by their recorded hash\n\n" + _EXIT_CODES.format(same="when the runs are identical", differ="when they differ"),
     )
-    diff.add_argument("run_a", metavar="RUN_A", help="run folder (or its record.json)")
-    diff.add_argument("run_b", metavar="RUN_B", help="run folder (or its record.json)")
+    diff.add_argument("run_a", metavar="RUN_A", help="run folder (or its record.json), or a sweep's run record SWEEP/runs/ID.json")
+    diff.add_argument("run_b", metavar="RUN_B", help="run folder (or its record.json), or a sweep's run record SWEEP/runs/ID.json")
     diff.add_argument("--json", action="store_true", help="print the difference as one JSON object")
 
     replay = add_command(
@@ -65,7 +67,7 @@ def verify_command(args: argparse.Namespace) -> int:
     if verdict.matches:
         print("verified: the rerun's params are bit-identical to the record's")
         print(f"params sha256: {verdict.rerun_sha256}")
-        if os.path.isdir(args.run) or os.path.basename(args.run) == "record.json":
+        if os.path.isdir(args.run) or os.path.basename(args.run) in (RECORD, CHECKPOINT):
             print("history, validation and test metrics, data fingerprints and checkpoint: as recorded")
         else:  # a sweep's run record
             print("history, validation and test metrics and data fingerprints: as recorded (a sweep's run keeps no checkpoint)")
@@ -113,7 +115,8 @@ def replay_command(args: argparse.Namespace) -> int:
     print("dropout: none" if replay.keep_fraction is None else f"dropout masks keep {replay.keep_fraction:.1%} of hidden units")
     if replay.data_matches is False:
         print("data: the training data as loaded now differ from the record's fingerprint")
-    kept = os.path.join(args.run, FOLDER, epoch_checkpoint_name(replay.epoch))
+    folder = args.run if os.path.isdir(args.run) else os.path.dirname(args.run)
+    kept = os.path.join(folder, FOLDER, epoch_checkpoint_name(replay.epoch))
     if replay.matches:
         print(f"replayed: the params after epoch {replay.epoch} equal the kept {kept}")
         print(f"params sha256: {replay.replayed_sha256}")

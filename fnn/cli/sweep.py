@@ -19,8 +19,11 @@ from typing import Any
 from fnn.cli.common import Interrupted, add_command, add_setting_flags, given_settings, load_toml
 from fnn.errors import FnnInputError
 from fnn.run.grid import Grid, grid_option, read_grid, read_seeds, sweep_option
+from fnn.run.halving import Halving
+from fnn.run.pool import check_scheduler
 from fnn.run.settings import FLAG, RunConfig, Source, setting_name, toml_source
-from fnn.run.sweep import Halving, Rung, SweepResult, check_scheduler, check_sweep_folder, expand_grid, sweep
+from fnn.run.summary import Rung, SweepResult
+from fnn.run.sweep import check_sweep_folder, expand_grid, sweep
 
 
 def add_arguments(commands: Any) -> None:
@@ -141,7 +144,7 @@ def _out(args: argparse.Namespace) -> str:
 
 
 def _halving_options(args: argparse.Namespace) -> Halving | None:
-    """The :class:`~fnn.run.sweep.Halving` of --halving (None without it), each flag checked where it was given."""
+    """The :class:`~fnn.run.halving.Halving` of --halving (None without it), each flag checked where it was given."""
     if not args.halving:
         for flag, value in (("--min-epochs", args.min_epochs), ("--factor", args.factor)):
             if value is not None:

@@ -161,6 +161,29 @@ def load_source(name: str, dtype: DTypeLike = np.float32, label: str | int | Non
     return load_mnist(argument, dtype=dtype, fashion=fashion)
 
 
+def data_error(where: str, name: str, error: FnnInputError | OSError) -> str:
+    """The message of ``error``, raised loading the data ``name``, told by a caller that names the data as
+    ``where`` (``--data csv:PATH``): the loader's messages begin with the path they read, which ``where`` names
+    already, so it is said once.
+
+    >>> data_error("--data csv:/t/x.csv", "csv:/t/x.csv", FnnInputError("/t/x.csv, line 3: expected 2 cells; found 1."))
+    '--data csv:/t/x.csv, line 3: expected 2 cells; found 1.'
+    >>> data_error("--data csv:/t/x.csv", "csv:/t/x.csv", FileNotFoundError(2, "No such file or directory", "/t/x.csv"))
+    '--data csv:/t/x.csv: No such file or directory'
+    """
+    try:
+        path = resolve_data(name).partition(":")[2]
+    except (FnnInputError, OSError):
+        path = ""
+    if isinstance(error, OSError):
+        named = f"{error.filename}: " if error.filename is not None and os.fspath(error.filename) != path else ""
+        return f"{where}: {named}{error.strerror or error}"
+    message = str(error)
+    if path and message.startswith(path) and message[len(path) : len(path) + 1] in (":", ","):
+        return f"{where}{message[len(path):]}"
+    return f"{where}: {message}"
+
+
 def split_source(source: LoadedSource, name: str, seed: int = 0, test_fraction: float = 0.2,
                  dtype: DTypeLike = np.float32) -> tuple[Dataset, Dataset]:
     """``(train, test)`` from :func:`load_source`'s result: generated from ``seed``, split by class from ``seed``,

@@ -21,6 +21,7 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
+from fnn.run.sweep import sweep_record
 from fnn.store.layout import RECORD
 from fnn.store.run_folder import RunFolder, beside_runs, write_in_folder
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
@@ -155,9 +156,10 @@ def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
     (a halving sweep's run folders)."""
     records = []
     for name in sorted(folder.listdir("runs")):
-        path = f"runs/{name}" if name.endswith(".json") else f"runs/{name}/{RECORD}"
-        if folder.exists(path):
-            records.append(folder.read_record(path))
+        if name.endswith(".json"):  # bound to the sweep's ledger: a record changed since is refused, naming it
+            records.append(sweep_record(folder, name))
+        elif folder.exists(f"runs/{name}/{RECORD}"):
+            records.append(folder.read_record(f"runs/{name}/{RECORD}"))
     if not records:
         raise FnnInputError(f"{folder.argument} {folder.path}: no run records in its runs/ folder (expected a folder fnn sweep wrote).")
     return records

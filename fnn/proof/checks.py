@@ -13,8 +13,10 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
   the result with the kept checkpoint of epoch ``E`` and shows the epoch's batch order and dropout masks
   (:func:`fnn.proof.replay.epoch_plan`).
 
-Each reads the record through :meth:`fnn.store.RunFolder.read_record`, and the data from the location the record
-keeps, refusing files that no longer have the recorded SHA-256 (:func:`fnn.run.provenance.check_source`).
+Each reads the record through :meth:`fnn.store.RunFolder.read_record` (a sweep's run record ``SWEEP/runs/ID.json``
+through :func:`fnn.run.sweep.sweep_record`, bound to the sweep's ledger), and the data from the location the record
+keeps, refusing files that no longer have the recorded SHA-256 (:func:`fnn.run.provenance.check_source`). A sweep's
+run record keeps no checkpoint: verify reruns it, diff compares its record, replay says so.
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ from fnn.proof.replay import EpochPlan, epoch_plan
 from fnn.proof.verify import Verification, judge_rerun
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run_prepared, run_threads
+from fnn.run.halving import train_to_rung
 from fnn.run.provenance import check_source, file_sha256
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
-from fnn.run.sweep import train_to_rung
+from fnn.run.sweep import sweep_record
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
-from fnn.store.layout import CHECKPOINT, RECORD, SWEEP_RUNS
+from fnn.store.layout import CHECKPOINT, KEPT_FOLDER, RECORD, SWEEP_RUNS
 from fnn.store.run_folder import RunFolder
 from fnn.train.dropout import dropout_rates
 from fnn.train.loop import run_epoch, start_state, weighted_parts
@@ -49,15 +52,19 @@ _PathLike = str | os.PathLike[str]
 
 
 def _folder(run: _PathLike, argument: str) -> str:
-    """The run folder ``run`` names (itself, or the folder of its ``record.json``)."""
+    """The run folder ``run`` names (itself, or the folder of its ``record.json`` or ``checkpoint.npz``)."""
     run = os.fspath(run)
     if os.path.isfile(run):
         folder, name = os.path.split(run)
-        if name != RECORD:
-            raise FnnInputError(f"{argument} {run}: expected a run folder or its {RECORD}.")
+        if name not in (RECORD, CHECKPOINT):
+            raise FnnInputError(f"{argument} {run}: expected a run folder (or its {RECORD} or {CHECKPOINT}), or a sweep's "
+                                f"run record SWEEP/{SWEEP_RUNS}/ID.json.")
         run = folder or "."
     if not os.path.isdir(run):
         raise FnnInputError(f"{argument} {run}: no such run folder.")
+    if RunFolder(run).holds_sweep() and not RunFolder(run).holds_run():
+        raise FnnInputError(f"{argument} {run}: holds a sweep, not a run; name one of its runs: its record "
+                            f"{os.path.join(run, SWEEP_RUNS, 'ID.json')} (a halving sweep's: its folder {os.path.join(run, SWEEP_RUNS, 'ID')}).")
     return run
 
 
@@ -144,14 +151,21 @@ def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
     return run_threads(config)
 
 
-def _sweep_record(run: _PathLike) -> dict[str, Any] | None:
-    """The record of a sweep's run when ``run`` is a record file directly in a sweep's ``runs/`` (a stacked or a
-    solo run the sweep trained, which keeps no checkpoint), else None."""
+def _in_sweep(run: _PathLike) -> bool:
+    """Whether ``run`` is a record file directly in a sweep's ``runs/``: a stacked or a solo run the sweep
+    trained, which keeps no checkpoint."""
     runs, name = os.path.split(os.path.abspath(os.fspath(run)))
-    if os.path.basename(runs) != SWEEP_RUNS or not name.endswith(".json") or not os.path.isfile(run):
+    return (os.path.basename(runs) == SWEEP_RUNS and name.endswith(".json") and os.path.isfile(run)
+            and RunFolder(os.path.dirname(runs)).holds_sweep())
+
+
+def _sweep_record(run: _PathLike, argument: str = "RUN") -> dict[str, Any] | None:
+    """The record of a sweep's run when ``run`` is one (:func:`_in_sweep`), bound to the sweep's ledger
+    (:func:`fnn.run.sweep.sweep_record`: a record changed since the sweep wrote it is refused), else None."""
+    if not _in_sweep(run):
         return None
-    sweep = RunFolder(os.path.dirname(runs), "RUN")
-    return sweep.read_record(f"{SWEEP_RUNS}/{name}") if sweep.holds_sweep() else None
+    runs, name = os.path.split(os.path.abspath(os.fspath(run)))
+    return sweep_record(RunFolder(os.path.dirname(runs), argument), name)
 
 
 def _verified(run: _PathLike) -> tuple[str | None, dict[str, Any]]:
@@ -207,10 +221,22 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
     return judge_rerun(record, rerun, _checkpoint_differences(folder, record, state) if folder is not None else ())
 
 
+def _compared(run: _PathLike, argument: str) -> tuple[dict[str, Any], TrainState | None, str | None]:
+    """``(record, checkpoint state, why there is no state)`` of one side of :func:`diff_runs`."""
+    record = _sweep_record(run, argument)
+    if record is not None:
+        return record, None, f"{argument} {os.fspath(run)} is a sweep's run record, which keeps no checkpoint"
+    folder = _folder(run, argument)
+    state = _checkpoint_state(folder)
+    return RunFolder(folder, argument).read_record(), state, None if state is not None else f"{argument} {folder} has no {CHECKPOINT}"
+
+
 def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
-    """The :class:`fnn.proof.diff.RecordDiff` between the runs in two folders (or their ``record.json`` files):
-    their records compared, and their checkpoints as they are on disk (``params_equal`` and ``state_equal`` compare
-    the arrays; None when a folder has no checkpoint).
+    """The :class:`fnn.proof.diff.RecordDiff` between two runs, each a run folder (or its ``record.json``) or a
+    sweep's run record (``SWEEP/runs/ID.json``): their records compared (configuration, history, metrics, params
+    hash, data and environment), and their checkpoints as they are on disk (``params_equal`` and ``state_equal``
+    compare the arrays). Where a side has no checkpoint, the params are compared by the recorded
+    ``params_sha256`` and the optimiser state not at all; ``not_compared`` says so.
 
     >>> import contextlib, io, os, tempfile
     >>> folder = os.path.join(tempfile.mkdtemp(), "run")
@@ -220,11 +246,13 @@ def diff_runs(run_a: _PathLike, run_b: _PathLike) -> RecordDiff:
     >>> difference.identical, difference.epochs
     (True, (2, 2))
     """
-    folder_a, folder_b = _folder(run_a, "RUN_A"), _folder(run_b, "RUN_B")
-    difference = diff_records(RunFolder(folder_a, "RUN_A").read_record(), RunFolder(folder_b, "RUN_B").read_record())
-    state_a, state_b = _checkpoint_state(folder_a), _checkpoint_state(folder_b)
+    (record_a, state_a, why_a), (record_b, state_b, why_b) = _compared(run_a, "RUN_A"), _compared(run_b, "RUN_B")
+    difference = diff_records(record_a, record_b)
     if state_a is None or state_b is None:
-        return evolve(difference, params_equal=None, state_equal=None)
+        why = "; ".join(w for w in (why_a, why_b) if w)
+        return evolve(difference, state_equal=None, not_compared=(
+            f"the parameter arrays and the optimiser state ({why}): params are compared by their recorded params_sha256",
+        ))
     same_params = params_sha256(state_a.params) == params_sha256(state_b.params)  # of the arrays as loaded
     return evolve(difference, params_equal=same_params, state_equal=same_params and _same_opt_state(state_a, state_b))
 
@@ -283,8 +311,15 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 1:
         raise bad_argument("replay_epoch", "epoch", "a positive int (epochs count from 1)", epoch)
     epoch, run = int(epoch), os.fspath(run)
-    if not os.path.isdir(run):
-        raise FnnInputError(f"RUN {run}: no such run folder.")
+    if _in_sweep(run):
+        raise FnnInputError(f"RUN {run}: a sweep's run record keeps no checkpoint, so none of its epochs can be replayed; "
+                            f"fnn verify {run} reruns the whole run and proves its record to the bit.")
+    run = _folder(run, "RUN")
+    runs = os.path.dirname(os.path.abspath(run))
+    if os.path.basename(runs) == SWEEP_RUNS and RunFolder(os.path.dirname(runs)).holds_sweep() and not RunFolder(run).exists(KEPT_FOLDER):
+        raise FnnInputError(f"RUN {run}: a halving sweep's run keeps only the checkpoint of the last rung it reached, no "
+                            f"checkpoint per epoch, so none of its epochs can be replayed; fnn verify {run} reruns it and proves "
+                            f"its record to the bit.")
     record = _record(run, "RUN") if RunFolder(run).has_record() else None
     stored = load_epoch_checkpoint(run, epoch)
     config = _config(stored.config or {}, f"RUN {run}")

@@ -44,7 +44,8 @@ class RecordDiff:
     recorded. ``results``: the :data:`RESULTS` entries that differ (``final_metrics.accuracy``, ...).
     ``params_equal``: whether the final parameters are equal (None if unknown); ``state_equal``: whether the
     optimiser states are too (None if not compared). ``observing``: the :data:`OBSERVING` settings that differ,
-    which do not make the runs differ.
+    which do not make the runs differ. ``not_compared``: what could not be compared, and why (a sweep's run record
+    keeps no checkpoint).
 
     >>> a = {"config": {"lr": 0.1, "diagnostics": False}, "history": [{"epoch": 1, "loss": 0.5}], "params_sha256": "ab"}
     >>> difference = diff_records(a, {**a, "config": {"lr": 0.1, "diagnostics": True}})
@@ -62,6 +63,7 @@ class RecordDiff:
     observing: tuple[_Entry, ...] = ()
     results: tuple[_Entry, ...] = ()
     state_equal: bool | None = None
+    not_compared: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -84,6 +86,7 @@ class RecordDiff:
             "params_equal": self.params_equal,
             "state_equal": self.state_equal,
             "observing": rows(self.observing),
+            "not_compared": list(self.not_compared),
         }
 
     def lines(self) -> list[str]:
@@ -102,6 +105,7 @@ class RecordDiff:
         out.append(f"params: {params}")
         if self.state_equal is not None:
             out.append(f"optimiser state: {'equal' if self.state_equal else 'different'}")
+        out += [f"not compared: {what}" for what in self.not_compared]
         return out
 
 

@@ -78,12 +78,12 @@ def _history_differences(recorded: list[Any], rerun: list[Any]) -> list[str]:
     return out
 
 
-def record_differences(record: dict[str, Any], rerun: dict[str, Any]) -> tuple[str, ...]:
+def _record_differences(record: dict[str, Any], rerun: dict[str, Any]) -> tuple[str, ...]:
     """Each proven field (:data:`PROVEN`) where the rerun's record differs from ``record``, as one line naming it
     (nested entries by dotted path, history entries by epoch) with the recorded and the rerun value.
 
     >>> record = {"final_metrics": {"accuracy": 0.9, "loss": 0.3}, "history": [{"epoch": 1, "loss": 0.5}]}
-    >>> record_differences(record, {"final_metrics": {"accuracy": 0.9, "loss": 0.25}, "history": [{"epoch": 1, "loss": 0.5}]})
+    >>> _record_differences(record, {"final_metrics": {"accuracy": 0.9, "loss": 0.25}, "history": [{"epoch": 1, "loss": 0.5}]})
     ('final_metrics.loss: 0.3 recorded, 0.25 rerun',)
     """
     out: list[str] = []
@@ -118,7 +118,7 @@ def judge_rerun(record: dict[str, Any], rerun: dict[str, Any], on_disk: Sequence
     True
     """
     recorded_sha256, rerun_sha256 = _sha256(record, "record"), _sha256(rerun, "rerun")
-    differences = (*record_differences(record, rerun), *on_disk)
+    differences = (*_record_differences(record, rerun), *on_disk)
     reasons = explain_difference(record.get("environment"), rerun.get("environment"), record.get("data"), rerun.get("data"))
     if recorded_sha256 != rerun_sha256 and not reasons:
         reasons = [UNEXPLAINED]

@@ -3,8 +3,9 @@ returns a :class:`Finished` run with its record.
 
 By job: :mod:`.settings` (the table of settings, :class:`RunConfig`), :mod:`.build` (data parts, network,
 optimiser from a configuration, computed once), :mod:`.engine` (the one run loop), :mod:`.record` (metrics and
-the run record), :mod:`.provenance` (data fingerprints and the environment) and :mod:`.sweep` (grids of runs, stacked where
-they can be, and successive halving: ``fnn.run.sweep.sweep(base, grid, seeds, halving=Halving(...))``).
+the run record), :mod:`.provenance` (data fingerprints and the environment), :mod:`.sweep` (grids of runs: ``fnn.sweep(base, grid,
+seeds)``, the one door, also of successive halving with ``halving=Halving(...)``), :mod:`.stacks` (run ids, stacked
+runs), :mod:`.pool` (where a sweep's tasks run), :mod:`.summary` (a sweep's summary and result) and :mod:`.halving`.
 
 >>> finished = fnn.run.run({"data": "iris", "hidden": [4], "epochs": 2})
 >>> finished.record["epochs_run"], finished.record["network"]
@@ -12,7 +13,8 @@ they can be, and successive halving: ``fnn.run.sweep.sweep(base, grid, seeds, ha
 """
 
 from fnn.run.engine import Finished, run
+from fnn.run.halving import Halving
 from fnn.run.settings import DEFAULTS, PYTHON, SETTINGS, RunConfig, resolve_config
-from fnn.run.sweep import Halving, Rung, SweepResult
+from fnn.run.summary import Rung, SweepResult
 
 __all__ = ["run", "Finished", "RunConfig", "resolve_config", "PYTHON", "SETTINGS", "DEFAULTS", "Halving", "Rung", "SweepResult"]

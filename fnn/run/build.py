@@ -18,7 +18,7 @@ from fnn.core.validate import prepare_targets
 from fnn.data.csv import is_number, label_column
 from fnn.data.dataset import Dataset, for_task
 from fnn.data.lazy import ScaledRows
-from fnn.data.sources import LoadedSource, csv_header, load_source, resolve_data, split_source
+from fnn.data.sources import LoadedSource, csv_header, data_error, load_source, resolve_data, split_source
 from fnn.data.transforms import Standardizer, fit_standardizer, standardize
 from fnn.errors import FnnInputError
 from fnn.limits import require_memory, training_bytes
@@ -271,7 +271,7 @@ def _resolved(config, label):
     try:
         return config.replace(data=resolve_data(config.data))
     except FnnInputError as error:
-        raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
+        raise FnnInputError(_name_flags(data_error(f"{label('data')} {config.data}", config.data, error), label)) from None
 
 
 class _TaskError(Exception):
@@ -303,9 +303,9 @@ def _load(config, source, label):
     except _TaskError as error:
         raise FnnInputError(str(error)) from None
     except FnnInputError as error:
-        raise FnnInputError(f"{label('data')} {config.data}: {_name_flags(str(error), label)}") from None
+        raise FnnInputError(_name_flags(data_error(f"{label('data')} {config.data}", config.data, error), label)) from None
     except OSError as error:  # a folder where a file was expected, a file that cannot be read, ...
-        raise FnnInputError(f"{label('data')} {config.data}: {error.filename or ''} {error.strerror or error}".replace("  ", " ")) from None
+        raise FnnInputError(data_error(f"{label('data')} {config.data}", config.data, error)) from None
 
 
 def prepare_run(config: RunConfig, data: tuple[Dataset, Dataset] | None = None, source: LoadedSource = None,

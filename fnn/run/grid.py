@@ -273,7 +273,7 @@ SWEEP_OPTIONS = {
 
 def sweep_option(name: str, value: Any, source: Source) -> Any:
     """A sweep's own option (not a run setting), checked one way at every door: ``sweep()``'s argument, ``fnn
-    sweep``'s flag (``--workers``, ``--min-epochs``) and :class:`~fnn.run.sweep.Halving`'s field; the message
+    sweep``'s flag (``--workers``, ``--min-epochs``) and :class:`~fnn.run.halving.Halving`'s field; the message
     names it as ``source`` spells it. None is kept for ``engine`` (``auto``) and ``workers`` (one per core).
 
     >>> sweep_option("workers", np.int64(2), Source("argument", "sweep")), sweep_option("factor", "3", Source("flag"))

@@ -23,5 +23,7 @@ SUMMARY = "summary.json"
 """The file of a sweep's folder that holds its summary."""
 RUNGS = "rungs.json"
 """The file of a halving sweep's folder that holds its finished rungs."""
+LEDGER = "ledger.json"
+"""The file of a sweep's folder that holds the SHA-256 of each finished run's record, as the sweep wrote it."""
 PLOT_FILES = ("learning_curves.png", "confusion_matrix.png", "decision_boundary.png", "fitted_curve.png", "misclassified.png", "diagnostics.png")
 """The plot files :func:`fnn.observe.run_plots.write_plots` may write into a run folder."""

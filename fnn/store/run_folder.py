@@ -46,6 +46,7 @@ from fnn.store.layout import (
     CHECKPOINT,
     EXTRA_FOLDERS,
     KEPT_FOLDER,
+    LEDGER,
     LOCK,
     PENDING,
     PLOT_FILES,
@@ -184,7 +185,7 @@ class RunFolder(Folder):
     def holds_sweep(self) -> bool:
         """Whether the folder holds a sweep's own files: its summary, its rungs, or run records in its ``runs/``
         (``runs/<run_id>.json``)."""
-        return self.exists(SUMMARY) or self.exists(RUNGS) or any(name.endswith(".json") for name in self.listdir(SWEEP_RUNS))
+        return self.exists(SUMMARY) or self.exists(RUNGS) or self.exists(LEDGER) or any(name.endswith(".json") for name in self.listdir(SWEEP_RUNS))
 
     def _others(self) -> list[str]:
         ours = {LOCK, PENDING, *PLOT_FILES}
@@ -436,7 +437,7 @@ def refuse_inside_runs(path: str | os.PathLike[str], flag: str) -> None:
     whose = None
     if name in (*PLOT_FILES, *EXTRA_FOLDERS, PENDING) and run_in(parent):
         whose = f"part of the run in {parent}"
-    elif name in (SUMMARY, RUNGS, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
+    elif name in (SUMMARY, RUNGS, LEDGER, SWEEP_RUNS, *PLOT_FILES) and sweep_in(parent):
         whose = f"part of the sweep in {parent}"
     elif os.path.basename(parent) == SWEEP_RUNS and sweep_in(os.path.dirname(parent)):
         whose = f"inside {parent}, where the sweep in {os.path.dirname(parent)} keeps its runs"
