@@ -159,3 +159,49 @@ def test_softmax_in_a_hidden_layer_backpropagates_correctly():
     params = fnn.init_params(fnn.network([3, 4, 2], activation=["softmax", "softmax"]), seed=0, dtype="float64")
     x = np.random.default_rng(0).normal(size=(5, 3))
     assert fnn.check_grad(params, (x, np.array([0, 1, 1, 0, 1]))).ok
+
+
+_SPECIAL32 = np.array(
+    [0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FC12345,
+     0xFFC12345, 0x7FFFFFFF, 0xFFFFFFFF, 0x00000001, 0x80000001, 0x007FFFFF, 0x807FFFFF, 0x00800000, 0x80800000,
+     0x7F7FFFFF, 0xFF7FFFFF, 0x3F800000, 0xBF800000],
+    np.uint32,
+)
+_SPECIAL64 = np.array(
+    [0, 1 << 63, 0x7FF0000000000000, 0xFFF0000000000000, 0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001,
+     0xFFF8000000ABCDEF, 0x0000000000000001, 0x8000000000000001, 0x000FFFFFFFFFFFFF, 0x800FFFFFFFFFFFFF,
+     0x3FF0000000000000, 0xBFF0000000000000],
+    np.uint64,
+)
+
+
+def _relu_bits_agree(z: np.ndarray) -> None:
+    """The in-place ReLU of training gives np.maximum(z, 0)'s very bits (NaN payloads and signs, -0.0, subnormals)."""
+    expected = np.maximum(z, 0)
+    got = ACTIVATIONS["relu"]().fn_inplace(z.copy())
+    unsigned = np.uint32 if z.dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got.view(unsigned), expected.view(unsigned))
+
+
+@pytest.mark.parametrize("dtype, bits", [(np.float32, _SPECIAL32), (np.float64, _SPECIAL64)])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (128, 256), (2, 5, 33)])
+def test_inplace_relu_is_bit_identical_to_maximum_on_every_special_value(dtype, bits, shape):
+    # Every special value at every position of vector bodies and tails: the pattern tiled over the whole array.
+    size = int(np.prod(shape))
+    for offset in range(len(bits)):
+        z = np.roll(np.resize(bits, size), offset).view(dtype).reshape(shape)
+        _relu_bits_agree(z)
+    assert np.signbit(ACTIVATIONS["relu"]().fn_inplace(np.array([[-0.0, -1.0, -np.inf]], dtype))).tolist() == [[False] * 3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(min_dims=1, max_dims=3, max_side=70),
+                  elements=st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True, width=32)))
+def test_inplace_relu_is_bit_identical_to_maximum_on_any_floats(z):
+    _relu_bits_agree(z)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=300))
+def test_inplace_relu_is_bit_identical_to_maximum_on_any_float32_bits(words):
+    _relu_bits_agree(np.array(words, np.uint32).view(np.float32))

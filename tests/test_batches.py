@@ -66,3 +66,26 @@ def test_seed_and_epoch_must_be_non_negative_ints(name, value):
     arguments = {"seed": 0, "epoch": 0, name: value}
     with pytest.raises(fnn.FnnInputError, match=f"'{name}' argument of fnn.minibatches must be a non-negative int"):
         fnn.minibatches(np.zeros((4, 1)), np.zeros(4), 2, **arguments)
+
+
+def test_shuffled_batches_of_a_plain_array_and_of_any_indexable_rows_are_the_same():
+    # A plain array is gathered with np.take, anything else by its own indexing: the same rows either way.
+    class Rows:
+        def __init__(self, array):
+            self.array = array
+
+        def __len__(self):
+            return len(self.array)
+
+        def __getitem__(self, index):
+            return self.array[index] * 1
+
+    x = np.arange(70.0, dtype=np.float32).reshape(35, 2)
+    plain = list(fnn.minibatches(x, np.arange(35), 4, seed=1, epoch=2))
+    wrapped = list(fnn.minibatches(Rows(x), np.arange(35), 4, seed=1, epoch=2))
+    assert len(plain) == 9 and sorted(np.concatenate([yb for _, yb in plain]).tolist()) == list(range(35))
+    for (xa, ya), (xb, yb) in zip(plain, wrapped):
+        assert xa.dtype == np.float32 and type(xa) is np.ndarray
+        np.testing.assert_array_equal(xa, x[ya])
+        np.testing.assert_array_equal(xb, xa)
+        np.testing.assert_array_equal(ya, yb)

@@ -146,3 +146,46 @@ def test_a_fold_of_sgd_step_is_fits_sgd_epoch_byte_for_byte(digits_split):
     batches = fnn.minibatches(train.features, train.labels, 32, seed=4, epoch=0)
     folded = reduce(lambda p, batch: fnn.sgd_step(p, fnn.grad(p, batch), lr=0.1), batches, params)
     assert folded == fnn.fit(params, train, epochs=1, lr=0.1, batch_size=32, seed=4).params
+
+
+@pytest.mark.parametrize(
+    "sizes, loss, targets, weighted",
+    [
+        ([3, 5, 4], "cross_entropy", "labels", False),
+        ([3, 5, 4], "cross_entropy", "labels", True),
+        ([3, 5, 4], "cross_entropy", "one_hot", False),
+        ([3, 5, 1], "binary_cross_entropy", "binary", False),
+        ([3, 5, 2], "mse", "values", False),
+        ([3, 5, 2], "mse", "values", True),
+    ],
+)
+def test_running_metrics_are_those_of_one_add_a_step_over_many_steps(sizes, loss, targets, weighted):
+    # 300 steps of 2 rows: the pending steps are summed in several chunks and a remainder at the epoch's end.
+    from fnn.train.batches import minibatches
+    from fnn.train.loop import RunningMetrics, prepare_data, run_epoch, start_state
+    from fnn.train.step import step_outcome
+
+    rng = np.random.default_rng(3)
+    n, classes = 601, sizes[-1]
+    x = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    y = {
+        "labels": lambda: rng.integers(0, classes, n),
+        "one_hot": lambda: np.eye(classes, dtype=np.float32)[rng.integers(0, classes, n)],
+        "binary": lambda: rng.integers(0, 2, n),
+        "values": lambda: rng.standard_normal((n, classes)).astype(np.float32),
+    }[targets]()
+    params = fnn.init_params(fnn.network(sizes, activation="tanh", loss=loss), seed=0)
+    weights = rng.uniform(0.5, 2.0, n) if weighted else None
+    optimizer = fnn.optim.sgd(0.05)
+    x, y = prepare_data(params, (x, y))
+    state, metrics = run_epoch(start_state(params, optimizer), x, y, optimizer, 2, weights=weights)
+
+    sums, current, opt_state = RunningMetrics(), params, optimizer.init(params)
+    weight_batches = minibatches(weights, weights, 2, 0, 0) if weighted else iter(lambda: (None, None), 0)
+    for (xb, yb), (wb, _) in zip(minibatches(x, y, 2, 0, 0), weight_batches):
+        done = step_outcome(optimizer, current, opt_state, xb, yb, weights=wb)
+        current, opt_state = done.params, done.opt_state
+        sums = sums.add(done.loss, done.trace.post[-1], yb, params.spec.is_classifier, wb)
+    assert state.step == 301 and state.params == current
+    assert metrics == sums.metrics(params.spec.is_classifier)
+    assert metrics["loss"] > 0 and set(metrics) == ({"loss", "accuracy"} if params.spec.is_classifier else {"loss", "r2"})

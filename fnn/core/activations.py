@@ -88,6 +88,12 @@ def _softmax_vjp(z, a, g):
     return a * (g - np.sum(g * a, axis=-1, keepdims=True))
 
 
+def _relu_inplace(z):
+    # np.maximum against an array of zeros runs NumPy's vector loop; against the scalar 0 it is 3-5x slower (NumPy
+    # 2.4) for the very same bits. Multiplying by z > 0 would give -0.0 for negatives and NaN for -inf.
+    return np.maximum(z, np.zeros(z.shape, z.dtype), out=z)
+
+
 def _relu_vjp(z, a, g):
     np.multiply(g, z > 0, out=g)
     return g
@@ -180,7 +186,7 @@ RELU = Activation(
     lambda z: np.maximum(z, 0),
     lambda z, a: (z > 0).astype(z.dtype),
     _relu_vjp,
-    fn_inplace=lambda z: np.multiply(z, z > 0, out=z),
+    fn_inplace=_relu_inplace,
 )
 SOFTPLUS = Activation("softplus", lambda z: np.logaddexp(0, z), lambda z, a: _sigmoid(z))
 SILU = Activation("silu", lambda z: z * _sigmoid(z), _silu_derivative)

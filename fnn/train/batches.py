@@ -80,7 +80,12 @@ def _batches(x: Any, y: Any, batch_size: int, seed: int, epoch: int, shuffle: bo
     batches = list(np.sort(order[:full].reshape(-1, batch_size), axis=1)) + (
         [np.sort(order[full:])] if full < n else []
     )
+    # np.take gathers rows of a plain array faster than x[index] (Fashion-MNIST's batch of 128 rows: 33 us
+    # against 38); a memory map or ScaledRows keeps its own indexing.
+    rows = (lambda index: np.take(x, index, axis=0)) if type(x) is np.ndarray else x.__getitem__
     for index in batches:
         if index[-1] - index[0] == len(index) - 1:  # consecutive rows (a batch of the whole set): a view
             index = slice(int(index[0]), int(index[-1]) + 1)
-        yield x[index], y[index]
+            yield x[index], y[index]
+        else:
+            yield rows(index), y[index]

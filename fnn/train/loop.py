@@ -134,51 +134,72 @@ class RunningMetrics:
         return {"loss": self.loss_sum / self.count, "r2": r2}
 
 
-@frozen(hash=False)
-class EpochCarry:
-    """What the epoch's fold carries from step to step: the parameters and optimiser state, the run's step
-    counter, the running metric sums and the diagnostics accumulator (None when the run gathers none). On the
-    fused path, after its first step, ``flats`` holds the flat vectors of the parameters and moments and
-    ``opt_state`` is the number of updates made: the fold builds the state's records once, at its end
-    (:func:`_carried_state`), not on every step."""
+Pending = tuple[tuple[float, np.ndarray, np.ndarray, np.ndarray | None], ...]
+"""Steps whose running metrics are not yet summed: ``(loss, outputs, y, weights)`` each, in order."""
+EpochCarry = tuple[Params, Any, int, RunningMetrics, Pending, DiagnosticsAccumulator | None, Flats | None]
+"""What the epoch's fold carries from step to step, a plain tuple (a record a step costs more than its
+fields): ``(params, opt_state, step, sums, pending, diagnostics, flats)``: the parameters and optimiser state,
+the run's step counter, the running metric sums, the steps not yet in the sums (see :func:`_fold_pending`), and
+the diagnostics accumulator (None when the run gathers none). On the fused path, after its first step, ``flats``
+holds the flat vectors of the parameters and moments and ``opt_state`` is the number of updates made: the fold
+builds the state's records once, at its end (:func:`_carried_state`), not on every step."""
 
-    params: Params
-    opt_state: Any
-    step: int
-    sums: RunningMetrics
-    diagnostics: DiagnosticsAccumulator | None
-    flats: Flats | None = None
+_PENDING_OUTPUTS = 1 << 16
+"""How many output numbers of an epoch's steps wait for one argmax (at most 64 steps): few NumPy calls a step,
+bounded memory."""
+
+
+def _pending_steps(batch_size: int, outputs: int) -> int:
+    """How many steps' outputs :func:`_fold_pending` takes at once, for batches of ``batch_size`` rows."""
+    return max(1, min(64, _PENDING_OUTPUTS // max(1, batch_size * outputs)))
+
+
+def _fold_pending(sums: RunningMetrics, pending: Pending, is_classifier: bool) -> RunningMetrics:
+    """``sums`` with the steps ``pending`` as ``(loss, outputs, y, weights)`` added, in their order: the same floats
+    as one :meth:`RunningMetrics.add` a step; an unweighted classifier's hits are counted in one argmax."""
+    if not pending:
+        return sums
+    if not is_classifier or any(weights is not None for *_, weights in pending):
+        return reduce(lambda done, one: done.add(one[0], one[1], one[2], is_classifier, one[3]), pending, sums)
+    loss_sum, count = sums.loss_sum, sums.count
+    for value, outputs, _, _ in pending:
+        loss_sum, count = loss_sum + value * len(outputs), count + len(outputs)
+    outputs = np.concatenate([one[1] for one in pending])
+    right = classes_from_outputs(outputs) == class_labels_of(np.concatenate([one[2] for one in pending]))
+    return RunningMetrics(loss_sum, count, sums.hits + int(np.count_nonzero(right)), sums.sq_err, sums.y_sum, sums.y_sq)
 
 
 def _carried_state(carry: EpochCarry, kernel: ElementwiseKernel | None) -> Any:
     """The optimiser state ``carry`` stands for."""
-    if carry.flats is None or kernel is None:
-        return carry.opt_state
-    return flat_state(kernel, carry.params.spec, carry.opt_state, carry.flats)
+    params, opt_state, *_, flats = carry
+    if flats is None or kernel is None:
+        return opt_state
+    return flat_state(kernel, params.spec, opt_state, flats)
 
 
 def _epoch_step(
-    optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState
+    optimizer: Optimizer, seed: int, epoch: int, drop_rates: Sequence[float], epoch_start: TrainState, batch_size: int
 ) -> Callable[[EpochCarry, Weighted], EpochCarry]:
     """The step of the epoch's fold: ``EpochCarry x batch -> EpochCarry``."""
     penalty, kernel, spec = optimizer.penalty, optimizer.kernel, epoch_start.params.spec
     is_classifier = spec.is_classifier
+    flush = _pending_steps(batch_size, spec.sizes[-1])
 
     def step(carry: EpochCarry, batch: Weighted) -> EpochCarry:
-        params, step_number, observed = carry.params, carry.step, carry.diagnostics
+        params, opt_state, step_number, sums, pending, observed, flats = carry
         x, y, weights = batch
         masks = dropout_masks(spec, len(x), drop_rates, seed, epoch, step_number, params.dtype) if drop_rates else None
         norms = observed is not None and wants_norms(observed)
         if kernel is not None:
-            if carry.flats is None:
-                flats, count = step_flats(kernel, params, carry.opt_state), carry.opt_state.count
+            if flats is None:
+                flats, count = step_flats(kernel, params, opt_state), opt_state.count
             else:
-                flats, count = carry.flats, carry.opt_state
+                count = opt_state
             fused = flat_step(kernel, params, count, flats, x, y, masks, norms, weights)
             value, trace, new_params, grad_norms = fused.loss, fused.trace, fused.params, fused.grad_norms
             new_state, new_flats = count + 1, fused.flats
         else:
-            done = composed_step(optimizer, params, carry.opt_state, x, y, masks, norms, weights)
+            done = composed_step(optimizer, params, opt_state, x, y, masks, norms, weights)
             value, trace, new_params, grad_norms = done.loss, done.trace, done.params, done.grad_norms
             new_state, new_flats = done.opt_state, None
         if penalty is not None:
@@ -197,8 +218,10 @@ def _epoch_step(
         if observed is not None:
             lr = optimizer.learning_rate(_carried_state(carry, kernel)) if optimizer.learning_rate is not None else None
             observed = accumulate(observed, trace.post, grad_norms, params, new_params, lr)
-        sums = carry.sums.add(value, trace.post[-1], y, is_classifier, weights)
-        return EpochCarry(new_params, new_state, step_number + 1, sums, observed, new_flats)
+        pending = (*pending, (value, trace.post[-1], y, weights))
+        if len(pending) >= flush:
+            sums, pending = _fold_pending(sums, pending, is_classifier), ()
+        return new_params, new_state, step_number + 1, sums, pending, observed, new_flats
 
     return step
 
@@ -243,18 +266,20 @@ def run_epoch(
     >>> state.epoch, state.step, sorted(metrics)
     (1, 2, ['accuracy', 'loss'])
     """
-    step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state)
+    step = _epoch_step(optimizer, state.seed, state.epoch, drop_rates, state, batch_size)
     batches = _weighted_batches(x, y, weights, batch_size, state.seed, state.epoch, shuffle)
     if on_batch is not None:
         batches = _observed(batches, on_batch)
     observed = start_diagnostics(state.params.spec) if diagnostics else None
-    start = EpochCarry(state.params, state.opt_state, state.step, RunningMetrics(), observed)
+    start: EpochCarry = (state.params, state.opt_state, state.step, RunningMetrics(), (), observed, None)
     end = reduce(step, batches, start)
-    metrics: dict[str, Any] = end.sums.metrics(end.params.spec.is_classifier)
-    if end.diagnostics is not None:
-        metrics["diagnostics"] = finish(end.diagnostics)
+    params, _, step_count, sums, pending, observed, _ = end
+    is_classifier = params.spec.is_classifier
+    metrics: dict[str, Any] = _fold_pending(sums, pending, is_classifier).metrics(is_classifier)
+    if observed is not None:
+        metrics["diagnostics"] = finish(observed)
     opt_state = _carried_state(end, optimizer.kernel)
-    return evolve(state, params=end.params, opt_state=opt_state, epoch=state.epoch + 1, step=end.step), metrics
+    return evolve(state, params=params, opt_state=opt_state, epoch=state.epoch + 1, step=step_count), metrics
 
 
 def validation_split(params: Params, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
