@@ -98,16 +98,24 @@ def test_rung_flags_need_halving(flag, capsys):
 
 
 def test_resuming_with_other_rungs_or_seeds_trains_those_rungs_from_each_runs_checkpoint(whole, tmp_path, capsys):
-    """A finished sweep's folder resumed with another --factor (other rungs) or other --seeds: the finished rungs are
+    """A finished sweep's folder resumed with another --factor (other rungs, the same runs): the finished rungs are
     not taken for this sweep's, runs continue from their checkpoints only up to this sweep's rung, and the result is
-    that of a fresh sweep with these settings."""
+    that of a fresh sweep with these settings. Resumed with other --seeds, it holds runs this sweep does not have
+    (they would be mixed into its folder): refused, naming one; --overwrite gives the fresh sweep's result."""
     for changed in (["--factor", "2"], ["--seeds", "0"]):
         args = [*ARGS, *changed]
         fresh, resumed = str(tmp_path / f"fresh{changed[0]}"), str(tmp_path / f"resumed{changed[0]}")
         assert main([*args, "--out", fresh]) == 0
         assert main([*ARGS, "--out", resumed]) == 0
-        assert main([*args, "--out", resumed, "--resume"]) == 0
+        if changed[0] == "--seeds":
+            capsys.readouterr()
+            assert main([*args, "--out", resumed, "--resume"]) == 2
+            assert "runs that this sweep does not have" in capsys.readouterr().err
+            assert main([*args, "--out", resumed, "--overwrite"]) == 0
+        else:
+            assert main([*args, "--out", resumed, "--resume"]) == 0
         mine, theirs = (json.loads(open(os.path.join(folder, "summary.json")).read()) for folder in (resumed, fresh))
         assert mine["rungs"] == theirs["rungs"] and mine["chosen"] == theirs["chosen"]
         finals = {name: value for name, value in _finals(fresh).items() if value[0] == 9}
         assert {name: _finals(resumed)[name] for name in finals} == finals
+        assert sorted(os.listdir(os.path.join(resumed, "runs"))) == sorted(os.listdir(os.path.join(fresh, "runs")))

@@ -21,7 +21,7 @@ from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, data_error, data_kind, load_source, resolve_data, split_source
 from fnn.errors import FnnInputError, shown_names
 from fnn.observe import plots
-from fnn.observe.run_plots import sweep_histories, write_plots, write_sweep_plot
+from fnn.observe.run_plots import sweep_histories, sweep_run_curves, write_plots, write_sweep_plot
 from fnn.run.provenance import check_source
 from fnn.run.settings import FLAG, SETTINGS, check_value
 from fnn.store.inputs import check_scale
@@ -341,6 +341,14 @@ def plot_command(args: argparse.Namespace) -> int:
         return 0
     if not args.folders:
         raise FnnInputError("RUN: give a run folder (or several to compare them), or --activations.")
+    curves = sweep_run_curves(args.folders[0]) if len(args.folders) == 1 else None
+    if curves is not None:  # a sweep's run keeps its record only: its learning curves, drawn where --out says
+        if not args.out:
+            sweep = os.path.dirname(os.path.dirname(os.path.abspath(args.folders[0])))
+            raise FnnInputError(f"RUN {args.folders[0]}: a sweep's run record, with no run folder to draw into; give --out FILE.png "
+                                f"for its learning curves, or plot the whole sweep: fnn plot {sweep}")
+        print(f"plot: {_save_out(curves, args.out, args.overwrite)}")
+        return 0
     for folder in args.folders:
         if not os.path.isdir(folder):
             what = "does not exist" if not os.path.lexists(folder) else "is a file"

@@ -21,7 +21,8 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
-from fnn.run.sweep import sweep_record
+from fnn.run.stacks import sweep_entries
+from fnn.run.sweep import sweep_record, sweep_record_file
 from fnn.store.layout import RECORD
 from fnn.store.run_folder import RunFolder, beside_runs, write_in_folder
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
@@ -152,10 +153,11 @@ def write_plots(
 
 
 def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
-    """The run records of a sweep folder: ``runs/<run_id>.json`` (a sweep's) and ``runs/<run_id>/record.json``
-    (a halving sweep's run folders)."""
+    """The run records of a sweep folder (:func:`~fnn.run.stacks.sweep_entries`; the user's files in its ``runs/``
+    are left alone): ``runs/<run_id>.json`` (a sweep's, bound to its ledger) and ``runs/<run_id>/record.json`` (a
+    halving sweep's run folders)."""
     records = []
-    for name in sorted(folder.listdir("runs")):
+    for name in sweep_entries(folder):
         if name.endswith(".json"):  # bound to the sweep's ledger: a record changed since is refused, naming it
             records.append(sweep_record(folder, name))
         elif folder.exists(f"runs/{name}/{RECORD}"):
@@ -163,6 +165,25 @@ def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
     if not records:
         raise FnnInputError(f"{folder.argument} {folder.path}: no run records in its runs/ folder (expected a folder fnn sweep wrote).")
     return records
+
+
+def sweep_run_curves(path: str | os.PathLike[str], argument: str = "RUN") -> Figure | None:
+    """The learning curves of the sweep's run whose record is ``path`` (``SWEEP/runs/<run_id>.json``, bound to the
+    sweep's ledger), or None when ``path`` is no sweep's run record.
+
+    >>> import tempfile
+    >>> from fnn.run.sweep import sweep
+    >>> out = tempfile.mkdtemp()
+    >>> result = sweep({"data": "iris", "hidden": [4], "epochs": 2}, {"lr": [0.1]}, [0], engine="sequential", out=out)
+    >>> figure = sweep_run_curves(os.path.join(out, "runs", result.records[0]["run_id"] + ".json"))
+    >>> [len(line.get_xdata()) for line in figure.axes[0].lines][:1], sweep_run_curves(out)
+    ([2], None)
+    """
+    record = sweep_record_file(path, argument)
+    if record is None:
+        return None
+    plots.require_matplotlib()
+    return plots.learning_curves(History([EpochRecord(**epoch) for epoch in record["history"]]))
 
 
 def sweep_histories(path: str | os.PathLike[str], argument: str = "SWEEP") -> dict[str, list[History]]:

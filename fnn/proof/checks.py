@@ -38,7 +38,7 @@ from fnn.run.halving import train_to_rung
 from fnn.run.provenance import check_source, file_sha256
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
-from fnn.run.sweep import sweep_record
+from fnn.run.sweep import sweep_record_file
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
 from fnn.store.epochs import load_epoch_checkpoint
@@ -151,26 +151,9 @@ def _run_threads(record: dict[str, Any] | None, config: RunConfig) -> int:
     return run_threads(config)
 
 
-def _in_sweep(run: _PathLike) -> bool:
-    """Whether ``run`` is a record file directly in a sweep's ``runs/``: a stacked or a solo run the sweep
-    trained, which keeps no checkpoint."""
-    runs, name = os.path.split(os.path.abspath(os.fspath(run)))
-    return (os.path.basename(runs) == SWEEP_RUNS and name.endswith(".json") and os.path.isfile(run)
-            and RunFolder(os.path.dirname(runs)).holds_sweep())
-
-
-def _sweep_record(run: _PathLike, argument: str = "RUN") -> dict[str, Any] | None:
-    """The record of a sweep's run when ``run`` is one (:func:`_in_sweep`), bound to the sweep's ledger
-    (:func:`fnn.run.sweep.sweep_record`: a record changed since the sweep wrote it is refused), else None."""
-    if not _in_sweep(run):
-        return None
-    runs, name = os.path.split(os.path.abspath(os.fspath(run)))
-    return sweep_record(RunFolder(os.path.dirname(runs), argument), name)
-
-
 def _verified(run: _PathLike) -> tuple[str | None, dict[str, Any]]:
     """The run folder (None for a sweep's run record) and the checked record :func:`verify_run` proves."""
-    record = _sweep_record(run)
+    record = sweep_record_file(run)
     if record is not None:
         return None, record
     folder = _folder(run, "RUN")
@@ -183,7 +166,7 @@ def _verified(run: _PathLike) -> tuple[str | None, dict[str, Any]]:
 def rerun_threads(run: _PathLike) -> int:
     """The BLAS thread count :func:`verify_run` reruns the run in folder ``run`` with: the recorded one.
     """
-    record = _sweep_record(run) or _record(run, "RUN")
+    record = sweep_record_file(run) or _record(run, "RUN")
     return _run_threads(record, _config(record["config"], f"RUN {os.fspath(run)}"))
 
 
@@ -223,7 +206,7 @@ def verify_run(run: _PathLike, threads: int | None = None) -> Verification:
 
 def _compared(run: _PathLike, argument: str) -> tuple[dict[str, Any], TrainState | None, str | None]:
     """``(record, checkpoint state, why there is no state)`` of one side of :func:`diff_runs`."""
-    record = _sweep_record(run, argument)
+    record = sweep_record_file(run, argument)
     if record is not None:
         return record, None, f"{argument} {os.fspath(run)} is a sweep's run record, which keeps no checkpoint"
     folder = _folder(run, argument)
@@ -311,7 +294,7 @@ def replay_epoch(run: _PathLike, epoch: int) -> Replay:
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 1:
         raise bad_argument("replay_epoch", "epoch", "a positive int (epochs count from 1)", epoch)
     epoch, run = int(epoch), os.fspath(run)
-    if _in_sweep(run):
+    if sweep_record_file(run) is not None:
         raise FnnInputError(f"RUN {run}: a sweep's run record keeps no checkpoint, so none of its epochs can be replayed; "
                             f"fnn verify {run} reruns the whole run and proves its record to the bit.")
     run = _folder(run, "RUN")

@@ -260,7 +260,7 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
                    "chosen": pooled, "epochs_trained": trained, "epochs_full_grid": result.epochs_full_grid}
         folder.write(SUMMARY, json.dumps(summary, indent=1).encode())
         if overwrite:  # only now that the new sweep is whole: the replaced sweep's other runs go
-            remove_other_runs(folder, configs)
+            remove_other_runs(folder, configs, halving=True)
     return result
 
 

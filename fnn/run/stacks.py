@@ -25,7 +25,7 @@ from fnn.run.build import Prepared, prepare_run
 from fnn.run.engine import run
 from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import RunConfig
-from fnn.store.layout import SWEEP_RUNS
+from fnn.store.layout import LEDGER, RUNGS, SWEEP_RUNS
 from fnn.store.run_folder import RunFolder
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
@@ -123,11 +123,26 @@ def run_stack(configs: Sequence[RunConfig], source: LoadedSource = None) -> list
             records.append({**record, "threads_from": "threads", "run_id": run_id(config), "stacked": len(configs)})
     return records
 
-def remove_other_runs(folder: RunFolder, configs: Sequence[RunConfig]) -> None:
-    """The runs (records or run folders) of ``out/runs`` that are not this sweep's, removed; what no sweep writes
-    (a name that is no run id) is the user's and stays."""
-    kept = {run_id(c) for c in configs} | {f"{run_id(c)}.json" for c in configs}
-    for name in folder.listdir(SWEEP_RUNS):
-        if name not in kept and _RUN_NAME.match(name):
-            folder.remove(f"{SWEEP_RUNS}/{name}")
+def sweep_entries(folder: RunFolder) -> list[str]:
+    """The names in ``folder``'s ``runs/`` that a sweep writes: ``<run_id>.json`` (a run record) and ``<run_id>``
+    (a halving sweep's run folder). Any other name there is the user's: no reader or remover of a sweep touches it."""
+    return sorted(name for name in folder.listdir(SWEEP_RUNS) if _RUN_NAME.match(name))
 
+
+def sweep_names(configs: Sequence[RunConfig], halving: bool) -> set[str]:
+    """The names of ``configs``' runs in a sweep's ``runs/``: run folders ``<run_id>`` for a halving sweep, else
+    records ``<run_id>.json``."""
+    return {run_id(c) if halving else f"{run_id(c)}.json" for c in configs}
+
+
+def remove_other_runs(folder: RunFolder, configs: Sequence[RunConfig], halving: bool) -> None:
+    """What a replaced sweep left in ``folder`` that this one (of ``configs``; ``halving`` or not) does not have,
+    removed: the other runs of ``runs/`` (records or run folders, :func:`sweep_entries`) and the other kind of
+    sweep's file (a halving sweep's ``rungs.json``, a grid sweep's ``ledger.json``). The user's files stay."""
+    kept = sweep_names(configs, halving)
+    for name in sweep_entries(folder):
+        if name not in kept:
+            folder.remove(f"{SWEEP_RUNS}/{name}")
+    other = LEDGER if halving else RUNGS
+    if folder.exists(other):
+        folder.remove(other)

@@ -41,9 +41,9 @@ from fnn.run.grid import Grid, read_grid, read_seeds, sweep_option
 from fnn.run.halving import Halving, check_halving, halving_of, run_halving
 from fnn.run.pool import Engine, engine_of, split
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
-from fnn.run.stacks import remove_other_runs, run_id, run_stack, stacks, task_key
+from fnn.run.stacks import remove_other_runs, run_id, run_stack, stacks, sweep_entries, sweep_names, task_key
 from fnn.run.summary import Rung, SweepResult, chosen_test, ranking_metric, ranking_monitor, summarize
-from fnn.store.layout import LEDGER, SUMMARY, SWEEP_RUNS
+from fnn.store.layout import LEDGER, RUNGS, SUMMARY, SWEEP_RUNS
 from fnn.store.record import MAX_RECORD_BYTES, parse_record
 from fnn.store.run_folder import RECORD, RunFolder, refuse_inside_runs
 
@@ -156,21 +156,58 @@ def sweep_record(folder: RunFolder, name: str, ledger: dict[str, str] | None = N
             f"{LEDGER}): it was changed since. Delete it and resume the sweep (--resume) to run it again, or run the "
             f"whole sweep again with --overwrite."
         )
-    return parse_record(raw, folder.file(path))
+    record = parse_record(raw, folder.file(path))
+    stem = name[: -len(".json")] if name.endswith(".json") else name
+    if not (record.get("run_id") == stem == run_id(record["config"])):
+        raise FnnInputError(
+            f"{folder.file(path)}: its run (run_id {record.get('run_id')!r}, configuration id {run_id(record['config'])}) is "
+            f"not the run of this name ({stem}): it was copied or renamed. Delete it and resume the sweep (--resume)."
+        )
+    return record
+
+
+def sweep_record_file(path: str | os.PathLike[str], argument: str = "RUN") -> dict[str, Any] | None:
+    """The record of a sweep's run when ``path`` names one, a file ``SWEEP/runs/<run_id>.json`` of a folder that
+    holds a sweep, read through :func:`sweep_record` (bound to the sweep's ledger); None for any other path.
+    ``argument`` names the path in errors.
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> result = sweep({"data": "iris", "hidden": [4], "epochs": 1}, {"lr": [0.1]}, [0], engine="sequential", out=out)
+    >>> len(sweep_record_file(os.path.join(out, "runs", result.records[0]["run_id"] + ".json"))["history"]), sweep_record_file(out)
+    (1, None)
+    """
+    runs, name = os.path.split(os.path.abspath(os.fspath(path)))
+    folder = RunFolder(os.path.dirname(runs), argument)
+    if not (os.path.basename(runs) == SWEEP_RUNS and name.endswith(".json") and os.path.isfile(path) and folder.holds_sweep()):
+        return None
+    return sweep_record(folder, name)
 
 
 def _finished(folder: RunFolder, ledger: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The finished runs' records in the sweep's ``runs/``: each that its ``ledger`` names, read through
-    :func:`sweep_record` (a record changed since the sweep wrote it is refused, naming it) and bound to its name:
-    ``runs/<run_id>.json`` whose ``run_id`` is that name and whose configuration has that id. A record the ledger
-    does not name (the sweep stopped before it noted it) is left out: its run is run again."""
-    done = {}
-    for name in folder.listdir(SWEEP_RUNS):
-        if name.endswith(".json") and name in ledger:
-            record = sweep_record(folder, name, ledger)
-            if record.get("run_id") == name[: -len(".json")] == run_id(record["config"]):
-                done[record["run_id"]] = record
-    return done
+    """The finished runs' records in the sweep's ``runs/``, by run id: each that its ``ledger`` names, read through
+    :func:`sweep_record` (a record changed, copied or renamed since the sweep wrote it is refused, naming it). A
+    record the ledger does not name (the sweep stopped before it noted it) is left out: its run is run again."""
+    return {name[: -len(".json")]: sweep_record(folder, name, ledger) for name in sweep_entries(folder) if name in ledger}
+
+
+def check_resumed(folder: RunFolder, configs: Sequence[RunConfig], halving: bool) -> None:
+    """Refuse to resume, into ``folder``, a sweep (of ``configs``; ``halving`` or not) other than the one it holds:
+    a run there that this sweep does not have (another grid, other seeds or settings), or the other kind of sweep's
+    files, would be mixed into its folder (its plot, its records) though not into its summary."""
+    ours = sweep_names(configs, halving)
+    others = [name for name in sweep_entries(folder) if name not in ours]
+    if others:
+        raise FnnInputError(
+            f"out {folder.path}: holds {len(others)} run{'s' * (len(others) != 1)} that this sweep does not have "
+            f"({folder.file(f'{SWEEP_RUNS}/{others[0]}')}{', ...' if len(others) > 1 else ''}: another grid, other seeds or "
+            f"settings{', or a halving sweep' if not halving and not others[0].endswith('.json') else ''}{', or a grid sweep' if halving and others[0].endswith('.json') else ''}); "
+            f"resume with the grid, seeds and settings that made them, or replace the sweep with overwrite (--overwrite)."
+        )
+    other = RUNGS if not halving else LEDGER
+    if folder.exists(other) and (not halving or _read_ledger(folder)):
+        raise FnnInputError(f"out {folder.path}: holds a {'halving' if not halving else 'grid'} sweep ({folder.file(other)}); "
+                            f"resume it as it was run ({'with' if not halving else 'without'} halving), or replace it with overwrite (--overwrite).")
 
 
 def check_sweep_folder(out: str | os.PathLike[str], *, resume: bool = False, overwrite: bool = False,
@@ -246,6 +283,8 @@ def sweep(base: dict[str, Any], grid: dict[str, list[Any]], seeds: Sequence[int]
     budget = check_halving(configs, grid) if rungs is not None else 0
     distributed, address = engine_of(engine, scheduler, workers)
     with _locked_sweep_folder(out, resume=resume, overwrite=overwrite) as folder:
+        if folder is not None and resume:
+            check_resumed(folder, configs, rungs is not None)
         if rungs is None:
             return _sweep(configs, grid, folder, distributed, address, workers, engine, resume, overwrite, on_result, stack)
         if distributed is not None and folder is None:
@@ -306,6 +345,6 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
         content = {"engine": label, "stacked": stack, "ranked_on": ranked_on, "summary": list(summary), "chosen": result.chosen_test}
         folder.write(SUMMARY, json.dumps(content, indent=1).encode())
         if overwrite:  # only now that the new sweep is whole: the replaced sweep's other records go
-            remove_other_runs(folder, configs)
+            remove_other_runs(folder, configs, halving=False)
     return result
 
