@@ -276,7 +276,7 @@ FULL = [
     ("enospc-plot", errno.ENOSPC, PLOT, "the disk is full"),
     ("enospc-export", errno.ENOSPC, EXPORT, "the disk is full"),
     ("enospc-sweep-overwrite", errno.ENOSPC, SWEEP_OVERWRITE, "the disk is full"),
-    ("edquot-sweep-resume", errno.EDQUOT, ["sweep", *SWEEP, "--seeds", "5", "--out", "{s}", "--resume"], "quota"),
+    ("edquot-sweep-resume", errno.EDQUOT, ["sweep", *SWEEP, "--seeds", "0,5", "--out", "{s}", "--resume"], "quota"),
 ]
 
 

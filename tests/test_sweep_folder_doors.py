@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
 
 import fnn.proof
 from fnn.cli import main
@@ -166,6 +165,7 @@ def test_plot_of_one_sweep_record_draws_its_curves_with_out_and_points_the_way_w
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0, 1, allow_nan=False, width=32), min_size=1, max_size=40))
 def test_spread_is_the_hand_computation(values):
+    stats = pytest.importorskip("scipy.stats")
     row = spread("m", values)
     array = np.array(values, dtype=np.float64)
     assert math.isclose(row["m_mean"], array.mean(), abs_tol=1e-12)
