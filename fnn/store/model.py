@@ -165,27 +165,34 @@ class Model:
 
     # -- predictions and metrics --------------------------------------------------------------------------------
 
-    def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
-        """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``how``: ``label``,
-        ``source``, ``scale``, ``kind`` of :meth:`inputs`)."""
+    def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                scale: float | None = None, kind: str | None = None) -> np.ndarray:
+        """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``label``, ``source``,
+        ``scale`` and ``kind`` as :meth:`inputs` reads them)."""
         batch_size = _batch_size(batch_size, "outputs")
-        return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how), batch_size)
+        features = self.prepare_features(raw, label=label, source=source, scale=scale, kind=kind)
+        return predict(in_target_units(self.params, self.targets), features, batch_size)
 
-    def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+    def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                scale: float | None = None, kind: str | None = None) -> np.ndarray:
         """Class names (class indices if the model has no names) for a classifier, values for a regression: one
         per row of raw inputs; what ``fnn predict`` writes."""
-        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), **how)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), label=label, source=source,
+                               scale=scale, kind=kind)
         if not self.params.spec.is_classifier:
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
         classes = classes_from_outputs(outputs)
         names = self.output_names(outputs)
         return np.array(names)[classes] if self.class_names else classes
 
-    def predict_proba(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+    def predict_proba(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                      scale: float | None = None, kind: str | None = None) -> np.ndarray:
         """A classifier's class probabilities (:func:`probabilities`), one row per row of raw inputs."""
         if not self.params.spec.is_classifier:
             raise FnnInputError("predict_proba: this model is a regression; it gives values (predict), not probabilities.")
-        return probabilities(self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), **how), self.params.spec)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), label=label, source=source,
+                               scale=scale, kind=kind)
+        return probabilities(outputs, self.params.spec)
 
     def output_names(self, outputs: np.ndarray) -> list[str]:
         """The class names of a classifier's probability columns (``'0'``, ``'1'``, ... if it has none that fit)."""
