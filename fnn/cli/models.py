@@ -178,8 +178,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     try:
         metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv", batch_size=batch_size)
     except FnnInputError as error:
-        message = str(error)
-        raise FnnInputError(message if message.startswith(source) else f"{source}: {message}") from None
+        name = args.data if args.data is not None else str(model.config.get("data") or "")
+        raise FnnInputError(str(error) if str(error).startswith(source) else data_error(source, name, error)) from None
     if args.json:
         print(json.dumps(metrics))
         return 0
