@@ -240,6 +240,12 @@ class Model:
         numbered = bool(self.class_names) and all(is_number(name) for name in self.class_names)
         if not numbered and (values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values)))):
             return values.astype(np.int64)  # whole floats (0.0, as float64 arrays hold labels) are indices, as ints are
+        if not numbered and values.dtype.kind == "f":
+            flat = values.ravel()
+            bad = float(flat[np.flatnonzero(flat != np.round(flat))[0]])
+            classes = f"the model's classes {list(self.class_names)} or their" if self.class_names else "class"
+            count = max(len(self.class_names), self.params.spec.sizes[-1], 2)
+            raise FnnInputError(f"{source}: expected {classes} indices 0..{count - 1}; found {bad!r}, not a whole number.")
         lookup = {name: index for index, name in enumerate(self.class_names)}
         texts = [str(v).strip() for v in values.ravel()]
         if numbered:  # classes that were numbers in the table (grades 1, 2, 3): a label is a class by its value
