@@ -217,7 +217,7 @@ class Model:
             if y is None and values is None:
                 column = f" {self.label!r}" if self.label is not None else ""
                 raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
-            labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
+            labels = self.read_labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
         if not len(features):
             raise FnnInputError(f"{source}: has no rows; expected at least one sample to score.")
         metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True, batch_size=batch_size)
@@ -227,8 +227,14 @@ class Model:
             metrics["confusion_matrix"] = confusion_matrix(np.asarray(labels), predicted, classes).tolist()
         return metrics
 
-    def _labels(self, values: Any, source: str) -> np.ndarray:
-        """Labels as the loss takes them: class names mapped to the model's class indices; numbers as they are."""
+    def read_labels(self, values: Any, source: str) -> np.ndarray:
+        """Labels as the loss takes them: class names mapped to the model's class indices; numbers as they are.
+        ``source`` names them in errors.
+
+        >>> model = fnn.store.Model(fnn.TrainState(fnn.init_params(fnn.network([2, 2]), seed=0), None), {}, class_names=("cat", "dog"))
+        >>> model.read_labels(["dog", "cat"], "y").tolist()
+        [1, 0]
+        """
         values = np.asarray(values)
         if not self.params.spec.is_classifier:
             if values.dtype.kind in "iuf":
