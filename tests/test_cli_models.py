@@ -90,7 +90,7 @@ def test_predict_never_overwrites_unless_asked(iris_run, flowers, tmp_path):
         (["{unnamed}"], ["unnamed.csv", "5 columns", "--label"]),
         (["{flowers}", "--label", "colour"], ["--label 'colour'"]),
         (["--values", "1,2,3"], ["--values", "4 inputs", "3 values"]),
-        (["--values", "1,a,3,4"], ["--values, column 2", "expected a number; found 'a'"]),
+        (["--values", "1,a,3,4"], ["--values", "comma-separated numbers"]),
         (["missing.csv"], ["error: missing.csv: no such file"]),
         ([], ["input", "--values"]),
         (["{flowers}", "--scale", "0"], ["--scale"]),

@@ -144,18 +144,3 @@ def test_a_table_holding_some_of_the_classes_is_scored_by_name_through_every_spl
     assert (np.add(*[part["confusion_matrix"] for part in parts]) == whole["confusion_matrix"]).all()
     absent = [i for i, name in enumerate(names) if name not in classes]
     assert all(sum(whole["confusion_matrix"][i]) == 0 for i in absent)
-
-
-@pytest.mark.parametrize("cell", ["nan", "-inf", "NA", "", "1e400", "-1e999", "x", "1_000", "0x10", "1,5".replace(",", " ")])
-def test_a_cell_is_read_alike_in_a_table_and_in_values(tmp_path, capsys, cell):
-    # fnn predict --values reads each cell by the table's rule for a number, and refuses it in the same words
-    fnn.save(tmp_path / "model.npz", model())
-    path = written(tmp_path, f"a,b\n1,{cell}\n".encode())
-    with pytest.raises(fnn.FnnInputError) as caught:
-        model().predict(path)
-    said = str(caught.value).partition("column 2 ('b')")[2]
-    assert said.startswith(": expected a")
-    assert main(["predict", str(tmp_path / "model.npz"), "--values", f"1,{cell}"]) != 0
-    assert f"--values, column 2 ('b'){said}" in capsys.readouterr().err
-    assert main(["predict", str(tmp_path / "model.npz"), "--values", " 1 ,\t2 "]) == 0
-    assert capsys.readouterr().out.count("\n") == 2

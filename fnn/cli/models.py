@@ -16,7 +16,6 @@ from attrs import evolve
 
 from fnn.cli.common import Commands, add_command
 from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
-from fnn.data.csv import is_number, number_error
 from fnn.data.dataset import Dataset, for_task
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, data_error, data_kind, load_source, resolve_data, split_source
@@ -211,7 +210,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 # -- predict -----------------------------------------------------------------------------------------------------
 
 
-def _raw_inputs(args: argparse.Namespace, columns: Sequence[str]) -> tuple[Any, str]:
+def _raw_inputs(args: argparse.Namespace, n_inputs: int) -> tuple[Any, str]:
     """What the model reads (one sample's row, or a file's path) and how messages name it."""
     is_table = str(args.input).lower().endswith((".csv", ".csv.gz"))
     if args.label is not None and not is_table:
@@ -220,12 +219,11 @@ def _raw_inputs(args: argparse.Namespace, columns: Sequence[str]) -> tuple[Any, 
     if args.values is not None:
         if args.input is not None:
             raise FnnInputError("--values: give one sample with --values or an input file, not both.")
-        cells = args.values.split(",")
-        for column, cell in enumerate(cells, 1):  # each cell read by a table's rule for a number
-            if not is_number(cell) or not np.isfinite(float(cell)):
-                name = f" ({columns[column - 1]!r})" if len(columns) == len(cells) else ""
-                raise number_error(f"--values, column {column}{name}", cell)
-        return np.array([float(cell) for cell in cells]), "--values"  # one sample: its width is checked where every input's is
+        try:
+            row = [float(cell) for cell in args.values.split(",")]
+        except ValueError:
+            raise FnnInputError(f"--values: expected {n_inputs} comma-separated numbers; got {args.values!r}.") from None
+        return np.array(row), "--values"  # one sample: its width is checked where every input's is
     path = args.input
     if path is None:
         raise FnnInputError("input: give a file of inputs (.csv, .npy or IDX) or one sample with --values.")
@@ -281,7 +279,7 @@ def predict_command(args: argparse.Namespace) -> int:
     model = load_run(args.model, "model")
     check_scale(args.scale, "--scale")
     batch_size = check_value("batch_size", args.batch_size, FLAG)
-    raw, source = _raw_inputs(args, model.columns)
+    raw, source = _raw_inputs(args, model.params.spec.sizes[0])
     outputs = model.outputs(raw, label=args.label, source=source, scale=args.scale, batch_size=batch_size)
     columns, rows, array = _prediction_table(model, outputs)
     content = _render(extension, columns, rows, array)

@@ -348,29 +348,17 @@ def _parse_strict(
     if not all(map(is_number, cells)):
         position = next(i for i, cell in enumerate(cells) if not is_number(cell))
         row, column = divmod(position, len(feature_columns))
-        raise number_error(table.where(row, feature_columns[column]), cells[position])
+        raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a number; found {_shown(cells[position])}.")
     features = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), len(feature_columns))
     bad = None if all_finite(features) else first_non_finite(features)
     if bad is not None:
         row, column = bad
-        raise number_error(table.where(row, feature_columns[column]), cells[row * len(feature_columns) + column])
+        raise FnnInputError(f"{table.where(row, feature_columns[column])}: expected a finite number; found {cells[row * len(feature_columns) + column].strip()!r}, too large for float64.")
     if label_index is not None:
         for row, cell in enumerate(label_cells):
             if not cell:
                 raise FnnInputError(f"{table.where(row, label_index)}: expected a label; found an empty cell.")
     return features, (label_cells if label_index is not None else None), lines
-
-
-def number_error(where: str, cell: str) -> FnnInputError:
-    """The error for a feature cell at ``where`` (a file's line and column, a flag's) whose text is not a finite
-    number: not a number by this module's rules, or one too large for float64.
-
-    >>> print(number_error("--values, column 2", "nan"))
-    --values, column 2: expected a number; found 'nan' (missing and non-finite values are refused).
-    """
-    if is_number(cell):
-        return FnnInputError(f"{where}: expected a finite number; found {cell.strip()!r}, too large for float64.")
-    return FnnInputError(f"{where}: expected a number; found {_shown(cell)}.")
 
 
 def _shown(cell: str) -> str:
