@@ -140,7 +140,16 @@ def _model_data(model: Model, name: str | None, run: str, split: str = "test", l
         train, test = split_source(source, data, config.get("seed", 0), config.get("test_fraction", 0.2), model.params.dtype)
     except (FnnInputError, OSError) as error:
         raise FnnInputError(data_error(where, data, error)) from None
-    return train if split == "train" else test
+    return _in_model_classes(model, train if split == "train" else test, where)
+
+
+def _in_model_classes(model: Model, data: Dataset, where: str) -> Dataset:
+    """``data`` with its labels as the model's class indices, matched by name (a table's own classes are those it
+    holds, which may be fewer or in another order than the model's), after the split made on its own."""
+    if not model.params.spec.is_classifier or not (model.class_names and data.class_names) or data.class_names == model.class_names:
+        return data
+    labels = model.read_labels(np.asarray(data.class_names)[np.asarray(data.labels)], f"{where}'s labels")
+    return Dataset(data.features, labels, model.class_names, data.name)
 
 
 def _whole_data(model: Model, name: str) -> Dataset | str:
@@ -178,8 +187,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     try:
         metrics = model.evaluate(data, label=args.label if isinstance(data, str) else None, source=source, kind="csv", batch_size=batch_size)
     except FnnInputError as error:
-        message = str(error)
-        raise FnnInputError(message if message.startswith(source) else f"{source}: {message}") from None
+        name = args.data if args.data is not None else str(model.config.get("data") or "")
+        raise FnnInputError(str(error) if str(error).startswith(source) else data_error(source, name, error)) from None
     if args.json:
         print(json.dumps(metrics))
         return 0

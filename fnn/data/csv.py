@@ -191,13 +191,19 @@ def _read_text(path: str) -> tuple[bytes | bytearray, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
-        raise FnnInputError(
-            f"{path}, line {line}: expected UTF-8 text; found the byte 0x{data[error.start]:02x}, which is not UTF-8 here "
-            f"(save the file as UTF-8)."
-        ) from None
+        raise not_utf8(path, error) from None
     return data, text
+
+
+def not_utf8(path: str, error: UnicodeDecodeError) -> FnnInputError:
+    """The error for a table that is not UTF-8 text, naming its line and the first byte that is not, whichever
+    reader (the whole table's or its header's) decoded it."""
+    before = error.object[: error.start]
+    line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+    return FnnInputError(
+        f"{path}, line {line}: expected UTF-8 text; found the byte 0x{error.object[error.start]:02x}, which is not UTF-8 "
+        f"here (save the file as UTF-8)."
+    )
 
 
 def bounded_lines(lines: Iterable[str], path: str) -> Iterator[str]:
@@ -231,10 +237,12 @@ def _blank(cells: list[str]) -> bool:
 
 
 def _read(
-    path: object, function: str, label: str | int | None, drop: Drop, required: bool, recognise: bool = False
+    path: object, function: str, label: str | int | None, drop: Drop, required: bool, recognise: bool = False,
+    rows: bool = True,
 ) -> _Table:
     """The table; without a ``label`` it has a label column if ``required`` (then recognised by name, or an error)
-    or if ``recognise`` and one is named as a label."""
+    or if ``recognise`` and one is named as a label. A table without data rows is refused if ``rows`` (training
+    needs rows; inputs to predict may be none)."""
     path = as_path(path, function)
     data, text = _read_text(path)
     newline = text.find("\n")
@@ -255,6 +263,13 @@ def _read(
         label_index = label_column(header if has_header else None, label, width=width, source=path, required=required)
     dropped = _drop_indices(header, has_header, drop, width, path, label_index)
     feature_columns = [i for i in range(width) if i != label_index and i not in dropped]
+    kept = [header[i] for i in (*feature_columns, *([] if label_index is None else [label_index]))]
+    repeated = sorted({name for name in kept if kept.count(name) > 1}) if has_header else []
+    if repeated:
+        raise FnnInputError(
+            f"{path}, line 1: the header repeats the column name(s) {shown_names(repeated)}; expected distinct names, "
+            f"since a model's inputs are matched by name (rename the repeats)."
+        )
     if not feature_columns:
         raise FnnInputError(f"{path}: expected at least one feature column besides the label and dropped ones; the columns are {header}.")
     fast = _parse_fast(data, has_header, width, feature_columns, label_index)
@@ -267,7 +282,7 @@ def _read(
         if has_header:
             next(records)
         features, label_cells, lines = _parse_strict(records, path, header, width, feature_columns, label_index)
-    if len(features) == 0:
+    if rows and len(features) == 0:
         raise FnnInputError(f"{path}: expected data rows after the {'header' if has_header else 'first line'}; found none.")
     return _Table(path, header, has_header, features, feature_columns, label_index, label_cells, lines)
 
@@ -395,7 +410,8 @@ def read_table(
 ) -> tuple[list[str], np.ndarray, list[str] | None, int]:
     """``(header, features, label_cells, first_data_line)``: the header's names (``column0``... without one), the
     feature columns as float64 (all but the label column and ``drop``), the label column's cells as text (``None``
-    without a label column) and the line of the first data row.
+    without a label column) and the line of the first data row. A header-only table has zero rows, as inputs to
+    predict may (:func:`load_csv`, which is for training, refuses it).
 
     ``label_column`` is a header name or an index; without it there is no label column, unless
     ``recognise_label``: then a column named as in :data:`LABEL_NAMES` is the label column if there is one (as
@@ -409,7 +425,7 @@ def read_table(
     (['x', 'y'], array([[1.],
            [2.]]), ['a', 'b'], 2)
     """
-    table = _read(path, "read_table", label_column, drop, required=label_column is not None, recognise=recognise_label)
+    table = _read(path, "read_table", label_column, drop, required=label_column is not None, recognise=recognise_label, rows=False)
     return table.header, table.features, table.label_cells, 2 if table.has_header else 1
 
 

@@ -224,10 +224,12 @@ def csv_header(path: str) -> list[str]:
     with open_input(path, "a CSV table (UTF-8, comma-separated)") as handle:
         stream, _ = maybe_gunzip(handle)
         with decompression_errors(path, "a CSV table"):
-            from fnn.data.csv import bounded_lines
+            from fnn.data.csv import bounded_lines, not_utf8
 
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
             try:
                 return [cell.strip() for cell in next(csv.reader(bounded_lines(_lines(text), path), strict=True), [])]
+            except UnicodeDecodeError as error:
+                raise not_utf8(path, error) from None
             except csv.Error as error:
                 raise FnnInputError(f"{path}, line 1: malformed CSV ({error}); expected comma-separated cells.") from None

@@ -27,6 +27,8 @@ from fnn.errors import FnnInputError
 from fnn.limits import bytes_text, require_memory
 
 _TABLES = (".csv", ".csv.gz")
+_NOT_IDX = (".npz", ".json", ".txt", ".tsv", ".xlsx", ".xls", ".parquet", ".pkl", ".pickle")
+"""File names read as no input format: without this their bytes would be read as IDX and refused as a bad IDX file."""
 Table = Mapping[str, Any]
 """A table with named columns: column name -> values (a pandas DataFrame is read the same way)."""
 
@@ -60,6 +62,9 @@ def read_inputs(model: ColumnsOf, raw: Any, label: str | None, source: str, scal
         path = os.fspath(raw)
         if os.path.isdir(path):
             raise FnnInputError(f"{source}: is a folder; expected a .csv, .npy or IDX file.")
+        other = next((end for end in _NOT_IDX if path.lower().endswith(end)), None)
+        if kind is None and other is not None:
+            raise FnnInputError(f"{source}: is a {other} file; expected a .csv, .npy or IDX file of inputs (save an array with np.save as .npy).")
         kind = kind or ("csv" if path.lower().endswith(_TABLES) else "npy" if path.lower().endswith(".npy") else "idx")
         if label is not None and kind != "csv":
             raise FnnInputError(f"label {label!r}: names a column of a CSV table; {path} is not one.")

@@ -165,27 +165,34 @@ class Model:
 
     # -- predictions and metrics --------------------------------------------------------------------------------
 
-    def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
-        """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``how``: ``label``,
-        ``source``, ``scale``, ``kind`` of :meth:`inputs`)."""
+    def outputs(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                scale: float | None = None, kind: str | None = None) -> np.ndarray:
+        """The network's output rows for raw inputs, ``batch_size`` rows per forward pass (``label``, ``source``,
+        ``scale`` and ``kind`` as :meth:`inputs` reads them)."""
         batch_size = _batch_size(batch_size, "outputs")
-        return predict(in_target_units(self.params, self.targets), self.prepare_features(raw, **how), batch_size)
+        features = self.prepare_features(raw, label=label, source=source, scale=scale, kind=kind)
+        return predict(in_target_units(self.params, self.targets), features, batch_size)
 
-    def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+    def predict(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                scale: float | None = None, kind: str | None = None) -> np.ndarray:
         """Class names (class indices if the model has no names) for a classifier, values for a regression: one
         per row of raw inputs; what ``fnn predict`` writes."""
-        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), **how)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict"), label=label, source=source,
+                               scale=scale, kind=kind)
         if not self.params.spec.is_classifier:
             return outputs[:, 0] if outputs.shape[1] == 1 else outputs
         classes = classes_from_outputs(outputs)
         names = self.output_names(outputs)
         return np.array(names)[classes] if self.class_names else classes
 
-    def predict_proba(self, raw: Any, *, batch_size: int = BATCH_SIZE, **how: Any) -> np.ndarray:
+    def predict_proba(self, raw: Any, *, batch_size: int = BATCH_SIZE, label: str | None = None, source: str = "x",
+                      scale: float | None = None, kind: str | None = None) -> np.ndarray:
         """A classifier's class probabilities (:func:`probabilities`), one row per row of raw inputs."""
         if not self.params.spec.is_classifier:
             raise FnnInputError("predict_proba: this model is a regression; it gives values (predict), not probabilities.")
-        return probabilities(self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), **how), self.params.spec)
+        outputs = self.outputs(raw, batch_size=_batch_size(batch_size, "predict_proba"), label=label, source=source,
+                               scale=scale, kind=kind)
+        return probabilities(outputs, self.params.spec)
 
     def output_names(self, outputs: np.ndarray) -> list[str]:
         """The class names of a classifier's probability columns (``'0'``, ``'1'``, ... if it has none that fit)."""
@@ -210,7 +217,7 @@ class Model:
             if y is None and values is None:
                 column = f" {self.label!r}" if self.label is not None else ""
                 raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
-            labels = self._labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
+            labels = self.read_labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
         if not len(features):
             raise FnnInputError(f"{source}: has no rows; expected at least one sample to score.")
         metrics = evaluate_in_target_units(self.params, features, labels, self.targets, counts=True, batch_size=batch_size)
@@ -220,8 +227,14 @@ class Model:
             metrics["confusion_matrix"] = confusion_matrix(np.asarray(labels), predicted, classes).tolist()
         return metrics
 
-    def _labels(self, values: Any, source: str) -> np.ndarray:
-        """Labels as the loss takes them: class names mapped to the model's class indices; numbers as they are."""
+    def read_labels(self, values: Any, source: str) -> np.ndarray:
+        """Labels as the loss takes them: class names mapped to the model's class indices; numbers as they are.
+        ``source`` names them in errors.
+
+        >>> model = fnn.store.Model(fnn.TrainState(fnn.init_params(fnn.network([2, 2]), seed=0), None), {}, class_names=("cat", "dog"))
+        >>> model.read_labels(["dog", "cat"], "y").tolist()
+        [1, 0]
+        """
         values = np.asarray(values)
         if not self.params.spec.is_classifier:
             if values.dtype.kind in "iuf":
@@ -233,6 +246,12 @@ class Model:
         numbered = bool(self.class_names) and all(is_number(name) for name in self.class_names)
         if not numbered and (values.dtype.kind in "iub" or (values.dtype.kind == "f" and np.array_equal(values, np.round(values)))):
             return values.astype(np.int64)  # whole floats (0.0, as float64 arrays hold labels) are indices, as ints are
+        if not numbered and values.dtype.kind == "f":
+            flat = values.ravel()
+            bad = float(flat[np.flatnonzero(flat != np.round(flat))[0]])
+            classes = f"the model's classes {list(self.class_names)} or their" if self.class_names else "class"
+            count = max(len(self.class_names), self.params.spec.sizes[-1], 2)
+            raise FnnInputError(f"{source}: expected {classes} indices 0..{count - 1}; found {bad!r}, not a whole number.")
         lookup = {name: index for index, name in enumerate(self.class_names)}
         texts = [str(v).strip() for v in values.ravel()]
         if numbered:  # classes that were numbers in the table (grades 1, 2, 3): a label is a class by its value
