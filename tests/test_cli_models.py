@@ -146,3 +146,20 @@ def test_mnist_with_only_fashion_mnist_present_is_an_error_that_says_how_to_get_
     one_line_error(result, "No MNIST files found", "$FNN_DATA/mnist", "never substitutes Fashion-MNIST")
     if os.path.isdir(fashion):
         assert "holds Fashion-MNIST" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def sweep_record(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep") / "sweep"
+    fnn_cli("sweep", "--data", "iris", "--hidden", "4", "--epochs", "1", "--seeds", "0,1", "--out", folder, "--quiet")
+    return sorted((folder / "runs").glob("*.json"))[0]
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["predict", "--values", "1,2,3,4"], ["export", "--out", "model.onnx"]])
+@pytest.mark.parametrize("kind", ["sweep record", "run record"])
+def test_a_json_record_given_as_a_model_is_named_and_pointed_to_what_holds_one(command, kind, sweep_record, iris_run, tmp_path):
+    record = sweep_record if kind == "sweep record" else iris_run / "record.json"
+    result = fnn_cli(command[0], record, *command[1:], cwd=tmp_path, check=False)
+    hint = f"fnn verify {record}" if kind == "sweep record" else f"give its run folder {iris_run}"
+    one_line_error(result, f"model {record}: is a JSON record, not a model", hint)
+    assert not (tmp_path / "model.onnx").exists()

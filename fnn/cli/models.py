@@ -106,6 +106,13 @@ def load_run(path: str, argument: str) -> Model:
         raise FnnInputError(f"{argument} {path}: does not exist; expected a run folder (with {CHECKPOINT}) or a checkpoint .npz file.")
     if os.path.isdir(path) and not RunFolder(path, argument).exists(CHECKPOINT):
         raise FnnInputError(f"{argument} {path}: not a run folder (no {CHECKPOINT} in it); expected a folder fnn train wrote, or a checkpoint .npz file.")
+    if os.path.isfile(path) and path.lower().endswith(".json"):
+        folder = os.path.dirname(path) or "."
+        has_model = os.path.isfile(os.path.join(folder, CHECKPOINT))
+        hint = (f"give its run folder {folder}" if has_model else
+                f"a sweep's run record keeps no parameters (`fnn verify {path}` reruns the run and checks its hash)")
+        raise FnnInputError(f"{argument} {path}: is a JSON record, not a model; expected a run folder (with {CHECKPOINT}) "
+                            f"or a checkpoint .npz file: {hint}.")
     try:
         return load_model(path)
     except FnnInputError as error:
