@@ -193,3 +193,15 @@ def test_predict_takes_a_table_as_wide_as_the_inputs_whole_even_with_a_column_na
     rows = json.loads((tmp_path / "p.json").read_text())
     assert len(rows) == 3
     assert [r["class_index"] for r in rows] == [int(c) for c in fnn.core.metrics.classes_from_outputs(expected)]
+
+
+@pytest.mark.parametrize("labels", [["x"] * 6, ["7"] * 6, ["dog"] * 5 + ["dog"]])
+def test_a_table_of_one_class_is_refused_in_the_datas_words_at_every_training_door(labels, tmp_path, capsys):
+    table = tmp_path / "one.csv"
+    table.write_text("a,b,label\n" + "".join(f"{i},{i * 2},{label}\n" for i, label in enumerate(labels)))
+    result = run_cli(capsys, "train", "--data", f"csv:{table}", "--epochs", "1", "--out", tmp_path / "run", "--quiet")
+    one_line_error(result, "--data csv:", "hold one class", repr(labels[0]), "--task regression")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(fnn.FnnInputError, match=r"^data csv:.*hold one class.*task regression") as raised:
+        fnn.run.run({"data": f"csv:{table}", "epochs": 1})
+    assert "softmax" not in str(raised.value)

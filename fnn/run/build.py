@@ -172,7 +172,14 @@ def _weight_column(config: RunConfig, parts: tuple[Dataset, Dataset]) -> tuple[t
 
 
 def _check_output_for_classes(config, train, label):
-    """Class labels need an output whose values are class scores; refused before training in one line."""
+    """Class labels need two classes at least and an output whose values are class scores; refused before
+    training in one line, in the data's words (not the network's that could not be made)."""
+    if train.n_classes == 1:
+        raise FnnInputError(
+            f"{label('data')} {config.data}: the labels of {train.name!r} hold one class ({train.class_names[0]!r}); a "
+            f"classifier needs at least two. Give data with rows of another class, or {label('task')} regression if "
+            f"the label is a number to predict."
+        )
     if train.n_classes and config.output not in ("auto", "softmax", "sigmoid"):
         raise FnnInputError(
             f"{label('output')} {config.output}: {train.name!r} has class labels ({train.n_classes} classes), which need "
