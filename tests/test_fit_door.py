@@ -5,6 +5,7 @@ when refused) and giving what the run gives; every other setting is refused nami
 keyword gets a suggestion; a value only the data refuse names the setting as each door's user wrote it."""
 
 import math
+import pathlib
 import re
 
 import numpy as np
@@ -251,3 +252,16 @@ def test_a_schedule_counts_epochs_in_steps_of_fits_data(iris):
     assert [(r.step, round(r.lr, 6)) for r in state.history] == [(8, 0.2), (16, 0.1), (24, 0.05)]
     whole = fnn.fit(params, data, epochs=1, lr=0.4, schedule="step_decay:1,0.5", batch_size=16)
     assert (whole.history[0].step, round(whole.history[0].lr, 6)) == (10, 0.2)
+
+
+@pytest.mark.parametrize("path", ["train.csv", pathlib.Path("data") / "train.csv"])
+@pytest.mark.parametrize("door", ["fit", "fit_seeds", "iterate_epochs"])
+def test_a_path_given_as_data_is_named_and_pointed_to_the_loaders(door, path):
+    spec = fnn.network([2, 3])
+    call = {
+        "fit": lambda: fnn.fit(fnn.init_params(spec, seed=0), path, epochs=1),
+        "fit_seeds": lambda: fnn.fit_seeds(spec, path, seeds=[0, 1], epochs=1),
+        "iterate_epochs": lambda: next(iter(fnn.iterate_epochs(fnn.init_params(spec, seed=0), path))),
+    }[door]
+    with pytest.raises(fnn.FnnInputError, match=rf"'data' argument of fnn\.{door} .*not a path .*fnn\.data\.load_csv.*Got '{re.escape(str(path))}'"):
+        call()

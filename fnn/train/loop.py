@@ -19,6 +19,7 @@ run continued from any returned state is bit-identical to an uninterrupted one.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
@@ -59,6 +60,9 @@ def prepare_data(params: Params, data: Any, function: str = "fit", name: str = "
         x, y = data.as_tuple()
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
+    elif isinstance(data, (str, os.PathLike)):
+        raise bad_argument(function, name, "a fnn.Dataset or a pair (x, y), not a path (read the file first, e.g. with "
+                           "fnn.data.load_csv or fnn.data.load_mnist)", os.fspath(data))
     else:
         raise bad_argument(function, name, "a fnn.Dataset or a pair (x, y)", type(data).__name__)
     x = check_features(params, x, function, f"{name} features")
