@@ -163,3 +163,13 @@ def test_a_json_record_given_as_a_model_is_named_and_pointed_to_what_holds_one(c
     hint = f"fnn verify {record}" if kind == "sweep record" else f"give its run folder {iris_run}"
     one_line_error(result, f"model {record}: is a JSON record, not a model", hint)
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_a_table_without_labels_is_refused_in_each_doors_words(iris_run, tmp_path):
+    table = tmp_path / "unlabelled.csv"
+    table.write_text("sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n")
+    result = fnn_cli("evaluate", iris_run, "--data", f"csv:{table}", check=False)
+    one_line_error(result, f"--data csv:{table}: has no label column", "--label COLUMN")
+    assert " y." not in result.stderr
+    with pytest.raises(fnn.FnnInputError, match=r"has no label column; .*the labels given as y\.$"):
+        fnn.load(iris_run).evaluate(str(table))

@@ -216,7 +216,9 @@ class Model:
             features = self._prepared(found, source)
             if y is None and values is None:
                 column = f" {self.label!r}" if self.label is not None else ""
-                raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels, or the labels given as y.")
+                # the command line names its data by the flag; it has no y, but --label names another column
+                apart = "; or name the label column with --label COLUMN" if source.startswith("--") else ", or the labels given as y"
+                raise FnnInputError(f"{source}: has no label column{column}; expected a table holding its labels{apart}.")
             labels = self.read_labels(values if y is None else y, "y" if y is not None else f"{source}'s labels")
         if not len(features):
             raise FnnInputError(f"{source}: has no rows; expected at least one sample to score.")
