@@ -98,8 +98,9 @@ def test_every_field_edited_is_refused_by_every_reader(finished, tmp_path, which
     assert (out / "summary.json").read_bytes() == summary  # refused before anything is written
 
 
-def test_an_edited_record_deleted_as_the_refusal_says_is_run_again_by_resume_to_the_same_bytes(finished, tmp_path):
-    out, mine, other = _copy(finished, tmp_path, "chosen")
+@pytest.mark.parametrize("which", ["chosen", "stopped at the first rung"])
+def test_an_edited_record_deleted_as_the_refusal_says_is_run_again_by_resume_to_the_same_bytes(finished, tmp_path, which):
+    out, mine, other = _copy(finished, tmp_path, which)
     before = {path.name: (path / RECORD).read_bytes() for path in (mine, other)}
     record = json.loads(before[mine.name])
     (mine / RECORD).write_text(json.dumps({**record, "history": [{**record["history"][0], "loss": 0}, *record["history"][1:]]}))
@@ -107,8 +108,12 @@ def test_an_edited_record_deleted_as_the_refusal_says_is_run_again_by_resume_to_
         sweep_histories(out)
     shutil.rmtree(mine)
     result = _sweep(out, resume=True)
-    assert result.records[0]["run_id"] == mine.name and json.loads((mine / RECORD).read_bytes())["params_sha256"] == record["params_sha256"]
-    assert (other / RECORD).read_bytes() == before[other.name]
+    assert result.records[0]["run_id"] == finished[1]["chosen"]
+    rerun = json.loads((mine / RECORD).read_bytes())
+    assert rerun["params_sha256"] == record["params_sha256"] and rerun.get("rung_epochs") == record.get("rung_epochs")
+    kept = json.loads(before[other.name])  # the chosen run's final record is written again with its own timing
+    assert {k: v for k, v in json.loads((other / RECORD).read_bytes()).items() if k != "wall_seconds"} == {
+        k: v for k, v in kept.items() if k != "wall_seconds"}
     assert _ledger(out)["runs"] == {f"{p.name}/{RECORD}": hashlib.sha256((p / RECORD).read_bytes()).hexdigest() for p in (mine, other)}
     assert sum(len(histories) for histories in sweep_histories(out).values()) == 2
 

@@ -30,7 +30,7 @@ from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError, TrainingDiverged, unknown_name
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.grid import sweep_option
-from fnn.run.pool import Engine, split
+from fnn.run.pool import Engine, Pool, split
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import RunConfig, Source, setting_name
 from fnn.run.stacks import (
@@ -229,24 +229,18 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     alive = [key for key in groups if _key_of(groups[key][0], varying) in done[-1][1]] if done else list(groups)
     finished = [rung for rung, _ in done]
     reached: dict[str, _Reached] = {}
-    out = None if folder is None else folder.path
     sources = {name: load_source(name) for name in sorted({c.data for c in configs})}
     with engine.pool() as pool:
         shared = pool.share(sources)
-        local = pool.client is None
+        by_key = {_key_of(own[0], varying): own for own in groups.values()}
+        deleted = [(rung.epochs, c) for rung, _ in done for row in rung.ranked[rung.promoted:]
+                   for c in by_key.get(json.dumps(row["config"], sort_keys=True), []) if ledger_name(run_id(c)) not in ledger]
+        for epochs in sorted({e for e, _ in deleted}):  # a stopped run's folder removed since: trained again to its rung
+            _train_rung(pool, shared, folder, [c for e, c in deleted if e == epochs], epochs, {}, ledger, stack)
         for epochs in rungs[len(finished):]:
             todo = [config for key in alive for config in groups[key]
                     if run_id(config) not in reached or reached[run_id(config)].metrics is not None]  # a diverged run stays so
-            parts = stacks(todo, stack) if local else split(stacks(todo, stack), pool.slots)
-            training = {ledger_name(run_id(c)) for c in todo}
-            if folder is not None:
-                write_ledger(folder, Ledger(ledger, frozenset(training)))
-            calls = [(part, shared[part[0].data], out, epochs, [reached[run_id(c)].state if run_id(c) in reached else None for c in part],
-                      dict(ledger), local) for part in parts]
-            for outcomes in pool.map(_rung_stack, calls, [task_key("rung", part) for part in parts]):
-                reached.update((one.run_id, one) for one in outcomes)
-                if folder is not None:
-                    _note(folder, ledger, training, outcomes)
+            reached.update((one.run_id, one) for one in _train_rung(pool, shared, folder, todo, epochs, reached, ledger, stack))
             scores = {key: _score([reached[run_id(c)].metrics for c in groups[key]]) for key in alive}
             metric = _metric([reached[run_id(c)].metrics for key in alive for c in groups[key]])
             ranked = sorted(alive, key=lambda k: (scores[k][metric] is None, -(scores[k][metric] or 0.0) if metric != "loss" else (scores[k][metric] or 0.0)))
@@ -295,6 +289,26 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     return result
 
 
+
+
+def _train_rung(pool: Pool, shared: dict[str, Any], folder: RunFolder | None, todo: list[RunConfig], epochs: int,
+                reached: dict[str, _Reached], ledger: dict[str, str], stack: bool) -> list[_Reached]:
+    """The runs ``todo`` trained to the rung of ``epochs`` on ``pool`` (each from its state in ``reached``, else
+    its checkpoint bound to ``ledger``, else its initial params), each task's records noted in ``ledger`` as its
+    results arrive (:func:`_note`)."""
+    local = pool.client is None
+    parts = stacks(todo, stack) if local else split(stacks(todo, stack), pool.slots)
+    training = {ledger_name(run_id(c)) for c in todo}
+    if folder is not None:
+        write_ledger(folder, Ledger(ledger, frozenset(training)))
+    calls = [(part, shared[part[0].data], None if folder is None else folder.path, epochs,
+              [reached[run_id(c)].state if run_id(c) in reached else None for c in part], dict(ledger), local) for part in parts]
+    arrived: list[_Reached] = []
+    for outcomes in pool.map(_rung_stack, calls, [task_key("rung", part) for part in parts]):
+        arrived += outcomes
+        if folder is not None:
+            _note(folder, ledger, training, outcomes)
+    return arrived
 
 
 def _bound_runs(folder: RunFolder, resume: bool) -> dict[str, str]:
