@@ -85,7 +85,8 @@ def test_resuming_another_sweep_is_refused_before_anything_is_written_and_overwr
     configs = expand_grid(other.get("base", BASE), other.get("grid", GRID), other.get("seeds", SEEDS))
     if halving:
         assert {run_id(c) for c in configs if run_id(c) in _names(out)} >= {r["run_id"] for r in result.records}
-        assert not (out / LEDGER).exists() and (out / RUNGS).exists()
+        bound = json.loads((out / LEDGER).read_bytes())["runs"]  # the replaced sweep's entries gone with it
+        assert (out / RUNGS).exists() and set(bound) == {f"{name}/record.json" for name in _names(out) if name != "notes.json"}
     else:
         assert not (out / RUNGS).exists()
     ours = {run_id(c) if halving else f"{run_id(c)}.json" for c in configs}

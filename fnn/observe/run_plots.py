@@ -21,8 +21,8 @@ from fnn.data.transforms import Standardizer
 from fnn.errors import FnnInputError
 from fnn.observe import plots
 from fnn.observe.advice import diagnostics_series
-from fnn.run.stacks import sweep_entries
-from fnn.run.sweep import sweep_record, sweep_record_file
+from fnn.run.stacks import read_ledger, sweep_entries, sweep_record
+from fnn.run.sweep import sweep_record_file
 from fnn.store.layout import RECORD
 from fnn.store.run_folder import RunFolder, beside_runs, write_in_folder
 from fnn.train.diagnostics import USUAL_UPDATE_RATIO
@@ -156,12 +156,9 @@ def _sweep_records(folder: RunFolder) -> list[dict[str, Any]]:
     """The run records of a sweep folder (:func:`~fnn.run.stacks.sweep_entries`; the user's files in its ``runs/``
     are left alone): ``runs/<run_id>.json`` (a sweep's, bound to its ledger) and ``runs/<run_id>/record.json`` (a
     halving sweep's run folders)."""
-    records = []
-    for name in sweep_entries(folder):
-        if name.endswith(".json"):  # bound to the sweep's ledger: a record changed since is refused, naming it
-            records.append(sweep_record(folder, name))
-        elif folder.exists(f"runs/{name}/{RECORD}"):
-            records.append(folder.read_record(f"runs/{name}/{RECORD}"))
+    ledger = read_ledger(folder)  # each record bound to the sweep's ledger: one changed since is refused, naming it
+    records = [sweep_record(folder, name, ledger) for name in sweep_entries(folder)
+               if name.endswith(".json") or folder.exists(f"runs/{name}/{RECORD}")]
     if not records:
         raise FnnInputError(f"{folder.argument} {folder.path}: no run records in its runs/ folder (expected a folder fnn sweep wrote).")
     return records

@@ -14,7 +14,8 @@ epoch. These are the library behind ``fnn verify``, ``fnn diff`` and ``fnn repla
   (:func:`fnn.proof.replay.epoch_plan`).
 
 Each reads the record through :meth:`fnn.store.RunFolder.read_record` (a sweep's run record ``SWEEP/runs/ID.json``
-through :func:`fnn.run.sweep.sweep_record`, bound to the sweep's ledger), and the data from the location the record
+and a halving sweep's run folder ``SWEEP/runs/ID/`` through :func:`fnn.run.stacks.sweep_record`, bound to the sweep's
+ledger), and the data from the location the record
 keeps, refusing files that no longer have the recorded SHA-256 (:func:`fnn.run.provenance.check_source`). A sweep's
 run record keeps no checkpoint: verify reruns it, diff compares its record, replay says so.
 """
@@ -38,6 +39,7 @@ from fnn.run.halving import train_to_rung
 from fnn.run.provenance import check_source, file_sha256
 from fnn.run.record import data_fingerprints, params_sha256
 from fnn.run.settings import RunConfig, config_from_record
+from fnn.run.stacks import sweep_run_record
 from fnn.run.sweep import sweep_record_file
 from fnn.store.checkpoint import load_checkpoint
 from fnn.store.codec import encode
@@ -65,6 +67,7 @@ def _folder(run: _PathLike, argument: str) -> str:
     if RunFolder(run).holds_sweep() and not RunFolder(run).holds_run():
         raise FnnInputError(f"{argument} {run}: holds a sweep, not a run; name one of its runs: its record "
                             f"{os.path.join(run, SWEEP_RUNS, 'ID.json')} (a halving sweep's: its folder {os.path.join(run, SWEEP_RUNS, 'ID')}).")
+    sweep_run_record(run, argument)  # a halving sweep's run: its record bound to the sweep's ledger, or refused
     return run
 
 

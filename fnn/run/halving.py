@@ -6,7 +6,8 @@ process from its state in memory, on Dask from its checkpoint in the sweep folde
 are defined on the full budget, so each survivor ends with the bytes of the same configuration run alone: the same
 ``params_sha256``. Early stopping (``patience``) would end a run on its own and is refused by name, as is an
 ``epochs`` key in the grid. With ``out``, each run is a run folder ``runs/<run_id>/`` whose checkpoint and record
-are replaced at each rung it reaches, ``rungs.json`` holds the finished rungs and ``summary.json`` the rungs and
+are replaced at each rung it reaches (its record bound to the sweep's ``ledger.json``, noted by this process as
+each task's results arrive: :func:`fnn.run.stacks.sweep_record`), ``rungs.json`` holds the finished rungs and ``summary.json`` the rungs and
 the chosen configuration's test metrics; a killed halving sweep resumes (``resume=True``) at rung granularity,
 each run of the rung in progress continuing from its own checkpoint.
 
@@ -29,10 +30,22 @@ from fnn.data.sources import LoadedSource, load_source
 from fnn.errors import FnnInputError, TrainingDiverged, unknown_name
 from fnn.run.build import Prepared, prepare_run
 from fnn.run.grid import sweep_option
-from fnn.run.pool import Engine, split
+from fnn.run.pool import Engine, Pool, split
 from fnn.run.record import data_fingerprints, run_record, test_metrics, validation_metrics
 from fnn.run.settings import RunConfig, Source, setting_name
-from fnn.run.stacks import remove_other_runs, run_id, stack_options, stacks, task_key
+from fnn.run.stacks import (
+    Ledger,
+    ledger_name,
+    read_ledger,
+    remove_other_runs,
+    run_id,
+    stack_options,
+    stacks,
+    sweep_entries,
+    sweep_record,
+    task_key,
+    write_ledger,
+)
 from fnn.run.summary import Rung, SweepResult, mean_std, spread, summarize
 from fnn.store.layout import RUNGS, SUMMARY, SWEEP_RUNS
 from fnn.store.model import Model
@@ -89,12 +102,13 @@ def halving_of(value: Halving | dict[str, Any] | None) -> Halving | None:
 
 @frozen(hash=False)
 class _Reached:
-    """A run after a rung: its id, its validation metrics (None: it diverged) and, when the rung ran in this
-    process, its state (the next rung continues it)."""
+    """A run after a rung: its id, its validation metrics (None: it diverged), when the rung ran in this
+    process, its state (the next rung continues it), and the SHA-256 of the record the rung wrote (None: none)."""
 
     run_id: str
     metrics: dict[str, Any] | None
     state: TrainState | None
+    record_sha256: str | None
 
 
 def check_halving(configs: Sequence[RunConfig], grid: dict[str, Any]) -> int:
@@ -110,24 +124,29 @@ def check_halving(configs: Sequence[RunConfig], grid: dict[str, Any]) -> int:
     return configs[0].epochs
 
 
-def _checkpoint(folder: RunFolder, config: RunConfig, upto: int) -> TrainState | None:
-    """The state of ``config``'s run folder in the sweep, if it has one bound to its record and not beyond
-    ``upto`` epochs (a checkpoint beyond this rung belongs to a sweep of other rungs: this rung ranks at upto)."""
-    if not folder.exists(f"{SWEEP_RUNS}/{run_id(config)}/{RECORD}"):
+def _checkpoint(folder: RunFolder, config: RunConfig, upto: int, ledger: dict[str, str]) -> TrainState | None:
+    """The state of ``config``'s run folder in the sweep, if it has one bound to its record, the record bound to
+    the sweep's ``ledger`` (its ``runs``), and not beyond ``upto`` epochs (a checkpoint beyond this rung belongs to
+    a sweep of other rungs: this rung ranks at upto)."""
+    own = RunFolder(folder.file(f"{SWEEP_RUNS}/{run_id(config)}"), "out")
+    named = ledger.get(ledger_name(run_id(config)))
+    if named is None or own.sha256(RECORD) != named:
         return None
     try:
-        state = RunFolder(folder.file(f"{SWEEP_RUNS}/{run_id(config)}"), "out").load_checkpoint().state
+        state = own.load_checkpoint().state
     except FnnInputError:
         return None  # a damaged or unbound checkpoint: the run starts again from its initial params
     return state if state.epoch <= upto else None
 
 
-def _save(folder: RunFolder, config: RunConfig, state: TrainState, record: dict[str, Any]) -> None:
-    """``state``'s checkpoint and ``record`` into the run folder ``runs/<run_id>/``, replacing the previous rung's."""
+def _save(folder: RunFolder, config: RunConfig, state: TrainState, record: dict[str, Any]) -> str:
+    """``state``'s checkpoint and ``record`` into the run folder ``runs/<run_id>/``, replacing the previous rung's;
+    returns the SHA-256 of the record written (the main process notes it in the sweep's ledger)."""
     own = RunFolder(folder.folder(f"{SWEEP_RUNS}/{run_id(config)}"), "out")
     with own.claim(overwrite=own.holds_run(), sweep_run=True):
         own.save_checkpoint(Model(state, config.to_dict()))
         own.write_record(record)
+    return cast(str, own.sha256(RECORD))
 
 
 def _continued(prepared: Sequence[Prepared], starts: Sequence[TrainState | None], upto: int) -> list[TrainState | None]:
@@ -177,22 +196,23 @@ def train_to_rung(prepared: Prepared, upto: int) -> tuple[TrainState, dict[str, 
 
 
 def _rung_stack(configs: Sequence[RunConfig], source: LoadedSource, out: str | None, upto: int,
-                starts: Sequence[TrainState | None] | None, load: bool, keep: bool) -> list[_Reached]:
-    """One rung of a stack of runs (a task): each from ``starts`` (None: from its checkpoint in ``out`` if
-    ``load``, else its initial params) to ``upto`` epochs, its checkpoint and record saved into ``out``; the
-    states are returned only if ``keep`` (in this process; on Dask the next rung reads the checkpoints)."""
+                starts: Sequence[TrainState | None] | None, ledger: dict[str, str], keep: bool) -> list[_Reached]:
+    """One rung of a stack of runs (a task): each from ``starts`` (None: from its checkpoint in ``out`` if its
+    record is the one the sweep's ``ledger`` names, else its initial params) to ``upto`` epochs, its checkpoint and
+    record saved into ``out``; the states are returned only if ``keep`` (in this process; on Dask the next rung
+    reads the checkpoints)."""
     folder = None if out is None else RunFolder(out, "out")
     with threadpool_limits(limits=1, user_api="blas"):
         prepared = [prepare_run(config, source=source) for config in configs]
         given = list(starts) if starts is not None else [None] * len(configs)
-        begun = [_checkpoint(folder, config, upto) if start is None and load and folder is not None else start
+        begun = [_checkpoint(folder, config, upto, ledger) if start is None and folder is not None else start
                  for config, start in zip(configs, given)]
         reached = _continued(prepared, begun, upto)
-        if folder is not None:
-            for config, own, start, state in zip(configs, prepared, begun, reached):
-                if state is not None and state is not start:
-                    _save(folder, config, state, _rung_record(config, own, state, upto))
-    return [_Reached(run_id(c), validation_metrics(s) if s is not None else None, s if keep else None) for c, s in zip(configs, reached)]
+        saved = [_save(folder, config, state, _rung_record(config, own, state, upto))
+                 if folder is not None and state is not None and state is not start else None
+                 for config, own, start, state in zip(configs, prepared, begun, reached)]
+    return [_Reached(run_id(c), validation_metrics(s) if s is not None else None, s if keep else None, sha)
+            for c, s, sha in zip(configs, reached, saved)]
 
 
 def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: list[int], factor: int, folder: RunFolder | None,
@@ -205,23 +225,22 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     everyone = {_key_of(own[0], varying) for own in groups.values()}
     seeds = sorted({config.seed for config in configs})
     done = _finished_rungs(folder, rungs, everyone, seeds) if (folder is not None and resume) else []
+    ledger = _bound_runs(folder, resume) if folder is not None else {}
     alive = [key for key in groups if _key_of(groups[key][0], varying) in done[-1][1]] if done else list(groups)
     finished = [rung for rung, _ in done]
     reached: dict[str, _Reached] = {}
-    out = None if folder is None else folder.path
     sources = {name: load_source(name) for name in sorted({c.data for c in configs})}
     with engine.pool() as pool:
         shared = pool.share(sources)
-        local = pool.client is None
+        by_key = {_key_of(own[0], varying): own for own in groups.values()}
+        deleted = [(rung.epochs, c) for rung, _ in done for row in rung.ranked[rung.promoted:]
+                   for c in by_key.get(json.dumps(row["config"], sort_keys=True), []) if ledger_name(run_id(c)) not in ledger]
+        for epochs in sorted({e for e, _ in deleted}):  # a stopped run's folder removed since: trained again to its rung
+            _train_rung(pool, shared, folder, [c for e, c in deleted if e == epochs], epochs, {}, ledger, stack)
         for epochs in rungs[len(finished):]:
             todo = [config for key in alive for config in groups[key]
                     if run_id(config) not in reached or reached[run_id(config)].metrics is not None]  # a diverged run stays so
-            parts = stacks(todo, stack) if local else split(stacks(todo, stack), pool.slots)
-            load = resume or len(finished) > len(done)  # a checkpoint of an earlier rung of this sweep, or of the killed one
-            calls = [(part, shared[part[0].data], out, epochs, [reached[run_id(c)].state if run_id(c) in reached else None for c in part],
-                      load, local) for part in parts]
-            for outcomes in pool.map(_rung_stack, calls, [task_key("rung", part) for part in parts]):
-                reached.update((one.run_id, one) for one in outcomes)
+            reached.update((one.run_id, one) for one in _train_rung(pool, shared, folder, todo, epochs, reached, ledger, stack))
             scores = {key: _score([reached[run_id(c)].metrics for c in groups[key]]) for key in alive}
             metric = _metric([reached[run_id(c)].metrics for key in alive for c in groups[key]])
             ranked = sorted(alive, key=lambda k: (scores[k][metric] is None, -(scores[k][metric] or 0.0) if metric != "loss" else (scores[k][metric] or 0.0)))
@@ -239,7 +258,10 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     chosen = groups[alive[0]]
     with threadpool_limits(limits=1, user_api="blas"):
         states = [reached[run_id(c)].state if run_id(c) in reached and reached[run_id(c)].state is not None
-                  else (_checkpoint(folder, c, rungs[-1]) if folder is not None else None) for c in chosen]
+                  else (_checkpoint(folder, c, rungs[-1], ledger) if folder is not None else None) for c in chosen]
+        lost = [i for i, c in enumerate(chosen) if states[i] is None and run_id(c) not in reached]  # deleted since: run again
+        for i, state in zip(lost, _continued([prepare_run(chosen[i], source=sources[chosen[i].data]) for i in lost], [None] * len(lost), rungs[-1])):
+            states[i] = state
         if any(state is None or state.epoch != rungs[-1] for state in states):
             raise FnnInputError("halving: every configuration diverged; lower the learning rates of the grid.")
         records = tuple(_record(config, cast(TrainState, state), sources[config.data], time.perf_counter() - started)
@@ -254,8 +276,11 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     result = SweepResult(records, summarize(records, varying), label, pooled, ranked_on=ranked_on, rungs=tuple(finished),
                          epochs_trained=trained, epochs_full_grid=len(configs) * rungs[-1])
     if folder is not None:
+        training = {ledger_name(run_id(c)) for c in chosen}
+        write_ledger(folder, Ledger(ledger, frozenset(training)))
         for config, state, record in zip(chosen, states, records):
-            _save(folder, config, cast(TrainState, state), record)
+            sha = _save(folder, config, cast(TrainState, state), record)
+            _note(folder, ledger, training, [_Reached(run_id(config), None, None, sha)])
         summary = {"engine": label, "stacked": stack, "ranked_on": ranked_on, "rungs": [_rung_dict(r) for r in finished],
                    "chosen": pooled, "epochs_trained": trained, "epochs_full_grid": result.epochs_full_grid}
         folder.write(SUMMARY, json.dumps(summary, indent=1).encode())
@@ -264,6 +289,54 @@ def run_halving(configs: list[RunConfig], grid: dict[str, list[Any]], rungs: lis
     return result
 
 
+
+
+def _train_rung(pool: Pool, shared: dict[str, Any], folder: RunFolder | None, todo: list[RunConfig], epochs: int,
+                reached: dict[str, _Reached], ledger: dict[str, str], stack: bool) -> list[_Reached]:
+    """The runs ``todo`` trained to the rung of ``epochs`` on ``pool`` (each from its state in ``reached``, else
+    its checkpoint bound to ``ledger``, else its initial params), each task's records noted in ``ledger`` as its
+    results arrive (:func:`_note`)."""
+    local = pool.client is None
+    parts = stacks(todo, stack) if local else split(stacks(todo, stack), pool.slots)
+    training = {ledger_name(run_id(c)) for c in todo}
+    if folder is not None:
+        write_ledger(folder, Ledger(ledger, frozenset(training)))
+    calls = [(part, shared[part[0].data], None if folder is None else folder.path, epochs,
+              [reached[run_id(c)].state if run_id(c) in reached else None for c in part], dict(ledger), local) for part in parts]
+    arrived: list[_Reached] = []
+    for outcomes in pool.map(_rung_stack, calls, [task_key("rung", part) for part in parts]):
+        arrived += outcomes
+        if folder is not None:
+            _note(folder, ledger, training, outcomes)
+    return arrived
+
+
+def _bound_runs(folder: RunFolder, resume: bool) -> dict[str, str]:
+    """The ledger's runs a halving sweep starts from, noted anew in ``folder``: none unless it ``resume``s (an
+    overwrite's replaced sweep binds nothing); else those whose record is the one noted. A record a rung replaced
+    before the sweep stopped (the ledger marks it training) loses its entry, so its run starts again; any other
+    record changed since the sweep wrote it is refused, naming it (:func:`~fnn.run.stacks.sweep_record`)."""
+    read = read_ledger(folder) if resume else Ledger({})
+    runs = {name: read.runs[name] for name in map(ledger_name, sweep_entries(folder)) if name in read.runs}
+    for name in sweep_entries(folder):
+        key = ledger_name(name)
+        if key in runs and not (key in read.training and RunFolder(folder.file(SWEEP_RUNS), "out").sha256(key) != runs[key]):
+            sweep_record(folder, name, read)
+        else:
+            runs.pop(key, None)
+    write_ledger(folder, Ledger(runs))
+    return runs
+
+
+def _note(folder: RunFolder, ledger: dict[str, str], training: set[str], outcomes: Sequence[_Reached]) -> None:
+    """The records a task wrote (``outcomes``) noted in ``ledger`` and, no longer training, in ``folder``'s
+    ``ledger.json``, by the main process once the task's results arrived: from now on resume trusts them."""
+    for one in outcomes:
+        key = ledger_name(one.run_id)
+        training.discard(key)
+        if one.record_sha256 is not None:
+            ledger[key] = one.record_sha256
+    write_ledger(folder, Ledger(ledger, frozenset(training)))
 
 
 def _rung_dict(rung: Rung) -> dict[str, Any]:

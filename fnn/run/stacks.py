@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from attrs import evolve
+from attrs import evolve, frozen
 from threadpoolctl import threadpool_limits
 
 from fnn.data.sources import LoadedSource
@@ -26,7 +27,8 @@ from fnn.run.engine import run
 from fnn.run.record import data_fingerprints, run_record, test_metrics
 from fnn.run.settings import RunConfig
 from fnn.store.layout import LEDGER, RUNGS, SWEEP_RUNS
-from fnn.store.run_folder import RunFolder
+from fnn.store.record import MAX_RECORD_BYTES, parse_record
+from fnn.store.run_folder import RECORD, RunFolder
 from fnn.train.options import TrainOptions
 from fnn.train.stacked import fit_stacked
 from fnn.train.state import TrainState
@@ -137,12 +139,115 @@ def sweep_names(configs: Sequence[RunConfig], halving: bool) -> set[str]:
 
 def remove_other_runs(folder: RunFolder, configs: Sequence[RunConfig], halving: bool) -> None:
     """What a replaced sweep left in ``folder`` that this one (of ``configs``; ``halving`` or not) does not have,
-    removed: the other runs of ``runs/`` (records or run folders, :func:`sweep_entries`) and the other kind of
-    sweep's file (a halving sweep's ``rungs.json``, a grid sweep's ``ledger.json``). The user's files stay."""
+    removed: the other runs of ``runs/`` (records or run folders, :func:`sweep_entries`) and a halving sweep's
+    ``rungs.json`` when this one is a grid sweep. The user's files stay."""
     kept = sweep_names(configs, halving)
     for name in sweep_entries(folder):
         if name not in kept:
             folder.remove(f"{SWEEP_RUNS}/{name}")
-    other = LEDGER if halving else RUNGS
-    if folder.exists(other):
-        folder.remove(other)
+    if not halving and folder.exists(RUNGS):  # the ledger is both kinds': begun afresh by an overwrite, it names only this sweep's
+        folder.remove(RUNGS)
+
+
+@frozen
+class Ledger:
+    """A sweep's ledger (``ledger.json``): ``runs``, the SHA-256 of each record the sweep wrote, by its name in
+    ``runs/`` (``<run_id>.json``, or a halving sweep's ``<run_id>/record.json``), and ``training``, the halving
+    records the rung in progress is replacing (a record of theirs that is not the one named was written by a rung
+    the sweep stopped before noting: resume runs it again)."""
+
+    runs: dict[str, str]
+    training: frozenset[str] = frozenset()
+
+
+def ledger_name(name: str) -> str:
+    """The ledger's name of the sweep entry ``name`` of ``runs/`` (:func:`sweep_entries`): a record is named as
+    itself, a halving sweep's run folder by its record.
+
+    >>> ledger_name("0eb6a6c63f184494.json"), ledger_name("0eb6a6c63f184494")
+    ('0eb6a6c63f184494.json', '0eb6a6c63f184494/record.json')
+    """
+    return name if name.endswith(".json") else f"{name}/{RECORD}"
+
+
+def read_ledger(folder: RunFolder) -> Ledger:
+    """The ledger of the sweep in ``folder`` (empty when there is none yet)."""
+    if not folder.exists(LEDGER):
+        return Ledger({})
+    raw = folder.read_bytes(LEDGER, what="a sweep's ledger")
+    try:
+        content = json.loads(raw)
+        runs, training = content["runs"], content.get("training", [])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        runs, training = None, None
+    if not (isinstance(runs, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in runs.items())
+            and isinstance(training, list) and all(isinstance(k, str) for k in training)):
+        raise FnnInputError(f"{folder.file(LEDGER)}: not a sweep ledger fnn wrote (expected {{\"runs\": {{NAME: SHA-256}}}}); "
+                            f"run the sweep again with overwrite (--overwrite).")
+    return Ledger(runs, frozenset(training))
+
+
+def write_ledger(folder: RunFolder, ledger: Ledger) -> None:
+    """``ledger`` into ``folder``'s ``ledger.json`` (atomically, replacing it)."""
+    content: dict[str, Any] = {"runs": ledger.runs, **({"training": sorted(ledger.training)} if ledger.training else {})}
+    folder.write(LEDGER, json.dumps(content, indent=1, sort_keys=True).encode())
+
+
+def sweep_record(folder: RunFolder, name: str, ledger: Ledger | None = None) -> dict[str, Any]:
+    """The record of the entry ``name`` of the sweep in ``folder`` (``runs/<name>``, a run's record ``<run_id>.json``,
+    or a halving sweep's run folder ``<run_id>`` by its ``record.json``), read through the one record check and bound
+    to the sweep's ledger (:func:`read_ledger`, or ``ledger`` as read): refused, naming the file and both SHA-256,
+    when its bytes are not those the sweep wrote, and when the ledger has no entry for it (no finished run or rung
+    of the sweep wrote it). Every reader of a sweep's records (resume, ``fnn plot``, ``fnn verify``, ``fnn diff``,
+    ``fnn replay``) reads here.
+
+    >>> import tempfile
+    >>> from fnn.run.sweep import sweep
+    >>> out = tempfile.mkdtemp()
+    >>> result = sweep({"data": "iris", "hidden": [4], "epochs": 1}, {"lr": [0.1]}, [0], engine="sequential", out=out)
+    >>> sweep_record(RunFolder(out), result.records[0]["run_id"] + ".json")["params_sha256"] == result.records[0]["params_sha256"]
+    True
+    """
+    key = ledger_name(name)
+    path = f"{SWEEP_RUNS}/{key}"
+    raw = folder.read_bytes(path, MAX_RECORD_BYTES, "a run record")
+    ledger = read_ledger(folder) if ledger is None else ledger
+    recorded = ledger.runs.get(key)
+    actual = hashlib.sha256(raw).hexdigest()
+    if recorded is None or (actual != recorded and key in ledger.training):
+        raise FnnInputError(
+            f"{folder.file(path)}: no finished {'rung' if key != name else 'run'} of the sweep in {folder.path} wrote it "
+            f"(its sha256 {actual}; its ledger {LEDGER} has {'no entry for it' if recorded is None else f'sha256 {recorded}'}): "
+            f"the sweep stopped before noting it; resume the sweep (--resume) to run it again, or delete it."
+        )
+    if actual != recorded:
+        raise FnnInputError(
+            f"{folder.file(path)} (sha256 {actual}) is not the record the sweep wrote (sha256 {recorded} in its "
+            f"{LEDGER}): it was changed since. Delete {'it' if key == name else 'its run folder ' + folder.file(f'{SWEEP_RUNS}/{name}')} and resume the sweep (--resume) "
+            f"to run it again, or run the whole sweep again with --overwrite."
+        )
+    record = parse_record(raw, folder.file(path))
+    stem = name[: -len(".json")] if name.endswith(".json") else name
+    if not (record.get("run_id") == stem == run_id(record["config"])):
+        raise FnnInputError(
+            f"{folder.file(path)}: its run (run_id {record.get('run_id')!r}, configuration id {run_id(record['config'])}) is "
+            f"not the run of this name ({stem}): it was copied or renamed. Delete it and resume the sweep (--resume)."
+        )
+    return record
+
+
+def sweep_run_record(run: str | os.PathLike[str], argument: str = "RUN") -> dict[str, Any] | None:
+    """The record of a halving sweep's run when ``run`` (a folder) is one, ``SWEEP/runs/<run_id>/`` of a folder
+    that holds a sweep, read through :func:`sweep_record` (bound to the sweep's ledger); None for any other folder.
+    ``argument`` names the path in errors.
+
+    >>> import tempfile
+    >>> sweep_run_record(tempfile.mkdtemp()) is None
+    True
+    """
+    runs, name = os.path.split(os.path.abspath(os.fspath(run)))
+    folder = RunFolder(os.path.dirname(runs), argument)
+    if not (os.path.basename(runs) == SWEEP_RUNS and _RUN_NAME.match(name) and not name.endswith(".json")
+            and folder.exists(f"{SWEEP_RUNS}/{name}/{RECORD}") and folder.holds_sweep()):
+        return None
+    return sweep_record(folder, name)

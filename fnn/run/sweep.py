@@ -41,10 +41,21 @@ from fnn.run.grid import Grid, read_grid, read_seeds, sweep_option
 from fnn.run.halving import Halving, check_halving, halving_of, run_halving
 from fnn.run.pool import Engine, engine_of, split
 from fnn.run.settings import GRID, PYTHON, RunConfig, Source, check_value, resolve_config, setting_name
-from fnn.run.stacks import remove_other_runs, run_id, run_stack, stacks, sweep_entries, sweep_names, task_key
+from fnn.run.stacks import (
+    Ledger,
+    read_ledger,
+    remove_other_runs,
+    run_id,
+    run_stack,
+    stacks,
+    sweep_entries,
+    sweep_names,
+    sweep_record,
+    task_key,
+    write_ledger,
+)
 from fnn.run.summary import Rung, SweepResult, chosen_test, ranking_metric, ranking_monitor, summarize
 from fnn.store.layout import LEDGER, RUNGS, SUMMARY, SWEEP_RUNS
-from fnn.store.record import MAX_RECORD_BYTES, parse_record
 from fnn.store.run_folder import RECORD, RunFolder, refuse_inside_runs
 
 _ARGUMENT = Source("argument", "sweep")
@@ -109,63 +120,6 @@ def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Any] | Grid, seeds: 
     return configs
 
 
-def _read_ledger(folder: RunFolder) -> dict[str, str]:
-    """The sweep's ledger (``ledger.json``): the SHA-256 of each finished run's record as the sweep wrote it, by
-    its file name in ``runs/`` (``{}`` when there is none yet)."""
-    if not folder.exists(LEDGER):
-        return {}
-    raw = folder.read_bytes(LEDGER, what="a sweep's ledger")
-    try:
-        runs = json.loads(raw)["runs"]
-    except (ValueError, KeyError, TypeError):
-        runs = None
-    if not (isinstance(runs, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in runs.items())):
-        raise FnnInputError(f"{folder.file(LEDGER)}: not a sweep ledger fnn wrote (expected {{\"runs\": {{NAME: SHA-256}}}}); "
-                            f"run the sweep again with overwrite (--overwrite).")
-    return runs
-
-
-def _write_ledger(folder: RunFolder, ledger: dict[str, str]) -> None:
-    folder.write(LEDGER, json.dumps({"runs": ledger}, indent=1, sort_keys=True).encode())
-
-
-def sweep_record(folder: RunFolder, name: str, ledger: dict[str, str] | None = None) -> dict[str, Any]:
-    """The record ``runs/<name>`` of the sweep in ``folder``, read through the one record check and bound to the
-    sweep's ledger (:func:`_read_ledger`, or ``ledger`` as read): refused, naming the file and both SHA-256, when its
-    bytes are not those the sweep wrote, and when the ledger has no entry for it (no finished run of the sweep
-    wrote it). Every reader of a sweep's records (resume, ``fnn plot``, ``fnn verify``, ``fnn diff``) reads here.
-
-    >>> import tempfile
-    >>> out = tempfile.mkdtemp()
-    >>> result = sweep({"data": "iris", "hidden": [4], "epochs": 1}, {"lr": [0.1]}, [0], engine="sequential", out=out)
-    >>> sweep_record(RunFolder(out), result.records[0]["run_id"] + ".json")["params_sha256"] == result.records[0]["params_sha256"]
-    True
-    """
-    path = f"{SWEEP_RUNS}/{name}"
-    raw = folder.read_bytes(path, MAX_RECORD_BYTES, "a run record")
-    recorded = (_read_ledger(folder) if ledger is None else ledger).get(name)
-    actual = hashlib.sha256(raw).hexdigest()
-    if recorded is None:
-        raise FnnInputError(
-            f"{folder.file(path)}: no finished run of the sweep in {folder.path} wrote it (its ledger {LEDGER} has no "
-            f"entry for it); resume the sweep (--resume) to run it again, or delete it."
-        )
-    if actual != recorded:
-        raise FnnInputError(
-            f"{folder.file(path)} (sha256 {actual}) is not the record the sweep wrote (sha256 {recorded} in its "
-            f"{LEDGER}): it was changed since. Delete it and resume the sweep (--resume) to run it again, or run the "
-            f"whole sweep again with --overwrite."
-        )
-    record = parse_record(raw, folder.file(path))
-    stem = name[: -len(".json")] if name.endswith(".json") else name
-    if not (record.get("run_id") == stem == run_id(record["config"])):
-        raise FnnInputError(
-            f"{folder.file(path)}: its run (run_id {record.get('run_id')!r}, configuration id {run_id(record['config'])}) is "
-            f"not the run of this name ({stem}): it was copied or renamed. Delete it and resume the sweep (--resume)."
-        )
-    return record
-
-
 def sweep_record_file(path: str | os.PathLike[str], argument: str = "RUN") -> dict[str, Any] | None:
     """The record of a sweep's run when ``path`` names one, a file ``SWEEP/runs/<run_id>.json`` of a folder that
     holds a sweep, read through :func:`sweep_record` (bound to the sweep's ledger); None for any other path.
@@ -184,11 +138,11 @@ def sweep_record_file(path: str | os.PathLike[str], argument: str = "RUN") -> di
     return sweep_record(folder, name)
 
 
-def _finished(folder: RunFolder, ledger: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _finished(folder: RunFolder, ledger: Ledger) -> dict[str, dict[str, Any]]:
     """The finished runs' records in the sweep's ``runs/``, by run id: each that its ``ledger`` names, read through
     :func:`sweep_record` (a record changed, copied or renamed since the sweep wrote it is refused, naming it). A
     record the ledger does not name (the sweep stopped before it noted it) is left out: its run is run again."""
-    return {name[: -len(".json")]: sweep_record(folder, name, ledger) for name in sweep_entries(folder) if name in ledger}
+    return {name[: -len(".json")]: sweep_record(folder, name, ledger) for name in sweep_entries(folder) if name in ledger.runs}
 
 
 def check_resumed(folder: RunFolder, configs: Sequence[RunConfig], halving: bool) -> None:
@@ -205,7 +159,7 @@ def check_resumed(folder: RunFolder, configs: Sequence[RunConfig], halving: bool
             f"resume with the grid, seeds and settings that made them, or replace the sweep with overwrite (--overwrite)."
         )
     other = RUNGS if not halving else LEDGER
-    if folder.exists(other) and (not halving or _read_ledger(folder)):
+    if folder.exists(other) and (not halving or any("/" not in name for name in read_ledger(folder).runs)):
         raise FnnInputError(f"out {folder.path}: holds a {'halving' if not halving else 'grid'} sweep ({folder.file(other)}); "
                             f"resume it as it was run ({'with' if not halving else 'without'} halving), or replace it with overwrite (--overwrite).")
 
@@ -311,11 +265,11 @@ def _locked_sweep_folder(out: str | os.PathLike[str] | None, *, resume: bool, ov
 def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFolder | None, distributed: ModuleType | None,
            address: str | None, workers: int | None, engine: str, resume: bool, overwrite: bool,
            on_result: Callable[[dict[str, Any], int, int], Any] | None, stack: bool) -> SweepResult:
-    ledger = _read_ledger(folder) if (folder and resume) else {}
-    done = _finished(folder, ledger) if (folder and resume) else {}
-    ledger = {f"{name}.json": ledger[f"{name}.json"] for name in done}
+    read = read_ledger(folder) if (folder and resume) else Ledger({})
+    done = _finished(folder, read) if (folder and resume) else {}
+    ledger = {f"{name}.json": read.runs[f"{name}.json"] for name in done}
     if folder and (resume or overwrite):  # no entry of a run about to run again may outlive a stop before its record
-        _write_ledger(folder, ledger)
+        write_ledger(folder, Ledger(ledger))
     todo = [c for c in configs if run_id(c) not in done]
     records = dict(done)
 
@@ -325,7 +279,7 @@ def _sweep(configs: list[RunConfig], grid: dict[str, list[Any]], folder: RunFold
             name, raw = f"{record['run_id']}.json", json.dumps(record, indent=1).encode()
             folder.write(f"{SWEEP_RUNS}/{name}", raw)
             ledger[name] = hashlib.sha256(raw).hexdigest()  # noted once the record is whole: resume trusts it then
-            _write_ledger(folder, ledger)
+            write_ledger(folder, Ledger(ledger))
         if on_result is not None:
             on_result(record, len(records), len(configs))
 
