@@ -15,7 +15,7 @@ import numpy as np
 from attrs import evolve
 
 from fnn.cli.common import Commands, add_command
-from fnn.core.metrics import classes_from_outputs, confusion_matrix, predict_classes
+from fnn.core.metrics import BATCH_SIZE, classes_from_outputs, confusion_matrix, predict_classes
 from fnn.data.dataset import Dataset, for_task
 from fnn.data.mnist import find_mnist_folder
 from fnn.data.sources import DATA_KINDS, csv_header, data_error, data_kind, load_source, resolve_data, split_source
@@ -25,7 +25,7 @@ from fnn.observe.run_plots import sweep_histories, sweep_run_curves, write_plots
 from fnn.run.provenance import check_source
 from fnn.run.settings import FLAG, SETTINGS, check_value
 from fnn.store.inputs import check_scale
-from fnn.store.model import BATCH_SIZE, Model, in_target_units, load_model, probabilities
+from fnn.store.model import Model, in_target_units, load_model, probabilities
 from fnn.store.run_folder import CHECKPOINT, RunFolder, beside_runs, write_in_folder
 from fnn.train.state import EpochRecord, History, TrainState
 

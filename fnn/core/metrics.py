@@ -60,7 +60,11 @@ def _one_sample(params: Params, x: Any, function: str) -> tuple[Any, bool]:
     return x, False
 
 
-def predict(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray:
+BATCH_SIZE = 1024
+"""Rows per forward pass when a network predicts or scores (``fnn predict --batch-size``): memory stays bounded."""
+
+
+def predict(params: Params, x: Any, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """The network's outputs for every row of ``x``, computed ``batch_size`` rows at a time: an array
     ``(n, outputs)``. One sample given as a 1-D array of the network's input size gives its one output row,
     ``(outputs,)``, as the tutorials' ``predict(x)`` does.
@@ -87,7 +91,7 @@ def classes_from_outputs(outputs: np.ndarray) -> np.ndarray:
     return outputs.argmax(axis=1)
 
 
-def predict_classes(params: Params, x: Any, batch_size: int = 1024) -> np.ndarray | int:
+def predict_classes(params: Params, x: Any, batch_size: int = BATCH_SIZE) -> np.ndarray | int:
     """The predicted class of every row of ``x`` (an int array); of one sample given as a 1-D array, one int.
 
     >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
@@ -102,7 +106,7 @@ def predict_classes(params: Params, x: Any, batch_size: int = 1024) -> np.ndarra
     return classes_from_outputs(outputs)
 
 
-def accuracy(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
+def accuracy(params: Params, x: Any, y: Any, batch_size: int = BATCH_SIZE) -> float:
     """The fraction of rows of ``x`` whose predicted class is ``y``'s (labels, one-hot rows or 0/1 targets).
 
     >>> params = fnn.init_params(fnn.network([1, 1], output="sigmoid", init="ones"), seed=0)
@@ -112,7 +116,7 @@ def accuracy(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
     return _evaluate(params, x, y, batch_size, function="accuracy")["accuracy"]
 
 
-def mean_loss(params: Params, x: Any, y: Any, batch_size: int = 1024) -> float:
+def mean_loss(params: Params, x: Any, y: Any, batch_size: int = BATCH_SIZE) -> float:
     """The loss over the whole data set (the batch losses weighted by batch size).
 
     >>> params = fnn.init_params(fnn.network([1, 1], output="identity", init="zeros"), seed=0)
@@ -167,7 +171,7 @@ def _metric_value(metric: Metric, outputs: np.ndarray, y: np.ndarray, weights: n
 
 
 def evaluate(
-    params: Params, x: Any, y: Any, batch_size: int = 1024, counts: bool = False, sample_weight: Any = None,
+    params: Params, x: Any, y: Any, batch_size: int = BATCH_SIZE, counts: bool = False, sample_weight: Any = None,
     metrics: Iterable[Metric | str] | str = (),
 ) -> dict[str, Any]:
     """``{"loss", "accuracy"}`` for a classifier, ``{"loss", "r2"}`` for a regression network, over all of

@@ -31,7 +31,7 @@ import numpy as np
 from attrs import field, frozen
 
 from fnn.arrays import all_finite, first_non_finite
-from fnn.core.metrics import classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
+from fnn.core.metrics import BATCH_SIZE, classes_from_outputs, confusion_matrix, evaluate, predict, predict_classes
 from fnn.core.params import Params, replace_layer
 from fnn.core.spec import NetworkSpec
 from fnn.data.csv import is_number
@@ -52,8 +52,6 @@ _KIND = "fnn_object"
 _ZIP_MAGIC = b"PK\x03\x04"  # how every .npz archive, so every checkpoint, begins
 _MEAN, _SCALE, _CLASS_NAMES, _COLUMNS = "mean", "scale", "class_names", "columns"
 _TARGET_MEAN, _TARGET_SCALE = "target_mean", "target_scale"
-BATCH_SIZE = 1024
-"""Rows per forward pass when a model predicts or scores (``fnn predict --batch-size``): memory stays bounded."""
 
 
 def _strings(names: Any) -> tuple[str, ...]:

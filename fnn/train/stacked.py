@@ -34,7 +34,7 @@ from typing import Any, cast
 import numpy as np
 from attrs import evolve, frozen
 
-from fnn.core.metrics import classes_from_outputs, evaluate
+from fnn.core.metrics import BATCH_SIZE, classes_from_outputs
 from fnn.core.network import Trace, backward_into, forward_trace, loss_value, output_gradient
 from fnn.core.params import Params, flat_layout, flatten_params, init_params, params_from_flat
 from fnn.core.scores import greater_is_better, r2_score
@@ -673,10 +673,6 @@ def _diverging(check: Callable[[int, TrainState], Any] | None, starts: Sequence[
     return checked
 
 
-_ONE_BATCH = inspect.signature(evaluate).parameters["batch_size"].default
-"""The most rows :func:`fnn.evaluate` scores in one pass, as fit's validation metrics call it."""
-
-
 def _stacked_validation(template: Params, members: Sequence[_Member], options: TrainOptions) -> tuple[np.ndarray, np.ndarray] | None:
     """The members' validation parts stacked to ``(S, n, ...)``, where fit's validation metrics of all members
     can be had in one stacked pass: a loss that stacks, no ``metrics`` of one's own, parts of one size that
@@ -688,7 +684,7 @@ def _stacked_validation(template: Params, members: Sequence[_Member], options: T
         return None
     own = cast(list[tuple[np.ndarray, np.ndarray]], parts)
     sizes = {len(y) for _, y in own}
-    if len(sizes) != 1 or not 0 < sizes.pop() <= _ONE_BATCH:
+    if len(sizes) != 1 or not 0 < sizes.pop() <= BATCH_SIZE:
         return None
     return np.stack([x for x, _ in own]), np.stack([y for _, y in own])
 
